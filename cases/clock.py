@@ -1,0 +1,46 @@
+"""Time as a collaborator, so tests can fix it and deadlines stay testable."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Protocol
+from zoneinfo import ZoneInfo
+
+
+class Clock(Protocol):
+    def now(self) -> datetime:
+        """Naive UTC now."""
+        ...
+
+
+class SystemClock:
+    def now(self) -> datetime:
+        return datetime.now(UTC).replace(tzinfo=None)
+
+
+@dataclass
+class FixedClock:
+    """A clock tests move by hand."""
+
+    current: datetime = field(default_factory=lambda: datetime(2026, 3, 2, 9, 0, 0))
+
+    def now(self) -> datetime:
+        return self.current
+
+    def advance(self, **delta: float) -> None:
+        self.current += timedelta(**delta)
+
+
+def local_day(moment: datetime, zone: ZoneInfo) -> date:
+    """The calendar day of a naive-UTC moment in the organisation's zone."""
+    return moment.replace(tzinfo=UTC).astimezone(zone).date()
+
+
+def epoch(moment: datetime) -> float:
+    return moment.replace(tzinfo=UTC).timestamp()
+
+
+def monotonic() -> float:
+    return time.monotonic()

@@ -1,0 +1,48 @@
+"""Imports every table so the metadata is complete for migrations and tests."""
+
+from cases.audit.models import AuditEntry
+from cases.notify.models import JobLease, OutboxMessage
+from cases.org.models import Category, Channel, ChannelMember, RecoveryKey, RoutingRule
+from cases.reports.models import (
+    Attachment,
+    AttachmentChunk,
+    Case,
+    CaseAssignee,
+    CaseEvent,
+    CaseExclusion,
+    CaseItem,
+    CaseSubject,
+    KeyWrap,
+    PendingGrant,
+    Receipt,
+)
+from cases.sessions.models import ThrottleCounter, UserSession
+from cases.staff.models import DirectoryEntry, SetupToken, StaffAccount, StaffRole
+
+__all__ = [
+    "Attachment",
+    "AttachmentChunk",
+    "AuditEntry",
+    "Case",
+    "CaseAssignee",
+    "CaseEvent",
+    "CaseExclusion",
+    "CaseItem",
+    "CaseSubject",
+    "Category",
+    "Channel",
+    "ChannelMember",
+    "DirectoryEntry",
+    "JobLease",
+    "KeyWrap",
+    "OutboxMessage",
+    "PendingGrant",
+    "Receipt",
+    "RecoveryKey",
+    "RoutingRule",
+    "SetupToken",
+    "StaffAccount",
+    "StaffRole",
+    "ThrottleCounter",
+    "UserSession",
+]

@@ -1,0 +1,228 @@
+"""Cases, receipts, wrapped keys and the sealed items and files that belong to a case.
+
+What is stored in clear is what the server must act on without a key (DESIGN.md,
+"Clear or sealed"): channel, category, status, outcome, the submission day, deadlines,
+assignees, exclusions and keyed hashes of subjects. Everything a person wrote is sealed.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+
+from sqlalchemy import (
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from cases.db import Base, new_id, utcnow
+
+
+class Status(StrEnum):
+    NEW = "new"
+    ACKNOWLEDGED = "acknowledged"
+    INVESTIGATING = "investigating"
+    CONCLUDED = "concluded"
+    CLOSED = "closed"
+
+
+class Outcome(StrEnum):
+    SUBSTANTIATED = "substantiated"
+    PARTIALLY_SUBSTANTIATED = "partially_substantiated"
+    UNSUBSTANTIATED = "unsubstantiated"
+    NOT_ACTIONABLE = "not_actionable"
+
+
+class Receipt(Base):
+    """A reporter's credential: the selector in clear, an Argon2id verifier of the secret half."""
+
+    __tablename__ = "receipts"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    selector: Mapped[str] = mapped_column(String(16), unique=True)
+    salt: Mapped[bytes] = mapped_column(LargeBinary(32))
+    verifier: Mapped[bytes] = mapped_column(LargeBinary(32))
+    kdf_profile: Mapped[str] = mapped_column(String(20))
+    created_on: Mapped[date] = mapped_column(Date)
+
+
+class Case(Base):
+    __tablename__ = "cases"
+    __table_args__ = (
+        Index("ix_cases_status_ack", "status", "acknowledge_by"),
+        Index("ix_cases_status_feedback", "status", "feedback_by"),
+        Index("ix_cases_channel_status", "channel_id", "status"),
+        Index("ix_cases_category_status", "category_id", "status"),
+        Index("ix_cases_due", "due_on", "id"),
+    )
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    reference: Mapped[str] = mapped_column(String(16), unique=True)
+    channel_id: Mapped[str] = mapped_column(ForeignKey("channels.id"))
+    category_id: Mapped[str] = mapped_column(ForeignKey("categories.id"))
+    kind: Mapped[str] = mapped_column(String(16), default="report")  # report | retaliation
+    intake: Mapped[str] = mapped_column(String(16), default="web")  # web api phone meeting letter
+    priority: Mapped[str] = mapped_column(String(8), default="normal")
+    status: Mapped[str] = mapped_column(String(16), default=Status.NEW)
+    outcome: Mapped[str | None] = mapped_column(String(32))
+    confidential: Mapped[bool] = mapped_column(Boolean, default=False)
+    submitted_on: Mapped[date] = mapped_column(Date, index=True)
+    acknowledge_by: Mapped[date] = mapped_column(Date)
+    feedback_by: Mapped[date] = mapped_column(Date)
+    # The next date that matters for this case's status: what the list sorts on.
+    due_on: Mapped[date | None] = mapped_column(Date)
+    acknowledged_on: Mapped[date | None] = mapped_column(Date)
+    concluded_on: Mapped[date | None] = mapped_column(Date)
+    receipt_id: Mapped[str] = mapped_column(ForeignKey("receipts.id"), index=True)
+    linked_from_id: Mapped[str | None] = mapped_column(ForeignKey("cases.id"), index=True)
+    # Staff-recorded reports: "pending" until the reporter confirms or corrects the record.
+    record_state: Mapped[str | None] = mapped_column(String(16))
+    # Sealed JSON {summary, details, loss_estimate, ...} under the case key (purpose "report").
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    # Sealed JSON {name, contact} under the identity key (purpose "identity"); confidential only.
+    identity: Mapped[bytes | None] = mapped_column(LargeBinary)
+
+
+class KeyWrap(Base):
+    """A case key or identity key wrapped for one holder: staff, the reporter, or recovery."""
+
+    __tablename__ = "key_wraps"
+    __table_args__ = (UniqueConstraint("case_id", "key_kind", "holder"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    key_kind: Mapped[str] = mapped_column(String(16))  # case | identity
+    holder: Mapped[str] = mapped_column(
+        String(80)
+    )  # staff:<id> | reporter:<receipt id> | recovery:<id>
+    staff_id: Mapped[str | None] = mapped_column(
+        ForeignKey("staff_accounts.id", ondelete="CASCADE"), index=True
+    )
+    wrapped: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class PendingGrant(Base):
+    """A key that must reach someone who has none yet; fulfilled by the next key holder's session."""
+
+    __tablename__ = "pending_grants"
+    __table_args__ = (UniqueConstraint("case_id", "key_kind", "staff_id"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    key_kind: Mapped[str] = mapped_column(String(16))
+    staff_id: Mapped[str] = mapped_column(
+        ForeignKey("staff_accounts.id", ondelete="CASCADE"), index=True
+    )
+    reason: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class CaseSubject(Base):
+    """A person the report names. Only the keyed hash of their directory id is clear."""
+
+    __tablename__ = "case_subjects"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    directory_hash: Mapped[str | None] = mapped_column(String(64), index=True)
+    # How the match was made: employee_id | email | name | none; name matches need confirming.
+    matched_by: Mapped[str] = mapped_column(String(16), default="none")
+    needs_confirmation: Mapped[bool] = mapped_column(Boolean, default=False)
+    sealed: Mapped[bytes] = mapped_column(LargeBinary)  # {name, employee_id, email} as typed
+
+
+class CaseExclusion(Base):
+    __tablename__ = "case_exclusions"
+
+    case_id: Mapped[str] = mapped_column(
+        ForeignKey("cases.id", ondelete="CASCADE"), primary_key=True
+    )
+    staff_id: Mapped[str] = mapped_column(
+        ForeignKey("staff_accounts.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    reason: Mapped[str] = mapped_column(String(16), primary_key=True)  # reporter | recused
+
+
+class CaseAssignee(Base):
+    __tablename__ = "case_assignees"
+
+    case_id: Mapped[str] = mapped_column(
+        ForeignKey("cases.id", ondelete="CASCADE"), primary_key=True
+    )
+    staff_id: Mapped[str] = mapped_column(
+        ForeignKey("staff_accounts.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    assigned_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class CaseItem(Base):
+    """A message (reporter ↔ staff) or an internal note, sealed under the case key."""
+
+    __tablename__ = "case_items"
+    __table_args__ = (Index("ix_case_items_case_kind", "case_id", "kind"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(16))  # message | note
+    author: Mapped[str] = mapped_column(String(16))  # reporter | staff
+    staff_id: Mapped[str | None] = mapped_column(ForeignKey("staff_accounts.id"))
+    created_on: Mapped[date] = mapped_column(Date)
+    created_at: Mapped[datetime | None] = mapped_column(DateTime)  # staff items only
+    seq: Mapped[int] = mapped_column(Integer, default=0)
+    body: Mapped[bytes] = mapped_column(LargeBinary)
+    redacted: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class CaseEvent(Base):
+    """Status history: who moved the case where and why (the reason is sealed)."""
+
+    __tablename__ = "case_events"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    from_status: Mapped[str | None] = mapped_column(String(16))
+    to_status: Mapped[str] = mapped_column(String(16))
+    outcome: Mapped[str | None] = mapped_column(String(32))
+    staff_id: Mapped[str | None] = mapped_column(ForeignKey("staff_accounts.id"))
+    at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    reason: Mapped[bytes | None] = mapped_column(LargeBinary)
+
+
+class Attachment(Base):
+    """An encrypted file; its chunks are rows written as the upload streams in."""
+
+    __tablename__ = "attachments"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    # The case the file belongs to; known at upload time because its key derives from it.
+    case_id: Mapped[str] = mapped_column(String(32), index=True)
+    # False until the report (or message) that carries it commits; unlinked files are swept.
+    linked: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
+    complete: Mapped[bool] = mapped_column(Boolean, default=False)
+    author: Mapped[str] = mapped_column(String(16))  # reporter | staff
+    staff_id: Mapped[str | None] = mapped_column(String(32))
+    header: Mapped[bytes] = mapped_column(LargeBinary)
+    file_key: Mapped[bytes] = mapped_column(LargeBinary)  # sealed under the case key
+    meta: Mapped[bytes | None] = mapped_column(LargeBinary)  # sealed {name, type, size, sha256}
+    stored_bytes: Mapped[int] = mapped_column(Integer, default=0)
+    created_on: Mapped[date] = mapped_column(Date)
+    sweep_after: Mapped[datetime] = mapped_column(DateTime, index=True)
+
+
+class AttachmentChunk(Base):
+    __tablename__ = "attachment_chunks"
+
+    attachment_id: Mapped[str] = mapped_column(
+        ForeignKey("attachments.id", ondelete="CASCADE"), primary_key=True
+    )
+    idx: Mapped[int] = mapped_column(Integer, primary_key=True)
+    data: Mapped[bytes] = mapped_column(LargeBinary)

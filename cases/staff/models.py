@@ -1,0 +1,103 @@
+"""Staff accounts, their roles and the company directory they are linked to."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, LargeBinary, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from cases.db import Base, new_id, utcnow
+
+
+class Role(StrEnum):
+    ADMIN = "admin"
+    INVESTIGATOR = "investigator"
+    CUSTODIAN = "custodian"
+    REWARD_APPROVER = "reward_approver"
+    FINANCE = "finance"
+    AUDITOR = "auditor"
+    RETALIATION_OFFICER = "retaliation_officer"
+
+
+CONTENT_ROLES = frozenset(
+    {
+        Role.INVESTIGATOR,
+        Role.CUSTODIAN,
+        Role.REWARD_APPROVER,
+        Role.FINANCE,
+        Role.RETALIATION_OFFICER,
+    }
+)
+
+
+class DirectoryEntry(Base):
+    """One row of the imported staff directory; the management chain follows manager_id."""
+
+    __tablename__ = "directory_entries"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    employee_id: Mapped[str] = mapped_column(String(64), unique=True)
+    # Keyed hash of employee_id: what case subjects are matched against, in clear.
+    id_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str | None] = mapped_column(String(254), index=True)
+    department: Mapped[str] = mapped_column(String(200), default="")
+    manager_employee_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class StaffAccount(Base):
+    __tablename__ = "staff_accounts"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    employee_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    kdf_salt: Mapped[bytes] = mapped_column(LargeBinary(32))
+    kdf_profile: Mapped[str] = mapped_column(String(20))
+    public_key: Mapped[bytes] = mapped_column(LargeBinary(32))
+    # X25519 private key sealed under the password-derived key; the server never holds it bare.
+    wrapped_private_key: Mapped[bytes] = mapped_column(LargeBinary)
+    # TOTP seed sealed under a server-secret-derived key (the server must check codes unattended).
+    totp_secret_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
+    totp_enrolled: Mapped[bool] = mapped_column(Boolean, default=False)
+    totp_last_step: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    password_changed_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    roles: Mapped[list[StaffRole]] = relationship(
+        back_populates="account", cascade="all, delete-orphan", lazy="selectin"
+    )
+
+    @property
+    def role_names(self) -> frozenset[str]:
+        return frozenset(r.role for r in self.roles)
+
+    def has_role(self, role: Role | str) -> bool:
+        return str(role) in self.role_names
+
+
+class StaffRole(Base):
+    __tablename__ = "staff_roles"
+
+    staff_id: Mapped[str] = mapped_column(
+        ForeignKey("staff_accounts.id", ondelete="CASCADE"), primary_key=True
+    )
+    role: Mapped[str] = mapped_column(String(32), primary_key=True)
+
+    account: Mapped[StaffAccount] = relationship(back_populates="roles")
+
+
+class SetupToken(Base):
+    """The one-time link that lets the first admin be created; only its hash is stored."""
+
+    __tablename__ = "setup_tokens"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    expires_at: Mapped[datetime] = mapped_column(DateTime)
+    used: Mapped[bool] = mapped_column(Boolean, default=False)
+    note: Mapped[str] = mapped_column(Text, default="")

@@ -1,0 +1,174 @@
+"""The one place that reads the environment: turns it into a frozen Settings."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+
+class SettingsError(ValueError):
+    """A setting is missing, malformed or not allowed here."""
+
+
+class Secret:
+    """A value that never shows itself in repr, str or logs."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: bytes) -> None:
+        self._value = value
+
+    def reveal(self) -> bytes:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('**********')"
+
+    __str__ = __repr__
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and secrets.compare_digest(self._value, other._value)
+
+    def __hash__(self) -> int:
+        return hash(("Secret", len(self._value)))
+
+
+KDF_PROFILES_ALLOWED_IN_PRODUCTION = ("owasp", "strong")
+MIB = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Size, time and throttle limits; defaults are documented in README.md."""
+
+    max_json_body: int = 256 * 1024
+    max_form_body: int = 512 * 1024
+    upload_max_file: int = 1024 * MIB
+    upload_max_report: int = 2048 * MIB
+    upload_max_files: int = 20
+    chunk_size: int = 64 * 1024
+    staff_session_idle: int = 30 * 60
+    staff_session_absolute: int = 12 * 3600
+    reporter_session_idle: int = 15 * 60
+    reporter_session_absolute: int = 2 * 3600
+    receipt_failures_per_selector: int = 5
+    receipt_window_seconds: int = 15 * 60
+    receipt_failures_global: int = 1000
+    login_failures_per_account: int = 10
+    login_window_seconds: int = 15 * 60
+    reports_per_channel_per_hour: int = 200
+    reward_offer_days: int = 90
+    unlinked_upload_grace_seconds: int = 6 * 3600
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path
+    database_url: str
+    base_url: str
+    secret_key: Secret
+    timezone: ZoneInfo
+    smtp_url: Secret | None = None
+    kdf_profile: str = "owasp"
+    testing: bool = False
+    limits: Limits = field(default_factory=Limits)
+
+    def __post_init__(self) -> None:
+        if self.kdf_profile not in KDF_PROFILES_ALLOWED_IN_PRODUCTION and not self.testing:
+            raise SettingsError(f"key-derivation profile {self.kdf_profile!r} is for tests only")
+
+    @property
+    def secure_cookies(self) -> bool:
+        """Cookies are always Secure: browsers keep them on http://127.0.0.1 and localhost."""
+        return True
+
+    @property
+    def https(self) -> bool:
+        return self.base_url.startswith("https://")
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+        data_dir = Path(env.get("PORTAL_DATA_DIR", "./var")).resolve()
+        database_url = env.get("PORTAL_DATABASE_URL") or f"sqlite:///{data_dir / 'portal.db'}"
+        smtp = env.get("PORTAL_SMTP_URL")
+        return cls(
+            data_dir=data_dir,
+            database_url=database_url,
+            base_url=env.get("PORTAL_BASE_URL", "http://127.0.0.1:8000").rstrip("/"),
+            secret_key=_secret_key(env.get("PORTAL_SECRET_KEY"), data_dir),
+            timezone=_zone(env.get("PORTAL_TIMEZONE", "Asia/Shanghai")),
+            smtp_url=Secret(smtp.encode()) if smtp else None,
+            kdf_profile=env.get("PORTAL_KDF_PROFILE", "owasp"),
+            limits=_limits(env),
+        )
+
+    @classmethod
+    def for_tests(
+        cls, data_dir: Path, database_url: str | None = None, **overrides: Any
+    ) -> Settings:
+        """Settings a test builds directly; the only way to reach the cheap 'test' KDF profile."""
+        base = cls(
+            data_dir=data_dir,
+            database_url=database_url or f"sqlite:///{data_dir / 'portal.db'}",
+            base_url="https://testserver",
+            secret_key=Secret(b"t" * 32),
+            timezone=ZoneInfo("Asia/Shanghai"),
+            kdf_profile="test",
+            testing=True,
+        )
+        return replace(base, **overrides)
+
+
+def _zone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise SettingsError(f"PORTAL_TIMEZONE {name!r} is not a known time zone") from exc
+
+
+def _secret_key(value: str | None, data_dir: Path) -> Secret:
+    if value:
+        if len(value) < 32:
+            raise SettingsError("PORTAL_SECRET_KEY must be at least 32 characters")
+        return Secret(value.encode())
+    path = data_dir / "secret.key"
+    if not path.exists():
+        data_dir.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_hex(32))
+    return Secret(path.read_text().strip().encode())
+
+
+_LIMIT_VARS = {
+    "PORTAL_UPLOAD_MAX_FILE_MB": ("upload_max_file", MIB),
+    "PORTAL_UPLOAD_MAX_REPORT_MB": ("upload_max_report", MIB),
+    "PORTAL_UPLOAD_MAX_FILES": ("upload_max_files", 1),
+    "PORTAL_STAFF_SESSION_IDLE_MINUTES": ("staff_session_idle", 60),
+    "PORTAL_STAFF_SESSION_ABSOLUTE_HOURS": ("staff_session_absolute", 3600),
+    "PORTAL_REPORTER_SESSION_IDLE_MINUTES": ("reporter_session_idle", 60),
+    "PORTAL_RECEIPT_FAILURES_PER_SELECTOR": ("receipt_failures_per_selector", 1),
+    "PORTAL_LOGIN_FAILURES_PER_ACCOUNT": ("login_failures_per_account", 1),
+    "PORTAL_REPORTS_PER_CHANNEL_PER_HOUR": ("reports_per_channel_per_hour", 1),
+    "PORTAL_REWARD_OFFER_DAYS": ("reward_offer_days", 1),
+}
+
+
+def _limits(env: Mapping[str, str]) -> Limits:
+    values: dict[str, int] = {}
+    for var, (name, unit) in _LIMIT_VARS.items():
+        if var in env:
+            try:
+                number = int(env[var])
+            except ValueError as exc:
+                raise SettingsError(f"{var} must be a whole number") from exc
+            if number <= 0:
+                raise SettingsError(f"{var} must be positive")
+            values[name] = number * unit
+    return Limits(**values)
