@@ -1,0 +1,1 @@
+"""Helpers behind the fixtures in tests/conftest.py: databases, live server, browser, mail."""

@@ -1,0 +1,83 @@
+"""Chromium through Playwright (Debian's /usr/bin/chromium, never a downloaded one) and axe."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+CHROMIUM = Path(os.environ.get("PORTAL_TEST_CHROMIUM", "/usr/bin/chromium"))
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+AXE_TIMEOUT_SECONDS = 30
+BLOCKING_IMPACTS = ("serious", "critical")
+
+
+def origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+@dataclass
+class RequestLog:
+    """Every request a browser context made (pages, frames and workers), in order."""
+
+    urls: list[str] = field(default_factory=list)
+
+    def attach(self, context: Any) -> RequestLog:
+        context.on("request", lambda request: self.urls.append(request.url))
+        return self
+
+    def foreign(self, allowed_origin: str) -> list[str]:
+        """Requests that left `allowed_origin` (data: and about: URLs never leave the page)."""
+        return [
+            url
+            for url in self.urls
+            if urlsplit(url).scheme not in {"data", "about", "blob"}
+            and origin(url) != allowed_origin
+        ]
+
+
+def run_axe(page: Any, timeout_seconds: float = AXE_TIMEOUT_SECONDS) -> dict[str, Any]:
+    """axe-core's results for the page, or an error if axe has not answered within the timeout.
+
+    Playwright's evaluate has no timeout of its own, so the race happens inside the page.
+    """
+    from axe_playwright_python.sync_playwright import Axe
+
+    page.evaluate(Axe().axe_script)
+    results: dict[str, Any] = page.evaluate(
+        """([options, ms]) => Promise.race([
+            axe.run(document, options),
+            new Promise((_, reject) => setTimeout(
+                () => reject(new Error(`axe did not finish within ${ms} ms`)), ms)),
+        ])""",
+        [{"resultTypes": ["violations"]}, int(timeout_seconds * 1000)],
+    )
+    return results
+
+
+def blocking_violations(results: dict[str, Any]) -> list[dict[str, Any]]:
+    return [v for v in results["violations"] if v.get("impact") in BLOCKING_IMPACTS]
+
+
+def describe(violations: list[dict[str, Any]]) -> str:
+    lines = []
+    for violation in violations:
+        lines.append(f"{violation['id']} ({violation['impact']}): {violation['help']}")
+        lines.extend(
+            f"    {json.dumps(node['target'])}: {node.get('failureSummary', '')}"
+            for node in violation["nodes"]
+        )
+    return "\n".join(lines)
