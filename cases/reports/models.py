@@ -111,7 +111,7 @@ class KeyWrap(Base):
 
 
 class PendingGrant(Base):
-    """A key that must reach someone who has none yet; fulfilled by the next key holder's session."""
+    """A key that must reach someone who has none yet; the next key holder fulfils it."""
 
     __tablename__ = "pending_grants"
     __table_args__ = (UniqueConstraint("case_id", "key_kind", "staff_id"),)

@@ -1,0 +1,121 @@
+"""The one rule for who may see a case, applied to single cases and to listing queries alike.
+
+A staff member may not see a case when they are inactive, hold no role that reads case
+content, were excluded by the reporter or recused themselves, are named as a subject, or
+sit above a subject in the directory's management chain. The same rule decides who
+receives a wrapped case key, so it is enforced cryptographically as well as here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import ColumnElement, and_, exists, literal, or_, select
+from sqlalchemy.orm import Session
+from sqlalchemy.sql import Select
+
+from cases.reports.models import Case, CaseExclusion, CaseSubject, KeyWrap, PendingGrant
+from cases.staff.models import CONTENT_ROLES, DirectoryEntry, StaffAccount
+
+
+@dataclass(frozen=True)
+class Decision:
+    allowed: bool
+    reason: str  # "ok", "inactive", "role", "excluded", "recused", "subject", "manager"
+
+    def __bool__(self) -> bool:
+        return self.allowed
+
+
+def may_see(db: Session, staff: StaffAccount, case: Case) -> Decision:
+    """Whether this person may see this case at all (listing, counting, reading, keys)."""
+    if not staff.active:
+        return Decision(False, "inactive")
+    if not (staff.role_names & CONTENT_ROLES):
+        return Decision(False, "role")
+    exclusion = db.scalars(
+        select(CaseExclusion.reason).where(
+            CaseExclusion.case_id == case.id, CaseExclusion.staff_id == staff.id
+        )
+    ).first()
+    if exclusion is not None:
+        return Decision(False, "recused" if exclusion == "recused" else "excluded")
+    subject_hashes = set(
+        db.scalars(
+            select(CaseSubject.directory_hash).where(
+                CaseSubject.case_id == case.id, CaseSubject.directory_hash.is_not(None)
+            )
+        )
+    )
+    if not subject_hashes:
+        return Decision(True, "ok")
+    own = own_hashes(db, staff)
+    if own & subject_hashes:
+        return Decision(False, "subject")
+    if set(db.scalars(conflict_hashes(staff))) & subject_hashes:
+        return Decision(False, "manager")
+    return Decision(True, "ok")
+
+
+def own_hashes(db: Session, staff: StaffAccount) -> set[str]:
+    return set(db.scalars(select(DirectoryEntry.id_hash).where(_own_entry(staff))))
+
+
+def _own_entry(staff: StaffAccount) -> ColumnElement[bool]:
+    conditions = [DirectoryEntry.email == staff.email]
+    if staff.employee_id:
+        conditions.append(DirectoryEntry.employee_id == staff.employee_id)
+    return or_(*conditions)
+
+
+def conflict_hashes(staff: StaffAccount) -> Select[tuple[str]]:
+    """Keyed hashes of this person's directory entry and everyone below them, at any depth.
+
+    UNION (not UNION ALL) makes the recursion stop on a cyclic management chain.
+    """
+    base = select(DirectoryEntry.employee_id, DirectoryEntry.id_hash).where(_own_entry(staff))
+    tree = base.cte("chain", recursive=True)
+    below = select(DirectoryEntry.employee_id, DirectoryEntry.id_hash).join(
+        tree, DirectoryEntry.manager_employee_id == tree.c.employee_id
+    )
+    tree = tree.union(below)
+    return select(tree.c.id_hash)
+
+
+def visible_condition(staff: StaffAccount) -> ColumnElement[bool]:
+    """A WHERE clause on Case for listing and counting: the same rule as may_see, in SQL.
+
+    A case is listed when the person holds its key or is awaiting it, and neither an
+    exclusion nor a subject conflict applies.
+    """
+    if not staff.active or not (staff.role_names & CONTENT_ROLES):
+        return literal(False)
+    holds = exists().where(
+        KeyWrap.case_id == Case.id, KeyWrap.staff_id == staff.id, KeyWrap.key_kind == "case"
+    )
+    awaiting = exists().where(
+        PendingGrant.case_id == Case.id,
+        PendingGrant.staff_id == staff.id,
+        PendingGrant.key_kind == "case",
+    )
+    excluded = exists().where(CaseExclusion.case_id == Case.id, CaseExclusion.staff_id == staff.id)
+    conflicted = exists().where(
+        CaseSubject.case_id == Case.id,
+        CaseSubject.directory_hash.in_(conflict_hashes(staff).scalar_subquery()),
+    )
+    return and_(or_(holds, awaiting), ~excluded, ~conflicted)
+
+
+def eligible(db: Session, staff: list[StaffAccount], case: Case) -> list[StaffAccount]:
+    """The subset of candidates the policy lets see this case (used at routing and reassignment)."""
+    return [person for person in staff if may_see(db, person, case)]
+
+
+__all__ = [
+    "Decision",
+    "conflict_hashes",
+    "eligible",
+    "may_see",
+    "own_hashes",
+    "visible_condition",
+]

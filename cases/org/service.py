@@ -1,0 +1,101 @@
+"""Channels and categories: the seeded defaults and who a channel's reports go to."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from cases.org.models import Category, Channel, ChannelMember, RoutingRule
+from cases.staff.models import Role, StaffAccount, StaffRole
+
+DEFAULT_CATEGORIES: tuple[tuple[str, str, str], ...] = (
+    ("order-diversion", "Order diversion to competitors", "飞单（把订单转给竞争对手）"),
+    ("off-book-deals", "Off-book private deals", "走私单（私下交易、体外循环）"),
+    ("kickbacks", "Kickbacks or bribery", "回扣或贿赂"),
+    ("data-leak", "Customer data leakage", "泄露客户资料"),
+    ("price-manipulation", "Price or contract manipulation", "操纵价格或合同"),
+    ("expense-fraud", "Expense fraud", "报销舞弊"),
+    ("retaliation", "Retaliation against a reporter", "对举报人的打击报复"),
+    ("other", "Other misconduct", "其他违规行为"),
+)
+
+
+class OrgService:
+    def __init__(self, db: Session) -> None:
+        self.db = db
+
+    def seed_defaults(self) -> Channel:
+        """The "General" channel with the standard categories; idempotent."""
+        channel = self.db.scalars(select(Channel).where(Channel.slug == "general")).first()
+        if channel is None:
+            channel = Channel(slug="general", name_en="General", name_zh="综合")
+            self.db.add(channel)
+            self.db.flush()
+        existing = {c.slug for c in channel.categories}
+        for position, (slug, en, zh) in enumerate(DEFAULT_CATEGORIES):
+            if slug not in existing:
+                self.db.add(
+                    Category(
+                        channel_id=channel.id,
+                        slug=slug,
+                        name_en=en,
+                        name_zh=zh,
+                        position=position,
+                        retaliation=slug == "retaliation",
+                    )
+                )
+        self.db.flush()
+        self.db.refresh(channel)
+        return channel
+
+    def active_channels(self) -> list[Channel]:
+        stmt = select(Channel).where(Channel.active.is_(True)).order_by(Channel.slug)
+        return list(self.db.scalars(stmt))
+
+    def channel(self, channel_id: str) -> Channel | None:
+        channel = self.db.get(Channel, channel_id)
+        return channel if channel is not None and channel.active else None
+
+    def category(self, channel: Channel, category_id: str) -> Category | None:
+        for category in channel.categories:
+            if category.active and category.id == category_id:
+                return category
+        return None
+
+    def recipients(self, channel: Channel, category: Category) -> list[StaffAccount]:
+        """The staff a new report in this channel and category is routed to, before the policy.
+
+        Retaliation reports go to retaliation officers, never to the ordinary team. Otherwise
+        the channel's team (or every active investigator when none is set), adjusted by the
+        category's rules.
+        """
+        if category.retaliation:
+            return self._with_role(Role.RETALIATION_OFFICER)
+        team = self._team(channel) or self._with_role(Role.INVESTIGATOR)
+        rules = self.db.scalars(select(RoutingRule).where(RoutingRule.category_id == category.id))
+        by_id = {s.id: s for s in team}
+        for rule in rules:
+            if rule.action == "remove":
+                by_id.pop(rule.staff_id, None)
+            elif rule.action == "add":
+                added = self.db.get(StaffAccount, rule.staff_id)
+                if added is not None and added.active:
+                    by_id[added.id] = added
+        return sorted(by_id.values(), key=lambda s: s.email)
+
+    def _team(self, channel: Channel) -> list[StaffAccount]:
+        stmt = (
+            select(StaffAccount)
+            .join(ChannelMember, ChannelMember.staff_id == StaffAccount.id)
+            .where(ChannelMember.channel_id == channel.id, StaffAccount.active.is_(True))
+        )
+        return list(self.db.scalars(stmt))
+
+    def _with_role(self, role: Role) -> list[StaffAccount]:
+        stmt = (
+            select(StaffAccount)
+            .join(StaffRole)
+            .where(StaffRole.role == role, StaffAccount.active.is_(True))
+            .order_by(StaffAccount.email)
+        )
+        return list(self.db.scalars(stmt))

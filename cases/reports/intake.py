@@ -1,0 +1,335 @@
+"""Filing a report: validate, seal, wrap the keys for everyone allowed, issue the receipt.
+
+Everything happens in the caller's one transaction; the receipt is returned only as a value
+for the caller to show after the commit, and is never stored or logged in clear.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+import crypto
+from cases.access.policy import eligible
+from cases.clock import Clock, local_day
+from cases.db import new_id
+from cases.deadlines import acknowledge_by, feedback_by
+from cases.errors import Invalid
+from cases.org.models import Category, Channel
+from cases.org.service import OrgService
+from cases.reports.keys import CASE, IDENTITY, KeyRing
+from cases.reports.models import Attachment, Case, CaseExclusion, CaseSubject, Receipt
+from cases.sessions.service import Throttle, ThrottleRule
+from cases.staff.models import DirectoryEntry, Role, StaffAccount, StaffRole
+
+SUMMARY_MAX = 200
+DETAILS_MAX = 20_000
+NAME_MAX = 200
+LOSS_MAX = 100
+MAX_SUBJECTS = 20
+REFERENCE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+
+@dataclass(frozen=True)
+class SubjectInput:
+    name: str
+    employee_id: str = ""
+    email: str = ""
+
+
+@dataclass(frozen=True)
+class IdentityInput:
+    name: str
+    contact: str
+
+
+@dataclass(frozen=True)
+class Submission:
+    channel_id: str
+    category_id: str
+    summary: str
+    details: str
+    subjects: list[SubjectInput] = field(default_factory=list)
+    exclude: list[str] = field(default_factory=list)
+    identity: IdentityInput | None = None
+    loss_estimate: str = ""
+    intake: str = "web"
+    attachment_ids: list[str] = field(default_factory=list)
+    linked_from_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Draft:
+    """A case id and key chosen before the form is parsed, so uploads can encrypt as they stream."""
+
+    case_id: str
+    case_key: bytes
+
+    @classmethod
+    def new(cls) -> Draft:
+        return cls(new_id(), crypto.random_key())
+
+
+@dataclass(frozen=True)
+class Filed:
+    case: Case
+    receipt: crypto.Receipt
+    reporter_key: bytes
+
+
+@dataclass(frozen=True)
+class IntakeConfig:
+    zone: ZoneInfo
+    profile: crypto.Argon2Profile
+    server_secret: bytes
+    reports_per_channel_per_hour: int = 200
+
+
+def subject_hash(server_secret: bytes, employee_id: str) -> str:
+    return crypto.keyed_hash(server_secret, "directory-employee-id", employee_id.strip())
+
+
+class IntakeService:
+    def __init__(self, db: Session, clock: Clock, config: IntakeConfig) -> None:
+        self.db = db
+        self.clock = clock
+        self.config = config
+        self.keys = KeyRing(db)
+        self.org = OrgService(db)
+
+    def validate(self, sub: Submission) -> tuple[Channel, Category]:
+        """Check every field; Invalid carries a message key per field for the form."""
+        errors: dict[str, str] = {}
+        channel = self.org.channel(sub.channel_id)
+        category = self.org.category(channel, sub.category_id) if channel else None
+        if channel is None:
+            errors["channel"] = "unknown_channel"
+        elif category is None:
+            errors["category"] = "unknown_category"
+        _text(errors, "summary", sub.summary, SUMMARY_MAX, required=True)
+        _text(errors, "details", sub.details, DETAILS_MAX, required=True)
+        _text(errors, "loss_estimate", sub.loss_estimate, LOSS_MAX, required=False)
+        if len(sub.subjects) > MAX_SUBJECTS:
+            errors["subjects"] = "too_many"
+        for subject in sub.subjects:
+            if not subject.name.strip() or len(subject.name) > NAME_MAX:
+                errors["subjects"] = "name_required"
+            if len(subject.employee_id) > 64 or len(subject.email) > 254:
+                errors["subjects"] = "too_long"
+        if sub.identity is not None:
+            _text(errors, "identity_name", sub.identity.name, NAME_MAX, required=True)
+            _text(errors, "identity_contact", sub.identity.contact, NAME_MAX, required=True)
+        if channel is not None and category is not None and sub.exclude:
+            allowed = {s.id for s in self.recipients(channel)}
+            if not set(sub.exclude) <= allowed:
+                errors["exclude"] = "unknown_recipient"
+        if errors or channel is None or category is None:
+            raise Invalid("Please check the highlighted fields.", fields=errors)
+        return channel, category
+
+    def recipients(self, channel: Channel) -> list[StaffAccount]:
+        """The staff a reporter may exclude: everyone who could receive this channel's reports."""
+        people: dict[str, StaffAccount] = {}
+        for category in channel.categories:
+            for person in self.org.recipients(channel, category):
+                people[person.id] = person
+        return sorted(people.values(), key=lambda s: s.name or s.email)
+
+    def check_flood(self, channel_id: str) -> None:
+        rule = ThrottleRule(self.config.reports_per_channel_per_hour, 3600)
+        throttle = Throttle(self.db, self.clock)
+        throttle.check(f"intake:{channel_id}", rule)
+        throttle.fail(f"intake:{channel_id}", rule)
+
+    def submit(self, sub: Submission, draft: Draft | None = None) -> Filed:
+        channel, category = self.validate(sub)
+        self.check_flood(channel.id)
+        draft = draft or Draft.new()
+        receipt, receipt_row, reporter_key = self._new_receipt()
+        case = self._case(sub, draft, channel, category, receipt_row)
+        self.db.add(case)
+        self.db.flush()
+        self._subjects(case, draft.case_key, sub.subjects)
+        for staff_id in dict.fromkeys(sub.exclude):
+            self.db.add(CaseExclusion(case_id=case.id, staff_id=staff_id, reason="reporter"))
+        self.db.flush()
+        self._distribute(case, channel, category, draft.case_key, receipt_row.id, reporter_key)
+        if sub.identity is not None:
+            self._seal_identity(case, sub.identity, receipt_row.id, reporter_key)
+        self._link_attachments(case.id, sub.attachment_ids)
+        return Filed(case, receipt, reporter_key)
+
+    def _new_receipt(self) -> tuple[crypto.Receipt, Receipt, bytes]:
+        while True:
+            receipt = crypto.new_receipt()
+            taken = self.db.scalars(
+                select(Receipt.id).where(Receipt.selector == receipt.selector)
+            ).first()
+            if taken is None:
+                break
+        salt = crypto.new_salt()
+        derived = crypto.derive_keys(receipt.verifier_bytes, salt, self.config.profile)
+        row = Receipt(
+            selector=receipt.selector,
+            salt=salt,
+            verifier=derived.verifier,
+            kdf_profile=self.config.profile.name,
+            created_on=self.today(),
+        )
+        self.db.add(row)
+        self.db.flush()
+        return receipt, row, derived.key
+
+    def today(self) -> date:
+        return local_day(self.clock.now(), self.config.zone)
+
+    def _case(
+        self, sub: Submission, draft: Draft, channel: Channel, category: Category, receipt: Receipt
+    ) -> Case:
+        today = self.today()
+        content = {
+            "summary": sub.summary.strip(),
+            "details": sub.details.strip(),
+            "loss_estimate": sub.loss_estimate.strip(),
+        }
+        ack = acknowledge_by(today, channel.acknowledge_days)
+        return Case(
+            id=draft.case_id,
+            reference=self._reference(),
+            channel_id=channel.id,
+            category_id=category.id,
+            kind="retaliation" if category.retaliation else "report",
+            priority="high" if category.retaliation else "normal",
+            intake=sub.intake,
+            confidential=sub.identity is not None,
+            submitted_on=today,
+            acknowledge_by=ack,
+            feedback_by=feedback_by(
+                today,
+                None,
+                acknowledge_days=channel.acknowledge_days,
+                months=channel.feedback_months,
+            ),
+            due_on=ack,
+            receipt_id=receipt.id,
+            linked_from_id=sub.linked_from_id,
+            record_state="pending" if sub.intake in {"phone", "meeting", "letter"} else None,
+            content=crypto.seal_item(
+                draft.case_key, draft.case_id, "report", draft.case_id, _json(content)
+            ),
+        )
+
+    def _reference(self) -> str:
+        while True:
+            ref = "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(8))
+            if self.db.scalars(select(Case.id).where(Case.reference == ref)).first() is None:
+                return ref
+
+    def _subjects(self, case: Case, case_key: bytes, subjects: list[SubjectInput]) -> None:
+        for subject in subjects:
+            typed = {
+                "name": subject.name.strip(),
+                "employee_id": subject.employee_id.strip(),
+                "email": subject.email.strip(),
+            }
+            matches, matched_by = self._match(subject)
+            for entry in matches or [None]:
+                item_id = new_id()
+                self.db.add(
+                    CaseSubject(
+                        id=item_id,
+                        case_id=case.id,
+                        directory_hash=entry.id_hash if entry else None,
+                        matched_by=matched_by if entry else "none",
+                        # A name alone may point at the wrong person: every candidate stays
+                        # excluded until an investigator confirms which one is meant.
+                        needs_confirmation=matched_by == "name",
+                        sealed=crypto.seal_item(
+                            case_key, case.id, "subject", item_id, _json(typed)
+                        ),
+                    )
+                )
+
+    def _match(self, subject: SubjectInput) -> tuple[list[DirectoryEntry], str]:
+        if subject.employee_id.strip():
+            stmt = select(DirectoryEntry).where(
+                DirectoryEntry.employee_id == subject.employee_id.strip()
+            )
+            found = list(self.db.scalars(stmt))
+            if found:
+                return found, "employee_id"
+        if subject.email.strip():
+            stmt = select(DirectoryEntry).where(
+                DirectoryEntry.email == subject.email.strip().lower()
+            )
+            found = list(self.db.scalars(stmt))
+            if found:
+                return found, "email"
+        name = subject.name.strip()
+        stmt = select(DirectoryEntry).where(DirectoryEntry.name == name)
+        return list(self.db.scalars(stmt)), "name"
+
+    def _distribute(
+        self,
+        case: Case,
+        channel: Channel,
+        category: Category,
+        case_key: bytes,
+        receipt_id: str,
+        reporter_key: bytes,
+    ) -> None:
+        for person in eligible(self.db, self.org.recipients(channel, category), case):
+            self.keys.wrap_for_staff(case.id, CASE, case_key, person)
+        self.keys.wrap_for_reporter(case.id, CASE, case_key, receipt_id, reporter_key)
+        self.keys.wrap_for_recovery(case.id, CASE, case_key)
+
+    def _seal_identity(
+        self, case: Case, identity: IdentityInput, receipt_id: str, reporter_key: bytes
+    ) -> None:
+        """Only custodians (and recovery) receive the identity key; investigators never do."""
+        identity_key = crypto.random_key()
+        plain = {"name": identity.name.strip(), "contact": identity.contact.strip()}
+        case.identity = crypto.seal_item(identity_key, case.id, "identity", case.id, _json(plain))
+        custodians = list(
+            self.db.scalars(
+                select(StaffAccount)
+                .join(StaffRole)
+                .where(StaffRole.role == Role.CUSTODIAN, StaffAccount.active.is_(True))
+            )
+        )
+        for person in eligible(self.db, custodians, case):
+            self.keys.wrap_for_staff(case.id, IDENTITY, identity_key, person)
+        self.keys.wrap_for_recovery(case.id, IDENTITY, identity_key)
+        # The reporter keeps the identity key too, so grants to custodians who join later
+        # can be fulfilled by the reporter's next visit.
+        self.keys.wrap_for_reporter(case.id, IDENTITY, identity_key, receipt_id, reporter_key)
+
+    def _link_attachments(self, case_id: str, attachment_ids: list[str]) -> None:
+        if not attachment_ids:
+            return
+        self.db.execute(
+            update(Attachment)
+            .where(
+                Attachment.id.in_(attachment_ids),
+                Attachment.case_id == case_id,
+                Attachment.complete.is_(True),
+            )
+            .values(linked=True, sweep_after=self.clock.now() + timedelta(days=36500))
+        )
+
+
+def _text(errors: dict[str, str], name: str, value: str, limit: int, *, required: bool) -> None:
+    if required and not value.strip():
+        errors[name] = "required"
+    elif len(value) > limit:
+        errors[name] = "too_long"
+
+
+def _json(value: object) -> bytes:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()

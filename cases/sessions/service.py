@@ -1,0 +1,206 @@
+"""Opening, resuming and ending sessions; throttling repeated failures.
+
+The database row holds the principal's secret sealed under a session key that exists only
+in the token handed to the browser, so neither the row nor the token alone opens anything.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+import crypto
+from cases.clock import Clock
+from cases.errors import Throttled
+from cases.sessions.models import ThrottleCounter, UserSession
+
+
+@dataclass(frozen=True)
+class SessionPolicy:
+    idle_seconds: int
+    absolute_seconds: int
+
+
+@dataclass(frozen=True)
+class ActiveSession:
+    id_hash: str
+    kind: str
+    stage: str
+    staff_id: str | None
+    receipt_id: str | None
+    secret: bytes
+
+
+def _hash_id(session_id: bytes) -> str:
+    return hashlib.sha256(session_id).hexdigest()
+
+
+def _b64(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def _aad(id_hash: str) -> bytes:
+    return f"session|{id_hash}".encode()
+
+
+class SessionService:
+    def __init__(self, db: Session, clock: Clock) -> None:
+        self.db = db
+        self.clock = clock
+
+    def open(
+        self,
+        kind: str,
+        secret: bytes,
+        policy: SessionPolicy,
+        *,
+        staff_id: str | None = None,
+        receipt_id: str | None = None,
+        stage: str = "full",
+    ) -> str:
+        """Create a session and return its token `<id>.<key>`; the key is never stored."""
+        session_id, session_key = secrets.token_bytes(32), crypto.random_key()
+        id_hash = _hash_id(session_id)
+        now = self.clock.now()
+        self.db.add(
+            UserSession(
+                id_hash=id_hash,
+                kind=kind,
+                stage=stage,
+                staff_id=staff_id,
+                receipt_id=receipt_id,
+                sealed_secret=crypto.seal(session_key, secret, _aad(id_hash)),
+                idle_expires_at=now + timedelta(seconds=policy.idle_seconds),
+                absolute_expires_at=now + timedelta(seconds=policy.absolute_seconds),
+            )
+        )
+        self.db.flush()
+        return f"{_b64(session_id)}.{_b64(session_key)}"
+
+    def resume(self, token: str, policy: SessionPolicy) -> ActiveSession | None:
+        """The live session for a token, its idle deadline pushed back; None if gone or expired."""
+        parsed = self._parse(token)
+        if parsed is None:
+            return None
+        id_hash, session_key = parsed
+        row = self.db.get(UserSession, id_hash)
+        if row is None:
+            return None
+        now = self.clock.now()
+        if now >= row.idle_expires_at or now >= row.absolute_expires_at:
+            self.db.delete(row)
+            return None
+        try:
+            secret = crypto.unseal(session_key, row.sealed_secret, _aad(id_hash))
+        except crypto.CryptoError:
+            return None
+        row.idle_expires_at = min(
+            now + timedelta(seconds=policy.idle_seconds), row.absolute_expires_at
+        )
+        return ActiveSession(id_hash, row.kind, row.stage, row.staff_id, row.receipt_id, secret)
+
+    def promote(self, id_hash: str, stage: str = "full") -> None:
+        row = self.db.get(UserSession, id_hash)
+        if row is not None:
+            row.stage = stage
+
+    def close(self, token_or_hash: str) -> None:
+        parsed = self._parse(token_or_hash)
+        id_hash = parsed[0] if parsed else token_or_hash
+        self.db.execute(delete(UserSession).where(UserSession.id_hash == id_hash))
+
+    def close_all_for_staff(self, staff_id: str) -> int:
+        result = self.db.execute(delete(UserSession).where(UserSession.staff_id == staff_id))
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+    def sweep(self) -> int:
+        """Delete expired sessions: they keep nothing once they stop being useful."""
+        now = self.clock.now()
+        result = self.db.execute(
+            delete(UserSession).where(
+                (UserSession.idle_expires_at <= now) | (UserSession.absolute_expires_at <= now)
+            )
+        )
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+    @staticmethod
+    def _parse(token: str) -> tuple[str, bytes] | None:
+        head, sep, tail = token.partition(".")
+        if not sep or len(token) > 200:
+            return None
+        try:
+            session_id, session_key = _unb64(head), _unb64(tail)
+        except (binascii.Error, ValueError):
+            return None
+        if len(session_id) != 32 or len(session_key) != 32:
+            return None
+        return _hash_id(session_id), session_key
+
+
+@dataclass(frozen=True)
+class ThrottleRule:
+    limit: int
+    window_seconds: int
+
+
+class Throttle:
+    """Counts failures per key in the database, shared by every process and host."""
+
+    def __init__(self, db: Session, clock: Clock) -> None:
+        self.db = db
+        self.clock = clock
+
+    def check(self, key: str, rule: ThrottleRule) -> None:
+        """Raise Throttled when the key is over its limit in the current window."""
+        row = self.db.get(ThrottleCounter, key)
+        now = self.clock.now()
+        if row is None or row.window_ends_at <= now:
+            return
+        if row.blocked_until and row.blocked_until > now:
+            raise Throttled(retry_after=int((row.blocked_until - now).total_seconds()) + 1)
+        if row.count >= rule.limit:
+            raise Throttled(retry_after=int((row.window_ends_at - now).total_seconds()) + 1)
+
+    def fail(self, key: str, rule: ThrottleRule, *, backoff: bool = False) -> int:
+        """Count one failure; with backoff, each failure past the limit doubles a delay."""
+        now = self.clock.now()
+        row = self.db.get(ThrottleCounter, key)
+        if row is None:
+            row = ThrottleCounter(key=key, count=0, window_ends_at=now)
+            self.db.add(row)
+        if row.window_ends_at <= now:
+            row.count = 0
+            row.window_ends_at = now + timedelta(seconds=rule.window_seconds)
+            row.blocked_until = None
+        row.count += 1
+        if backoff and row.count >= rule.limit:
+            delay = min(2 ** (row.count - rule.limit) * 30, 24 * 3600)
+            row.blocked_until = now + timedelta(seconds=delay)
+            row.window_ends_at = max(row.window_ends_at, row.blocked_until)
+        self.db.flush()
+        return row.count
+
+    def reset(self, key: str) -> None:
+        self.db.execute(delete(ThrottleCounter).where(ThrottleCounter.key == key))
+
+    def sweep(self) -> int:
+        now = self.clock.now()
+        result = self.db.execute(
+            delete(ThrottleCounter).where(ThrottleCounter.window_ends_at <= now)
+        )
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+    def count(self, key: str) -> int:
+        row = self.db.scalars(select(ThrottleCounter).where(ThrottleCounter.key == key)).first()
+        return row.count if row else 0
