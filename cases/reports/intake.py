@@ -6,7 +6,6 @@ for the caller to show after the commit, and is never stored or logged in clear.
 
 from __future__ import annotations
 
-import json
 import secrets
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -25,6 +24,8 @@ from cases.org.models import Category, Channel
 from cases.org.service import OrgService
 from cases.reports.keys import CASE, IDENTITY, KeyRing
 from cases.reports.models import Attachment, Case, CaseExclusion, CaseSubject, Receipt
+from cases.reports.sealing import IDENTITY as IDENTITY_PURPOSE
+from cases.reports.sealing import REPORT, seal_json
 from cases.sessions.service import Throttle, ThrottleRule
 from cases.staff.models import DirectoryEntry, Role, StaffAccount, StaffRole
 
@@ -220,9 +221,7 @@ class IntakeService:
             receipt_id=receipt.id,
             linked_from_id=sub.linked_from_id,
             record_state="pending" if sub.intake in {"phone", "meeting", "letter"} else None,
-            content=crypto.seal_item(
-                draft.case_key, draft.case_id, "report", draft.case_id, _json(content)
-            ),
+            content=seal_json(draft.case_key, draft.case_id, REPORT, draft.case_id, content),
         )
 
     def _reference(self) -> str:
@@ -295,7 +294,7 @@ class IntakeService:
         """Only custodians (and recovery) receive the identity key; investigators never do."""
         identity_key = crypto.random_key()
         plain = {"name": identity.name.strip(), "contact": identity.contact.strip()}
-        case.identity = crypto.seal_item(identity_key, case.id, "identity", case.id, _json(plain))
+        case.identity = seal_json(identity_key, case.id, IDENTITY_PURPOSE, case.id, plain)
         custodians = list(
             self.db.scalars(
                 select(StaffAccount)
@@ -329,7 +328,3 @@ def _text(errors: dict[str, str], name: str, value: str, limit: int, *, required
         errors[name] = "required"
     elif len(value) > limit:
         errors[name] = "too_long"
-
-
-def _json(value: object) -> bytes:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
