@@ -25,7 +25,7 @@ from cases.org.service import OrgService
 from cases.reports.keys import CASE, IDENTITY, KeyRing
 from cases.reports.models import Attachment, Case, CaseExclusion, CaseSubject, Receipt
 from cases.reports.sealing import IDENTITY as IDENTITY_PURPOSE
-from cases.reports.sealing import REPORT, seal_json
+from cases.reports.sealing import REPORT, SUBJECT, seal_json
 from cases.sessions.service import Throttle, ThrottleRule
 from cases.staff.models import DirectoryEntry, Role, StaffAccount, StaffRole
 
@@ -249,9 +249,7 @@ class IntakeService:
                         # A name alone may point at the wrong person: every candidate stays
                         # excluded until an investigator confirms which one is meant.
                         needs_confirmation=matched_by == "name",
-                        sealed=crypto.seal_item(
-                            case_key, case.id, "subject", item_id, _json(typed)
-                        ),
+                        sealed=seal_json(case_key, case.id, SUBJECT, item_id, typed),
                     )
                 )
 
