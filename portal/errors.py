@@ -1,0 +1,175 @@
+"""Error answers in one place: JSON under /api/, a translated HTML page elsewhere.
+
+Every error shows a stable code and plain words, never a stack trace, a class
+name or a value from the request. Domain errors (``cases.errors.CaseError``)
+map to HTTP through their ``status`` and ``code``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from starlette.exceptions import HTTPException
+from starlette.requests import HTTPConnection, Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.types import ExceptionHandler
+
+from cases.errors import CaseError, Invalid, Throttled
+from portal.i18n import N_, translator
+
+logger = logging.getLogger("portal.errors")
+
+# status → (code, page title, message); the words are translated when shown.
+_STATUS_TEXT: dict[int, tuple[str, str, str]] = {
+    400: ("bad_request", N_("Bad request"), N_("The request could not be understood.")),
+    401: (
+        "unauthorized",
+        N_("Not signed in"),
+        N_("Please sign in, or check what you entered, and try again."),
+    ),
+    403: ("forbidden", N_("Not allowed"), N_("You are not allowed to do this.")),
+    404: (
+        "not_found",
+        N_("Page not found"),
+        N_("There is nothing at this address. Check it, or start again from the home page."),
+    ),
+    405: (
+        "method_not_allowed",
+        N_("Not allowed here"),
+        N_("This address does not accept that kind of request."),
+    ),
+    409: (
+        "conflict",
+        N_("Something changed"),
+        N_("The request conflicts with the current state. Reload the page and try again."),
+    ),
+    413: (
+        "too_large",
+        N_("Too large"),
+        N_("What you sent is larger than allowed. Send less, or smaller files."),
+    ),
+    415: (
+        "unsupported_media_type",
+        N_("Unsupported format"),
+        N_("This address does not accept data in that format."),
+    ),
+    422: ("invalid", N_("Please check your input"), N_("Some of what you entered is not valid.")),
+    429: (
+        "throttled",
+        N_("Too many attempts"),
+        N_("Too many attempts. Please wait a while before trying again."),
+    ),
+    500: (
+        "internal",
+        N_("Something went wrong"),
+        N_("Something went wrong on our side. Please try again later."),
+    ),
+}
+_GENERIC = ("error", N_("Something went wrong"), N_("The request could not be completed."))
+
+# The default messages of cases.errors, listed so the catalogue check sees them:
+# the domain writes English and the web layer translates what it shows.
+DOMAIN_MESSAGES = (
+    N_("The input is not acceptable."),
+    N_("The credentials are wrong or missing."),
+    N_("Your roles do not allow this."),
+    N_("Not found."),
+    N_("The request conflicts with the current state."),
+    N_("Too many attempts; wait before trying again."),
+)
+
+
+class BadRequest(CaseError):
+    """The request could not be understood."""
+
+    status = 400
+    code = "bad_request"
+
+
+async def read_json(request: Request) -> dict[str, Any]:
+    """The body as a JSON object; a malformed body or a non-object is a 400 ``bad_json``."""
+    body = await request.body()
+    try:
+        data = json.loads(body, parse_constant=_reject_constant)
+    except (ValueError, RecursionError) as exc:
+        raise BadRequest(N_("The body is not valid JSON."), code="bad_json") from exc
+    if not isinstance(data, dict):
+        raise BadRequest(N_("The body must be a JSON object."), code="bad_json")
+    return data
+
+
+def _reject_constant(name: str) -> None:
+    # NaN and Infinity are not JSON; Python accepts them unless told not to.
+    raise ValueError(name)
+
+
+def wants_json(conn: HTTPConnection) -> bool:
+    """JSON for the API and for clients that ask only for JSON; HTML for browsers."""
+    if conn.url.path.startswith("/api/"):
+        return True
+    accept = conn.headers.get("accept", "")
+    return "application/json" in accept and "text/html" not in accept
+
+
+def error_response(
+    conn: HTTPConnection,
+    status: int,
+    code: str | None = None,
+    message: str | None = None,
+    *,
+    headers: Mapping[str, str] | None = None,
+    fields: Mapping[str, str] | None = None,
+) -> Response:
+    """The error answer for a status; code and message default to the status's own."""
+    default_code, title, default_message = _STATUS_TEXT.get(status, _GENERIC)
+    _ = translator(conn)
+    text = _(message or default_message)
+    if wants_json(conn):
+        payload: dict[str, Any] = {"error": code or default_code, "message": text}
+        if fields:
+            payload["fields"] = {name: _(value) for name, value in fields.items()}
+        return JSONResponse(payload, status_code=status, headers=headers)
+    return _html_page(conn, status, _(title), text, headers)
+
+
+def _html_page(
+    conn: HTTPConnection, status: int, title: str, message: str, headers: Mapping[str, str] | None
+) -> Response:
+    request = Request(conn.scope)
+    try:
+        return request.app.state.templates.TemplateResponse(  # type: ignore[no-any-return]
+            request,
+            "errors/error.html",
+            {"status": status, "title": title, "message": message},
+            status_code=status,
+            headers=headers,
+        )
+    except Exception as exc:  # an error page must never fail into a traceback
+        logger.error("error page could not be rendered: %s", type(exc).__name__)
+        return PlainTextResponse(message, status_code=status, headers=headers)
+
+
+async def http_error(request: Request, exc: Exception) -> Response:
+    """Starlette's HTTPException (404, 405, 413…), without its internal detail."""
+    assert isinstance(exc, HTTPException)
+    if exc.status_code in {204, 304}:
+        return Response(status_code=exc.status_code, headers=exc.headers)
+    return error_response(request, exc.status_code, headers=exc.headers)
+
+
+async def case_error(request: Request, exc: Exception) -> Response:
+    """A domain error: its status, code and message; Invalid adds fields, 429 Retry-After."""
+    assert isinstance(exc, CaseError)
+    headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, Throttled) else None
+    fields = exc.fields if isinstance(exc, Invalid) else None
+    return error_response(
+        request, exc.status, exc.code, exc.message, headers=headers, fields=fields
+    )
+
+
+def exception_handlers() -> dict[Any, ExceptionHandler]:
+    """The handlers ``create_app`` registers with Starlette."""
+    return {HTTPException: http_error, CaseError: case_error}

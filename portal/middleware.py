@@ -1,0 +1,203 @@
+"""Pure ASGI middleware: security headers, request body limits, generic error pages.
+
+Pure ASGI rather than BaseHTTPMiddleware so that streaming bodies (1 GiB uploads)
+pass through untouched and a limit can stop a body before the app reads it.
+"""
+
+from __future__ import annotations
+
+import logging
+import traceback
+from collections.abc import Iterable
+from pathlib import Path
+
+from starlette.exceptions import HTTPException
+from starlette.requests import HTTPConnection
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from portal.errors import error_response
+
+logger = logging.getLogger("portal.errors")
+
+CONTENT_SECURITY_POLICY = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "font-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; "
+    "base-uri 'none'; object-src 'none'"
+)
+_HEADERS = {
+    "content-security-policy": CONTENT_SECURITY_POLICY,
+    "x-content-type-options": "nosniff",
+    "referrer-policy": "no-referrer",
+    "cache-control": "no-store",
+    "cross-origin-opener-policy": "same-origin",
+    "cross-origin-resource-policy": "same-origin",
+    "permissions-policy": "camera=(), microphone=(), geolocation=(), interest-cohort=()",
+    "x-frame-options": "DENY",
+}
+HSTS = "max-age=63072000; includeSubDomains"
+
+
+def security_headers(https: bool) -> dict[str, str]:
+    """The headers every response carries; HSTS only when the portal is served over https."""
+    return {**_HEADERS, "strict-transport-security": HSTS} if https else dict(_HEADERS)
+
+
+class SecurityHeaders:
+    """Sets the security headers on every response and removes any ``Server`` banner."""
+
+    def __init__(self, app: ASGIApp, *, https: bool) -> None:
+        self.app = app
+        self.headers = [(k.encode(), v.encode()) for k, v in security_headers(https).items()]
+        # Ours replace any a handler set: a route cannot weaken the policy by accident.
+        self.replaced = {name for name, _ in self.headers} | {b"server"}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                kept = [
+                    (name, value)
+                    for name, value in message.get("headers", [])
+                    if name.lower() not in self.replaced
+                ]
+                message = {**message, "headers": kept + self.headers}
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+class BodyTooLarge(HTTPException):
+    """Raised from ``receive`` once a streamed body passes its limit."""
+
+    def __init__(self) -> None:
+        super().__init__(status_code=413)
+
+
+class BodyLimit:
+    """Refuses oversized bodies before reading them: by Content-Length, then by counting.
+
+    JSON API bodies, HTML forms and uploads each have their own limit; upload
+    paths are prefixes given by ``create_app`` (``portal.app.UPLOAD_PATHS``).
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        json_limit: int,
+        form_limit: int,
+        upload_limit: int,
+        upload_paths: Iterable[str],
+    ) -> None:
+        self.app = app
+        self.json_limit = json_limit
+        self.form_limit = form_limit
+        self.upload_limit = upload_limit
+        self.upload_paths = tuple(upload_paths)
+
+    def limit_for(self, path: str) -> int:
+        """The largest body a path accepts."""
+        if any(_under(path, prefix) for prefix in self.upload_paths):
+            return self.upload_limit
+        return self.json_limit if path.startswith("/api/") else self.form_limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        limit = self.limit_for(scope["path"])
+        declared = _content_length(scope)
+        if declared is None:
+            await error_response(HTTPConnection(scope), 400)(scope, receive, send)
+            return
+        if declared > limit:
+            await error_response(HTTPConnection(scope), 413)(scope, receive, send)
+            return
+        await self._counted(scope, receive, send, limit)
+
+    async def _counted(self, scope: Scope, receive: Receive, send: Send, limit: int) -> None:
+        received = 0
+        started = False
+
+        async def limited_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    raise BodyTooLarge
+            return message
+
+        async def watched_send(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, limited_receive, watched_send)
+        except BodyTooLarge:
+            if started:
+                raise
+            await error_response(HTTPConnection(scope), 413)(scope, receive, send)
+
+
+def _under(path: str, prefix: str) -> bool:
+    # "/report" covers "/report" and "/report/…", not "/reports".
+    base = prefix.rstrip("/")
+    return path == base or path.startswith(base + "/")
+
+
+def _content_length(scope: Scope) -> int | None:
+    """The declared body length (0 when absent); None when malformed or contradictory."""
+    values = {
+        value for name, value in scope.get("headers", []) if name.lower() == b"content-length"
+    }
+    if not values:
+        return 0
+    if len(values) > 1:
+        return None
+    raw = values.pop().strip()
+    return int(raw) if raw.isdigit() else None
+
+
+class ErrorPages:
+    """Turns any unhandled exception into a generic 500 page; logs the exception type only.
+
+    The log line names the type and the innermost source line, never the message
+    (it may quote data), the client address or the body: reporters must stay unseen.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def watched_send(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watched_send)
+        except HTTPException as exc:
+            if started:
+                raise
+            conn = HTTPConnection(scope)
+            await error_response(conn, exc.status_code, headers=exc.headers)(scope, receive, send)
+        except Exception as exc:
+            _log_unhandled(exc)
+            if not started:
+                await error_response(HTTPConnection(scope), 500)(scope, receive, send)
+
+
+def _log_unhandled(exc: Exception) -> None:
+    frames = traceback.extract_tb(exc.__traceback__)
+    where = f"{Path(frames[-1].filename).name}:{frames[-1].lineno}" if frames else "?"
+    logger.error("unhandled %s.%s at %s", type(exc).__module__, type(exc).__qualname__, where)

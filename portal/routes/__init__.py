@@ -1,0 +1,19 @@
+"""The route table, collected from one module per area.
+
+To add an area: create ``portal/routes/<area>.py`` with a module-level
+``routes: list[BaseRoute]``, import it below and append it to ``_AREAS``.
+Order matters only where paths overlap: earlier areas match first.
+"""
+
+from __future__ import annotations
+
+from starlette.routing import BaseRoute
+
+from portal.routes import public
+
+_AREAS = (public,)
+
+
+def all_routes() -> list[BaseRoute]:
+    """Every area's routes, in the order of ``_AREAS``."""
+    return [route for area in _AREAS for route in area.routes]
