@@ -191,7 +191,7 @@ def main(argv: list[str] | None = None) -> None:
         profile = PROFILES[name]
         print(
             f"  {name:<7} m={profile.memory_cost_kib} KiB t={profile.time_cost} "
-            f"p={profile.parallelism}: {millis:8.1f} ms"
+            f"p={profile.parallelism}: {millis:8.2f} ms"
         )
 
 
