@@ -92,10 +92,6 @@ class IntakeConfig:
     reports_per_channel_per_hour: int = 200
 
 
-def subject_hash(server_secret: bytes, employee_id: str) -> str:
-    return crypto.keyed_hash(server_secret, "directory-employee-id", employee_id.strip())
-
-
 class IntakeService:
     def __init__(self, db: Session, clock: Clock, config: IntakeConfig) -> None:
         self.db = db

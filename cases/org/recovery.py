@@ -1,0 +1,35 @@
+"""The organisation's offline recovery key: created once, private half handed over once."""
+
+from __future__ import annotations
+
+import hashlib
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+import crypto
+from cases.errors import Conflict
+from cases.org.models import RecoveryKey
+
+
+def fingerprint(public_key: bytes) -> str:
+    digest = hashlib.sha256(b"portal-recovery-key|" + public_key).hexdigest()[:32]
+    return "-".join(digest[i : i + 4] for i in range(0, 32, 4))
+
+
+class RecoveryService:
+    def __init__(self, db: Session) -> None:
+        self.db = db
+
+    def active(self) -> RecoveryKey | None:
+        return self.db.scalars(select(RecoveryKey).where(RecoveryKey.active.is_(True))).first()
+
+    def create(self) -> tuple[crypto.KeyPair, RecoveryKey]:
+        """A new key pair; only its public half is stored. Refused if one exists."""
+        if self.active() is not None:
+            raise Conflict("A recovery key already exists.", code="recovery_key_exists")
+        pair = crypto.KeyPair.generate()
+        row = RecoveryKey(public_key=pair.public_bytes, fingerprint=fingerprint(pair.public_bytes))
+        self.db.add(row)
+        self.db.flush()
+        return pair, row

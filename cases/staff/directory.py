@@ -1,0 +1,137 @@
+"""Importing the staff directory from CSV and checking its management chain.
+
+A file with a wrong header, an empty or duplicate employee id, or a cycle in the chain is
+refused whole: nothing changes. Managers that are not in the file are reported and kept
+as dangling links, since directories are often exported department by department.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+import crypto
+from cases.clock import Clock
+from cases.errors import Invalid
+from cases.staff.models import DirectoryEntry
+
+COLUMNS = ("employee_id", "name", "email", "department", "manager_id")
+MAX_ROWS = 200_000
+
+
+@dataclass(frozen=True)
+class Row:
+    employee_id: str
+    name: str
+    email: str
+    department: str
+    manager_id: str
+
+
+@dataclass
+class ImportReport:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    missing_managers: list[tuple[str, str]] = field(default_factory=list)
+
+
+def directory_hash(server_secret: bytes, employee_id: str) -> str:
+    """Same keyed hash as case subjects use, so the policy can compare them in clear."""
+    return crypto.keyed_hash(server_secret, "directory-employee-id", employee_id.strip())
+
+
+def parse_csv(text: str) -> list[Row]:
+    reader = csv.reader(io.StringIO(text.lstrip("\ufeff")))
+    header = [h.strip().lower() for h in next(reader, [])]
+    if tuple(header) != COLUMNS:
+        raise Invalid(f"The header row must be: {','.join(COLUMNS)}", code="bad_header")
+    rows: list[Row] = []
+    for number, record in enumerate(reader, start=2):
+        if not any(cell.strip() for cell in record):
+            continue
+        if len(record) != len(COLUMNS):
+            raise Invalid(f"Line {number}: expected {len(COLUMNS)} columns", code="bad_row")
+        row = Row(*(cell.strip() for cell in record))
+        if not row.employee_id or not row.name:
+            raise Invalid(f"Line {number}: employee_id and name are required", code="bad_row")
+        rows.append(row)
+        if len(rows) > MAX_ROWS:
+            raise Invalid("The file has too many rows", code="too_many_rows")
+    return rows
+
+
+def find_cycle(managers: dict[str, str]) -> list[str] | None:
+    """The first management cycle, as a list of employee ids, or None."""
+    state: dict[str, int] = {}
+    for start in managers:
+        path: list[str] = []
+        node: str | None = start
+        while node is not None and node in managers and state.get(node) != 2:
+            if state.get(node) == 1:
+                return [*path[path.index(node) :], node]
+            state[node] = 1
+            path.append(node)
+            node = managers[node] or None
+        for visited in path:
+            state[visited] = 2
+    return None
+
+
+class DirectoryService:
+    def __init__(self, db: Session, clock: Clock, server_secret: bytes) -> None:
+        self.db = db
+        self.clock = clock
+        self.server_secret = server_secret
+
+    def import_rows(self, rows: Iterable[Row]) -> ImportReport:
+        rows = list(rows)
+        ids = [r.employee_id for r in rows]
+        duplicates = (
+            sorted({i for i in ids if ids.count(i) > 1}) if len(set(ids)) != len(ids) else []
+        )
+        if duplicates:
+            raise Invalid(f"Duplicate employee_id: {', '.join(duplicates[:5])}", code="duplicate")
+        managers = {r.employee_id: r.manager_id for r in rows}
+        cycle = find_cycle(managers)
+        if cycle:
+            raise Invalid(f"Management cycle: {' -> '.join(cycle)}", code="cycle")
+        report = ImportReport()
+        existing = {e.employee_id: e for e in self.db.scalars(select(DirectoryEntry))}
+        for row in rows:
+            self._upsert(row, existing.get(row.employee_id), report)
+            if row.manager_id and row.manager_id not in managers and row.manager_id not in existing:
+                report.missing_managers.append((row.employee_id, row.manager_id))
+        self.db.flush()
+        return report
+
+    def _upsert(self, row: Row, entry: DirectoryEntry | None, report: ImportReport) -> None:
+        values = {
+            "name": row.name,
+            "email": row.email.lower() or None,
+            "department": row.department,
+            "manager_employee_id": row.manager_id or None,
+        }
+        if entry is None:
+            self.db.add(
+                DirectoryEntry(
+                    employee_id=row.employee_id,
+                    id_hash=directory_hash(self.server_secret, row.employee_id),
+                    updated_at=self.clock.now(),
+                    **values,
+                )
+            )
+            report.created += 1
+            return
+        if all(getattr(entry, key) == value for key, value in values.items()):
+            report.unchanged += 1
+            return
+        for key, value in values.items():
+            setattr(entry, key, value)
+        entry.updated_at = self.clock.now()
+        report.updated += 1

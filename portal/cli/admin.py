@@ -1,0 +1,187 @@
+"""Operator commands: setup, user add, recover, directory import, audit verify, demo."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import crypto
+from cases.audit.service import Actor, AuditLog
+from cases.clock import SystemClock
+from cases.db import session_factory, unit_of_work
+from cases.errors import Invalid, NotFound
+from cases.org.demo import DEMO_PASSWORD, seed_demo_org
+from cases.org.recovery import RecoveryService
+from cases.reports.keys import KeyRing
+from cases.staff.directory import DirectoryService, parse_csv
+from cases.staff.service import StaffService
+from portal.bootstrap import prepare_database
+from portal.deps import kdf_profile
+from portal.settings import Settings
+
+RECOVERY_ADVICE = (
+    "Hand this file to the head of compliance and lock it away offline (a safe, not a laptop).\n"
+    "It is the only way to reach reports if every key holder loses their password.\n"
+    "It is shown once: the portal keeps only its public half."
+)
+
+
+def register(commands: Any) -> None:
+    setup = commands.add_parser("setup", help="create the recovery key pair")
+    setup.add_argument(
+        "--out", type=Path, help="file for the private half (default: ./recovery-key-DATE.txt)"
+    )
+    setup.set_defaults(handler=run_setup)
+
+    user = commands.add_parser("user", help="staff accounts").add_subparsers(
+        dest="sub", required=True
+    )
+    add = user.add_parser("add", help="add an account; the password is read from stdin")
+    add.add_argument("--email", required=True)
+    add.add_argument("--role", action="append", required=True, dest="roles")
+    add.add_argument("--name", default="")
+    add.add_argument("--employee-id", default=None)
+    add.set_defaults(handler=run_user_add)
+
+    recover = commands.add_parser("recover", help="fulfil a person's pending grants")
+    recover.add_argument("--key", type=Path, required=True)
+    recover.add_argument("--grant", required=True, metavar="EMAIL")
+    recover.set_defaults(handler=run_recover)
+
+    directory = commands.add_parser("directory", help="staff directory").add_subparsers(
+        dest="sub", required=True
+    )
+    imp = directory.add_parser("import", help="import or update from CSV")
+    imp.add_argument("file", type=Path)
+    imp.set_defaults(handler=run_directory_import)
+
+    audit = commands.add_parser("audit", help="audit trail").add_subparsers(
+        dest="sub", required=True
+    )
+    verify = audit.add_parser("verify", help="check the hash chain")
+    verify.set_defaults(handler=run_audit_verify)
+
+    demo = commands.add_parser("demo", help="seed a demo organisation on an empty database")
+    demo.set_defaults(handler=run_demo)
+
+
+def _context() -> tuple[Settings, Any]:
+    settings = Settings.from_environ()
+    return settings, session_factory(prepare_database(settings))
+
+
+def run_setup(args: argparse.Namespace) -> int:
+    settings, factory = _context()
+    out: Path = args.out or Path(f"recovery-key-{date.today().isoformat()}.txt")
+    if out.exists():
+        raise Invalid(f"{out} exists; choose another file with --out")
+    with unit_of_work(factory) as db:
+        pair, row = RecoveryService(db).create()
+        AuditLog(db, SystemClock(), settings.secret_key.reveal()).record(
+            Actor.cli(), "recovery_key.created", detail={"fingerprint": row.fingerprint}
+        )
+        fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(crypto.export_recovery_key(pair))
+    print(f"Recovery key written to {out} (fingerprint {row.fingerprint}).")
+    print(RECOVERY_ADVICE)
+    return 0
+
+
+def run_user_add(args: argparse.Namespace) -> int:
+    settings, factory = _context()
+    password = sys.stdin.readline().rstrip("\r\n")
+    clock = SystemClock()
+    with unit_of_work(factory) as db:
+        service = StaffService(
+            db, clock, server_secret=settings.secret_key.reveal(), profile=kdf_profile(settings)
+        )
+        new = service.create(
+            args.email, password, args.roles, name=args.name, employee_id=args.employee_id
+        )
+        AuditLog(db, clock, settings.secret_key.reveal()).record(
+            Actor.cli(), "staff.created", detail={"staff_id": new.account.id, "roles": args.roles}
+        )
+        secret = crypto.totp_secret_b32(new.totp_secret) if new.totp_secret else None
+        result = {
+            "id": new.account.id,
+            "email": new.account.email,
+            "name": new.account.name,
+            "roles": sorted(new.account.role_names),
+            "totp_secret": secret,
+        }
+    print(json.dumps(result, ensure_ascii=False))
+    return 0
+
+
+def run_recover(args: argparse.Namespace) -> int:
+    settings, factory = _context()
+    pair = crypto.import_recovery_key(args.key.read_text())
+    clock = SystemClock()
+    with unit_of_work(factory) as db:
+        service = StaffService(
+            db, clock, server_secret=settings.secret_key.reveal(), profile=kdf_profile(settings)
+        )
+        account = service.by_email(args.grant)
+        if account is None:
+            raise NotFound(f"No account with e-mail {args.grant}")
+        done = KeyRing(db).fulfil_with_recovery(pair, account)
+        AuditLog(db, clock, settings.secret_key.reveal()).record(
+            Actor.cli(), "recovery.grants_fulfilled", detail={"staff_id": account.id, "count": done}
+        )
+    print(f"portal: fulfilled {done} pending grant(s) for {args.grant}")
+    return 0
+
+
+def run_directory_import(args: argparse.Namespace) -> int:
+    settings, factory = _context()
+    try:
+        text = args.file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise Invalid(f"Cannot read {args.file} as UTF-8: {exc}") from exc
+    rows = parse_csv(text)
+    clock = SystemClock()
+    with unit_of_work(factory) as db:
+        report = DirectoryService(db, clock, settings.secret_key.reveal()).import_rows(rows)
+        AuditLog(db, clock, settings.secret_key.reveal()).record(
+            Actor.cli(),
+            "directory.imported",
+            detail={"created": report.created, "updated": report.updated},
+        )
+    print(
+        f"portal: directory imported: {report.created} created, {report.updated} updated, "
+        f"{report.unchanged} unchanged"
+    )
+    for employee, manager in report.missing_managers:
+        print(f"warning: {employee} names manager {manager}, who is not in the directory")
+    return 0
+
+
+def run_audit_verify(_args: argparse.Namespace) -> int:
+    settings, factory = _context()
+    with unit_of_work(factory) as db:
+        result = AuditLog(db, SystemClock(), settings.secret_key.reveal()).verify()
+    if result.ok:
+        print(f"portal: audit trail intact ({result.checked} entries)")
+        return 0
+    print(f"portal: audit trail BROKEN at entry {result.first_bad_seq}: {result.problem}")
+    print(f"portal: {result.checked} entries before it are intact")
+    return 1
+
+
+def run_demo(_args: argparse.Namespace) -> int:
+    settings, factory = _context()
+    clock = SystemClock()
+    with unit_of_work(factory) as db:
+        logins = seed_demo_org(db, clock, settings.secret_key.reveal(), kdf_profile(settings))
+    print("Demo organisation created. Every account's password is:", DEMO_PASSWORD)
+    print("Add each TOTP secret to an authenticator app (or compute codes from it):")
+    for login in logins:
+        print(f"  {login.email:32} {','.join(login.roles):32} TOTP {login.totp_secret}")
+    print(f"Staff login: {settings.base_url}/staff/login")
+    return 0
