@@ -60,6 +60,7 @@ def wrap_with(
     context: bytes,
 ) -> bytes:
     """wrap_for with caller-chosen randomness; private hook for fixed test vectors only."""
+    recipient_public = bytes(recipient_public)  # database drivers may hand out memoryviews
     if len(recipient_public) != PUBLIC_SIZE:
         raise CryptoError("a recipient public key must be 32 bytes")
     ephemeral_public = ephemeral.public_key().public_bytes_raw()
@@ -74,6 +75,7 @@ def wrap_with(
 
 def unwrap(recipient_private: bytes, wrapped: bytes, context: bytes) -> bytes:
     """Open a blob made by wrap_for; DecryptionError on any failure."""
+    recipient_private, wrapped = bytes(recipient_private), bytes(wrapped)
     if len(recipient_private) != PUBLIC_SIZE:
         raise DecryptionError("a private key must be 32 bytes")
     if len(wrapped) < WRAP_HEADER_SIZE + TAG_SIZE or wrapped[:1] != WRAP_VERSION:

@@ -40,7 +40,8 @@ class KeyPair:
     @classmethod
     def from_private_bytes(cls, raw: bytes) -> "KeyPair":
         """Rebuild a key pair from its 32 raw private bytes."""
-        if not isinstance(raw, bytes) or len(raw) != PRIVATE_SIZE:
+        raw = bytes(raw)
+        if len(raw) != PRIVATE_SIZE:
             raise CryptoError("an X25519 private key must be 32 bytes")
         return cls(X25519PrivateKey.from_private_bytes(raw))
 

@@ -51,7 +51,7 @@ class StreamEncryptor:
         self.plaintext_size = 0
         self._aead = AESGCM(key)
         # Every chunk authenticates the header, so a flipped chunk size or version fails.
-        self._aad = self.header + aad
+        self._aad = self.header + bytes(aad)
         self._prefix = prefix
         self._chunk_size = chunk_size
         self._counter = 0
@@ -67,7 +67,7 @@ class StreamEncryptor:
             raise CryptoError("sha256 is known only after finalize()")
         return self._digest
 
-    def update(self, data: bytes) -> list[bytes]:
+    def update(self, data: bytes | bytearray | memoryview) -> list[bytes]:
         """Add plaintext; return the chunks now known not to be the last one."""
         self._check_open()
         self._hash.update(data)
@@ -130,12 +130,13 @@ def decrypt_stream(
     """
     if len(key) != KEY_SIZE:
         raise DecryptionError("a key must be 32 bytes")
+    header = bytes(header)
     if len(header) != HEADER_SIZE:
         raise DecryptionError("stream header has the wrong length")
     version, prefix, chunk_size = HEADER.unpack(header)
     if version != STREAM_VERSION or not MIN_CHUNK <= chunk_size <= MAX_CHUNK:
         raise DecryptionError("stream header of an unknown version or chunk size")
-    return _decrypt_chunks(AESGCM(key), header + aad, prefix, chunk_size, chunks)
+    return _decrypt_chunks(AESGCM(key), header + bytes(aad), prefix, chunk_size, chunks)
 
 
 def _decrypt_chunks(

@@ -286,3 +286,14 @@ def test_fixed_vector_reproduced() -> None:
 
     assert encryptor.header == VECTOR_HEADER
     assert chunks == VECTOR_CHUNKS
+
+
+def test_memoryview_inputs_accepted() -> None:
+    """Header, aad and chunks read back from a database driver as memoryview still decrypt."""
+    key = random_key()
+    header, chunks = encrypt(key, bytes(range(50)))
+
+    views = [memoryview(chunk) for chunk in chunks]
+    opened = decrypt_stream(key, memoryview(AAD), memoryview(header), views)  # type: ignore[arg-type]
+
+    assert b"".join(opened) == bytes(range(50))

@@ -200,3 +200,16 @@ def test_recovery_key_malformed(text: str) -> None:
     """Malformed recovery key files raise CryptoError."""
     with pytest.raises(CryptoError):
         import_recovery_key(text)
+
+
+def test_memoryview_inputs_accepted() -> None:
+    """Keys and blobs read back from a database driver as memoryview still work."""
+    pair = KeyPair.generate()
+
+    wrapped = wrap_for(memoryview(pair.public_bytes), b"secret", b"ctx")  # type: ignore[arg-type]
+    opened = unwrap(memoryview(pair.private_bytes), memoryview(wrapped), b"ctx")  # type: ignore[arg-type]
+
+    rebuilt = KeyPair.from_private_bytes(bytearray(pair.private_bytes))  # type: ignore[arg-type]
+
+    assert opened == b"secret"
+    assert rebuilt.public_bytes == pair.public_bytes
