@@ -53,7 +53,7 @@ def tiny_server() -> Any:
 
 
 def _create_probe(connection: Any) -> None:
-    connection.execute(text("CREATE TABLE harness_probe (id INTEGER PRIMARY KEY, label TEXT)"))
+    connection.execute(text("CREATE TABLE harness_probe (label TEXT PRIMARY KEY)"))
 
 
 def test_savepoint_commit_and_rollback_nest_inside_the_outer_transaction(
@@ -261,3 +261,20 @@ def test_clock_is_fixed_until_advanced(clock: Any) -> None:
     clock.advance(days=1)
 
     assert clock.now() - start == timedelta(days=1)
+
+
+def test_client_talks_to_the_portal_over_https(client: Any) -> None:
+    """The client fixture reaches the portal app at https://testserver."""
+    response = client.get("/healthz")
+
+    assert str(client.base_url) == "https://testserver"
+    assert response.status_code == 200
+    assert response.text == "ok"
+
+
+def test_live_server_runs_the_portal(live_server: str) -> None:
+    """The live_server fixture serves the portal itself: /healthz answers ok."""
+    with urllib.request.urlopen(f"{live_server}/healthz") as response:  # noqa: S310
+        body = response.read()
+
+    assert body == b"ok"
