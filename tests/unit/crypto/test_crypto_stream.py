@@ -102,6 +102,19 @@ def test_size_and_sha256_after_finalize() -> None:
     assert encryptor.sha256 == hashlib.sha256(data).hexdigest()
 
 
+def test_without_digest_round_trips_and_has_no_sha256() -> None:
+    """digest=False encrypts the same format and refuses to report a digest."""
+    key, data = random_key(), b"evidence " * 20
+    encryptor = StreamEncryptor(key, AAD, CHUNK, digest=False)
+
+    chunks = [*encryptor.update(data), encryptor.finalize()]
+
+    assert decrypt(key, encryptor.header, chunks) == data
+    assert encryptor.plaintext_size == len(data)
+    with pytest.raises(CryptoError):
+        _ = encryptor.sha256
+
+
 def test_use_after_finalize_fails() -> None:
     """update or finalize after finalize raise CryptoError."""
     encryptor = StreamEncryptor(random_key(), AAD, CHUNK)
