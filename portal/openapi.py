@@ -94,7 +94,8 @@ def api_routes(routes: Sequence[BaseRoute], prefix: str = "") -> Iterator[tuple[
     """Every (path template, route) under /api/v1, Mount children included."""
     for route in routes:
         if isinstance(route, Mount):
-            yield from api_routes(route.routes, prefix + route.path_format)
+            # A Mount's path_format ends in "/{path}", the part its children match.
+            yield from api_routes(route.routes, prefix + route.path_format.removesuffix("/{path}"))
         elif isinstance(route, Route):
             path = prefix + route.path_format
             if path.startswith(API_PREFIX):
