@@ -1,0 +1,1 @@
+"""Staff work on one case: reading it, messages, notes, evidence, assignment, recorded intake."""

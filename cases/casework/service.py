@@ -1,0 +1,369 @@
+"""One case as staff work on it: decrypted view, messages, notes, evidence, assignment.
+
+Every entry point checks the access policy first (a case the person may not see is
+NotFound, never Forbidden) and records what was read or changed in the audit trail.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from cases.access.policy import eligible, may_see
+from cases.audit.service import AuditLog
+from cases.casework.evidence import EvidenceStore, FileInfo, file_info, open_file_key
+from cases.clock import Clock, local_day
+from cases.db import new_id
+from cases.errors import Invalid, NotFound
+from cases.org.models import Category, Channel
+from cases.principals import StaffPrincipal
+from cases.reports.keys import CASE, KeyRing
+from cases.reports.models import Case, CaseAssignee, CaseEvent, CaseItem, CaseSubject
+from cases.reports.sealing import (
+    EVENT_REASON,
+    MESSAGE,
+    NOTE,
+    REPORT,
+    SUBJECT,
+    open_json,
+    open_text,
+    seal_text,
+)
+from cases.staff.models import CONTENT_ROLES, StaffAccount, StaffRole
+from cases.workflow.service import WorkflowConfig, WorkflowService
+
+BODY_MAX = 20_000
+
+
+@dataclass(frozen=True)
+class CaseworkConfig:
+    zone: ZoneInfo
+    server_secret: bytes
+
+
+@dataclass(frozen=True)
+class Entry:
+    """A message or note as shown: reporter items carry a date, staff items a time."""
+
+    id: str
+    author: str
+    staff_name: str
+    body: str
+    at: date | datetime
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    from_status: str | None
+    to_status: str
+    outcome: str | None
+    staff_name: str
+    at: datetime
+    reason: str
+
+
+@dataclass(frozen=True)
+class Person:
+    id: str
+    name: str
+    email: str
+
+
+@dataclass
+class CaseView:
+    case: Case
+    channel: Channel | None
+    category: Category | None
+    awaiting_access: bool
+    report: dict[str, Any] = field(default_factory=dict)
+    subjects: list[dict[str, Any]] = field(default_factory=list)
+    messages: list[Entry] = field(default_factory=list)
+    notes: list[Entry] = field(default_factory=list)
+    files: list[FileInfo] = field(default_factory=list)
+    history: list[HistoryEntry] = field(default_factory=list)
+    assignees: list[Person] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Download:
+    """What a download needs after the policy check: the opened file key lives for this request."""
+
+    info: FileInfo
+    case_id: str
+    attachment_id: str
+    header: bytes
+    file_key: bytes
+
+
+class CaseworkService:
+    def __init__(self, db: Session, clock: Clock, config: CaseworkConfig) -> None:
+        self.db = db
+        self.clock = clock
+        self.config = config
+        self.keys = KeyRing(db)
+        self.audit = AuditLog(db, clock, config.server_secret)
+        self.evidence = EvidenceStore(db)
+
+    # --- reading -------------------------------------------------------------------------
+
+    def visible_case(self, principal: StaffPrincipal, case_id: str) -> Case:
+        """The case, or NotFound when it does not exist or the policy hides it from this person."""
+        case = self.db.get(Case, case_id) if len(case_id) <= 64 else None
+        if case is None or not may_see(self.db, principal.account, case):
+            raise NotFound("There is no such case.", code="case_not_found")
+        return case
+
+    def case_key(self, principal: StaffPrincipal, case: Case) -> bytes | None:
+        return self.keys.open_for_staff(case.id, CASE, principal)
+
+    def require_key(self, principal: StaffPrincipal, case: Case) -> bytes:
+        key = self.case_key(principal, case)
+        if key is None:
+            raise NotFound(
+                "You do not hold this case's key yet; a colleague's next login will grant it.",
+                code="awaiting_access",
+            )
+        return key
+
+    def view(self, principal: StaffPrincipal, case_id: str) -> CaseView:
+        """Everything about a case this person may read, decrypted for this request only."""
+        case = self.visible_case(principal, case_id)
+        view = CaseView(
+            case=case,
+            channel=self.db.get(Channel, case.channel_id),
+            category=self.db.get(Category, case.category_id),
+            awaiting_access=True,
+            assignees=self.assignees(case.id),
+        )
+        key = self.case_key(principal, case)
+        self.audit.record(
+            principal.actor, "case.read", case_id=case.id, detail={"decrypted": key is not None}
+        )
+        if key is None:
+            return view
+        view.awaiting_access = False
+        view.report = open_json(key, case.id, REPORT, case.id, case.content)
+        view.subjects = self._subjects(key, case.id)
+        view.messages = self._entries(key, case.id, "message")
+        view.notes = self._entries(key, case.id, "note")
+        view.files = [file_info(key, row) for row in self.evidence.files(case.id)]
+        view.history = self._history(key, case.id)
+        return view
+
+    def _subjects(self, key: bytes, case_id: str) -> list[dict[str, Any]]:
+        rows = self.db.scalars(select(CaseSubject).where(CaseSubject.case_id == case_id))
+        seen: dict[str, dict[str, Any]] = {}
+        for row in rows:
+            typed: dict[str, Any] = open_json(key, case_id, SUBJECT, row.id, row.sealed)
+            typed["needs_confirmation"] = row.needs_confirmation
+            # A name matched to several directory entries is one subject shown once.
+            seen.setdefault(repr(sorted(typed.items())), typed)
+        return list(seen.values())
+
+    def _entries(self, key: bytes, case_id: str, kind: str) -> list[Entry]:
+        stmt = (
+            select(CaseItem)
+            .where(CaseItem.case_id == case_id, CaseItem.kind == kind)
+            .order_by(CaseItem.seq, CaseItem.created_on)
+        )
+        purpose = MESSAGE if kind == "message" else NOTE
+        names = self._names()
+        return [
+            Entry(
+                id=item.id,
+                author=item.author,
+                staff_name=names.get(item.staff_id or "", ""),
+                body=open_text(key, case_id, purpose, item.id, item.body),
+                at=item.created_at
+                if item.author == "staff" and item.created_at
+                else item.created_on,
+            )
+            for item in self.db.scalars(stmt)
+        ]
+
+    def _history(self, key: bytes, case_id: str) -> list[HistoryEntry]:
+        stmt = select(CaseEvent).where(CaseEvent.case_id == case_id).order_by(CaseEvent.at)
+        names = self._names()
+        return [
+            HistoryEntry(
+                from_status=event.from_status,
+                to_status=event.to_status,
+                outcome=event.outcome,
+                staff_name=names.get(event.staff_id or "", ""),
+                at=event.at,
+                reason=open_text(key, case_id, EVENT_REASON, event.id, event.reason)
+                if event.reason
+                else "",
+            )
+            for event in self.db.scalars(stmt)
+        ]
+
+    def _names(self) -> dict[str, str]:
+        rows = self.db.execute(select(StaffAccount.id, StaffAccount.name, StaffAccount.email))
+        return {row.id: row.name or row.email for row in rows}
+
+    # --- writing -------------------------------------------------------------------------
+
+    def add_message(self, principal: StaffPrincipal, case_id: str, body: str) -> CaseItem:
+        """A reply the reporter will read on their status page."""
+        return self._add_item(principal, case_id, "message", body)
+
+    def add_note(self, principal: StaffPrincipal, case_id: str, body: str) -> CaseItem:
+        """An internal note: sealed like a message, but never shown to the reporter."""
+        return self._add_item(principal, case_id, "note", body)
+
+    def _add_item(self, principal: StaffPrincipal, case_id: str, kind: str, body: str) -> CaseItem:
+        text = body.strip()
+        if not text:
+            raise Invalid("Write something first.", fields={"body": "required"})
+        if len(text) > BODY_MAX:
+            raise Invalid("That is too long.", fields={"body": "too_long"})
+        case = self.visible_case(principal, case_id)
+        key = self.require_key(principal, case)
+        item_id, now = new_id(), self.clock.now()
+        last = self.db.scalar(select(func.max(CaseItem.seq)).where(CaseItem.case_id == case.id))
+        item = CaseItem(
+            id=item_id,
+            case_id=case.id,
+            kind=kind,
+            author="staff",
+            staff_id=principal.id,
+            created_on=local_day(now, self.config.zone),
+            created_at=now,
+            seq=(last or 0) + 1,
+            body=seal_text(key, case.id, MESSAGE if kind == "message" else NOTE, item_id, text),
+        )
+        self.db.add(item)
+        self.audit.record(
+            principal.actor, f"case.{kind}", case_id=case.id, detail={"item": item_id}
+        )
+        self.db.flush()
+        return item
+
+    def transition(
+        self,
+        principal: StaffPrincipal,
+        case_id: str,
+        target: str,
+        reason: str,
+        outcome: str | None = None,
+    ) -> CaseEvent:
+        case = self.visible_case(principal, case_id)
+        key = self.require_key(principal, case)
+        config = WorkflowConfig(self.config.zone, self.config.server_secret)
+        return WorkflowService(self.db, self.clock, config).transition(
+            principal, case, key, target, reason, outcome or None
+        )
+
+    def add_evidence(
+        self,
+        principal: StaffPrincipal,
+        case_id: str,
+        name: str,
+        media_type: str,
+        chunks: Iterable[bytes],
+    ) -> FileInfo:
+        case = self.visible_case(principal, case_id)
+        key = self.require_key(principal, case)
+        now = self.clock.now()
+        info = self.evidence.add_staff_file(
+            case.id,
+            key,
+            principal.id,
+            name,
+            media_type,
+            chunks,
+            today=local_day(now, self.config.zone),
+            now=now,
+        )
+        self.audit.record(
+            principal.actor, "attachment.add", case_id=case.id, detail={"id": info.id}
+        )
+        return info
+
+    def download(self, principal: StaffPrincipal, case_id: str, attachment_id: str) -> Download:
+        """Check, audit and open the file key; the caller streams the chunks."""
+        case = self.visible_case(principal, case_id)
+        key = self.require_key(principal, case)
+        row = self.evidence.get(case.id, attachment_id)
+        if row is None:
+            raise NotFound("There is no such file.", code="file_not_found")
+        self.audit.record(
+            principal.actor, "attachment.download", case_id=case.id, detail={"id": row.id}
+        )
+        return Download(file_info(key, row), case.id, row.id, row.header, open_file_key(key, row))
+
+    # --- assignment ----------------------------------------------------------------------
+
+    def assignees(self, case_id: str) -> list[Person]:
+        stmt = (
+            select(StaffAccount)
+            .join(CaseAssignee, CaseAssignee.staff_id == StaffAccount.id)
+            .where(CaseAssignee.case_id == case_id)
+            .order_by(StaffAccount.email)
+        )
+        return [_person(s) for s in self.db.scalars(stmt)]
+
+    def candidates(self, principal: StaffPrincipal, case_id: str) -> list[Person]:
+        """Who this case may be assigned to: active content staff the policy lets see it."""
+        case = self.visible_case(principal, case_id)
+        return [_person(s) for s in eligible(self.db, self._content_staff(), case)]
+
+    def assign(self, principal: StaffPrincipal, case_id: str, staff_id: str) -> None:
+        """Add an assignee the policy allows, giving them the case key (or a pending grant)."""
+        case = self.visible_case(principal, case_id)
+        target = self.db.get(StaffAccount, staff_id) if len(staff_id) <= 64 else None
+        if target is None or not may_see(self.db, target, case):
+            raise Invalid(
+                "That person may not work on this case.", fields={"staff_id": "not_allowed"}
+            )
+        if self.db.get(CaseAssignee, (case.id, target.id)) is None:
+            self.db.add(
+                CaseAssignee(case_id=case.id, staff_id=target.id, assigned_at=self.clock.now())
+            )
+        self._share_key(principal, case, target)
+        self.audit.record(
+            principal.actor, "case.assign", case_id=case.id, detail={"staff": target.id}
+        )
+        self.db.flush()
+
+    def unassign(self, principal: StaffPrincipal, case_id: str, staff_id: str) -> None:
+        case = self.visible_case(principal, case_id)
+        row = self.db.get(CaseAssignee, (case.id, staff_id))
+        if row is not None:
+            self.db.delete(row)
+            self.audit.record(
+                principal.actor, "case.unassign", case_id=case.id, detail={"staff": staff_id}
+            )
+            self.db.flush()
+
+    def _share_key(self, principal: StaffPrincipal, case: Case, target: StaffAccount) -> None:
+        if self.keys.holds(case.id, CASE, target.id):
+            return
+        key = self.case_key(principal, case)
+        if key is None:
+            self.keys.request_grant(case.id, CASE, target.id, "assigned")
+        else:
+            self.keys.wrap_for_staff(case.id, CASE, key, target)
+
+    def _content_staff(self) -> list[StaffAccount]:
+        stmt = (
+            select(StaffAccount)
+            .join(StaffRole)
+            .where(
+                StaffRole.role.in_([str(r) for r in CONTENT_ROLES]), StaffAccount.active.is_(True)
+            )
+            .order_by(StaffAccount.email)
+            .distinct()
+        )
+        return list(self.db.scalars(stmt))
+
+
+def _person(staff: StaffAccount) -> Person:
+    return Person(staff.id, staff.name or staff.email, staff.email)

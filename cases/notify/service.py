@@ -1,0 +1,133 @@
+"""The outbox: e-mails to staff that say only "there is news, log in", queued in the database.
+
+A mail never carries report content, a case reference or a category: an inbox is read on
+shared screens and phones, and whoever sees it learns only that the portal wants attention.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from cases.clock import Clock, local_day
+from cases.notify.models import OutboxMessage
+from cases.reports.models import Case, CaseAssignee, KeyWrap, PendingGrant, Status
+from cases.staff.models import StaffAccount
+
+SUBJECT = "Speak Up: there is news / 有新动态"
+BODY = (
+    "There is news in the Speak Up portal that needs your attention.\n"
+    "Log in to read it: {url}\n\n"
+    "举报平台有新的动态需要您处理。\n"
+    "请登录查看：{url}\n"
+)
+REMINDER_DAYS = 2
+OPEN_STATUSES = (Status.NEW, Status.ACKNOWLEDGED, Status.INVESTIGATING)
+
+
+@dataclass(frozen=True)
+class NotifyConfig:
+    base_url: str
+    zone: ZoneInfo
+
+
+def next_full_hour(moment: datetime) -> datetime:
+    """Round up to the hour, so a mail's times do not reveal when a reporter acted."""
+    floor = moment.replace(minute=0, second=0, microsecond=0)
+    return floor if floor == moment else floor + timedelta(hours=1)
+
+
+def backoff(attempts: int) -> timedelta:
+    """1, 2, 4 … minutes, capped at six hours."""
+    return timedelta(minutes=min(2 ** max(attempts - 1, 0), 360))
+
+
+class Outbox:
+    def __init__(self, db: Session, clock: Clock, config: NotifyConfig) -> None:
+        self.db = db
+        self.clock = clock
+        self.config = config
+
+    def case_filed(self, case: Case) -> int:
+        """A new case: its key holders (and those awaiting the key) hear there is news."""
+        return self._reporter_triggered("new_case", case, self._team(case.id))
+
+    def reporter_message(self, case: Case) -> int:
+        """The reporter wrote or added evidence: the assignees, or else the whole team, hear."""
+        assigned = self._assignees(case.id)
+        return self._reporter_triggered("reporter_message", case, assigned or self._team(case.id))
+
+    def deadline_reminders(self) -> int:
+        """One mail per person and case when a legal deadline is near; deduplicated per day."""
+        today = local_day(self.clock.now(), self.config.zone)
+        stmt = select(Case).where(
+            Case.status.in_([str(s) for s in OPEN_STATUSES]),
+            Case.due_on.is_not(None),
+            Case.due_on <= today + timedelta(days=REMINDER_DAYS),
+        )
+        queued = 0
+        for case in self.db.scalars(stmt):
+            for person in self._assignees(case.id) or self._team(case.id):
+                key = f"deadline:{case.id}:{today.isoformat()}:{person.id}"
+                queued += self._enqueue(person.email, "deadline", key, self.clock.now())
+        return queued
+
+    def _reporter_triggered(self, kind: str, case: Case, people: Iterable[StaffAccount]) -> int:
+        # Both stored times move to the next full hour: an operator reading the outbox (or a
+        # mail's Date header) must not learn the minute a reporter submitted or wrote.
+        at = next_full_hour(self.clock.now())
+        hour = at.isoformat(timespec="hours")
+        return sum(
+            self._enqueue(person.email, kind, f"{kind}:{case.id}:{hour}:{person.id}", at)
+            for person in people
+        )
+
+    def _enqueue(self, to: str, kind: str, dedupe_key: str, at: datetime) -> int:
+        exists = self.db.scalars(
+            select(OutboxMessage.id).where(OutboxMessage.dedupe_key == dedupe_key)
+        ).first()
+        if exists is not None:
+            return 0
+        self.db.add(
+            OutboxMessage(
+                to_address=to,
+                subject=SUBJECT,
+                body=BODY.format(url=f"{self.config.base_url}/staff/login"),
+                kind=kind,
+                dedupe_key=dedupe_key,
+                next_attempt_at=at,
+                created_at=at,
+            )
+        )
+        self.db.flush()
+        return 1
+
+    def _team(self, case_id: str) -> list[StaffAccount]:
+        holders = select(KeyWrap.staff_id).where(
+            KeyWrap.case_id == case_id, KeyWrap.key_kind == "case"
+        )
+        waiting = select(PendingGrant.staff_id).where(
+            PendingGrant.case_id == case_id, PendingGrant.key_kind == "case"
+        )
+        stmt = select(StaffAccount).where(
+            StaffAccount.active.is_(True),
+            StaffAccount.id.in_(holders.union(waiting).scalar_subquery()),
+        )
+        return list(self.db.scalars(stmt.order_by(StaffAccount.email)))
+
+    def _assignees(self, case_id: str) -> list[StaffAccount]:
+        stmt = (
+            select(StaffAccount)
+            .join(CaseAssignee, CaseAssignee.staff_id == StaffAccount.id)
+            .where(CaseAssignee.case_id == case_id, StaffAccount.active.is_(True))
+        )
+        return list(self.db.scalars(stmt))
+
+    def recent(self, limit: int = 100) -> list[OutboxMessage]:
+        stmt = select(OutboxMessage).order_by(OutboxMessage.created_at.desc()).limit(limit)
+        return list(self.db.scalars(stmt))

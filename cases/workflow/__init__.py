@@ -1,0 +1,1 @@
+"""Case workflow: the transition rules, deadlines and the staff case list."""

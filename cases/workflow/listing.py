@@ -1,0 +1,136 @@
+"""The staff case list: what the access policy lets this person see, filtered, sorted, counted.
+
+Nothing here decrypts: the list shows only what DESIGN.md keeps in clear (status, category,
+channel, dates), so a page of 50 costs two indexed queries whatever the case count.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from sqlalchemy import ColumnElement, and_, exists, func, select
+from sqlalchemy.orm import Session
+
+from cases.access.policy import visible_condition
+from cases.reports.models import Case, CaseAssignee, KeyWrap
+from cases.staff.models import StaffAccount
+from cases.workflow.rules import DUE_SOON_DAYS, is_due_soon, is_overdue
+
+PAGE_SIZE = 50
+MAX_PAGE_SIZE = 200
+DUE_FILTERS = frozenset({"overdue", "due_soon"})
+
+
+@dataclass(frozen=True)
+class CaseFilters:
+    status: str | None = None
+    category_id: str | None = None
+    channel_id: str | None = None
+    assignee_id: str | None = None
+    due: str | None = None  # overdue | due_soon
+
+
+@dataclass(frozen=True)
+class CaseRow:
+    id: str
+    reference: str
+    status: str
+    outcome: str | None
+    category_id: str
+    channel_id: str
+    intake: str
+    submitted_on: date
+    acknowledge_by: date
+    feedback_by: date
+    due_on: date | None
+    awaiting_access: bool
+    overdue: bool
+    due_soon: bool
+
+
+@dataclass(frozen=True)
+class CasePage:
+    rows: list[CaseRow]
+    total: int
+    offset: int
+    limit: int
+    next_offset: int | None = None
+    filters: CaseFilters = field(default_factory=CaseFilters)
+
+
+class CaseList:
+    def __init__(self, db: Session) -> None:
+        self.db = db
+
+    def page(
+        self,
+        staff: StaffAccount,
+        today: date,
+        filters: CaseFilters,
+        *,
+        offset: int = 0,
+        limit: int = PAGE_SIZE,
+    ) -> CasePage:
+        """One page sorted by the next deadline (cases with none last), and the total count."""
+        limit = max(1, min(limit, MAX_PAGE_SIZE))
+        offset = max(0, offset)
+        where = and_(visible_condition(staff), *self._conditions(filters, today))
+        holds = exists().where(
+            KeyWrap.case_id == Case.id, KeyWrap.staff_id == staff.id, KeyWrap.key_kind == "case"
+        )
+        stmt = (
+            select(Case, holds.label("holds"))
+            .where(where)
+            .order_by(Case.due_on.asc().nulls_last(), Case.id)
+            .offset(offset)
+            .limit(limit)
+        )
+        rows = [_row(case, bool(held), today) for case, held in self.db.execute(stmt)]
+        total = int(self.db.scalar(select(func.count()).select_from(Case).where(where)) or 0)
+        following = offset + limit if offset + limit < total else None
+        return CasePage(rows, total, offset, limit, following, filters)
+
+    def count(self, staff: StaffAccount) -> int:
+        stmt = select(func.count()).select_from(Case).where(visible_condition(staff))
+        return int(self.db.scalar(stmt) or 0)
+
+    @staticmethod
+    def _conditions(filters: CaseFilters, today: date) -> list[ColumnElement[bool]]:
+        conditions: list[ColumnElement[bool]] = []
+        if filters.status:
+            conditions.append(Case.status == filters.status)
+        if filters.category_id:
+            conditions.append(Case.category_id == filters.category_id)
+        if filters.channel_id:
+            conditions.append(Case.channel_id == filters.channel_id)
+        if filters.assignee_id:
+            conditions.append(
+                exists().where(
+                    CaseAssignee.case_id == Case.id, CaseAssignee.staff_id == filters.assignee_id
+                )
+            )
+        if filters.due == "overdue":
+            conditions.append(Case.due_on < today)
+        elif filters.due == "due_soon":
+            conditions.append(Case.due_on.between(today, today + timedelta(days=DUE_SOON_DAYS)))
+        return conditions
+
+
+def _row(case: Case, holds: bool, today: date) -> CaseRow:
+    return CaseRow(
+        id=case.id,
+        reference=case.reference,
+        status=case.status,
+        outcome=case.outcome,
+        category_id=case.category_id,
+        channel_id=case.channel_id,
+        intake=case.intake,
+        submitted_on=case.submitted_on,
+        acknowledge_by=case.acknowledge_by,
+        feedback_by=case.feedback_by,
+        due_on=case.due_on,
+        awaiting_access=not holds,
+        overdue=is_overdue(case.due_on, today),
+        due_soon=is_due_soon(case.due_on, today),
+    )

@@ -1,0 +1,86 @@
+"""Moving a case through its statuses: rules checked, history sealed, deadlines kept, audited."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.orm import Session
+
+from cases.audit.service import AuditLog
+from cases.clock import Clock, local_day
+from cases.db import new_id
+from cases.deadlines import feedback_by
+from cases.org.models import Channel
+from cases.principals import StaffPrincipal
+from cases.reports.models import Case, CaseEvent, Status
+from cases.reports.sealing import EVENT_REASON, seal_text
+from cases.workflow.rules import check_transition, due_on
+
+
+@dataclass(frozen=True)
+class WorkflowConfig:
+    zone: ZoneInfo
+    server_secret: bytes
+
+
+class WorkflowService:
+    def __init__(self, db: Session, clock: Clock, config: WorkflowConfig) -> None:
+        self.db = db
+        self.clock = clock
+        self.config = config
+
+    def transition(
+        self,
+        principal: StaffPrincipal,
+        case: Case,
+        case_key: bytes,
+        target: str,
+        reason: str,
+        outcome: str | None = None,
+    ) -> CaseEvent:
+        """Apply one allowed move; the caller has already opened the case key (so may see it)."""
+        check_transition(case.status, target, outcome, reason)
+        previous = case.status
+        self._apply(case, target, outcome)
+        event_id = new_id()
+        event = CaseEvent(
+            id=event_id,
+            case_id=case.id,
+            from_status=previous,
+            to_status=target,
+            outcome=case.outcome if target == Status.CONCLUDED else None,
+            staff_id=principal.id,
+            at=self.clock.now(),
+            reason=seal_text(case_key, case.id, EVENT_REASON, event_id, reason.strip()),
+        )
+        self.db.add(event)
+        AuditLog(self.db, self.clock, self.config.server_secret).record(
+            principal.actor,
+            "case.transition",
+            case_id=case.id,
+            detail={"from": previous, "to": target, "outcome": event.outcome},
+        )
+        self.db.flush()
+        return event
+
+    def _apply(self, case: Case, target: str, outcome: str | None) -> None:
+        today = local_day(self.clock.now(), self.config.zone)
+        if target == Status.ACKNOWLEDGED:
+            channel = self.db.get(Channel, case.channel_id)
+            case.acknowledged_on = today
+            case.feedback_by = feedback_by(
+                case.submitted_on,
+                today,
+                acknowledge_days=channel.acknowledge_days if channel else 7,
+                months=channel.feedback_months if channel else 3,
+            )
+        if target == Status.CONCLUDED:
+            case.outcome = outcome
+            case.concluded_on = today
+        if target == Status.INVESTIGATING and case.concluded_on is not None:
+            # A reopened case is no longer concluded; its outcome is decided again.
+            case.outcome = None
+            case.concluded_on = None
+        case.status = target
+        case.due_on = due_on(case)
