@@ -6,13 +6,10 @@ import hashlib
 import secrets
 from datetime import timedelta
 
-from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
 from cases.clock import Clock, SystemClock
 from cases.db import make_engine, session_factory, unit_of_work
-from cases.org.models import Channel
-from cases.org.service import OrgService
 from cases.staff.models import SetupToken
 from cases.staff.service import StaffService
 from portal import migrations
@@ -23,14 +20,11 @@ SETUP_TOKEN_HOURS = 24
 
 
 def prepare_database(settings: Settings, engine: Engine | None = None) -> Engine:
-    """Apply pending migrations and seed the default channel on an empty install."""
+    """Apply pending migrations (which also seed the General channel on a new install)."""
     if settings.database_url.startswith("sqlite"):
         settings.data_dir.mkdir(parents=True, exist_ok=True)
     engine = engine or make_engine(settings.database_url)
     migrations.upgrade(engine)
-    with unit_of_work(session_factory(engine)) as db:
-        if not db.scalar(select(func.count()).select_from(Channel)):
-            OrgService(db).seed_defaults()
     return engine
 
 

@@ -1,4 +1,4 @@
-"""Development helper: rebuild the initial migration from the models while nothing is deployed.
+"""Development helper: rebuild the initial schema migration while nothing is deployed.
 
 Run `python -m portal.migrations.regenerate`. Once a release ships, add new revisions
 with Alembic's autogenerate instead and never rewrite a shipped one.
@@ -16,7 +16,8 @@ from portal.migrations import HERE, alembic_config
 
 
 def main() -> None:
-    for old in (HERE / "versions").glob("*.py"):
+    # Only the generated schema revision is rebuilt; hand-written data revisions stay.
+    for old in (HERE / "versions").glob("0001_*.py"):
         old.unlink()
     with tempfile.TemporaryDirectory() as tmp:
         engine = make_engine(f"sqlite:///{Path(tmp) / 'empty.db'}")

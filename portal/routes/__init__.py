@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute
 
-from portal.routes import public
+from portal.routes import public, setup
 
-_AREAS = (public,)
+_AREAS = (public, setup)
 
 
 def all_routes() -> list[BaseRoute]:

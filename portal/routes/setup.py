@@ -1,0 +1,91 @@
+"""First run: the one-time setup link creates the first admin and the recovery key."""
+
+from __future__ import annotations
+
+import base64
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+import crypto
+from cases.audit.service import Actor, AuditLog
+from cases.db import unit_of_work
+from cases.errors import Conflict, Invalid, NotFound
+from cases.org.recovery import RecoveryService
+from cases.staff.models import SetupToken
+from cases.staff.service import StaffService
+from portal.bootstrap import hash_setup_token
+from portal.csrf import form_with_csrf
+from portal.deps import clock_of, kdf_profile, settings_of
+from portal.qr import totp_qr_svg
+from portal.templating import render
+
+FIELDS = ("email", "name", "password", "password_again")
+
+
+def _live_token(db: Session, token: str, now: datetime) -> SetupToken:
+    row = db.get(SetupToken, hash_setup_token(token))
+    if row is None or row.used or row.expires_at <= now:
+        raise NotFound("This setup link is not valid any more.", code="setup_link")
+    return row
+
+
+async def setup_form(request: Request) -> Response:
+    """The form for the first admin, reachable only through a live one-time link."""
+    with unit_of_work(request.app.state.db) as db:
+        _live_token(db, request.path_params["token"], clock_of(request).now())
+    return render(request, "setup/form.html", {"values": {}, "errors": {}})
+
+
+async def setup_submit(request: Request) -> Response:
+    """Creates the admin (enrolled in TOTP) and the recovery key, then shows both once."""
+    form = await form_with_csrf(request)
+    values = {name: str(form.get(name, ""))[:1024] for name in FIELDS}
+    try:
+        return _complete(request, values)
+    except (Invalid, Conflict) as exc:
+        errors = getattr(exc, "fields", None) or {"form": exc.message}
+        context = {"values": {**values, "password": "", "password_again": ""}, "errors": errors}
+        return render(request, "setup/form.html", context, status_code=422)
+
+
+def _complete(request: Request, values: dict[str, str]) -> Response:
+    settings, clock = settings_of(request), clock_of(request)
+    if values["password"] != values["password_again"]:
+        raise Invalid(fields={"password_again": "mismatch"})
+    with unit_of_work(request.app.state.db) as db:
+        token = _live_token(db, request.path_params["token"], clock.now())
+        staff = StaffService(
+            db, clock, server_secret=settings.secret_key.reveal(), profile=kdf_profile(settings)
+        )
+        new = staff.create(values["email"], values["password"], ["admin"], name=values["name"])
+        recovery = RecoveryService(db)
+        pair_and_row = None if recovery.active() else recovery.create()
+        token.used = True
+        audit = AuditLog(db, clock, settings.secret_key.reveal())
+        audit.record(Actor.system(), "setup.completed", detail={"admin_id": new.account.id})
+    assert new.totp_secret is not None
+    context = {
+        "email": new.account.email,
+        "qr": totp_qr_svg(new.totp_secret, new.account.email),
+        "totp_secret": crypto.totp_secret_b32(new.totp_secret),
+        "recovery": None,
+    }
+    if pair_and_row is not None:
+        pair, row = pair_and_row
+        text = crypto.export_recovery_key(pair)
+        context["recovery"] = {
+            "text": text,
+            "fingerprint": row.fingerprint,
+            "href": "data:text/plain;base64," + base64.b64encode(text.encode()).decode(),
+        }
+    return render(request, "setup/done.html", context)
+
+
+routes: list[BaseRoute] = [
+    Route("/setup/{token}", setup_form, methods=["GET"], name="setup"),
+    Route("/setup/{token}", setup_submit, methods=["POST"]),
+]
