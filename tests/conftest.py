@@ -68,6 +68,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.db)
         if skip_browser and item.get_closest_marker("browser"):
             item.add_marker(pytest.mark.skip(reason="PORTAL_TEST_SKIP_BROWSER=1"))
+    # Browser tests run last: while Playwright's sync API is alive its event loop counts as
+    # running in the main thread, so asyncio.run() in any later test would fail.
+    items.sort(key=lambda item: item.get_closest_marker("browser") is not None)
 
 
 # --- databases -----------------------------------------------------------------------------
