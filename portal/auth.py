@@ -15,6 +15,10 @@ from cases.reports.models import Receipt
 from cases.sessions.service import ActiveSession, SessionService
 from cases.staff.models import StaffAccount
 from portal.deps import clock_of, reporter_session_policy, settings_of, staff_session_policy
+from portal.i18n import N_
+
+LOGIN_REQUIRED = N_("Please log in.")
+SESSION_ENDED = N_("Your session has ended. Enter your receipt again.")
 
 STAFF_COOKIE = "__Host-staff"
 REPORTER_COOKIE = "__Host-reporter"
@@ -50,10 +54,10 @@ def require_staff(conn: HTTPConnection, db: Session) -> StaffPrincipal:
     """The logged-in staff member (TOTP passed), or Unauthorized."""
     active = staff_session(conn, db)
     if active is None or active.stage != "full" or active.staff_id is None:
-        raise Unauthorized("Please log in.", code="login_required")
+        raise Unauthorized(LOGIN_REQUIRED, code="login_required")
     account = db.get(StaffAccount, active.staff_id)
     if account is None or not account.active:
-        raise Unauthorized("Please log in.", code="login_required")
+        raise Unauthorized(LOGIN_REQUIRED, code="login_required")
     return StaffPrincipal(account, active.secret)
 
 
@@ -61,12 +65,12 @@ def require_reporter(conn: HTTPConnection, db: Session) -> ReporterPrincipal:
     """The reporter session opened with a receipt, or Unauthorized."""
     token = token_for(conn, REPORTER_COOKIE)
     if not token:
-        raise Unauthorized("Your session has ended. Enter your receipt again.", code="no_session")
+        raise Unauthorized(SESSION_ENDED, code="no_session")
     policy = reporter_session_policy(settings_of(conn))
     active = SessionService(db, clock_of(conn)).resume(token, policy)
     if active is None or active.kind != "reporter" or active.receipt_id is None:
-        raise Unauthorized("Your session has ended. Enter your receipt again.", code="no_session")
+        raise Unauthorized(SESSION_ENDED, code="no_session")
     receipt = db.get(Receipt, active.receipt_id)
     if receipt is None:
-        raise Unauthorized("Your session has ended. Enter your receipt again.", code="no_session")
+        raise Unauthorized(SESSION_ENDED, code="no_session")
     return ReporterPrincipal(receipt, active.secret)

@@ -1,0 +1,1 @@
+"""The web layer: Starlette app, routes, middleware, sessions, CLI and settings."""
