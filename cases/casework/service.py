@@ -20,9 +20,10 @@ from cases.audit.service import AuditLog
 from cases.casework.evidence import EvidenceStore, FileInfo, file_info, open_file_key
 from cases.clock import Clock, local_day
 from cases.db import new_id
-from cases.errors import Invalid, NotFound
+from cases.errors import Forbidden, Invalid, NotFound
 from cases.org.models import Category, Channel
 from cases.principals import StaffPrincipal
+from cases.reports.attachments import link
 from cases.reports.keys import CASE, KeyRing
 from cases.reports.models import Case, CaseAssignee, CaseEvent, CaseItem, CaseSubject
 from cases.reports.sealing import (
@@ -35,10 +36,12 @@ from cases.reports.sealing import (
     open_text,
     seal_text,
 )
-from cases.staff.models import CONTENT_ROLES, StaffAccount, StaffRole
+from cases.staff.models import CONTENT_ROLES, Role, StaffAccount, StaffRole
+from cases.workflow.listing import CaseFilters, CaseList, CasePage
 from cases.workflow.service import WorkflowConfig, WorkflowService
 
 BODY_MAX = 20_000
+WORKER_ROLES = frozenset({Role.INVESTIGATOR, Role.RETALIATION_OFFICER})
 
 
 @dataclass(frozen=True)
@@ -131,8 +134,17 @@ class CaseworkService:
             )
         return key
 
+    def page(
+        self, principal: StaffPrincipal, filters: CaseFilters, offset: int = 0, limit: int = 50
+    ) -> CasePage:
+        """The case list; only roles that read case content have one."""
+        require_reader(principal)
+        today = local_day(self.clock.now(), self.config.zone)
+        return CaseList(self.db).page(principal.account, today, filters, offset=offset, limit=limit)
+
     def view(self, principal: StaffPrincipal, case_id: str) -> CaseView:
         """Everything about a case this person may read, decrypted for this request only."""
+        require_reader(principal)
         case = self.visible_case(principal, case_id)
         view = CaseView(
             case=case,
@@ -224,6 +236,7 @@ class CaseworkService:
             raise Invalid("Write something first.", fields={"body": "required"})
         if len(text) > BODY_MAX:
             raise Invalid("That is too long.", fields={"body": "too_long"})
+        require_worker(principal)
         case = self.visible_case(principal, case_id)
         key = self.require_key(principal, case)
         item_id, now = new_id(), self.clock.now()
@@ -254,6 +267,7 @@ class CaseworkService:
         reason: str,
         outcome: str | None = None,
     ) -> CaseEvent:
+        require_worker(principal)
         case = self.visible_case(principal, case_id)
         key = self.require_key(principal, case)
         config = WorkflowConfig(self.config.zone, self.config.server_secret)
@@ -269,11 +283,10 @@ class CaseworkService:
         media_type: str,
         chunks: Iterable[bytes],
     ) -> FileInfo:
-        case = self.visible_case(principal, case_id)
-        key = self.require_key(principal, case)
+        key = self.evidence_key(principal, case_id)
         now = self.clock.now()
         info = self.evidence.add_staff_file(
-            case.id,
+            case_id,
             key,
             principal.id,
             name,
@@ -283,12 +296,28 @@ class CaseworkService:
             now=now,
         )
         self.audit.record(
-            principal.actor, "attachment.add", case_id=case.id, detail={"id": info.id}
+            principal.actor, "attachment.add", case_id=case_id, detail={"id": info.id}
         )
         return info
 
+    def evidence_key(self, principal: StaffPrincipal, case_id: str) -> bytes:
+        """The case key for encrypting a staff upload as it streams in."""
+        require_worker(principal)
+        return self.require_key(principal, self.visible_case(principal, case_id))
+
+    def link_evidence(self, principal: StaffPrincipal, case_id: str, ids: list[str]) -> int:
+        require_worker(principal)
+        case = self.visible_case(principal, case_id)
+        linked = link(self.db, case.id, ids)
+        for file_id in ids:
+            self.audit.record(
+                principal.actor, "attachment.add", case_id=case.id, detail={"id": file_id}
+            )
+        return linked
+
     def download(self, principal: StaffPrincipal, case_id: str, attachment_id: str) -> Download:
         """Check, audit and open the file key; the caller streams the chunks."""
+        require_reader(principal)
         case = self.visible_case(principal, case_id)
         key = self.require_key(principal, case)
         row = self.evidence.get(case.id, attachment_id)
@@ -317,6 +346,7 @@ class CaseworkService:
 
     def assign(self, principal: StaffPrincipal, case_id: str, staff_id: str) -> None:
         """Add an assignee the policy allows, giving them the case key (or a pending grant)."""
+        require_worker(principal)
         case = self.visible_case(principal, case_id)
         target = self.db.get(StaffAccount, staff_id) if len(staff_id) <= 64 else None
         if target is None or not may_see(self.db, target, case):
@@ -334,6 +364,7 @@ class CaseworkService:
         self.db.flush()
 
     def unassign(self, principal: StaffPrincipal, case_id: str, staff_id: str) -> None:
+        require_worker(principal)
         case = self.visible_case(principal, case_id)
         row = self.db.get(CaseAssignee, (case.id, staff_id))
         if row is not None:
@@ -363,6 +394,17 @@ class CaseworkService:
             .distinct()
         )
         return list(self.db.scalars(stmt))
+
+
+def require_reader(principal: StaffPrincipal) -> None:
+    if not principal.account.role_names & CONTENT_ROLES:
+        raise Forbidden("Your roles do not let you read cases.")
+
+
+def require_worker(principal: StaffPrincipal) -> None:
+    """Only investigators and retaliation officers change a case; custodians and others read."""
+    if not principal.account.role_names & WORKER_ROLES:
+        raise Forbidden("Your roles do not let you work on cases.")
 
 
 def _person(staff: StaffAccount) -> Person:
