@@ -1,0 +1,264 @@
+"""Encrypted attachments: written chunk by chunk as an upload streams in, read back as a stream.
+
+A file gets its own random key, sealed under the case key; its plaintext passes through
+the metadata cleaner and the stream encryptor and only ciphertext reaches the database.
+Chunk rows are written in short transactions of their own while the upload runs (never
+in the request's one transaction, which would hold a 1 GiB write open), batched to about
+a megabyte so memory stays bounded. A file stays unlinked, and is swept after a grace
+period by `sweep_unlinked`, until the report or reply that carries it commits and calls
+`link`. Intake and evidence uploads call the sweeper opportunistically.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+import crypto
+from cases.clock import Clock, local_day
+from cases.db import new_id, unit_of_work
+from cases.errors import NotFound
+from cases.reports.cleaning import MetadataCleaner
+from cases.reports.models import Attachment, AttachmentChunk
+from cases.reports.sealing import FILE_KEY, FILE_META, open_json, seal_json, stream_aad
+
+NAME_MAX = 120
+FLUSH_BYTES = 1024 * 1024
+READ_BATCH = 16
+
+
+@dataclass(frozen=True)
+class StoredFile:
+    """What the uploader may be told about a stored file; the name is as cleaned."""
+
+    id: str
+    name: str
+    size: int
+    sha256: str
+    content_type: str
+    cleaned: bool
+
+    def as_json(self) -> dict[str, Any]:
+        return {"id": self.id, "name": self.name, "size": self.size, "sha256": self.sha256}
+
+    def meta(self) -> dict[str, Any]:
+        """What is sealed beside the file (purpose FILE_META)."""
+        return {
+            "name": self.name,
+            "type": self.content_type,
+            "size": self.size,
+            "sha256": self.sha256,
+            "cleaned": self.cleaned,
+        }
+
+
+@dataclass(frozen=True)
+class UploadTarget:
+    """Where a file goes: the case, its key, who sends it, and the settings that apply."""
+
+    case_id: str
+    case_key: bytes
+    author: str
+    grace_seconds: int
+    chunk_size: int
+    zone: ZoneInfo
+    staff_id: str | None = None
+
+
+def clean_name(name: str) -> str:
+    """A display name only: the last path part, no control characters, length-capped."""
+    base = name.replace("\\", "/").rsplit("/", 1)[-1]
+    printable = "".join(ch for ch in base if ch.isprintable()).strip().lstrip(".")
+    return printable[:NAME_MAX] or "file"
+
+
+class AttachmentWriter:
+    """One file being received: feed it bytes, then finish (or abort, which deletes it)."""
+
+    def __init__(
+        self, factory: sessionmaker[Session], clock: Clock, target: UploadTarget, name: str
+    ) -> None:
+        self.factory = factory
+        self.target = target
+        self.id = new_id()
+        self.name = clean_name(name)
+        self._file_key = crypto.random_key()
+        self._cleaner = MetadataCleaner()
+        self._encryptor = crypto.StreamEncryptor(
+            self._file_key, stream_aad(target.case_id, self.id), target.chunk_size
+        )
+        self._pending: list[bytes] = []
+        self._pending_bytes = 0
+        self._next_idx = 0
+        self.received = 0
+        now = clock.now()
+        with unit_of_work(factory) as db:
+            db.add(
+                Attachment(
+                    id=self.id,
+                    case_id=target.case_id,
+                    linked=False,
+                    complete=False,
+                    author=target.author,
+                    staff_id=target.staff_id,
+                    header=self._encryptor.header,
+                    file_key=crypto.seal_item(
+                        target.case_key, target.case_id, FILE_KEY, self.id, self._file_key
+                    ),
+                    created_on=local_day(now, target.zone),
+                    sweep_after=now + timedelta(seconds=target.grace_seconds),
+                )
+            )
+
+    def write(self, data: bytes) -> None:
+        self.received += len(data)
+        self._queue(self._encryptor.update(self._cleaner.feed(data)))
+
+    def finish(self) -> StoredFile:
+        """Encrypt the last chunk, seal the metadata and mark the file complete (not linked)."""
+        self._queue(self._encryptor.update(self._cleaner.finish()))
+        self._pending.append(self._encryptor.finalize())
+        stored = StoredFile(
+            self.id,
+            self.name,
+            self._encryptor.plaintext_size,
+            self._encryptor.sha256,
+            self._cleaner.content_type,
+            self._cleaner.cleaned,
+        )
+        target = self.target
+        self._flush(
+            meta=seal_json(target.case_key, target.case_id, FILE_META, self.id, stored.meta())
+        )
+        return stored
+
+    def abort(self) -> None:
+        delete_files(self.factory, [self.id])
+
+    def _queue(self, chunks: list[bytes]) -> None:
+        for chunk in chunks:
+            self._pending.append(chunk)
+            self._pending_bytes += len(chunk)
+        if self._pending_bytes >= FLUSH_BYTES:
+            self._flush()
+
+    def _flush(self, meta: bytes | None = None) -> None:
+        with unit_of_work(self.factory) as db:
+            for chunk in self._pending:
+                db.add(AttachmentChunk(attachment_id=self.id, idx=self._next_idx, data=chunk))
+                self._next_idx += 1
+            row = db.get(Attachment, self.id)
+            if row is None:
+                raise NotFound("The upload was removed while it was being received.")
+            row.stored_bytes += self._pending_bytes
+            if meta is not None:
+                row.meta, row.complete = meta, True
+        self._pending, self._pending_bytes = [], 0
+
+
+def delete_files(factory: sessionmaker[Session], ids: list[str]) -> None:
+    """Remove files and their chunks in a transaction of their own."""
+    if not ids:
+        return
+    with unit_of_work(factory) as db:
+        db.execute(delete(AttachmentChunk).where(AttachmentChunk.attachment_id.in_(ids)))
+        db.execute(delete(Attachment).where(Attachment.id.in_(ids)))
+
+
+def link(db: Session, case_id: str, ids: list[str]) -> int:
+    """Attach complete uploads of this case to it for good (in the caller's transaction)."""
+    if not ids:
+        return 0
+    result = db.execute(
+        update(Attachment)
+        .where(
+            Attachment.id.in_(ids),
+            Attachment.case_id == case_id,
+            Attachment.complete.is_(True),
+        )
+        .values(linked=True)
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def sweep_unlinked(db: Session, clock: Clock) -> int:
+    """Delete uploads whose report never arrived once their grace period is over."""
+    stale = select(Attachment.id).where(
+        Attachment.linked.is_(False), Attachment.sweep_after <= clock.now()
+    )
+    ids = list(db.scalars(stale))
+    if not ids:
+        return 0
+    db.execute(delete(AttachmentChunk).where(AttachmentChunk.attachment_id.in_(ids)))
+    db.execute(delete(Attachment).where(Attachment.id.in_(ids)))
+    return len(ids)
+
+
+@dataclass(frozen=True)
+class OpenedFile:
+    """A linked file's metadata and its plaintext as a stream of chunks."""
+
+    meta: StoredFile
+    chunks: Iterator[bytes]
+
+
+class AttachmentReader:
+    """Reads linked files of a case with the case key; staff downloads and reporters use it."""
+
+    def __init__(self, db: Session) -> None:
+        self.db = db
+
+    def files(self, case_id: str, case_key: bytes, author: str | None = None) -> list[StoredFile]:
+        stmt = select(Attachment).where(
+            Attachment.case_id == case_id,
+            Attachment.linked.is_(True),
+            Attachment.complete.is_(True),
+        )
+        if author is not None:
+            stmt = stmt.where(Attachment.author == author)
+        rows = self.db.scalars(stmt.order_by(Attachment.created_on, Attachment.id))
+        return [self._meta(row, case_key) for row in rows]
+
+    def open(self, case_id: str, attachment_id: str, case_key: bytes) -> OpenedFile:
+        row = self.db.get(Attachment, attachment_id)
+        if row is None or row.case_id != case_id or not (row.linked and row.complete):
+            raise NotFound
+        file_key = crypto.open_item(case_key, case_id, FILE_KEY, row.id, row.file_key)
+        chunks = crypto.decrypt_stream(
+            file_key, stream_aad(case_id, row.id), row.header, self._chunks(row.id)
+        )
+        return OpenedFile(self._meta(row, case_key), chunks)
+
+    def _meta(self, row: Attachment, case_key: bytes) -> StoredFile:
+        assert row.meta is not None
+        meta = open_json(case_key, row.case_id, FILE_META, row.id, row.meta)
+        return StoredFile(
+            row.id,
+            str(meta["name"]),
+            int(meta["size"]),
+            str(meta["sha256"]),
+            str(meta["type"]),
+            bool(meta["cleaned"]),
+        )
+
+    def _chunks(self, attachment_id: str) -> Iterator[bytes]:
+        # A few chunks per query: a 1 GiB file is never loaded at once.
+        start = 0
+        while True:
+            stmt = (
+                select(AttachmentChunk.data)
+                .where(AttachmentChunk.attachment_id == attachment_id, AttachmentChunk.idx >= start)
+                .order_by(AttachmentChunk.idx)
+                .limit(READ_BATCH)
+            )
+            batch = list(self.db.scalars(stmt))
+            yield from batch
+            if len(batch) < READ_BATCH:
+                return
+            start += READ_BATCH

@@ -1,0 +1,340 @@
+"""The reporter's pages: the report form, the receipt page, the status page and its actions.
+
+Everything works without JavaScript. The receipt appears once, in the answer to the form's
+POST (never behind a redirect, in a URL or in a cookie). The check step verifies a typed
+receipt against the database by the same path as logging in, without opening a session,
+and counts towards the same throttles.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from cases.db import unit_of_work
+from cases.errors import CaseError, Invalid
+from cases.org.models import Channel
+from cases.org.service import OrgService
+from cases.reports.attachments import delete_files
+from cases.reports.intake import Draft, IdentityInput, IntakeService, SubjectInput, Submission
+from cases.reports.reporter import ReporterView
+from portal.auth import REPORTER_COOKIE, require_reporter
+from portal.csrf import delete_host_cookie, form_with_csrf, set_host_cookie
+from portal.deps import clock_of, intake_config, settings_of
+from portal.errors import BadRequest
+from portal.i18n import N_, request_locale, translator
+from portal.routes.reporter_api import (
+    file_opener,
+    link_evidence,
+    reporter_case,
+    reporter_service,
+    upload_target,
+)
+from portal.templating import render
+from portal.uploads import ParsedUpload, UploadLimits, read_upload
+
+SUBJECT_ROWS = 3
+HONEYPOT = "website"
+
+# Field error codes of the domain, in words a person can act on.
+FIELD_MESSAGES = {
+    "required": N_("Please fill this in."),
+    "too_long": N_("This is too long. Please shorten it."),
+    "unknown_channel": N_("Please choose where to send your report."),
+    "unknown_category": N_("Please choose what the report is about."),
+    "name_required": N_("Give a name for each person, or leave the whole row empty."),
+    "too_many": N_("Name at most 20 people."),
+    "unknown_recipient": N_("Choose only people from the list."),
+    "invalid": N_("This is not valid."),
+    "receipt_typo": N_(
+        "This code has a typing mistake. Check each group of four characters and try again."
+    ),
+    "wrong_receipt": N_("We could not find a report with this code. Check it and try again."),
+    "throttled": N_("Too many attempts with this code. Please wait 15 minutes and try again."),
+    "empty_file": N_("A file you chose is empty."),
+}
+HONEYPOT_MESSAGE = N_(
+    "This form could not be accepted. If you are a person, leave the last field empty."
+)
+
+
+@dataclass
+class FormState:
+    """What the form shows: the values typed so far and a message per field."""
+
+    values: dict[str, Any] = field(default_factory=dict)
+    errors: dict[str, str] = field(default_factory=dict)
+
+
+# --- the report form -----------------------------------------------------------------------
+
+
+async def report_form(request: Request) -> Response:
+    """The intake form, in the channel the query names (the first one otherwise)."""
+    return await run_in_threadpool(_render_form, request, FormState(), 200)
+
+
+def _render_form(request: Request, state: FormState, status: int) -> Response:
+    locale = request_locale(request)
+    with unit_of_work(request.app.state.db) as db:
+        org = OrgService(db)
+        channels = org.active_channels()
+        chosen = state.values.get("channel") or request.query_params.get("channel", "")
+        channel = next((c for c in channels if c.id == chosen), channels[0] if channels else None)
+        recipients = _recipients(request, db, channel)
+        context = {
+            "channels": [{"id": c.id, "name": c.name(locale)} for c in channels],
+            "channel": channel,
+            "channel_name": channel.name(locale) if channel else "",
+            "categories": [
+                {"id": c.id, "name": c.name(locale)}
+                for c in (channel.categories if channel else [])
+                if c.active
+            ],
+            "recipients": recipients,
+            "values": state.values,
+            "errors": state.errors,
+            "subject_rows": _subject_rows(state.values),
+            "once": secrets.token_urlsafe(24),
+            "limits": settings_of(request).limits,
+        }
+    return render(request, "reporter/form.html", context, status_code=status)
+
+
+def _recipients(request: Request, db: Any, channel: Channel | None) -> list[dict[str, str]]:
+    if channel is None:
+        return []
+    intake = IntakeService(db, clock_of(request), intake_config(settings_of(request)))
+    return [{"id": s.id, "name": s.name or s.email} for s in intake.recipients(channel)]
+
+
+def _subject_rows(values: dict[str, Any]) -> list[dict[str, str]]:
+    names = list(values.get("subject_name", []))
+    ids = list(values.get("subject_id", []))
+    rows = max(SUBJECT_ROWS, len(names))
+    names += [""] * (rows - len(names))
+    ids += [""] * (rows - len(ids))
+    return [{"name": n, "id": i} for n, i in zip(names, ids, strict=True)]
+
+
+async def submit_report(request: Request) -> Response:
+    """Files the report, attachments streamed and encrypted on the way in; shows the receipt."""
+    draft = Draft.new()
+    target = upload_target(request, draft.case_id, draft.case_key)
+    parsed = await read_upload(
+        request,
+        UploadLimits.of(settings_of(request)),
+        file_opener(request, target),
+        before_file=_refuse_bots,
+    )
+    try:
+        _refuse_bots(parsed)
+        return await run_in_threadpool(_file, request, parsed, draft)
+    except Invalid as exc:
+        await run_in_threadpool(delete_files, request.app.state.db, parsed.file_ids)
+        return await _form_again(request, parsed, exc)
+    except BaseException:
+        await run_in_threadpool(delete_files, request.app.state.db, parsed.file_ids)
+        raise
+
+
+def _refuse_bots(parsed: ParsedUpload) -> None:
+    """The honeypot field is hidden from people; anything in it means a script filled it."""
+    if parsed.get(HONEYPOT).strip():
+        raise BadRequest(HONEYPOT_MESSAGE, code="rejected")
+
+
+def _file(request: Request, parsed: ParsedUpload, draft: Draft) -> Response:
+    submission = submission_from_form(parsed)
+    with unit_of_work(request.app.state.db) as db:
+        filed = reporter_service(request, db).file(submission, draft, once=parsed.get("once"))
+        case = filed.case
+    context = {
+        "receipt": filed.receipt.formatted(),
+        "acknowledge_by": case.acknowledge_by,
+        "feedback_by": case.feedback_by,
+        "files": parsed.files,
+    }
+    return render(request, "reporter/done.html", context, status_code=201)
+
+
+async def _form_again(request: Request, parsed: ParsedUpload, exc: Invalid) -> Response:
+    _ = translator(request)
+    errors = {
+        name: _(FIELD_MESSAGES.get(code, FIELD_MESSAGES["invalid"]))
+        for name, code in exc.fields.items()
+    }
+    values: dict[str, Any] = {k: v[0] if len(v) == 1 else v for k, v in parsed.fields.items()}
+    values["subject_name"] = parsed.getlist("subject_name")
+    values["subject_id"] = parsed.getlist("subject_id")
+    values["exclude"] = parsed.getlist("exclude")
+    values["had_files"] = bool(parsed.files)
+    return await run_in_threadpool(_render_form, request, FormState(values, errors), 422)
+
+
+def submission_from_form(parsed: ParsedUpload) -> Submission:
+    """The form's fields as a Submission; blank subject rows are left out."""
+    rows = zip(parsed.getlist("subject_name"), parsed.getlist("subject_id"), strict=False)
+    subjects = [
+        SubjectInput(name=name, employee_id=ident)
+        for name, ident in rows
+        if name.strip() or ident.strip()
+    ]
+    identity = None
+    if parsed.get("mode") == "confidential":
+        identity = IdentityInput(parsed.get("identity_name"), parsed.get("identity_contact"))
+    return Submission(
+        channel_id=parsed.get("channel"),
+        category_id=parsed.get("category"),
+        summary=parsed.get("summary"),
+        details=parsed.get("details"),
+        loss_estimate=parsed.get("loss_estimate"),
+        subjects=subjects,
+        exclude=parsed.getlist("exclude"),
+        identity=identity,
+        attachment_ids=parsed.file_ids,
+    )
+
+
+async def check_receipt(request: Request) -> Response:
+    """The type-it-back step: says whether the typed code opens the report; opens no session."""
+    form = await form_with_csrf(request)
+    text = str(form.get("receipt", ""))
+    return await run_in_threadpool(_check, request, text)
+
+
+def _check(request: Request, text: str) -> Response:
+    with unit_of_work(request.app.state.db) as db:
+        verified = reporter_service(request, db).verify(text)
+    error = _receipt_error(request, verified.error)
+    status = verified.error.status if verified.error is not None else 200
+    return render(request, "reporter/check.html", {"error": error}, status_code=status)
+
+
+def _receipt_error(request: Request, error: CaseError | None) -> str | None:
+    if error is None:
+        return None
+    _ = translator(request)
+    return _(FIELD_MESSAGES.get(error.code, FIELD_MESSAGES["wrong_receipt"]))
+
+
+# --- the status page -----------------------------------------------------------------------
+
+
+async def status_page(request: Request) -> Response:
+    """The case when a reporter session is open; the receipt form otherwise."""
+    return await run_in_threadpool(_status, request, None, 200)
+
+
+def _status(request: Request, reply_error: str | None, status: int) -> Response:
+    if not request.cookies.get(REPORTER_COOKIE):
+        return render(request, "reporter/login.html", {"error": None})
+    with unit_of_work(request.app.state.db) as db:
+        try:
+            principal = require_reporter(request, db)
+        except CaseError:
+            principal = None
+        view = reporter_service(request, db).view(principal) if principal else None
+        context = _status_context(request, db, view, reply_error) if view else {"error": None}
+    if view is None:
+        response = render(request, "reporter/login.html", context)
+        delete_host_cookie(response, REPORTER_COOKIE)
+        return response
+    return render(request, "reporter/status.html", context, status_code=status)
+
+
+def _status_context(
+    request: Request, db: Any, view: ReporterView, error: str | None
+) -> dict[str, Any]:
+    locale = request_locale(request)
+    category = OrgService(db).channel(view.case.channel_id)
+    names = {c.id: c.name(locale) for c in category.categories} if category else {}
+    return {
+        "view": view,
+        "category_name": names.get(view.case.category_id, ""),
+        "category_names": names,
+        "reply_error": error,
+        "limits": settings_of(request).limits,
+    }
+
+
+async def login(request: Request) -> Response:
+    """Takes the receipt by POST, opens a session in a cookie and shows the case."""
+    form = await form_with_csrf(request)
+    text = str(form.get("receipt", ""))
+    return await run_in_threadpool(_login, request, text)
+
+
+def _login(request: Request, text: str) -> Response:
+    with unit_of_work(request.app.state.db) as db:
+        outcome = reporter_service(request, db).login(text)
+    if outcome.token is None:
+        error = _receipt_error(request, outcome.error)
+        status = outcome.error.status if outcome.error is not None else 401
+        return render(request, "reporter/login.html", {"error": error}, status_code=status)
+    response = RedirectResponse("/status", status_code=303)
+    set_host_cookie(response, REPORTER_COOKIE, outcome.token)
+    return response
+
+
+async def reply(request: Request) -> Response:
+    form = await form_with_csrf(request)
+    body = str(form.get("body", ""))
+    return await run_in_threadpool(_reply, request, body)
+
+
+def _reply(request: Request, body: str) -> Response:
+    try:
+        with unit_of_work(request.app.state.db) as db:
+            principal = require_reporter(request, db)
+            reporter_service(request, db).reply(principal, body)
+    except Invalid as exc:
+        _ = translator(request)
+        code = exc.fields.get("body", "invalid")
+        return _status(request, _(FIELD_MESSAGES.get(code, FIELD_MESSAGES["invalid"])), 422)
+    return RedirectResponse("/status#conversation", status_code=303)
+
+
+async def add_evidence(request: Request) -> Response:
+    """Streams the chosen files into the reporter's case, CSRF field first."""
+    principal, case_id, key = await run_in_threadpool(reporter_case, request)
+    parsed = await read_upload(
+        request,
+        UploadLimits.of(settings_of(request)),
+        file_opener(request, upload_target(request, case_id, key)),
+    )
+    await run_in_threadpool(link_evidence, request, principal, parsed.file_ids)
+    return RedirectResponse("/status#files", status_code=303)
+
+
+async def logout(request: Request) -> Response:
+    await form_with_csrf(request)
+    await run_in_threadpool(_logout, request)
+    response = render(request, "reporter/logged_out.html")
+    delete_host_cookie(response, REPORTER_COOKIE)
+    return response
+
+
+def _logout(request: Request) -> None:
+    token = request.cookies.get(REPORTER_COOKIE)
+    if token:
+        with unit_of_work(request.app.state.db) as db:
+            reporter_service(request, db).logout(token)
+
+
+routes: list[BaseRoute] = [
+    Route("/report", report_form, methods=["GET"], name="report_form"),
+    Route("/report", submit_report, methods=["POST"], name="submit_report"),
+    Route("/report/check", check_receipt, methods=["POST"], name="check_receipt"),
+    Route("/status", status_page, methods=["GET"], name="status"),
+    Route("/status", login, methods=["POST"], name="status_login"),
+    Route("/status/reply", reply, methods=["POST"], name="status_reply"),
+    Route("/status/evidence", add_evidence, methods=["POST"], name="status_evidence"),
+    Route("/status/logout", logout, methods=["POST"], name="status_logout"),
+]

@@ -1,0 +1,359 @@
+"""The reporter's JSON API (CONTRACT.md, "Reporter"): file, log in with a receipt, talk, add files.
+
+Domain work (Argon2, database, encryption) runs in the thread pool so one slow request
+never stalls the event loop. Authentication is by bearer token only.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from cases.db import unit_of_work
+from cases.errors import Invalid, NotFound
+from cases.org.models import Channel
+from cases.org.service import OrgService
+from cases.principals import ReporterPrincipal
+from cases.reports.attachments import AttachmentWriter, UploadTarget, delete_files
+from cases.reports.intake import IdentityInput, IntakeService, SubjectInput, Submission
+from cases.reports.reporter import ReporterConfig, ReporterService
+from cases.sessions.service import ThrottleRule
+from portal.auth import bearer_token, require_reporter
+from portal.deps import (
+    clock_of,
+    intake_config,
+    receipt_rule,
+    reporter_session_policy,
+    settings_of,
+)
+from portal.errors import read_json
+from portal.i18n import request_locale
+from portal.openapi import api_operation
+from portal.uploads import FileOpener, UploadLimits, read_upload
+
+TAGS = ("reporter",)
+ERROR_STATUSES = (400, 401, 404, 413, 415, 422, 429)
+STRING = {"type": "string"}
+NAMED = {"type": "object", "properties": {"id": STRING, "name": STRING}}
+FILE = {
+    "type": "object",
+    "properties": {"id": STRING, "name": STRING, "size": {"type": "integer"}, "sha256": STRING},
+}
+
+
+def reporter_config(request: Request) -> ReporterConfig:
+    settings = settings_of(request)
+    limits = settings.limits
+    return ReporterConfig(
+        intake=intake_config(settings),
+        session=reporter_session_policy(settings),
+        per_selector=receipt_rule(settings),
+        overall=ThrottleRule(limits.receipt_failures_global, limits.receipt_window_seconds),
+    )
+
+
+def reporter_service(request: Request, db: Session) -> ReporterService:
+    return ReporterService(db, clock_of(request), reporter_config(request))
+
+
+def upload_target(request: Request, case_id: str, case_key: bytes) -> UploadTarget:
+    settings = settings_of(request)
+    return UploadTarget(
+        case_id=case_id,
+        case_key=case_key,
+        author="reporter",
+        grace_seconds=settings.limits.unlinked_upload_grace_seconds,
+        chunk_size=settings.limits.chunk_size,
+        zone=settings.timezone,
+    )
+
+
+def file_opener(request: Request, target: UploadTarget) -> FileOpener:
+    """Each file part of the body becomes an encrypting attachment writer."""
+
+    def open_file(_field: str, filename: str) -> AttachmentWriter:
+        return AttachmentWriter(request.app.state.db, clock_of(request), target, filename)
+
+    return open_file
+
+
+def channel_json(channel: Channel, locale: str) -> dict[str, Any]:
+    categories = [{"id": c.id, "name": c.name(locale)} for c in channel.categories if c.active]
+    return {"id": channel.id, "name": channel.name(locale), "categories": categories}
+
+
+# --- channels ------------------------------------------------------------------------------
+
+
+@api_operation(
+    "listChannels",
+    "Channels and their categories a reporter may choose",
+    responses={200: {"type": "array", "items": {"type": "object"}}},
+    tags=TAGS,
+)
+async def list_channels(request: Request) -> Response:
+    return JSONResponse(await run_in_threadpool(_channels, request))
+
+
+def _channels(request: Request) -> list[dict[str, Any]]:
+    locale = request_locale(request)
+    with unit_of_work(request.app.state.db) as db:
+        return [channel_json(c, locale) for c in OrgService(db).active_channels()]
+
+
+@api_operation(
+    "listChannelRecipients",
+    "The staff a reporter may exclude from a report in this channel",
+    responses={200: {"type": "array", "items": NAMED}},
+    errors=(404,),
+    tags=TAGS,
+)
+async def list_recipients(request: Request) -> Response:
+    return JSONResponse(await run_in_threadpool(_recipients, request))
+
+
+def _recipients(request: Request) -> list[dict[str, str]]:
+    with unit_of_work(request.app.state.db) as db:
+        channel = OrgService(db).channel(request.path_params["channel_id"])
+        if channel is None:
+            raise NotFound
+        people = IntakeService(db, clock_of(request), intake_config(settings_of(request)))
+        return [{"id": s.id, "name": s.name or s.email} for s in people.recipients(channel)]
+
+
+# --- filing --------------------------------------------------------------------------------
+
+REPORT_SCHEMA = {
+    "type": "object",
+    "required": ["channel", "category", "summary", "details"],
+    "properties": {
+        "channel": STRING,
+        "category": STRING,
+        "summary": STRING,
+        "details": STRING,
+        "loss_estimate": STRING,
+        "subjects": {"type": "array", "items": {"type": "object"}},
+        "exclude": {"type": "array", "items": STRING},
+        "identity": {"type": ["object", "null"]},
+    },
+}
+
+
+@api_operation(
+    "fileReport",
+    "File a report; the answer carries the receipt, shown once and never stored",
+    request=REPORT_SCHEMA,
+    responses={201: {"type": "object"}},
+    errors=(400, 409, 422, 429),
+    tags=TAGS,
+)
+async def file_report(request: Request) -> Response:
+    submission = submission_from_json(await read_json(request))
+    return JSONResponse(await run_in_threadpool(_file, request, submission), status_code=201)
+
+
+def _file(request: Request, submission: Submission) -> dict[str, str]:
+    with unit_of_work(request.app.state.db) as db:
+        filed = reporter_service(request, db).file(submission)
+    return {
+        "receipt": filed.receipt.formatted(),
+        "acknowledge_by": filed.case.acknowledge_by.isoformat(),
+        "feedback_by": filed.case.feedback_by.isoformat(),
+    }
+
+
+def submission_from_json(body: dict[str, Any]) -> Submission:
+    """Shape checks only; every business rule is the intake service's."""
+    errors: dict[str, str] = {}
+    text = {name: _string(body, name, errors) for name in _TEXT_FIELDS}
+    subjects = _subjects(body.get("subjects") or [], errors)
+    exclude = body.get("exclude") or []
+    if not isinstance(exclude, list) or not all(isinstance(s, str) for s in exclude):
+        errors["exclude"] = "invalid"
+        exclude = []
+    identity = _identity(body.get("identity"), errors)
+    if errors:
+        raise Invalid("Please check the highlighted fields.", fields=errors)
+    return Submission(
+        channel_id=text["channel"],
+        category_id=text["category"],
+        summary=text["summary"],
+        details=text["details"],
+        loss_estimate=text["loss_estimate"],
+        subjects=subjects,
+        exclude=list(exclude),
+        identity=identity,
+        intake="api",
+    )
+
+
+_TEXT_FIELDS = ("channel", "category", "summary", "details", "loss_estimate")
+
+
+def _string(body: dict[str, Any], name: str, errors: dict[str, str]) -> str:
+    value = body.get(name, "")
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        errors[name] = "invalid"
+        return ""
+    return value
+
+
+def _subjects(raw: Any, errors: dict[str, str]) -> list[SubjectInput]:
+    if not isinstance(raw, list) or not all(isinstance(item, dict) for item in raw):
+        errors["subjects"] = "invalid"
+        return []
+    subjects = []
+    for item in raw:
+        values = {k: item.get(k) or "" for k in ("name", "employee_id", "email")}
+        if not all(isinstance(v, str) for v in values.values()):
+            errors["subjects"] = "invalid"
+            return []
+        subjects.append(SubjectInput(**values))
+    return subjects
+
+
+def _identity(raw: Any, errors: dict[str, str]) -> IdentityInput | None:
+    if raw is None:
+        return None
+    name, contact = (raw.get(k) if isinstance(raw, dict) else None for k in ("name", "contact"))
+    if not isinstance(name, str) or not isinstance(contact, str):
+        errors["identity"] = "invalid"
+        return None
+    return IdentityInput(name, contact)
+
+
+# --- the reporter session ------------------------------------------------------------------
+
+
+@api_operation(
+    "openReporterSession",
+    "Log in with a receipt; a mistyped receipt is 422 with a hint, a wrong one 401",
+    method="POST",
+    request={"type": "object", "required": ["receipt"], "properties": {"receipt": STRING}},
+    responses={200: {"type": "object", "properties": {"token": STRING}}},
+    errors=(400, 401, 422, 429),
+    tags=TAGS,
+)
+@api_operation("closeReporterSession", "Log out", method="DELETE", responses={204: None}, tags=TAGS)
+async def reporter_session(request: Request) -> Response:
+    if request.method == "DELETE":
+        await run_in_threadpool(_logout, request)
+        return Response(status_code=204)
+    body = await read_json(request)
+    receipt = body.get("receipt")
+    text = receipt if isinstance(receipt, str) else ""
+    token = await run_in_threadpool(_login, request, text)
+    return JSONResponse({"token": token})
+
+
+def _login(request: Request, text: str) -> str:
+    with unit_of_work(request.app.state.db) as db:
+        login = reporter_service(request, db).login(text)
+    # Raised after the commit, so the failure counters of a wrong receipt are kept.
+    return login.token_or_raise()
+
+
+def _logout(request: Request) -> None:
+    token = bearer_token(request)
+    if token:
+        with unit_of_work(request.app.state.db) as db:
+            reporter_service(request, db).logout(token)
+
+
+@api_operation(
+    "getReporterReport",
+    "The reporter's case: status, deadlines, conversation, files",
+    responses={200: {"type": "object"}},
+    errors=(401, 404),
+    bearer=True,
+    tags=TAGS,
+)
+async def get_report(request: Request) -> Response:
+    return JSONResponse(await run_in_threadpool(_view, request))
+
+
+def _view(request: Request) -> dict[str, Any]:
+    with unit_of_work(request.app.state.db) as db:
+        principal = require_reporter(request, db)
+        return reporter_service(request, db).view(principal).as_json()
+
+
+@api_operation(
+    "postReporterMessage",
+    "Send a message to the case team",
+    request={"type": "object", "required": ["body"], "properties": {"body": STRING}},
+    responses={201: {"type": "object"}},
+    errors=(400, 401, 404, 422),
+    bearer=True,
+    tags=TAGS,
+)
+async def post_message(request: Request) -> Response:
+    body = (await read_json(request)).get("body")
+    await run_in_threadpool(_reply, request, body if isinstance(body, str) else "")
+    return JSONResponse({}, status_code=201)
+
+
+def _reply(request: Request, body: str) -> None:
+    with unit_of_work(request.app.state.db) as db:
+        principal = require_reporter(request, db)
+        reporter_service(request, db).reply(principal, body)
+
+
+@api_operation(
+    "postReporterAttachment",
+    "Add a file (multipart field `file`); images lose their metadata before encryption",
+    request={
+        "type": "object",
+        "properties": {"file": {"type": "string", "format": "binary"}},
+    },
+    request_media_type="multipart/form-data",
+    responses={201: FILE},
+    errors=ERROR_STATUSES,
+    bearer=True,
+    tags=TAGS,
+)
+async def post_attachment(request: Request) -> Response:
+    principal, case_id, key = await run_in_threadpool(reporter_case, request)
+    target = upload_target(request, case_id, key)
+    parsed = await read_upload(
+        request,
+        UploadLimits.of(settings_of(request)),
+        file_opener(request, target),
+        csrf_purpose=None,
+    )
+    if len(parsed.files) != 1 or set(parsed.fields.get("file", [])):
+        await run_in_threadpool(delete_files, request.app.state.db, parsed.file_ids)
+        raise Invalid("Send exactly one file in the field `file`.", fields={"file": "required"})
+    await run_in_threadpool(link_evidence, request, principal, parsed.file_ids)
+    return JSONResponse(parsed.files[0].as_json(), status_code=201)
+
+
+def reporter_case(request: Request) -> tuple[ReporterPrincipal, str, bytes]:
+    with unit_of_work(request.app.state.db) as db:
+        principal = require_reporter(request, db)
+        case, key = reporter_service(request, db).case_and_key(principal)
+        return principal, case.id, key
+
+
+def link_evidence(request: Request, principal: ReporterPrincipal, ids: list[str]) -> None:
+    with unit_of_work(request.app.state.db) as db:
+        require_reporter(request, db)
+        reporter_service(request, db).add_evidence(principal, ids)
+
+
+routes: list[BaseRoute] = [
+    Route("/api/v1/channels", list_channels, methods=["GET"]),
+    Route("/api/v1/channels/{channel_id}/recipients", list_recipients, methods=["GET"]),
+    Route("/api/v1/reports", file_report, methods=["POST"]),
+    Route("/api/v1/reporter/session", reporter_session, methods=["POST", "DELETE"]),
+    Route("/api/v1/reporter/report", get_report, methods=["GET"]),
+    Route("/api/v1/reporter/messages", post_message, methods=["POST"]),
+    Route("/api/v1/reporter/attachments", post_attachment, methods=["POST"]),
+]

@@ -1,0 +1,266 @@
+"""A streaming multipart/form-data reader: file parts go straight to a sink, never to disk.
+
+Starlette's ``request.form()`` spools large files to temporary files in the clear, which
+the portal must never do; this reader hands each file's bytes to a sink (the encrypting
+attachment writer) as they arrive. For HTML forms the ``csrf`` field must be the first
+part and is verified before any file byte is accepted. Size and count limits apply while
+streaming, so an oversized upload stops at the limit, not after it has been stored.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from python_multipart.multipart import MultipartParser, parse_options_header
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+
+from cases.errors import CaseError, Invalid
+from cases.reports.attachments import StoredFile
+from portal.csrf import CSRF_FIELD, UnsupportedForm, verify_csrf
+from portal.errors import BadRequest
+from portal.i18n import N_
+from portal.settings import Settings
+
+# Bytes gathered from the socket before one hop to the worker thread that parses them.
+BLOCK = 1024 * 1024
+MAX_FIELD_BYTES = 64 * 1024
+MAX_FIELDS = 200
+
+
+class TooLarge(CaseError):
+    """What you sent is larger than allowed."""
+
+    status = 413
+    code = "too_large"
+
+
+class FileSink(Protocol):
+    def write(self, data: bytes) -> None: ...
+
+    def finish(self) -> StoredFile: ...
+
+    def abort(self) -> None: ...
+
+
+FileOpener = Callable[[str, str], FileSink]
+
+
+@dataclass(frozen=True)
+class UploadLimits:
+    max_file: int
+    max_total: int
+    max_files: int
+
+    @classmethod
+    def of(cls, settings: Settings) -> UploadLimits:
+        limits = settings.limits
+        return cls(limits.upload_max_file, limits.upload_max_report, limits.upload_max_files)
+
+
+@dataclass
+class ParsedUpload:
+    """The form's text fields (every value of each name) and the files stored from it."""
+
+    fields: dict[str, list[str]] = field(default_factory=dict)
+    files: list[StoredFile] = field(default_factory=list)
+
+    def get(self, name: str, default: str = "") -> str:
+        values = self.fields.get(name)
+        return values[0] if values else default
+
+    def getlist(self, name: str) -> list[str]:
+        return list(self.fields.get(name, []))
+
+    @property
+    def file_ids(self) -> list[str]:
+        return [f.id for f in self.files]
+
+
+@dataclass
+class _Part:
+    name: str = ""
+    filename: str | None = None
+    data: bytearray = field(default_factory=bytearray)
+    sink: FileSink | None = None
+    size: int = 0
+
+
+class StreamingForm:
+    """Feeds a multipart body through python_multipart's callback parser (synchronous)."""
+
+    def __init__(
+        self,
+        boundary: bytes,
+        limits: UploadLimits,
+        open_file: FileOpener,
+        check_csrf: Callable[[str | None], None] | None = None,
+        before_file: Callable[[ParsedUpload], None] | None = None,
+    ) -> None:
+        self.limits = limits
+        self.open_file = open_file
+        self.check_csrf = check_csrf
+        self.before_file = before_file
+        self.result = ParsedUpload()
+        self.total = 0
+        self.ended = False
+        self._csrf_done = check_csrf is None
+        self._part = _Part()
+        self._header_name = bytearray()
+        self._header_value = bytearray()
+        self._headers: dict[bytes, bytes] = {}
+        self._open: list[FileSink] = []
+        self._field_count = 0
+        self._parser = MultipartParser(
+            boundary,
+            {
+                "on_part_begin": self._part_begin,
+                "on_header_field": self._header_field,
+                "on_header_value": self._header_value_data,
+                "on_header_end": self._header_end,
+                "on_headers_finished": self._headers_finished,
+                "on_part_data": self._part_data,
+                "on_part_end": self._part_end,
+                "on_end": self._end,
+            },
+        )
+
+    def feed(self, data: bytes) -> None:
+        self._parser.write(data)
+
+    def close(self) -> ParsedUpload:
+        if not self.ended:
+            raise BadRequest(N_("The form arrived incomplete. Please send it again."))
+        return self.result
+
+    def abort(self) -> None:
+        """Delete every file this form stored or was storing."""
+        for sink in self._open:
+            sink.abort()
+        self._open.clear()
+
+    def _part_begin(self) -> None:
+        self._part = _Part()
+        self._headers = {}
+
+    def _header_field(self, data: bytes, start: int, end: int) -> None:
+        self._header_name += data[start:end]
+
+    def _header_value_data(self, data: bytes, start: int, end: int) -> None:
+        self._header_value += data[start:end]
+
+    def _header_end(self) -> None:
+        self._headers[bytes(self._header_name).lower()] = bytes(self._header_value)
+        self._header_name.clear()
+        self._header_value.clear()
+
+    def _headers_finished(self) -> None:
+        _kind, options = parse_options_header(self._headers.get(b"content-disposition"))
+        self._part.name = options.get(b"name", b"").decode("utf-8", "replace")
+        raw_filename = options.get(b"filename")
+        self._part.filename = (
+            None if raw_filename is None else raw_filename.decode("utf-8", "replace")
+        )
+        if not self._csrf_done and self._part.name != CSRF_FIELD:
+            # The token must come first: nothing is accepted before it is checked.
+            assert self.check_csrf is not None
+            self.check_csrf(None)
+        self._field_count += 1
+        if self._field_count > MAX_FIELDS:
+            raise TooLarge(N_("The form has too many fields."))
+
+    def _part_data(self, data: bytes, start: int, end: int) -> None:
+        part = self._part
+        if part.filename is None:
+            part.data += data[start:end]
+            if len(part.data) > MAX_FIELD_BYTES:
+                raise TooLarge(N_("A field of the form is too long."))
+            return
+        self._file_data(part, data[start:end])
+
+    def _file_data(self, part: _Part, chunk: bytes) -> None:
+        if not chunk:
+            return
+        part.size += len(chunk)
+        self.total += len(chunk)
+        if part.size > self.limits.max_file:
+            raise TooLarge(N_("A file is larger than allowed."), code="file_too_large")
+        if self.total > self.limits.max_total:
+            raise TooLarge(N_("Together, the files are larger than allowed."), code="too_large")
+        if part.sink is None:
+            if len(self.result.files) + 1 > self.limits.max_files:
+                raise TooLarge(N_("Too many files. Send fewer files."), code="too_many_files")
+            if self.before_file is not None:
+                self.before_file(self.result)
+            part.sink = self.open_file(part.name, part.filename or "")
+            self._open.append(part.sink)
+        part.sink.write(chunk)
+
+    def _part_end(self) -> None:
+        part = self._part
+        if part.filename is None:
+            self._field_done(part)
+        elif part.sink is not None:
+            self.result.files.append(part.sink.finish())
+        elif part.filename:
+            raise Invalid(
+                N_("A file you chose is empty."), fields={"files": "empty_file"}, code="empty_file"
+            )
+
+    def _field_done(self, part: _Part) -> None:
+        try:
+            value = part.data.decode("utf-8")
+        except UnicodeDecodeError:
+            raise BadRequest(N_("The form could not be read.")) from None
+        if not self._csrf_done and part.name == CSRF_FIELD:
+            assert self.check_csrf is not None
+            self.check_csrf(value)
+            self._csrf_done = True
+        self.result.fields.setdefault(part.name, []).append(value)
+
+    def _end(self) -> None:
+        self.ended = True
+
+
+def boundary_of(request: Request) -> bytes:
+    kind, options = parse_options_header(request.headers.get("content-type", ""))
+    boundary = options.get(b"boundary")
+    if kind != b"multipart/form-data" or not boundary:
+        raise UnsupportedForm(N_("This page accepts only a form with files."))
+    return boundary
+
+
+async def read_upload(
+    request: Request,
+    limits: UploadLimits,
+    open_file: FileOpener,
+    *,
+    csrf_purpose: str | None = "form",
+    before_file: Callable[[ParsedUpload], None] | None = None,
+) -> ParsedUpload:
+    """Parse the body as it arrives; on any error every file stored so far is deleted."""
+
+    def check(token: str | None) -> None:
+        verify_csrf(request, token, csrf_purpose or "form")
+
+    form = StreamingForm(
+        boundary_of(request),
+        limits,
+        open_file,
+        check if csrf_purpose is not None else None,
+        before_file,
+    )
+    try:
+        block = bytearray()
+        async for chunk in request.stream():
+            block += chunk
+            if len(block) >= BLOCK:
+                await run_in_threadpool(form.feed, bytes(block))
+                block.clear()
+        await run_in_threadpool(form.feed, bytes(block))
+        return form.close()
+    except BaseException:
+        await run_in_threadpool(form.abort)
+        raise
