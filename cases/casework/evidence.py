@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -31,9 +31,11 @@ class FileInfo:
     created_on: date
 
 
-class OpenFile(Protocol):
-    """A file whose key was opened after the policy check (casework's Download)."""
+@dataclass(frozen=True)
+class OpenFile:
+    """A file whose key was opened after the policy check; lives for one request."""
 
+    info: FileInfo
     case_id: str
     attachment_id: str
     header: bytes

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from cases.access.policy import eligible, may_see
 from cases.audit.service import AuditLog
-from cases.casework.evidence import EvidenceStore, FileInfo, file_info, open_file_key
+from cases.casework.evidence import EvidenceStore, FileInfo, OpenFile, file_info, open_file_key
 from cases.clock import Clock, local_day
 from cases.db import new_id
 from cases.errors import Forbidden, Invalid, NotFound
@@ -91,17 +91,6 @@ class CaseView:
     files: list[FileInfo] = field(default_factory=list)
     history: list[HistoryEntry] = field(default_factory=list)
     assignees: list[Person] = field(default_factory=list)
-
-
-@dataclass(frozen=True)
-class Download:
-    """What a download needs after the policy check: the opened file key lives for this request."""
-
-    info: FileInfo
-    case_id: str
-    attachment_id: str
-    header: bytes
-    file_key: bytes
 
 
 class CaseworkService:
@@ -315,7 +304,7 @@ class CaseworkService:
             )
         return linked
 
-    def download(self, principal: StaffPrincipal, case_id: str, attachment_id: str) -> Download:
+    def download(self, principal: StaffPrincipal, case_id: str, attachment_id: str) -> OpenFile:
         """Check, audit and open the file key; the caller streams the chunks."""
         require_reader(principal)
         case = self.visible_case(principal, case_id)
@@ -326,7 +315,7 @@ class CaseworkService:
         self.audit.record(
             principal.actor, "attachment.download", case_id=case.id, detail={"id": row.id}
         )
-        return Download(file_info(key, row), case.id, row.id, row.header, open_file_key(key, row))
+        return OpenFile(file_info(key, row), case.id, row.id, row.header, open_file_key(key, row))
 
     # --- assignment ----------------------------------------------------------------------
 

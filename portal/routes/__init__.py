@@ -10,8 +10,10 @@ from __future__ import annotations
 from starlette.routing import BaseRoute
 
 from portal.routes import public, setup
+from portal.routes import reporter, reporter_api
+from portal.routes import staff_api
 
-_AREAS = (public, setup)
+_AREAS = (public, setup, reporter, reporter_api, staff_api)
 
 
 def all_routes() -> list[BaseRoute]:
