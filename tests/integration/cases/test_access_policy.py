@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from support.staff_world import SECRET, World, build_world
 
 from cases.access.policy import may_see, visible_condition
 from cases.clock import FixedClock
@@ -11,7 +12,6 @@ from cases.reports.intake import SubjectInput
 from cases.reports.models import Case, KeyWrap
 from cases.staff.directory import DirectoryService, Row
 from cases.staff.models import DirectoryEntry
-from support.staff_world import SECRET, World, build_world
 
 CHAIN = (
     Row("E1", "Boss", "boss@corp.example", "Sales", ""),
@@ -124,7 +124,9 @@ def test_cyclic_directory_data_does_not_hang_the_policy(db_session: Session) -> 
     """A management cycle already in the database still gives an answer."""
     world = _world(db_session)
 
-    boss = db_session.scalars(select(DirectoryEntry).where(DirectoryEntry.employee_id == "E1")).one()
+    boss = db_session.scalars(
+        select(DirectoryEntry).where(DirectoryEntry.employee_id == "E1")
+    ).one()
     boss.manager_employee_id = "E4"
     db_session.flush()
 

@@ -28,7 +28,8 @@ def test_intact_trail_verifies(trail: AuditLog) -> None:
     """An untouched 1,000-entry trail verifies, every entry checked."""
     result = trail.verify()
 
-    assert result.ok and result.checked == ENTRIES
+    assert result.ok
+    assert result.checked == ENTRIES
 
 
 def test_edited_entry_is_named(trail: AuditLog, db_session: Session) -> None:
@@ -92,5 +93,6 @@ def test_entries_hold_no_content(trail: AuditLog, db_session: Session) -> None:
     """Entries carry ids and actions only; the chain starts from the genesis value."""
     first = db_session.scalars(select(AuditEntry).order_by(AuditEntry.seq)).first()
 
-    assert first is not None and first.prev_hash == "0" * 64
+    assert first is not None
+    assert first.prev_hash == "0" * 64
     assert first.detail == '{"n": 0}'

@@ -1,0 +1,168 @@
+"""The `portal` command as CONTRACT.md describes it, run as a real subprocess."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import stat
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+import crypto
+from cases.db import make_engine
+
+PASSWORD = "a long and unusual passphrase"
+
+
+@pytest.fixture
+def cli_env(fresh_database: Callable[..., str], tmp_path: Path) -> dict[str, str]:
+    """The child's environment: its own empty database (from the test-only URL) and data dir."""
+    return {
+        **{k: v for k, v in os.environ.items() if not k.startswith("PORTAL_")},
+        "PORTAL_DATA_DIR": str(tmp_path / "data"),
+        "PORTAL_DATABASE_URL": fresh_database(migrate=False),
+        "PORTAL_SECRET_KEY": "cli-test-secret-" + "x" * 32,
+    }
+
+
+@pytest.fixture
+def run(cli_env: dict[str, str], tmp_path: Path) -> Callable[..., subprocess.CompletedProcess[str]]:
+    """`run(*args, stdin="")`: the portal command in a child process."""
+    env = cli_env
+
+    def portal(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "portal.cli", *args],
+            input=stdin,
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=tmp_path,
+            timeout=120,
+            check=False,
+        )
+
+    return portal
+
+
+def test_user_add_prints_the_contracted_json(
+    run: Callable[..., subprocess.CompletedProcess[str]],
+) -> None:
+    """user add reads the password from stdin and prints id, email, roles and a TOTP secret."""
+    done = run(
+        "user",
+        "add",
+        "--email",
+        "Ann@Corp.example",
+        "--role",
+        "investigator",
+        "--role",
+        "custodian",
+        "--name",
+        "Ann",
+        "--employee-id",
+        "E7",
+        stdin=PASSWORD + "\n",
+    )
+
+    assert done.returncode == 0, done.stderr
+    account = json.loads(done.stdout)
+    assert account["email"] == "ann@corp.example"
+    assert account["roles"] == ["custodian", "investigator"]
+    assert len(account["id"]) == 32
+    assert len(crypto.totp_code(_b32(account["totp_secret"]), 0)) == 6
+
+
+def test_user_add_refuses_a_weak_password_and_a_duplicate(
+    run: Callable[..., subprocess.CompletedProcess[str]],
+) -> None:
+    """A short password and a second account with the same e-mail both fail with a message."""
+    weak = run("user", "add", "--email", "a@corp.example", "--role", "admin", stdin="short\n")
+    run("user", "add", "--email", "a@corp.example", "--role", "admin", stdin=PASSWORD + "\n")
+    again = run(
+        "user", "add", "--email", "a@corp.example", "--role", "admin", stdin=PASSWORD + "\n"
+    )
+
+    assert weak.returncode == 2
+    assert "12 characters" in weak.stderr
+    assert again.returncode == 2
+    assert "already exists" in again.stderr
+
+
+def test_demo_seeds_once_and_prints_logins(
+    run: Callable[..., subprocess.CompletedProcess[str]],
+) -> None:
+    """demo prints a TOTP secret for every role on an empty database and refuses a second run."""
+    first = run("demo")
+    second = run("demo")
+
+    assert first.returncode == 0, first.stderr
+    for role in ("admin", "investigator", "custodian", "reward_approver", "finance", "auditor"):
+        assert role in first.stdout
+    assert first.stdout.count("TOTP ") >= 7
+    assert second.returncode == 2
+
+
+def test_setup_writes_the_recovery_key_once(
+    run: Callable[..., subprocess.CompletedProcess[str]], tmp_path: Path
+) -> None:
+    """setup writes a mode-600 file that imports as a key pair; a second setup is refused."""
+    first = run("setup", "--out", "rk.txt")
+    second = run("setup", "--out", "rk2.txt")
+
+    key_file = tmp_path / "rk.txt"
+    assert first.returncode == 0, first.stderr
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+    crypto.import_recovery_key(key_file.read_text())
+    assert second.returncode == 2
+    assert not (tmp_path / "rk2.txt").exists()
+
+
+def test_directory_import_and_audit_verify(
+    run: Callable[..., subprocess.CompletedProcess[str]], tmp_path: Path
+) -> None:
+    """A good directory imports, a cyclic one is refused, and the audit trail verifies."""
+    good, cyclic = tmp_path / "good.csv", tmp_path / "cyclic.csv"
+    good.write_text(
+        "employee_id,name,email,department,manager_id\nE1,A,a@x.example,S,\nE2,B,b@x.example,S,E9\n"
+    )
+    cyclic.write_text("employee_id,name,email,department,manager_id\nE1,A,,S,E2\nE2,B,,S,E1\n")
+
+    imported = run("directory", "import", str(good))
+    refused = run("directory", "import", str(cyclic))
+    verified = run("audit", "verify")
+
+    assert imported.returncode == 0
+    assert "2 created" in imported.stdout
+    assert "E9" in imported.stdout
+    assert refused.returncode == 2
+    assert "cycle" in refused.stderr
+    assert verified.returncode == 0
+    assert "intact (1 entries)" in verified.stdout
+
+
+def test_migrate_seeds_the_general_channel(
+    run: Callable[..., subprocess.CompletedProcess[str]], cli_env: dict[str, str]
+) -> None:
+    """After migrate the General / 综合 channel exists with its eight categories, once."""
+    first, again = run("migrate"), run("migrate")
+
+    engine = make_engine(cli_env["PORTAL_DATABASE_URL"])
+    with engine.connect() as connection:
+        channels = connection.execute(text("SELECT name_en, name_zh FROM channels")).all()
+        categories = connection.execute(text("SELECT count(*) FROM categories")).scalar()
+    engine.dispose()
+    assert first.returncode == 0
+    assert again.returncode == 0
+    assert [tuple(row) for row in channels] == [("General", "综合")]
+    assert categories == 8
+
+
+def _b32(secret: str) -> bytes:
+    return base64.b32decode(secret + "=" * (-len(secret) % 8))
