@@ -1,0 +1,126 @@
+"""The reporter service against a real database: receipt checks, throttles, sweeping uploads."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+import crypto
+from cases.clock import FixedClock
+from cases.org.service import OrgService
+from cases.reports.attachments import sweep_unlinked
+from cases.reports.intake import IntakeConfig, Submission
+from cases.reports.models import Attachment
+from cases.reports.reporter import ReporterConfig, ReporterService
+from cases.sessions.models import UserSession
+from cases.sessions.service import SessionPolicy, ThrottleRule
+
+ZONE = ZoneInfo("Asia/Shanghai")
+
+
+def service(db: Session, clock: FixedClock) -> ReporterService:
+    config = ReporterConfig(
+        intake=IntakeConfig(ZONE, crypto.PROFILES["test"], b"s" * 32),
+        session=SessionPolicy(900, 7200),
+        per_selector=ThrottleRule(3, 900),
+        overall=ThrottleRule(100, 900),
+    )
+    return ReporterService(db, clock, config)
+
+
+def file_one(db: Session, clock: FixedClock) -> str:
+    channel = OrgService(db).seed_defaults()
+    sub = Submission(channel.id, channel.categories[0].id, "Summary", "Details of the matter.")
+    return service(db, clock).file(sub).receipt.formatted()
+
+
+def test_unknown_selector_costs_no_argon2(db_session: Session, clock: FixedClock) -> None:
+    """A well-formed receipt whose selector does not exist is refused before any derivation."""
+    file_one(db_session, clock)
+    reporter = service(db_session, clock)
+
+    login = reporter.login(crypto.new_receipt().formatted())
+
+    assert login.error is not None
+    assert login.error.status == 401
+    assert reporter.derivations == 0
+
+
+def test_typo_costs_no_database_or_argon2(db_session: Session, clock: FixedClock) -> None:
+    """A receipt failing its check character is a 422 with the typo code, no derivation."""
+    receipt = file_one(db_session, clock)
+    reporter = service(db_session, clock)
+
+    login = reporter.login(receipt[:-1] + ("1" if receipt[-1] != "1" else "2"))
+
+    assert login.error is not None
+    assert login.error.code == "receipt_typo"
+    assert reporter.derivations == 0
+
+
+def test_right_receipt_opens_a_session_with_one_derivation(
+    db_session: Session, clock: FixedClock
+) -> None:
+    """The right receipt costs exactly one Argon2 run and opens one reporter session."""
+    receipt = file_one(db_session, clock)
+    reporter = service(db_session, clock)
+
+    login = reporter.login(receipt)
+
+    assert login.token_or_raise()
+    assert reporter.derivations == 1
+    assert db_session.scalar(select(func.count()).select_from(UserSession)) == 1
+
+
+def test_per_selector_throttle_stops_derivations(db_session: Session, clock: FixedClock) -> None:
+    """Past the limit, guesses on a selector are refused with 429 without running Argon2."""
+    receipt = crypto.parse_receipt(file_one(db_session, clock))
+    wrong = crypto.Receipt(receipt.selector, "Z" * 16).formatted()
+    reporter = service(db_session, clock)
+
+    codes = [reporter.login(wrong).error for _ in range(5)]
+
+    assert [e.status for e in codes if e] == [401, 401, 401, 429, 429]
+    assert reporter.derivations == 3
+
+
+def test_throttle_window_passes(db_session: Session, clock: FixedClock) -> None:
+    """After the window, the right receipt works again."""
+    receipt = crypto.parse_receipt(file_one(db_session, clock))
+    wrong = crypto.Receipt(receipt.selector, "Z" * 16).formatted()
+    reporter = service(db_session, clock)
+    for _ in range(3):
+        reporter.login(wrong)
+
+    clock.advance(seconds=901)
+    login = reporter.login(receipt.formatted())
+
+    assert login.error is None
+
+
+def test_sweeper_removes_only_stale_unlinked_uploads(
+    db_session: Session, clock: FixedClock
+) -> None:
+    """Unlinked uploads past their grace period go; fresh or linked ones stay."""
+    now = clock.now()
+    for linked, age in ((False, 2), (False, -2), (True, 2)):
+        db_session.add(
+            Attachment(
+                case_id="c",
+                linked=linked,
+                author="reporter",
+                header=b"h",
+                file_key=b"k",
+                created_on=now.date(),
+                sweep_after=now - timedelta(hours=age),
+            )
+        )
+    db_session.flush()
+
+    removed = sweep_unlinked(db_session, clock)
+
+    assert removed == 1
+    assert db_session.scalar(select(func.count()).select_from(Attachment)) == 2
