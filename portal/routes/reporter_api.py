@@ -32,11 +32,21 @@ from portal.deps import (
     settings_of,
 )
 from portal.errors import read_json
-from portal.i18n import request_locale
+from portal.i18n import N_, request_locale
 from portal.openapi import api_operation
 from portal.uploads import FileOpener, UploadLimits, read_upload
 
 TAGS = ("reporter",)
+# Messages the domain writes in English for this area, listed so the catalogues carry them.
+DOMAIN_MESSAGES = (
+    N_("Please check the highlighted fields."),
+    N_("This form was already sent. Your report was filed once."),
+    N_("Please write a message."),
+    N_("The message is too long."),
+    N_("The upload was removed while it was being received."),
+    N_("Send exactly one file in the field `file`."),
+    N_("Your session has ended. Enter your receipt again."),
+)
 ERROR_STATUSES = (400, 401, 404, 413, 415, 422, 429)
 STRING = {"type": "string"}
 NAMED = {"type": "object", "properties": {"id": STRING, "name": STRING}}

@@ -1,4 +1,4 @@
-"""Canary strings sent by a reporter appear nowhere in clear: database files, data dir, temp, logs."""
+"""Canary strings a reporter sends appear nowhere in clear: database, data dir, temp, logs."""
 
 from __future__ import annotations
 

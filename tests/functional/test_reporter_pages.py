@@ -1,4 +1,4 @@
-"""The reporter's HTML pages over HTTP: form, receipt, check step, status, reply, evidence, logout."""
+"""The reporter's HTML pages over HTTP: form, receipt, check, status, reply, evidence, logout."""
 
 from __future__ import annotations
 
