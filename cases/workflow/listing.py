@@ -19,6 +19,7 @@ from cases.workflow.rules import DUE_SOON_DAYS, is_due_soon, is_overdue
 
 PAGE_SIZE = 50
 MAX_PAGE_SIZE = 200
+COUNT_CAP = 1000
 DUE_FILTERS = frozenset({"overdue", "due_soon"})
 
 
@@ -57,6 +58,7 @@ class CasePage:
     limit: int
     next_offset: int | None = None
     filters: CaseFilters = field(default_factory=CaseFilters)
+    more: bool = False  # total stopped at COUNT_CAP: show "more than"
 
 
 class CaseList:
@@ -87,9 +89,19 @@ class CaseList:
             .limit(limit)
         )
         rows = [_row(case, bool(held), today) for case, held in self.db.execute(stmt)]
-        total = int(self.db.scalar(select(func.count()).select_from(Case).where(where)) or 0)
+        total = self._count(where, offset + limit)
         following = offset + limit if offset + limit < total else None
-        return CasePage(rows, total, offset, limit, following, filters)
+        return CasePage(rows, total, offset, limit, following, filters, total > COUNT_CAP)
+
+    def _count(self, where: ColumnElement[bool], reach: int) -> int:
+        """Exact up to COUNT_CAP (or as far as the page reaches), "more than" beyond it.
+
+        Each candidate row costs a few index probes for the access policy, so an exact
+        count of 100,000 visible cases would dominate the page; nobody pages that far.
+        """
+        cap = max(COUNT_CAP, reach) + 1
+        capped = select(Case.id).where(where).limit(cap).subquery()
+        return min(int(self.db.scalar(select(func.count()).select_from(capped)) or 0), cap)
 
     def count(self, staff: StaffAccount) -> int:
         stmt = select(func.count()).select_from(Case).where(visible_condition(staff))
