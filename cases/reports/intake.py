@@ -22,6 +22,7 @@ from cases.deadlines import acknowledge_by, feedback_by
 from cases.errors import Invalid
 from cases.org.models import Category, Channel
 from cases.org.service import OrgService
+from cases.principals import ReporterPrincipal
 from cases.reports.keys import CASE, IDENTITY, KeyRing
 from cases.reports.models import Attachment, Case, CaseExclusion, CaseSubject, Receipt
 from cases.reports.sealing import IDENTITY as IDENTITY_PURPOSE
@@ -145,10 +146,38 @@ class IntakeService:
         throttle.fail(f"intake:{channel_id}", rule)
 
     def submit(self, sub: Submission, draft: Draft | None = None) -> Filed:
+        """File a new report under a new receipt."""
+        channel, category = self.validate(sub)
+        self.check_flood(channel.id)
+        receipt, receipt_row, reporter_key = self._new_receipt()
+        case = self._file(sub, draft or Draft.new(), channel, category, receipt_row, reporter_key)
+        return Filed(case, receipt, reporter_key)
+
+    def submit_linked(
+        self, sub: Submission, reporter: ReporterPrincipal, draft: Draft | None = None
+    ) -> Case:
+        """File a further case (a retaliation complaint) under the reporter's existing receipt.
+
+        It is a separate case with its own key, readable in the same reporter session.
+        """
+        if sub.linked_from_id is not None:
+            origin = self.db.get(Case, sub.linked_from_id)
+            if origin is None or origin.receipt_id != reporter.receipt.id:
+                raise Invalid("Unknown case.", fields={"linked_from": "unknown_case"})
         channel, category = self.validate(sub)
         self.check_flood(channel.id)
         draft = draft or Draft.new()
-        receipt, receipt_row, reporter_key = self._new_receipt()
+        return self._file(sub, draft, channel, category, reporter.receipt, reporter.key)
+
+    def _file(
+        self,
+        sub: Submission,
+        draft: Draft,
+        channel: Channel,
+        category: Category,
+        receipt_row: Receipt,
+        reporter_key: bytes,
+    ) -> Case:
         case = self._case(sub, draft, channel, category, receipt_row)
         self.db.add(case)
         self.db.flush()
@@ -160,7 +189,7 @@ class IntakeService:
         if sub.identity is not None:
             self._seal_identity(case, sub.identity, receipt_row.id, reporter_key)
         self._link_attachments(case.id, sub.attachment_ids)
-        return Filed(case, receipt, reporter_key)
+        return case
 
     def _new_receipt(self) -> tuple[crypto.Receipt, Receipt, bytes]:
         while True:
@@ -234,7 +263,8 @@ class IntakeService:
                 "email": subject.email.strip(),
             }
             matches, matched_by = self._match(subject)
-            for entry in matches or [None]:
+            candidates: list[DirectoryEntry | None] = [*matches] or [None]
+            for entry in candidates:
                 item_id = new_id()
                 self.db.add(
                     CaseSubject(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 from typing import Any
 
 import uvicorn
@@ -29,6 +30,9 @@ def run_migrate(_args: argparse.Namespace) -> int:
 
 
 def run_serve(args: argparse.Namespace) -> int:
+    # Without a configured public address, links (the setup link, e-mails) point at this
+    # server; the variable is set before workers start so every process agrees.
+    os.environ.setdefault("PORTAL_BASE_URL", f"http://{args.host}:{args.port}")
     settings = Settings.from_environ()
     engine = prepare_database(settings)
     link = setup_link_if_needed(settings, engine)

@@ -68,7 +68,7 @@ def _complete(request: Request, values: dict[str, str]) -> Response:
         audit = AuditLog(db, clock, settings.secret_key.reveal())
         audit.record(Actor.system(), "setup.completed", detail={"admin_id": new.account.id})
     assert new.totp_secret is not None
-    context = {
+    context: dict[str, object] = {
         "email": new.account.email,
         "qr": totp_qr_svg(new.totp_secret, new.account.email),
         "totp_secret": crypto.totp_secret_b32(new.totp_secret),
