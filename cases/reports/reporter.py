@@ -234,7 +234,7 @@ class ReporterService:
         stmt = (
             select(CaseItem)
             .where(CaseItem.case_id == case.id, CaseItem.kind == "message")
-            .order_by(CaseItem.created_on, CaseItem.seq, CaseItem.created_at)
+            .order_by(CaseItem.seq, CaseItem.created_on)
         )
         return [
             Message(
