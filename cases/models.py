@@ -1,5 +1,6 @@
 """Imports every table so the metadata is complete for migrations and tests."""
 
+from cases.access.models import DisclosureRequest
 from cases.audit.models import AuditEntry
 from cases.notify.models import JobLease, OutboxMessage
 from cases.org.models import Category, Channel, ChannelMember, RecoveryKey, RoutingRule
@@ -33,6 +34,7 @@ __all__ = [
     "Channel",
     "ChannelMember",
     "DirectoryEntry",
+    "DisclosureRequest",
     "JobLease",
     "KeyWrap",
     "OutboxMessage",

@@ -181,7 +181,7 @@ class IntakeService:
         case = self._case(sub, draft, channel, category, receipt_row)
         self.db.add(case)
         self.db.flush()
-        self._subjects(case, draft.case_key, sub.subjects)
+        self.record_subjects(case, draft.case_key, sub.subjects)
         for staff_id in dict.fromkeys(sub.exclude):
             self.db.add(CaseExclusion(case_id=case.id, staff_id=staff_id, reason="reporter"))
         self.db.flush()
@@ -255,7 +255,8 @@ class IntakeService:
             if self.db.scalars(select(Case.id).where(Case.reference == ref)).first() is None:
                 return ref
 
-    def _subjects(self, case: Case, case_key: bytes, subjects: list[SubjectInput]) -> None:
+    def record_subjects(self, case: Case, case_key: bytes, subjects: list[SubjectInput]) -> None:
+        """Seal each named person and store the keyed hash of every directory match."""
         for subject in subjects:
             typed = {
                 "name": subject.name.strip(),

@@ -1,11 +1,15 @@
 """Development helper: rebuild the initial schema migration while nothing is deployed.
 
-Run `python -m portal.migrations.regenerate`. Once a release ships, add new revisions
-with Alembic's autogenerate instead and never rewrite a shipped one.
+Run `python -m portal.migrations.regenerate`. Only the generated revision 0001 is rebuilt;
+the hand-written data revisions after it are set aside meanwhile and put back unchanged.
+Once a release ships, add new revisions with Alembic's autogenerate instead and never
+rewrite a shipped one.
 """
 
 from __future__ import annotations
 
+import shutil
+import subprocess  # noqa: S404 - runs the project's own formatter
 import tempfile
 from pathlib import Path
 
@@ -14,15 +18,29 @@ from alembic import command
 from cases.db import make_engine
 from portal.migrations import HERE, alembic_config
 
+VERSIONS = HERE / "versions"
+
 
 def main() -> None:
-    # Only the generated schema revision is rebuilt; hand-written data revisions stay.
-    for old in (HERE / "versions").glob("0001_*.py"):
-        old.unlink()
     with tempfile.TemporaryDirectory() as tmp:
-        engine = make_engine(f"sqlite:///{Path(tmp) / 'empty.db'}")
-        config = alembic_config(engine)
-        command.revision(config, message="initial schema", autogenerate=True, rev_id="0001")
+        aside = Path(tmp) / "aside"
+        aside.mkdir()
+        for path in VERSIONS.glob("*.py"):
+            if path.name.startswith("0001_"):
+                path.unlink()
+            else:
+                shutil.move(path, aside / path.name)
+        try:
+            engine = make_engine(f"sqlite:///{Path(tmp) / 'empty.db'}")
+            config = alembic_config(engine)
+            command.revision(config, message="initial schema", autogenerate=True, rev_id="0001")
+        finally:
+            for path in aside.glob("*.py"):
+                shutil.move(path, VERSIONS / path.name)
+    # The generated file should pass the same lint and format checks as the rest of the code.
+    generated = [str(path) for path in VERSIONS.glob("0001_*.py")]
+    subprocess.run(["ruff", "check", "--fix", "--quiet", *generated], check=False)  # noqa: S607
+    subprocess.run(["ruff", "format", "--quiet", *generated], check=False)  # noqa: S607
 
 
 if __name__ == "__main__":

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-27 10:44:41.680853
+Create Date: 2026-11-27 10:56:12.454137
 """
 
 from collections.abc import Sequence
@@ -468,6 +468,41 @@ def upgrade() -> None:
         )
 
     op.create_table(
+        "disclosure_requests",
+        sa.Column("id", sa.String(length=32), nullable=False),
+        sa.Column("case_id", sa.String(length=32), nullable=False),
+        sa.Column("requester_id", sa.String(length=32), nullable=False),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("reason", sa.LargeBinary(), nullable=False),
+        sa.Column("reason_wraps", sa.Text(), nullable=False),
+        sa.Column("requested_at", sa.DateTime(), nullable=False),
+        sa.Column("decided_by", sa.String(length=32), nullable=True),
+        sa.Column("decision_reason", sa.LargeBinary(), nullable=True),
+        sa.Column("decided_at", sa.DateTime(), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["case_id"],
+            ["cases.id"],
+            name=op.f("fk_disclosure_requests_case_id_cases"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["decided_by"],
+            ["staff_accounts.id"],
+            name=op.f("fk_disclosure_requests_decided_by_staff_accounts"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["requester_id"],
+            ["staff_accounts.id"],
+            name=op.f("fk_disclosure_requests_requester_id_staff_accounts"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_disclosure_requests")),
+    )
+    with op.batch_alter_table("disclosure_requests", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_disclosure_requests_case_id"), ["case_id"], unique=False
+        )
+
+    op.create_table(
         "key_wraps",
         sa.Column("id", sa.String(length=32), nullable=False),
         sa.Column("case_id", sa.String(length=32), nullable=False),
@@ -536,6 +571,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_key_wraps_case_id"))
 
     op.drop_table("key_wraps")
+    with op.batch_alter_table("disclosure_requests", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_disclosure_requests_case_id"))
+
+    op.drop_table("disclosure_requests")
     with op.batch_alter_table("case_subjects", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_case_subjects_directory_hash"))
         batch_op.drop_index(batch_op.f("ix_case_subjects_case_id"))

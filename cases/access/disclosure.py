@@ -1,0 +1,228 @@
+"""Disclosing a confidential reporter's identity: asked by an investigator, decided by a
+custodian who is not the asker, enforced by wrapping the identity key for that one person."""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass
+from datetime import date
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+import crypto
+from cases.access.models import DisclosureRequest
+from cases.access.policy import eligible, may_see
+from cases.audit.service import AuditLog
+from cases.clock import Clock, local_day
+from cases.db import new_id
+from cases.errors import Conflict, Forbidden, Invalid, NotFound
+from cases.principals import StaffPrincipal
+from cases.reports.keys import CASE, IDENTITY, KeyRing
+from cases.reports.models import Case
+from cases.reports.sealing import IDENTITY as IDENTITY_PURPOSE
+from cases.reports.sealing import open_json
+from cases.staff.models import Role, StaffAccount, StaffRole
+
+REASON_MAX = 2000
+REQUESTER_ROLES = {Role.INVESTIGATOR, Role.RETALIATION_OFFICER}
+
+
+@dataclass(frozen=True)
+class RequestView:
+    id: str
+    requester_id: str
+    status: str
+    reason: str | None
+    decision_reason: str | None
+    decided_by: str | None
+
+
+@dataclass(frozen=True)
+class ReporterNotice:
+    """What the reporter is told: that disclosure was asked for and how it was decided."""
+
+    status: str
+    requested_on: date
+    decided_on: date | None
+
+
+def _aad(request_id: str, part: str) -> bytes:
+    return f"disclosure|{request_id}|{part}".encode()
+
+
+class DisclosureService:
+    def __init__(self, db: Session, clock: Clock, audit: AuditLog, zone: ZoneInfo) -> None:
+        self.db = db
+        self.clock = clock
+        self.audit = audit
+        self.zone = zone
+        self.keys = KeyRing(db)
+
+    def request(self, principal: StaffPrincipal, case: Case, reason: str) -> DisclosureRequest:
+        """Ask for the reporter's identity, with a reason the custodians will read."""
+        if not principal.account.role_names & REQUESTER_ROLES:
+            raise Forbidden("Only investigators can ask for a reporter's identity.")
+        if not may_see(self.db, principal.account, case) or not self.keys.holds(
+            case.id, CASE, principal.id
+        ):
+            raise NotFound
+        if not case.confidential:
+            raise Conflict("This reporter stayed anonymous: there is no identity to disclose.")
+        reason = reason.strip()
+        if not reason or len(reason) > REASON_MAX:
+            raise Invalid(fields={"reason": "required" if not reason else "too_long"})
+        if self._pending_by(case.id, principal.id) is not None:
+            raise Conflict("You have already asked; a custodian will decide.", code="pending")
+        row = DisclosureRequest(id=new_id(), case_id=case.id, requester_id=principal.id)
+        reason_key = crypto.random_key()
+        row.reason = crypto.seal(reason_key, reason.encode(), _aad(row.id, "reason"))
+        readers = [principal.account, *eligible(self.db, self._custodians(), case)]
+        row.reason_wraps = json.dumps(
+            {
+                person.id: base64.b64encode(
+                    crypto.wrap_for(person.public_key, reason_key, _aad(row.id, person.id))
+                ).decode()
+                for person in readers
+            }
+        )
+        row.requested_at = self.clock.now()
+        self.db.add(row)
+        self.db.flush()
+        self.audit.record(principal.actor, "disclosure.requested", case_id=case.id)
+        return row
+
+    def decide(
+        self, principal: StaffPrincipal, request_id: str, *, approve: bool, reason: str
+    ) -> DisclosureRequest:
+        """A custodian approves (wrapping the identity key for the asker alone) or refuses."""
+        row = self.db.get(DisclosureRequest, request_id)
+        case = self.db.get(Case, row.case_id) if row else None
+        if row is None or case is None or not principal.has_role(Role.CUSTODIAN):
+            raise NotFound
+        if not may_see(self.db, principal.account, case):
+            raise NotFound
+        if row.requester_id == principal.id:
+            raise Forbidden("You cannot decide your own request.", code="self_approval")
+        if row.status != "pending":
+            raise Conflict("This request has already been decided.", code="decided")
+        reason = reason.strip()
+        if not reason or len(reason) > REASON_MAX:
+            raise Invalid(fields={"reason": "required" if not reason else "too_long"})
+        if approve:
+            self._grant_identity(principal, case, row)
+        reason_key = self._reason_key(row, principal)
+        if reason_key is not None:
+            row.decision_reason = crypto.seal(reason_key, reason.encode(), _aad(row.id, "decision"))
+        row.status = "approved" if approve else "refused"
+        row.decided_by = principal.id
+        row.decided_at = self.clock.now()
+        self.audit.record(
+            principal.actor,
+            "disclosure.approved" if approve else "disclosure.refused",
+            case_id=case.id,
+            detail={"request_id": row.id, "requester_id": row.requester_id},
+        )
+        return row
+
+    def identity(self, principal: StaffPrincipal, case: Case) -> dict[str, str] | None:
+        """The reporter's name and contact, for someone who holds the identity key."""
+        if case.identity is None or not may_see(self.db, principal.account, case):
+            return None
+        key = self.keys.open_for_staff(case.id, IDENTITY, principal)
+        if key is None:
+            return None
+        self.audit.record(principal.actor, "identity.read", case_id=case.id)
+        value = open_json(key, case.id, IDENTITY_PURPOSE, case.id, case.identity)
+        return {"name": str(value["name"]), "contact": str(value["contact"])}
+
+    def requests(self, principal: StaffPrincipal, case: Case) -> list[RequestView]:
+        rows = self.db.scalars(
+            select(DisclosureRequest)
+            .where(DisclosureRequest.case_id == case.id)
+            .order_by(DisclosureRequest.requested_at)
+        )
+        return [self._view(row, principal) for row in rows]
+
+    def pending_for_custodian(self, principal: StaffPrincipal) -> list[DisclosureRequest]:
+        """Requests this custodian may decide: pending, on cases they may see, not their own."""
+        rows = self.db.scalars(
+            select(DisclosureRequest)
+            .where(DisclosureRequest.status == "pending")
+            .order_by(DisclosureRequest.requested_at)
+        )
+        result = []
+        for row in rows:
+            case = self.db.get(Case, row.case_id)
+            if (
+                case
+                and row.requester_id != principal.id
+                and may_see(self.db, principal.account, case)
+            ):
+                result.append(row)
+        return result
+
+    def reporter_notice(self, case: Case) -> ReporterNotice | None:
+        row = self.db.scalars(
+            select(DisclosureRequest)
+            .where(DisclosureRequest.case_id == case.id)
+            .order_by(DisclosureRequest.requested_at.desc())
+        ).first()
+        if row is None:
+            return None
+        decided = local_day(row.decided_at, self.zone) if row.decided_at else None
+        return ReporterNotice(row.status, local_day(row.requested_at, self.zone), decided)
+
+    def _grant_identity(
+        self, principal: StaffPrincipal, case: Case, row: DisclosureRequest
+    ) -> None:
+        requester = self.db.get(StaffAccount, row.requester_id)
+        if requester is None or not may_see(self.db, requester, case):
+            raise Conflict("The person who asked can no longer see this case.", code="ineligible")
+        key = self.keys.open_for_staff(case.id, IDENTITY, principal)
+        if key is None:
+            raise Conflict(
+                "You do not hold this reporter's identity key yet; it reaches you at the "
+                "reporter's next visit.",
+                code="awaiting_access",
+            )
+        self.keys.wrap_for_staff(case.id, IDENTITY, key, requester)
+
+    def _reason_key(self, row: DisclosureRequest, principal: StaffPrincipal) -> bytes | None:
+        wrapped = json.loads(row.reason_wraps).get(principal.id)
+        if wrapped is None:
+            return None
+        return crypto.unwrap(
+            principal.private_key, base64.b64decode(wrapped), _aad(row.id, principal.id)
+        )
+
+    def _view(self, row: DisclosureRequest, principal: StaffPrincipal) -> RequestView:
+        key = self._reason_key(row, principal)
+        reason = decision = None
+        if key is not None:
+            reason = crypto.unseal(key, row.reason, _aad(row.id, "reason")).decode()
+            if row.decision_reason is not None:
+                decision = crypto.unseal(
+                    key, row.decision_reason, _aad(row.id, "decision")
+                ).decode()
+        return RequestView(row.id, row.requester_id, row.status, reason, decision, row.decided_by)
+
+    def _pending_by(self, case_id: str, staff_id: str) -> DisclosureRequest | None:
+        return self.db.scalars(
+            select(DisclosureRequest).where(
+                DisclosureRequest.case_id == case_id,
+                DisclosureRequest.requester_id == staff_id,
+                DisclosureRequest.status == "pending",
+            )
+        ).first()
+
+    def _custodians(self) -> list[StaffAccount]:
+        return list(
+            self.db.scalars(
+                select(StaffAccount)
+                .join(StaffRole)
+                .where(StaffRole.role == Role.CUSTODIAN, StaffAccount.active.is_(True))
+            )
+        )

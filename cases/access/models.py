@@ -1,0 +1,28 @@
+"""Identity disclosure requests: an investigator asks, a custodian decides."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import DateTime, ForeignKey, LargeBinary, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from cases.db import Base, new_id, utcnow
+
+
+class DisclosureRequest(Base):
+    """The reasons are sealed under a key of their own, wrapped for the requester and the
+    custodians (who do not hold the case key), kept as JSON {staff id: wrapped key}."""
+
+    __tablename__ = "disclosure_requests"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    requester_id: Mapped[str] = mapped_column(ForeignKey("staff_accounts.id"))
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending approved refused
+    reason: Mapped[bytes] = mapped_column(LargeBinary)
+    reason_wraps: Mapped[str] = mapped_column(Text, default="{}")
+    requested_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    decided_by: Mapped[str | None] = mapped_column(ForeignKey("staff_accounts.id"))
+    decision_reason: Mapped[bytes | None] = mapped_column(LargeBinary)
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime)

@@ -1,0 +1,130 @@
+"""Keeping keys in step with the policy: recusal, new subjects, directory changes.
+
+The policy (cases/access/policy.py) is evaluated live on every request, so a change takes
+effect at once for listing and reading. This module also removes the wrapped keys of
+anyone the policy now excludes, so the exclusion holds cryptographically too.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from cases.access.policy import eligible, may_see
+from cases.audit.service import Actor, AuditLog
+from cases.clock import Clock
+from cases.errors import Conflict, Forbidden
+from cases.org.models import Category, Channel
+from cases.org.service import OrgService
+from cases.principals import StaffPrincipal
+from cases.reports.intake import IntakeConfig, IntakeService, SubjectInput
+from cases.reports.keys import CASE, KeyRing
+from cases.reports.models import Case, CaseExclusion, KeyWrap, PendingGrant
+from cases.staff.models import StaffAccount
+
+
+@dataclass(frozen=True)
+class Revocation:
+    staff_id: str
+    reason: str
+
+
+class AccessService:
+    def __init__(self, db: Session, clock: Clock, audit: AuditLog) -> None:
+        self.db = db
+        self.clock = clock
+        self.audit = audit
+        self.keys = KeyRing(db)
+
+    def recuse(self, principal: StaffPrincipal, case: Case) -> None:
+        """Step away from a case (conflict of interest); refused for its last key holder."""
+        holders = self.keys.staff_holders(case.id, CASE)
+        if holders == [principal.id]:
+            raise Conflict(
+                "You are the only person who can open this case. Ask a colleague to be "
+                "given access first.",
+                code="last_key_holder",
+            )
+        self.db.add(CaseExclusion(case_id=case.id, staff_id=principal.id, reason="recused"))
+        self._drop_keys(case.id, principal.id)
+        self.audit.record(principal.actor, "case.recused", case_id=case.id)
+
+    def add_subject(
+        self,
+        principal: StaffPrincipal,
+        case: Case,
+        case_key: bytes,
+        subject: SubjectInput,
+        config: IntakeConfig,
+    ) -> list[Revocation]:
+        """An investigator names a further person; whoever that excludes loses access now."""
+        if not may_see(self.db, principal.account, case):
+            raise Forbidden("You cannot change this case.")
+        IntakeService(self.db, self.clock, config).record_subjects(case, case_key, [subject])
+        self.db.flush()
+        self.audit.record(principal.actor, "case.subject_added", case_id=case.id)
+        return self.enforce(case)
+
+    def enforce(self, case: Case) -> list[Revocation]:
+        """Remove keys and pending grants of everyone the policy now excludes from this case.
+
+        Unlike a voluntary removal this may take the last staff key: an excluded person must
+        not keep it. The case then waits for the reporter's next visit, or the recovery
+        key, to fulfil pending grants for the people who remain eligible.
+        """
+        revoked: list[Revocation] = []
+        for staff in self._people_with_access(case.id):
+            decision = may_see(self.db, staff, case)
+            if not decision:
+                self._drop_keys(case.id, staff.id)
+                revoked.append(Revocation(staff.id, decision.reason))
+                self.audit.record(
+                    Actor.system(),
+                    "access.revoked",
+                    case_id=case.id,
+                    detail={"staff_id": staff.id, "reason": decision.reason},
+                )
+        if revoked and not self.keys.staff_holders(case.id, CASE):
+            self._queue_grants(case)
+        return revoked
+
+    def enforce_all(self) -> int:
+        """Re-run the policy for every case someone holds a key to (after a directory import)."""
+        case_ids = set(
+            self.db.scalars(select(KeyWrap.case_id).where(KeyWrap.staff_id.is_not(None)))
+        )
+        case_ids |= set(self.db.scalars(select(PendingGrant.case_id)))
+        total = 0
+        for case_id in sorted(case_ids):
+            case = self.db.get(Case, case_id)
+            if case is not None:
+                total += len(self.enforce(case))
+        return total
+
+    def _people_with_access(self, case_id: str) -> list[StaffAccount]:
+        wraps = select(KeyWrap.staff_id).where(KeyWrap.case_id == case_id)
+        grants = select(PendingGrant.staff_id).where(PendingGrant.case_id == case_id)
+        ids = {i for i in self.db.scalars(wraps) if i} | set(self.db.scalars(grants))
+        people = (self.db.get(StaffAccount, staff_id) for staff_id in sorted(ids))
+        return [person for person in people if person is not None]
+
+    def _drop_keys(self, case_id: str, staff_id: str) -> None:
+        self.db.execute(
+            delete(KeyWrap).where(KeyWrap.case_id == case_id, KeyWrap.staff_id == staff_id)
+        )
+        self.db.execute(
+            delete(PendingGrant).where(
+                PendingGrant.case_id == case_id, PendingGrant.staff_id == staff_id
+            )
+        )
+
+    def _queue_grants(self, case: Case) -> None:
+        channel = self.db.get(Channel, case.channel_id)
+        category = self.db.get(Category, case.category_id)
+        if channel is None or category is None:
+            return
+        recipients = OrgService(self.db).recipients(channel, category)
+        for person in eligible(self.db, recipients, case):
+            self.keys.request_grant(case.id, CASE, person.id, "policy_change")
