@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import crypto
+from cases.access.service import AccessService
 from cases.audit.service import Actor, AuditLog
 from cases.clock import SystemClock
 from cases.db import session_factory, unit_of_work
@@ -148,14 +149,17 @@ def run_directory_import(args: argparse.Namespace) -> int:
     clock = SystemClock()
     with unit_of_work(factory) as db:
         report = DirectoryService(db, clock, settings.secret_key.reveal()).import_rows(rows)
-        AuditLog(db, clock, settings.secret_key.reveal()).record(
+        audit = AuditLog(db, clock, settings.secret_key.reveal())
+        audit.record(
             Actor.cli(),
             "directory.imported",
             detail={"created": report.created, "updated": report.updated},
         )
+        # New reporting lines can make someone a subject's manager: their keys go now.
+        revoked = AccessService(db, clock, audit).enforce_all()
     print(
         f"portal: directory imported: {report.created} created, {report.updated} updated, "
-        f"{report.unchanged} unchanged"
+        f"{report.unchanged} unchanged; access removed {revoked} time(s) under the new chain"
     )
     for employee, manager in report.missing_managers:
         print(f"warning: {employee} names manager {manager}, who is not in the directory")
