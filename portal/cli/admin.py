@@ -18,11 +18,12 @@ from cases.db import session_factory, unit_of_work
 from cases.errors import Invalid, NotFound
 from cases.org.demo import DEMO_PASSWORD, seed_demo_org
 from cases.org.recovery import RecoveryService
+from cases.reports.demo import seed_demo_cases
 from cases.reports.keys import KeyRing
 from cases.staff.directory import DirectoryService, parse_csv
 from cases.staff.service import StaffService
 from portal.bootstrap import prepare_database
-from portal.deps import kdf_profile
+from portal.deps import intake_config, kdf_profile
 from portal.settings import Settings
 
 RECOVERY_ADVICE = (
@@ -183,9 +184,12 @@ def run_demo(_args: argparse.Namespace) -> int:
     clock = SystemClock()
     with unit_of_work(factory) as db:
         logins = seed_demo_org(db, clock, settings.secret_key.reveal(), kdf_profile(settings))
+        receipt = seed_demo_cases(db, clock, intake_config(settings))
     print("Demo organisation created. Every account's password is:", DEMO_PASSWORD)
     print("Add each TOTP secret to an authenticator app (or compute codes from it):")
     for login in logins:
         print(f"  {login.email:32} {','.join(login.roles):32} TOTP {login.totp_secret}")
     print(f"Staff login: {settings.base_url}/staff/login")
+    # A demo receipt is printed on purpose: it belongs to a made-up report.
+    print(f"Demo receipt (enter it at {settings.base_url}/status): {receipt}")
     return 0

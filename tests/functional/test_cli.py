@@ -98,7 +98,7 @@ def test_user_add_refuses_a_weak_password_and_a_duplicate(
 def test_demo_seeds_once_and_prints_logins(
     run: Callable[..., subprocess.CompletedProcess[str]],
 ) -> None:
-    """demo prints a TOTP secret for every role on an empty database and refuses a second run."""
+    """demo prints logins with TOTP secrets and a working receipt; a second run is refused."""
     first = run("demo")
     second = run("demo")
 
@@ -106,6 +106,8 @@ def test_demo_seeds_once_and_prints_logins(
     for role in ("admin", "investigator", "custodian", "reward_approver", "finance", "auditor"):
         assert role in first.stdout
     assert first.stdout.count("TOTP ") >= 7
+    receipt_line = next(line for line in first.stdout.splitlines() if "Demo receipt" in line)
+    assert crypto.parse_receipt(receipt_line.rsplit(" ", 1)[1]).selector
     assert second.returncode == 2
 
 
