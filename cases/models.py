@@ -19,8 +19,10 @@ from cases.reports.models import (
 )
 from cases.sessions.models import ThrottleCounter, UserSession
 from cases.staff.models import DirectoryEntry, SetupToken, StaffAccount, StaffRole
+from cases.workflow.models import KEY_WRAPS_BY_HOLDER
 
 __all__ = [
+    "KEY_WRAPS_BY_HOLDER",
     "Attachment",
     "AttachmentChunk",
     "AuditEntry",

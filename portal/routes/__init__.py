@@ -11,9 +11,9 @@ from starlette.routing import BaseRoute
 
 from portal.routes import public, setup
 from portal.routes import reporter, reporter_api
-from portal.routes import staff_api
+from portal.routes import staff, staff_api
 
-_AREAS = (public, setup, reporter, reporter_api, staff_api)
+_AREAS = (public, setup, reporter, reporter_api, staff, staff_api)
 
 
 def all_routes() -> list[BaseRoute]:

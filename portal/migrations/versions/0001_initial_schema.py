@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-27 10:56:12.454137
+Create Date: 2026-11-27 10:57:02.728988
 """
 
 from collections.abc import Sequence
@@ -526,6 +526,9 @@ def upgrade() -> None:
     with op.batch_alter_table("key_wraps", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_key_wraps_case_id"), ["case_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_key_wraps_staff_id"), ["staff_id"], unique=False)
+        batch_op.create_index(
+            "ix_key_wraps_staff_kind_case", ["staff_id", "key_kind", "case_id"], unique=False
+        )
 
     op.create_table(
         "pending_grants",
@@ -567,6 +570,7 @@ def downgrade() -> None:
 
     op.drop_table("pending_grants")
     with op.batch_alter_table("key_wraps", schema=None) as batch_op:
+        batch_op.drop_index("ix_key_wraps_staff_kind_case")
         batch_op.drop_index(batch_op.f("ix_key_wraps_staff_id"))
         batch_op.drop_index(batch_op.f("ix_key_wraps_case_id"))
 

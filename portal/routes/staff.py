@@ -1,0 +1,419 @@
+"""Staff pages: login with TOTP (or enrolment), the case list, the case page and its forms.
+
+Handlers parse, call cases/, render. Each POST verifies its CSRF field first; a session
+that has not passed TOTP reaches only the code and enrolment pages.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import urlencode
+
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import BaseRoute, Route
+
+import crypto
+from cases.casework.service import CaseworkService
+from cases.db import unit_of_work
+from cases.errors import Invalid, Unauthorized
+from cases.org.service import OrgService
+from cases.principals import StaffPrincipal
+from cases.reports.attachments import AttachmentWriter, UploadTarget
+from cases.reports.models import Outcome, Status
+from cases.sessions.service import ActiveSession
+from cases.staff.login import LoginStep
+from cases.staff.models import StaffAccount
+from cases.workflow.rules import ALLOWED
+from portal.auth import STAFF_COOKIE, require_staff, staff_session
+from portal.csrf import delete_host_cookie, form_with_csrf, set_host_cookie
+from portal.deps import clock_of, settings_of
+from portal.i18n import N_, request_locale
+from portal.qr import totp_qr_svg
+from portal.routes.staff_api import (
+    casework,
+    file_response,
+    filters_from,
+    login_service,
+    offset_from,
+)
+from portal.templating import render
+from portal.uploads import UploadLimits, read_upload
+
+STATUS_LABELS = {
+    Status.NEW: N_("New"),
+    Status.ACKNOWLEDGED: N_("Acknowledged"),
+    Status.INVESTIGATING: N_("Investigating"),
+    Status.CONCLUDED: N_("Concluded"),
+    Status.CLOSED: N_("Closed"),
+}
+OUTCOME_LABELS = {
+    Outcome.SUBSTANTIATED: N_("Substantiated"),
+    Outcome.PARTIALLY_SUBSTANTIATED: N_("Partially substantiated"),
+    Outcome.UNSUBSTANTIATED: N_("Unsubstantiated"),
+    Outcome.NOT_ACTIONABLE: N_("Not actionable"),
+}
+FIELD_MESSAGES = {
+    "required": N_("This is required."),
+    "too_long": N_("This is too long."),
+    "not_allowed": N_("This person may not work on this case."),
+    "too_short": N_("Use at least 12 characters."),
+    "common": N_("That password is too easy to guess; choose another."),
+}
+LOGIN_MESSAGES = (
+    N_("Wrong e-mail or password."),
+    N_("That code is wrong or was already used. Wait for the next one and try again."),
+    N_("Your current password is wrong."),
+)
+TO_LOGIN = "/staff/login"
+TO_CASES = "/staff/cases"
+
+
+def redirect(path: str) -> Response:
+    return RedirectResponse(path, status_code=303)
+
+
+def common() -> dict[str, Any]:
+    return {
+        "status_labels": STATUS_LABELS,
+        "outcome_labels": OUTCOME_LABELS,
+        "field_messages": FIELD_MESSAGES,
+    }
+
+
+# --- login ---------------------------------------------------------------------------------
+
+
+def login_page(request: Request) -> Response:
+    return render(request, "staff/login.html", {"email": "", "error": None})
+
+
+async def login_submit(request: Request) -> Response:
+    form = await form_with_csrf(request)
+    email, password = str(form.get("email", "")), str(form.get("password", ""))
+    step = await run_in_threadpool(_password_step, request, email, password)
+    if step.failure is not None:
+        context = {"email": email, "error": step.failure.message}
+        return render(request, "staff/login.html", context, status_code=step.failure.status)
+    return _with_cookie(
+        redirect("/staff/login/totp" if step.stage == "totp" else "/staff/login/enroll"), step
+    )
+
+
+def _password_step(request: Request, email: str, password: str) -> LoginStep:
+    with unit_of_work(request.app.state.db) as db:
+        return login_service(request, db).password_step(email, password)
+
+
+def _with_cookie(response: Response, step: LoginStep) -> Response:
+    set_host_cookie(response, STAFF_COOKIE, step.token or "")
+    return response
+
+
+def _half(request: Request, db: Session, stage: str) -> ActiveSession | None:
+    active = staff_session(request, db)
+    return active if active is not None and active.stage == stage else None
+
+
+def code_page(request: Request) -> Response:
+    with unit_of_work(request.app.state.db) as db:
+        if _half(request, db, "totp") is None:
+            return redirect(TO_LOGIN)
+    return render(request, "staff/totp.html", {"error": None})
+
+
+def enrol_page(request: Request) -> Response:
+    with unit_of_work(request.app.state.db) as db:
+        active = _half(request, db, "enroll")
+        if active is None or active.staff_id is None:
+            return redirect(TO_LOGIN)
+        secret, _uri = login_service(request, db).enrolment_secret(active)
+        email = db.get(StaffAccount, active.staff_id).email  # type: ignore[union-attr]
+    return render(request, "staff/enroll.html", _enrol_context(secret, email, None))
+
+
+def _enrol_context(secret: bytes, email: str, error: str | None) -> dict[str, Any]:
+    return {
+        "qr": totp_qr_svg(secret, email),
+        "secret": crypto.totp_secret_b32(secret),
+        "error": error,
+    }
+
+
+async def code_submit(request: Request) -> Response:
+    form = await form_with_csrf(request)
+    stage = "enroll" if request.url.path.endswith("/enroll") else "totp"
+    step = await run_in_threadpool(_code_step, request, stage, str(form.get("code", "")))
+    if step is None:
+        return redirect(TO_LOGIN)
+    if step.failure is not None:
+        if stage == "enroll":
+            return await run_in_threadpool(_enrol_again, request, step.failure.message)
+        context = {"error": step.failure.message}
+        return render(request, "staff/totp.html", context, status_code=step.failure.status)
+    return _with_cookie(redirect(TO_CASES), step)
+
+
+def _code_step(request: Request, stage: str, code: str) -> LoginStep | None:
+    with unit_of_work(request.app.state.db) as db:
+        active = _half(request, db, stage)
+        if active is None:
+            return None
+        return login_service(request, db).code_step(active, code)
+
+
+def _enrol_again(request: Request, error: str) -> Response:
+    with unit_of_work(request.app.state.db) as db:
+        active = _half(request, db, "enroll")
+        if active is None or active.staff_id is None:
+            return redirect(TO_LOGIN)
+        secret, _uri = login_service(request, db).enrolment_secret(active)
+        email = db.get(StaffAccount, active.staff_id).email  # type: ignore[union-attr]
+    return render(request, "staff/enroll.html", _enrol_context(secret, email, error), 401)
+
+
+async def logout(request: Request) -> Response:
+    form = await form_with_csrf(request)
+    everywhere = form.get("everywhere") == "1"
+    await run_in_threadpool(_logout, request, everywhere)
+    response = redirect(TO_LOGIN)
+    delete_host_cookie(response, STAFF_COOKIE)
+    return response
+
+
+def _logout(request: Request, everywhere: bool) -> None:
+    with unit_of_work(request.app.state.db) as db:
+        active = staff_session(request, db)
+        if active is None:
+            return
+        service = login_service(request, db)
+        if everywhere:
+            service.logout_everywhere(require_staff(request, db))
+        else:
+            service.logout(active)
+
+
+# --- signed-in pages -----------------------------------------------------------------------
+
+
+def signed_in(page: Callable[[Request, Session, StaffPrincipal], Response]) -> Callable[..., Any]:
+    """Runs a page with the caller's principal; no full session sends them to the login."""
+
+    def endpoint(request: Request) -> Response:
+        try:
+            with unit_of_work(request.app.state.db) as db:
+                return page(request, db, require_staff(request, db))
+        except Unauthorized:
+            return redirect(TO_LOGIN)
+
+    return endpoint
+
+
+def case_list(request: Request, db: Session, me: StaffPrincipal) -> Response:
+    params = request.query_params
+    filters = filters_from(params)
+    page = casework(request, db).page(me, filters, offset_from(params))
+    channels = OrgService(db).active_channels()
+    locale = request_locale(request)
+    names = {c.id: c.name(locale) for ch in channels for c in ch.categories}
+    names.update({ch.id: ch.name(locale) for ch in channels})
+    context = {
+        "page": page,
+        "filters": filters,
+        "channels": channels,
+        "names": names,
+        "me": me,
+        "prev_href": _page_href(request, page.offset - page.limit) if page.offset else None,
+        "next_href": _page_href(request, page.next_offset),
+    }
+    return render(request, "staff/cases.html", {**common(), **context})
+
+
+def _page_href(request: Request, offset: int | None) -> str | None:
+    if offset is None:
+        return None
+    params = {k: v for k, v in request.query_params.items() if k not in {"cursor", "offset"}}
+    return "?" + urlencode({**params, "cursor": max(offset, 0)})
+
+
+def case_page(request: Request, db: Session, me: StaffPrincipal) -> Response:
+    return _render_case(request, db, me, {}, 200)
+
+
+def _render_case(
+    request: Request, db: Session, me: StaffPrincipal, errors: dict[str, str], status: int
+) -> Response:
+    work = casework(request, db)
+    case_id = request.path_params["case_id"]
+    view = work.view(me, case_id)
+    context = {
+        "view": view,
+        "me": me,
+        "errors": errors,
+        "next_statuses": sorted(ALLOWED.get(view.case.status, frozenset())),
+        "candidates": work.candidates(me, case_id) if not view.awaiting_access else [],
+        "locale": request_locale(request),
+    }
+    return render(request, "staff/case.html", {**common(), **context}, status_code=status)
+
+
+def download(request: Request) -> Response:
+    try:
+        with unit_of_work(request.app.state.db) as db:
+            me = require_staff(request, db)
+            params = request.path_params
+            ticket = casework(request, db).download(me, params["case_id"], params["file_id"])
+    except Unauthorized:
+        return redirect(TO_LOGIN)
+    return file_response(request, ticket)
+
+
+Action = Callable[[CaseworkService, StaffPrincipal, str, FormData], object]
+
+
+def case_action(action: Action) -> Callable[[Request], Any]:
+    """A form on the case page: on success back to the page, on Invalid the page with errors."""
+
+    async def endpoint(request: Request) -> Response:
+        form = await form_with_csrf(request)
+        return await run_in_threadpool(_act, request, action, form)
+
+    return endpoint
+
+
+def _act(request: Request, action: Action, form: FormData) -> Response:
+    case_id = request.path_params["case_id"]
+    try:
+        with unit_of_work(request.app.state.db) as db:
+            me = require_staff(request, db)
+            action(casework(request, db), me, case_id, form)
+    except Unauthorized:
+        return redirect(TO_LOGIN)
+    except Invalid as problem:
+        with unit_of_work(request.app.state.db) as db:
+            return _render_case(request, db, require_staff(request, db), problem.fields, 422)
+    return redirect(f"/staff/cases/{case_id}")
+
+
+def _field(form: FormData, name: str) -> str:
+    value = form.get(name, "")
+    return value if isinstance(value, str) else ""
+
+
+def _message(work: CaseworkService, me: StaffPrincipal, case_id: str, form: FormData) -> None:
+    work.add_message(me, case_id, _field(form, "body"))
+
+
+def _note(work: CaseworkService, me: StaffPrincipal, case_id: str, form: FormData) -> None:
+    work.add_note(me, case_id, _field(form, "note"))
+
+
+def _transition(work: CaseworkService, me: StaffPrincipal, case_id: str, form: FormData) -> None:
+    work.transition(
+        me, case_id, _field(form, "status"), _field(form, "reason"), _field(form, "outcome")
+    )
+
+
+def _assign(work: CaseworkService, me: StaffPrincipal, case_id: str, form: FormData) -> None:
+    work.assign(me, case_id, _field(form, "staff_id"))
+
+
+async def upload_evidence(request: Request) -> Response:
+    """Staff evidence streams in encrypted; the case key is opened before any byte is stored."""
+    case_id = request.path_params["case_id"]
+    target = await run_in_threadpool(_upload_target, request, case_id)
+    if target is None:
+        return redirect(TO_LOGIN)
+    factory, clock = request.app.state.db, clock_of(request)
+    parsed = await read_upload(
+        request,
+        UploadLimits.of(settings_of(request)),
+        lambda _field, name: AttachmentWriter(factory, clock, target, name),
+    )
+    await run_in_threadpool(_link, request, case_id, parsed.file_ids)
+    return redirect(f"/staff/cases/{case_id}")
+
+
+def _upload_target(request: Request, case_id: str) -> UploadTarget | None:
+    settings = settings_of(request)
+    try:
+        with unit_of_work(request.app.state.db) as db:
+            me = require_staff(request, db)
+            key = casework(request, db).evidence_key(me, case_id)
+    except Unauthorized:
+        return None
+    return UploadTarget(
+        case_id=case_id,
+        case_key=key,
+        author="staff",
+        grace_seconds=settings.limits.unlinked_upload_grace_seconds,
+        chunk_size=settings.limits.chunk_size,
+        zone=settings.timezone,
+        staff_id=me.id,
+    )
+
+
+def _link(request: Request, case_id: str, ids: list[str]) -> None:
+    with unit_of_work(request.app.state.db) as db:
+        casework(request, db).link_evidence(require_staff(request, db), case_id, ids)
+
+
+# --- account -------------------------------------------------------------------------------
+
+
+def account_page(request: Request, db: Session, me: StaffPrincipal) -> Response:
+    return render(request, "staff/account.html", {"me": me, "errors": {}, "error": None})
+
+
+async def change_password(request: Request) -> Response:
+    form = await form_with_csrf(request)
+    current, new = _field(form, "current"), _field(form, "new")
+    return await run_in_threadpool(_change_password, request, current, new)
+
+
+def _change_password(request: Request, current: str, new: str) -> Response:
+    try:
+        with unit_of_work(request.app.state.db) as db:
+            me = require_staff(request, db)
+            step = login_service(request, db).change_password(me, current, new)
+    except Unauthorized:
+        return redirect(TO_LOGIN)
+    except Invalid as problem:
+        with unit_of_work(request.app.state.db) as db:
+            context = {"me": require_staff(request, db), "errors": problem.fields, "error": None}
+            return render(request, "staff/account.html", context, 422)
+    if step.failure is not None:
+        with unit_of_work(request.app.state.db) as db:
+            context = {
+                "me": require_staff(request, db),
+                "errors": {},
+                "error": step.failure.message,
+            }
+            return render(request, "staff/account.html", context, 401)
+    return _with_cookie(redirect("/staff/account?changed=1"), step)
+
+
+routes: list[BaseRoute] = [
+    Route("/staff", lambda request: redirect(TO_CASES), methods=["GET"]),
+    Route("/staff/login", login_page, methods=["GET"]),
+    Route("/staff/login", login_submit, methods=["POST"]),
+    Route("/staff/login/totp", code_page, methods=["GET"]),
+    Route("/staff/login/totp", code_submit, methods=["POST"]),
+    Route("/staff/login/enroll", enrol_page, methods=["GET"]),
+    Route("/staff/login/enroll", code_submit, methods=["POST"]),
+    Route("/staff/logout", logout, methods=["POST"]),
+    Route("/staff/cases", signed_in(case_list), methods=["GET"]),
+    Route("/staff/cases/{case_id}", signed_in(case_page), methods=["GET"]),
+    Route("/staff/cases/{case_id}/messages", case_action(_message), methods=["POST"]),
+    Route("/staff/cases/{case_id}/notes", case_action(_note), methods=["POST"]),
+    Route("/staff/cases/{case_id}/transition", case_action(_transition), methods=["POST"]),
+    Route("/staff/cases/{case_id}/assign", case_action(_assign), methods=["POST"]),
+    Route("/staff/cases/{case_id}/evidence", upload_evidence, methods=["POST"]),
+    Route("/staff/cases/{case_id}/files/{file_id}", download, methods=["GET"]),
+    Route("/staff/account", signed_in(account_page), methods=["GET"]),
+    Route("/staff/account", change_password, methods=["POST"]),
+]
