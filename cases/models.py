@@ -1,6 +1,6 @@
 """Imports every table so the metadata is complete for migrations and tests."""
 
-from cases.access.models import DisclosureRequest
+from cases.access.models import DisclosureRequest, ProtectiveMeasure, RiskAssessment
 from cases.audit.models import AuditEntry
 from cases.notify.models import JobLease, OutboxMessage
 from cases.org.models import Category, Channel, ChannelMember, RecoveryKey, RoutingRule
@@ -41,8 +41,10 @@ __all__ = [
     "KeyWrap",
     "OutboxMessage",
     "PendingGrant",
+    "ProtectiveMeasure",
     "Receipt",
     "RecoveryKey",
+    "RiskAssessment",
     "RoutingRule",
     "SetupToken",
     "StaffAccount",

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import DateTime, ForeignKey, LargeBinary, String, Text
+from sqlalchemy import Date, DateTime, ForeignKey, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from cases.db import Base, new_id, utcnow
@@ -26,3 +26,32 @@ class DisclosureRequest(Base):
     decided_by: Mapped[str | None] = mapped_column(ForeignKey("staff_accounts.id"))
     decision_reason: Mapped[bytes | None] = mapped_column(LargeBinary)
     decided_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class RiskAssessment(Base):
+    """ISO 37002 8.3.2: how likely retaliation is, from whom, and what is done about it.
+    Who and what are sealed under the case key; the likelihood stays clear for triage lists."""
+
+    __tablename__ = "risk_assessments"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    likelihood: Mapped[str] = mapped_column(String(8))  # low medium high
+    sealed: Mapped[bytes] = mapped_column(LargeBinary)  # {who, measures}
+    assessed_by: Mapped[str] = mapped_column(ForeignKey("staff_accounts.id"))
+    assessed_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class ProtectiveMeasure(Base):
+    """A step taken to protect the reporter, with a follow-up date that outlives the case."""
+
+    __tablename__ = "protective_measures"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    sealed: Mapped[bytes] = mapped_column(LargeBinary)  # {description}
+    follow_up_on: Mapped[date] = mapped_column(Date, index=True)
+    status: Mapped[str] = mapped_column(String(8), default="open")  # open done
+    created_by: Mapped[str] = mapped_column(ForeignKey("staff_accounts.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime)
