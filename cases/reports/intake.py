@@ -72,10 +72,29 @@ class Draft:
 
     case_id: str
     case_key: bytes
+    # Made before the transaction, so the write lock never waits on Argon2 (see PreparedReceipt).
+    receipt: PreparedReceipt | None = None
 
     @classmethod
-    def new(cls) -> Draft:
-        return cls(new_id(), crypto.random_key())
+    def new(cls, receipt: PreparedReceipt | None = None) -> Draft:
+        return cls(new_id(), crypto.random_key(), receipt)
+
+
+@dataclass(frozen=True)
+class PreparedReceipt:
+    """A fresh receipt with its salt and Argon2id output, computed outside any transaction."""
+
+    receipt: crypto.Receipt
+    salt: bytes
+    derived: crypto.DerivedKeys
+    profile: crypto.Argon2Profile
+
+    @classmethod
+    def new(cls, profile: crypto.Argon2Profile) -> PreparedReceipt:
+        receipt, salt = crypto.new_receipt(), crypto.new_salt()
+        return cls(
+            receipt, salt, crypto.derive_keys(receipt.verifier_bytes, salt, profile), profile
+        )
 
 
 @dataclass(frozen=True)
@@ -149,8 +168,9 @@ class IntakeService:
         """File a new report under a new receipt."""
         channel, category = self.validate(sub)
         self.check_flood(channel.id)
-        receipt, receipt_row, reporter_key = self._new_receipt()
-        case = self._file(sub, draft or Draft.new(), channel, category, receipt_row, reporter_key)
+        draft = draft or Draft.new()
+        receipt, receipt_row, reporter_key = self._new_receipt(draft.receipt)
+        case = self._file(sub, draft, channel, category, receipt_row, reporter_key)
         return Filed(case, receipt, reporter_key)
 
     def submit_linked(
@@ -191,26 +211,26 @@ class IntakeService:
         self._link_attachments(case.id, sub.attachment_ids)
         return case
 
-    def _new_receipt(self) -> tuple[crypto.Receipt, Receipt, bytes]:
-        while True:
-            receipt = crypto.new_receipt()
-            taken = self.db.scalars(
-                select(Receipt.id).where(Receipt.selector == receipt.selector)
-            ).first()
-            if taken is None:
-                break
-        salt = crypto.new_salt()
-        derived = crypto.derive_keys(receipt.verifier_bytes, salt, self.config.profile)
+    def _new_receipt(
+        self, prepared: PreparedReceipt | None = None
+    ) -> tuple[crypto.Receipt, Receipt, bytes]:
+        while prepared is None or self._selector_taken(prepared.receipt.selector):
+            prepared = PreparedReceipt.new(self.config.profile)
+        receipt, salt, derived = prepared.receipt, prepared.salt, prepared.derived
         row = Receipt(
             selector=receipt.selector,
             salt=salt,
             verifier=derived.verifier,
-            kdf_profile=self.config.profile.name,
+            kdf_profile=prepared.profile.name,
             created_on=self.today(),
         )
         self.db.add(row)
         self.db.flush()
         return receipt, row, derived.key
+
+    def _selector_taken(self, selector: str) -> bool:
+        stmt = select(Receipt.id).where(Receipt.selector == selector)
+        return self.db.scalars(stmt).first() is not None
 
     def today(self) -> date:
         return local_day(self.clock.now(), self.config.zone)

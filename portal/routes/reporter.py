@@ -32,9 +32,11 @@ from portal.i18n import N_, request_locale, translator
 from portal.routes.reporter_api import (
     file_opener,
     link_evidence,
+    prepared_draft,
     reporter_case,
     reporter_service,
     upload_target,
+    write,
 )
 from portal.templating import render
 from portal.uploads import ParsedUpload, UploadLimits, read_upload
@@ -125,7 +127,7 @@ def _subject_rows(values: dict[str, Any]) -> list[dict[str, str]]:
 
 async def submit_report(request: Request) -> Response:
     """Files the report, attachments streamed and encrypted on the way in; shows the receipt."""
-    draft = Draft.new()
+    draft = await prepared_draft(request)
     target = upload_target(request, draft.case_id, draft.case_key)
     parsed = await read_upload(
         request,
@@ -135,7 +137,7 @@ async def submit_report(request: Request) -> Response:
     )
     try:
         _refuse_bots(parsed)
-        return await run_in_threadpool(_file, request, parsed, draft)
+        return await write(request, _file, parsed, draft)
     except Invalid as exc:
         await run_in_threadpool(delete_files, request.app.state.db, parsed.file_ids)
         return await _form_again(request, parsed, exc)
@@ -206,7 +208,7 @@ async def check_receipt(request: Request) -> Response:
     """The type-it-back step: says whether the typed code opens the report; opens no session."""
     form = await form_with_csrf(request)
     text = str(form.get("receipt", ""))
-    return await run_in_threadpool(_check, request, text)
+    return await write(request, _check, text)
 
 
 def _check(request: Request, text: str) -> Response:
@@ -268,7 +270,7 @@ async def login(request: Request) -> Response:
     """Takes the receipt by POST, opens a session in a cookie and shows the case."""
     form = await form_with_csrf(request)
     text = str(form.get("receipt", ""))
-    return await run_in_threadpool(_login, request, text)
+    return await write(request, _login, text)
 
 
 def _login(request: Request, text: str) -> Response:
@@ -286,7 +288,7 @@ def _login(request: Request, text: str) -> Response:
 async def reply(request: Request) -> Response:
     form = await form_with_csrf(request)
     body = str(form.get("body", ""))
-    return await run_in_threadpool(_reply, request, body)
+    return await write(request, _reply, body)
 
 
 def _reply(request: Request, body: str) -> Response:
@@ -309,13 +311,13 @@ async def add_evidence(request: Request) -> Response:
         UploadLimits.of(settings_of(request)),
         file_opener(request, upload_target(request, case_id, key)),
     )
-    await run_in_threadpool(link_evidence, request, principal, parsed.file_ids)
+    await write(request, link_evidence, principal, parsed.file_ids)
     return RedirectResponse("/status#files", status_code=303)
 
 
 async def logout(request: Request) -> Response:
     await form_with_csrf(request)
-    await run_in_threadpool(_logout, request)
+    await write(request, _logout)
     response = render(request, "reporter/logged_out.html")
     delete_host_cookie(response, REPORTER_COOKIE)
     return response

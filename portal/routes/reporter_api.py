@@ -6,27 +6,39 @@ never stalls the event loop. Authentication is by bearer token only.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from functools import partial
+from typing import Any, TypeVar
 
+import anyio
+from anyio import CapacityLimiter
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from cases.db import unit_of_work
+from cases.db import is_sqlite, unit_of_work
 from cases.errors import Invalid, NotFound
 from cases.org.models import Channel
 from cases.org.service import OrgService
 from cases.principals import ReporterPrincipal
 from cases.reports.attachments import AttachmentWriter, UploadTarget, delete_files
-from cases.reports.intake import IdentityInput, IntakeService, SubjectInput, Submission
+from cases.reports.intake import (
+    Draft,
+    IdentityInput,
+    IntakeService,
+    PreparedReceipt,
+    SubjectInput,
+    Submission,
+)
 from cases.reports.reporter import ReporterConfig, ReporterService
 from cases.sessions.service import ThrottleRule
 from portal.auth import bearer_token, require_reporter
 from portal.deps import (
     clock_of,
     intake_config,
+    kdf_profile,
     receipt_rule,
     reporter_session_policy,
     settings_of,
@@ -36,6 +48,7 @@ from portal.i18n import N_, request_locale
 from portal.openapi import api_operation
 from portal.uploads import FileOpener, UploadLimits, read_upload
 
+T = TypeVar("T")
 TAGS = ("reporter",)
 # Messages the domain writes in English for this area, listed so the catalogues carry them.
 DOMAIN_MESSAGES = (
@@ -54,6 +67,34 @@ FILE = {
     "type": "object",
     "properties": {"id": STRING, "name": STRING, "size": {"type": "integer"}, "sha256": STRING},
 }
+
+
+def writer(request: Request) -> CapacityLimiter | None:
+    """SQLite takes one writer at a time: writes queue here in order, not in its busy-wait.
+
+    SQLite's busy handler retries with growing sleeps, so under load a few requests starve
+    for seconds; a one-token limiter hands the lock over first come, first served. Other
+    databases get the default thread pool.
+    """
+    state = request.app.state
+    if not is_sqlite(state.engine):
+        return None
+    limiter: CapacityLimiter | None = getattr(state, "reporter_writer", None)
+    if limiter is None:
+        limiter = state.reporter_writer = CapacityLimiter(1)
+    return limiter
+
+
+async def write(request: Request, work: Callable[..., T], *args: Any) -> T:
+    """Run a writing unit of work in a worker thread, behind the writer queue."""
+    return await anyio.to_thread.run_sync(partial(work, request, *args), limiter=writer(request))
+
+
+async def prepared_draft(request: Request) -> Draft:
+    """A draft whose receipt's Argon2 run happens now, outside the writer queue."""
+    profile = kdf_profile(settings_of(request))
+    receipt = await run_in_threadpool(PreparedReceipt.new, profile)
+    return Draft.new(receipt)
 
 
 def reporter_config(request: Request) -> ReporterConfig:
@@ -164,12 +205,13 @@ REPORT_SCHEMA = {
 )
 async def file_report(request: Request) -> Response:
     submission = submission_from_json(await read_json(request))
-    return JSONResponse(await run_in_threadpool(_file, request, submission), status_code=201)
+    draft = await prepared_draft(request)
+    return JSONResponse(await write(request, _file, submission, draft), status_code=201)
 
 
-def _file(request: Request, submission: Submission) -> dict[str, str]:
+def _file(request: Request, submission: Submission, draft: Draft) -> dict[str, str]:
     with unit_of_work(request.app.state.db) as db:
-        filed = reporter_service(request, db).file(submission)
+        filed = reporter_service(request, db).file(submission, draft)
     return {
         "receipt": filed.receipt.formatted(),
         "acknowledge_by": filed.case.acknowledge_by.isoformat(),
@@ -254,12 +296,12 @@ def _identity(raw: Any, errors: dict[str, str]) -> IdentityInput | None:
 @api_operation("closeReporterSession", "Log out", method="DELETE", responses={204: None}, tags=TAGS)
 async def reporter_session(request: Request) -> Response:
     if request.method == "DELETE":
-        await run_in_threadpool(_logout, request)
+        await write(request, _logout)
         return Response(status_code=204)
     body = await read_json(request)
     receipt = body.get("receipt")
     text = receipt if isinstance(receipt, str) else ""
-    token = await run_in_threadpool(_login, request, text)
+    token = await write(request, _login, text)
     return JSONResponse({"token": token})
 
 
@@ -306,7 +348,7 @@ def _view(request: Request) -> dict[str, Any]:
 )
 async def post_message(request: Request) -> Response:
     body = (await read_json(request)).get("body")
-    await run_in_threadpool(_reply, request, body if isinstance(body, str) else "")
+    await write(request, _reply, body if isinstance(body, str) else "")
     return JSONResponse({}, status_code=201)
 
 
@@ -341,7 +383,7 @@ async def post_attachment(request: Request) -> Response:
     if len(parsed.files) != 1 or set(parsed.fields.get("file", [])):
         await run_in_threadpool(delete_files, request.app.state.db, parsed.file_ids)
         raise Invalid("Send exactly one file in the field `file`.", fields={"file": "required"})
-    await run_in_threadpool(link_evidence, request, principal, parsed.file_ids)
+    await write(request, link_evidence, principal, parsed.file_ids)
     return JSONResponse(parsed.files[0].as_json(), status_code=201)
 
 

@@ -1,0 +1,40 @@
+"""A tiny app factory for the benchmarks: migrate, seed the default channel and a team, serve.
+
+Stands in for `portal serve` until that command exists: it reads the same environment
+(Settings.from_environ) and builds the same app.
+"""
+
+from __future__ import annotations
+
+import os
+
+from starlette.applications import Starlette
+
+from cases.clock import SystemClock
+from cases.db import make_engine, session_factory, unit_of_work
+from cases.org.service import OrgService
+from cases.staff.service import StaffService
+from portal.app import create_app
+from portal.deps import kdf_profile
+from portal.migrations import upgrade
+from portal.settings import Settings
+
+TEAM = int(os.environ.get("BENCH_TEAM", "3"))
+
+
+def app() -> Starlette:
+    settings = Settings.from_environ()
+    engine = make_engine(settings.database_url)
+    upgrade(engine)
+    with unit_of_work(session_factory(engine)) as db:
+        OrgService(db).seed_defaults()
+        staff = StaffService(
+            db,
+            SystemClock(),
+            server_secret=settings.secret_key.reveal(),
+            profile=kdf_profile(settings),
+        )
+        for n in range(TEAM):
+            if staff.by_email(f"investigator{n}@bench.example") is None:
+                staff.create(f"investigator{n}@bench.example", f"bench pass {n} xyzzy!", ["investigator"])
+    return create_app(settings, engine=engine)
