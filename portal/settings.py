@@ -154,6 +154,7 @@ _LIMIT_VARS = {
     "PORTAL_STAFF_SESSION_ABSOLUTE_HOURS": ("staff_session_absolute", 3600),
     "PORTAL_REPORTER_SESSION_IDLE_MINUTES": ("reporter_session_idle", 60),
     "PORTAL_RECEIPT_FAILURES_PER_SELECTOR": ("receipt_failures_per_selector", 1),
+    "PORTAL_RECEIPT_FAILURES_GLOBAL": ("receipt_failures_global", 1),
     "PORTAL_LOGIN_FAILURES_PER_ACCOUNT": ("login_failures_per_account", 1),
     "PORTAL_REPORTS_PER_CHANNEL_PER_HOUR": ("reports_per_channel_per_hour", 1),
     "PORTAL_REWARD_OFFER_DAYS": ("reward_offer_days", 1),
