@@ -57,6 +57,28 @@ def may_see(db: Session, staff: StaffAccount, case: Case) -> Decision:
     return Decision(True, "ok")
 
 
+def may_open(db: Session, staff: StaffAccount, case: Case) -> Decision:
+    """may_see plus holding (or awaiting) the case key: the single-case twin of visible_condition.
+
+    Someone the policy would allow but who was never given the case (not on its team) must
+    get the same answer at its URL as in the list: it does not exist for them.
+    """
+    decision = may_see(db, staff, case)
+    if not decision:
+        return decision
+    holds = select(KeyWrap.id).where(
+        KeyWrap.case_id == case.id, KeyWrap.staff_id == staff.id, KeyWrap.key_kind == "case"
+    )
+    awaiting = select(PendingGrant.id).where(
+        PendingGrant.case_id == case.id,
+        PendingGrant.staff_id == staff.id,
+        PendingGrant.key_kind == "case",
+    )
+    if db.scalars(holds).first() is None and db.scalars(awaiting).first() is None:
+        return Decision(False, "unrelated")
+    return decision
+
+
 def own_hashes(db: Session, staff: StaffAccount) -> set[str]:
     return set(db.scalars(select(DirectoryEntry.id_hash).where(_own_entry(staff))))
 
@@ -115,6 +137,7 @@ __all__ = [
     "Decision",
     "conflict_hashes",
     "eligible",
+    "may_open",
     "may_see",
     "own_hashes",
     "visible_condition",

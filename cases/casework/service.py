@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from cases.access.policy import eligible, may_see
+from cases.access.policy import eligible, may_open, may_see
 from cases.audit.service import AuditLog
 from cases.casework.evidence import EvidenceStore, FileInfo, OpenFile, file_info, open_file_key
 from cases.clock import Clock, local_day
@@ -107,7 +107,7 @@ class CaseworkService:
     def visible_case(self, principal: StaffPrincipal, case_id: str) -> Case:
         """The case, or NotFound when it does not exist or the policy hides it from this person."""
         case = self.db.get(Case, case_id) if len(case_id) <= 64 else None
-        if case is None or not may_see(self.db, principal.account, case):
+        if case is None or not may_open(self.db, principal.account, case):
             raise NotFound("There is no such case.", code="case_not_found")
         return case
 
