@@ -13,6 +13,7 @@ from starlette.staticfiles import StaticFiles
 
 from cases.db import make_engine, session_factory
 from portal.errors import exception_handlers
+from portal.jobs import job_loop
 from portal.middleware import BodyLimit, ErrorPages, SecurityHeaders
 from portal.routes import all_routes
 from portal.settings import MIB, Settings
@@ -25,6 +26,7 @@ UPLOAD_PATHS: tuple[str, ...] = (
     "/status/evidence",
     "/api/v1/reporter/attachments",
     "/staff/cases/",
+    "/admin/directory",
 )
 
 
@@ -39,8 +41,14 @@ def create_app(
     db_engine = engine if engine is not None else make_engine(settings.database_url)
 
     @asynccontextmanager
-    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        clock = getattr(app.state, "clock", None)
+        loop = job_loop(settings, app.state.db, clock) if settings.run_jobs else None
+        if loop is not None:
+            loop.start()
         yield
+        if loop is not None:
+            loop.stop()
         if owns_engine:
             db_engine.dispose()
 

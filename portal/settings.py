@@ -77,6 +77,9 @@ class Settings:
     kdf_profile: str = "owasp"
     testing: bool = False
     limits: Limits = field(default_factory=Limits)
+    # Background jobs (outbox, reminders, sweeps) run in the app's lifespan; tests opt in.
+    run_jobs: bool = True
+    job_interval_seconds: int = 60
 
     def __post_init__(self) -> None:
         if self.kdf_profile not in KDF_PROFILES_ALLOWED_IN_PRODUCTION and not self.testing:
@@ -106,6 +109,8 @@ class Settings:
             smtp_url=Secret(smtp.encode()) if smtp else None,
             kdf_profile=env.get("PORTAL_KDF_PROFILE", "owasp"),
             limits=_limits(env),
+            run_jobs=env.get("PORTAL_RUN_JOBS", "1") != "0",
+            job_interval_seconds=_positive(env, "PORTAL_JOB_INTERVAL_SECONDS", 60),
         )
 
     @classmethod
@@ -121,8 +126,19 @@ class Settings:
             timezone=ZoneInfo("Asia/Shanghai"),
             kdf_profile="test",
             testing=True,
+            run_jobs=False,
         )
         return replace(base, **overrides)
+
+
+def _positive(env: Mapping[str, str], var: str, default: int) -> int:
+    try:
+        number = int(env.get(var, default))
+    except ValueError as exc:
+        raise SettingsError(f"{var} must be a whole number") from exc
+    if number <= 0:
+        raise SettingsError(f"{var} must be positive")
+    return number
 
 
 def _zone(name: str) -> ZoneInfo:

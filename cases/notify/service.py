@@ -14,10 +14,12 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from cases.access.models import ProtectiveMeasure
+from cases.access.policy import eligible
 from cases.clock import Clock, local_day
 from cases.notify.models import OutboxMessage
 from cases.reports.models import Case, CaseAssignee, KeyWrap, PendingGrant, Status
-from cases.staff.models import StaffAccount
+from cases.staff.models import Role, StaffAccount, StaffRole
 
 SUBJECT = "Speak Up: there is news / 有新动态"
 BODY = (
@@ -76,6 +78,32 @@ class Outbox:
                 key = f"deadline:{case.id}:{today.isoformat()}:{person.id}"
                 queued += self._enqueue(person.email, "deadline", key, self.clock.now())
         return queued
+
+    def measure_reminders(self, measures: Iterable[ProtectiveMeasure]) -> int:
+        """A protective measure's follow-up day has come: its case's people and the retaliation
+        officers the policy allows hear, once per measure, person and day, even after closing."""
+        today = local_day(self.clock.now(), self.config.zone)
+        queued = 0
+        for measure in measures:
+            case = self.db.get(Case, measure.case_id)
+            if case is None:
+                continue
+            for person in self._measure_people(case):
+                key = f"measure:{measure.id}:{today.isoformat()}:{person.id}"
+                queued += self._enqueue(person.email, "measure", key, self.clock.now())
+        return queued
+
+    def notify(self, person: StaffAccount, kind: str, dedupe_key: str) -> int:
+        """Queue the fixed "log in" mail for one person; 0 when that key was already queued."""
+        return self._enqueue(person.email, kind, dedupe_key, self.clock.now())
+
+    def _measure_people(self, case: Case) -> list[StaffAccount]:
+        officers = select(StaffAccount).join(StaffRole).where(
+            StaffRole.role == Role.RETALIATION_OFFICER, StaffAccount.active.is_(True)
+        )
+        people = {p.id: p for p in self._assignees(case.id) or self._team(case.id)}
+        people.update({p.id: p for p in self.db.scalars(officers)})
+        return eligible(self.db, sorted(people.values(), key=lambda p: p.email), case)
 
     def _reporter_triggered(self, kind: str, case: Case, people: Iterable[StaffAccount]) -> int:
         # Both stored times move to the next full hour: an operator reading the outbox (or a

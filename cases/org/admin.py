@@ -1,0 +1,550 @@
+"""Administration: staff accounts, channels, categories, routing, teams and the directory.
+
+Admins configure; they never read report content. Everything here works on clear
+metadata (names, flags, counts) and every change is written to the audit trail with ids
+and flags only. Roles are checked per person (DESIGN.md, "Separation of duties"):
+
+- nobody holds `admin` together with `auditor`: the auditor reviews the admins' changes;
+- an `auditor` holds no role that reads case content: they review who read it;
+- an `admin` holds no role that reads case content: an admin who also investigates could
+  route any case to themselves through the team and routing pages;
+- an admin cannot change their own roles or deactivate themselves, and the last active
+  admin cannot lose the role, so the organisation is never locked out of its settings.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy import delete, func, or_, select
+from sqlalchemy.orm import Session
+
+import crypto
+from cases.access.policy import may_see
+from cases.access.service import AccessService
+from cases.audit.service import AuditLog
+from cases.clock import Clock
+from cases.errors import Conflict, Forbidden, Invalid, NotFound
+from cases.notify.models import OutboxMessage
+from cases.org.models import Category, Channel, ChannelMember, RoutingRule
+from cases.org.recovery import RecoveryService
+from cases.principals import StaffPrincipal
+from cases.reports.keys import CASE, KeyRing
+from cases.reports.models import Case, CaseAssignee, KeyWrap, Status
+from cases.sessions.service import SessionService
+from cases.staff.directory import DirectoryService, ImportReport, Row
+from cases.staff.models import CONTENT_ROLES, DirectoryEntry, Role, StaffAccount, StaffRole
+from cases.staff.service import StaffService
+
+NAME_MAX = 200
+SLUG_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789-")
+OPEN_STATUSES = (Status.NEW, Status.ACKNOWLEDGED, Status.INVESTIGATING, Status.CONCLUDED)
+DIRECTORY_PAGE = 50
+
+
+@dataclass(frozen=True)
+class AdminConfig:
+    server_secret: bytes
+    profile: crypto.Argon2Profile
+
+
+@dataclass(frozen=True)
+class Overview:
+    staff: int
+    channels: int
+    open_cases: int
+    outbox_pending: int
+    outbox_failed: int
+    directory_entries: int
+    recovery_key: bool
+
+
+@dataclass(frozen=True)
+class ChannelForm:
+    name_en: str
+    name_zh: str
+    acknowledge_days: int
+    feedback_months: int
+    active: bool = True
+
+
+@dataclass(frozen=True)
+class DirectoryResult:
+    report: ImportReport
+    revoked: int
+
+
+@dataclass
+class TeamChange:
+    grants: int = 0
+    revoked: int = 0
+    refused: list[str] = field(default_factory=list)
+
+
+def check_roles(roles: set[str]) -> None:
+    """The separation-of-duties rules of this module's docstring, for one person's roles."""
+    content = roles & {str(r) for r in CONTENT_ROLES}
+    if Role.ADMIN in roles and Role.AUDITOR in roles:
+        raise Invalid("An admin cannot also be an auditor.", fields={"roles": "admin_auditor"})
+    if Role.AUDITOR in roles and content:
+        raise Invalid("An auditor cannot also read cases.", fields={"roles": "auditor_content"})
+    if Role.ADMIN in roles and content:
+        raise Invalid("An admin cannot also read cases.", fields={"roles": "admin_content"})
+
+
+class AdminService:
+    def __init__(self, db: Session, clock: Clock, config: AdminConfig) -> None:
+        self.db = db
+        self.clock = clock
+        self.config = config
+        self.audit = AuditLog(db, clock, config.server_secret)
+        self.keys = KeyRing(db)
+
+    # --- overview --------------------------------------------------------------------------
+
+    def overview(self, me: StaffPrincipal) -> Overview:
+        """Counts only: how many, never what."""
+        require_admin(me)
+        return Overview(
+            staff=self._count(select(func.count()).select_from(StaffAccount)),
+            channels=self._count(select(func.count()).select_from(Channel)),
+            open_cases=self._count(
+                select(func.count())
+                .select_from(Case)
+                .where(Case.status.in_([str(s) for s in OPEN_STATUSES]))
+            ),
+            outbox_pending=self._outbox_count("pending"),
+            outbox_failed=self._outbox_count("failed"),
+            directory_entries=self._count(select(func.count()).select_from(DirectoryEntry)),
+            recovery_key=self.recovery_configured(),
+        )
+
+    def recovery_configured(self) -> bool:
+        return RecoveryService(self.db).active() is not None
+
+    def _count(self, stmt: object) -> int:
+        return int(self.db.scalar(stmt) or 0)  # type: ignore[call-overload]
+
+    def _outbox_count(self, status: str) -> int:
+        stmt = select(func.count()).select_from(OutboxMessage).where(OutboxMessage.status == status)
+        return self._count(stmt)
+
+    # --- staff accounts --------------------------------------------------------------------
+
+    def accounts(self, me: StaffPrincipal) -> list[StaffAccount]:
+        require_admin(me)
+        return list(self.db.scalars(select(StaffAccount).order_by(StaffAccount.email)))
+
+    def create_account(
+        self,
+        me: StaffPrincipal,
+        email: str,
+        password: str,
+        roles: list[str],
+        *,
+        name: str = "",
+        employee_id: str = "",
+    ) -> StaffAccount:
+        """A new account; the person enrols in TOTP at first login."""
+        require_admin(me)
+        check_roles(set(roles))
+        self._check_employee(employee_id)
+        made = self._staff().create(
+            email,
+            password,
+            roles,
+            name=name.strip()[:NAME_MAX],
+            employee_id=employee_id.strip(),
+            enrol_totp=False,
+        )
+        self._record(me, "admin.staff_created", made.account.id, roles=sorted(set(roles)))
+        return made.account
+
+    def set_roles(self, me: StaffPrincipal, staff_id: str, roles: list[str]) -> None:
+        require_admin(me)
+        account = self._account(staff_id)
+        wanted = set(roles)
+        if account.id == me.id:
+            raise Forbidden("You cannot change your own roles; ask another admin.")
+        unknown = wanted - {r.value for r in Role}
+        if not wanted or unknown:
+            raise Invalid("Choose at least one known role.", fields={"roles": "required"})
+        check_roles(wanted)
+        if account.has_role(Role.ADMIN) and Role.ADMIN not in wanted:
+            self._keep_an_admin()
+        account.roles = [r for r in account.roles if r.role in wanted] + [
+            StaffRole(role=r) for r in sorted(wanted - account.role_names)
+        ]
+        self.db.flush()
+        self._record(me, "admin.roles_changed", account.id, roles=sorted(wanted))
+
+    def deactivate(self, me: StaffPrincipal, staff_id: str) -> int:
+        """Switch the account off and end every session it has; returns how many ended."""
+        require_admin(me)
+        account = self._account(staff_id)
+        if account.id == me.id:
+            raise Forbidden("You cannot deactivate your own account.")
+        if account.has_role(Role.ADMIN):
+            self._keep_an_admin()
+        account.active = False
+        ended = SessionService(self.db, self.clock).close_all_for_staff(account.id)
+        self._record(me, "admin.staff_deactivated", account.id, sessions=ended)
+        return ended
+
+    def reactivate(self, me: StaffPrincipal, staff_id: str) -> None:
+        require_admin(me)
+        account = self._account(staff_id)
+        account.active = True
+        self._record(me, "admin.staff_reactivated", account.id)
+
+    def reset_totp(self, me: StaffPrincipal, staff_id: str) -> None:
+        """The person enrols again at next login; their sessions end now."""
+        require_admin(me)
+        account = self._account(staff_id)
+        self._staff().reset_totp(account)
+        SessionService(self.db, self.clock).close_all_for_staff(account.id)
+        self._record(me, "admin.totp_reset", account.id)
+
+    def link_employee(self, me: StaffPrincipal, staff_id: str, employee_id: str) -> None:
+        """Tie an account to its directory entry, so the policy knows their place in the chain."""
+        require_admin(me)
+        account = self._account(staff_id)
+        employee_id = employee_id.strip()
+        self._check_employee(employee_id)
+        account.employee_id = employee_id or None
+        self.db.flush()
+        self._record(me, "admin.staff_linked", account.id, linked=bool(employee_id))
+        AccessService(self.db, self.clock, self.audit).enforce_all()
+
+    def _check_employee(self, employee_id: str) -> None:
+        employee_id = employee_id.strip()
+        if not employee_id:
+            return
+        found = self.db.scalars(
+            select(DirectoryEntry.id).where(DirectoryEntry.employee_id == employee_id)
+        ).first()
+        if found is None:
+            raise Invalid(
+                "No directory entry has that employee id.", fields={"employee_id": "unknown"}
+            )
+
+    def _keep_an_admin(self) -> None:
+        if self._staff().count_admins() <= 1:
+            raise Conflict("The last admin must stay an admin.", code="last_admin")
+
+    def _account(self, staff_id: str) -> StaffAccount:
+        account = self.db.get(StaffAccount, staff_id) if len(staff_id) <= 64 else None
+        if account is None:
+            raise NotFound
+        return account
+
+    def _staff(self) -> StaffService:
+        return StaffService(
+            self.db,
+            self.clock,
+            server_secret=self.config.server_secret,
+            profile=self.config.profile,
+        )
+
+    # --- channels and categories -----------------------------------------------------------
+
+    def channels(self, me: StaffPrincipal) -> list[Channel]:
+        require_admin(me)
+        return list(self.db.scalars(select(Channel).order_by(Channel.slug)))
+
+    def channel(self, me: StaffPrincipal, channel_id: str) -> Channel:
+        require_admin(me)
+        channel = self.db.get(Channel, channel_id) if len(channel_id) <= 64 else None
+        if channel is None:
+            raise NotFound
+        return channel
+
+    def create_channel(self, me: StaffPrincipal, slug: str, form: ChannelForm) -> Channel:
+        require_admin(me)
+        slug = _slug(slug)
+        if self.db.scalars(select(Channel.id).where(Channel.slug == slug)).first():
+            raise Invalid("That short name is taken.", fields={"slug": "taken"})
+        channel = Channel(slug=slug)
+        _apply_channel(channel, form)
+        self.db.add(channel)
+        self.db.flush()
+        self._record(me, "admin.channel_created", channel.id)
+        return channel
+
+    def update_channel(self, me: StaffPrincipal, channel_id: str, form: ChannelForm) -> None:
+        channel = self.channel(me, channel_id)
+        _apply_channel(channel, form)
+        self._record(me, "admin.channel_updated", channel.id, active=form.active)
+
+    def add_category(
+        self,
+        me: StaffPrincipal,
+        channel_id: str,
+        slug: str,
+        name_en: str,
+        name_zh: str,
+        *,
+        retaliation: bool = False,
+    ) -> Category:
+        channel = self.channel(me, channel_id)
+        slug = _slug(slug)
+        if any(c.slug == slug for c in channel.categories):
+            raise Invalid("That short name is taken.", fields={"slug": "taken"})
+        category = Category(
+            channel_id=channel.id,
+            slug=slug,
+            position=max((c.position for c in channel.categories), default=-1) + 1,
+            retaliation=retaliation,
+        )
+        _apply_names(category, name_en, name_zh)
+        self.db.add(category)
+        self.db.flush()
+        self.db.refresh(channel)
+        self._record(me, "admin.category_added", category.id, retaliation=retaliation)
+        return category
+
+    def update_category(
+        self,
+        me: StaffPrincipal,
+        category_id: str,
+        name_en: str,
+        name_zh: str,
+        *,
+        active: bool,
+        retaliation: bool,
+    ) -> None:
+        category = self._category(me, category_id)
+        _apply_names(category, name_en, name_zh)
+        category.active, category.retaliation = active, retaliation
+        self._record(
+            me, "admin.category_updated", category.id, active=active, retaliation=retaliation
+        )
+
+    def move_category(self, me: StaffPrincipal, category_id: str, step: int) -> None:
+        """Swap a category with its neighbour above (step -1) or below (step +1)."""
+        category = self._category(me, category_id)
+        ordered = sorted(category.channel.categories, key=lambda c: (c.position, c.slug))
+        index = ordered.index(category)
+        other = index + (1 if step > 0 else -1)
+        if not 0 <= other < len(ordered):
+            return
+        ordered[index], ordered[other] = ordered[other], ordered[index]
+        for position, item in enumerate(ordered):
+            item.position = position
+        self.db.flush()
+        self._record(me, "admin.category_moved", category.id)
+
+    def _category(self, me: StaffPrincipal, category_id: str) -> Category:
+        require_admin(me)
+        category = self.db.get(Category, category_id) if len(category_id) <= 64 else None
+        if category is None:
+            raise NotFound
+        return category
+
+    # --- routing rules ---------------------------------------------------------------------
+
+    def rules(self, me: StaffPrincipal, channel: Channel) -> list[RoutingRule]:
+        require_admin(me)
+        ids = [c.id for c in channel.categories]
+        stmt = select(RoutingRule).where(RoutingRule.category_id.in_(ids))
+        return list(self.db.scalars(stmt))
+
+    def add_rule(self, me: StaffPrincipal, category_id: str, staff_id: str, action: str) -> None:
+        """New reports in this category also go to (add) or skip (remove) one person."""
+        category = self._category(me, category_id)
+        account = self._account(staff_id)
+        if action not in {"add", "remove"}:
+            raise Invalid("Choose add or remove.", fields={"action": "required"})
+        if action == "add" and not account.role_names & CONTENT_ROLES:
+            raise Invalid(
+                "This person holds no role that works on cases.", fields={"staff_id": "no_role"}
+            )
+        self.db.execute(
+            delete(RoutingRule).where(
+                RoutingRule.category_id == category.id, RoutingRule.staff_id == account.id
+            )
+        )
+        self.db.add(RoutingRule(category_id=category.id, staff_id=account.id, action=action))
+        self.db.flush()
+        self._record(me, "admin.rule_set", category.id, staff=account.id, rule=action)
+
+    def remove_rule(self, me: StaffPrincipal, rule_id: str) -> None:
+        require_admin(me)
+        rule = self.db.get(RoutingRule, rule_id) if len(rule_id) <= 64 else None
+        if rule is None:
+            raise NotFound
+        self.db.delete(rule)
+        self.db.flush()
+        self._record(me, "admin.rule_removed", rule.category_id, staff=rule.staff_id)
+
+    # --- channel teams ---------------------------------------------------------------------
+
+    def members(self, me: StaffPrincipal, channel: Channel) -> list[StaffAccount]:
+        require_admin(me)
+        stmt = (
+            select(StaffAccount)
+            .join(ChannelMember, ChannelMember.staff_id == StaffAccount.id)
+            .where(ChannelMember.channel_id == channel.id)
+            .order_by(StaffAccount.email)
+        )
+        return list(self.db.scalars(stmt))
+
+    def add_member(self, me: StaffPrincipal, channel_id: str, staff_id: str) -> TeamChange:
+        """Join a team; the channel's open cases they may see reach them as pending grants."""
+        channel = self.channel(me, channel_id)
+        account = self._account(staff_id)
+        if not account.active or not account.role_names & CONTENT_ROLES:
+            raise Invalid(
+                "This person holds no role that works on cases.", fields={"staff_id": "no_role"}
+            )
+        if self.db.get(ChannelMember, (channel.id, account.id)) is None:
+            self.db.add(ChannelMember(channel_id=channel.id, staff_id=account.id))
+        change = TeamChange()
+        for case in self._open_cases(channel.id):
+            if may_see(self.db, account, case) and not self.keys.holds(case.id, CASE, account.id):
+                self.keys.request_grant(case.id, CASE, account.id, "team_joined")
+                change.grants += 1
+        self.db.flush()
+        self._record(me, "admin.member_added", channel.id, staff=account.id, grants=change.grants)
+        return change
+
+    def remove_member(self, me: StaffPrincipal, channel_id: str, staff_id: str) -> TeamChange:
+        """Leave a team: keys to the channel's cases go, except where they are assigned.
+
+        Refused as a whole when they hold the only staff key to one of those cases.
+        """
+        channel = self.channel(me, channel_id)
+        account = self._account(staff_id)
+        change = TeamChange()
+        for case in self._cases_held(channel.id, account.id):
+            if self.db.get(CaseAssignee, (case.id, account.id)) is not None:
+                continue
+            if self.keys.staff_holders(case.id, CASE) == [account.id]:
+                change.refused.append(case.reference)
+                continue
+            self.keys.revoke_staff(case.id, CASE, account.id)
+            change.revoked += 1
+        if change.refused:
+            raise Conflict(
+                "This person is the only one who can open some of this channel's cases. "
+                "Give a colleague access first.",
+                code="last_key_holder",
+            )
+        self.db.execute(
+            delete(ChannelMember).where(
+                ChannelMember.channel_id == channel.id, ChannelMember.staff_id == account.id
+            )
+        )
+        self._record(me, "admin.member_removed", channel.id, staff=account.id, keys=change.revoked)
+        return change
+
+    def _open_cases(self, channel_id: str) -> list[Case]:
+        stmt = select(Case).where(
+            Case.channel_id == channel_id, Case.status.in_([str(s) for s in OPEN_STATUSES])
+        )
+        return list(self.db.scalars(stmt))
+
+    def _cases_held(self, channel_id: str, staff_id: str) -> list[Case]:
+        stmt = (
+            select(Case)
+            .join(KeyWrap, KeyWrap.case_id == Case.id)
+            .where(
+                Case.channel_id == channel_id,
+                KeyWrap.staff_id == staff_id,
+                KeyWrap.key_kind == CASE,
+            )
+        )
+        return list(self.db.scalars(stmt))
+
+    # --- directory -------------------------------------------------------------------------
+
+    def import_directory(self, me: StaffPrincipal, rows: list[Row]) -> DirectoryResult:
+        """The same import as `portal directory import`, then the policy re-run on every case."""
+        require_admin(me)
+        report = DirectoryService(self.db, self.clock, self.config.server_secret).import_rows(rows)
+        self.audit.record(
+            me.actor,
+            "directory.imported",
+            detail={"created": report.created, "updated": report.updated},
+        )
+        revoked = AccessService(self.db, self.clock, self.audit).enforce_all()
+        return DirectoryResult(report, revoked)
+
+    def directory(self, me: StaffPrincipal, query: str = "") -> list[DirectoryEntry]:
+        require_admin(me)
+        stmt = select(DirectoryEntry).order_by(DirectoryEntry.employee_id).limit(DIRECTORY_PAGE)
+        query = query.strip()[:100]
+        if query:
+            pattern = f"%{query.lower()}%"
+            stmt = stmt.where(
+                or_(
+                    func.lower(DirectoryEntry.name).like(pattern),
+                    func.lower(DirectoryEntry.employee_id).like(pattern),
+                    DirectoryEntry.email.like(pattern),
+                    func.lower(DirectoryEntry.department).like(pattern),
+                )
+            )
+        return list(self.db.scalars(stmt))
+
+    def missing_managers(self, me: StaffPrincipal) -> list[DirectoryEntry]:
+        """Entries whose manager is not in the directory (a dangling chain link)."""
+        require_admin(me)
+        known = select(DirectoryEntry.employee_id)
+        stmt = (
+            select(DirectoryEntry)
+            .where(
+                DirectoryEntry.manager_employee_id.is_not(None),
+                DirectoryEntry.manager_employee_id.not_in(known),
+            )
+            .order_by(DirectoryEntry.employee_id)
+            .limit(DIRECTORY_PAGE)
+        )
+        return list(self.db.scalars(stmt))
+
+    # --- outbox ----------------------------------------------------------------------------
+
+    def outbox(self, me: StaffPrincipal, limit: int = 100) -> list[OutboxMessage]:
+        """Recent mails with status and errors; the bodies are the same fixed text anyway."""
+        require_admin(me)
+        stmt = select(OutboxMessage).order_by(OutboxMessage.created_at.desc()).limit(limit)
+        return list(self.db.scalars(stmt))
+
+    def _record(self, me: StaffPrincipal, action: str, target: str, **detail: object) -> None:
+        self.audit.record(me.actor, action, detail={"target": target, **detail})
+
+
+def require_admin(me: StaffPrincipal) -> None:
+    if not me.has_role(Role.ADMIN):
+        raise Forbidden("Only admins use these pages.")
+
+
+def _slug(value: str) -> str:
+    slug = value.strip().lower()
+    if not slug or len(slug) > 64 or not set(slug) <= SLUG_CHARS:
+        raise Invalid("Use lower-case letters, digits and dashes.", fields={"slug": "bad_slug"})
+    return slug
+
+
+def _apply_names(item: Channel | Category, name_en: str, name_zh: str) -> None:
+    errors = {
+        key: ("required" if not value.strip() else "too_long")
+        for key, value in (("name_en", name_en), ("name_zh", name_zh))
+        if not value.strip() or len(value) > NAME_MAX
+    }
+    if errors:
+        raise Invalid(fields=errors)
+    item.name_en, item.name_zh = name_en.strip(), name_zh.strip()
+
+
+def _apply_channel(channel: Channel, form: ChannelForm) -> None:
+    _apply_names(channel, form.name_en, form.name_zh)
+    errors = {}
+    if not 1 <= form.acknowledge_days <= 90:
+        errors["acknowledge_days"] = "out_of_range"
+    if not 1 <= form.feedback_months <= 12:
+        errors["feedback_months"] = "out_of_range"
+    if errors:
+        raise Invalid(fields=errors)
+    channel.acknowledge_days = form.acknowledge_days
+    channel.feedback_months = form.feedback_months
+    channel.active = form.active
