@@ -1,6 +1,6 @@
 """Imports every table so the metadata is complete for migrations and tests."""
 
-from cases.access.models import DisclosureRequest, ProtectiveMeasure, RiskAssessment
+from cases.access.models import DisclosureRequest, ItemMask, ProtectiveMeasure, RiskAssessment
 from cases.audit.models import AuditEntry
 from cases.notify.models import JobLease, OutboxMessage
 from cases.org.models import Category, Channel, ChannelMember, RecoveryKey, RoutingRule
@@ -37,6 +37,7 @@ __all__ = [
     "ChannelMember",
     "DirectoryEntry",
     "DisclosureRequest",
+    "ItemMask",
     "JobLease",
     "KeyWrap",
     "OutboxMessage",

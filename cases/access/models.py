@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Date, DateTime, ForeignKey, LargeBinary, String, Text
+from sqlalchemy import Date, DateTime, ForeignKey, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from cases.db import Base, new_id, utcnow
@@ -55,3 +55,19 @@ class ProtectiveMeasure(Base):
     created_by: Mapped[str] = mapped_column(ForeignKey("staff_accounts.id"))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     closed_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class ItemMask(Base):
+    """A span of a message or note hidden from everyone but its author; removable by them.
+
+    Only the character offsets are stored (clear, no content); the text stays sealed."""
+
+    __tablename__ = "item_masks"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    item_id: Mapped[str] = mapped_column(ForeignKey("case_items.id", ondelete="CASCADE"))
+    author_id: Mapped[str] = mapped_column(ForeignKey("staff_accounts.id"))
+    start: Mapped[int] = mapped_column(Integer)
+    end: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)

@@ -15,20 +15,33 @@ from sqlalchemy.orm import Session
 from cases.access.policy import eligible, may_see
 from cases.audit.service import Actor, AuditLog
 from cases.clock import Clock
-from cases.errors import Conflict, Forbidden
+from cases.errors import Conflict, Forbidden, Invalid
 from cases.org.models import Category, Channel
 from cases.org.service import OrgService
 from cases.principals import StaffPrincipal
 from cases.reports.intake import IntakeConfig, IntakeService, SubjectInput
 from cases.reports.keys import CASE, KeyRing
-from cases.reports.models import Case, CaseExclusion, KeyWrap, PendingGrant
-from cases.staff.models import StaffAccount
+from cases.reports.models import Case, CaseExclusion, CaseSubject, KeyWrap, PendingGrant
+from cases.reports.sealing import SUBJECT, open_json
+from cases.staff.models import DirectoryEntry, StaffAccount
 
 
 @dataclass(frozen=True)
 class Revocation:
     staff_id: str
     reason: str
+
+
+@dataclass(frozen=True)
+class SubjectRow:
+    """One stored subject row: as typed, and the directory entry it was matched to, if any."""
+
+    id: str
+    name: str
+    employee_id: str
+    needs_confirmation: bool
+    entry_name: str
+    entry_department: str
 
 
 class AccessService:
@@ -66,6 +79,67 @@ class AccessService:
         self.db.flush()
         self.audit.record(principal.actor, "case.subject_added", case_id=case.id)
         return self.enforce(case)
+
+    def subjects(self, case: Case, case_key: bytes) -> list[SubjectRow]:
+        """Every subject row, so an investigator can see the candidates of an ambiguous name."""
+        rows = self.db.scalars(
+            select(CaseSubject).where(CaseSubject.case_id == case.id).order_by(CaseSubject.id)
+        )
+        return [self._subject_row(case, case_key, row) for row in rows]
+
+    def confirm_subject(
+        self, principal: StaffPrincipal, case: Case, case_key: bytes, subject_id: str
+    ) -> list[Revocation]:
+        """Settle an ambiguous name: keep the chosen candidate, drop the others.
+
+        The dropped candidates stop being excluded; they are not given the key by this (an
+        investigator assigns them if they should work on the case).
+        """
+        chosen = self.db.get(CaseSubject, subject_id) if len(subject_id) <= 64 else None
+        if chosen is None or chosen.case_id != case.id or not chosen.needs_confirmation:
+            raise Invalid(
+                "Choose one of the people listed for a name that needs confirming.",
+                fields={"subject": "unknown_candidate"},
+            )
+        typed = self._typed(case, case_key, chosen)
+        for row in self._unconfirmed(case.id):
+            if row.id != chosen.id and self._typed(case, case_key, row) == typed:
+                self.db.delete(row)
+        chosen.needs_confirmation = False
+        self.db.flush()
+        self.audit.record(
+            principal.actor,
+            "case.subject_confirmed",
+            case_id=case.id,
+            detail={"subject": chosen.id},
+        )
+        return self.enforce(case)
+
+    def _unconfirmed(self, case_id: str) -> list[CaseSubject]:
+        stmt = select(CaseSubject).where(
+            CaseSubject.case_id == case_id, CaseSubject.needs_confirmation.is_(True)
+        )
+        return list(self.db.scalars(stmt))
+
+    def _typed(self, case: Case, case_key: bytes, row: CaseSubject) -> dict[str, str]:
+        value = open_json(case_key, case.id, SUBJECT, row.id, row.sealed)
+        return {k: str(v) for k, v in value.items()}
+
+    def _subject_row(self, case: Case, case_key: bytes, row: CaseSubject) -> SubjectRow:
+        typed = self._typed(case, case_key, row)
+        entry = None
+        if row.directory_hash is not None:
+            entry = self.db.scalars(
+                select(DirectoryEntry).where(DirectoryEntry.id_hash == row.directory_hash)
+            ).first()
+        return SubjectRow(
+            id=row.id,
+            name=typed.get("name", ""),
+            employee_id=entry.employee_id if entry else typed.get("employee_id", ""),
+            needs_confirmation=row.needs_confirmation,
+            entry_name=entry.name if entry else "",
+            entry_department=entry.department if entry else "",
+        )
 
     def enforce(self, case: Case) -> list[Revocation]:
         """Remove keys and pending grants of everyone the policy now excludes from this case.
