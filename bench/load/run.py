@@ -75,7 +75,9 @@ def report(channel: dict[str, Any], n: int) -> dict[str, Any]:
     }
 
 
-def file_reports(url: str, clients: int, seconds: float) -> tuple[list[float], Counter[int], list[str]]:
+def file_reports(
+    url: str, clients: int, seconds: float
+) -> tuple[list[float], Counter[int], list[str]]:
     channel = httpx.get(f"{url}/api/v1/channels").json()[0]
     latencies: list[float] = []
     statuses: Counter[int] = Counter()
@@ -115,20 +117,26 @@ def flood(url: str, known: list[str], stop: threading.Event, statuses: Counter[i
     def wrong() -> str:
         if random.random() < 0.5:
             selector = crypto.parse_receipt(random.choice(known)).selector
-            return crypto.Receipt(selector, "".join(random.choices("0123456789ABCDEF", k=16))).formatted()
+            return crypto.Receipt(
+                selector, "".join(random.choices("0123456789ABCDEF", k=16))
+            ).formatted()
         return crypto.new_receipt().formatted()
 
     with httpx.Client(base_url=url, timeout=30) as http:
         while not stop.is_set():
             try:
-                status = http.post("/api/v1/reporter/session", json={"receipt": wrong()}).status_code
+                status = http.post(
+                    "/api/v1/reporter/session", json={"receipt": wrong()}
+                ).status_code
             except httpx.HTTPError:
                 status = 0
             with lock:
                 statuses[status] += 1
 
 
-def checks_under_flood(url: str, receipts: list[str], flooders: int, seconds: float) -> dict[str, Any]:
+def checks_under_flood(
+    url: str, receipts: list[str], flooders: int, seconds: float
+) -> dict[str, Any]:
     half = len(receipts) // 2
     flood_pool, check_pool = receipts[:half], receipts[half:]
     stop = threading.Event()
@@ -174,10 +182,14 @@ def main() -> None:
     fresh = FreshPostgres(args.postgres) if args.postgres else None
     if fresh is not None:
         env["PORTAL_DATABASE_URL"] = fresh.url
-    print(f"machine: {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}")
+    print(
+        f"machine: {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}"
+    )
     database = "a fresh PostgreSQL database" if fresh else "SQLite in the fresh PORTAL_DATA_DIR"
-    print("server: uvicorn bench.load.serve:app (stand-in for `portal serve`), "
-          f"workers={args.workers}, {database}")
+    print(
+        "server: uvicorn bench.load.serve:app (stand-in for `portal serve`), "
+        f"workers={args.workers}, {database}"
+    )
     for name, value in env.items():
         print(f"  {name}={value}")
     server = Server("bench.load.serve:app", env, workers=args.workers)
@@ -187,15 +199,21 @@ def main() -> None:
         print(f"\n1. filing: {args.clients} clients for {args.seconds:.0f} s")
         print(f"   submissions: {ok} ok, {sum(statuses.values()) - ok} errors {dict(statuses)}")
         print(f"   throughput: {ok / args.seconds:.1f} submissions/s")
-        print(f"   latency: p50 {percentile(latencies, 0.5) * 1000:.0f} ms, "
-              f"p99 {percentile(latencies, 0.99) * 1000:.0f} ms")
+        print(
+            f"   latency: p50 {percentile(latencies, 0.5) * 1000:.0f} ms, "
+            f"p99 {percentile(latencies, 0.99) * 1000:.0f} ms"
+        )
         result = checks_under_flood(server.url, receipts, args.flooders, args.seconds)
         lat = result["latencies"]
-        print(f"\n2. correct receipt checks while {args.flooders} clients send wrong receipts "
-              f"({args.seconds:.0f} s)")
+        print(
+            f"\n2. correct receipt checks while {args.flooders} clients send wrong receipts "
+            f"({args.seconds:.0f} s)"
+        )
         print(f"   correct checks: {len(lat)} {dict(result['statuses'])}")
-        print(f"   latency: p50 {percentile(lat, 0.5) * 1000:.0f} ms, p99 {percentile(lat, 0.99) * 1000:.0f} ms, "
-              f"mean {statistics.fmean(lat) * 1000:.0f} ms")
+        print(
+            f"   latency: p50 {percentile(lat, 0.5) * 1000:.0f} ms, "
+            f"p99 {percentile(lat, 0.99) * 1000:.0f} ms, mean {statistics.fmean(lat) * 1000:.0f} ms"
+        )
         print(f"   flood answers: {dict(result['flood'])}")
     finally:
         server.stop()

@@ -36,5 +36,7 @@ def app() -> Starlette:
         )
         for n in range(TEAM):
             if staff.by_email(f"investigator{n}@bench.example") is None:
-                staff.create(f"investigator{n}@bench.example", f"bench pass {n} xyzzy!", ["investigator"])
+                staff.create(
+                    f"investigator{n}@bench.example", f"bench pass {n} xyzzy!", ["investigator"]
+                )
     return create_app(settings, engine=engine)

@@ -3,21 +3,24 @@
 A file gets its own random key, sealed under the case key; its plaintext passes through
 the metadata cleaner and the stream encryptor and only ciphertext reaches the database.
 Chunk rows are written in short transactions of their own while the upload runs (never
-in the request's one transaction, which would hold a 1 GiB write open), batched to about
-a megabyte so memory stays bounded. A file stays unlinked, and is swept after a grace
-period by `sweep_unlinked`, until the report or reply that carries it commits and calls
-`link`. Intake and evidence uploads call the sweeper opportunistically.
+in the request's one transaction, which would hold a 1 GiB write open), in batches of a
+few megabytes by a writer thread, so the database's disk work overlaps with parsing and
+encrypting the next batch while memory stays bounded. A file stays unlinked, and is
+swept after a grace period by `sweep_unlinked`, until the report or reply that carries it
+commits and calls `link`. Intake and evidence uploads call the sweeper opportunistically.
 """
 
 from __future__ import annotations
 
+import queue
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 import crypto
@@ -29,7 +32,10 @@ from cases.reports.models import Attachment, AttachmentChunk
 from cases.reports.sealing import FILE_KEY, FILE_META, open_json, seal_json, stream_aad
 
 NAME_MAX = 120
-FLUSH_BYTES = 1024 * 1024
+FLUSH_BYTES = 4 * 1024 * 1024
+# Batches waiting for the writer thread; with the one being written and the one filling,
+# at most (QUEUE_DEPTH + 2) * FLUSH_BYTES of ciphertext is held per upload.
+QUEUE_DEPTH = 2
 READ_BATCH = 16
 
 
@@ -98,6 +104,7 @@ class AttachmentWriter:
         self._next_idx = 0
         self.received = 0
         now = clock.now()
+        self._writer = _BatchWriter(factory, self.id)
         with unit_of_work(factory) as db:
             db.add(
                 Attachment(
@@ -139,6 +146,7 @@ class AttachmentWriter:
         return stored
 
     def abort(self) -> None:
+        self._writer.close(raise_error=False)
         delete_files(self.factory, [self.id])
 
     def _queue(self, chunks: list[bytes]) -> None:
@@ -149,17 +157,75 @@ class AttachmentWriter:
             self._flush()
 
     def _flush(self, meta: bytes | None = None) -> None:
+        self._writer.put(_Batch(self._next_idx, self._pending, self._pending_bytes, meta))
+        self._next_idx += len(self._pending)
+        self._pending, self._pending_bytes = [], 0
+        if meta is not None:
+            self._writer.close()
+
+
+@dataclass(frozen=True)
+class _Batch:
+    first_idx: int
+    chunks: list[bytes]
+    size: int
+    meta: bytes | None
+
+
+class _BatchWriter:
+    """Writes one upload's chunk batches in order, in a thread of its own.
+
+    The queue is short, so a slow disk slows the upload down instead of filling memory.
+    An error is kept and raised to the uploader at its next put or at close.
+    """
+
+    def __init__(self, factory: sessionmaker[Session], attachment_id: str) -> None:
+        self.factory = factory
+        self.attachment_id = attachment_id
+        self._queue: queue.Queue[_Batch | None] = queue.Queue(maxsize=QUEUE_DEPTH)
+        self._error: BaseException | None = None
+        self._closed = False
+        self._thread = threading.Thread(target=self._run, name="attachment-writer", daemon=True)
+        self._thread.start()
+
+    def put(self, batch: _Batch) -> None:
+        self._raise()
+        self._queue.put(batch)
+
+    def close(self, *, raise_error: bool = True) -> None:
+        if not self._closed:
+            self._closed = True
+            self._queue.put(None)
+            self._thread.join()
+        if raise_error:
+            self._raise()
+
+    def _raise(self) -> None:
+        if self._error is not None:
+            raise self._error
+
+    def _run(self) -> None:
+        while (batch := self._queue.get()) is not None:
+            if self._error is None:
+                try:
+                    self._write(batch)
+                except BaseException as exc:  # handed to the uploader's thread
+                    self._error = exc
+
+    def _write(self, batch: _Batch) -> None:
+        rows = [
+            {"attachment_id": self.attachment_id, "idx": batch.first_idx + n, "data": chunk}
+            for n, chunk in enumerate(batch.chunks)
+        ]
         with unit_of_work(self.factory) as db:
-            for chunk in self._pending:
-                db.add(AttachmentChunk(attachment_id=self.id, idx=self._next_idx, data=chunk))
-                self._next_idx += 1
-            row = db.get(Attachment, self.id)
+            if rows:
+                db.execute(insert(AttachmentChunk), rows)
+            row = db.get(Attachment, self.attachment_id)
             if row is None:
                 raise NotFound("The upload was removed while it was being received.")
-            row.stored_bytes += self._pending_bytes
-            if meta is not None:
-                row.meta, row.complete = meta, True
-        self._pending, self._pending_bytes = [], 0
+            row.stored_bytes += batch.size
+            if batch.meta is not None:
+                row.meta, row.complete = batch.meta, True
 
 
 def delete_files(factory: sessionmaker[Session], ids: list[str]) -> None:

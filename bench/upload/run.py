@@ -1,0 +1,121 @@
+"""Upload benchmark: one 1 GiB attachment over HTTP on loopback, the portal against plain Starlette.
+
+Both servers run in the same run on the same machine (uvicorn, one process each). The
+client streams a generated body (one random MiB repeated, never the whole file in memory)
+to the portal's POST /api/v1/reporter/attachments (streaming parse, metadata filter,
+AES-GCM stream encryption, chunk rows in SQLite) and to a plain Starlette app whose
+request.form() spools the file to a temporary file on disk. Prints the throughput of each,
+their ratio, and each server's peak resident-memory growth during the upload.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import tempfile
+import time
+from collections.abc import Iterator
+
+import httpx
+
+from bench.load.server import PeakRss, Server
+
+MIB = 1 << 20
+BOUNDARY = "benchboundary7c1f0e"
+
+
+def body(size_mib: int) -> tuple[Iterator[bytes], int]:
+    head = (
+        f"--{BOUNDARY}\r\n"
+        'Content-Disposition: form-data; name="file"; filename="evidence.bin"\r\n'
+        "Content-Type: application/octet-stream\r\n\r\n"
+    ).encode()
+    tail = f"\r\n--{BOUNDARY}--\r\n".encode()
+    block = os.urandom(MIB)
+
+    def pieces() -> Iterator[bytes]:
+        yield head
+        for _ in range(size_mib):
+            yield block
+        yield tail
+
+    return pieces(), len(head) + size_mib * MIB + len(tail)
+
+
+def upload(
+    server: Server, path: str, size_mib: int, headers: dict[str, str]
+) -> tuple[float, int, int]:
+    """Seconds taken, status, and the server's peak RSS growth (KiB)."""
+    content, length = body(size_mib)
+    headers = {
+        **headers,
+        "Content-Type": f"multipart/form-data; boundary={BOUNDARY}",
+        "Content-Length": str(length),
+    }
+    peak = PeakRss(server)
+    started = time.perf_counter()
+    answer = httpx.post(f"{server.url}{path}", content=content, headers=headers, timeout=3600)
+    took = time.perf_counter() - started
+    return took, answer.status_code, peak.stop()
+
+
+def reporter_token(server: Server) -> str:
+    channel = httpx.get(f"{server.url}/api/v1/channels").json()[0]
+    filed = httpx.post(
+        f"{server.url}/api/v1/reports",
+        json={
+            "channel": channel["id"],
+            "category": channel["categories"][0]["id"],
+            "summary": "Upload benchmark",
+            "details": "A report that receives one large file.",
+        },
+    ).json()
+    answer = httpx.post(f"{server.url}/api/v1/reporter/session", json={"receipt": filed["receipt"]})
+    return str(answer.json()["token"])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--mib", type=int, default=1024, help="file size in MiB (default 1 GiB)")
+    args = parser.parse_args()
+    data_dir = tempfile.mkdtemp(prefix="portal-bench-upload-")
+    env = {
+        "PORTAL_DATA_DIR": data_dir,
+        "PORTAL_UPLOAD_MAX_FILE_MB": str(args.mib + 1),
+        "PORTAL_UPLOAD_MAX_REPORT_MB": str(args.mib + 1),
+        "BENCH_TEAM": "1",
+    }
+    print(
+        f"machine: {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}"
+    )
+    print(
+        f"file: {args.mib} MiB, generated (one random MiB repeated); portal on SQLite in {data_dir}"
+    )
+    for name, value in env.items():
+        print(f"  {name}={value}")
+    portal = Server("bench.load.serve:app", env)
+    plain = Server("bench.upload.plain:app", {"TMPDIR": data_dir})
+    try:
+        headers = {"Authorization": f"Bearer {reporter_token(portal)}"}
+        upload(portal, "/api/v1/reporter/attachments", 1, headers)  # warm up
+        upload(plain, "/upload", 1, {})
+        p_took, p_status, p_rss = upload(portal, "/api/v1/reporter/attachments", args.mib, headers)
+        s_took, s_status, s_rss = upload(plain, "/upload", args.mib, {})
+    finally:
+        portal.stop()
+        plain.stop()
+    p_rate, s_rate = args.mib / p_took, args.mib / s_took
+    print(
+        f"\nportal (parse, clean, encrypt, chunk rows): status {p_status}, {p_took:.1f} s, "
+        f"{p_rate:.0f} MiB/s, peak RSS growth {p_rss / 1024:.1f} MiB"
+    )
+    print(
+        f"plain Starlette request.form() to disk:      status {s_status}, {s_took:.1f} s, "
+        f"{s_rate:.0f} MiB/s, peak RSS growth {s_rss / 1024:.1f} MiB"
+    )
+    print(f"ratio portal/plain: {p_rate / s_rate:.2f}")
+
+
+if __name__ == "__main__":
+    main()
