@@ -313,7 +313,7 @@ class AdminService:
         active: bool,
         retaliation: bool,
     ) -> None:
-        category = self._category(me, category_id)
+        category = self.category(me, category_id)
         _apply_names(category, name_en, name_zh)
         category.active, category.retaliation = active, retaliation
         self._record(
@@ -322,7 +322,7 @@ class AdminService:
 
     def move_category(self, me: StaffPrincipal, category_id: str, step: int) -> None:
         """Swap a category with its neighbour above (step -1) or below (step +1)."""
-        category = self._category(me, category_id)
+        category = self.category(me, category_id)
         ordered = sorted(category.channel.categories, key=lambda c: (c.position, c.slug))
         index = ordered.index(category)
         other = index + (1 if step > 0 else -1)
@@ -334,7 +334,7 @@ class AdminService:
         self.db.flush()
         self._record(me, "admin.category_moved", category.id)
 
-    def _category(self, me: StaffPrincipal, category_id: str) -> Category:
+    def category(self, me: StaffPrincipal, category_id: str) -> Category:
         require_admin(me)
         category = self.db.get(Category, category_id) if len(category_id) <= 64 else None
         if category is None:
@@ -351,7 +351,7 @@ class AdminService:
 
     def add_rule(self, me: StaffPrincipal, category_id: str, staff_id: str, action: str) -> None:
         """New reports in this category also go to (add) or skip (remove) one person."""
-        category = self._category(me, category_id)
+        category = self.category(me, category_id)
         account = self._account(staff_id)
         if action not in {"add", "remove"}:
             raise Invalid("Choose add or remove.", fields={"action": "required"})
@@ -368,14 +368,17 @@ class AdminService:
         self.db.flush()
         self._record(me, "admin.rule_set", category.id, staff=account.id, rule=action)
 
-    def remove_rule(self, me: StaffPrincipal, rule_id: str) -> None:
+    def remove_rule(self, me: StaffPrincipal, rule_id: str) -> str:
+        """Drop a routing rule; returns its channel's id."""
         require_admin(me)
         rule = self.db.get(RoutingRule, rule_id) if len(rule_id) <= 64 else None
-        if rule is None:
+        category = self.db.get(Category, rule.category_id) if rule is not None else None
+        if rule is None or category is None:
             raise NotFound
         self.db.delete(rule)
         self.db.flush()
         self._record(me, "admin.rule_removed", rule.category_id, staff=rule.staff_id)
+        return category.channel_id
 
     # --- channel teams ---------------------------------------------------------------------
 

@@ -9,11 +9,9 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute
 
-from portal.routes import public, setup
-from portal.routes import reporter, reporter_api
-from portal.routes import staff, staff_api
+from portal.routes import access, admin, public, reporter, reporter_api, setup, staff, staff_api
 
-_AREAS = (public, setup, reporter, reporter_api, staff, staff_api)
+_AREAS = (public, setup, reporter, reporter_api, staff, staff_api, admin, access)
 
 
 def all_routes() -> list[BaseRoute]:

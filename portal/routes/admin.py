@@ -1,0 +1,422 @@
+"""Admin pages: accounts, channels, categories, routing, teams, directory and outbox.
+
+Admins only (403 for other staff, the login page for nobody). Handlers parse the form,
+call cases/org/admin.py and render; every rule and every audit entry lives there.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from cases.db import new_id, unit_of_work
+from cases.errors import Conflict, Invalid, Unauthorized
+from cases.org.admin import AdminConfig, AdminService, ChannelForm, require_admin
+from cases.principals import StaffPrincipal
+from cases.reports.attachments import StoredFile
+from cases.staff.directory import parse_csv
+from cases.staff.models import Role
+from portal.auth import require_staff
+from portal.csrf import form_with_csrf
+from portal.deps import clock_of, kdf_profile, server_secret, settings_of
+from portal.i18n import N_
+from portal.templating import render
+from portal.uploads import UploadLimits, read_upload
+
+DIRECTORY_MAX_BYTES = 16 * 1024 * 1024
+ROLE_LABELS = {
+    Role.ADMIN: N_("Admin"),
+    Role.INVESTIGATOR: N_("Investigator"),
+    Role.CUSTODIAN: N_("Identity custodian"),
+    Role.REWARD_APPROVER: N_("Reward approver"),
+    Role.FINANCE: N_("Finance"),
+    Role.AUDITOR: N_("Auditor"),
+    Role.RETALIATION_OFFICER: N_("Retaliation officer"),
+}
+FIELD_MESSAGES = {
+    "required": N_("This is required."),
+    "too_long": N_("This is too long."),
+    "too_short": N_("Use at least 12 characters."),
+    "common": N_("That password is too easy to guess; choose another."),
+    "taken": N_("That short name is taken."),
+    "bad_slug": N_("Use lower-case letters, digits and dashes."),
+    "out_of_range": N_("This number is outside the allowed range."),
+    "unknown": N_("No directory entry has that employee id."),
+    "no_role": N_("This person holds no role that works on cases."),
+    "admin_auditor": N_("An admin cannot also be an auditor."),
+    "auditor_content": N_("An auditor cannot also read cases."),
+    "admin_content": N_("An admin cannot also read cases."),
+}
+DIRECTORY_PROBLEMS = {
+    "bad_header": N_(
+        "The first row must name the columns: employee_id,name,email,department,manager_id"
+    ),
+    "bad_row": N_("A row is incomplete. Each row needs an employee id and a name."),
+    "duplicate": N_("The same employee id appears twice."),
+    "cycle": N_("The management chain goes round in a circle. Nothing was imported."),
+    "too_many_rows": N_("The file has too many rows."),
+    "encoding": N_("The file is not UTF-8 text."),
+}
+# What cases/org/admin.py and the services it calls say, so the catalogue check sees it.
+DOMAIN_MESSAGES = (
+    N_("You cannot change your own roles; ask another admin."),
+    N_("You cannot deactivate your own account."),
+    N_("The last admin must stay an admin."),
+    N_("Choose at least one known role."),
+    N_("An account with that e-mail already exists."),
+    N_(
+        "This person is the only one who can open some of this channel's cases. "
+        "Give a colleague access first."
+    ),
+    N_("Only admins use these pages."),
+    N_("Choose add or remove."),
+)
+TO_LOGIN = "/staff/login"
+
+View = Callable[[Request, AdminService, StaffPrincipal], tuple[str, dict[str, Any]]]
+Action = Callable[[Request, AdminService, StaffPrincipal, FormData], str]
+
+
+def service(request: Request, db: Session) -> AdminService:
+    settings = settings_of(request)
+    config = AdminConfig(server_secret(settings), kdf_profile(settings))
+    return AdminService(db, clock_of(request), config)
+
+
+def _admin(request: Request, db: Session) -> tuple[AdminService, StaffPrincipal]:
+    me = require_staff(request, db)
+    require_admin(me)
+    return service(request, db), me
+
+
+def _render(
+    request: Request,
+    view: View,
+    problem: Invalid | Conflict | None = None,
+    extra: dict[str, Any] | None = None,
+) -> Response:
+    try:
+        with unit_of_work(request.app.state.db) as db:
+            admin, me = _admin(request, db)
+            name, context = view(request, admin, me)
+            context = {
+                "me": me,
+                "recovery_missing": not admin.recovery_configured(),
+                "role_labels": ROLE_LABELS,
+                "field_messages": FIELD_MESSAGES,
+                "errors": problem.fields if isinstance(problem, Invalid) else {},
+                "error": problem.message if problem is not None else None,
+                "error_code": problem.code if problem is not None else None,
+                **context,
+                **(extra or {}),
+            }
+            status = 200 if problem is None else problem.status
+            return render(request, name, context, status_code=status)
+    except Unauthorized:
+        return RedirectResponse(TO_LOGIN, status_code=303)
+
+
+def page(view: View) -> Callable[[Request], Any]:
+    async def endpoint(request: Request) -> Response:
+        return await run_in_threadpool(_render, request, view)
+
+    return endpoint
+
+
+def action(act: Action, view: View) -> Callable[[Request], Any]:
+    """A form POST: on success back to a page; refused input shows that page with the reason."""
+
+    async def endpoint(request: Request) -> Response:
+        form = await form_with_csrf(request)
+        return await run_in_threadpool(_act, request, act, view, form)
+
+    return endpoint
+
+
+def _act(request: Request, act: Action, view: View, form: FormData) -> Response:
+    try:
+        with unit_of_work(request.app.state.db) as db:
+            admin, me = _admin(request, db)
+            target = act(request, admin, me, form)
+    except Unauthorized:
+        return RedirectResponse(TO_LOGIN, status_code=303)
+    except (Invalid, Conflict) as problem:
+        return _render(request, view, problem)
+    return RedirectResponse(target, status_code=303)
+
+
+def _field(form: FormData, name: str) -> str:
+    value = form.get(name, "")
+    return value if isinstance(value, str) else ""
+
+
+def _number(form: FormData, name: str) -> int:
+    raw = _field(form, name).strip()
+    return int(raw) if raw.isdigit() and len(raw) < 6 else 0
+
+
+def _roles(form: FormData) -> list[str]:
+    return [v for v in form.getlist("roles") if isinstance(v, str)]
+
+
+def _param(request: Request, name: str) -> str:
+    return str(request.path_params[name])
+
+
+# --- pages -------------------------------------------------------------------------------
+
+
+def overview_view(request: Request, admin: AdminService, me: StaffPrincipal) -> tuple[str, Any]:
+    return "admin/overview.html", {"overview": admin.overview(me)}
+
+
+def staff_view(request: Request, admin: AdminService, me: StaffPrincipal) -> tuple[str, Any]:
+    return "admin/staff.html", {"accounts": admin.accounts(me), "roles": list(Role)}
+
+
+def channels_view(request: Request, admin: AdminService, me: StaffPrincipal) -> tuple[str, Any]:
+    return "admin/channels.html", {"channels": admin.channels(me)}
+
+
+def channel_view(request: Request, admin: AdminService, me: StaffPrincipal) -> tuple[str, Any]:
+    channel = admin.channel(me, _param(request, "channel_id"))
+    accounts = admin.accounts(me)
+    context = {
+        "channel": channel,
+        "rules": admin.rules(me, channel),
+        "members": admin.members(me, channel),
+        "accounts": accounts,
+        "names": {a.id: a.name or a.email for a in accounts},
+    }
+    return "admin/channel.html", context
+
+
+def category_view(request: Request, admin: AdminService, me: StaffPrincipal) -> tuple[str, Any]:
+    category = admin.category(me, _param(request, "category_id"))
+    request.path_params["channel_id"] = category.channel_id
+    return channel_view(request, admin, me)
+
+
+def outbox_view(request: Request, admin: AdminService, me: StaffPrincipal) -> tuple[str, Any]:
+    return "admin/outbox.html", {"messages": admin.outbox(me)}
+
+
+def directory_view(request: Request, admin: AdminService, me: StaffPrincipal) -> tuple[str, Any]:
+    query = request.query_params.get("q", "")[:100]
+    context = {
+        "query": query,
+        "entries": admin.directory(me, query),
+        "missing": admin.missing_managers(me),
+        "result": None,
+        "directory_problems": DIRECTORY_PROBLEMS,
+    }
+    return "admin/directory.html", context
+
+
+# --- actions -------------------------------------------------------------------------------
+
+
+def create_staff(request: Request, admin: AdminService, me: StaffPrincipal, form: FormData) -> str:
+    admin.create_account(
+        me,
+        _field(form, "email"),
+        _field(form, "password"),
+        _roles(form),
+        name=_field(form, "name"),
+        employee_id=_field(form, "employee_id"),
+    )
+    return "/admin/staff?created=1"
+
+
+def staff_roles(request: Request, admin: AdminService, me: StaffPrincipal, form: FormData) -> str:
+    admin.set_roles(me, _param(request, "staff_id"), _roles(form))
+    return "/admin/staff"
+
+
+def staff_state(request: Request, admin: AdminService, me: StaffPrincipal, form: FormData) -> str:
+    staff_id, what = _param(request, "staff_id"), _field(form, "do")
+    if what == "deactivate":
+        admin.deactivate(me, staff_id)
+    elif what == "reactivate":
+        admin.reactivate(me, staff_id)
+    elif what == "reset_totp":
+        admin.reset_totp(me, staff_id)
+    return "/admin/staff"
+
+
+def staff_link(request: Request, admin: AdminService, me: StaffPrincipal, form: FormData) -> str:
+    admin.link_employee(me, _param(request, "staff_id"), _field(form, "employee_id"))
+    return "/admin/staff"
+
+
+def _channel_form(form: FormData) -> ChannelForm:
+    return ChannelForm(
+        _field(form, "name_en"),
+        _field(form, "name_zh"),
+        _number(form, "acknowledge_days"),
+        _number(form, "feedback_months"),
+        active=_field(form, "active") == "1",
+    )
+
+
+def create_channel(
+    request: Request, admin: AdminService, me: StaffPrincipal, form: FormData
+) -> str:
+    channel = admin.create_channel(me, _field(form, "slug"), _channel_form(form))
+    return f"/admin/channels/{channel.id}"
+
+
+def edit_channel(request: Request, admin: AdminService, me: StaffPrincipal, form: FormData) -> str:
+    channel_id = _param(request, "channel_id")
+    admin.update_channel(me, channel_id, _channel_form(form))
+    return f"/admin/channels/{channel_id}"
+
+
+def add_category(request: Request, admin: AdminService, me: StaffPrincipal, form: FormData) -> str:
+    channel_id = _param(request, "channel_id")
+    admin.add_category(
+        me,
+        channel_id,
+        _field(form, "slug"),
+        _field(form, "name_en"),
+        _field(form, "name_zh"),
+        retaliation=_field(form, "retaliation") == "1",
+    )
+    return f"/admin/channels/{channel_id}"
+
+
+def edit_category(request: Request, admin: AdminService, me: StaffPrincipal, form: FormData) -> str:
+    category = admin.category(me, _param(request, "category_id"))
+    move = _field(form, "move")
+    if move in {"up", "down"}:
+        admin.move_category(me, category.id, -1 if move == "up" else 1)
+    else:
+        admin.update_category(
+            me,
+            category.id,
+            _field(form, "name_en"),
+            _field(form, "name_zh"),
+            active=_field(form, "active") == "1",
+            retaliation=_field(form, "retaliation") == "1",
+        )
+    return f"/admin/channels/{category.channel_id}"
+
+
+def add_rule(request: Request, admin: AdminService, me: StaffPrincipal, form: FormData) -> str:
+    category = admin.category(me, _param(request, "category_id"))
+    admin.add_rule(me, category.id, _field(form, "staff_id"), _field(form, "action"))
+    return f"/admin/channels/{category.channel_id}"
+
+
+def remove_rule(request: Request, admin: AdminService, me: StaffPrincipal, form: FormData) -> str:
+    channel_id = admin.remove_rule(me, _param(request, "rule_id"))
+    return f"/admin/channels/{channel_id}"
+
+
+def add_member(request: Request, admin: AdminService, me: StaffPrincipal, form: FormData) -> str:
+    channel_id = _param(request, "channel_id")
+    admin.add_member(me, channel_id, _field(form, "staff_id"))
+    return f"/admin/channels/{channel_id}"
+
+
+def remove_member(request: Request, admin: AdminService, me: StaffPrincipal, form: FormData) -> str:
+    channel_id = _param(request, "channel_id")
+    admin.remove_member(me, channel_id, _param(request, "staff_id"))
+    return f"/admin/channels/{channel_id}"
+
+
+# --- directory upload ------------------------------------------------------------------------
+
+
+class MemoryFile:
+    """Keeps an uploaded CSV in memory: it is parsed at once and never stored as a file."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.data = bytearray()
+
+    def write(self, data: bytes) -> None:
+        self.data += data
+
+    def finish(self) -> StoredFile:
+        digest = hashlib.sha256(self.data).hexdigest()
+        return StoredFile(new_id(), self.name, len(self.data), digest, "text/csv", False)
+
+    def abort(self) -> None:
+        self.data.clear()
+
+
+async def upload_directory(request: Request) -> Response:
+    files: list[MemoryFile] = []
+
+    def open_file(_field: str, name: str) -> MemoryFile:
+        files.append(MemoryFile(name))
+        return files[-1]
+
+    limits = UploadLimits(DIRECTORY_MAX_BYTES, DIRECTORY_MAX_BYTES, 1)
+    await read_upload(request, limits, open_file)
+    return await run_in_threadpool(_import, request, bytes(files[0].data) if files else b"")
+
+
+def _import(request: Request, data: bytes) -> Response:
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        problem = Invalid(DIRECTORY_PROBLEMS["encoding"], code="encoding")
+        return _render(request, directory_view, problem)
+    try:
+        with unit_of_work(request.app.state.db) as db:
+            admin, me = _admin(request, db)
+            result = admin.import_directory(me, parse_csv(text))
+    except Unauthorized:
+        return RedirectResponse(TO_LOGIN, status_code=303)
+    except Invalid as problem:
+        return _render(request, directory_view, problem)
+    return _render(request, directory_view, extra={"result": result})
+
+
+routes: list[BaseRoute] = [
+    Route("/admin", page(overview_view), methods=["GET"]),
+    Route("/admin/staff", page(staff_view), methods=["GET"]),
+    Route("/admin/staff", action(create_staff, staff_view), methods=["POST"]),
+    Route("/admin/staff/{staff_id}/roles", action(staff_roles, staff_view), methods=["POST"]),
+    Route("/admin/staff/{staff_id}/state", action(staff_state, staff_view), methods=["POST"]),
+    Route("/admin/staff/{staff_id}/employee", action(staff_link, staff_view), methods=["POST"]),
+    Route("/admin/channels", page(channels_view), methods=["GET"]),
+    Route("/admin/channels", action(create_channel, channels_view), methods=["POST"]),
+    Route("/admin/channels/{channel_id}", page(channel_view), methods=["GET"]),
+    Route("/admin/channels/{channel_id}", action(edit_channel, channel_view), methods=["POST"]),
+    Route(
+        "/admin/channels/{channel_id}/categories",
+        action(add_category, channel_view),
+        methods=["POST"],
+    ),
+    Route(
+        "/admin/channels/{channel_id}/members", action(add_member, channel_view), methods=["POST"]
+    ),
+    Route(
+        "/admin/channels/{channel_id}/members/{staff_id}/remove",
+        action(remove_member, channel_view),
+        methods=["POST"],
+    ),
+    Route(
+        "/admin/categories/{category_id}", action(edit_category, category_view), methods=["POST"]
+    ),
+    Route(
+        "/admin/categories/{category_id}/rules",
+        action(add_rule, category_view),
+        methods=["POST"],
+    ),
+    Route("/admin/rules/{rule_id}/remove", action(remove_rule, channels_view), methods=["POST"]),
+    Route("/admin/outbox", page(outbox_view), methods=["GET"]),
+    Route("/admin/directory", page(directory_view), methods=["GET"]),
+    Route("/admin/directory", upload_directory, methods=["POST"]),
+]

@@ -1,0 +1,206 @@
+"""The admin pages over HTTP: who may enter, accounts, channels, teams, directory, outbox."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import sessionmaker
+from starlette.testclient import TestClient
+from support.staff_world import PASSWORD, ZONE, Person, build_world
+
+from cases.audit.models import AuditEntry
+from cases.clock import FixedClock
+from cases.db import unit_of_work
+from cases.notify.service import NotifyConfig, Outbox
+from cases.reports.models import Case, PendingGrant
+from cases.staff.models import StaffAccount
+
+CSRF = re.compile(r'name="csrf" value="([0-9a-f]+)"')
+
+
+@pytest.fixture
+def world(app: Any, app_db: sessionmaker[Any]) -> dict[str, Any]:
+    clock = FixedClock()
+    app.state.clock = clock
+    with unit_of_work(app_db) as db:
+        made = build_world(db, clock)
+        boss = made.staff("boss@example.com", "admin")
+        ana = made.staff("ana@example.com")
+        bob = made.staff("bob@example.com")
+        filed = made.file()
+        channel_id = made.channel.id
+    return {
+        "clock": clock,
+        "boss": boss,
+        "ana": ana,
+        "bob": bob,
+        "case": filed.case,
+        "channel": channel_id,
+        "db": app_db,
+    }
+
+
+def csrf(client: Any, path: str) -> str:
+    match = CSRF.search(client.get(path).text)
+    assert match, path
+    return match.group(1)
+
+
+def log_in(client: Any, person: Person, clock: FixedClock) -> str:
+    token = csrf(client, "/staff/login")
+    client.post(
+        "/staff/login",
+        data={"csrf": token, "email": person.account.email, "password": person.password},
+    )
+    client.post("/staff/login/totp", data={"csrf": token, "code": person.code(clock)})
+    return token
+
+
+def test_only_admins_enter(client: Any, world: dict[str, Any]) -> None:
+    """Nobody logged in goes to the login page; an investigator gets 403; an admin the page."""
+    anonymous = client.get("/admin/staff", follow_redirects=False)
+    log_in(client, world["ana"], world["clock"])
+    investigator = client.get("/admin/staff")
+
+    assert anonymous.status_code == 303
+    assert anonymous.headers["location"] == "/staff/login"
+    assert investigator.status_code == 403
+
+
+def test_admin_sees_counts_and_the_recovery_warning(client: Any, world: dict[str, Any]) -> None:
+    """The overview shows counts, no report text, and warns that no recovery key exists."""
+    log_in(client, world["boss"], world["clock"])
+
+    page = client.get("/admin")
+
+    assert page.template.name == "admin/overview.html"
+    assert page.context["overview"].open_cases == 1
+    assert page.context["recovery_missing"] is True
+    assert "Orders moved to a rival" not in page.text
+
+
+def test_create_account_checks_password_and_roles(client: Any, world: dict[str, Any]) -> None:
+    """A weak password or admin+auditor is refused with the field error; a good one is created."""
+    token = log_in(client, world["boss"], world["clock"])
+    base = {"csrf": token, "email": "new@example.com", "name": "New"}
+
+    weak = client.post("/admin/staff", data={**base, "password": "short", "roles": "investigator"})
+    mixed = client.post(
+        "/admin/staff", data={**base, "password": PASSWORD, "roles": ["admin", "auditor"]}
+    )
+    made = client.post(
+        "/admin/staff",
+        data={**base, "password": PASSWORD, "roles": "investigator"},
+        follow_redirects=False,
+    )
+    with unit_of_work(world["db"]) as db:
+        account = db.scalars(
+            select(StaffAccount).where(StaffAccount.email == "new@example.com")
+        ).one()
+        enrolled = account.totp_enrolled
+
+    assert (weak.status_code, weak.context["errors"]) == (422, {"password": "too_short"})
+    assert mixed.context["errors"] == {"roles": "admin_auditor"}
+    assert made.status_code == 303
+    assert enrolled is False
+
+
+def test_deactivate_ends_sessions_and_is_audited(client: Any, world: dict[str, Any]) -> None:
+    """A deactivated account's open session stops working; the audit trail names the change."""
+    other = TestClient(client.app, base_url="https://testserver")
+    log_in(other, world["ana"], world["clock"])
+    token = log_in(client, world["boss"], world["clock"])
+
+    done = client.post(
+        f"/admin/staff/{world['ana'].account.id}/state",
+        data={"csrf": token, "do": "deactivate"},
+        follow_redirects=False,
+    )
+    after = other.get("/staff/cases", follow_redirects=False)
+    with unit_of_work(world["db"]) as db:
+        actions = list(db.scalars(select(AuditEntry.action)))
+
+    assert done.status_code == 303
+    assert after.headers["location"] == "/staff/login"
+    assert "admin.staff_deactivated" in actions
+
+
+def test_team_member_gets_pending_grants(client: Any, world: dict[str, Any]) -> None:
+    """Adding a new investigator to the team queues a grant for the open case they may see."""
+    with unit_of_work(world["db"]) as db:
+        late = build_world(db, world["clock"]).staff("late@example.com")
+    token = log_in(client, world["boss"], world["clock"])
+    path = f"/admin/channels/{world['channel']}"
+
+    added = client.post(
+        f"{path}/members", data={"csrf": token, "staff_id": late.account.id}, follow_redirects=False
+    )
+    page = client.get(path)
+    with unit_of_work(world["db"]) as db:
+        grants = list(db.scalars(select(PendingGrant.staff_id)))
+
+    assert added.status_code == 303
+    assert [m.email for m in page.context["members"]] == ["late@example.com"]
+    assert late.account.id in grants
+
+
+def test_category_added_and_reordered(client: Any, world: dict[str, Any]) -> None:
+    """A new category appears last; moving it up swaps it with its neighbour."""
+    token = log_in(client, world["boss"], world["clock"])
+    path = f"/admin/channels/{world['channel']}"
+
+    client.post(
+        f"{path}/categories",
+        data={"csrf": token, "slug": "gifts", "name_en": "Gifts", "name_zh": "礼品"},
+    )
+    new = client.get(path).context["channel"].categories[-1]
+    client.post(f"/admin/categories/{new.id}", data={"csrf": token, "move": "up"})
+    order = [c.slug for c in client.get(path).context["channel"].categories]
+
+    assert new.slug == "gifts"
+    assert order[-2:] == ["gifts", "other"]
+
+
+def test_directory_upload_reports_missing_managers_and_cycles(
+    client: Any, world: dict[str, Any]
+) -> None:
+    """A good CSV is imported with its missing manager listed; a cyclic one changes nothing."""
+    token = log_in(client, world["boss"], world["clock"])
+    header = "employee_id,name,email,department,manager_id\n"
+    good = header + "E1,Li Na,li@example.com,Sales,E9\nE2,Wang Wei,wang@example.com,Sales,E1\n"
+    cyclic = header + "C1,A,,X,C2\nC2,B,,X,C1\n"
+
+    ok = client.post(
+        "/admin/directory",
+        data={"csrf": token},
+        files={"file": ("dir.csv", good.encode(), "text/csv")},
+    )
+    bad = client.post(
+        "/admin/directory",
+        data={"csrf": token},
+        files={"file": ("dir.csv", cyclic.encode(), "text/csv")},
+    )
+    search = client.get("/admin/directory?q=wang")
+
+    assert ok.status_code == 200
+    assert ok.context["result"].report.created == 2
+    assert ok.context["result"].report.missing_managers == [("E1", "E9")]
+    assert (bad.status_code, bad.context["error_code"]) == (422, "cycle")
+    assert [e.employee_id for e in search.context["entries"]] == ["E2"]
+
+
+def test_outbox_page_lists_status(client: Any, world: dict[str, Any]) -> None:
+    """The outbox page shows the queued new-case mails with their status."""
+    with unit_of_work(world["db"]) as db:
+        Outbox(db, world["clock"], NotifyConfig("https://x", ZONE)).case_filed(
+            db.get(Case, world["case"].id)
+        )
+    log_in(client, world["boss"], world["clock"])
+
+    page = client.get("/admin/outbox")
+
+    assert {m.status for m in page.context["messages"]} == {"pending"}
+    assert len(page.context["messages"]) == 2
