@@ -17,6 +17,7 @@ from cases.reports.models import (
     PendingGrant,
     Receipt,
 )
+from cases.rewards.models import Reward, RewardDecision, RewardPayment, RewardPolicy
 from cases.sessions.models import ThrottleCounter, UserSession
 from cases.staff.models import DirectoryEntry, SetupToken, StaffAccount, StaffRole
 from cases.workflow.models import KEY_WRAPS_BY_HOLDER
@@ -45,6 +46,10 @@ __all__ = [
     "ProtectiveMeasure",
     "Receipt",
     "RecoveryKey",
+    "Reward",
+    "RewardDecision",
+    "RewardPayment",
+    "RewardPolicy",
     "RiskAssessment",
     "RoutingRule",
     "SetupToken",

@@ -19,6 +19,8 @@ EVENT_REASON = "event-reason"
 FILE_KEY = "file-key"
 FILE_META = "file-meta"
 IDENTITY = "identity"
+REWARD_NOTE = "reward-note"
+PAYOUT = "payout"
 
 
 def seal_json(case_key: bytes, case_id: str, purpose: str, item_id: str, value: Any) -> bytes:

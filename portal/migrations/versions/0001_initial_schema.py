@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-27 11:03:03.068773
+Create Date: 2026-11-27 11:03:40.432007
 """
 
 from collections.abc import Sequence
@@ -240,6 +240,27 @@ def upgrade() -> None:
             ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("channel_id", "staff_id", name=op.f("pk_channel_members")),
+    )
+    op.create_table(
+        "reward_policies",
+        sa.Column("id", sa.String(length=32), nullable=False),
+        sa.Column("channel_id", sa.String(length=32), nullable=False),
+        sa.Column("tiers", sa.Text(), nullable=False),
+        sa.Column("floor_minor", sa.BigInteger(), nullable=False),
+        sa.Column("cap_minor", sa.BigInteger(), nullable=False),
+        sa.Column("currency", sa.String(length=3), nullable=False),
+        sa.Column("offer_days", sa.Integer(), nullable=False),
+        sa.Column("two_approver_threshold_minor", sa.BigInteger(), nullable=False),
+        sa.Column("exclude_anonymous", sa.Boolean(), nullable=False),
+        sa.Column("updated_at", sa.DateTime(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["channel_id"],
+            ["channels.id"],
+            name=op.f("fk_reward_policies_channel_id_channels"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_reward_policies")),
+        sa.UniqueConstraint("channel_id", name=op.f("uq_reward_policies_channel_id")),
     )
     op.create_table(
         "staff_roles",
@@ -591,6 +612,41 @@ def upgrade() -> None:
         )
 
     op.create_table(
+        "rewards",
+        sa.Column("id", sa.String(length=32), nullable=False),
+        sa.Column("case_id", sa.String(length=32), nullable=False),
+        sa.Column("channel_id", sa.String(length=32), nullable=False),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("currency", sa.String(length=3), nullable=False),
+        sa.Column("recovered_loss_minor", sa.BigInteger(), nullable=False),
+        sa.Column("suggested_minor", sa.BigInteger(), nullable=False),
+        sa.Column("amount_minor", sa.BigInteger(), nullable=False),
+        sa.Column("approvals_needed", sa.Integer(), nullable=False),
+        sa.Column("proposed_by", sa.String(length=32), nullable=False),
+        sa.Column("proposed_at", sa.DateTime(), nullable=False),
+        sa.Column("explanation", sa.LargeBinary(), nullable=True),
+        sa.Column("offered_on", sa.Date(), nullable=True),
+        sa.Column("expires_on", sa.Date(), nullable=True),
+        sa.Column("answered_on", sa.Date(), nullable=True),
+        sa.Column("payout", sa.LargeBinary(), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["case_id"], ["cases.id"], name=op.f("fk_rewards_case_id_cases"), ondelete="CASCADE"
+        ),
+        sa.ForeignKeyConstraint(
+            ["channel_id"], ["channels.id"], name=op.f("fk_rewards_channel_id_channels")
+        ),
+        sa.ForeignKeyConstraint(
+            ["proposed_by"],
+            ["staff_accounts.id"],
+            name=op.f("fk_rewards_proposed_by_staff_accounts"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_rewards")),
+    )
+    with op.batch_alter_table("rewards", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_rewards_case_id"), ["case_id"], unique=False)
+        batch_op.create_index("ix_rewards_status_proposed", ["status", "proposed_at"], unique=False)
+
+    op.create_table(
         "risk_assessments",
         sa.Column("id", sa.String(length=32), nullable=False),
         sa.Column("case_id", sa.String(length=32), nullable=False),
@@ -642,11 +698,58 @@ def upgrade() -> None:
     with op.batch_alter_table("item_masks", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_item_masks_case_id"), ["case_id"], unique=False)
 
+    op.create_table(
+        "reward_decisions",
+        sa.Column("reward_id", sa.String(length=32), nullable=False),
+        sa.Column("staff_id", sa.String(length=32), nullable=False),
+        sa.Column("approve", sa.Boolean(), nullable=False),
+        sa.Column("at", sa.DateTime(), nullable=False),
+        sa.Column("id", sa.String(length=32), nullable=False),
+        sa.Column("reason", sa.LargeBinary(), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["reward_id"],
+            ["rewards.id"],
+            name=op.f("fk_reward_decisions_reward_id_rewards"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["staff_id"],
+            ["staff_accounts.id"],
+            name=op.f("fk_reward_decisions_staff_id_staff_accounts"),
+        ),
+        sa.PrimaryKeyConstraint("reward_id", "staff_id", name=op.f("pk_reward_decisions")),
+        sa.UniqueConstraint("id", name=op.f("uq_reward_decisions_id")),
+    )
+    op.create_table(
+        "reward_payments",
+        sa.Column("id", sa.String(length=32), nullable=False),
+        sa.Column("reward_id", sa.String(length=32), nullable=False),
+        sa.Column("amount_minor", sa.BigInteger(), nullable=False),
+        sa.Column("currency", sa.String(length=3), nullable=False),
+        sa.Column("reference", sa.String(length=100), nullable=False),
+        sa.Column("paid_by", sa.String(length=32), nullable=False),
+        sa.Column("paid_at", sa.DateTime(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["paid_by"],
+            ["staff_accounts.id"],
+            name=op.f("fk_reward_payments_paid_by_staff_accounts"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["reward_id"],
+            ["rewards.id"],
+            name=op.f("fk_reward_payments_reward_id_rewards"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_reward_payments")),
+        sa.UniqueConstraint("reward_id", name=op.f("uq_reward_payments_reward_id")),
+    )
     # ### end Alembic commands ###
 
 
 def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
+    op.drop_table("reward_payments")
+    op.drop_table("reward_decisions")
     with op.batch_alter_table("item_masks", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_item_masks_case_id"))
 
@@ -655,6 +758,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_risk_assessments_case_id"))
 
     op.drop_table("risk_assessments")
+    with op.batch_alter_table("rewards", schema=None) as batch_op:
+        batch_op.drop_index("ix_rewards_status_proposed")
+        batch_op.drop_index(batch_op.f("ix_rewards_case_id"))
+
+    op.drop_table("rewards")
     with op.batch_alter_table("protective_measures", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_protective_measures_follow_up_on"))
         batch_op.drop_index(batch_op.f("ix_protective_measures_case_id"))
@@ -715,6 +823,7 @@ def downgrade() -> None:
 
     op.drop_table("user_sessions")
     op.drop_table("staff_roles")
+    op.drop_table("reward_policies")
     op.drop_table("channel_members")
     op.drop_table("categories")
     op.drop_table("attachment_chunks")

@@ -1,0 +1,150 @@
+"""The reward ledger for approvers, finance and auditors: rows, monthly totals, safe CSV.
+
+The ledger holds only clear facts (amounts, statuses, dates); never payout details or
+what anyone wrote. A case reference is shown only to someone the policy lets see the case.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from cases.access.policy import may_see
+from cases.clock import local_day
+from cases.errors import Forbidden
+from cases.principals import StaffPrincipal
+from cases.reports.models import Case
+from cases.rewards.models import Reward, RewardPayment, RewardStatus
+from cases.staff.models import Role
+
+LEDGER_ROLES = frozenset({Role.REWARD_APPROVER, Role.FINANCE, Role.AUDITOR})
+STATUSES = tuple(RewardStatus)
+# A spreadsheet runs a cell starting with these as a formula (CSV injection).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+COLUMNS = (
+    "reward",
+    "case",
+    "status",
+    "currency",
+    "recovered_loss_minor",
+    "suggested_minor",
+    "amount_minor",
+    "proposed_on",
+    "offered_on",
+    "expires_on",
+    "answered_on",
+    "paid_on",
+    "payment_reference",
+)
+
+
+@dataclass(frozen=True)
+class LedgerRow:
+    reward: Reward
+    case_reference: str
+    proposed_on: date
+    payment: RewardPayment | None
+
+    def cells(self, zone: ZoneInfo) -> list[str | int]:
+        r, paid = self.reward, self.payment
+        return [
+            r.id,
+            self.case_reference,
+            r.status,
+            r.currency,
+            r.recovered_loss_minor,
+            r.suggested_minor,
+            r.amount_minor,
+            self.proposed_on.isoformat(),
+            _day(r.offered_on),
+            _day(r.expires_on),
+            _day(r.answered_on),
+            local_day(paid.paid_at, zone).isoformat() if paid else "",
+            paid.reference if paid else "",
+        ]
+
+
+@dataclass
+class MonthTotal:
+    """Per month of proposal and currency: count and sum of amounts by status."""
+
+    month: str
+    currency: str
+    counts: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    sums: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+
+
+@dataclass(frozen=True)
+class Ledger:
+    rows: list[LedgerRow]
+    totals: list[MonthTotal]
+
+
+def require_ledger_reader(principal: StaffPrincipal) -> None:
+    if not principal.account.role_names & LEDGER_ROLES:
+        raise Forbidden("Your roles do not allow this.")
+
+
+def build_ledger(
+    db: Session, principal: StaffPrincipal, zone: ZoneInfo, status: str | None = None
+) -> Ledger:
+    require_ledger_reader(principal)
+    stmt = select(Reward, RewardPayment).outerjoin(
+        RewardPayment, RewardPayment.reward_id == Reward.id
+    )
+    if status in STATUSES:
+        stmt = stmt.where(Reward.status == status)
+    rows = [
+        LedgerRow(
+            reward, _reference(db, principal, reward), local_day(reward.proposed_at, zone), paid
+        )
+        for reward, paid in db.execute(stmt.order_by(Reward.proposed_at.desc(), Reward.id))
+    ]
+    return Ledger(rows, month_totals(rows))
+
+
+def _reference(db: Session, principal: StaffPrincipal, reward: Reward) -> str:
+    case = db.get(Case, reward.case_id)
+    if case is None or not may_see(db, principal.account, case):
+        return ""
+    return case.reference
+
+
+def month_totals(rows: Iterable[LedgerRow]) -> list[MonthTotal]:
+    totals: dict[tuple[str, str], MonthTotal] = {}
+    for row in rows:
+        month = row.proposed_on.strftime("%Y-%m")
+        total = totals.setdefault(
+            (month, row.reward.currency), MonthTotal(month, row.reward.currency)
+        )
+        total.counts[row.reward.status] += 1
+        total.sums[row.reward.status] += row.reward.amount_minor
+    return [totals[k] for k in sorted(totals, reverse=True)]
+
+
+def safe_cell(value: str | int) -> str | int:
+    """A text cell a spreadsheet would run as a formula gets a leading single quote."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def ledger_csv(ledger: Ledger, zone: ZoneInfo) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(COLUMNS)
+    for row in ledger.rows:
+        writer.writerow([safe_cell(cell) for cell in row.cells(zone)])
+    return out.getvalue()
+
+
+def _day(value: date | None) -> str:
+    return value.isoformat() if value else ""
