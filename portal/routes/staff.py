@@ -18,12 +18,14 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 import crypto
+from cases.casework.intake import RecordedIntake
 from cases.casework.service import CaseworkService
 from cases.db import unit_of_work
 from cases.errors import Invalid, Unauthorized
 from cases.org.service import OrgService
 from cases.principals import StaffPrincipal
 from cases.reports.attachments import AttachmentWriter, UploadTarget
+from cases.reports.intake import SubjectInput, Submission
 from cases.reports.models import Outcome, Status
 from cases.sessions.service import ActiveSession
 from cases.staff.login import LoginStep
@@ -31,7 +33,7 @@ from cases.staff.models import StaffAccount
 from cases.workflow.rules import ALLOWED
 from portal.auth import STAFF_COOKIE, require_staff, staff_session
 from portal.csrf import delete_host_cookie, form_with_csrf, set_host_cookie
-from portal.deps import clock_of, settings_of
+from portal.deps import clock_of, intake_config, settings_of
 from portal.i18n import N_, request_locale
 from portal.qr import totp_qr_svg
 from portal.routes.staff_api import (
@@ -362,6 +364,55 @@ def _link(request: Request, case_id: str, ids: list[str]) -> None:
         casework(request, db).link_evidence(require_staff(request, db), case_id, ids)
 
 
+def _unassign(work: CaseworkService, me: StaffPrincipal, case_id: str, form: FormData) -> None:
+    work.unassign(me, case_id, _field(form, "staff_id"))
+
+
+# --- reports taken down by phone, in a meeting or from a letter ----------------------------
+
+
+def record_page(request: Request, db: Session, me: StaffPrincipal) -> Response:
+    return _render_record(request, db, me, {}, 200)
+
+
+def _render_record(
+    request: Request, db: Session, me: StaffPrincipal, errors: dict[str, str], status: int
+) -> Response:
+    context = {"me": me, "errors": errors, "channels": OrgService(db).active_channels()}
+    return render(request, "staff/record.html", {**common(), **context}, status_code=status)
+
+
+async def record_submit(request: Request) -> Response:
+    form = await form_with_csrf(request)
+    return await run_in_threadpool(_record, request, form)
+
+
+def _record(request: Request, form: FormData) -> Response:
+    """The receipt is shown on this one answer (no-store) and is never kept anywhere."""
+    category_id = _field(form, "category")
+    submission = Submission(
+        channel_id=category_id.partition(":")[0],
+        category_id=category_id.partition(":")[2],
+        summary=_field(form, "summary"),
+        details=_field(form, "details"),
+        subjects=[SubjectInput(name=_field(form, "subject"))] if _field(form, "subject") else [],
+    )
+    try:
+        with unit_of_work(request.app.state.db) as db:
+            me = require_staff(request, db)
+            config = intake_config(settings_of(request))
+            filed = RecordedIntake(db, clock_of(request), config).record(
+                me, submission, _field(form, "intake")
+            )
+            context = {"me": me, "receipt": filed.receipt.formatted(), "case": filed.case}
+    except Unauthorized:
+        return redirect(TO_LOGIN)
+    except Invalid as problem:
+        with unit_of_work(request.app.state.db) as db:
+            return _render_record(request, db, require_staff(request, db), problem.fields, 422)
+    return render(request, "staff/recorded.html", {**common(), **context})
+
+
 # --- account -------------------------------------------------------------------------------
 
 
@@ -412,6 +463,9 @@ routes: list[BaseRoute] = [
     Route("/staff/cases/{case_id}/notes", case_action(_note), methods=["POST"]),
     Route("/staff/cases/{case_id}/transition", case_action(_transition), methods=["POST"]),
     Route("/staff/cases/{case_id}/assign", case_action(_assign), methods=["POST"]),
+    Route("/staff/cases/{case_id}/unassign", case_action(_unassign), methods=["POST"]),
+    Route("/staff/record", signed_in(record_page), methods=["GET"]),
+    Route("/staff/record", record_submit, methods=["POST"]),
     Route("/staff/cases/{case_id}/evidence", upload_evidence, methods=["POST"]),
     Route("/staff/cases/{case_id}/files/{file_id}", download, methods=["GET"]),
     Route("/staff/account", signed_in(account_page), methods=["GET"]),

@@ -1,0 +1,118 @@
+"""Staff pages added with administration: recording a phone report, and unassigning."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import sessionmaker
+from support.staff_world import Person, build_world
+
+import crypto
+from cases.audit.models import AuditEntry
+from cases.clock import FixedClock
+from cases.db import unit_of_work
+from cases.reports.models import Case, CaseAssignee
+
+CSRF = re.compile(r'name="csrf" value="([0-9a-f]+)"')
+
+
+@pytest.fixture
+def world(app: Any, app_db: sessionmaker[Any]) -> dict[str, Any]:
+    clock = FixedClock()
+    app.state.clock = clock
+    with unit_of_work(app_db) as db:
+        made = build_world(db, clock)
+        ana = made.staff("ana@example.com")
+        bob = made.staff("bob@example.com")
+        filed = made.file()
+        category = f"{made.channel.id}:{made.category().id}"
+    return {
+        "clock": clock,
+        "ana": ana,
+        "bob": bob,
+        "case": filed.case,
+        "category": category,
+        "db": app_db,
+    }
+
+
+def log_in(client: Any, person: Person, clock: FixedClock) -> str:
+    match = CSRF.search(client.get("/staff/login").text)
+    assert match
+    token = match.group(1)
+    client.post(
+        "/staff/login",
+        data={"csrf": token, "email": person.account.email, "password": person.password},
+    )
+    client.post("/staff/login/totp", data={"csrf": token, "code": person.code(clock)})
+    return token
+
+
+def test_recorded_report_shows_the_receipt_once(client: Any, world: dict[str, Any]) -> None:
+    """Filing a phone report shows a receipt that opens the case and is stored nowhere in clear."""
+    token = log_in(client, world["ana"], world["clock"])
+    form = {
+        "csrf": token,
+        "intake": "phone",
+        "category": world["category"],
+        "summary": "Kickbacks at the depot",
+        "details": "Told by phone.",
+    }
+
+    answer = client.post("/staff/record", data=form)
+    receipt = answer.context["receipt"]
+    case_page = client.get(f"/staff/cases/{answer.context['case'].id}")
+    with unit_of_work(world["db"]) as db:
+        case = db.get(Case, answer.context["case"].id)
+        audit = " ".join(db.scalars(select(AuditEntry.detail)))
+
+    assert answer.template.name == "staff/recorded.html"
+    assert answer.headers["cache-control"] == "no-store"
+    assert crypto.parse_receipt(receipt).selector
+    assert case is not None and case.intake == "phone" and case.record_state == "pending"
+    assert receipt not in audit
+    assert receipt not in case_page.text
+    assert case_page.context["view"].report["summary"] == "Kickbacks at the depot"
+
+
+def test_recorded_report_refuses_missing_fields(client: Any, world: dict[str, Any]) -> None:
+    """Without a summary the form comes back with the field error and nothing is filed."""
+    token = log_in(client, world["ana"], world["clock"])
+    form = {
+        "csrf": token,
+        "intake": "letter",
+        "category": world["category"],
+        "summary": "",
+        "details": "x",
+    }
+
+    answer = client.post("/staff/record", data=form)
+    with unit_of_work(world["db"]) as db:
+        cases = list(db.scalars(select(Case.id)))
+
+    assert answer.status_code == 422
+    assert "summary" in answer.context["errors"]
+    assert cases == [world["case"].id]
+
+
+def test_unassign_button_removes_the_assignee(client: Any, world: dict[str, Any]) -> None:
+    """After assigning a colleague, the unassign form removes them from the case."""
+    token = log_in(client, world["ana"], world["clock"])
+    path = f"/staff/cases/{world['case'].id}"
+    client.post(f"{path}/assign", data={"csrf": token, "staff_id": world["bob"].account.id})
+
+    shown = client.get(path)
+    gone = client.post(
+        f"{path}/unassign",
+        data={"csrf": token, "staff_id": world["bob"].account.id},
+        follow_redirects=False,
+    )
+    with unit_of_work(world["db"]) as db:
+        left = list(db.scalars(select(CaseAssignee.staff_id)))
+
+    assert f"{path}/unassign" in shown.text
+    assert gone.status_code == 303
+    assert left == []
