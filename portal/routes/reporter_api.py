@@ -6,6 +6,7 @@ never stalls the event loop. Authentication is by bearer token only.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from functools import partial
 from typing import Any, TypeVar
@@ -90,10 +91,24 @@ async def write(request: Request, work: Callable[..., T], *args: Any) -> T:
     return await anyio.to_thread.run_sync(partial(work, request, *args), limiter=writer(request))
 
 
+def kdf_slots(request: Request) -> CapacityLimiter:
+    """Argon2 runs at once: one per core.
+
+    Twenty Argon2 runs in parallel on two cores would each take ten times longer and starve
+    the writer thread of CPU; queueing them keeps each request's latency close to its work.
+    """
+    state = request.app.state
+    limiter: CapacityLimiter | None = getattr(state, "reporter_kdf", None)
+    if limiter is None:
+        limiter = state.reporter_kdf = CapacityLimiter(os.cpu_count() or 2)
+    return limiter
+
+
 async def prepared_draft(request: Request) -> Draft:
     """A draft whose receipt's Argon2 run happens now, outside the writer queue."""
     profile = kdf_profile(settings_of(request))
-    receipt = await run_in_threadpool(PreparedReceipt.new, profile)
+    new = partial(PreparedReceipt.new, profile)
+    receipt = await anyio.to_thread.run_sync(new, limiter=kdf_slots(request))
     return Draft.new(receipt)
 
 
