@@ -72,7 +72,8 @@ def test_recorded_report_shows_the_receipt_once(client: Any, world: dict[str, An
     assert answer.template.name == "staff/recorded.html"
     assert answer.headers["cache-control"] == "no-store"
     assert crypto.parse_receipt(receipt).selector
-    assert case is not None and case.intake == "phone" and case.record_state == "pending"
+    assert case is not None
+    assert (case.intake, case.record_state) == ("phone", "pending")
     assert receipt not in audit
     assert receipt not in case_page.text
     assert case_page.context["view"].report["summary"] == "Kickbacks at the depot"
