@@ -98,8 +98,10 @@ class Outbox:
         return self._enqueue(person.email, kind, dedupe_key, self.clock.now())
 
     def _measure_people(self, case: Case) -> list[StaffAccount]:
-        officers = select(StaffAccount).join(StaffRole).where(
-            StaffRole.role == Role.RETALIATION_OFFICER, StaffAccount.active.is_(True)
+        officers = (
+            select(StaffAccount)
+            .join(StaffRole)
+            .where(StaffRole.role == Role.RETALIATION_OFFICER, StaffAccount.active.is_(True))
         )
         people = {p.id: p for p in self._assignees(case.id) or self._team(case.id)}
         people.update({p.id: p for p in self.db.scalars(officers)})
