@@ -85,6 +85,17 @@ class RedactionService:
             self._view(principal, case, case_key, item, masks) for item in self.db.scalars(stmt)
         ]
 
+    def span_of(self, case: Case, case_key: bytes, item_id: str, fragment: str) -> Span:
+        """Where some exact words first occur in an item: how the pages let people choose."""
+        item = self._item(case, item_id)
+        text = open_text(case_key, case.id, purpose_of(item), item.id, item.body)
+        start = text.find(fragment) if fragment else -1
+        if start < 0:
+            raise Invalid(
+                "Copy the exact words to hide from the text above.", fields={"span": "not_found"}
+            )
+        return Span(start, start + len(fragment))
+
     def mask(
         self, principal: StaffPrincipal, case: Case, case_key: bytes, item_id: str, span: Span
     ) -> ItemMask:

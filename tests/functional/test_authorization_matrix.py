@@ -1,0 +1,395 @@
+"""The authorization matrix, generated from the route table: case endpoint × role × relationship.
+
+Precedence (portal/routes/access.py): a role that may never use an endpoint gets 403 whatever the
+case id, so the answer says nothing about any case; otherwise a case the caller may not see is 404
+and is absent from their list and count; otherwise the endpoint answers as it would for anyone
+allowed (2xx, a redirect, or a 409/422 about the request itself). A new route with a case id in
+its path fails this test until it is declared in ROUTE_ROLES.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.engine import Engine
+from starlette.routing import Route
+from starlette.testclient import TestClient
+from support.staff_world import SECRET, ZONE, Person, World, build_world
+
+import crypto
+from cases.access.protection import ProtectionService
+from cases.access.redaction import RedactionService, Span
+from cases.access.service import AccessService
+from cases.audit.service import AuditLog
+from cases.casework.service import CaseworkConfig, CaseworkService
+from cases.clock import FixedClock
+from cases.db import session_factory, unit_of_work
+from cases.org.models import ChannelMember
+from cases.reports.intake import IdentityInput, SubjectInput
+from cases.reports.keys import wrap_context
+from cases.reports.models import CaseSubject, KeyWrap
+from cases.staff.directory import DirectoryService, Row
+from cases.staff.models import CONTENT_ROLES, Role
+
+ROLES = tuple(str(r) for r in Role)
+RELATIONS = ("assignee", "subject", "manager", "reporter_excluded", "recused", "unrelated")
+READERS = frozenset(str(r) for r in CONTENT_ROLES)
+WORKERS = frozenset({"investigator", "retaliation_officer"})
+IDENTITY = WORKERS | {"custodian"}
+
+# Which roles may use each case endpoint at all (method, path) -> roles.
+ROUTE_ROLES: dict[tuple[str, str], frozenset[str]] = {
+    ("GET", "/api/v1/cases/{case_id}"): READERS,
+    ("POST", "/api/v1/cases/{case_id}/messages"): WORKERS,
+    ("POST", "/api/v1/cases/{case_id}/notes"): WORKERS,
+    ("POST", "/api/v1/cases/{case_id}/transition"): WORKERS,
+    ("GET", "/api/v1/cases/{case_id}/attachments/{file_id}"): READERS,
+    ("GET", "/api/v1/cases/{case_id}/subjects"): READERS,
+    ("POST", "/api/v1/cases/{case_id}/subjects"): WORKERS,
+    ("POST", "/api/v1/cases/{case_id}/subjects/{subject_id}/confirm"): WORKERS,
+    ("GET", "/api/v1/cases/{case_id}/disclosures"): READERS,
+    ("POST", "/api/v1/cases/{case_id}/disclosures"): WORKERS,
+    ("GET", "/api/v1/cases/{case_id}/identity"): IDENTITY,
+    ("GET", "/api/v1/cases/{case_id}/protection"): WORKERS,
+    ("POST", "/api/v1/cases/{case_id}/risk"): WORKERS,
+    ("POST", "/api/v1/cases/{case_id}/measures"): WORKERS,
+    ("POST", "/api/v1/cases/{case_id}/measures/{measure_id}/done"): WORKERS,
+    ("GET", "/api/v1/cases/{case_id}/items"): WORKERS,
+    ("POST", "/api/v1/cases/{case_id}/items/{item_id}/masks"): WORKERS,
+    ("POST", "/api/v1/cases/{case_id}/masks/{mask_id}/remove"): WORKERS,
+    ("POST", "/api/v1/cases/{case_id}/items/{item_id}/redact"): WORKERS,
+    ("POST", "/api/v1/cases/{case_id}/recusal"): READERS,
+    ("GET", "/staff/cases/{case_id}"): READERS,
+    ("POST", "/staff/cases/{case_id}/messages"): WORKERS,
+    ("POST", "/staff/cases/{case_id}/notes"): WORKERS,
+    ("POST", "/staff/cases/{case_id}/transition"): WORKERS,
+    ("POST", "/staff/cases/{case_id}/assign"): WORKERS,
+    ("POST", "/staff/cases/{case_id}/unassign"): WORKERS,
+    ("POST", "/staff/cases/{case_id}/evidence"): WORKERS,
+    ("GET", "/staff/cases/{case_id}/files/{file_id}"): READERS,
+    ("GET", "/staff/cases/{case_id}/access"): READERS,
+    ("GET", "/staff/cases/{case_id}/identity"): IDENTITY,
+    ("POST", "/staff/cases/{case_id}/subjects"): WORKERS,
+    ("POST", "/staff/cases/{case_id}/subjects/{subject_id}/confirm"): WORKERS,
+    ("POST", "/staff/cases/{case_id}/disclosures"): WORKERS,
+    ("POST", "/staff/cases/{case_id}/risk"): WORKERS,
+    ("POST", "/staff/cases/{case_id}/measures"): WORKERS,
+    ("POST", "/staff/cases/{case_id}/measures/{measure_id}/done"): WORKERS,
+    ("POST", "/staff/cases/{case_id}/items/{item_id}/masks"): WORKERS,
+    ("POST", "/staff/cases/{case_id}/masks/{mask_id}/remove"): WORKERS,
+    ("POST", "/staff/cases/{case_id}/items/{item_id}/redact"): WORKERS,
+    ("POST", "/staff/cases/{case_id}/recuse"): READERS,
+}
+# Bodies that pass every check before the access checks; none changes who may see the case.
+JSON_BODIES: dict[str, dict[str, Any]] = {
+    "messages": {"body": "matrix"},
+    "notes": {"body": "matrix"},
+    "transition": {"status": "closed", "reason": "not allowed from new: 409"},
+    "subjects": {"name": "Nobody In The Directory"},
+    "disclosures": {"reason": "To arrange protection"},
+    "risk": {"likelihood": "low", "who": "", "measures": ""},
+    "measures": {"description": "Check in", "follow_up_on": "2026-04-01"},
+    "masks": {"start": 0, "end": 4},
+    "redact": {"start": 0, "end": 1},
+}
+FORM_BODIES: dict[str, dict[str, str]] = {
+    "messages": {"body": "matrix"},
+    "notes": {"note": "matrix"},
+    "transition": {"status": "closed", "reason": "409"},
+    "subjects": {"name": "Nobody In The Directory"},
+    "disclosures": {"reason": "To arrange protection"},
+    "risk": {"likelihood": "low"},
+    "measures": {"description": "Check in", "follow_up_on": "2026-04-01"},
+    "masks": {"text": "Note"},
+    "redact": {"text": "N"},
+}
+RECUSAL = re.compile(r"/(recusal|recuse)$")
+
+
+@dataclass
+class Account:
+    role: str
+    relation: str
+    person: Person
+    token: str = ""
+    csrf: tuple[str, str] = ("", "")
+    ids: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Matrix:
+    client: TestClient
+    case_id: str
+    reference: str
+    accounts: dict[tuple[str, str], Account]
+    engine: Engine
+
+
+def case_routes(app: Any) -> list[tuple[str, str]]:
+    """Every (method, path) of the app whose path carries a case id, under /staff or /api/v1."""
+    found = []
+    for route in app.routes:
+        if not isinstance(route, Route) or "{case_id}" not in route.path:
+            continue
+        if not route.path.startswith(("/staff/", "/api/v1/")):
+            continue
+        found += [(m, route.path) for m in sorted(route.methods or ()) if m in {"GET", "POST"}]
+    return sorted(found, key=lambda mp: (bool(RECUSAL.search(mp[1])), mp[1], mp[0]))
+
+
+def expected(route: tuple[str, str], account: Account) -> str:
+    if account.role not in ROUTE_ROLES[route]:
+        return "forbidden"
+    return "allowed" if account.relation == "assignee" else "hidden"
+
+
+def outcome(status: int) -> str:
+    if status == 403:
+        return "forbidden"
+    if status == 404:
+        return "hidden"
+    return "allowed" if status < 400 or status in {409, 422} else f"unexpected {status}"
+
+
+# --- the world, built once for the module through the domain --------------------------------
+
+
+def build(db: Any, clock: FixedClock) -> tuple[World, dict[tuple[str, str], Account], Person]:
+    world = build_world(db, clock)
+    directory = []
+    for role in ROLES:
+        directory += [
+            Row(f"E-{role}-{rel}", f"{role} {rel}", f"{role}-{rel}@example.com", "Sales", "")
+            for rel in RELATIONS
+            if rel != "subject"
+        ]
+        directory.append(
+            Row(f"E-{role}-subject", f"{role} subject", "", "Sales", f"E-{role}-manager")
+        )
+    DirectoryService(db, clock, SECRET).import_rows(directory)
+    lead = world.staff("lead@example.com", "investigator")
+    accounts = {
+        (role, rel): Account(
+            role,
+            rel,
+            world.staff(f"{role}-{rel}@example.com", role, employee_id=f"E-{role}-{rel}"),
+        )
+        for role in ROLES
+        for rel in RELATIONS
+    }
+    team = [lead] + [a.person for a in accounts.values() if a.relation != "unrelated"]
+    for person in team:
+        db.add(ChannelMember(channel_id=world.channel.id, staff_id=person.account.id))
+    db.flush()
+    return world, accounts, lead
+
+
+def arrange(
+    db: Any, clock: FixedClock, world: World, accounts: dict[Any, Account], lead: Person
+) -> Any:
+    filed = world.file(
+        subjects=[SubjectInput(name=f"{r} subject", employee_id=f"E-{r}-subject") for r in ROLES],
+        exclude=[
+            a.person.account.id for a in accounts.values() if a.relation == "reporter_excluded"
+        ],
+        identity=IdentityInput(name="Li Hua", contact="li.hua@example.com"),
+    )
+    case = filed.case
+    audit = AuditLog(db, clock, SECRET)
+    work = CaseworkService(db, clock, CaseworkConfig(ZONE, SECRET))
+    me = lead.principal(db, clock)
+    key = work.require_key(me, case)
+    shared = {
+        "file_id": work.add_evidence(me, case.id, "a.txt", "text/plain", [b"hi"]).id,
+        "subject_id": db.scalars(
+            select(CaseSubject.id).where(CaseSubject.case_id == case.id)
+        ).first(),
+        "measure_id": ProtectionService(db, clock, audit)
+        .add_measure(me, case, key, description="Check in", follow_up_on=clock.now().date())
+        .id,
+    }
+    lead_note = work.add_note(me, case.id, "Note by the lead").id
+    shared["item_id"] = lead_note
+    shared["mask_id"] = (
+        RedactionService(db, clock, audit).mask(me, case, key, lead_note, Span(0, 4)).id
+    )
+    for account in accounts.values():
+        account.ids = dict(shared)
+        if account.relation == "assignee" and account.role in READERS:
+            work.assign(me, case.id, account.person.account.id)
+        if account.relation == "recused":
+            AccessService(db, clock, audit).recuse(account.person.principal(db, clock), case)
+        if account.relation == "assignee" and account.role in WORKERS:
+            own = account.person.principal(db, clock)
+            note = work.add_note(own, case.id, "Note for masking").id
+            account.ids["item_id"] = note
+            account.ids["mask_id"] = (
+                RedactionService(db, clock, audit).mask(own, case, key, note, Span(0, 4)).id
+            )
+    return case
+
+
+@pytest.fixture(scope="module")
+def matrix(
+    engine: Engine, _seeded_tables: Any, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Matrix]:
+    from portal.app import create_app
+    from portal.settings import Settings
+
+    clock = FixedClock()
+    with unit_of_work(session_factory(engine)) as db:
+        world, accounts, lead = build(db, clock)
+        case = arrange(db, clock, world, accounts, lead)
+        case_id, reference = case.id, case.reference
+    settings = Settings.for_tests(
+        tmp_path_factory.mktemp("matrix"), str(engine.url.render_as_string(hide_password=False))
+    )
+    app = create_app(settings, engine=engine)
+    app.state.clock = clock
+    try:
+        with TestClient(app, base_url="https://testserver") as client:
+            for account in accounts.values():
+                log_in(client, account, clock)
+            yield Matrix(client, case_id, reference, accounts, engine)
+    finally:
+        _seeded_tables.restore(engine)
+
+
+def log_in(client: TestClient, account: Account, clock: FixedClock) -> None:
+    person = account.person
+    body = {"email": person.account.email, "password": person.password, "totp": person.code(clock)}
+    answer = client.post("/api/v1/staff/session", json=body)
+    assert answer.status_code == 200, answer.text
+    clock.advance(seconds=30)
+    account.token = answer.json()["token"]
+    client.cookies.clear()
+    page = client.get("/staff/account", headers={"Cookie": f"__Host-staff={account.token}"})
+    token = re.search(r'name="csrf" value="([0-9a-f]+)"', page.text)
+    assert token is not None, page.status_code
+    account.csrf = (client.cookies["__Host-csrf"], token.group(1))
+    client.cookies.clear()
+
+
+def call(client: TestClient, m: Matrix, account: Account, route: tuple[str, str]) -> int:
+    method, template = route
+    params = {"case_id": m.case_id, **account.ids}
+    if "{mask_id}" in template and expected(route, account) == "allowed":
+        params["mask_id"] = fresh_mask(client, m, account)
+    path = re.sub(r"\{(\w+)\}", lambda g: params[g.group(1)], template)
+    last = path.rstrip("/").rsplit("/", 1)[-1]
+    client.cookies.clear()
+    if template.startswith("/api/"):
+        headers = {"Authorization": f"Bearer {account.token}"}
+        body = JSON_BODIES.get(last, {}) if method == "POST" else None
+        return client.request(method, path, headers=headers, json=body).status_code
+    cookie, token = account.csrf
+    headers = {"Cookie": f"__Host-staff={account.token}; __Host-csrf={cookie}"}
+    if method == "GET":
+        return client.get(path, headers=headers, follow_redirects=False).status_code
+    if last == "evidence":
+        files: list[tuple[str, Any]] = [
+            ("csrf", (None, token)),
+            ("file", ("e.txt", b"evidence", "text/plain")),
+        ]
+        return client.post(path, headers=headers, files=files, follow_redirects=False).status_code
+    form = {"csrf": token, "staff_id": account.person.account.id, **FORM_BODIES.get(last, {})}
+    return client.post(path, headers=headers, data=form, follow_redirects=False).status_code
+
+
+def fresh_mask(client: TestClient, m: Matrix, account: Account) -> str:
+    """A mask of this account's own: an earlier call may have lifted or redacted the last one."""
+    client.cookies.clear()
+    path = f"/api/v1/cases/{m.case_id}/items/{account.ids['item_id']}/masks"
+    headers = {"Authorization": f"Bearer {account.token}"}
+    answer = client.post(path, headers=headers, json={"start": 0, "end": 4})
+    assert answer.status_code == 201, answer.text
+    return str(answer.json()["id"])
+
+
+def listed(client: TestClient, account: Account) -> tuple[int, list[str], int | None]:
+    client.cookies.clear()
+    answer = client.get("/api/v1/cases", headers={"Authorization": f"Bearer {account.token}"})
+    if answer.status_code != 200:
+        return answer.status_code, [], None
+    data = answer.json()
+    return 200, [item["id"] for item in data["items"]], data["total"]
+
+
+# --- the tests ------------------------------------------------------------------------------
+
+
+def test_every_case_route_is_declared(matrix: Matrix) -> None:
+    """Each route with a case id has a declared answer, so none escapes the matrix."""
+    routes = case_routes(matrix.client.app)
+
+    undeclared = [route for route in routes if route not in ROUTE_ROLES]
+
+    assert len(routes) >= 30
+    assert undeclared == []
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_each_relationship_gets_exactly_the_allowed_answer(matrix: Matrix, role: str) -> None:
+    """Role × relationship × case route: 403 for a role never allowed, else 404 unless assigned."""
+    routes = case_routes(matrix.client.app)
+    wrong = []
+
+    for relation in RELATIONS:
+        account = matrix.accounts[(role, relation)]
+        for route in routes:
+            want, got = (
+                expected(route, account),
+                outcome(call(matrix.client, matrix, account, route)),
+            )
+            if want != got:
+                wrong.append(f"{relation} {route[0]} {route[1]}: expected {want}, got {got}")
+            if RECUSAL.search(route[1]) and got == "allowed":
+                account.relation = "recused"
+
+    assert wrong == []
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_a_hidden_case_is_in_no_list_or_count(matrix: Matrix, role: str) -> None:
+    """GET /api/v1/cases: only assignees list and count the case; admins and auditors get 403."""
+    answers = {rel: listed(matrix.client, matrix.accounts[(role, rel)]) for rel in RELATIONS}
+
+    for relation, (status, ids, total) in answers.items():
+        if role not in READERS:
+            assert status == 403, relation
+            continue
+        visible = matrix.accounts[(role, relation)].relation == "assignee"
+        assert (matrix.case_id in ids) is visible, relation
+        assert total == len(ids), relation
+
+
+def test_excluded_staff_hold_no_key_that_opens_the_case(matrix: Matrix) -> None:
+    """Every key-wrap row of the case tried with each excluded person's private key: none opens."""
+    factory = session_factory(matrix.engine)
+    clock = FixedClock()
+
+    with unit_of_work(factory) as db:
+        wraps = list(db.scalars(select(KeyWrap).where(KeyWrap.case_id == matrix.case_id)))
+        opened = []
+        for (role, relation), account in matrix.accounts.items():
+            if relation in {"assignee", "unrelated"}:
+                continue
+            private = account.person.principal(db, clock).private_key
+            opened += [(role, relation, w.holder) for w in wraps if opens(private, w)]
+
+    assert len(wraps) > 3
+    assert opened == []
+
+
+def opens(private_key: bytes, wrap: KeyWrap) -> bool:
+    context = wrap_context(wrap.case_id, wrap.key_kind, wrap.holder)
+    try:
+        crypto.unwrap(private_key, wrap.wrapped, context)
+    except crypto.CryptoError:
+        return False
+    return True
