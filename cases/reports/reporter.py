@@ -29,6 +29,7 @@ from cases.reports.intake import DETAILS_MAX, Draft, Filed, IntakeConfig, Intake
 from cases.reports.keys import CASE, KeyRing
 from cases.reports.models import Case, CaseItem, Receipt
 from cases.reports.sealing import MESSAGE, REPORT, open_json, open_text, seal_text
+from cases.rewards.service import RewardConfig, reporter_reward
 from cases.sessions.service import SessionPolicy, SessionService, Throttle, ThrottleRule
 
 GLOBAL_KEY = "receipt:*"
@@ -53,6 +54,7 @@ class Login:
 
     token: str | None = None
     error: CaseError | None = None
+    verified: bool = False
 
     def token_or_raise(self) -> str:
         if self.error is not None or self.token is None:
@@ -96,6 +98,7 @@ class ReporterView:
     messages: list[Message]
     attachments: list[StoredFile]
     linked: list[LinkedCase] = field(default_factory=list)
+    reward: dict[str, Any] | None = None
 
     def as_json(self) -> dict[str, Any]:
         case = self.case
@@ -110,7 +113,7 @@ class ReporterView:
             "details": self.details,
             "messages": [m.as_json() for m in self.messages],
             "attachments": [a.as_json() for a in self.attachments],
-            "reward": None,
+            "reward": self.reward,
             "identity_disclosure": None,
             "linked": [c.as_json() for c in self.linked],
         }
@@ -150,46 +153,67 @@ class ReporterService:
     # --- receipts -------------------------------------------------------------------------
 
     def login(self, text: str) -> Login:
-        """Check a typed receipt and open a reporter session; fulfils pending key grants."""
-        found = self.verify(text)
-        if found.error is not None:
-            return Login(error=found.error)
-        assert found.receipt is not None
-        assert found.key is not None
-        principal = ReporterPrincipal(found.receipt, found.key)
-        self.keys.fulfil_as_reporter(principal, [c.id for c in self.cases(found.receipt)])
-        token = SessionService(self.db, self.clock).open(
-            "reporter", found.key, self.config.session, receipt_id=found.receipt.id
-        )
-        return Login(token=token)
+        """Check a typed receipt and open a reporter session, all in this one transaction."""
+        attempt = self.attempt(text)
+        return self.conclude(attempt, self.derive(attempt), open_session=True)
 
-    def verify(self, text: str) -> Verified:
-        """The receipt row and reporter key for a typed receipt, or why not; opens nothing."""
+    def verify(self, text: str) -> Login:
+        """Check a typed receipt without opening a session (the check step after filing)."""
+        attempt = self.attempt(text)
+        return self.conclude(attempt, self.derive(attempt), open_session=False)
+
+    def attempt(self, text: str) -> Attempt:
+        """The cheap refusals, in order; reads only, so a caller may derive outside the lock."""
         try:
             receipt = crypto.parse_receipt(text)
         except crypto.ReceiptFormatError:
-            return Verified(error=typo())
+            return Attempt(error=typo())
+        row = self.db.scalars(select(Receipt).where(Receipt.selector == receipt.selector)).first()
         try:
-            self.throttle.check(GLOBAL_KEY, self.config.overall)
-            row = self.db.scalars(
-                select(Receipt).where(Receipt.selector == receipt.selector)
-            ).first()
-            if row is None:
-                return Verified(error=wrong_receipt())
-            self.throttle.check(f"receipt:{row.selector}", self.config.per_selector)
+            self._check_throttles(row)
         except Throttled as exc:
-            return Verified(error=exc)
-        return self._derive(receipt, row)
+            return Attempt(error=exc)
+        if row is None:
+            return Attempt(error=wrong_receipt())
+        return Attempt(receipt, row)
 
-    def _derive(self, receipt: crypto.Receipt, row: Receipt) -> Verified:
-        profile = crypto.profile_named(row.kdf_profile, allow_test=True)
-        derived = crypto.derive_keys(receipt.verifier_bytes, row.salt, profile)
-        self.derivations += 1
-        if not hmac.compare_digest(derived.verifier, row.verifier):
-            self.throttle.fail(f"receipt:{row.selector}", self.config.per_selector)
+    def derive(self, attempt: Attempt) -> crypto.DerivedKeys | None:
+        derived = derive(attempt, allow_test=self.config.intake.profile.name == "test")
+        self.derivations += derived is not None
+        return derived
+
+    def conclude(
+        self, attempt: Attempt, derived: crypto.DerivedKeys | None, *, open_session: bool
+    ) -> Login:
+        """Compare and count, in a writing transaction; the throttles are checked again here
+        so that guesses sent in parallel cannot slip past the limit between check and count."""
+        if attempt.error is not None or derived is None or attempt.row is None:
+            return Login(error=attempt.error or wrong_receipt())
+        row = self.db.get(Receipt, attempt.row.id)
+        try:
+            self._check_throttles(row)
+        except Throttled as exc:
+            return Login(error=exc)
+        if row is None or not hmac.compare_digest(derived.verifier, row.verifier):
+            self.throttle.fail(f"receipt:{attempt.row.selector}", self.config.per_selector)
             self.throttle.fail(GLOBAL_KEY, self.config.overall)
-            return Verified(error=wrong_receipt())
-        return Verified(receipt=row, key=derived.key)
+            return Login(error=wrong_receipt())
+        if not open_session:
+            return Login(verified=True)
+        return Login(token=self._open(ReporterPrincipal(row, derived.key)), verified=True)
+
+    def _check_throttles(self, row: Receipt | None) -> None:
+        self.throttle.check(GLOBAL_KEY, self.config.overall)
+        if row is not None:
+            self.throttle.check(f"receipt:{row.selector}", self.config.per_selector)
+
+    def _open(self, principal: ReporterPrincipal) -> str:
+        """Fulfil pending key grants for the receipt's cases, then open the session."""
+        cases = [c.id for c in self.cases(principal.receipt)]
+        self.keys.fulfil_as_reporter(principal, cases)
+        return SessionService(self.db, self.clock).open(
+            "reporter", principal.key, self.config.session, receipt_id=principal.receipt.id
+        )
 
     def logout(self, token: str) -> None:
         SessionService(self.db, self.clock).close(token)
@@ -228,7 +252,11 @@ class ReporterService:
             messages=self._messages(case, key),
             attachments=AttachmentReader(self.db).files(case.id, key, author="reporter"),
             linked=linked,
+            reward=reporter_reward(self.db, self.clock, self._reward_config(), principal, case.id),
         )
+
+    def _reward_config(self) -> RewardConfig:
+        return RewardConfig(self.config.zone, self.config.intake.server_secret)
 
     def _messages(self, case: Case, key: bytes) -> list[Message]:
         stmt = (
@@ -277,10 +305,21 @@ class ReporterService:
 
 
 @dataclass(frozen=True)
-class Verified:
-    receipt: Receipt | None = None
-    key: bytes | None = None
+class Attempt:
+    """A typed receipt that passed the cheap checks (with its row), or the error to give."""
+
+    receipt: crypto.Receipt | None = None
+    row: Receipt | None = None
     error: CaseError | None = None
+
+
+def derive(attempt: Attempt, *, allow_test: bool) -> crypto.DerivedKeys | None:
+    """The one Argon2id run of an attempt that passed the cheap checks; touches no database,
+    so callers may run it outside any transaction or lock."""
+    if attempt.error is not None or attempt.receipt is None or attempt.row is None:
+        return None
+    profile = crypto.profile_named(attempt.row.kdf_profile, allow_test=allow_test)
+    return crypto.derive_keys(attempt.receipt.verifier_bytes, attempt.row.salt, profile)
 
 
 def typo() -> Invalid:

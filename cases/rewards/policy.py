@@ -149,3 +149,19 @@ def check_tiers(tiers: tuple[Tier, ...]) -> None:
     closed = [b for b in bounds if b is not None]
     if closed != sorted(set(closed)):
         raise Invalid("Tier bounds must rise.", fields={"tiers": "tier"})
+
+
+def format_minor(minor: int) -> str:
+    """Minor units as major with grouping: 1234567 → "12,345.67"."""
+    sign = "-" if minor < 0 else ""
+    major, cents = divmod(abs(minor), MINOR_PER_MAJOR)
+    return f"{sign}{major:,}.{cents:02d}"
+
+
+def tiers_text(tiers: tuple[Tier, ...]) -> str:
+    """The admin form's way of writing tiers, the inverse of parse_tiers."""
+    lines = []
+    for tier in tiers:
+        bound = "*" if tier.up_to_minor is None else format_minor(tier.up_to_minor)
+        lines.append(f"{bound.replace(',', '')} {Decimal(tier.rate_bp) / 100}")
+    return "\n".join(lines)

@@ -580,3 +580,23 @@ def _not_payable(reward: Reward) -> Conflict:
     if reward.status == RewardStatus.PAID:
         return Conflict("This reward has already been paid.", code="already_paid")
     return Conflict("Only an accepted reward can be paid.", code="not_accepted")
+
+
+REPORTER_STATUS = {RewardStatus.APPROVED: "offered"}
+
+
+def reporter_reward(
+    db: Session, clock: Clock, config: RewardConfig, principal: ReporterPrincipal, case_id: str
+) -> dict[str, object] | None:
+    """The reporter's view of their reward (CONTRACT.md "reward"); fulfils finance's grants."""
+    service = RewardService(db, clock, config)
+    service.fulfil_for_finance(principal, case_id)
+    reward = service.reporter_reward(case_id)
+    if reward is None:
+        return None
+    return {
+        "status": REPORTER_STATUS.get(RewardStatus(reward.status), reward.status),
+        "amount_minor": reward.amount_minor,
+        "currency": reward.currency,
+        "expires_on": reward.expires_on.isoformat() if reward.expires_on else None,
+    }

@@ -9,9 +9,33 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute
 
-from portal.routes import access, admin, public, reporter, reporter_api, setup, staff, staff_api
+from portal.routes import (
+    access,
+    admin,
+    public,
+    reporter,
+    reporter_api,
+    reporter_rewards,
+    rewards,
+    rewards_api,
+    setup,
+    staff,
+    staff_api,
+)
 
-_AREAS = (public, setup, reporter, reporter_api, staff, staff_api, admin, access)
+_AREAS = (
+    public,
+    setup,
+    reporter,
+    reporter_api,
+    staff,
+    staff_api,
+    admin,
+    access,
+    rewards,
+    rewards_api,
+    reporter_rewards,
+)
 
 
 def all_routes() -> list[BaseRoute]:

@@ -36,6 +36,7 @@ from portal.csrf import delete_host_cookie, form_with_csrf, set_host_cookie
 from portal.deps import clock_of, intake_config, settings_of
 from portal.i18n import N_, request_locale
 from portal.qr import totp_qr_svg
+from portal.routes.rewards import case_panel
 from portal.routes.staff_api import (
     casework,
     file_response,
@@ -259,6 +260,7 @@ def _render_case(
         "next_statuses": sorted(ALLOWED.get(view.case.status, frozenset())),
         "candidates": work.candidates(me, case_id) if not view.awaiting_access else [],
         "locale": request_locale(request),
+        "rewards": case_panel(request, db, me, view),
     }
     return render(request, "staff/case.html", {**common(), **context}, status_code=status)
 

@@ -1,0 +1,203 @@
+"""The reporter's reward: see the offer, accept with payout details, or decline (HTML and API).
+
+The reporter acts by their receipt session only; payout details go straight into
+cases/rewards, which seals them for finance before anything is stored.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from cases.db import unit_of_work
+from cases.errors import CaseError, Invalid, NotFound
+from cases.principals import ReporterPrincipal
+from cases.rewards.service import Payout
+from portal.auth import REPORTER_COOKIE, require_reporter
+from portal.csrf import delete_host_cookie, form_with_csrf
+from portal.errors import read_json
+from portal.i18n import N_
+from portal.openapi import api_operation
+from portal.routes.reporter_api import reporter_service, write
+from portal.routes.rewards_api import reward_service
+from portal.templating import render
+
+TAGS = ("reporter",)
+STRING = {"type": "string"}
+REWARD = {
+    "type": "object",
+    "properties": {
+        "status": STRING,
+        "amount_minor": {"type": "integer"},
+        "currency": STRING,
+        "expires_on": STRING,
+    },
+}
+PAYOUT_FIELDS = ("name", "account", "contact")
+FIELD_MESSAGES = {
+    "required": N_("Please fill this in."),
+    "too_long": N_("This is too long."),
+}
+
+
+def _main_case(request: Request, db: Any) -> tuple[ReporterPrincipal, str]:
+    principal = require_reporter(request, db)
+    cases = reporter_service(request, db).cases(principal.receipt)
+    if not cases:
+        raise NotFound
+    return principal, cases[0].id
+
+
+def _reward(request: Request) -> dict[str, Any] | None:
+    with unit_of_work(request.app.state.db) as db:
+        principal = require_reporter(request, db)
+        return reporter_service(request, db).view(principal).reward
+
+
+def _accept(request: Request, payout: Payout) -> None:
+    with unit_of_work(request.app.state.db) as db:
+        principal, case_id = _main_case(request, db)
+        reward_service(request, db).accept(principal, case_id, payout)
+
+
+def _decline(request: Request) -> None:
+    with unit_of_work(request.app.state.db) as db:
+        _principal, case_id = _main_case(request, db)
+        reward_service(request, db).decline(case_id)
+
+
+def payout_from(values: Any) -> Payout:
+    fields = [values.get(name, "") for name in PAYOUT_FIELDS]
+    return Payout(*(value if isinstance(value, str) else "" for value in fields))
+
+
+# --- pages ---------------------------------------------------------------------------------
+
+
+async def offer_page(request: Request) -> Response:
+    return await write(request, _offer_page, {}, {}, None, 200)
+
+
+def _offer_page(
+    request: Request,
+    values: dict[str, str],
+    errors: dict[str, str],
+    problem: str | None,
+    status: int,
+) -> Response:
+    try:
+        reward = _reward(request)
+    except CaseError:
+        response = RedirectResponse("/status", status_code=303)
+        delete_host_cookie(response, REPORTER_COOKIE)
+        return response
+    context = {
+        "reward": reward,
+        "values": values,
+        "errors": errors,
+        "field_messages": FIELD_MESSAGES,
+        "problem": problem,
+    }
+    return render(request, "rewards/offer.html", context, status_code=status)
+
+
+async def accept_form(request: Request) -> Response:
+    form = await form_with_csrf(request)
+    payout = payout_from(form)
+    return await write(request, _accept_form, payout)
+
+
+def _accept_form(request: Request, payout: Payout) -> Response:
+    try:
+        _accept(request, payout)
+    except Invalid as exc:
+        values = {"name": payout.name, "account": payout.account, "contact": payout.contact}
+        return _offer_page(request, values, exc.fields, exc.message, 422)
+    except CaseError as exc:
+        if exc.status == 401:
+            raise
+        return _offer_page(request, {}, {}, exc.message, exc.status)
+    return RedirectResponse("/status#reward", status_code=303)
+
+
+async def decline_form(request: Request) -> Response:
+    await form_with_csrf(request)
+    return await write(request, _decline_form)
+
+
+def _decline_form(request: Request) -> Response:
+    try:
+        _decline(request)
+    except CaseError as exc:
+        if exc.status == 401:
+            raise
+        return _offer_page(request, {}, {}, exc.message, exc.status)
+    return RedirectResponse("/status#reward", status_code=303)
+
+
+# --- API -----------------------------------------------------------------------------------
+
+
+@api_operation(
+    "getReporterReward",
+    "The reward offered for this report, if any: status, amount, currency, expires_on",
+    responses={200: REWARD},
+    errors=(401, 404),
+    bearer=True,
+    tags=TAGS,
+)
+async def get_reward(request: Request) -> Response:
+    reward = await write(request, _reward_or_404)
+    return JSONResponse(reward)
+
+
+def _reward_or_404(request: Request) -> dict[str, Any]:
+    reward = _reward(request)
+    if reward is None:
+        raise NotFound("There is no reward for this report yet.", code="no_reward")
+    return reward
+
+
+@api_operation(
+    "acceptReporterReward",
+    "Accept the offer and give payout details (sealed for finance only)",
+    request={
+        "type": "object",
+        "required": list(PAYOUT_FIELDS),
+        "properties": dict.fromkeys(PAYOUT_FIELDS, STRING),
+    },
+    responses={200: REWARD},
+    errors=(400, 401, 404, 409, 422),
+    bearer=True,
+    tags=TAGS,
+)
+async def accept(request: Request) -> Response:
+    payout = payout_from(await read_json(request))
+    await write(request, _accept, payout)
+    return JSONResponse(await write(request, _reward_or_404))
+
+
+@api_operation(
+    "declineReporterReward",
+    "Decline the offer",
+    responses={200: REWARD},
+    errors=(401, 404, 409),
+    bearer=True,
+    tags=TAGS,
+)
+async def decline(request: Request) -> Response:
+    await write(request, _decline)
+    return JSONResponse(await write(request, _reward_or_404))
+
+
+routes: list[BaseRoute] = [
+    Route("/status/reward", offer_page, methods=["GET"]),
+    Route("/status/reward/accept", accept_form, methods=["POST"]),
+    Route("/status/reward/decline", decline_form, methods=["POST"]),
+    Route("/api/v1/reporter/reward", get_reward, methods=["GET"]),
+    Route("/api/v1/reporter/reward/accept", accept, methods=["POST"]),
+    Route("/api/v1/reporter/reward/decline", decline, methods=["POST"]),
+]
