@@ -30,6 +30,7 @@ from portal.deps import clock_of, intake_config, settings_of
 from portal.errors import BadRequest
 from portal.i18n import N_, request_locale, translator
 from portal.routes.reporter_api import (
+    check_receipt,
     file_opener,
     link_evidence,
     prepared_draft,
@@ -204,18 +205,12 @@ def submission_from_form(parsed: ParsedUpload) -> Submission:
     )
 
 
-async def check_receipt(request: Request) -> Response:
+async def check_typed_receipt(request: Request) -> Response:
     """The type-it-back step: says whether the typed code opens the report; opens no session."""
     form = await form_with_csrf(request)
-    text = str(form.get("receipt", ""))
-    return await write(request, _check, text)
-
-
-def _check(request: Request, text: str) -> Response:
-    with unit_of_work(request.app.state.db) as db:
-        verified = reporter_service(request, db).verify(text)
-    error = _receipt_error(request, verified.error)
-    status = verified.error.status if verified.error is not None else 200
+    outcome = await check_receipt(request, str(form.get("receipt", "")), open_session=False)
+    error = _receipt_error(request, outcome.error)
+    status = outcome.error.status if outcome.error is not None else 200
     return render(request, "reporter/check.html", {"error": error}, status_code=status)
 
 
@@ -269,13 +264,7 @@ def _status_context(
 async def login(request: Request) -> Response:
     """Takes the receipt by POST, opens a session in a cookie and shows the case."""
     form = await form_with_csrf(request)
-    text = str(form.get("receipt", ""))
-    return await write(request, _login, text)
-
-
-def _login(request: Request, text: str) -> Response:
-    with unit_of_work(request.app.state.db) as db:
-        outcome = reporter_service(request, db).login(text)
+    outcome = await check_receipt(request, str(form.get("receipt", "")), open_session=True)
     if outcome.token is None:
         error = _receipt_error(request, outcome.error)
         status = outcome.error.status if outcome.error is not None else 401
@@ -333,7 +322,7 @@ def _logout(request: Request) -> None:
 routes: list[BaseRoute] = [
     Route("/report", report_form, methods=["GET"], name="report_form"),
     Route("/report", submit_report, methods=["POST"], name="submit_report"),
-    Route("/report/check", check_receipt, methods=["POST"], name="check_receipt"),
+    Route("/report/check", check_typed_receipt, methods=["POST"], name="check_receipt"),
     Route("/status", status_page, methods=["GET"], name="status"),
     Route("/status", login, methods=["POST"], name="status_login"),
     Route("/status/reply", reply, methods=["POST"], name="status_reply"),

@@ -19,6 +19,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+import crypto
 from cases.db import is_sqlite, unit_of_work
 from cases.errors import Invalid, NotFound
 from cases.org.models import Channel
@@ -33,7 +34,7 @@ from cases.reports.intake import (
     SubjectInput,
     Submission,
 )
-from cases.reports.reporter import ReporterConfig, ReporterService
+from cases.reports.reporter import Attempt, Login, ReporterConfig, ReporterService, derive
 from cases.sessions.service import ThrottleRule
 from portal.auth import bearer_token, require_reporter
 from portal.deps import (
@@ -316,15 +317,30 @@ async def reporter_session(request: Request) -> Response:
     body = await read_json(request)
     receipt = body.get("receipt")
     text = receipt if isinstance(receipt, str) else ""
-    token = await write(request, _login, text)
-    return JSONResponse({"token": token})
-
-
-def _login(request: Request, text: str) -> str:
-    with unit_of_work(request.app.state.db) as db:
-        login = reporter_service(request, db).login(text)
+    login = await check_receipt(request, text, open_session=True)
     # Raised after the commit, so the failure counters of a wrong receipt are kept.
-    return login.token_or_raise()
+    return JSONResponse({"token": login.token_or_raise()})
+
+
+async def check_receipt(request: Request, text: str, *, open_session: bool) -> Login:
+    """Cheap checks, then Argon2 outside any lock (one per core), then compare and count."""
+    attempt = await write(request, _attempt, text)
+    allow_test = kdf_profile(settings_of(request)).name == "test"
+    run = partial(derive, attempt, allow_test=allow_test)
+    derived = await anyio.to_thread.run_sync(run, limiter=kdf_slots(request))
+    return await write(request, _conclude, attempt, derived, open_session)
+
+
+def _attempt(request: Request, text: str) -> Attempt:
+    with unit_of_work(request.app.state.db) as db:
+        return reporter_service(request, db).attempt(text)
+
+
+def _conclude(
+    request: Request, attempt: Attempt, derived: crypto.DerivedKeys | None, open_session: bool
+) -> Login:
+    with unit_of_work(request.app.state.db) as db:
+        return reporter_service(request, db).conclude(attempt, derived, open_session=open_session)
 
 
 def _logout(request: Request) -> None:

@@ -124,3 +124,26 @@ def test_sweeper_removes_only_stale_unlinked_uploads(
 
     assert removed == 1
     assert db_session.scalar(select(func.count()).select_from(Attachment)) == 2
+
+
+def test_parallel_guesses_cannot_pass_the_limit(db_session: Session, clock: FixedClock) -> None:
+    """Guesses checked at once and concluded later still count against one limit."""
+    receipt = crypto.parse_receipt(file_one(db_session, clock))
+    wrong = crypto.Receipt(receipt.selector, "Z" * 16).formatted()
+    reporter = service(db_session, clock)
+    attempts = [reporter.attempt(wrong) for _ in range(5)]
+
+    outcomes = [reporter.conclude(a, reporter.derive(a), open_session=False) for a in attempts]
+
+    assert [o.error.status for o in outcomes if o.error] == [401, 401, 401, 429, 429]
+
+
+def test_check_step_verifies_without_a_session(db_session: Session, clock: FixedClock) -> None:
+    """verify() says the receipt is right and opens no session."""
+    receipt = file_one(db_session, clock)
+
+    outcome = service(db_session, clock).verify(receipt)
+
+    assert outcome.verified
+    assert outcome.token is None
+    assert db_session.scalar(select(func.count()).select_from(UserSession)) == 0
