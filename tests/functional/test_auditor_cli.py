@@ -1,0 +1,92 @@
+"""`portal audit verify` as a real subprocess: intact, then edited, deleted and reordered."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from sqlalchemy import delete, update
+
+from cases.audit.models import AuditEntry
+from cases.audit.service import Actor, AuditLog
+from cases.clock import FixedClock
+from cases.db import make_engine, session_factory, unit_of_work
+
+SECRET = "audit-cli-secret-" + "x" * 32
+
+Run = Callable[[], subprocess.CompletedProcess[str]]
+
+
+@pytest.fixture
+def trail(fresh_database: Callable[..., str], tmp_path: Path) -> tuple[str, Run]:
+    """A migrated database of its own holding ten chained entries, and `verify()` on it."""
+    url = fresh_database()
+    engine = make_engine(url)
+    with unit_of_work(session_factory(engine)) as db:
+        log = AuditLog(db, FixedClock(), SECRET.encode())
+        for n in range(10):
+            log.record(Actor("staff", f"s{n}", ("investigator",)), "case.read", case_id=f"c{n}")
+    engine.dispose()
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("PORTAL_")},
+        "PORTAL_DATA_DIR": str(tmp_path / "data"),
+        "PORTAL_DATABASE_URL": url,
+        "PORTAL_SECRET_KEY": SECRET,
+    }
+
+    def verify() -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "portal.cli", "audit", "verify"],
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=tmp_path,
+            timeout=120,
+            check=False,
+        )
+
+    return url, verify
+
+
+def change(url: str, statement: object) -> None:
+    engine = make_engine(url)
+    with unit_of_work(session_factory(engine)) as db:
+        db.execute(statement)  # type: ignore[call-overload]
+    engine.dispose()
+
+
+def test_an_intact_trail_verifies(trail: tuple[str, Run]) -> None:
+    """Ten untouched entries: exit 0 and the count."""
+    _url, verify = trail
+
+    done = verify()
+
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "intact (10 entries)" in done.stdout
+
+
+def test_an_edited_entry_is_named(trail: tuple[str, Run]) -> None:
+    """Editing entry 4's case id: non-zero exit naming entry 4 as edited."""
+    url, verify = trail
+    change(url, update(AuditEntry).where(AuditEntry.seq == 4).values(case_id="other"))
+
+    done = verify()
+
+    assert done.returncode != 0
+    assert "BROKEN at entry 4" in done.stdout
+    assert "edited" in done.stdout
+
+
+def test_a_deleted_entry_is_named(trail: tuple[str, Run]) -> None:
+    """Deleting entry 6: non-zero exit naming entry 7, the first that no longer fits."""
+    url, verify = trail
+    change(url, delete(AuditEntry).where(AuditEntry.seq == 6))
+
+    done = verify()
+
+    assert done.returncode != 0
+    assert "BROKEN at entry 7" in done.stdout
