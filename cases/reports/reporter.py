@@ -20,6 +20,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 import crypto
+from cases.access.reporting import disclosure_notice
 from cases.clock import Clock, local_day
 from cases.db import new_id
 from cases.errors import CaseError, Conflict, Invalid, NotFound, Throttled, Unauthorized
@@ -99,6 +100,7 @@ class ReporterView:
     attachments: list[StoredFile]
     linked: list[LinkedCase] = field(default_factory=list)
     reward: dict[str, Any] | None = None
+    identity_disclosure: dict[str, Any] | None = None
 
     def as_json(self) -> dict[str, Any]:
         case = self.case
@@ -114,7 +116,7 @@ class ReporterView:
             "messages": [m.as_json() for m in self.messages],
             "attachments": [a.as_json() for a in self.attachments],
             "reward": self.reward,
-            "identity_disclosure": None,
+            "identity_disclosure": self.identity_disclosure,
             "linked": [c.as_json() for c in self.linked],
         }
 
@@ -253,6 +255,7 @@ class ReporterService:
             attachments=AttachmentReader(self.db).files(case.id, key, author="reporter"),
             linked=linked,
             reward=reporter_reward(self.db, self.clock, self._reward_config(), principal, case.id),
+            identity_disclosure=disclosure_notice(self.db, case, self.config.zone),
         )
 
     def _reward_config(self) -> RewardConfig:

@@ -1,0 +1,114 @@
+"""What a reporter learns about access to their case, and filing a retaliation complaint.
+
+The access summary is computed from the audit trail by role only: a reporter learns how
+many people of each role read the case, never who. The retaliation complaint is a
+separate, high-priority case under the same receipt, routed to the retaliation officers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from cases.access.models import DisclosureRequest
+from cases.audit.models import AuditEntry
+from cases.clock import Clock, local_day
+from cases.errors import Invalid, NotFound
+from cases.org.models import Category
+from cases.principals import ReporterPrincipal
+from cases.reports.intake import IntakeConfig, IntakeService, Submission
+from cases.reports.models import Case
+
+READ_ACTIONS = ("case.read", "attachment.download")
+# The role a reader is counted under, when they hold several: the most specific first.
+ROLE_ORDER = ("retaliation_officer", "investigator", "custodian", "reward_approver", "finance")
+
+
+@dataclass(frozen=True)
+class AccessSummary:
+    readers: dict[str, int]
+    disclosure: dict[str, Any] | None
+
+    @property
+    def identity_disclosed(self) -> bool:
+        return self.disclosure is not None and self.disclosure["status"] == "approved"
+
+
+def access_summary(db: Session, case: Case, zone: ZoneInfo) -> AccessSummary:
+    """How many people of each role opened the case, and the latest disclosure decision."""
+    rows = db.execute(
+        select(AuditEntry.actor_id, AuditEntry.actor_roles)
+        .where(
+            AuditEntry.case_id == case.id,
+            AuditEntry.actor_kind == "staff",
+            AuditEntry.action.in_(READ_ACTIONS),
+        )
+        .distinct()
+    )
+    people: dict[str, str] = {}
+    for actor_id, roles in rows:
+        people[str(actor_id)] = counted_role(set(roles.split(",")))
+    readers: dict[str, int] = {}
+    for role in people.values():
+        readers[role] = readers.get(role, 0) + 1
+    return AccessSummary(readers, disclosure_notice(db, case, zone))
+
+
+def counted_role(roles: set[str]) -> str:
+    return next((role for role in ROLE_ORDER if role in roles), "staff")
+
+
+def disclosure_notice(db: Session, case: Case, zone: ZoneInfo) -> dict[str, Any] | None:
+    """CONTRACT's `identity_disclosure`: asked on which day, and how and when it was decided."""
+    row = db.scalars(
+        select(DisclosureRequest)
+        .where(DisclosureRequest.case_id == case.id)
+        .order_by(DisclosureRequest.requested_at.desc())
+    ).first()
+    if row is None:
+        return None
+    decided = local_day(row.decided_at, zone).isoformat() if row.decided_at else None
+    return {
+        "status": row.status,
+        "requested_on": local_day(row.requested_at, zone).isoformat(),
+        "decided_on": decided,
+    }
+
+
+@dataclass(frozen=True)
+class Complaint:
+    summary: str
+    details: str
+
+
+def file_retaliation(
+    db: Session, clock: Clock, config: IntakeConfig, reporter: ReporterPrincipal, text: Complaint
+) -> Case:
+    """A retaliation complaint linked to the reporter's first case, in its channel's
+    retaliation category: its own case and key, high priority, for the retaliation officers."""
+    origin = db.scalars(
+        select(Case)
+        .where(Case.receipt_id == reporter.receipt.id, Case.linked_from_id.is_(None))
+        .order_by(Case.submitted_on, Case.id)
+    ).first()
+    if origin is None:
+        raise NotFound
+    category = db.scalars(
+        select(Category).where(
+            Category.channel_id == origin.channel_id, Category.retaliation.is_(True)
+        )
+    ).first()
+    if category is None:
+        raise Invalid("This channel takes no retaliation complaints.", code="no_category")
+    submission = Submission(
+        channel_id=origin.channel_id,
+        category_id=category.id,
+        summary=text.summary,
+        details=text.details,
+        linked_from_id=origin.id,
+    )
+    return IntakeService(db, clock, config).submit_linked(submission, reporter)
