@@ -75,6 +75,12 @@ class AccessService:
         """An investigator names a further person; whoever that excludes loses access now."""
         if not may_see(self.db, principal.account, case):
             raise Forbidden("You cannot change this case.")
+        employee_id = subject.employee_id.strip()
+        if employee_id and not self._in_directory(employee_id):
+            raise Invalid(
+                "Nobody in the staff directory has that employee ID. Check it, or leave it empty.",
+                fields={"employee_id": "unknown_employee"},
+            )
         IntakeService(self.db, self.clock, config).record_subjects(case, case_key, [subject])
         self.db.flush()
         self.audit.record(principal.actor, "case.subject_added", case_id=case.id)
@@ -114,6 +120,10 @@ class AccessService:
             detail={"subject": chosen.id},
         )
         return self.enforce(case)
+
+    def _in_directory(self, employee_id: str) -> bool:
+        stmt = select(DirectoryEntry.id).where(DirectoryEntry.employee_id == employee_id)
+        return self.db.scalars(stmt).first() is not None
 
     def _unconfirmed(self, case_id: str) -> list[CaseSubject]:
         stmt = select(CaseSubject).where(

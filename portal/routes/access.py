@@ -55,6 +55,7 @@ FIELD_MESSAGES = {
     "out_of_range": N_("Choose a part of the text."),
     "unknown_candidate": N_("Choose one of the people listed."),
     "bad_date": N_("Write the date as YYYY-MM-DD."),
+    "unknown_employee": N_("Nobody in the staff directory has that employee ID."),
 }
 
 

@@ -17,6 +17,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from cases.access.reporting import access_summary
 from cases.db import unit_of_work
 from cases.errors import CaseError, Invalid
 from cases.org.models import Channel
@@ -257,6 +258,7 @@ def _status_context(
         "category_name": names.get(view.case.category_id, ""),
         "category_names": names,
         "reply_error": error,
+        "access": access_summary(db, view.case, settings_of(request).timezone),
         "limits": settings_of(request).limits,
     }
 
