@@ -224,7 +224,8 @@ def test_refusal_keeps_reason_sealed(scene: Scene) -> None:
     stored = scene.db.scalars(select(RewardDecision)).one()
 
     assert reward.status == "refused"
-    assert stored.reason is not None and b"verified" not in stored.reason
+    assert stored.reason is not None
+    assert b"verified" not in stored.reason
 
 
 def test_acceptance_after_expiry_refused(scene: Scene) -> None:
