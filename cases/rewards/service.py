@@ -25,7 +25,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 import crypto
-from cases.access.policy import may_see
+from cases.access.policy import may_open, may_see
 from cases.audit.service import Actor, AuditLog
 from cases.clock import Clock, local_day
 from cases.db import new_id
@@ -518,8 +518,9 @@ class RewardService:
     # --- helpers -------------------------------------------------------------------------
 
     def _visible_case(self, principal: StaffPrincipal, case_id: str) -> Case:
+        """A case of this person's team (may_open): others get the same 404 as in the list."""
         case = self.db.get(Case, case_id) if len(case_id) <= 64 else None
-        if case is None or not may_see(self.db, principal.account, case):
+        if case is None or not may_open(self.db, principal.account, case):
             raise NotFound("There is no such case.", code="case_not_found")
         return case
 
