@@ -18,6 +18,7 @@ import os
 import platform
 import random
 import secrets
+import shutil
 import statistics
 import tempfile
 import threading
@@ -217,6 +218,7 @@ def main() -> None:
         print(f"   flood answers: {dict(result['flood'])}")
     finally:
         server.stop()
+        shutil.rmtree(data_dir, ignore_errors=True)
         if fresh is not None:
             fresh.drop()
 
