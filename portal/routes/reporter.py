@@ -134,7 +134,7 @@ async def submit_report(request: Request) -> Response:
     parsed = await read_upload(
         request,
         UploadLimits.of(settings_of(request)),
-        file_opener(request, target),
+        file_opener(request, target, "files"),
         before_file=_refuse_bots,
     )
     try:
@@ -300,7 +300,7 @@ async def add_evidence(request: Request) -> Response:
     parsed = await read_upload(
         request,
         UploadLimits.of(settings_of(request)),
-        file_opener(request, upload_target(request, case_id, key)),
+        file_opener(request, upload_target(request, case_id, key), "files"),
     )
     await write(request, link_evidence, principal, parsed.file_ids)
     return RedirectResponse("/status#files", status_code=303)

@@ -140,10 +140,13 @@ def upload_target(request: Request, case_id: str, case_key: bytes) -> UploadTarg
     )
 
 
-def file_opener(request: Request, target: UploadTarget) -> FileOpener:
-    """Each file part of the body becomes an encrypting attachment writer."""
+def file_opener(request: Request, target: UploadTarget, field: str) -> FileOpener:
+    """Each file part in the named field becomes an encrypting attachment writer."""
 
-    def open_file(_field: str, filename: str) -> AttachmentWriter:
+    def open_file(name: str, filename: str) -> AttachmentWriter:
+        if name != field:
+            message = N_("Files were sent in a field this form does not have.")
+            raise Invalid(message, fields={field: "invalid"})
         return AttachmentWriter(request.app.state.db, clock_of(request), target, filename)
 
     return open_file
@@ -408,7 +411,7 @@ async def post_attachment(request: Request) -> Response:
     parsed = await read_upload(
         request,
         UploadLimits.of(settings_of(request)),
-        file_opener(request, target),
+        file_opener(request, target, "file"),
         csrf_purpose=None,
     )
     if len(parsed.files) != 1 or set(parsed.fields.get("file", [])):

@@ -286,3 +286,41 @@ def test_staff_can_read_the_uploaded_file_back(client: Any, app_db: sessionmaker
 
     assert data == payload
     assert meta.cleaned is False
+
+
+def test_reporter_session_ends_when_idle(
+    client: Any, app: Any, app_db: sessionmaker[Session]
+) -> None:
+    """Past the idle timeout the reporter token no longer opens the case."""
+    from cases.clock import FixedClock
+
+    clock = FixedClock(datetime(2026, 3, 2, 9, 0))
+    app.state.clock = clock
+    ids = seed(app_db)
+    receipt = client.post("/api/v1/reports", json=report_body(ids)).json()["receipt"]
+    headers = login(client, receipt)
+    idle = app.state.settings.limits.reporter_session_idle
+
+    clock.advance(seconds=idle - 1)
+    fresh = client.get("/api/v1/reporter/report", headers=headers)
+    clock.advance(seconds=idle + 1)
+    stale = client.get("/api/v1/reporter/report", headers=headers)
+
+    assert fresh.status_code == 200
+    assert stale.status_code == 401
+
+
+def test_attachment_in_another_field_is_refused(client: Any, app_db: sessionmaker[Session]) -> None:
+    """Only the field `file` is read; a file under another name is a 422 and is not stored."""
+    ids = seed(app_db)
+    headers = login(client, client.post("/api/v1/reports", json=report_body(ids)).json()["receipt"])
+
+    response = client.post(
+        "/api/v1/reporter/attachments",
+        files={"upload": ("a.txt", io.BytesIO(b"abc"), "text/plain")},
+        headers=headers,
+    )
+
+    assert response.status_code == 422
+    with unit_of_work(app_db) as db:
+        assert db.scalar(select(func.count()).select_from(Attachment)) == 0
