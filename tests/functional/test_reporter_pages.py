@@ -301,3 +301,13 @@ def test_wrong_receipt_on_the_status_page_is_401_with_the_form_again(
     assert response.template.name == "reporter/login.html"
     assert response.context["error"]
     assert 'aria-describedby="receipt-error"' in response.text
+
+
+def test_check_step_refuses_a_large_body(client: Any, app_db: sessionmaker[Session]) -> None:
+    """The check form lies under the upload prefix but still takes only a small body."""
+    seed(app_db)
+    csrf = form_tokens(client)["csrf"]
+
+    response = client.post("/report/check", data={"csrf": csrf, "receipt": "x" * 600_000})
+
+    assert response.status_code == 413
