@@ -15,7 +15,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from cases.access.models import ItemMask
 from cases.access.policy import eligible, may_open, may_see
+from cases.access.redaction import Span, apply_masks
 from cases.audit.service import AuditLog
 from cases.casework.evidence import EvidenceStore, FileInfo, OpenFile, file_info, open_file_key
 from cases.clock import Clock, local_day
@@ -151,8 +153,8 @@ class CaseworkService:
         view.awaiting_access = False
         view.report = open_json(key, case.id, REPORT, case.id, case.content)
         view.subjects = self._subjects(key, case.id)
-        view.messages = self._entries(key, case.id, "message")
-        view.notes = self._entries(key, case.id, "note")
+        view.messages = self._entries(key, case.id, "message", principal.id)
+        view.notes = self._entries(key, case.id, "note", principal.id)
         view.files = [file_info(key, row) for row in self.evidence.files(case.id)]
         view.history = self._history(key, case.id)
         return view
@@ -167,26 +169,39 @@ class CaseworkService:
             seen.setdefault(repr(sorted(typed.items())), typed)
         return list(seen.values())
 
-    def _entries(self, key: bytes, case_id: str, kind: str) -> list[Entry]:
+    def _entries(self, key: bytes, case_id: str, kind: str, viewer_id: str) -> list[Entry]:
+        """Messages or notes, with every mask but the viewer's own applied."""
         stmt = (
             select(CaseItem)
             .where(CaseItem.case_id == case_id, CaseItem.kind == kind)
             .order_by(CaseItem.seq, CaseItem.created_on)
         )
         purpose = MESSAGE if kind == "message" else NOTE
-        names = self._names()
+        names, hidden = self._names(), self._hidden_spans(case_id, viewer_id)
         return [
             Entry(
                 id=item.id,
                 author=item.author,
                 staff_name=names.get(item.staff_id or "", ""),
-                body=open_text(key, case_id, purpose, item.id, item.body),
+                body=apply_masks(
+                    open_text(key, case_id, purpose, item.id, item.body), hidden.get(item.id, [])
+                ),
                 at=item.created_at
                 if item.author == "staff" and item.created_at
                 else item.created_on,
             )
             for item in self.db.scalars(stmt)
         ]
+
+    def _hidden_spans(self, case_id: str, viewer_id: str) -> dict[str, list[Span]]:
+        """Others' masks by item: a mask hides text from everyone but its author."""
+        rows = self.db.scalars(
+            select(ItemMask).where(ItemMask.case_id == case_id, ItemMask.author_id != viewer_id)
+        )
+        spans: dict[str, list[Span]] = {}
+        for row in rows:
+            spans.setdefault(row.item_id, []).append(Span(row.start, row.end))
+        return spans
 
     def _history(self, key: bytes, case_id: str) -> list[HistoryEntry]:
         stmt = select(CaseEvent).where(CaseEvent.case_id == case_id).order_by(CaseEvent.at)

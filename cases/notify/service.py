@@ -148,7 +148,7 @@ class Outbox:
             StaffAccount.active.is_(True),
             StaffAccount.id.in_(holders.union(waiting).scalar_subquery()),
         )
-        return list(self.db.scalars(stmt.order_by(StaffAccount.email)))
+        return self._allowed(case_id, self.db.scalars(stmt.order_by(StaffAccount.email)))
 
     def _assignees(self, case_id: str) -> list[StaffAccount]:
         stmt = (
@@ -156,7 +156,13 @@ class Outbox:
             .join(CaseAssignee, CaseAssignee.staff_id == StaffAccount.id)
             .where(CaseAssignee.case_id == case_id, StaffAccount.active.is_(True))
         )
-        return list(self.db.scalars(stmt))
+        return self._allowed(case_id, self.db.scalars(stmt))
+
+    def _allowed(self, case_id: str, people: Iterable[StaffAccount]) -> list[StaffAccount]:
+        """Only those the access policy lets see the case: a key or an assignment left behind
+        by a recusal or a newly named subject must not earn someone a mail about it."""
+        case = self.db.get(Case, case_id)
+        return [] if case is None else eligible(self.db, list(people), case)
 
     def recent(self, limit: int = 100) -> list[OutboxMessage]:
         stmt = select(OutboxMessage).order_by(OutboxMessage.created_at.desc()).limit(limit)

@@ -12,6 +12,7 @@ from starlette.routing import BaseRoute
 from portal.routes import (
     access,
     admin,
+    auditor,
     public,
     reporter,
     reporter_access,
@@ -33,6 +34,7 @@ _AREAS = (
     staff_api,
     admin,
     access,
+    auditor,
     reporter_access,
     rewards,
     rewards_api,
