@@ -203,14 +203,10 @@ class AuditTrail:
     def _rows(self, entries: list[AuditEntry]) -> list[TrailRow]:
         staff_ids = {e.actor_id for e in entries if e.actor_id}
         case_ids = {e.case_id for e in entries if e.case_id}
-        names = dict(
-            self.db.execute(
-                select(StaffAccount.id, StaffAccount.email).where(StaffAccount.id.in_(staff_ids))
-            ).tuples()
-        )
-        references = dict(
-            self.db.execute(select(Case.id, Case.reference).where(Case.id.in_(case_ids))).tuples()
-        )
+        accounts = select(StaffAccount.id, StaffAccount.email).where(StaffAccount.id.in_(staff_ids))
+        names = {row.id: row.email for row in self.db.execute(accounts)}
+        cases = select(Case.id, Case.reference).where(Case.id.in_(case_ids))
+        references = {row.id: row.reference for row in self.db.execute(cases)}
         return [
             TrailRow(
                 seq=e.seq,
@@ -233,9 +229,7 @@ class AuditTrail:
 
     def _by_month(self) -> dict[str, int]:
         # Grouping by day is portable SQL; folding days into months happens here.
-        rows = self.db.execute(
-            select(Case.submitted_on, func.count()).group_by(Case.submitted_on)
-        ).tuples()
+        rows = self.db.execute(select(Case.submitted_on, func.count()).group_by(Case.submitted_on))
         months: Counter[str] = Counter()
         for day, count in rows:
             months[day.strftime("%Y-%m")] += int(count)
@@ -248,7 +242,7 @@ class AuditTrail:
             Case.due_on.is_not(None),
             Case.due_on < today,
         )
-        rows = self.db.execute(late.group_by(Case.status)).tuples()
+        rows = self.db.execute(late.group_by(Case.status))
         counts = {"acknowledgement": 0, "feedback": 0}
         for status, count in rows:
             counts["acknowledgement" if status == Status.NEW else "feedback"] += int(count)
