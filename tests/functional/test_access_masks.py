@@ -1,0 +1,63 @@
+"""GET /api/v1/cases/{id} and the case page show a mask's text to its author only."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.orm import sessionmaker
+from support.staff_world import SECRET, ZONE, Person, build_world
+
+from cases.access.redaction import MASK_MARK, RedactionService, Span
+from cases.audit.service import AuditLog
+from cases.casework.service import CaseworkConfig, CaseworkService
+from cases.clock import FixedClock
+from cases.db import unit_of_work
+
+NOTE = "The buyer Chen Jie signed the side deal."
+HIDDEN = "Chen Jie"
+
+
+def masked_note(app: Any, app_db: sessionmaker[Any]) -> tuple[FixedClock, str, list[Person]]:
+    """Ana and Bo on one case; Ana's note with the buyer's name masked by Ana."""
+    clock = FixedClock()
+    app.state.clock = clock
+    with unit_of_work(app_db) as db:
+        world = build_world(db, clock)
+        people = [world.staff("ana@example.com"), world.staff("bo@example.com")]
+        case = world.file().case
+        work = CaseworkService(db, clock, CaseworkConfig(ZONE, SECRET))
+        ana = people[0].principal(db, clock)
+        note = work.add_note(ana, case.id, NOTE)
+        start = NOTE.index(HIDDEN)
+        RedactionService(db, clock, AuditLog(db, clock, SECRET)).mask(
+            ana, case, work.require_key(ana, case), note.id, Span(start, start + len(HIDDEN))
+        )
+    return clock, case.id, people
+
+
+def token(client: Any, clock: FixedClock, person: Person) -> str:
+    body = {"email": person.account.email, "password": person.password, "totp": person.code(clock)}
+    answer = client.post("/api/v1/staff/session", json=body)
+    assert answer.status_code == 200, answer.text
+    clock.advance(seconds=30)
+    return str(answer.json()["token"])
+
+
+def test_the_case_api_and_page_apply_others_masks(
+    app: Any, app_db: sessionmaker[Any], client: Any
+) -> None:
+    """Bo reads the mark in the JSON and on the page; Ana, who masked it, reads the name."""
+    clock, case_id, (ana, bo) = masked_note(app, app_db)
+    ana_token, bo_token = token(client, clock, ana), token(client, clock, bo)
+
+    as_ana = client.get(
+        f"/api/v1/cases/{case_id}", headers={"Authorization": f"Bearer {ana_token}"}
+    )
+    as_bo = client.get(f"/api/v1/cases/{case_id}", headers={"Authorization": f"Bearer {bo_token}"})
+    bo_page = client.get(f"/staff/cases/{case_id}", headers={"Cookie": f"__Host-staff={bo_token}"})
+
+    assert as_ana.json()["notes"][0]["body"] == NOTE
+    assert as_bo.json()["notes"][0]["body"] == NOTE.replace(HIDDEN, MASK_MARK)
+    assert bo_page.status_code == 200
+    assert HIDDEN not in bo_page.text
+    assert MASK_MARK in bo_page.text
