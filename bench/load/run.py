@@ -187,13 +187,11 @@ def main() -> None:
         f"machine: {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}"
     )
     database = "a fresh PostgreSQL database" if fresh else "SQLite in the fresh PORTAL_DATA_DIR"
-    print(
-        "server: uvicorn bench.load.serve:app (stand-in for `portal serve`), "
-        f"workers={args.workers}, {database}"
-    )
+    how = "portal serve" if shutil.which("portal") else "uvicorn bench.load.serve:app"
+    print(f"server: {how}, workers={args.workers}, 3 investigators, {database}")
     for name, value in env.items():
         print(f"  {name}={value}")
-    server = Server("bench.load.serve:app", env, workers=args.workers)
+    server = Server.portal(env, workers=args.workers)
     try:
         latencies, statuses, receipts = file_reports(server.url, args.clients, args.seconds)
         ok = statuses.get(201, 0)

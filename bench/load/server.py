@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -22,32 +23,51 @@ def free_port() -> int:
 
 
 class Server:
-    """`python -m uvicorn --factory TARGET` with the given environment; stop() ends it."""
+    """A server subprocess on a loopback port of its own; stop() ends it."""
 
-    def __init__(self, target: str, env: dict[str, str], workers: int = 1) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
+    def __init__(self, command: list[str], env: dict[str, str], port: int) -> None:
+        self.port = port
+        self.url = f"http://127.0.0.1:{port}"
+        self.process = subprocess.Popen(command, env={**os.environ, **env}, cwd=ROOT)
+        self._wait()
+
+    @classmethod
+    def uvicorn(cls, target: str, env: dict[str, str], workers: int = 1) -> Server:
+        """`python -m uvicorn --factory TARGET` (for the yardstick app and the fallback)."""
+        port = free_port()
         command = [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "--factory",
-            target,
-            "--app-dir",
-            str(ROOT),
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(self.port),
-            "--no-access-log",
-            "--log-level",
-            "warning",
-            "--no-server-header",
+            *(sys.executable, "-m", "uvicorn", "--factory", target, "--app-dir", str(ROOT)),
+            *("--host", "127.0.0.1", "--port", str(port)),
+            *("--no-access-log", "--log-level", "warning", "--no-server-header"),
         ]
         if workers > 1:
             command += ["--workers", str(workers)]
-        self.process = subprocess.Popen(command, env={**os.environ, **env}, cwd=ROOT)
-        self._wait()
+        return cls(command, env, port)
+
+    @classmethod
+    def portal(cls, env: dict[str, str], workers: int = 1, team: int = 3) -> Server:
+        """`portal serve` on a migrated database with `team` investigators added by the CLI."""
+        portal = shutil.which("portal")
+        if portal is None:
+            env = {**env, "BENCH_TEAM": str(team)}
+            return cls.uvicorn("bench.load.serve:app", env, workers)
+        full_env = {**os.environ, **env}
+        subprocess.run([portal, "migrate"], env=full_env, check=True, capture_output=True)
+        for n in range(team):
+            subprocess.run(
+                [
+                    *(portal, "user", "add", "--email", f"investigator{n}@bench.example"),
+                    *("--role", "investigator", "--name", f"Investigator {n}"),
+                ],
+                input=f"bench password {n} xyzzy!\n",
+                text=True,
+                env=full_env,
+                check=True,
+                capture_output=True,
+            )
+        port = free_port()
+        command = [portal, "serve", "--host", "127.0.0.1", "--port", str(port)]
+        return cls([*command, "--workers", str(workers)], env, port)
 
     def _wait(self) -> None:
         deadline = time.monotonic() + 120

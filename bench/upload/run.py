@@ -99,8 +99,8 @@ def main() -> None:
     )
     for name, value in env.items():
         print(f"  {name}={value}")
-    portal = Server("bench.load.serve:app", env)
-    plain = Server("bench.upload.plain:app", {"TMPDIR": data_dir})
+    portal = Server.portal(env, team=1)
+    plain = Server.uvicorn("bench.upload.plain:app", {"TMPDIR": data_dir})
     runs: dict[str, list[tuple[float, int, int]]] = {"portal": [], "plain": []}
     try:
         headers = {"Authorization": f"Bearer {reporter_token(portal)}"}
