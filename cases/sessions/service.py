@@ -11,9 +11,11 @@ import binascii
 import hashlib
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 import crypto
@@ -175,10 +177,7 @@ class Throttle:
     def fail(self, key: str, rule: ThrottleRule, *, backoff: bool = False) -> int:
         """Count one failure; with backoff, each failure past the limit doubles a delay."""
         now = self.clock.now()
-        row = self.db.get(ThrottleCounter, key)
-        if row is None:
-            row = ThrottleCounter(key=key, count=0, window_ends_at=now)
-            self.db.add(row)
+        row = self._locked_row(key, now)
         if row.window_ends_at <= now:
             row.count = 0
             row.window_ends_at = now + timedelta(seconds=rule.window_seconds)
@@ -190,6 +189,28 @@ class Throttle:
             row.window_ends_at = max(row.window_ends_at, row.blocked_until)
         self.db.flush()
         return row.count
+
+    def _locked_row(self, key: str, now: datetime) -> ThrottleCounter:
+        """The counter row, created if missing and locked for this transaction.
+
+        Two requests counting the first failure at once must not collide on the insert,
+        and two counting later ones must not both write the same total (a lost update
+        would hand an attacker free guesses): insert-if-absent, then SELECT ... FOR UPDATE
+        (SQLite's BEGIN IMMEDIATE already serialises writers).
+        """
+        insert = sqlite_insert if self.db.get_bind().dialect.name == "sqlite" else pg_insert
+        self.db.execute(
+            insert(ThrottleCounter)
+            .values(key=key, count=0, window_ends_at=now)
+            .on_conflict_do_nothing(index_elements=["key"])
+        )
+        stmt = (
+            select(ThrottleCounter)
+            .where(ThrottleCounter.key == key)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+        return self.db.scalars(stmt).one()
 
     def reset(self, key: str) -> None:
         self.db.execute(delete(ThrottleCounter).where(ThrottleCounter.key == key))

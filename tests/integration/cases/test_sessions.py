@@ -112,3 +112,26 @@ def test_backoff_grows_with_each_failure_past_the_limit(db_session: Session) -> 
             waits.append(exc.retry_after)
 
     assert waits == [31, 61, 121]
+
+
+def test_concurrent_failures_are_all_counted(fresh_database) -> None:  # type: ignore[no-untyped-def]
+    """Twelve requests failing at once on a new key neither collide nor lose a count."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from cases.db import make_engine, session_factory, unit_of_work
+
+    engine = make_engine(fresh_database())
+    factory = session_factory(engine)
+    rule = ThrottleRule(limit=100, window_seconds=900)
+    clock = FixedClock()
+
+    def fail_once(_: int) -> None:
+        with unit_of_work(factory) as db:
+            Throttle(db, clock).fail("receipt:RACE", rule)
+
+    with ThreadPoolExecutor(max_workers=12) as pool:
+        list(pool.map(fail_once, range(12)))
+
+    with unit_of_work(factory) as db:
+        assert Throttle(db, clock).count("receipt:RACE") == 12
+    engine.dispose()
