@@ -143,14 +143,12 @@ class ReporterService:
     def consume_once(self, token: str) -> None:
         """Remember a one-time form token for a day; a second use is a Conflict."""
         key = "once:" + hashlib.sha256(token.encode()).hexdigest()[:40]
-        rule = ThrottleRule(1, ONCE_WINDOW_SECONDS)
-        try:
-            self.throttle.check(key, rule)
-        except Throttled:
+        # Counting first (the row is locked until commit) makes two simultaneous replays
+        # queue: the second sees the first's count, so a report is filed once.
+        if self.throttle.fail(key, ThrottleRule(1, ONCE_WINDOW_SECONDS)) > 1:
             raise Conflict(
                 "This form was already sent. Your report was filed once.", code="replayed"
-            ) from None
-        self.throttle.fail(key, rule)
+            )
 
     # --- receipts -------------------------------------------------------------------------
 
