@@ -7,6 +7,7 @@ copied to another row or another case does not open.
 from __future__ import annotations
 
 from sqlalchemy import delete, func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 import crypto
@@ -221,13 +222,16 @@ class KeyRing:
         if existing is not None:
             existing.wrapped = wrapped
             return
-        self.db.add(
-            KeyWrap(
-                case_id=case_id,
-                key_kind=key_kind,
-                holder=holder,
-                staff_id=staff_id,
-                wrapped=wrapped,
-            )
+        row = KeyWrap(
+            case_id=case_id, key_kind=key_kind, holder=holder, staff_id=staff_id, wrapped=wrapped
         )
-        self.db.flush()
+        try:
+            # Two sessions fulfilling the same pending grant at once race on this insert;
+            # the loser keeps the winner's wrap instead of failing the whole request.
+            with self.db.begin_nested():
+                self.db.add(row)
+        except IntegrityError:
+            winner = self._wrap(case_id, key_kind, holder)
+            if winner is None:
+                raise
+            winner.wrapped = wrapped
