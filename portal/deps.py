@@ -36,6 +36,7 @@ def intake_config(settings: Settings) -> IntakeConfig:
         profile=kdf_profile(settings),
         server_secret=server_secret(settings),
         reports_per_channel_per_hour=settings.limits.reports_per_channel_per_hour,
+        base_url=settings.base_url,
     )
 
 

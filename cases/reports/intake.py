@@ -20,6 +20,7 @@ from cases.clock import Clock, local_day
 from cases.db import new_id
 from cases.deadlines import acknowledge_by, feedback_by
 from cases.errors import Invalid
+from cases.notify.service import NotifyConfig, Outbox
 from cases.org.models import Category, Channel
 from cases.org.service import OrgService
 from cases.principals import ReporterPrincipal
@@ -110,6 +111,12 @@ class IntakeConfig:
     profile: crypto.Argon2Profile
     server_secret: bytes
     reports_per_channel_per_hour: int = 200
+    # Where staff log in: the only thing a "there is news" mail says besides the news.
+    base_url: str = ""
+
+    @property
+    def notify(self) -> NotifyConfig:
+        return NotifyConfig(self.base_url, self.zone)
 
 
 class IntakeService:
@@ -209,6 +216,7 @@ class IntakeService:
         if sub.identity is not None:
             self._seal_identity(case, sub.identity, receipt_row.id, reporter_key)
         self._link_attachments(case.id, sub.attachment_ids)
+        Outbox(self.db, self.clock, self.config.notify).case_filed(case)
         return case
 
     def _new_receipt(

@@ -24,6 +24,7 @@ from cases.access.reporting import disclosure_notice
 from cases.clock import Clock, local_day
 from cases.db import new_id
 from cases.errors import CaseError, Conflict, Invalid, NotFound, Throttled, Unauthorized
+from cases.notify.service import Outbox
 from cases.principals import ReporterPrincipal
 from cases.reports.attachments import AttachmentReader, StoredFile, link, sweep_unlinked
 from cases.reports.intake import DETAILS_MAX, Draft, Filed, IntakeConfig, IntakeService, Submission
@@ -297,12 +298,16 @@ class ReporterService:
             )
         )
         self.db.flush()
+        Outbox(self.db, self.clock, self.config.intake.notify).reporter_message(case)
 
     def add_evidence(self, principal: ReporterPrincipal, ids: list[str]) -> int:
         """Link files the reporter uploaded in this session to their case."""
         case, _key = self.case_and_key(principal)
         sweep_unlinked(self.db, self.clock)
-        return link(self.db, case.id, ids)
+        linked = link(self.db, case.id, ids)
+        if linked:
+            Outbox(self.db, self.clock, self.config.intake.notify).reporter_message(case)
+        return linked
 
 
 @dataclass(frozen=True)

@@ -57,7 +57,9 @@ class World:
         return person
 
     def file(self, summary: str = "Orders moved to a rival", **changes: object) -> Filed:
-        config = IntakeConfig(zone=ZONE, profile=PROFILE, server_secret=SECRET)
+        config = IntakeConfig(
+            zone=ZONE, profile=PROFILE, server_secret=SECRET, base_url="https://portal.example"
+        )
         fields: dict[str, object] = {
             "channel_id": self.channel.id,
             "category_id": self.category().id,
