@@ -38,7 +38,7 @@ def seed(engine: Engine, count: int) -> StaffAccount:
     Base.metadata.create_all(engine)
     rng = random.Random(7)
     with Session(engine) as db:
-        channel = OrgService(db).seed_defaults()
+        channel = OrgService(db).general_channel()
         profile = crypto.profile_named("test", allow_test=True)
         staff = StaffService(db, _Clock(), server_secret=b"b" * 32, profile=profile)
         viewer = staff.create(

@@ -27,7 +27,7 @@ def app() -> Starlette:
     engine = make_engine(settings.database_url)
     upgrade(engine)
     with unit_of_work(session_factory(engine)) as db:
-        OrgService(db).seed_defaults()
+        OrgService(db).general_channel()
         staff = StaffService(
             db,
             SystemClock(),

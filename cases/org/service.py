@@ -1,51 +1,24 @@
-"""Channels and categories: the seeded defaults and who a channel's reports go to."""
+"""Channels and categories: lookups and who a channel's reports go to."""
 
 from __future__ import annotations
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from cases.errors import NotFound
 from cases.org.models import Category, Channel, ChannelMember, RoutingRule
 from cases.staff.models import Role, StaffAccount, StaffRole
-
-DEFAULT_CATEGORIES: tuple[tuple[str, str, str], ...] = (
-    ("order-diversion", "Order diversion to competitors", "飞单（把订单转给竞争对手）"),
-    ("off-book-deals", "Off-book private deals", "走私单（私下交易、体外循环）"),
-    ("kickbacks", "Kickbacks or bribery", "回扣或贿赂"),
-    ("data-leak", "Customer data leakage", "泄露客户资料"),
-    ("price-manipulation", "Price or contract manipulation", "操纵价格或合同"),
-    ("expense-fraud", "Expense fraud", "报销舞弊"),
-    ("retaliation", "Retaliation against a reporter", "对举报人的打击报复"),
-    ("other", "Other misconduct", "其他违规行为"),
-)
 
 
 class OrgService:
     def __init__(self, db: Session) -> None:
         self.db = db
 
-    def seed_defaults(self) -> Channel:
-        """The "General" channel with the standard categories; idempotent."""
+    def general_channel(self) -> Channel:
+        """The "General" channel every install starts with (seeded by migration 0002)."""
         channel = self.db.scalars(select(Channel).where(Channel.slug == "general")).first()
         if channel is None:
-            channel = Channel(slug="general", name_en="General", name_zh="综合")
-            self.db.add(channel)
-            self.db.flush()
-        existing = {c.slug for c in channel.categories}
-        for position, (slug, en, zh) in enumerate(DEFAULT_CATEGORIES):
-            if slug not in existing:
-                self.db.add(
-                    Category(
-                        channel_id=channel.id,
-                        slug=slug,
-                        name_en=en,
-                        name_zh=zh,
-                        position=position,
-                        retaliation=slug == "retaliation",
-                    )
-                )
-        self.db.flush()
-        self.db.refresh(channel)
+            raise NotFound("The General channel is missing: run `portal migrate`.")
         return channel
 
     def active_channels(self) -> list[Channel]:

@@ -71,7 +71,7 @@ def seed_demo_cases(
     db: Session, clock: Clock, config: IntakeConfig, locale_mix: Sequence[str] = ("zh_CN", "en")
 ) -> str:
     """File the demo cases in the given locales; return the receipt of the first, formatted."""
-    channel = OrgService(db).seed_defaults()
+    channel = OrgService(db).general_channel()
     receipts = [
         _file(db, clock, config, channel, case) for case in DEMO_CASES if case.locale in locale_mix
     ]

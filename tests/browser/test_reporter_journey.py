@@ -50,7 +50,7 @@ WORDS = {
 
 def seed(database_url: str) -> None:
     with unit_of_work(session_factory(make_engine(database_url))) as db:
-        OrgService(db).seed_defaults()
+        OrgService(db).general_channel()
         StaffService(
             db, SystemClock(), server_secret=b"t" * 32, profile=crypto.PROFILES["test"]
         ).create("ina@example.com", PASSWORD, ["investigator"], name="Ina")

@@ -28,7 +28,7 @@ PASSWORD = "correct horse battery staple 42"
 def seed(app_db: sessionmaker[Session]) -> dict[str, str]:
     """The General channel and one investigator; returns their ids."""
     with unit_of_work(app_db) as db:
-        channel = OrgService(db).seed_defaults()
+        channel = OrgService(db).general_channel()
         staff = StaffService(
             db, SystemClock(), server_secret=b"t" * 32, profile=crypto.PROFILES["test"]
         ).create("ina@example.com", PASSWORD, ["investigator"], name="Ina")

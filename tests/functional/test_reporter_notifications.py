@@ -20,7 +20,7 @@ PASSWORD = "correct horse battery staple 42"
 
 def _seed(app_db: sessionmaker[Session]) -> dict[str, str]:
     with unit_of_work(app_db) as db:
-        channel = OrgService(db).seed_defaults()
+        channel = OrgService(db).general_channel()
         StaffService(
             db, SystemClock(), server_secret=b"t" * 32, profile=crypto.PROFILES["test"]
         ).create("ina@example.com", PASSWORD, ["investigator"], name="Ina")

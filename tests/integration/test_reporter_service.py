@@ -32,7 +32,7 @@ def service(db: Session, clock: FixedClock) -> ReporterService:
 
 
 def file_one(db: Session, clock: FixedClock) -> str:
-    channel = OrgService(db).seed_defaults()
+    channel = OrgService(db).general_channel()
     sub = Submission(channel.id, channel.categories[0].id, "Summary", "Details of the matter.")
     return service(db, clock).file(sub).receipt.formatted()
 

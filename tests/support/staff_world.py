@@ -74,5 +74,5 @@ class World:
 
 
 def build_world(db: Session, clock: Clock) -> World:
-    channel = OrgService(db).seed_defaults()
+    channel = OrgService(db).general_channel()
     return World(db, clock, channel)
