@@ -87,6 +87,8 @@ def staff_reply(database_url: str, text: str) -> None:
 def assert_page_accessible(browser: Any, page: Any, locale: str) -> None:
     """axe on the page as the JS-free browser got it (axe itself needs JS: a second context
     is served the same HTML at the same address, so styles load as they did)."""
+    # A click that submits a form returns once navigation starts: wait for the new page.
+    page.wait_for_load_state("load")
     html, url = page.content(), page.url
     context = browser.new_context(java_script_enabled=True, locale=locale)
     try:
@@ -143,7 +145,8 @@ def test_reporter_journey_without_javascript(
     page.get_by_role("button", name=words["upload"]).click()
     page.locator("#files li").nth(2).wait_for()
     files = page.locator("#files li").all_inner_texts()
-    page.get_by_role("button", name=words["logout"]).click()
+    with page.expect_navigation():
+        page.get_by_role("button", name=words["logout"]).click()
     assert_page_accessible(browser, page, locale)
 
     crypto.parse_receipt(receipt)
