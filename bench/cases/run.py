@@ -28,6 +28,7 @@ from cases.org.service import OrgService
 from cases.staff.models import StaffAccount
 from cases.staff.service import StaffService
 from cases.workflow.listing import COUNT_CAP, CaseFilters, CaseList
+from portal.migrations import upgrade
 
 STATUSES = ["new", "acknowledged", "investigating", "concluded", "closed"]
 TODAY = date(2026, 3, 2)
@@ -35,7 +36,7 @@ BATCH = 5000
 
 
 def seed(engine: Engine, count: int) -> StaffAccount:
-    Base.metadata.create_all(engine)
+    upgrade(engine)  # the real schema and seeded channel, as `portal migrate` makes them
     rng = random.Random(7)
     with Session(engine) as db:
         channel = OrgService(db).general_channel()
@@ -172,6 +173,13 @@ def run(label: str, engine: Engine, count: int, runs: int) -> None:
         print(f"  {name:36} p50 {p50:7.2f} ms  p99 {p99:7.2f} ms  ({shown} visible, 50 per page)")
 
 
+def reset(engine: Engine) -> None:
+    """Empty the benchmark database, migration bookkeeping included, so upgrade starts over."""
+    Base.metadata.drop_all(engine)
+    with engine.begin() as conn:
+        conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--cases", type=int, default=100_000)
@@ -185,9 +193,9 @@ def main() -> None:
     pg_url = os.environ.get("PORTAL_BENCH_PG_URL")
     if pg_url:
         engine = make_engine(pg_url)
-        Base.metadata.drop_all(engine)
+        reset(engine)
         run("PostgreSQL", engine, args.cases, args.runs)
-        Base.metadata.drop_all(engine)
+        reset(engine)
         engine.dispose()
 
 

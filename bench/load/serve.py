@@ -12,7 +12,6 @@ from starlette.applications import Starlette
 
 from cases.clock import SystemClock
 from cases.db import make_engine, session_factory, unit_of_work
-from cases.org.service import OrgService
 from cases.staff.service import StaffService
 from portal.app import create_app
 from portal.deps import kdf_profile
@@ -27,7 +26,6 @@ def app() -> Starlette:
     engine = make_engine(settings.database_url)
     upgrade(engine)
     with unit_of_work(session_factory(engine)) as db:
-        OrgService(db).general_channel()
         staff = StaffService(
             db,
             SystemClock(),

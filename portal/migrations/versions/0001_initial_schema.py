@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-27 11:03:40.432007
+Create Date: 2026-11-27 11:38:43.825789
 """
 
 from collections.abc import Sequence
@@ -354,6 +354,7 @@ def upgrade() -> None:
         )
         batch_op.create_index(batch_op.f("ix_cases_receipt_id"), ["receipt_id"], unique=False)
         batch_op.create_index("ix_cases_status_ack", ["status", "acknowledge_by"], unique=False)
+        batch_op.create_index("ix_cases_status_due", ["status", "due_on", "id"], unique=False)
         batch_op.create_index("ix_cases_status_feedback", ["status", "feedback_by"], unique=False)
         batch_op.create_index(batch_op.f("ix_cases_submitted_on"), ["submitted_on"], unique=False)
 
@@ -808,6 +809,7 @@ def downgrade() -> None:
     with op.batch_alter_table("cases", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_cases_submitted_on"))
         batch_op.drop_index("ix_cases_status_feedback")
+        batch_op.drop_index("ix_cases_status_due")
         batch_op.drop_index("ix_cases_status_ack")
         batch_op.drop_index(batch_op.f("ix_cases_receipt_id"))
         batch_op.drop_index(batch_op.f("ix_cases_linked_from_id"))
