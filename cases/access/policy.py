@@ -120,12 +120,19 @@ def visible_condition(staff: StaffAccount) -> ColumnElement[bool]:
         PendingGrant.staff_id == staff.id,
         PendingGrant.key_kind == "case",
     )
+    return and_(or_(holds, awaiting), allowed_condition(staff))
+
+
+def allowed_condition(staff: StaffAccount) -> ColumnElement[bool]:
+    """may_see as a WHERE clause on Case, without asking for a key: who *could* be given it."""
+    if not staff.active or not (staff.role_names & CONTENT_ROLES):
+        return literal(False)
     excluded = exists().where(CaseExclusion.case_id == Case.id, CaseExclusion.staff_id == staff.id)
     conflicted = exists().where(
         CaseSubject.case_id == Case.id,
         CaseSubject.directory_hash.in_(conflict_hashes(staff).scalar_subquery()),
     )
-    return and_(or_(holds, awaiting), ~excluded, ~conflicted)
+    return and_(~excluded, ~conflicted)
 
 
 def eligible(db: Session, staff: list[StaffAccount], case: Case) -> list[StaffAccount]:
@@ -135,6 +142,7 @@ def eligible(db: Session, staff: list[StaffAccount], case: Case) -> list[StaffAc
 
 __all__ = [
     "Decision",
+    "allowed_condition",
     "conflict_hashes",
     "eligible",
     "may_open",

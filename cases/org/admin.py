@@ -20,7 +20,6 @@ from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session
 
 import crypto
-from cases.access.policy import may_see
 from cases.access.service import AccessService
 from cases.audit.service import AuditLog
 from cases.clock import Clock
@@ -28,6 +27,7 @@ from cases.errors import Conflict, Forbidden, Invalid, NotFound
 from cases.notify.models import OutboxMessage
 from cases.org.models import Category, Channel, ChannelMember, RoutingRule
 from cases.org.recovery import RecoveryService
+from cases.org.routing import Routing
 from cases.principals import StaffPrincipal
 from cases.reports.keys import CASE, KeyRing
 from cases.reports.models import Case, CaseAssignee, KeyWrap, Status
@@ -157,7 +157,10 @@ class AdminService:
             employee_id=employee_id.strip(),
             enrol_totp=False,
         )
-        self._record(me, "admin.staff_created", made.account.id, roles=sorted(set(roles)))
+        grants = Routing(self.db).queue_for(made.account, "joined")
+        self._record(
+            me, "admin.staff_created", made.account.id, roles=sorted(set(roles)), grants=grants
+        )
         return made.account
 
     def set_roles(self, me: StaffPrincipal, staff_id: str, roles: list[str]) -> None:
@@ -176,7 +179,8 @@ class AdminService:
             StaffRole(role=r) for r in sorted(wanted - account.role_names)
         ]
         self.db.flush()
-        self._record(me, "admin.roles_changed", account.id, roles=sorted(wanted))
+        grants = Routing(self.db).queue_for(account, "role_added")
+        self._record(me, "admin.roles_changed", account.id, roles=sorted(wanted), grants=grants)
 
     def deactivate(self, me: StaffPrincipal, staff_id: str) -> int:
         """Switch the account off and end every session it has; returns how many ended."""
@@ -195,7 +199,8 @@ class AdminService:
         require_admin(me)
         account = self._account(staff_id)
         account.active = True
-        self._record(me, "admin.staff_reactivated", account.id)
+        grants = Routing(self.db).queue_for(account, "reactivated")
+        self._record(me, "admin.staff_reactivated", account.id, grants=grants)
 
     def reset_totp(self, me: StaffPrincipal, staff_id: str) -> None:
         """The person enrols again at next login; their sessions end now."""
@@ -402,12 +407,8 @@ class AdminService:
             )
         if self.db.get(ChannelMember, (channel.id, account.id)) is None:
             self.db.add(ChannelMember(channel_id=channel.id, staff_id=account.id))
-        change = TeamChange()
-        for case in self._open_cases(channel.id):
-            if may_see(self.db, account, case) and not self.keys.holds(case.id, CASE, account.id):
-                self.keys.request_grant(case.id, CASE, account.id, "team_joined")
-                change.grants += 1
-        self.db.flush()
+            self.db.flush()
+        change = TeamChange(grants=Routing(self.db).queue_for(account, "team_joined"))
         self._record(me, "admin.member_added", channel.id, staff=account.id, grants=change.grants)
         return change
 
@@ -440,12 +441,6 @@ class AdminService:
         )
         self._record(me, "admin.member_removed", channel.id, staff=account.id, keys=change.revoked)
         return change
-
-    def _open_cases(self, channel_id: str) -> list[Case]:
-        stmt = select(Case).where(
-            Case.channel_id == channel_id, Case.status.in_([str(s) for s in OPEN_STATUSES])
-        )
-        return list(self.db.scalars(stmt))
 
     def _cases_held(self, channel_id: str, staff_id: str) -> list[Case]:
         stmt = (

@@ -18,6 +18,7 @@ from cases.db import session_factory, unit_of_work
 from cases.errors import Invalid, NotFound
 from cases.org.demo import DEMO_PASSWORD, seed_demo_org
 from cases.org.recovery import RecoveryService
+from cases.org.routing import Routing
 from cases.reports.demo import seed_demo_cases
 from cases.reports.keys import KeyRing
 from cases.staff.directory import DirectoryService, parse_csv
@@ -106,8 +107,12 @@ def run_user_add(args: argparse.Namespace) -> int:
         new = service.create(
             args.email, password, args.roles, name=args.name, employee_id=args.employee_id
         )
+        # With no team set, every investigator is the team: open cases are owed to them too.
+        grants = Routing(db).queue_for(new.account, "joined")
         AuditLog(db, clock, settings.secret_key.reveal()).record(
-            Actor.cli(), "staff.created", detail={"staff_id": new.account.id, "roles": args.roles}
+            Actor.cli(),
+            "staff.created",
+            detail={"staff_id": new.account.id, "roles": args.roles, "grants": grants},
         )
         secret = crypto.totp_secret_b32(new.totp_secret) if new.totp_secret else None
         result = {
