@@ -7,10 +7,12 @@ gettext per request on a shared environment would race between concurrent reques
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
+from zoneinfo import ZoneInfo
 
 import jinja2
 from starlette.requests import Request
@@ -72,7 +74,15 @@ def page_context(request: Request) -> dict[str, Any]:
         "locale": locale,
         "lang_links": language_links(request, locale),
         "csrf_field": partial(csrf.csrf_field, request),
+        "local_time": partial(local_time, zone=request.app.state.settings.timezone),
     }
+
+
+def local_time(moment: datetime | None, zone: ZoneInfo) -> str:
+    """A stored naive-UTC time as people read it: in the organisation's zone, to the minute."""
+    if moment is None:
+        return ""
+    return moment.replace(tzinfo=UTC).astimezone(zone).strftime("%Y-%m-%d %H:%M")
 
 
 def language_links(request: Request, current: str) -> list[dict[str, Any]]:

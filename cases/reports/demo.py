@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import timedelta
 
 from sqlalchemy.orm import Session
 
@@ -98,8 +97,8 @@ def _file(db: Session, clock: Clock, config: IntakeConfig, channel: Channel, dem
 
 
 def _staff_reply(db: Session, clock: Clock, config: IntakeConfig, draft: Draft, text: str) -> None:
-    # A reply a day after filing, as the case team would write it.
-    at = clock.now() + timedelta(days=1)
+    # The case team's first reply, written as the demo is seeded (never in the future).
+    at = clock.now()
     item_id = new_id()
     db.add(
         CaseItem(
