@@ -346,14 +346,20 @@ class CaseworkService:
     def candidates(self, principal: StaffPrincipal, case_id: str) -> list[Person]:
         """Who this case may be assigned to: active content staff the policy lets see it."""
         case = self.visible_case(principal, case_id)
-        return [_person(s) for s in eligible(self.db, self._content_staff(), case)]
+        return [_person(s) for s in eligible(self.db, self._worker_staff(), case)]
 
     def assign(self, principal: StaffPrincipal, case_id: str, staff_id: str) -> None:
         """Add an assignee the policy allows, giving them the case key (or a pending grant)."""
         require_worker(principal)
         case = self.visible_case(principal, case_id)
         target = self.db.get(StaffAccount, staff_id) if len(staff_id) <= 64 else None
-        if target is None or not may_see(self.db, target, case):
+        # Only people who work cases are assigned: a custodian, approver or finance member
+        # assigned here would receive the case key their role is kept from.
+        if (
+            target is None
+            or not target.role_names & WORKER_ROLES
+            or not may_see(self.db, target, case)
+        ):
             raise Invalid(
                 "That person may not work on this case.", fields={"staff_id": "not_allowed"}
             )
@@ -387,12 +393,12 @@ class CaseworkService:
         else:
             self.keys.wrap_for_staff(case.id, CASE, key, target)
 
-    def _content_staff(self) -> list[StaffAccount]:
+    def _worker_staff(self) -> list[StaffAccount]:
         stmt = (
             select(StaffAccount)
             .join(StaffRole)
             .where(
-                StaffRole.role.in_([str(r) for r in CONTENT_ROLES]), StaffAccount.active.is_(True)
+                StaffRole.role.in_([str(r) for r in WORKER_ROLES]), StaffAccount.active.is_(True)
             )
             .order_by(StaffAccount.email)
             .distinct()

@@ -360,9 +360,10 @@ class AdminService:
         account = self._account(staff_id)
         if action not in {"add", "remove"}:
             raise Invalid("Choose add or remove.", fields={"action": "required"})
-        if action == "add" and not account.role_names & CONTENT_ROLES:
+        if action == "add" and not account.has_role(Role.INVESTIGATOR):
             raise Invalid(
-                "This person holds no role that works on cases.", fields={"staff_id": "no_role"}
+                "Only investigators can receive a category's reports.",
+                fields={"staff_id": "no_role"},
             )
         self.db.execute(
             delete(RoutingRule).where(
@@ -401,9 +402,9 @@ class AdminService:
         """Join a team; the channel's open cases they may see reach them as pending grants."""
         channel = self.channel(me, channel_id)
         account = self._account(staff_id)
-        if not account.active or not account.role_names & CONTENT_ROLES:
+        if not account.active or not account.has_role(Role.INVESTIGATOR):
             raise Invalid(
-                "This person holds no role that works on cases.", fields={"staff_id": "no_role"}
+                "Only investigators can be on a channel's team.", fields={"staff_id": "no_role"}
             )
         if self.db.get(ChannelMember, (channel.id, account.id)) is None:
             self.db.add(ChannelMember(channel_id=channel.id, staff_id=account.id))

@@ -40,7 +40,8 @@ class OrgService:
 
         Retaliation reports go to retaliation officers, never to the ordinary team. Otherwise
         the channel's team (or every active investigator when none is set), adjusted by the
-        category's rules.
+        category's rules. Only investigators receive ordinary reports: a team member or rule
+        naming someone without that role (finance, say) hands them no case key.
         """
         if category.retaliation:
             return self._with_role(Role.RETALIATION_OFFICER)
@@ -52,7 +53,7 @@ class OrgService:
                 by_id.pop(rule.staff_id, None)
             elif rule.action == "add":
                 added = self.db.get(StaffAccount, rule.staff_id)
-                if added is not None and added.active:
+                if added is not None and added.active and added.has_role(Role.INVESTIGATOR):
                     by_id[added.id] = added
         return sorted(by_id.values(), key=lambda s: s.email)
 
@@ -62,7 +63,7 @@ class OrgService:
             .join(ChannelMember, ChannelMember.staff_id == StaffAccount.id)
             .where(ChannelMember.channel_id == channel.id, StaffAccount.active.is_(True))
         )
-        return list(self.db.scalars(stmt))
+        return [person for person in self.db.scalars(stmt) if person.has_role(Role.INVESTIGATOR)]
 
     def _with_role(self, role: Role) -> list[StaffAccount]:
         stmt = (

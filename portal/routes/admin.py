@@ -50,7 +50,7 @@ FIELD_MESSAGES = {
     "bad_slug": N_("Use lower-case letters, digits and dashes."),
     "out_of_range": N_("This number is outside the allowed range."),
     "unknown": N_("No directory entry has that employee id."),
-    "no_role": N_("This person holds no role that works on cases."),
+    "no_role": N_("Only investigators receive reports: give this person that role first."),
     "admin_auditor": N_("An admin cannot also be an auditor."),
     "auditor_content": N_("An auditor cannot also read cases."),
     "admin_content": N_("An admin cannot also read cases."),

@@ -31,8 +31,8 @@ from cases.clock import FixedClock
 from cases.db import session_factory, unit_of_work
 from cases.org.models import ChannelMember
 from cases.reports.intake import IdentityInput, SubjectInput
-from cases.reports.keys import wrap_context
-from cases.reports.models import CaseSubject, KeyWrap
+from cases.reports.keys import CASE, KeyRing, wrap_context
+from cases.reports.models import CaseExclusion, CaseSubject, KeyWrap
 from cases.staff.directory import DirectoryService, Row
 from cases.staff.models import CONTENT_ROLES, Role
 
@@ -207,11 +207,23 @@ def arrange(
     filed = world.file(
         subjects=[SubjectInput(name=f"{r} subject", employee_id=f"E-{r}-subject") for r in ROLES],
         exclude=[
-            a.person.account.id for a in accounts.values() if a.relation == "reporter_excluded"
+            a.person.account.id
+            for a in accounts.values()
+            if a.relation == "reporter_excluded" and a.role == "investigator"
         ],
         identity=IdentityInput(name="Li Hua", contact="li.hua@example.com"),
     )
     case = filed.case
+    # The form offers only the people a report is routed to (investigators); the policy
+    # honours an exclusion of anyone, so the other roles' exclusions are written directly.
+    for account in accounts.values():
+        if account.relation == "reporter_excluded" and account.role != "investigator":
+            db.add(
+                CaseExclusion(
+                    case_id=case.id, staff_id=account.person.account.id, reason="reporter"
+                )
+            )
+    db.flush()
     audit = AuditLog(db, clock, SECRET)
     work = CaseworkService(db, clock, CaseworkConfig(ZONE, SECRET))
     me = lead.principal(db, clock)
@@ -232,8 +244,12 @@ def arrange(
     )
     for account in accounts.values():
         account.ids = dict(shared)
-        if account.relation == "assignee" and account.role in READERS:
+        if account.relation == "assignee" and account.role in WORKERS:
             work.assign(me, case.id, account.person.account.id)
+        elif account.relation == "assignee" and account.role in READERS:
+            # Only workers are assigned; other reading roles are made key holders directly,
+            # so the matrix still covers what each role may do with a case it holds.
+            KeyRing(db).wrap_for_staff(case.id, CASE, key, account.person.account)
         if account.relation == "recused":
             AccessService(db, clock, audit).recuse(account.person.principal(db, clock), case)
         if account.relation == "assignee" and account.role in WORKERS:
