@@ -130,14 +130,16 @@ def parse_tiers(text: str) -> tuple[Tier, ...]:
 def _tier_line(line: str) -> Tier:
     parts = line.split()
     if len(parts) != 2:
-        raise Invalid("Write each tier as: up-to amount, then rate in %.", fields={"tiers": "tier"})
+        raise Invalid(
+            "Write each tier as: up-to amount, then rate in percent.", fields={"tiers": "tier"}
+        )
     up_to = None if parts[0] == "*" else parse_amount(parts[0], "tiers")
     try:
         rate = Decimal(parts[1].rstrip("%"))
     except InvalidOperation:
         raise Invalid("A rate must be a percentage.", fields={"tiers": "tier"}) from None
     if not rate.is_finite() or rate < 0 or rate > 100:
-        raise Invalid("A rate must be between 0 and 100%.", fields={"tiers": "tier"})
+        raise Invalid("A rate must be between 0 and 100 percent.", fields={"tiers": "tier"})
     return Tier(up_to, int(rate * 100))
 
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
-from portal.i18n import LOCALES, extract_messages, missing_messages
+from portal.i18n import LOCALES, extract_messages, load_catalogue, missing_messages
 
 
 def test_every_message_is_in_every_catalogue_and_translated_into_chinese() -> None:
@@ -45,3 +46,20 @@ def test_checker_reports_an_empty_chinese_translation(tmp_path: Path) -> None:
     problems = missing_messages(extract_messages([source]), locales_dir=tmp_path / "locales")
 
     assert problems == ["zh_CN: untranslated 'Hello' (src/code.py:1)"]
+
+
+def test_no_message_has_a_bare_percent_sign() -> None:
+    """Templates format every message with %, so a lone % (not %% or %(name)s) breaks the page."""
+    allowed = re.compile(r"%%|%\([a-z_]+\)[sd]")
+
+    def bare(text: object) -> bool:
+        return isinstance(text, str) and "%" in allowed.sub("", text)
+
+    offenders = [
+        f"{locale}: {message.id!r} -> {message.string!r}"
+        for locale in LOCALES
+        for message in load_catalogue(locale)
+        if message.id and (bare(message.id) or bare(message.string))
+    ]
+
+    assert offenders == []
