@@ -126,10 +126,10 @@ def test_table_snapshot_restores_seeded_rows_only(fresh_database: Callable[..., 
     assert labels == ["seed"]
 
 
+@pytest.mark.sqlite_only
 def test_sqlite_engine_takes_the_write_lock_at_begin(backend: str, engine: Engine) -> None:
     """cases.db's SQLite engine begins with BEGIN IMMEDIATE: a second writer must wait."""
-    if backend != "sqlite":
-        pytest.skip("SQLite locking only")
+    assert backend == "sqlite"
     import sqlite3
 
     path = engine.url.database
