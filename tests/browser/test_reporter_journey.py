@@ -3,22 +3,20 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime
 from typing import Any
 
 import pytest
 from sqlalchemy import select
 from support.browser import blocking_violations, describe, run_axe
+from support.staff_world import ZONE
 
 import crypto
+from cases.casework.service import CaseworkConfig, CaseworkService
 from cases.clock import SystemClock
-from cases.db import make_engine, new_id, session_factory, unit_of_work
+from cases.db import make_engine, session_factory, unit_of_work
 from cases.org.service import OrgService
 from cases.principals import StaffPrincipal
-from cases.reports.keys import CASE, KeyRing
-from cases.reports.models import Case, CaseItem
-from cases.reports.reporter import next_seq
-from cases.reports.sealing import MESSAGE, seal_text
+from cases.reports.models import Case
 from cases.staff.service import StaffService
 
 pytestmark = pytest.mark.browser
@@ -66,21 +64,8 @@ def staff_reply(database_url: str, text: str) -> None:
         assert account is not None
         principal = StaffPrincipal(account, service.check_password(account, PASSWORD))
         case = db.scalars(select(Case)).one()
-        key = KeyRing(db).open_for_staff(case.id, CASE, principal)
-        assert key is not None
-        item_id = new_id()
-        db.add(
-            CaseItem(
-                id=item_id,
-                case_id=case.id,
-                kind="message",
-                author="staff",
-                staff_id=account.id,
-                created_on=case.submitted_on,
-                created_at=datetime.utcnow(),
-                seq=next_seq(db, case.id),
-                body=seal_text(key, case.id, MESSAGE, item_id, text),
-            )
+        CaseworkService(db, SystemClock(), CaseworkConfig(ZONE, b"t" * 32)).add_message(
+            principal, case.id, text
         )
 
 

@@ -9,17 +9,17 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
+from support.staff_world import ZONE
 
 import crypto
-from cases.clock import SystemClock
-from cases.db import new_id, unit_of_work
+from cases.casework.service import CaseworkConfig, CaseworkService
+from cases.clock import FixedClock, SystemClock
+from cases.db import unit_of_work
 from cases.org.service import OrgService
 from cases.principals import StaffPrincipal
 from cases.reports.attachments import AttachmentReader
 from cases.reports.keys import CASE, KeyRing
-from cases.reports.models import Attachment, Case, CaseItem
-from cases.reports.reporter import next_seq
-from cases.reports.sealing import MESSAGE, seal_text
+from cases.reports.models import Attachment, Case
 from cases.staff.service import StaffService
 
 PASSWORD = "correct horse battery staple 42"
@@ -38,30 +38,16 @@ def seed(app_db: sessionmaker[Session]) -> dict[str, str]:
 
 def staff_reply(app_db: sessionmaker[Session], staff_id: str, text: str) -> None:
     """A staff message written through the domain: the case key opened as that investigator."""
+    clock = FixedClock(datetime(2026, 3, 2, 10, 30))
     with unit_of_work(app_db) as db:
-        service = StaffService(
-            db, SystemClock(), server_secret=b"t" * 32, profile=crypto.PROFILES["test"]
-        )
+        service = StaffService(db, clock, server_secret=b"t" * 32, profile=crypto.PROFILES["test"])
         account = service.by_email("ina@example.com")
         assert account is not None
         assert account.id == staff_id
         principal = StaffPrincipal(account, service.check_password(account, PASSWORD))
         case = db.scalars(select(Case)).one()
-        key = KeyRing(db).open_for_staff(case.id, CASE, principal)
-        assert key is not None
-        item_id = new_id()
-        db.add(
-            CaseItem(
-                id=item_id,
-                case_id=case.id,
-                kind="message",
-                author="staff",
-                staff_id=staff_id,
-                created_on=case.submitted_on,
-                created_at=datetime(2026, 3, 2, 10, 30),
-                seq=next_seq(db, case.id),
-                body=seal_text(key, case.id, MESSAGE, item_id, text),
-            )
+        CaseworkService(db, clock, CaseworkConfig(ZONE, b"t" * 32)).add_message(
+            principal, case.id, text
         )
 
 
