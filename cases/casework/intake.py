@@ -28,8 +28,7 @@ class RecordedIntake:
         The case starts with record_state "pending" so the reporter can confirm or correct
         what staff wrote down from their status page.
         """
-        if not principal.has_role(Role.INVESTIGATOR):
-            raise Forbidden("Only investigators record reports.")
+        require_recorder(principal)
         if intake not in RECORDED_INTAKES:
             raise Invalid("Choose how the report reached you.", fields={"intake": "required"})
         filed = IntakeService(self.db, self.clock, self.config).submit(
@@ -39,3 +38,9 @@ class RecordedIntake:
             principal.actor, "case.recorded", case_id=filed.case.id, detail={"intake": intake}
         )
         return filed
+
+
+def require_recorder(principal: StaffPrincipal) -> None:
+    """Only investigators take down reports for a reporter."""
+    if not principal.has_role(Role.INVESTIGATOR):
+        raise Forbidden("Only investigators record reports.")

@@ -18,10 +18,10 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 import crypto
-from cases.casework.intake import RecordedIntake
+from cases.casework.intake import RecordedIntake, require_recorder
 from cases.casework.service import CaseworkService
 from cases.db import unit_of_work
-from cases.errors import Forbidden, Invalid, Unauthorized
+from cases.errors import Invalid, Unauthorized
 from cases.org.service import OrgService
 from cases.principals import StaffPrincipal
 from cases.reports.attachments import AttachmentWriter, UploadTarget
@@ -29,7 +29,7 @@ from cases.reports.intake import SubjectInput, Submission
 from cases.reports.models import Outcome, Status
 from cases.sessions.service import ActiveSession
 from cases.staff.login import LoginStep
-from cases.staff.models import Role, StaffAccount
+from cases.staff.models import StaffAccount
 from cases.workflow.rules import ALLOWED
 from portal.auth import STAFF_COOKIE, require_staff, staff_session
 from portal.csrf import delete_host_cookie, form_with_csrf, set_host_cookie
@@ -374,8 +374,7 @@ def _unassign(work: CaseworkService, me: StaffPrincipal, case_id: str, form: For
 
 
 def record_page(request: Request, db: Session, me: StaffPrincipal) -> Response:
-    if not me.has_role(Role.INVESTIGATOR):
-        raise Forbidden("Only investigators record reports.")
+    require_recorder(me)
     return _render_record(request, db, me, {}, 200)
 
 
