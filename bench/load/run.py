@@ -1,8 +1,8 @@
 """Load benchmark: sustained report filing by 20 clients, then receipt checks under a flood.
 
-Starts the portal (uvicorn on bench.load.serve:app, a stand-in for `portal serve`) on
-loopback with a fresh PORTAL_DATA_DIR and spam limits raised through the environment,
-prints the values it ran with, then:
+Starts `portal serve` (or, when the `portal` script is not installed, uvicorn on
+bench.load.serve:app as a stand-in) on loopback with a fresh PORTAL_DATA_DIR and spam
+limits raised through the environment, prints the values it ran with, then:
 
 1. 20 concurrent clients file reports through POST /api/v1/reports for 30 s:
    submissions per second, errors, p50/p99 latency.
