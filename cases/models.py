@@ -1,6 +1,13 @@
 """Imports every table so the metadata is complete for migrations and tests."""
 
-from cases.access.models import DisclosureRequest, ItemMask, ProtectiveMeasure, RiskAssessment
+from cases.access.models import (
+    CaseSubjectKey,
+    DirectoryKey,
+    DisclosureRequest,
+    ItemMask,
+    ProtectiveMeasure,
+    RiskAssessment,
+)
 from cases.audit.models import AuditEntry
 from cases.notify.models import JobLease, OutboxMessage
 from cases.org.models import Category, Channel, ChannelMember, RecoveryKey, RoutingRule
@@ -33,10 +40,12 @@ __all__ = [
     "CaseExclusion",
     "CaseItem",
     "CaseSubject",
+    "CaseSubjectKey",
     "Category",
     "Channel",
     "ChannelMember",
     "DirectoryEntry",
+    "DirectoryKey",
     "DisclosureRequest",
     "ItemMask",
     "JobLease",

@@ -71,3 +71,33 @@ class ItemMask(Base):
     start: Mapped[int] = mapped_column(Integer)
     end: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class DirectoryKey(Base):
+    """One match key of a directory entry (its id, e-mail, name, aliases, their pinyin).
+
+    In clear, like the directory's names themselves: it says nothing about any case. The
+    case side keeps only keyed hashes of what was typed (CaseSubjectKey).
+    """
+
+    __tablename__ = "directory_keys"
+
+    entry_id: Mapped[str] = mapped_column(
+        ForeignKey("directory_entries.id", ondelete="CASCADE"), primary_key=True
+    )
+    key: Mapped[str] = mapped_column(String(300), primary_key=True, index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # employee_id | email | name | alias | pinyin
+
+
+class CaseSubjectKey(Base):
+    """A keyed hash (under the server secret) of one key of what was typed about a subject,
+    so that a person added to the directory later is matched to reports already filed."""
+
+    __tablename__ = "case_subject_keys"
+
+    case_id: Mapped[str] = mapped_column(
+        ForeignKey("cases.id", ondelete="CASCADE"), primary_key=True
+    )
+    group_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    key_hash: Mapped[str] = mapped_column(String(64), primary_key=True, index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # employee_id | email | name

@@ -15,6 +15,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 import crypto
+from cases.access.matching import Matcher
 from cases.access.policy import eligible
 from cases.clock import Clock, local_day
 from cases.db import new_id
@@ -25,11 +26,11 @@ from cases.org.models import Category, Channel
 from cases.org.service import OrgService
 from cases.principals import ReporterPrincipal
 from cases.reports.keys import CASE, IDENTITY, KeyRing
-from cases.reports.models import Attachment, Case, CaseExclusion, CaseSubject, Receipt
+from cases.reports.models import Attachment, Case, CaseExclusion, Receipt
 from cases.reports.sealing import IDENTITY as IDENTITY_PURPOSE
-from cases.reports.sealing import REPORT, SUBJECT, seal_json
+from cases.reports.sealing import REPORT, seal_json
 from cases.sessions.service import Throttle, ThrottleRule
-from cases.staff.models import DirectoryEntry, Role, StaffAccount, StaffRole
+from cases.staff.models import Role, StaffAccount, StaffRole
 
 SUMMARY_MAX = 200
 DETAILS_MAX = 20_000
@@ -144,7 +145,8 @@ class IntakeService:
         for subject in sub.subjects:
             if not subject.name.strip() or len(subject.name) > NAME_MAX:
                 errors["subjects"] = "name_required"
-            if len(subject.employee_id) > 64 or len(subject.email) > 254:
+            # The "employee number or e-mail" field takes an e-mail too.
+            if len(subject.employee_id) > 254 or len(subject.email) > 254:
                 errors["subjects"] = "too_long"
         if sub.identity is not None:
             _text(errors, "identity_name", sub.identity.name, NAME_MAX, required=True)
@@ -283,49 +285,11 @@ class IntakeService:
             if self.db.scalars(select(Case.id).where(Case.reference == ref)).first() is None:
                 return ref
 
-    def record_subjects(self, case: Case, case_key: bytes, subjects: list[SubjectInput]) -> None:
-        """Seal each named person and store the keyed hash of every directory match."""
-        for subject in subjects:
-            typed = {
-                "name": subject.name.strip(),
-                "employee_id": subject.employee_id.strip(),
-                "email": subject.email.strip(),
-            }
-            matches, matched_by = self._match(subject)
-            candidates: list[DirectoryEntry | None] = [*matches] or [None]
-            for entry in candidates:
-                item_id = new_id()
-                self.db.add(
-                    CaseSubject(
-                        id=item_id,
-                        case_id=case.id,
-                        directory_hash=entry.id_hash if entry else None,
-                        matched_by=matched_by if entry else "none",
-                        # A name alone may point at the wrong person: every candidate stays
-                        # excluded until an investigator confirms which one is meant.
-                        needs_confirmation=matched_by == "name",
-                        sealed=seal_json(case_key, case.id, SUBJECT, item_id, typed),
-                    )
-                )
-
-    def _match(self, subject: SubjectInput) -> tuple[list[DirectoryEntry], str]:
-        if subject.employee_id.strip():
-            stmt = select(DirectoryEntry).where(
-                DirectoryEntry.employee_id == subject.employee_id.strip()
-            )
-            found = list(self.db.scalars(stmt))
-            if found:
-                return found, "employee_id"
-        if subject.email.strip():
-            stmt = select(DirectoryEntry).where(
-                DirectoryEntry.email == subject.email.strip().lower()
-            )
-            found = list(self.db.scalars(stmt))
-            if found:
-                return found, "email"
-        name = subject.name.strip()
-        stmt = select(DirectoryEntry).where(DirectoryEntry.name == name)
-        return list(self.db.scalars(stmt)), "name"
+    def record_subjects(self, case: Case, case_key: bytes, subjects: list[SubjectInput]) -> int:
+        """Seal each named person and store the keyed hash of every directory candidate
+        (cases/access/matching.py); returns how many candidates wait for confirmation."""
+        matcher = Matcher(self.db, self.config.server_secret)
+        return sum(matcher.record(case, case_key, s.name, s.employee_id, s.email) for s in subjects)
 
     def _distribute(
         self,

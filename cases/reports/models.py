@@ -136,10 +136,17 @@ class CaseSubject(Base):
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
     case_id: Mapped[str] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
     directory_hash: Mapped[str | None] = mapped_column(String(64), index=True)
-    # How the match was made: employee_id | email | name | none; name matches need confirming.
+    # How the match was made: employee_id | email | id+name (id and name agree) | name |
+    # alias | pinyin | confirmed | rejected | none. Anything but an exact id needs confirming.
     matched_by: Mapped[str] = mapped_column(String(16), default="none")
     needs_confirmation: Mapped[bool] = mapped_column(Boolean, default=False)
-    sealed: Mapped[bytes] = mapped_column(LargeBinary)  # {name, employee_id, email} as typed
+    # {name, employee_id, email} as typed; empty on candidates found later by a directory
+    # change (the server holds no case key then): their group's first row carries it.
+    sealed: Mapped[bytes] = mapped_column(LargeBinary)
+    # The rows of one typed person share a group (None on rows filed before groups existed).
+    group_id: Mapped[str | None] = mapped_column(String(32), index=True)
+    # A candidate an investigator rejected: kept so a directory change does not add it again.
+    rejected_hash: Mapped[str | None] = mapped_column(String(64))
 
 
 class CaseExclusion(Base):

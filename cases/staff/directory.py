@@ -15,12 +15,14 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-import crypto
+from cases.access.matching import Matcher, index_entries
+from cases.access.names import id_hash, identifier
 from cases.clock import Clock
 from cases.errors import Invalid
 from cases.staff.models import DirectoryEntry
 
 COLUMNS = ("employee_id", "name", "email", "department", "manager_id")
+OPTIONAL_COLUMNS = ("aliases",)
 MAX_ROWS = 200_000
 
 
@@ -31,6 +33,7 @@ class Row:
     email: str
     department: str
     manager_id: str
+    aliases: str = ""  # "|"-separated other names, matched like the name
 
 
 @dataclass
@@ -39,25 +42,33 @@ class ImportReport:
     updated: int = 0
     unchanged: int = 0
     missing_managers: list[tuple[str, str]] = field(default_factory=list)
+    # Cases where a new or changed person became a candidate subject (to be enforced).
+    rematched_cases: set[str] = field(default_factory=set)
 
 
 def directory_hash(server_secret: bytes, employee_id: str) -> str:
     """Same keyed hash as case subjects use, so the policy can compare them in clear."""
-    return crypto.keyed_hash(server_secret, "directory-employee-id", employee_id.strip())
+    return id_hash(server_secret, employee_id)
 
 
 def parse_csv(text: str) -> list[Row]:
     reader = csv.reader(io.StringIO(text.lstrip("\ufeff")))
     header = [h.strip().lower() for h in next(reader, [])]
-    if tuple(header) != COLUMNS:
-        raise Invalid(f"The header row must be: {','.join(COLUMNS)}", code="bad_header")
+    optional = [h for h in header if h in OPTIONAL_COLUMNS]
+    if [h for h in header if h not in OPTIONAL_COLUMNS] != list(COLUMNS) or len(
+        set(optional)
+    ) != len(optional):
+        raise Invalid(
+            f"The header row must be: {','.join(COLUMNS)} (and optionally aliases)",
+            code="bad_header",
+        )
     rows: list[Row] = []
     for number, record in enumerate(reader, start=2):
         if not any(cell.strip() for cell in record):
             continue
-        if len(record) != len(COLUMNS):
-            raise Invalid(f"Line {number}: expected {len(COLUMNS)} columns", code="bad_row")
-        row = Row(*(cell.strip() for cell in record))
+        if len(record) != len(header):
+            raise Invalid(f"Line {number}: expected {len(header)} columns", code="bad_row")
+        row = Row(**{name: cell.strip() for name, cell in zip(header, record, strict=True)})
         if not row.employee_id or not row.name:
             raise Invalid(f"Line {number}: employee_id and name are required", code="bad_row")
         rows.append(row)
@@ -91,7 +102,8 @@ class DirectoryService:
 
     def import_rows(self, rows: Iterable[Row]) -> ImportReport:
         rows = list(rows)
-        ids = [r.employee_id for r in rows]
+        # "E3" and "e3" are one person to the matcher, so they may not be two rows.
+        ids = [identifier(r.employee_id) for r in rows]
         duplicates = (
             sorted({i for i in ids if ids.count(i) > 1}) if len(set(ids)) != len(ids) else []
         )
@@ -103,35 +115,45 @@ class DirectoryService:
             raise Invalid(f"Management cycle: {' -> '.join(cycle)}", code="cycle")
         report = ImportReport()
         existing = {e.employee_id: e for e in self.db.scalars(select(DirectoryEntry))}
+        changed: list[DirectoryEntry] = []
         for row in rows:
-            self._upsert(row, existing.get(row.employee_id), report)
+            entry = self._upsert(row, existing.get(row.employee_id), report)
+            if entry is not None:
+                changed.append(entry)
             if row.manager_id and row.manager_id not in managers and row.manager_id not in existing:
                 report.missing_managers.append((row.employee_id, row.manager_id))
         self.db.flush()
+        # New names and ids may be people already named in reports: they become subjects.
+        index_entries(self.db, changed)
+        report.rematched_cases = Matcher(self.db, self.server_secret).rematch(changed)
         return report
 
-    def _upsert(self, row: Row, entry: DirectoryEntry | None, report: ImportReport) -> None:
+    def _upsert(
+        self, row: Row, entry: DirectoryEntry | None, report: ImportReport
+    ) -> DirectoryEntry | None:
+        """The entry when it was created or changed; None when it stayed as it was."""
         values = {
             "name": row.name,
             "email": row.email.lower() or None,
             "department": row.department,
             "manager_employee_id": row.manager_id or None,
+            "aliases": row.aliases,
         }
         if entry is None:
-            self.db.add(
-                DirectoryEntry(
-                    employee_id=row.employee_id,
-                    id_hash=directory_hash(self.server_secret, row.employee_id),
-                    updated_at=self.clock.now(),
-                    **values,
-                )
+            entry = DirectoryEntry(
+                employee_id=row.employee_id,
+                id_hash=directory_hash(self.server_secret, row.employee_id),
+                updated_at=self.clock.now(),
+                **values,
             )
+            self.db.add(entry)
             report.created += 1
-            return
+            return entry
         if all(getattr(entry, key) == value for key, value in values.items()):
             report.unchanged += 1
-            return
+            return None
         for key, value in values.items():
             setattr(entry, key, value)
         entry.updated_at = self.clock.now()
         report.updated += 1
+        return entry

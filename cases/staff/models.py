@@ -45,6 +45,8 @@ class DirectoryEntry(Base):
     email: Mapped[str | None] = mapped_column(String(254), index=True)
     department: Mapped[str] = mapped_column(String(200), default="")
     manager_employee_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    # Other names ("|"-separated: English name, nickname, former name), matched like the name.
+    aliases: Mapped[str] = mapped_column(Text, default="")
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 

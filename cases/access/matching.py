@@ -1,0 +1,243 @@
+"""The one matcher: which directory people a typed name, id or e-mail may mean.
+
+Every place a person is named uses it: the report form and API, retaliation complaints,
+an investigator adding a subject, and a directory change, which matches the people it
+adds or changes against what was typed in reports already filed. Spelling cannot dodge
+it (cases/access/names.py). Only an exact identifier settles a match; a name, alias or
+pinyin match keeps every candidate excluded until an investigator confirms or rejects.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from sqlalchemy import delete, or_, select
+from sqlalchemy.orm import Session
+
+import crypto
+from cases.access.models import CaseSubjectKey, DirectoryKey
+from cases.access.names import EXACT_KINDS, entry_keys, id_hash, typed_keys
+from cases.db import new_id
+from cases.reports.models import Case, CaseSubject
+from cases.reports.sealing import SUBJECT, open_json, seal_json
+from cases.staff.models import DirectoryEntry
+
+# Rows in these states settle who a typed person is: later namesakes are not candidates.
+SETTLED = frozenset({"id+name", "confirmed"})
+# Preference when one person matches several ways: the most exact label is kept.
+KIND_ORDER = ("name", "alias", "pinyin")
+
+
+@dataclass(frozen=True)
+class Candidate:
+    employee_id: str
+    kind: str  # employee_id | email | id+name | name | alias | pinyin
+
+    @property
+    def exact(self) -> bool:
+        return self.kind in EXACT_KINDS or self.kind == "id+name"
+
+
+def index_entries(db: Session, entries: Iterable[DirectoryEntry]) -> None:
+    """(Re)write the match keys of these directory entries."""
+    entries = list(entries)
+    ids = [entry.id for entry in entries]
+    for start in range(0, len(ids), 500):
+        db.execute(delete(DirectoryKey).where(DirectoryKey.entry_id.in_(ids[start : start + 500])))
+    for entry in entries:
+        keys = entry_keys(entry.employee_id, entry.email or "", entry.name, entry.aliases or "")
+        db.add_all(DirectoryKey(entry_id=entry.id, key=k, kind=v) for k, v in keys.items())
+    db.flush()
+
+
+class Matcher:
+    def __init__(self, db: Session, server_secret: bytes) -> None:
+        self.db = db
+        self.server_secret = server_secret
+
+    def candidates(self, name: str, employee_id: str = "", email: str = "") -> list[Candidate]:
+        """Everyone the typed values may mean, exact identifier matches first.
+
+        When an exact id (or e-mail) and the name agree on a person, that settles it and
+        namesakes are not candidates. Otherwise every person found either way is one.
+        """
+        typed = typed_keys(name, employee_id, email)
+        rows = self.db.execute(
+            select(DirectoryKey.key, DirectoryKey.kind, DirectoryEntry.employee_id)
+            .join(DirectoryEntry, DirectoryEntry.id == DirectoryKey.entry_id)
+            .where(DirectoryKey.key.in_(sorted(typed.all())))
+        )
+        exact: dict[str, str] = {}
+        fuzzy: dict[str, str] = {}
+        for key, kind, person in rows:
+            if key in typed.exact:
+                exact[person] = typed.exact[key]
+            elif _rank(kind) < _rank(fuzzy.get(person, "")):
+                fuzzy[person] = kind
+        settled = [person for person in exact if person in fuzzy]
+        if settled:
+            return [Candidate(p, "id+name" if p in settled else exact[p]) for p in sorted(exact)]
+        found = [Candidate(p, exact[p]) for p in sorted(exact)]
+        return found + [Candidate(p, k) for p, k in sorted(fuzzy.items()) if p not in exact]
+
+    def is_known_id(self, employee_id: str) -> bool:
+        keys = typed_keys("", employee_id).exact
+        stmt = select(DirectoryKey.entry_id).where(DirectoryKey.key.in_(sorted(keys)))
+        return self.db.scalars(stmt).first() is not None
+
+    def record(self, case: Case, case_key: bytes, name: str, employee_id: str, email: str) -> int:
+        """Store one typed person: a row per candidate, sealed as typed, and the hashed keys
+        that let a later directory change find it. Returns how many candidates need confirming.
+        """
+        typed = {"name": name.strip(), "employee_id": employee_id.strip(), "email": email.strip()}
+        group = new_id()
+        rows: dict[str | None, tuple[str, bool]] = {}
+        for found in self.candidates(name, employee_id, email):
+            rows[self._hash(found.employee_id)] = (found.kind, not found.exact)
+        # An id nobody in the directory has yet still excludes whoever gets it later.
+        for key, kind in typed_keys(name, employee_id, email).exact.items():
+            if kind == "employee_id":
+                rows.setdefault(self._hash(key.removeprefix("#id:")), ("employee_id", False))
+        if not rows:
+            rows[None] = ("none", False)
+        for directory_hash, (kind, unsure) in rows.items():
+            item_id = new_id()
+            self.db.add(
+                CaseSubject(
+                    id=item_id,
+                    case_id=case.id,
+                    group_id=group,
+                    directory_hash=directory_hash,
+                    matched_by=kind,
+                    needs_confirmation=unsure,
+                    sealed=seal_json(case_key, case.id, SUBJECT, item_id, typed),
+                )
+            )
+        self._store_keys(case.id, group, name, employee_id, email)
+        return sum(1 for _, unsure in rows.values() if unsure)
+
+    def copy_subjects(self, origin: Case, origin_key: bytes, case: Case, case_key: bytes) -> None:
+        """Give a linked case (a retaliation complaint) the people its origin named, with
+        their candidates, confirmations and rejections, and the keys to find them later."""
+        groups: dict[str, str] = {}
+        stmt = select(CaseSubject).where(CaseSubject.case_id == origin.id).order_by(CaseSubject.id)
+        typed_by_group: dict[str, dict[str, str]] = {}
+        for row in self.db.scalars(stmt):
+            old_group = row.group_id or row.id
+            group = groups.setdefault(old_group, new_id())
+            if row.sealed:
+                typed_by_group.setdefault(group, open_subject(origin, origin_key, row))
+            item_id = new_id()
+            typed = typed_by_group.get(group, {"name": "", "employee_id": "", "email": ""})
+            self.db.add(
+                CaseSubject(
+                    id=item_id,
+                    case_id=case.id,
+                    group_id=group,
+                    directory_hash=row.directory_hash,
+                    matched_by=row.matched_by,
+                    needs_confirmation=row.needs_confirmation,
+                    rejected_hash=row.rejected_hash,
+                    sealed=seal_json(case_key, case.id, SUBJECT, item_id, typed),
+                )
+            )
+        for key_row in self.db.scalars(
+            select(CaseSubjectKey).where(CaseSubjectKey.case_id == origin.id)
+        ):
+            self.db.add(
+                CaseSubjectKey(
+                    case_id=case.id,
+                    group_id=groups.get(key_row.group_id, key_row.group_id),
+                    key_hash=key_row.key_hash,
+                    kind=key_row.kind,
+                )
+            )
+        self.db.flush()
+
+    def rematch(self, entries: Iterable[DirectoryEntry]) -> set[str]:
+        """New or changed directory people against everyone typed in reports already filed:
+        each new candidate is added (to be confirmed unless the identifier matched exactly).
+        Returns the ids of the cases that gained a candidate."""
+        touched: set[str] = set()
+        for entry in entries:
+            touched |= self._rematch_one(entry)
+        self.db.flush()
+        return touched
+
+    def _rematch_one(self, entry: DirectoryEntry) -> set[str]:
+        keys = entry_keys(entry.employee_id, entry.email or "", entry.name, entry.aliases or "")
+        kinds = {self._key_hash(key): kind for key, kind in keys.items()}
+        hits: dict[tuple[str, str], list[str]] = {}
+        for row in self.db.scalars(
+            select(CaseSubjectKey).where(CaseSubjectKey.key_hash.in_(sorted(kinds)))
+        ):
+            hits.setdefault((row.case_id, row.group_id), []).append(kinds[row.key_hash])
+        person = self._hash(entry.employee_id)
+        touched: set[str] = set()
+        for (case_id, group), found in hits.items():
+            exact = sorted(k for k in found if k in EXACT_KINDS)
+            if self._already_candidate(case_id, group, person):
+                continue
+            if not exact and self._settled(case_id, group):
+                continue
+            kind = exact[0] if exact else min(found, key=_rank)
+            self.db.add(
+                CaseSubject(
+                    case_id=case_id,
+                    group_id=group,
+                    directory_hash=person,
+                    matched_by=kind,
+                    needs_confirmation=not exact,
+                    sealed=b"",
+                )
+            )
+            touched.add(case_id)
+        return touched
+
+    def _already_candidate(self, case_id: str, group: str, person: str) -> bool:
+        stmt = select(CaseSubject.id).where(
+            CaseSubject.case_id == case_id,
+            CaseSubject.group_id == group,
+            or_(CaseSubject.directory_hash == person, CaseSubject.rejected_hash == person),
+        )
+        return self.db.scalars(stmt).first() is not None
+
+    def _settled(self, case_id: str, group: str) -> bool:
+        stmt = select(CaseSubject.id).where(
+            CaseSubject.case_id == case_id,
+            CaseSubject.group_id == group,
+            CaseSubject.matched_by.in_(sorted(SETTLED)),
+        )
+        return self.db.scalars(stmt).first() is not None
+
+    def _store_keys(
+        self, case_id: str, group: str, name: str, employee_id: str, email: str
+    ) -> None:
+        typed = typed_keys(name, employee_id, email)
+        keys = {self._key_hash(k): kind for k, kind in typed.exact.items()}
+        for key in typed.names:
+            keys.setdefault(self._key_hash(key), "name")
+        self.db.add_all(
+            CaseSubjectKey(case_id=case_id, group_id=group, key_hash=h, kind=kind)
+            for h, kind in keys.items()
+        )
+
+    def _hash(self, employee_id: str) -> str:
+        return id_hash(self.server_secret, employee_id)
+
+    def _key_hash(self, key: str) -> str:
+        return crypto.keyed_hash(self.server_secret, "subject-match-key", key)
+
+
+def open_subject(case: Case, case_key: bytes, row: CaseSubject) -> dict[str, str]:
+    """What was typed about a subject, from a row of a case whose key the caller holds."""
+    value = open_json(case_key, case.id, SUBJECT, row.id, row.sealed)
+    return {k: str(v) for k, v in value.items()}
+
+
+def _rank(kind: str) -> int:
+    return KIND_ORDER.index(kind) if kind in KIND_ORDER else len(KIND_ORDER)
+
+
+__all__ = ["Candidate", "Matcher", "index_entries", "open_subject"]

@@ -1,0 +1,161 @@
+"""How a typed name, employee id or e-mail is reduced to keys that cannot be dodged by spelling.
+
+Two spellings of one person must share a key: "zhang wei", "ZHANG WEI", "Zhang  Wei",
+"Wei Zhang", "Zhang-Wei", "张 伟", "张伟" and "Zhāng Wěi" all do. Keys are compared for
+equality only; a shared key is a match. Identifier keys (employee id, e-mail) are exact;
+name keys (the name as written, in any order, its aliases, its pinyin) are not, and a
+match by them alone must be confirmed by an investigator before it is settled.
+"""
+
+from __future__ import annotations
+
+import itertools
+import unicodedata
+from dataclasses import dataclass, field
+
+from pypinyin import Style, pinyin
+
+import crypto
+
+# Permutations of up to this many parts are keys ("any order"); longer names keep their
+# sorted parts, which still ignores order but not the separators.
+MAX_PERMUTED_PARTS = 4
+# Readings of characters with several pronunciations (曾 ceng/zeng) multiply: keep a few.
+MAX_READINGS = 4
+ID_PREFIX = "#id:"
+EMAIL_PREFIX = "#email:"
+EXACT_KINDS = frozenset({"employee_id", "email"})
+
+
+def fold(text: str) -> str:
+    """Unicode NFKC, case folded, runs of whitespace collapsed to one space and trimmed."""
+    return " ".join(unicodedata.normalize("NFKC", text).casefold().split())
+
+
+def identifier(value: str) -> str:
+    """An employee id or e-mail as compared: folded, with no whitespace inside."""
+    return "".join(fold(value).split())
+
+
+def id_hash(server_secret: bytes, employee_id: str) -> str:
+    """Keyed hash of an employee id: the same for "E3", " e3 " and "Ｅ３"."""
+    return crypto.keyed_hash(server_secret, "directory-employee-id", identifier(employee_id))
+
+
+def is_han(char: str) -> bool:
+    return unicodedata.name(char, "").startswith("CJK ") and unicodedata.category(char) == "Lo"
+
+
+def _without_marks(text: str) -> str:
+    """Tone marks and accents dropped: "Zhāng Wěi" reads "zhang wei"."""
+    decomposed = unicodedata.normalize("NFD", text)
+    return unicodedata.normalize(
+        "NFC", "".join(c for c in decomposed if unicodedata.category(c) != "Mn")
+    )
+
+
+def _parts(name: str) -> tuple[list[str], list[str]]:
+    """The Chinese and the other parts of a name, split at spaces, punctuation and changes
+    of script ("周婷 Zhou Ting" gives ["周婷"] and ["zhou", "ting"])."""
+    han: list[str] = []
+    other: list[str] = []
+    current, current_han = "", False
+    for char in _without_marks(fold(name)) + " ":
+        letter = unicodedata.category(char)[0] in "LN"
+        if letter and current and is_han(char) == current_han:
+            current += char
+            continue
+        if current:
+            (han if current_han else other).append(current)
+        current, current_han = (char, is_han(char)) if letter else ("", False)
+    return han, other
+
+
+def _orderless(parts: list[str]) -> set[str]:
+    """Keys that ignore the order of the parts and the separators between them."""
+    if not parts:
+        return set()
+    keys = {" ".join(sorted(parts))}
+    if len(parts) <= MAX_PERMUTED_PARTS:
+        keys |= {"".join(order) for order in itertools.permutations(parts)}
+    else:
+        keys.add("".join(parts))
+    return keys
+
+
+def _pinyin(han: str) -> set[str]:
+    """The Latin keys of a Chinese name: its readings, tones and separators dropped, with the
+    family name first or last ("Zhang Wei", "Wei Zhang"; 欧阳娜 as "Na Ouyang" too)."""
+    readings = pinyin(han, style=Style.NORMAL, heteronym=True, errors="ignore")
+    keys: set[str] = set()
+    for syllables in itertools.islice(itertools.product(*readings), MAX_READINGS):
+        for cut in range(len(syllables)):
+            key = "".join(syllables[cut:] + syllables[:cut])
+            keys |= {key, key.replace("v", "u").replace("ü", "u")}
+    return keys
+
+
+def name_keys(name: str) -> dict[str, str]:
+    """Every key of a name, each with how it was made ("name" or "pinyin")."""
+    han, other = _parts(name)
+    keys = dict.fromkeys(_pinyin("".join(han)) if han else set(), "pinyin")
+    keys.update(dict.fromkeys(_orderless(han) | _orderless(other), "name"))
+    return keys
+
+
+@dataclass(frozen=True)
+class TypedKeys:
+    """What a reporter or investigator typed about one person, as keys."""
+
+    exact: dict[str, str] = field(default_factory=dict)  # key -> "employee_id" | "email"
+    names: frozenset[str] = frozenset()
+
+    def all(self) -> set[str]:
+        return set(self.exact) | set(self.names)
+
+
+def _identifier_keys(value: str) -> dict[str, str]:
+    """An e-mail is recognised by its "@", whichever field it was typed in."""
+    ident = identifier(value)
+    if not ident:
+        return {}
+    if "@" in ident:
+        return {EMAIL_PREFIX + ident: "email"}
+    return {ID_PREFIX + ident: "employee_id"}
+
+
+def typed_keys(name: str, employee_id: str = "", email: str = "") -> TypedKeys:
+    exact = {**_identifier_keys(employee_id), **_identifier_keys(email)}
+    folded = fold(name)
+    # An id or e-mail typed into the name field counts as one too.
+    if "@" in folded or (len(folded.split()) == 1 and any(c.isdigit() for c in folded)):
+        exact.update(_identifier_keys(folded))
+    return TypedKeys(exact, frozenset(name_keys(name)))
+
+
+def entry_keys(employee_id: str, email: str, name: str, aliases: str) -> dict[str, str]:
+    """Every key of a directory entry: its id, e-mail, name, aliases and their pinyin."""
+    keys: dict[str, str] = {}
+    for alias in split_aliases(aliases):
+        keys.update(dict.fromkeys(name_keys(alias), "alias"))
+    keys.update(name_keys(name))
+    keys.update(_identifier_keys(email) if "@" in email else {})
+    keys[ID_PREFIX + identifier(employee_id)] = "employee_id"
+    return keys
+
+
+def split_aliases(aliases: str) -> list[str]:
+    return [alias.strip() for alias in aliases.split("|") if alias.strip()]
+
+
+__all__ = [
+    "EXACT_KINDS",
+    "TypedKeys",
+    "entry_keys",
+    "fold",
+    "id_hash",
+    "identifier",
+    "name_keys",
+    "split_aliases",
+    "typed_keys",
+]
