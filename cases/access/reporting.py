@@ -7,7 +7,7 @@ separate, high-priority case under the same receipt, routed to the retaliation o
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -19,9 +19,11 @@ from cases.audit.models import AuditEntry
 from cases.clock import Clock, local_day
 from cases.errors import Invalid, NotFound
 from cases.org.models import Category
+from cases.org.service import OrgService
 from cases.principals import ReporterPrincipal
-from cases.reports.intake import IntakeConfig, IntakeService, Submission
+from cases.reports.intake import IntakeConfig, IntakeService, SubjectInput, Submission
 from cases.reports.models import Case
+from cases.staff.models import StaffAccount
 
 READ_ACTIONS = ("case.read", "attachment.download")
 # The role a reader is counted under, when they hold several: the most specific first.
@@ -83,20 +85,22 @@ def disclosure_notice(db: Session, case: Case, zone: ZoneInfo) -> dict[str, Any]
 class Complaint:
     summary: str
     details: str
+    # The people retaliating (matched like a report's subjects) and staff to keep away.
+    subjects: list[SubjectInput] = field(default_factory=list)
+    exclude: list[str] = field(default_factory=list)
 
 
 def file_retaliation(
     db: Session, clock: Clock, config: IntakeConfig, reporter: ReporterPrincipal, text: Complaint
 ) -> Case:
     """A retaliation complaint linked to the reporter's first case, in its channel's
-    retaliation category: its own case and key, high priority, for the retaliation officers."""
-    origin = db.scalars(
-        select(Case)
-        .where(Case.receipt_id == reporter.receipt.id, Case.linked_from_id.is_(None))
-        .order_by(Case.submitted_on, Case.id)
-    ).first()
-    if origin is None:
-        raise NotFound
+    retaliation category: its own case and key, high priority, for the retaliation officers.
+
+    It inherits the first case's subjects and exclusions and adds its own, so it never
+    reaches the person it accuses; with no eligible officer left it goes to the channel's
+    eligible investigators, and with nobody eligible it waits for the recovery key.
+    """
+    origin = _origin(db, reporter)
     category = db.scalars(
         select(Category).where(
             Category.channel_id == origin.channel_id, Category.retaliation.is_(True)
@@ -109,6 +113,28 @@ def file_retaliation(
         category_id=category.id,
         summary=text.summary,
         details=text.details,
+        subjects=text.subjects,
+        exclude=text.exclude,
         linked_from_id=origin.id,
     )
     return IntakeService(db, clock, config).submit_linked(submission, reporter)
+
+
+def _origin(db: Session, reporter: ReporterPrincipal) -> Case:
+    origin = db.scalars(
+        select(Case)
+        .where(Case.receipt_id == reporter.receipt.id, Case.linked_from_id.is_(None))
+        .order_by(Case.submitted_on, Case.id)
+    ).first()
+    if origin is None:
+        raise NotFound
+    return origin
+
+
+def retaliation_recipients(
+    db: Session, clock: Clock, config: IntakeConfig, reporter: ReporterPrincipal
+) -> list[StaffAccount]:
+    """The staff a reporter may exclude from a complaint: those who could receive it."""
+    origin = _origin(db, reporter)
+    channel = OrgService(db).channel(origin.channel_id)
+    return [] if channel is None else IntakeService(db, clock, config).recipients(channel)

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from cases.access.matching import Matcher
 from cases.access.policy import eligible, may_see
 from cases.audit.service import Actor, AuditLog
 from cases.clock import Clock
@@ -23,7 +24,10 @@ from cases.reports.intake import IntakeConfig, IntakeService, SubjectInput
 from cases.reports.keys import CASE, KeyRing
 from cases.reports.models import Case, CaseExclusion, CaseSubject, KeyWrap, PendingGrant
 from cases.reports.sealing import SUBJECT, open_json
-from cases.staff.models import DirectoryEntry, StaffAccount
+from cases.staff.models import DirectoryEntry, Role, StaffAccount
+
+# Who settles an ambiguous name: the people who work cases, never a candidate themselves.
+DECIDERS = frozenset({Role.INVESTIGATOR, Role.RETALIATION_OFFICER})
 
 
 @dataclass(frozen=True)
@@ -40,6 +44,7 @@ class SubjectRow:
     name: str
     employee_id: str
     needs_confirmation: bool
+    matched_by: str
     entry_name: str
     entry_department: str
 
@@ -76,7 +81,8 @@ class AccessService:
         if not may_see(self.db, principal.account, case):
             raise Forbidden("You cannot change this case.")
         employee_id = subject.employee_id.strip()
-        if employee_id and not self._in_directory(employee_id):
+        matcher = Matcher(self.db, config.server_secret)
+        if employee_id and "@" not in employee_id and not matcher.is_known_id(employee_id):
             raise Invalid(
                 "Nobody in the staff directory has that employee ID. Check it, or leave it empty.",
                 fields={"employee_id": "unknown_employee"},
@@ -88,30 +94,37 @@ class AccessService:
 
     def subjects(self, case: Case, case_key: bytes) -> list[SubjectRow]:
         """Every subject row, so an investigator can see the candidates of an ambiguous name."""
-        rows = self.db.scalars(
-            select(CaseSubject).where(CaseSubject.case_id == case.id).order_by(CaseSubject.id)
+        rows = list(
+            self.db.scalars(
+                select(CaseSubject).where(CaseSubject.case_id == case.id).order_by(CaseSubject.id)
+            )
         )
-        return [self._subject_row(case, case_key, row) for row in rows]
+        # Candidates a directory change found carry no sealed copy: their group's first does.
+        typed: dict[str, dict[str, str]] = {}
+        for row in rows:
+            if row.sealed:
+                typed.setdefault(row.group_id or row.id, self._typed(case, case_key, row))
+        return [self._subject_row(row, typed.get(row.group_id or row.id, {})) for row in rows]
 
     def confirm_subject(
         self, principal: StaffPrincipal, case: Case, case_key: bytes, subject_id: str
     ) -> list[Revocation]:
-        """Settle an ambiguous name: keep the chosen candidate, drop the others.
+        """Settle an ambiguous name: keep the chosen candidate, reject the others.
 
-        The dropped candidates stop being excluded; they are not given the key by this (an
+        Only someone who may see the case (so not a candidate, nor above one) decides. The
+        rejected candidates stop being excluded; they are not given the key by this (an
         investigator assigns them if they should work on the case).
         """
-        chosen = self.db.get(CaseSubject, subject_id) if len(subject_id) <= 64 else None
-        if chosen is None or chosen.case_id != case.id or not chosen.needs_confirmation:
-            raise Invalid(
-                "Choose one of the people listed for a name that needs confirming.",
-                fields={"subject": "unknown_candidate"},
-            )
-        typed = self._typed(case, case_key, chosen)
+        chosen = self._candidate(principal, case, subject_id)
+        typed = self._typed(case, case_key, chosen) if chosen.sealed else None
         for row in self._unconfirmed(case.id):
-            if row.id != chosen.id and self._typed(case, case_key, row) == typed:
-                self.db.delete(row)
+            same = row.group_id == chosen.group_id if chosen.group_id else None
+            if same is None:
+                same = bool(row.sealed) and self._typed(case, case_key, row) == typed
+            if row.id != chosen.id and same:
+                _reject(row)
         chosen.needs_confirmation = False
+        chosen.matched_by = "confirmed"
         self.db.flush()
         self.audit.record(
             principal.actor,
@@ -121,9 +134,30 @@ class AccessService:
         )
         return self.enforce(case)
 
-    def _in_directory(self, employee_id: str) -> bool:
-        stmt = select(DirectoryEntry.id).where(DirectoryEntry.employee_id == employee_id)
-        return self.db.scalars(stmt).first() is not None
+    def reject_subject(
+        self, principal: StaffPrincipal, case: Case, subject_id: str
+    ) -> list[Revocation]:
+        """Not this person: the candidate stops being excluded (and gains no key by it)."""
+        chosen = self._candidate(principal, case, subject_id)
+        _reject(chosen)
+        self.db.flush()
+        self.audit.record(
+            principal.actor, "case.subject_rejected", case_id=case.id, detail={"subject": chosen.id}
+        )
+        return self.enforce(case)
+
+    def _candidate(self, principal: StaffPrincipal, case: Case, subject_id: str) -> CaseSubject:
+        if not (principal.account.role_names & DECIDERS) or not may_see(
+            self.db, principal.account, case
+        ):
+            raise Forbidden("You cannot decide who this case names.")
+        chosen = self.db.get(CaseSubject, subject_id) if len(subject_id) <= 64 else None
+        if chosen is None or chosen.case_id != case.id or not chosen.needs_confirmation:
+            raise Invalid(
+                "Choose one of the people listed for a name that needs confirming.",
+                fields={"subject": "unknown_candidate"},
+            )
+        return chosen
 
     def _unconfirmed(self, case_id: str) -> list[CaseSubject]:
         stmt = select(CaseSubject).where(
@@ -135,8 +169,7 @@ class AccessService:
         value = open_json(case_key, case.id, SUBJECT, row.id, row.sealed)
         return {k: str(v) for k, v in value.items()}
 
-    def _subject_row(self, case: Case, case_key: bytes, row: CaseSubject) -> SubjectRow:
-        typed = self._typed(case, case_key, row)
+    def _subject_row(self, row: CaseSubject, typed: dict[str, str]) -> SubjectRow:
         entry = None
         if row.directory_hash is not None:
             entry = self.db.scalars(
@@ -147,6 +180,7 @@ class AccessService:
             name=typed.get("name", ""),
             employee_id=entry.employee_id if entry else typed.get("employee_id", ""),
             needs_confirmation=row.needs_confirmation,
+            matched_by=row.matched_by,
             entry_name=entry.name if entry else "",
             entry_department=entry.department if entry else "",
         )
@@ -212,3 +246,11 @@ class AccessService:
         recipients = OrgService(self.db).recipients(channel, category)
         for person in eligible(self.db, recipients, case):
             self.keys.request_grant(case.id, CASE, person.id, "policy_change")
+
+
+def _reject(row: CaseSubject) -> None:
+    """Kept (with its hash aside) so a later directory change does not propose it again."""
+    row.rejected_hash = row.directory_hash
+    row.directory_hash = None
+    row.needs_confirmation = False
+    row.matched_by = "rejected"

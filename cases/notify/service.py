@@ -28,6 +28,14 @@ BODY = (
     "举报平台有新的动态需要您处理。\n"
     "请登录查看：{url}\n"
 )
+# Sent to admins when a case has nobody eligible to read it: it names no case.
+WAITING_BODY = (
+    "A case in the Speak Up portal is waiting for someone eligible to read it: everyone who\n"
+    "would receive it is named in it, above someone named, or excluded. Log in and check the\n"
+    "teams and roles: {url}\n\n"
+    "举报平台中有一个案件正在等待有资格处理的人员：本应接收它的人都被举报、是被举报人的上级，\n"
+    "或已被排除。请登录检查团队和角色设置：{url}\n"
+)
 REMINDER_DAYS = 2
 OPEN_STATUSES = (Status.NEW, Status.ACKNOWLEDGED, Status.INVESTIGATING)
 
@@ -58,6 +66,23 @@ class Outbox:
     def case_filed(self, case: Case) -> int:
         """A new case: its key holders (and those awaiting the key) hear there is news."""
         return self._reporter_triggered("new_case", case, self._team(case.id))
+
+    def case_waiting(self, case: Case) -> int:
+        """Nobody eligible holds a new case's key: every active admin hears that one waits."""
+        admins = (
+            select(StaffAccount)
+            .join(StaffRole)
+            .where(StaffRole.role == Role.ADMIN, StaffAccount.active.is_(True))
+            .order_by(StaffAccount.email)
+        )
+        at = next_full_hour(self.clock.now())
+        body = WAITING_BODY.format(url=f"{self.config.base_url}/staff/login")
+        return sum(
+            self._enqueue(
+                admin.email, "case_waiting", f"case_waiting:{case.id}:{admin.id}", at, body
+            )
+            for admin in self.db.scalars(admins)
+        )
 
     def reporter_message(self, case: Case) -> int:
         """The reporter wrote or added evidence: the assignees, or else the whole team, hear."""
@@ -117,7 +142,9 @@ class Outbox:
             for person in people
         )
 
-    def _enqueue(self, to: str, kind: str, dedupe_key: str, at: datetime) -> int:
+    def _enqueue(
+        self, to: str, kind: str, dedupe_key: str, at: datetime, body: str | None = None
+    ) -> int:
         exists = self.db.scalars(
             select(OutboxMessage.id).where(OutboxMessage.dedupe_key == dedupe_key)
         ).first()
@@ -127,7 +154,7 @@ class Outbox:
             OutboxMessage(
                 to_address=to,
                 subject=SUBJECT,
-                body=BODY.format(url=f"{self.config.base_url}/staff/login"),
+                body=body or BODY.format(url=f"{self.config.base_url}/staff/login"),
                 kind=kind,
                 dedupe_key=dedupe_key,
                 next_attempt_at=at,

@@ -45,7 +45,7 @@ class OrgService:
         """
         if category.retaliation:
             return self._with_role(Role.RETALIATION_OFFICER)
-        team = self._team(channel) or self._with_role(Role.INVESTIGATOR)
+        team = self.investigators(channel)
         rules = self.db.scalars(select(RoutingRule).where(RoutingRule.category_id == category.id))
         by_id = {s.id: s for s in team}
         for rule in rules:
@@ -56,6 +56,10 @@ class OrgService:
                 if added is not None and added.active and added.has_role(Role.INVESTIGATOR):
                     by_id[added.id] = added
         return sorted(by_id.values(), key=lambda s: s.email)
+
+    def investigators(self, channel: Channel) -> list[StaffAccount]:
+        """The channel's team, or every active investigator when it has none."""
+        return self._team(channel) or self._with_role(Role.INVESTIGATOR)
 
     def _team(self, channel: Channel) -> list[StaffAccount]:
         stmt = (

@@ -189,14 +189,17 @@ class IntakeService:
 
         It is a separate case with its own key, readable in the same reporter session.
         """
+        inherit = None
         if sub.linked_from_id is not None:
             origin = self.db.get(Case, sub.linked_from_id)
-            if origin is None or origin.receipt_id != reporter.receipt.id:
+            origin_key = KeyRing(self.db).open_for_reporter(sub.linked_from_id, CASE, reporter)
+            if origin is None or origin.receipt_id != reporter.receipt.id or origin_key is None:
                 raise Invalid("Unknown case.", fields={"linked_from": "unknown_case"})
+            inherit = (origin, origin_key)
         channel, category = self.validate(sub)
         self.check_flood(channel.id)
         draft = draft or Draft.new()
-        return self._file(sub, draft, channel, category, reporter.receipt, reporter.key)
+        return self._file(sub, draft, channel, category, reporter.receipt, reporter.key, inherit)
 
     def _file(
         self,
@@ -206,13 +209,23 @@ class IntakeService:
         category: Category,
         receipt_row: Receipt,
         reporter_key: bytes,
+        inherit: tuple[Case, bytes] | None = None,
     ) -> Case:
         case = self._case(sub, draft, channel, category, receipt_row)
         self.db.add(case)
         self.db.flush()
         self.record_subjects(case, draft.case_key, sub.subjects)
-        for staff_id in dict.fromkeys(sub.exclude):
-            self.db.add(CaseExclusion(case_id=case.id, staff_id=staff_id, reason="reporter"))
+        exclusions = {(staff_id, "reporter") for staff_id in sub.exclude}
+        if inherit is not None:
+            # A complaint about retaliation never reaches anyone its origin kept away.
+            origin, origin_key = inherit
+            Matcher(self.db, self.config.server_secret).copy_subjects(
+                origin, origin_key, case, draft.case_key
+            )
+            inherited = select(CaseExclusion).where(CaseExclusion.case_id == origin.id)
+            exclusions |= {(row.staff_id, row.reason) for row in self.db.scalars(inherited)}
+        for staff_id, reason in sorted(exclusions):
+            self.db.add(CaseExclusion(case_id=case.id, staff_id=staff_id, reason=reason))
         self.db.flush()
         self._distribute(case, channel, category, draft.case_key, receipt_row.id, reporter_key)
         if sub.identity is not None:
@@ -300,10 +313,18 @@ class IntakeService:
         receipt_id: str,
         reporter_key: bytes,
     ) -> None:
-        for person in eligible(self.db, self.org.recipients(channel, category), case):
+        people = eligible(self.db, self.org.recipients(channel, category), case)
+        if not people and category.retaliation:
+            # Every retaliation officer is accused or excluded: the channel's investigators.
+            people = eligible(self.db, self.org.investigators(channel), case)
+        for person in people:
             self.keys.wrap_for_staff(case.id, CASE, case_key, person)
         self.keys.wrap_for_reporter(case.id, CASE, case_key, receipt_id, reporter_key)
         self.keys.wrap_for_recovery(case.id, CASE, case_key)
+        if not people:
+            # Held for the recovery key (and the reporter's key) until someone eligible
+            # exists; admins hear only that a case is waiting, never which.
+            Outbox(self.db, self.clock, self.config.notify).case_waiting(case)
 
     def _seal_identity(
         self, case: Case, identity: IdentityInput, receipt_id: str, reporter_key: bytes

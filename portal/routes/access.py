@@ -46,6 +46,12 @@ TAGS = ("access",)
 STRING = {"type": "string"}
 OBJECT = {"type": "object"}
 NO_ROLE = N_("Your roles do not allow this.")
+# Why a candidate of a named person needs confirming (cases/access/matching.py).
+MATCH_LABELS = {
+    "name": N_("needs confirming: matched by name only"),
+    "alias": N_("needs confirming: matched by another name in the directory"),
+    "pinyin": N_("needs confirming: matched by the pinyin of a Chinese name"),
+}
 FIELD_MESSAGES = {
     "required": N_("This is required."),
     "too_long": N_("This is too long."),
@@ -131,6 +137,11 @@ def _confirm_subject(s: Services, me: StaffPrincipal, case: Case, r: Request, d:
     key = s.work.require_key(me, case)
     subject_id = r.path_params.get("subject_id") or text(d, "subject")
     return {"revoked": len(s.access.confirm_subject(me, case, key, subject_id))}
+
+
+def _reject_subject(s: Services, me: StaffPrincipal, case: Case, r: Request, d: Any) -> Any:
+    subject_id = r.path_params.get("subject_id") or text(d, "subject")
+    return {"revoked": len(s.access.reject_subject(me, case, subject_id))}
 
 
 def _subjects(s: Services, me: StaffPrincipal, case: Case, _r: Request, _d: Any) -> Any:
@@ -323,6 +334,7 @@ def page_context(s: Services, me: StaffPrincipal, case_id: str) -> dict[str, Any
         "measures": s.protection.measures(case, key) if key and worker else [],
         "items": s.redaction.items(me, case, key) if key and worker else [],
         "likelihoods": ("low", "medium", "high"),
+        "match_labels": MATCH_LABELS,
     }
 
 
@@ -517,6 +529,18 @@ routes: list[BaseRoute] = [
         methods=["POST"],
     ),
     Route(
+        f"{API}/subjects/{{subject_id}}/reject",
+        api(
+            "rejectCaseSubject",
+            "Not this candidate of an ambiguous name: they stop being excluded",
+            WORKERS,
+            _reject_subject,
+            200,
+            body(),
+        ),
+        methods=["POST"],
+    ),
+    Route(
         f"{API}/disclosures",
         api("listDisclosures", "Disclosure requests on this case", CONTENT_ROLES, _disclosures),
         methods=["GET"],
@@ -643,6 +667,11 @@ routes: list[BaseRoute] = [
     Route(
         f"{PAGE}/subjects/{{subject_id}}/confirm",
         case_form(WORKERS, _confirm_subject),
+        methods=["POST"],
+    ),
+    Route(
+        f"{PAGE}/subjects/{{subject_id}}/reject",
+        case_form(WORKERS, _reject_subject),
         methods=["POST"],
     ),
     Route(f"{PAGE}/disclosures", case_form(WORKERS, _request_disclosure), methods=["POST"]),

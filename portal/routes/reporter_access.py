@@ -10,9 +10,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from cases.access.reporting import Complaint, file_retaliation
+from cases.access.reporting import Complaint, file_retaliation, retaliation_recipients
 from cases.db import unit_of_work
 from cases.errors import CaseError, Invalid
+from cases.reports.intake import SubjectInput
 from cases.reports.models import Case
 from portal.auth import REPORTER_COOKIE, require_reporter
 from portal.csrf import form_with_csrf
@@ -20,21 +21,33 @@ from portal.deps import clock_of, intake_config, settings_of
 from portal.errors import read_json
 from portal.i18n import N_
 from portal.openapi import api_operation
+from portal.routes.reporter_api import subjects_from_json
 from portal.templating import render
 
 FIELD_MESSAGES = {
     "required": N_("Please tell us what happened."),
     "too_long": N_("This is too long."),
+    "name_required": N_("Give a name for each person, or leave the whole row empty."),
+    "too_many": N_("Name at most 20 people."),
+    "unknown_recipient": N_("Choose only people from the list."),
+    "invalid": N_("This is not valid."),
 }
+SUBJECT_ROWS = 3
 
 
-def _file(request: Request, summary: str, details: str) -> Case:
+def _file(request: Request, complaint: Complaint) -> Case:
     with unit_of_work(request.app.state.db) as db:
         reporter = require_reporter(request, db)
         config = intake_config(settings_of(request))
-        return file_retaliation(
-            db, clock_of(request), config, reporter, Complaint(summary, details)
-        )
+        return file_retaliation(db, clock_of(request), config, reporter, complaint)
+
+
+def _recipients(request: Request) -> list[dict[str, str]]:
+    with unit_of_work(request.app.state.db) as db:
+        reporter = require_reporter(request, db)
+        config = intake_config(settings_of(request))
+        people = retaliation_recipients(db, clock_of(request), config, reporter)
+        return [{"id": s.id, "name": s.name or s.email} for s in people]
 
 
 def _text(data: Any, name: str) -> str:
@@ -42,27 +55,76 @@ def _text(data: Any, name: str) -> str:
     return value if isinstance(value, str) else ""
 
 
+def _complaint_from_form(form: Any) -> Complaint:
+    """The form's fields; blank rows of people are left out."""
+    rows = zip(form.getlist("subject_name"), form.getlist("subject_id"), strict=False)
+    subjects = [
+        SubjectInput(name=str(name), employee_id=str(ident))
+        for name, ident in rows
+        if str(name).strip() or str(ident).strip()
+    ]
+    exclude = [str(v) for v in form.getlist("exclude")]
+    return Complaint(_text(form, "summary"), _text(form, "details"), subjects, exclude)
+
+
+def _page(
+    request: Request, values: dict[str, Any], errors: dict[str, str], status: int = 200
+) -> Response:
+    names = [*values.get("subject_name", [])]
+    ids = [*values.get("subject_id", [])]
+    count = max(SUBJECT_ROWS, len(names))
+    names += [""] * (count - len(names))
+    ids += [""] * (count - len(ids))
+    context = {
+        "errors": errors,
+        "values": values,
+        "field_messages": FIELD_MESSAGES,
+        "subject_rows": [{"name": n, "id": i} for n, i in zip(names, ids, strict=True)],
+        "recipients": _recipients(request),
+    }
+    return render(request, "access/retaliation.html", context, status_code=status)
+
+
 async def form_page(request: Request) -> Response:
     if not request.cookies.get(REPORTER_COOKIE):
         return RedirectResponse("/status", status_code=303)
-    return render(request, "access/retaliation.html", {"errors": {}, "values": {}})
+    try:
+        return await run_in_threadpool(_page, request, {}, {})
+    except CaseError:
+        return RedirectResponse("/status", status_code=303)
 
 
 async def submit_form(request: Request) -> Response:
     form = await form_with_csrf(request)
-    summary, details = _text(form, "summary"), _text(form, "details")
+    complaint = _complaint_from_form(form)
     try:
-        case = await run_in_threadpool(_file, request, summary, details)
+        case = await run_in_threadpool(_file, request, complaint)
     except Invalid as problem:
-        context = {
-            "errors": problem.fields,
-            "values": {"summary": summary, "details": details},
-            "field_messages": FIELD_MESSAGES,
+        values = {
+            "summary": complaint.summary,
+            "details": complaint.details,
+            "subject_name": [str(v) for v in form.getlist("subject_name")],
+            "subject_id": [str(v) for v in form.getlist("subject_id")],
+            "exclude": complaint.exclude,
         }
-        return render(request, "access/retaliation.html", context, status_code=422)
+        try:
+            return await run_in_threadpool(_page, request, values, problem.fields, 422)
+        except CaseError:
+            return RedirectResponse("/status", status_code=303)
     except CaseError:
         return RedirectResponse("/status", status_code=303)
     return render(request, "access/retaliation_done.html", {"case": case}, status_code=201)
+
+
+def _complaint_from_json(body: Any) -> Complaint:
+    errors: dict[str, str] = {}
+    subjects = subjects_from_json(body.get("subjects") or [], errors)
+    exclude = body.get("exclude") or []
+    if not isinstance(exclude, list) or not all(isinstance(s, str) for s in exclude):
+        errors["exclude"] = "invalid"
+    if errors:
+        raise Invalid("Please check the highlighted fields.", fields=errors)
+    return Complaint(_text(body, "summary"), _text(body, "details"), subjects, list(exclude))
 
 
 @api_operation(
@@ -71,7 +133,28 @@ async def submit_form(request: Request) -> Response:
     request={
         "type": "object",
         "required": ["summary", "details"],
-        "properties": {"summary": {"type": "string"}, "details": {"type": "string"}},
+        "properties": {
+            "summary": {"type": "string"},
+            "details": {"type": "string"},
+            "subjects": {
+                "type": "array",
+                "description": "The people retaliating, as in POST /api/v1/reports",
+                "items": {
+                    "type": "object",
+                    "required": ["name"],
+                    "properties": {
+                        "name": {"type": "string"},
+                        "employee_id": {"type": "string"},
+                        "email": {"type": "string"},
+                    },
+                },
+            },
+            "exclude": {
+                "type": "array",
+                "description": "Staff ids (from GET /api/v1/channels/{id}/recipients) to keep away",
+                "items": {"type": "string"},
+            },
+        },
     },
     responses={201: {"type": "object"}},
     errors=(400, 401, 422, 429),
@@ -79,8 +162,8 @@ async def submit_form(request: Request) -> Response:
     tags=("reporter",),
 )
 async def submit_api(request: Request) -> Response:
-    body = await read_json(request)
-    case = await run_in_threadpool(_file, request, _text(body, "summary"), _text(body, "details"))
+    complaint = _complaint_from_json(await read_json(request))
+    case = await run_in_threadpool(_file, request, complaint)
     answer = {
         "category": case.category_id,
         "status": case.status,

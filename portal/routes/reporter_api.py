@@ -242,7 +242,7 @@ def submission_from_json(body: dict[str, Any]) -> Submission:
     """Shape checks only; every business rule is the intake service's."""
     errors: dict[str, str] = {}
     text = {name: _string(body, name, errors) for name in _TEXT_FIELDS}
-    subjects = _subjects(body.get("subjects") or [], errors)
+    subjects = subjects_from_json(body.get("subjects") or [], errors)
     exclude = body.get("exclude") or []
     if not isinstance(exclude, list) or not all(isinstance(s, str) for s in exclude):
         errors["exclude"] = "invalid"
@@ -276,7 +276,8 @@ def _string(body: dict[str, Any], name: str, errors: dict[str, str]) -> str:
     return value
 
 
-def _subjects(raw: Any, errors: dict[str, str]) -> list[SubjectInput]:
+def subjects_from_json(raw: Any, errors: dict[str, str]) -> list[SubjectInput]:
+    """The people a report or complaint names, shape-checked."""
     if not isinstance(raw, list) or not all(isinstance(item, dict) for item in raw):
         errors["subjects"] = "invalid"
         return []
