@@ -168,3 +168,28 @@ def test_migrate_seeds_the_general_channel(
 
 def _b32(secret: str) -> bytes:
     return base64.b32decode(secret + "=" * (-len(secret) % 8))
+
+
+def test_directory_import_reads_the_optional_aliases_column(
+    run: Callable[..., subprocess.CompletedProcess[str]],
+    tmp_path: Path,
+    cli_env: dict[str, str],
+) -> None:
+    """`portal directory import` takes an aliases column; each alias becomes a match key."""
+    good = tmp_path / "aliases.csv"
+    good.write_text(
+        "employee_id,name,email,department,manager_id,aliases\nE1,张伟,,Sales,,Tom Zhang|小张\n"
+    )
+
+    imported = run("directory", "import", str(good))
+
+    engine = make_engine(cli_env["PORTAL_DATABASE_URL"])
+    with engine.connect() as connection:
+        keys = set(
+            connection.execute(
+                text("SELECT key FROM directory_keys WHERE kind = 'alias'")
+            ).scalars()
+        )
+    engine.dispose()
+    assert imported.returncode == 0, imported.stderr
+    assert {"tomzhang", "小张"} <= keys
