@@ -160,13 +160,18 @@ class CaseworkService:
         return view
 
     def _subjects(self, key: bytes, case_id: str) -> list[dict[str, Any]]:
-        rows = self.db.scalars(select(CaseSubject).where(CaseSubject.case_id == case_id))
+        rows = list(self.db.scalars(select(CaseSubject).where(CaseSubject.case_id == case_id)))
+        waiting = {row.group_id or row.id for row in rows if row.needs_confirmation}
         seen: dict[str, dict[str, Any]] = {}
         for row in rows:
+            if not row.sealed:
+                continue  # a candidate a directory change found; its group's first row shows
             typed: dict[str, Any] = open_json(key, case_id, SUBJECT, row.id, row.sealed)
-            typed["needs_confirmation"] = row.needs_confirmation
             # A name matched to several directory entries is one subject shown once.
-            seen.setdefault(repr(sorted(typed.items())), typed)
+            shown = seen.setdefault(repr(sorted(typed.items())), typed)
+            shown["needs_confirmation"] = shown.get("needs_confirmation", False) or (
+                (row.group_id or row.id) in waiting
+            )
         return list(seen.values())
 
     def _entries(self, key: bytes, case_id: str, kind: str, viewer_id: str) -> list[Entry]:

@@ -12,6 +12,7 @@ from cases.access.matching import Matcher
 from cases.access.policy import may_see, visible_condition
 from cases.access.service import AccessService
 from cases.audit.service import AuditLog
+from cases.casework.service import CaseworkConfig, CaseworkService
 from cases.clock import FixedClock
 from cases.errors import Forbidden
 from cases.org.admin import AdminConfig, AdminService
@@ -158,6 +159,37 @@ def test_a_name_filed_before_the_person_joined_the_directory_is_matched_on_impor
     access.enforce_all()
 
     assert report.rematched_cases == {filed.case.id}
+    _shut_out(db_session, world, filed.case, "director@corp.example", "ceo@corp.example")
+
+
+def test_a_candidate_found_by_an_import_is_shown_and_can_be_confirmed(
+    db_session: Session,
+) -> None:
+    """The case page lists the later candidate under the name as typed, marked to confirm;
+    confirming it keeps the chain excluded."""
+    world = _world(db_session, ZHANG)
+    filed = world.file(subjects=[SubjectInput(name="Wang Qiang")])
+    DirectoryService(db_session, world.clock, SECRET).import_rows(
+        [Row("E1043", "王强", "", "Sales", "D1")]
+    )
+    neutral = world.people["neutral@corp.example"].principal(db_session, world.clock)
+    key = KeyRing(db_session).open_for_staff(filed.case.id, CASE, neutral)
+    assert key is not None
+    access = AccessService(db_session, world.clock, AuditLog(db_session, world.clock, SECRET))
+
+    view = CaseworkService(db_session, world.clock, CaseworkConfig(ZONE, SECRET)).view(
+        neutral, filed.case.id
+    )
+    rows = access.subjects(filed.case, key)
+    candidate = next(row for row in rows if row.needs_confirmation)
+    access.confirm_subject(neutral, filed.case, key, candidate.id)
+
+    assert [(s["name"], s["needs_confirmation"]) for s in view.subjects] == [("Wang Qiang", True)]
+    assert (candidate.name, candidate.matched_by, candidate.entry_name) == (
+        "Wang Qiang",
+        "pinyin",
+        "王强",
+    )
     _shut_out(db_session, world, filed.case, "director@corp.example", "ceo@corp.example")
 
 

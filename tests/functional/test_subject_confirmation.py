@@ -1,0 +1,112 @@
+"""The confirmation step over HTTP: the case pages show a name that needs confirming, and a
+non-candidate rejects or confirms it from the page or the API."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import sessionmaker
+from support.staff_world import SECRET, build_world
+
+from cases.access.policy import may_see
+from cases.clock import FixedClock
+from cases.db import unit_of_work
+from cases.reports.intake import SubjectInput
+from cases.reports.models import Case, CaseSubject
+from cases.staff.directory import DirectoryService, Row
+from cases.staff.models import StaffAccount
+from tests.functional.test_staff_pages import csrf, log_in
+
+
+@pytest.fixture
+def world(app: Any, app_db: sessionmaker[Any]) -> dict[str, Any]:
+    clock = FixedClock()
+    app.state.clock = clock
+    with unit_of_work(app_db) as db:
+        made = build_world(db, clock)
+        DirectoryService(db, clock, SECRET).import_rows(
+            [
+                Row("D1", "Director", "director@corp.example", "Sales", ""),
+                Row("E3", "张伟", "zw@corp.example", "Sales", "D1"),
+                Row("E7", "章伟", "other@corp.example", "Audit", ""),
+            ]
+        )
+        director = made.staff("director@corp.example", "investigator", employee_id="D1")
+        ana = made.staff("ana@example.com")
+        filed = made.file(subjects=[SubjectInput(name="zhang wei")])
+    return {
+        "clock": clock,
+        "ana": ana,
+        "director": director.account.id,
+        "case": filed.case.id,
+    }
+
+
+def _director_may_see(app_db: sessionmaker[Any], world: dict[str, Any]) -> bool:
+    with unit_of_work(app_db) as db:
+        director = db.get(StaffAccount, world["director"])
+        case = db.get(Case, world["case"])
+        assert director is not None
+        assert case is not None
+        return bool(may_see(db, director, case))
+
+
+def test_the_pages_show_the_step_and_rejecting_frees_only_that_candidate(
+    client: Any, world: dict[str, Any], app_db: sessionmaker[Any]
+) -> None:
+    """Two pinyin candidates: both chains are excluded and the page says why; rejecting 张伟
+    from the access page frees the director, the other candidate stays to be decided."""
+    log_in(client, world["ana"], world["clock"])
+    case_page = client.get(f"/staff/cases/{world['case']}")
+    access_path = f"/staff/cases/{world['case']}/access"
+    token = csrf(client, access_path)
+    page = client.get(access_path)
+    excluded_before = not _director_may_see(app_db, world)
+    with unit_of_work(app_db) as db:
+        zhang = db.scalars(
+            select(CaseSubject).where(
+                CaseSubject.case_id == world["case"], CaseSubject.needs_confirmation.is_(True)
+            )
+        ).all()
+    labels = [row.entry_name for row in page.context["subjects"]]
+    target = next(row.id for row in page.context["subjects"] if row.entry_name == "张伟")
+
+    answer = client.post(
+        f"{access_path.removesuffix('/access')}/subjects/{target}/reject",
+        data={"csrf": token},
+        follow_redirects=False,
+    )
+
+    assert [s["needs_confirmation"] for s in case_page.context["view"].subjects] == [True]
+    assert len(zhang) == 2
+    assert sorted(labels) == ["张伟", "章伟"]
+    assert "Not this person" in page.text
+    assert excluded_before
+    assert answer.status_code == 303
+    assert _director_may_see(app_db, world)
+
+
+def test_the_api_confirms_a_candidate_and_rejects_the_other(
+    client: Any, world: dict[str, Any], app_db: sessionmaker[Any]
+) -> None:
+    """POST …/subjects/{id}/confirm on 张伟 keeps the director excluded and rejects 章伟."""
+    person, clock = world["ana"], world["clock"]
+    body = {"email": person.account.email, "password": person.password, "totp": person.code(clock)}
+    token = client.post("/api/v1/staff/session", json=body).json()["token"]
+    headers = {"Authorization": f"Bearer {token}"}
+    listed = client.get(f"/api/v1/cases/{world['case']}/subjects", headers=headers).json()
+    target = next(row["id"] for row in listed["items"] if row["entry_name"] == "张伟")
+
+    answer = client.post(
+        f"/api/v1/cases/{world['case']}/subjects/{target}/confirm", headers=headers, json={}
+    )
+
+    after = client.get(f"/api/v1/cases/{world['case']}/subjects", headers=headers).json()
+    assert answer.status_code == 200, answer.text
+    assert sorted((r["entry_name"], r["matched_by"]) for r in after["items"]) == [
+        ("", "rejected"),
+        ("张伟", "confirmed"),
+    ]
+    assert not _director_may_see(app_db, world)
