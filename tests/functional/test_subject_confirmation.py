@@ -110,3 +110,40 @@ def test_the_api_confirms_a_candidate_and_rejects_the_other(
         ("张伟", "confirmed"),
     ]
     assert not _director_may_see(app_db, world)
+
+
+def test_an_admin_page_upload_with_aliases_removes_the_chain_at_once(
+    client: Any, app: Any, app_db: sessionmaker[Any]
+) -> None:
+    """A report named "Tommy" before the directory knew him; the admin uploads a CSV whose
+    aliases column says Tommy is E1043 under the director: the director loses the key now."""
+    clock = FixedClock()
+    app.state.clock = clock
+    with unit_of_work(app_db) as db:
+        made = build_world(db, clock)
+        DirectoryService(db, clock, SECRET).import_rows(
+            [Row("D1", "Director", "director@corp.example", "Sales", "")]
+        )
+        director = made.staff("director@corp.example", "investigator", employee_id="D1")
+        made.staff("ana@example.com")
+        admin = made.staff("admin@example.com", "admin")
+        case_id = made.file(subjects=[SubjectInput(name="tommy")]).case.id
+    world = {"director": director.account.id, "case": case_id}
+    assert _director_may_see(app_db, world)
+    log_in(client, admin, clock)
+    token = csrf(client, "/admin/directory")
+    csv = (
+        "employee_id,name,email,department,manager_id,aliases\n"
+        "D1,Director,director@corp.example,Sales,,\n"
+        "E1043,王强,,Sales,D1,Tommy Wang|Tommy\n"
+    )
+
+    answer = client.post(
+        "/admin/directory",
+        data={"csrf": token},
+        files={"file": ("dir.csv", csv.encode(), "text/csv")},
+    )
+
+    assert answer.status_code == 200
+    assert answer.context["result"].revoked == 1
+    assert not _director_may_see(app_db, world)
