@@ -24,6 +24,7 @@ from cases.reports.keys import CASE, KeyRing
 from cases.reports.models import Case, CaseExclusion, CaseSubject, KeyWrap, PendingGrant
 from cases.reports.sealing import SUBJECT, open_json
 from cases.staff.models import DirectoryEntry, StaffAccount
+from cases.staff.roles import CASE_READERS, POLICY_ROLES, require_roles
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,7 @@ class AccessService:
 
     def recuse(self, principal: StaffPrincipal, case: Case) -> None:
         """Step away from a case (conflict of interest); refused for its last key holder."""
+        require_roles(principal, POLICY_ROLES)
         holders = self.keys.staff_holders(case.id, CASE)
         if holders == [principal.id]:
             raise Conflict(
@@ -73,6 +75,7 @@ class AccessService:
         config: IntakeConfig,
     ) -> list[Revocation]:
         """An investigator names a further person; whoever that excludes loses access now."""
+        require_roles(principal, CASE_READERS)
         if not may_see(self.db, principal.account, case):
             raise Forbidden("You cannot change this case.")
         employee_id = subject.employee_id.strip()
@@ -101,6 +104,7 @@ class AccessService:
         The dropped candidates stop being excluded; they are not given the key by this (an
         investigator assigns them if they should work on the case).
         """
+        require_roles(principal, CASE_READERS)
         chosen = self.db.get(CaseSubject, subject_id) if len(subject_id) <= 64 else None
         if chosen is None or chosen.case_id != case.id or not chosen.needs_confirmation:
             raise Invalid(

@@ -30,7 +30,8 @@ from cases.errors import Forbidden, Invalid, Unauthorized
 from cases.principals import StaffPrincipal
 from cases.reports.intake import SubjectInput
 from cases.reports.models import Case
-from cases.staff.models import CONTENT_ROLES, Role
+from cases.staff.models import Role
+from cases.staff.roles import CASE_READERS, IDENTITY_READERS, POLICY_ROLES
 from portal.auth import require_staff
 from portal.csrf import form_with_csrf
 from portal.deps import clock_of, intake_config, server_secret, settings_of
@@ -40,8 +41,6 @@ from portal.openapi import api_operation
 from portal.routes.staff_api import casework
 from portal.templating import render
 
-WORKERS = frozenset({Role.INVESTIGATOR, Role.RETALIATION_OFFICER})
-IDENTITY_READERS = WORKERS | {Role.CUSTODIAN}
 TAGS = ("access",)
 STRING = {"type": "string"}
 OBJECT = {"type": "object"}
@@ -299,7 +298,7 @@ def _page(request: Request, errors: dict[str, str], status: int) -> Response:
     try:
         with unit_of_work(request.app.state.db) as db:
             me = require_staff(request, db)
-            require_roles(me, CONTENT_ROLES)
+            require_roles(me, CASE_READERS)
             context = page_context(services(request, db), me, request.path_params["case_id"])
     except Unauthorized:
         return RedirectResponse("/staff/login", status_code=303)
@@ -311,7 +310,7 @@ def page_context(s: Services, me: StaffPrincipal, case_id: str) -> dict[str, Any
     case = s.work.visible_case(me, case_id)
     key = s.work.case_key(me, case)
     s.access.audit.record(me.actor, "case.read", case_id=case.id, detail={"page": "access"})
-    worker = bool(me.account.role_names & WORKERS)
+    worker = bool(me.account.role_names & CASE_READERS)
     return {
         "case": case,
         "me": me,
@@ -489,7 +488,7 @@ routes: list[BaseRoute] = [
     Route("/api/v1/disclosures/{request_id}/decision", decide_api, methods=["POST"]),
     Route(
         f"{API}/subjects",
-        api("listCaseSubjects", "Named people and candidates", CONTENT_ROLES, _subjects),
+        api("listCaseSubjects", "Named people and candidates", CASE_READERS, _subjects),
         methods=["GET"],
     ),
     Route(
@@ -497,7 +496,7 @@ routes: list[BaseRoute] = [
         api(
             "addCaseSubject",
             "Name a further subject; whoever that excludes loses access",
-            WORKERS,
+            CASE_READERS,
             _add_subject,
             201,
             body("name", "employee_id", "email"),
@@ -509,7 +508,7 @@ routes: list[BaseRoute] = [
         api(
             "confirmCaseSubject",
             "Keep this candidate of an ambiguous name, drop the others",
-            WORKERS,
+            CASE_READERS,
             _confirm_subject,
             200,
             body(),
@@ -518,7 +517,7 @@ routes: list[BaseRoute] = [
     ),
     Route(
         f"{API}/disclosures",
-        api("listDisclosures", "Disclosure requests on this case", CONTENT_ROLES, _disclosures),
+        api("listDisclosures", "Disclosure requests on this case", IDENTITY_READERS, _disclosures),
         methods=["GET"],
     ),
     Route(
@@ -526,7 +525,7 @@ routes: list[BaseRoute] = [
         api(
             "requestDisclosure",
             "Ask a custodian for the reporter's identity",
-            WORKERS,
+            CASE_READERS,
             _request_disclosure,
             201,
             body("reason"),
@@ -548,7 +547,7 @@ routes: list[BaseRoute] = [
         api(
             "getCaseProtection",
             "The retaliation-risk assessment and protective measures",
-            WORKERS,
+            CASE_READERS,
             _protection,
         ),
         methods=["GET"],
@@ -558,7 +557,7 @@ routes: list[BaseRoute] = [
         api(
             "assessRetaliationRisk",
             "Record a retaliation-risk assessment",
-            WORKERS,
+            CASE_READERS,
             _assess,
             201,
             body("likelihood", "who", "measures"),
@@ -570,7 +569,7 @@ routes: list[BaseRoute] = [
         api(
             "addProtectiveMeasure",
             "Add a protective measure with a follow-up date",
-            WORKERS,
+            CASE_READERS,
             _add_measure,
             201,
             body("description", "follow_up_on"),
@@ -582,7 +581,7 @@ routes: list[BaseRoute] = [
         api(
             "completeProtectiveMeasure",
             "Mark a measure done",
-            WORKERS,
+            CASE_READERS,
             _complete_measure,
             200,
             body(),
@@ -591,7 +590,7 @@ routes: list[BaseRoute] = [
     ),
     Route(
         f"{API}/items",
-        api("listCaseItems", "Messages and notes with masks applied", WORKERS, _items),
+        api("listCaseItems", "Messages and notes with masks applied", CASE_READERS, _items),
         methods=["GET"],
     ),
     Route(
@@ -599,7 +598,7 @@ routes: list[BaseRoute] = [
         api(
             "maskCaseItem",
             "Hide a span from colleagues (reversible by its author)",
-            WORKERS,
+            CASE_READERS,
             _mask,
             201,
             body("start", "end", "text"),
@@ -608,7 +607,7 @@ routes: list[BaseRoute] = [
     ),
     Route(
         f"{API}/masks/{{mask_id}}/remove",
-        api("unmaskCaseItem", "Lift one's own mask", WORKERS, _unmask, 200, body()),
+        api("unmaskCaseItem", "Lift one's own mask", CASE_READERS, _unmask, 200, body()),
         methods=["POST"],
     ),
     Route(
@@ -616,7 +615,7 @@ routes: list[BaseRoute] = [
         api(
             "redactCaseItem",
             "Remove a span for good (audited)",
-            WORKERS,
+            CASE_READERS,
             _redact,
             200,
             body("start", "end", "text"),
@@ -628,7 +627,7 @@ routes: list[BaseRoute] = [
         api(
             "recuseFromCase",
             "Step away from a case (conflict of interest)",
-            CONTENT_ROLES,
+            POLICY_ROLES,
             _recuse,
             200,
             body(),
@@ -639,22 +638,22 @@ routes: list[BaseRoute] = [
     Route("/staff/disclosures/{request_id}", decide_form, methods=["POST"]),
     Route(f"{PAGE}/access", access_page, methods=["GET"]),
     Route(f"{PAGE}/identity", identity_page, methods=["GET"]),
-    Route(f"{PAGE}/subjects", case_form(WORKERS, _add_subject), methods=["POST"]),
+    Route(f"{PAGE}/subjects", case_form(CASE_READERS, _add_subject), methods=["POST"]),
     Route(
         f"{PAGE}/subjects/{{subject_id}}/confirm",
-        case_form(WORKERS, _confirm_subject),
+        case_form(CASE_READERS, _confirm_subject),
         methods=["POST"],
     ),
-    Route(f"{PAGE}/disclosures", case_form(WORKERS, _request_disclosure), methods=["POST"]),
-    Route(f"{PAGE}/risk", case_form(WORKERS, _assess), methods=["POST"]),
-    Route(f"{PAGE}/measures", case_form(WORKERS, _add_measure), methods=["POST"]),
+    Route(f"{PAGE}/disclosures", case_form(CASE_READERS, _request_disclosure), methods=["POST"]),
+    Route(f"{PAGE}/risk", case_form(CASE_READERS, _assess), methods=["POST"]),
+    Route(f"{PAGE}/measures", case_form(CASE_READERS, _add_measure), methods=["POST"]),
     Route(
         f"{PAGE}/measures/{{measure_id}}/done",
-        case_form(WORKERS, _complete_measure),
+        case_form(CASE_READERS, _complete_measure),
         methods=["POST"],
     ),
-    Route(f"{PAGE}/items/{{item_id}}/masks", case_form(WORKERS, _mask), methods=["POST"]),
-    Route(f"{PAGE}/masks/{{mask_id}}/remove", case_form(WORKERS, _unmask), methods=["POST"]),
-    Route(f"{PAGE}/items/{{item_id}}/redact", case_form(WORKERS, _redact), methods=["POST"]),
-    Route(f"{PAGE}/recuse", case_form(CONTENT_ROLES, _recuse), methods=["POST"]),
+    Route(f"{PAGE}/items/{{item_id}}/masks", case_form(CASE_READERS, _mask), methods=["POST"]),
+    Route(f"{PAGE}/masks/{{mask_id}}/remove", case_form(CASE_READERS, _unmask), methods=["POST"]),
+    Route(f"{PAGE}/items/{{item_id}}/redact", case_form(CASE_READERS, _redact), methods=["POST"]),
+    Route(f"{PAGE}/recuse", case_form(POLICY_ROLES, _recuse), methods=["POST"]),
 ]
