@@ -12,6 +12,7 @@ from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 
 from cases.db import make_engine, session_factory
+from portal.bootstrap import warn_role_conflicts
 from portal.errors import exception_handlers
 from portal.jobs import job_loop
 from portal.middleware import BodyLimit, ErrorPages, SecurityHeaders
@@ -43,6 +44,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         clock = getattr(app.state, "clock", None)
+        warn_role_conflicts(app.state.db)
         loop = job_loop(settings, app.state.db, clock) if settings.run_jobs else None
         if loop is not None:
             loop.start()

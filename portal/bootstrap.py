@@ -3,20 +3,25 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import secrets
 from datetime import timedelta
 
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
 
 from cases.clock import Clock, SystemClock
 from cases.db import make_engine, session_factory, unit_of_work
 from cases.staff.models import SetupToken
+from cases.staff.roles import accounts_in_conflict
 from cases.staff.service import StaffService
 from portal import migrations
 from portal.deps import kdf_profile
 from portal.settings import Settings
 
 SETUP_TOKEN_HOURS = 24
+logger = logging.getLogger("portal.roles")
 
 
 def prepare_database(settings: Settings, engine: Engine | None = None) -> Engine:
@@ -51,3 +56,23 @@ def setup_link_if_needed(
             )
         )
     return f"{settings.base_url}/setup/{token}"
+
+
+def warn_role_conflicts(factory: sessionmaker[Session]) -> list[str]:
+    """At start-up, name every active account holding a forbidden pair of roles (a warning,
+    not a refusal to start: the admin pages show the same list until an admin fixes it)."""
+    try:
+        with unit_of_work(factory) as db:
+            found = accounts_in_conflict(db)
+    except SQLAlchemyError:
+        # A database not migrated yet has no accounts to name; serving reports the real problem.
+        logger.warning("could not check staff roles for forbidden combinations", exc_info=True)
+        return []
+    for account in found:
+        logger.warning(
+            "account %s holds roles that must not be held together (%s); "
+            "remove a role on the admin staff page",
+            account.email,
+            ", ".join(account.codes),
+        )
+    return [account.email for account in found]

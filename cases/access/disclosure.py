@@ -25,9 +25,9 @@ from cases.reports.models import Case
 from cases.reports.sealing import IDENTITY as IDENTITY_PURPOSE
 from cases.reports.sealing import open_json
 from cases.staff.models import Role, StaffAccount, StaffRole
+from cases.staff.roles import CASE_READERS, IDENTITY_READERS, require_roles
 
 REASON_MAX = 2000
-REQUESTER_ROLES = {Role.INVESTIGATOR, Role.RETALIATION_OFFICER}
 
 
 @dataclass(frozen=True)
@@ -63,8 +63,7 @@ class DisclosureService:
 
     def request(self, principal: StaffPrincipal, case: Case, reason: str) -> DisclosureRequest:
         """Ask for the reporter's identity, with a reason the custodians will read."""
-        if not principal.account.role_names & REQUESTER_ROLES:
-            raise Forbidden("Only investigators can ask for a reporter's identity.")
+        require_roles(principal, CASE_READERS)
         if not may_see(self.db, principal.account, case) or not self.keys.holds(
             case.id, CASE, principal.id
         ):
@@ -98,9 +97,10 @@ class DisclosureService:
         self, principal: StaffPrincipal, request_id: str, *, approve: bool, reason: str
     ) -> DisclosureRequest:
         """A custodian approves (wrapping the identity key for the asker alone) or refuses."""
-        row = self.db.get(DisclosureRequest, request_id)
+        require_roles(principal, {Role.CUSTODIAN})
+        row = self.db.get(DisclosureRequest, request_id) if len(request_id) <= 64 else None
         case = self.db.get(Case, row.case_id) if row else None
-        if row is None or case is None or not principal.has_role(Role.CUSTODIAN):
+        if row is None or case is None:
             raise NotFound
         if not may_see(self.db, principal.account, case):
             raise NotFound
@@ -129,6 +129,7 @@ class DisclosureService:
 
     def identity(self, principal: StaffPrincipal, case: Case) -> dict[str, str] | None:
         """The reporter's name and contact, for someone who holds the identity key."""
+        require_roles(principal, IDENTITY_READERS)
         if case.identity is None or not may_see(self.db, principal.account, case):
             return None
         key = self.keys.open_for_staff(case.id, IDENTITY, principal)
@@ -139,6 +140,7 @@ class DisclosureService:
         return {"name": str(value["name"]), "contact": str(value["contact"])}
 
     def requests(self, principal: StaffPrincipal, case: Case) -> list[RequestView]:
+        require_roles(principal, IDENTITY_READERS)
         rows = self.db.scalars(
             select(DisclosureRequest)
             .where(DisclosureRequest.case_id == case.id)
@@ -148,6 +150,7 @@ class DisclosureService:
 
     def pending_for_custodian(self, principal: StaffPrincipal) -> list[DisclosureRequest]:
         """Requests this custodian may decide: pending, on cases they may see, not their own."""
+        require_roles(principal, {Role.CUSTODIAN})
         rows = self.db.scalars(
             select(DisclosureRequest)
             .where(DisclosureRequest.status == "pending")

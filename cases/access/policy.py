@@ -15,7 +15,8 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql import Select
 
 from cases.reports.models import Case, CaseExclusion, CaseSubject, KeyWrap, PendingGrant
-from cases.staff.models import CONTENT_ROLES, DirectoryEntry, StaffAccount
+from cases.staff.models import DirectoryEntry, StaffAccount
+from cases.staff.roles import POLICY_ROLES
 
 
 @dataclass(frozen=True)
@@ -31,7 +32,7 @@ def may_see(db: Session, staff: StaffAccount, case: Case) -> Decision:
     """Whether this person may see this case at all (listing, counting, reading, keys)."""
     if not staff.active:
         return Decision(False, "inactive")
-    if not (staff.role_names & CONTENT_ROLES):
+    if not (staff.role_names & POLICY_ROLES):
         return Decision(False, "role")
     exclusion = db.scalars(
         select(CaseExclusion.reason).where(
@@ -110,7 +111,7 @@ def visible_condition(staff: StaffAccount) -> ColumnElement[bool]:
     A case is listed when the person holds its key or is awaiting it, and neither an
     exclusion nor a subject conflict applies.
     """
-    if not staff.active or not (staff.role_names & CONTENT_ROLES):
+    if not staff.active or not (staff.role_names & POLICY_ROLES):
         return literal(False)
     holds = exists().where(
         KeyWrap.case_id == Case.id, KeyWrap.staff_id == staff.id, KeyWrap.key_kind == "case"
@@ -125,7 +126,7 @@ def visible_condition(staff: StaffAccount) -> ColumnElement[bool]:
 
 def allowed_condition(staff: StaffAccount) -> ColumnElement[bool]:
     """may_see as a WHERE clause on Case, without asking for a key: who *could* be given it."""
-    if not staff.active or not (staff.role_names & CONTENT_ROLES):
+    if not staff.active or not (staff.role_names & POLICY_ROLES):
         return literal(False)
     excluded = exists().where(CaseExclusion.case_id == Case.id, CaseExclusion.staff_id == staff.id)
     conflicted = exists().where(

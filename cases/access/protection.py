@@ -13,15 +13,14 @@ from cases.access.policy import may_see
 from cases.audit.service import AuditLog
 from cases.clock import Clock
 from cases.db import new_id
-from cases.errors import Conflict, Forbidden, Invalid, NotFound
+from cases.errors import Conflict, Invalid, NotFound
 from cases.principals import StaffPrincipal
 from cases.reports.models import Case
 from cases.reports.sealing import open_json, seal_json
-from cases.staff.models import Role
+from cases.staff.roles import CASE_READERS, require_roles
 
 LIKELIHOODS = ("low", "medium", "high")
 TEXT_MAX = 4000
-ROLES = {Role.INVESTIGATOR, Role.RETALIATION_OFFICER}
 RISK = "risk-assessment"
 MEASURE = "protective-measure"
 
@@ -168,7 +167,6 @@ class ProtectionService:
         return list(self.db.scalars(stmt))
 
     def _check(self, principal: StaffPrincipal, case: Case) -> None:
+        require_roles(principal, CASE_READERS)
         if not may_see(self.db, principal.account, case):
             raise NotFound
-        if not principal.account.role_names & ROLES:
-            raise Forbidden("Only investigators and retaliation officers record this.")

@@ -22,6 +22,7 @@ from cases.errors import Forbidden, Invalid, NotFound
 from cases.principals import StaffPrincipal
 from cases.reports.models import Case, CaseItem
 from cases.reports.sealing import MESSAGE, NOTE, open_text, seal_text
+from cases.staff.roles import CASE_READERS, require_roles
 
 MASK_MARK = "▒▒▒"
 REDACTED_MARK = "[…]"
@@ -79,6 +80,7 @@ class RedactionService:
         self.audit = audit
 
     def items(self, principal: StaffPrincipal, case: Case, case_key: bytes) -> list[ItemView]:
+        require_roles(principal, CASE_READERS)
         stmt = select(CaseItem).where(CaseItem.case_id == case.id).order_by(CaseItem.seq)
         masks = self._masks(case.id)
         return [
@@ -100,6 +102,7 @@ class RedactionService:
         self, principal: StaffPrincipal, case: Case, case_key: bytes, item_id: str, span: Span
     ) -> ItemMask:
         """Hide a span from colleagues; the author still reads it and may lift the mask."""
+        require_roles(principal, CASE_READERS)
         item = self._item(case, item_id)
         _check_span(span, open_text(case_key, case.id, purpose_of(item), item.id, item.body))
         row = ItemMask(
@@ -117,6 +120,7 @@ class RedactionService:
         return row
 
     def unmask(self, principal: StaffPrincipal, case: Case, mask_id: str) -> None:
+        require_roles(principal, CASE_READERS)
         row = self.db.get(ItemMask, mask_id) if len(mask_id) <= 64 else None
         if row is None or row.case_id != case.id:
             raise NotFound("There is no such mask.", code="mask_not_found")
@@ -131,6 +135,7 @@ class RedactionService:
         self, principal: StaffPrincipal, case: Case, case_key: bytes, item_id: str, span: Span
     ) -> CaseItem:
         """Remove a span for good: the item is sealed again without it; masks on it lapse."""
+        require_roles(principal, CASE_READERS)
         item = self._item(case, item_id)
         purpose = purpose_of(item)
         text = open_text(case_key, case.id, purpose, item.id, item.body)

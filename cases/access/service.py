@@ -24,10 +24,11 @@ from cases.reports.intake import IntakeConfig, IntakeService, SubjectInput
 from cases.reports.keys import CASE, KeyRing
 from cases.reports.models import Case, CaseExclusion, CaseSubject, KeyWrap, PendingGrant
 from cases.reports.sealing import SUBJECT, open_json
-from cases.staff.models import DirectoryEntry, Role, StaffAccount
+from cases.staff.models import DirectoryEntry, StaffAccount
+from cases.staff.roles import CASE_READERS, POLICY_ROLES, require_roles
 
 # Who settles an ambiguous name: the people who work cases, never a candidate themselves.
-DECIDERS = frozenset({Role.INVESTIGATOR, Role.RETALIATION_OFFICER})
+DECIDERS = CASE_READERS
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,7 @@ class AccessService:
 
     def recuse(self, principal: StaffPrincipal, case: Case) -> None:
         """Step away from a case (conflict of interest); refused for its last key holder."""
+        require_roles(principal, POLICY_ROLES)
         holders = self.keys.staff_holders(case.id, CASE)
         if holders == [principal.id]:
             raise Conflict(
@@ -78,6 +80,7 @@ class AccessService:
         config: IntakeConfig,
     ) -> list[Revocation]:
         """An investigator names a further person; whoever that excludes loses access now."""
+        require_roles(principal, CASE_READERS)
         if not may_see(self.db, principal.account, case):
             raise Forbidden("You cannot change this case.")
         employee_id = subject.employee_id.strip()
@@ -115,6 +118,7 @@ class AccessService:
         rejected candidates stop being excluded; they are not given the key by this (an
         investigator assigns them if they should work on the case).
         """
+        require_roles(principal, CASE_READERS)
         chosen = self._candidate(principal, case, subject_id)
         typed = self._typed(case, case_key, chosen) if chosen.sealed else None
         for row in self._unconfirmed(case.id):
@@ -138,6 +142,7 @@ class AccessService:
         self, principal: StaffPrincipal, case: Case, subject_id: str
     ) -> list[Revocation]:
         """Not this person: the candidate stops being excluded (and gains no key by it)."""
+        require_roles(principal, CASE_READERS)
         chosen = self._candidate(principal, case, subject_id)
         _reject(chosen)
         self.db.flush()

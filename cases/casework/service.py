@@ -22,7 +22,7 @@ from cases.audit.service import AuditLog
 from cases.casework.evidence import EvidenceStore, FileInfo, OpenFile, file_info, open_file_key
 from cases.clock import Clock, local_day
 from cases.db import new_id
-from cases.errors import Forbidden, Invalid, NotFound
+from cases.errors import Invalid, NotFound
 from cases.org.models import Category, Channel
 from cases.principals import StaffPrincipal
 from cases.reports.attachments import link
@@ -38,12 +38,12 @@ from cases.reports.sealing import (
     open_text,
     seal_text,
 )
-from cases.staff.models import CONTENT_ROLES, Role, StaffAccount, StaffRole
+from cases.staff.models import StaffAccount, StaffRole
+from cases.staff.roles import CASE_READERS, POLICY_ROLES, require_roles
 from cases.workflow.listing import CaseFilters, CaseList, CasePage
 from cases.workflow.service import WorkflowConfig, WorkflowService
 
 BODY_MAX = 20_000
-WORKER_ROLES = frozenset({Role.INVESTIGATOR, Role.RETALIATION_OFFICER})
 
 
 @dataclass(frozen=True)
@@ -108,12 +108,14 @@ class CaseworkService:
 
     def visible_case(self, principal: StaffPrincipal, case_id: str) -> Case:
         """The case, or NotFound when it does not exist or the policy hides it from this person."""
+        require_roles(principal, POLICY_ROLES)
         case = self.db.get(Case, case_id) if len(case_id) <= 64 else None
         if case is None or not may_open(self.db, principal.account, case):
             raise NotFound("There is no such case.", code="case_not_found")
         return case
 
     def case_key(self, principal: StaffPrincipal, case: Case) -> bytes | None:
+        require_reader(principal)
         return self.keys.open_for_staff(case.id, CASE, principal)
 
     def require_key(self, principal: StaffPrincipal, case: Case) -> bytes:
@@ -128,8 +130,8 @@ class CaseworkService:
     def page(
         self, principal: StaffPrincipal, filters: CaseFilters, offset: int = 0, limit: int = 50
     ) -> CasePage:
-        """The case list; only roles that read case content have one."""
-        require_reader(principal)
+        """The case list (clear metadata): for every role the access policy covers."""
+        require_roles(principal, POLICY_ROLES)
         today = local_day(self.clock.now(), self.config.zone)
         return CaseList(self.db).page(principal.account, today, filters, offset=offset, limit=limit)
 
@@ -240,12 +242,12 @@ class CaseworkService:
         return self._add_item(principal, case_id, "note", body)
 
     def _add_item(self, principal: StaffPrincipal, case_id: str, kind: str, body: str) -> CaseItem:
+        require_reader(principal)
         text = body.strip()
         if not text:
             raise Invalid("Write something first.", fields={"body": "required"})
         if len(text) > BODY_MAX:
             raise Invalid("That is too long.", fields={"body": "too_long"})
-        require_worker(principal)
         case = self.visible_case(principal, case_id)
         key = self.require_key(principal, case)
         item_id, now = new_id(), self.clock.now()
@@ -276,7 +278,7 @@ class CaseworkService:
         reason: str,
         outcome: str | None = None,
     ) -> CaseEvent:
-        require_worker(principal)
+        require_reader(principal)
         case = self.visible_case(principal, case_id)
         key = self.require_key(principal, case)
         config = WorkflowConfig(self.config.zone, self.config.server_secret)
@@ -311,11 +313,11 @@ class CaseworkService:
 
     def evidence_key(self, principal: StaffPrincipal, case_id: str) -> bytes:
         """The case key for encrypting a staff upload as it streams in."""
-        require_worker(principal)
+        require_reader(principal)
         return self.require_key(principal, self.visible_case(principal, case_id))
 
     def link_evidence(self, principal: StaffPrincipal, case_id: str, ids: list[str]) -> int:
-        require_worker(principal)
+        require_reader(principal)
         case = self.visible_case(principal, case_id)
         linked = link(self.db, case.id, ids)
         for file_id in ids:
@@ -350,19 +352,20 @@ class CaseworkService:
 
     def candidates(self, principal: StaffPrincipal, case_id: str) -> list[Person]:
         """Who this case may be assigned to: active content staff the policy lets see it."""
+        require_reader(principal)
         case = self.visible_case(principal, case_id)
         return [_person(s) for s in eligible(self.db, self._worker_staff(), case)]
 
     def assign(self, principal: StaffPrincipal, case_id: str, staff_id: str) -> None:
         """Add an assignee the policy allows, giving them the case key (or a pending grant)."""
-        require_worker(principal)
+        require_reader(principal)
         case = self.visible_case(principal, case_id)
         target = self.db.get(StaffAccount, staff_id) if len(staff_id) <= 64 else None
         # Only people who work cases are assigned: a custodian, approver or finance member
         # assigned here would receive the case key their role is kept from.
         if (
             target is None
-            or not target.role_names & WORKER_ROLES
+            or not target.role_names & CASE_READERS
             or not may_see(self.db, target, case)
         ):
             raise Invalid(
@@ -379,7 +382,7 @@ class CaseworkService:
         self.db.flush()
 
     def unassign(self, principal: StaffPrincipal, case_id: str, staff_id: str) -> None:
-        require_worker(principal)
+        require_reader(principal)
         case = self.visible_case(principal, case_id)
         row = self.db.get(CaseAssignee, (case.id, staff_id))
         if row is not None:
@@ -403,7 +406,7 @@ class CaseworkService:
             select(StaffAccount)
             .join(StaffRole)
             .where(
-                StaffRole.role.in_([str(r) for r in WORKER_ROLES]), StaffAccount.active.is_(True)
+                StaffRole.role.in_([str(r) for r in CASE_READERS]), StaffAccount.active.is_(True)
             )
             .order_by(StaffAccount.email)
             .distinct()
@@ -412,14 +415,9 @@ class CaseworkService:
 
 
 def require_reader(principal: StaffPrincipal) -> None:
-    if not principal.account.role_names & CONTENT_ROLES:
-        raise Forbidden("Your roles do not let you read cases.")
-
-
-def require_worker(principal: StaffPrincipal) -> None:
-    """Only investigators and retaliation officers change a case; custodians and others read."""
-    if not principal.account.role_names & WORKER_ROLES:
-        raise Forbidden("Your roles do not let you work on cases.")
+    """Case content (reading it, writing to it) is for case readers only: a custodian, approver
+    or finance member holds other keys of a case, never its content (issue 17, section 2)."""
+    require_roles(principal, CASE_READERS)
 
 
 def _person(staff: StaffAccount) -> Person:

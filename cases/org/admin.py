@@ -2,14 +2,10 @@
 
 Admins configure; they never read report content. Everything here works on clear
 metadata (names, flags, counts) and every change is written to the audit trail with ids
-and flags only. Roles are checked per person (DESIGN.md, "Separation of duties"):
-
-- nobody holds `admin` together with `auditor`: the auditor reviews the admins' changes;
-- an `auditor` holds no role that reads case content: they review who read it;
-- an `admin` holds no role that reads case content: an admin who also investigates could
-  route any case to themselves through the team and routing pages;
-- an admin cannot change their own roles or deactivate themselves, and the last active
-  admin cannot lose the role, so the organisation is never locked out of its settings.
+and flags only. Roles are checked per person against the one table of forbidden
+combinations (cases/staff/roles.py, `check_roles`); besides, an admin cannot change their
+own roles or deactivate themselves, and the last active admin cannot lose the role, so the
+organisation is never locked out of its settings.
 """
 
 from __future__ import annotations
@@ -33,7 +29,8 @@ from cases.reports.keys import CASE, KeyRing
 from cases.reports.models import Case, CaseAssignee, KeyWrap, Status
 from cases.sessions.service import SessionService
 from cases.staff.directory import DirectoryService, ImportReport, Row
-from cases.staff.models import CONTENT_ROLES, DirectoryEntry, Role, StaffAccount, StaffRole
+from cases.staff.models import DirectoryEntry, Role, StaffAccount, StaffRole
+from cases.staff.roles import check_roles
 from cases.staff.service import StaffService
 
 NAME_MAX = 200
@@ -79,17 +76,6 @@ class TeamChange:
     grants: int = 0
     revoked: int = 0
     refused: list[str] = field(default_factory=list)
-
-
-def check_roles(roles: set[str]) -> None:
-    """The separation-of-duties rules of this module's docstring, for one person's roles."""
-    content = roles & {str(r) for r in CONTENT_ROLES}
-    if Role.ADMIN in roles and Role.AUDITOR in roles:
-        raise Invalid("An admin cannot also be an auditor.", fields={"roles": "admin_auditor"})
-    if Role.AUDITOR in roles and content:
-        raise Invalid("An auditor cannot also read cases.", fields={"roles": "auditor_content"})
-    if Role.ADMIN in roles and content:
-        raise Invalid("An admin cannot also read cases.", fields={"roles": "admin_content"})
 
 
 class AdminService:

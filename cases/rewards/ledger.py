@@ -19,13 +19,11 @@ from sqlalchemy.orm import Session
 
 from cases.access.policy import may_see
 from cases.clock import local_day
-from cases.errors import Forbidden
 from cases.principals import StaffPrincipal
 from cases.reports.models import Case
 from cases.rewards.models import Reward, RewardPayment, RewardStatus
-from cases.staff.models import Role
+from cases.staff.roles import LEDGER_ROLES, require_roles
 
-LEDGER_ROLES = frozenset({Role.REWARD_APPROVER, Role.FINANCE, Role.AUDITOR})
 STATUSES = tuple(RewardStatus)
 # A spreadsheet runs a cell starting with these as a formula (CSV injection).
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -89,8 +87,7 @@ class Ledger:
 
 
 def require_ledger_reader(principal: StaffPrincipal) -> None:
-    if not principal.account.role_names & LEDGER_ROLES:
-        raise Forbidden("Your roles do not allow this.")
+    require_roles(principal, LEDGER_ROLES)
 
 
 def build_ledger(

@@ -21,17 +21,6 @@ class Role(StrEnum):
     RETALIATION_OFFICER = "retaliation_officer"
 
 
-CONTENT_ROLES = frozenset(
-    {
-        Role.INVESTIGATOR,
-        Role.CUSTODIAN,
-        Role.REWARD_APPROVER,
-        Role.FINANCE,
-        Role.RETALIATION_OFFICER,
-    }
-)
-
-
 class DirectoryEntry(Base):
     """One row of the imported staff directory; the management chain follows manager_id."""
 

@@ -15,6 +15,7 @@ from cases.clock import Clock, epoch
 from cases.db import new_id
 from cases.errors import Conflict, Invalid, Unauthorized
 from cases.staff.models import Role, StaffAccount, StaffRole
+from cases.staff.roles import check_roles
 
 MIN_PASSWORD_LENGTH = 12
 _COMMON = Path(__file__).with_name("common_passwords.txt")
@@ -79,6 +80,7 @@ class StaffService:
         unknown = set(roles) - {r.value for r in Role}
         if not roles or unknown:
             raise Invalid(f"Unknown role: {', '.join(sorted(unknown)) or '(none given)'}")
+        check_roles(roles)
         if self.by_email(email) is not None:
             raise Conflict("An account with that e-mail already exists.", code="email_taken")
         pair = crypto.KeyPair.generate()

@@ -15,6 +15,7 @@ from cases.org.models import Channel
 from cases.principals import StaffPrincipal
 from cases.reports.models import Case, CaseEvent, Status
 from cases.reports.sealing import EVENT_REASON, seal_text
+from cases.staff.roles import CASE_READERS, require_roles
 from cases.workflow.rules import check_transition, due_on
 
 
@@ -40,6 +41,7 @@ class WorkflowService:
         outcome: str | None = None,
     ) -> CaseEvent:
         """Apply one allowed move; the caller has already opened the case key (so may see it)."""
+        require_roles(principal, CASE_READERS)
         check_transition(case.status, target, outcome, reason)
         previous = case.status
         self._apply(case, target, outcome)

@@ -30,7 +30,8 @@ from cases.errors import Forbidden, Invalid, Unauthorized
 from cases.principals import StaffPrincipal
 from cases.reports.intake import SubjectInput
 from cases.reports.models import Case
-from cases.staff.models import CONTENT_ROLES, Role
+from cases.staff.models import Role
+from cases.staff.roles import CASE_READERS, IDENTITY_READERS, POLICY_ROLES
 from portal.auth import require_staff
 from portal.csrf import form_with_csrf
 from portal.deps import clock_of, intake_config, server_secret, settings_of
@@ -40,8 +41,6 @@ from portal.openapi import api_operation
 from portal.routes.staff_api import casework
 from portal.templating import render
 
-WORKERS = frozenset({Role.INVESTIGATOR, Role.RETALIATION_OFFICER})
-IDENTITY_READERS = WORKERS | {Role.CUSTODIAN}
 TAGS = ("access",)
 STRING = {"type": "string"}
 OBJECT = {"type": "object"}
@@ -310,7 +309,7 @@ def _page(request: Request, errors: dict[str, str], status: int) -> Response:
     try:
         with unit_of_work(request.app.state.db) as db:
             me = require_staff(request, db)
-            require_roles(me, CONTENT_ROLES)
+            require_roles(me, CASE_READERS)
             context = page_context(services(request, db), me, request.path_params["case_id"])
     except Unauthorized:
         return RedirectResponse("/staff/login", status_code=303)
@@ -322,7 +321,7 @@ def page_context(s: Services, me: StaffPrincipal, case_id: str) -> dict[str, Any
     case = s.work.visible_case(me, case_id)
     key = s.work.case_key(me, case)
     s.access.audit.record(me.actor, "case.read", case_id=case.id, detail={"page": "access"})
-    worker = bool(me.account.role_names & WORKERS)
+    worker = bool(me.account.role_names & CASE_READERS)
     return {
         "case": case,
         "me": me,
@@ -501,7 +500,7 @@ routes: list[BaseRoute] = [
     Route("/api/v1/disclosures/{request_id}/decision", decide_api, methods=["POST"]),
     Route(
         f"{API}/subjects",
-        api("listCaseSubjects", "Named people and candidates", CONTENT_ROLES, _subjects),
+        api("listCaseSubjects", "Named people and candidates", CASE_READERS, _subjects),
         methods=["GET"],
     ),
     Route(
@@ -509,7 +508,7 @@ routes: list[BaseRoute] = [
         api(
             "addCaseSubject",
             "Name a further subject; whoever that excludes loses access",
-            WORKERS,
+            CASE_READERS,
             _add_subject,
             201,
             body("name", "employee_id", "email"),
@@ -521,7 +520,7 @@ routes: list[BaseRoute] = [
         api(
             "confirmCaseSubject",
             "Keep this candidate of an ambiguous name, drop the others",
-            WORKERS,
+            CASE_READERS,
             _confirm_subject,
             200,
             body(),
@@ -533,7 +532,7 @@ routes: list[BaseRoute] = [
         api(
             "rejectCaseSubject",
             "Not this candidate of an ambiguous name: they stop being excluded",
-            WORKERS,
+            CASE_READERS,
             _reject_subject,
             200,
             body(),
@@ -542,7 +541,7 @@ routes: list[BaseRoute] = [
     ),
     Route(
         f"{API}/disclosures",
-        api("listDisclosures", "Disclosure requests on this case", CONTENT_ROLES, _disclosures),
+        api("listDisclosures", "Disclosure requests on this case", IDENTITY_READERS, _disclosures),
         methods=["GET"],
     ),
     Route(
@@ -550,7 +549,7 @@ routes: list[BaseRoute] = [
         api(
             "requestDisclosure",
             "Ask a custodian for the reporter's identity",
-            WORKERS,
+            CASE_READERS,
             _request_disclosure,
             201,
             body("reason"),
@@ -572,7 +571,7 @@ routes: list[BaseRoute] = [
         api(
             "getCaseProtection",
             "The retaliation-risk assessment and protective measures",
-            WORKERS,
+            CASE_READERS,
             _protection,
         ),
         methods=["GET"],
@@ -582,7 +581,7 @@ routes: list[BaseRoute] = [
         api(
             "assessRetaliationRisk",
             "Record a retaliation-risk assessment",
-            WORKERS,
+            CASE_READERS,
             _assess,
             201,
             body("likelihood", "who", "measures"),
@@ -594,7 +593,7 @@ routes: list[BaseRoute] = [
         api(
             "addProtectiveMeasure",
             "Add a protective measure with a follow-up date",
-            WORKERS,
+            CASE_READERS,
             _add_measure,
             201,
             body("description", "follow_up_on"),
@@ -606,7 +605,7 @@ routes: list[BaseRoute] = [
         api(
             "completeProtectiveMeasure",
             "Mark a measure done",
-            WORKERS,
+            CASE_READERS,
             _complete_measure,
             200,
             body(),
@@ -615,7 +614,7 @@ routes: list[BaseRoute] = [
     ),
     Route(
         f"{API}/items",
-        api("listCaseItems", "Messages and notes with masks applied", WORKERS, _items),
+        api("listCaseItems", "Messages and notes with masks applied", CASE_READERS, _items),
         methods=["GET"],
     ),
     Route(
@@ -623,7 +622,7 @@ routes: list[BaseRoute] = [
         api(
             "maskCaseItem",
             "Hide a span from colleagues (reversible by its author)",
-            WORKERS,
+            CASE_READERS,
             _mask,
             201,
             body("start", "end", "text"),
@@ -632,7 +631,7 @@ routes: list[BaseRoute] = [
     ),
     Route(
         f"{API}/masks/{{mask_id}}/remove",
-        api("unmaskCaseItem", "Lift one's own mask", WORKERS, _unmask, 200, body()),
+        api("unmaskCaseItem", "Lift one's own mask", CASE_READERS, _unmask, 200, body()),
         methods=["POST"],
     ),
     Route(
@@ -640,7 +639,7 @@ routes: list[BaseRoute] = [
         api(
             "redactCaseItem",
             "Remove a span for good (audited)",
-            WORKERS,
+            CASE_READERS,
             _redact,
             200,
             body("start", "end", "text"),
@@ -652,7 +651,7 @@ routes: list[BaseRoute] = [
         api(
             "recuseFromCase",
             "Step away from a case (conflict of interest)",
-            CONTENT_ROLES,
+            POLICY_ROLES,
             _recuse,
             200,
             body(),
@@ -663,27 +662,27 @@ routes: list[BaseRoute] = [
     Route("/staff/disclosures/{request_id}", decide_form, methods=["POST"]),
     Route(f"{PAGE}/access", access_page, methods=["GET"]),
     Route(f"{PAGE}/identity", identity_page, methods=["GET"]),
-    Route(f"{PAGE}/subjects", case_form(WORKERS, _add_subject), methods=["POST"]),
+    Route(f"{PAGE}/subjects", case_form(CASE_READERS, _add_subject), methods=["POST"]),
     Route(
         f"{PAGE}/subjects/{{subject_id}}/confirm",
-        case_form(WORKERS, _confirm_subject),
+        case_form(CASE_READERS, _confirm_subject),
         methods=["POST"],
     ),
     Route(
         f"{PAGE}/subjects/{{subject_id}}/reject",
-        case_form(WORKERS, _reject_subject),
+        case_form(CASE_READERS, _reject_subject),
         methods=["POST"],
     ),
-    Route(f"{PAGE}/disclosures", case_form(WORKERS, _request_disclosure), methods=["POST"]),
-    Route(f"{PAGE}/risk", case_form(WORKERS, _assess), methods=["POST"]),
-    Route(f"{PAGE}/measures", case_form(WORKERS, _add_measure), methods=["POST"]),
+    Route(f"{PAGE}/disclosures", case_form(CASE_READERS, _request_disclosure), methods=["POST"]),
+    Route(f"{PAGE}/risk", case_form(CASE_READERS, _assess), methods=["POST"]),
+    Route(f"{PAGE}/measures", case_form(CASE_READERS, _add_measure), methods=["POST"]),
     Route(
         f"{PAGE}/measures/{{measure_id}}/done",
-        case_form(WORKERS, _complete_measure),
+        case_form(CASE_READERS, _complete_measure),
         methods=["POST"],
     ),
-    Route(f"{PAGE}/items/{{item_id}}/masks", case_form(WORKERS, _mask), methods=["POST"]),
-    Route(f"{PAGE}/masks/{{mask_id}}/remove", case_form(WORKERS, _unmask), methods=["POST"]),
-    Route(f"{PAGE}/items/{{item_id}}/redact", case_form(WORKERS, _redact), methods=["POST"]),
-    Route(f"{PAGE}/recuse", case_form(CONTENT_ROLES, _recuse), methods=["POST"]),
+    Route(f"{PAGE}/items/{{item_id}}/masks", case_form(CASE_READERS, _mask), methods=["POST"]),
+    Route(f"{PAGE}/masks/{{mask_id}}/remove", case_form(CASE_READERS, _unmask), methods=["POST"]),
+    Route(f"{PAGE}/items/{{item_id}}/redact", case_form(CASE_READERS, _redact), methods=["POST"]),
+    Route(f"{PAGE}/recuse", case_form(POLICY_ROLES, _recuse), methods=["POST"]),
 ]

@@ -24,10 +24,12 @@ from cases.principals import StaffPrincipal
 from cases.reports.attachments import StoredFile
 from cases.staff.directory import parse_csv
 from cases.staff.models import Role
+from cases.staff.roles import accounts_in_conflict
 from portal.auth import require_staff
 from portal.csrf import form_with_csrf
 from portal.deps import clock_of, kdf_profile, server_secret, settings_of
 from portal.i18n import N_
+from portal.role_messages import ROLE_CONFLICT_MESSAGES
 from portal.templating import render
 from portal.uploads import UploadLimits, read_upload
 
@@ -51,9 +53,7 @@ FIELD_MESSAGES = {
     "out_of_range": N_("This number is outside the allowed range."),
     "unknown": N_("No directory entry has that employee id."),
     "no_role": N_("Only investigators receive reports: give this person that role first."),
-    "admin_auditor": N_("An admin cannot also be an auditor."),
-    "auditor_content": N_("An auditor cannot also read cases."),
-    "admin_content": N_("An admin cannot also read cases."),
+    **ROLE_CONFLICT_MESSAGES,
 }
 DIRECTORY_PROBLEMS = {
     "bad_header": N_(
@@ -110,6 +110,7 @@ def _render(
             context = {
                 "me": me,
                 "recovery_missing": not admin.recovery_configured(),
+                "role_conflicts": accounts_in_conflict(db),
                 "role_labels": ROLE_LABELS,
                 "field_messages": FIELD_MESSAGES,
                 "errors": problem.fields if isinstance(problem, Invalid) else {},

@@ -31,7 +31,7 @@ def world(app: Any, app_db: sessionmaker[Any]) -> dict[str, Any]:
             "ana": made.staff("ana@example.com", "investigator"),
             "bo": made.staff("bo@example.com", "investigator"),
             "cus": made.staff("cus@example.com", "custodian"),
-            "both": made.staff("both@example.com", "investigator", "custodian"),
+            "both": made.legacy_staff("both@example.com", "investigator", "custodian"),
             "ro": made.staff("ro@example.com", "retaliation_officer"),
         }
         filed = made.file(identity=IdentityInput(name="Li Hua", contact="li@example.com"))

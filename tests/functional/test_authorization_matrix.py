@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from itertools import combinations
 from typing import Any
 
 import pytest
@@ -34,13 +35,23 @@ from cases.reports.intake import IdentityInput, SubjectInput
 from cases.reports.keys import CASE, KeyRing, wrap_context
 from cases.reports.models import CaseExclusion, CaseSubject, KeyWrap
 from cases.staff.directory import DirectoryService, Row
-from cases.staff.models import CONTENT_ROLES, Role
+from cases.staff.models import Role, StaffAccount
+from cases.staff.roles import CASE_READERS, IDENTITY_READERS, POLICY_ROLES, conflicts
 
-ROLES = tuple(str(r) for r in Role)
+SINGLE = tuple(str(r) for r in Role)
+# Every pair of roles the separation-of-duties table allows, as one account holding both
+# ("investigator+reward_approver"): what each may do is the union of its roles' rights.
+COMBOS = tuple("+".join(pair) for pair in combinations(sorted(SINGLE), 2) if not conflicts(pair))
+ROLES = SINGLE + COMBOS
+# Forbidden pairs: no account holds one, so the matrix proves they cannot be made.
+FORBIDDEN_PAIRS = tuple(pair for pair in combinations(sorted(SINGLE), 2) if conflicts(pair))
 RELATIONS = ("assignee", "subject", "manager", "reporter_excluded", "recused", "unrelated")
-READERS = frozenset(str(r) for r in CONTENT_ROLES)
-WORKERS = frozenset({"investigator", "retaliation_officer"})
-IDENTITY = WORKERS | {"custodian"}
+# A pair of roles adds nothing to how the policy hides a case; three relations keep it quick.
+COMBO_RELATIONS = ("assignee", "manager", "unrelated")
+READERS = frozenset(str(r) for r in CASE_READERS)
+WORKERS = READERS
+IDENTITY = frozenset(str(r) for r in IDENTITY_READERS)
+POLICY = frozenset(str(r) for r in POLICY_ROLES)
 
 # Which roles may use each case endpoint at all (method, path) -> roles.
 ROUTE_ROLES: dict[tuple[str, str], frozenset[str]] = {
@@ -53,7 +64,7 @@ ROUTE_ROLES: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/api/v1/cases/{case_id}/subjects"): WORKERS,
     ("POST", "/api/v1/cases/{case_id}/subjects/{subject_id}/confirm"): WORKERS,
     ("POST", "/api/v1/cases/{case_id}/subjects/{subject_id}/reject"): WORKERS,
-    ("GET", "/api/v1/cases/{case_id}/disclosures"): READERS,
+    ("GET", "/api/v1/cases/{case_id}/disclosures"): IDENTITY,
     ("POST", "/api/v1/cases/{case_id}/disclosures"): WORKERS,
     ("GET", "/api/v1/cases/{case_id}/identity"): IDENTITY,
     ("GET", "/api/v1/cases/{case_id}/protection"): WORKERS,
@@ -64,7 +75,7 @@ ROUTE_ROLES: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/api/v1/cases/{case_id}/items/{item_id}/masks"): WORKERS,
     ("POST", "/api/v1/cases/{case_id}/masks/{mask_id}/remove"): WORKERS,
     ("POST", "/api/v1/cases/{case_id}/items/{item_id}/redact"): WORKERS,
-    ("POST", "/api/v1/cases/{case_id}/recusal"): READERS,
+    ("POST", "/api/v1/cases/{case_id}/recusal"): POLICY,
     ("GET", "/staff/cases/{case_id}"): READERS,
     ("POST", "/staff/cases/{case_id}/messages"): WORKERS,
     ("POST", "/staff/cases/{case_id}/notes"): WORKERS,
@@ -85,10 +96,10 @@ ROUTE_ROLES: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/staff/cases/{case_id}/items/{item_id}/masks"): WORKERS,
     ("POST", "/staff/cases/{case_id}/masks/{mask_id}/remove"): WORKERS,
     ("POST", "/staff/cases/{case_id}/items/{item_id}/redact"): WORKERS,
-    ("POST", "/staff/cases/{case_id}/recuse"): READERS,
-    ("GET", "/api/v1/cases/{case_id}/rewards"): frozenset(ROLES),
+    ("POST", "/staff/cases/{case_id}/recuse"): POLICY,
+    ("GET", "/api/v1/cases/{case_id}/rewards"): frozenset(SINGLE),
     ("POST", "/api/v1/cases/{case_id}/rewards"): frozenset({"investigator"}),
-    ("GET", "/staff/cases/{case_id}/reward"): frozenset(ROLES),
+    ("GET", "/staff/cases/{case_id}/reward"): frozenset(SINGLE),
     ("POST", "/staff/cases/{case_id}/reward"): frozenset({"investigator"}),
 }
 # Routes that check the case before the role: a hidden case is 404 for every role there.
@@ -130,6 +141,10 @@ class Account:
     csrf: tuple[str, str] = ("", "")
     ids: dict[str, str] = field(default_factory=dict)
 
+    @property
+    def held(self) -> frozenset[str]:
+        return frozenset(self.role.split("+"))
+
 
 @dataclass
 class Matrix:
@@ -138,6 +153,10 @@ class Matrix:
     reference: str
     accounts: dict[tuple[str, str], Account]
     engine: Engine
+
+
+def relations(role: str) -> tuple[str, ...]:
+    return COMBO_RELATIONS if "+" in role else RELATIONS
 
 
 def case_routes(app: Any) -> list[tuple[str, str]]:
@@ -153,11 +172,11 @@ def case_routes(app: Any) -> list[tuple[str, str]]:
 
 
 def expected(route: tuple[str, str], account: Account) -> str:
-    # Admins and auditors read no case content: "assignee" is only a name for them.
-    visible = account.relation == "assignee" and account.role in READERS
+    # Admins and auditors hold no key of a case: "assignee" is only a name for them.
+    visible = account.relation == "assignee" and bool(account.held & POLICY)
     if route in VISIBILITY_FIRST and not visible:
         return "hidden"
-    if account.role not in ROUTE_ROLES[route]:
+    if not account.held & ROUTE_ROLES[route]:
         return "forbidden"
     return "allowed" if visible else "hidden"
 
@@ -179,7 +198,7 @@ def build(db: Any, clock: FixedClock) -> tuple[World, dict[tuple[str, str], Acco
     for role in ROLES:
         directory += [
             Row(f"E-{role}-{rel}", f"{role} {rel}", f"{role}-{rel}@example.com", "Sales", "")
-            for rel in RELATIONS
+            for rel in relations(role)
             if rel != "subject"
         ]
         directory.append(
@@ -191,10 +210,12 @@ def build(db: Any, clock: FixedClock) -> tuple[World, dict[tuple[str, str], Acco
         (role, rel): Account(
             role,
             rel,
-            world.staff(f"{role}-{rel}@example.com", role, employee_id=f"E-{role}-{rel}"),
+            world.staff(
+                f"{role}-{rel}@example.com", *role.split("+"), employee_id=f"E-{role}-{rel}"
+            ),
         )
         for role in ROLES
-        for rel in RELATIONS
+        for rel in relations(role)
     }
     team = [lead] + [a.person for a in accounts.values() if a.relation != "unrelated"]
     for person in team:
@@ -211,7 +232,7 @@ def arrange(
         exclude=[
             a.person.account.id
             for a in accounts.values()
-            if a.relation == "reporter_excluded" and a.role == "investigator"
+            if a.relation == "reporter_excluded" and a.held == {"investigator"}
         ],
         identity=IdentityInput(name="Li Hua", contact="li.hua@example.com"),
     )
@@ -219,7 +240,7 @@ def arrange(
     # The form offers only the people a report is routed to (investigators); the policy
     # honours an exclusion of anyone, so the other roles' exclusions are written directly.
     for account in accounts.values():
-        if account.relation == "reporter_excluded" and account.role != "investigator":
+        if account.relation == "reporter_excluded" and account.held != {"investigator"}:
             db.add(
                 CaseExclusion(
                     case_id=case.id, staff_id=account.person.account.id, reason="reporter"
@@ -246,15 +267,20 @@ def arrange(
     )
     for account in accounts.values():
         account.ids = dict(shared)
-        if account.relation == "assignee" and account.role in WORKERS:
+        if account.relation == "assignee" and account.held & WORKERS:
             work.assign(me, case.id, account.person.account.id)
-        elif account.relation == "assignee" and account.role in READERS:
-            # Only workers are assigned; other reading roles are made key holders directly,
-            # so the matrix still covers what each role may do with a case it holds.
+        elif account.relation == "assignee" and account.held & POLICY:
+            # Only case readers are assigned; the other roles the policy covers are made key
+            # holders directly, so the matrix proves their role, not a missing key, refuses them.
             KeyRing(db).wrap_for_staff(case.id, CASE, key, account.person.account)
-        if account.relation == "recused":
+        if account.relation == "recused" and account.held & POLICY:
             AccessService(db, clock, audit).recuse(account.person.principal(db, clock), case)
-        if account.relation == "assignee" and account.role in WORKERS:
+        elif account.relation == "recused":
+            # Admins and auditors may not recuse (no case reaches them): the row alone.
+            db.add(
+                CaseExclusion(case_id=case.id, staff_id=account.person.account.id, reason="recused")
+            )
+        if account.relation == "assignee" and account.held & WORKERS:
             own = account.person.principal(db, clock)
             note = work.add_note(own, case.id, "Note for masking").id
             account.ids["item_id"] = note
@@ -269,7 +295,7 @@ def matrix(
     engine: Engine, _seeded_tables: Any, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Matrix]:
     from portal.app import create_app
-    from portal.settings import Settings
+    from portal.settings import Limits, Settings
 
     clock = FixedClock()
     with unit_of_work(session_factory(engine)) as db:
@@ -277,7 +303,10 @@ def matrix(
         case = arrange(db, clock, world, accounts, lead)
         case_id, reference = case.id, case.reference
     settings = Settings.for_tests(
-        tmp_path_factory.mktemp("matrix"), str(engine.url.render_as_string(hide_password=False))
+        tmp_path_factory.mktemp("matrix"),
+        str(engine.url.render_as_string(hide_password=False)),
+        # Logging in every account 30 s apart takes longer than the default idle timeout.
+        limits=Limits(staff_session_idle=12 * 3600),
     )
     app = create_app(settings, engine=engine)
     app.state.clock = clock
@@ -369,7 +398,7 @@ def test_each_relationship_gets_exactly_the_allowed_answer(matrix: Matrix, role:
     routes = case_routes(matrix.client.app)
     wrong = []
 
-    for relation in RELATIONS:
+    for relation in relations(role):
         account = matrix.accounts[(role, relation)]
         for route in routes:
             want, got = (
@@ -387,10 +416,10 @@ def test_each_relationship_gets_exactly_the_allowed_answer(matrix: Matrix, role:
 @pytest.mark.parametrize("role", ROLES)
 def test_a_hidden_case_is_in_no_list_or_count(matrix: Matrix, role: str) -> None:
     """GET /api/v1/cases: only assignees list and count the case; admins and auditors get 403."""
-    answers = {rel: listed(matrix.client, matrix.accounts[(role, rel)]) for rel in RELATIONS}
+    answers = {rel: listed(matrix.client, matrix.accounts[(role, rel)]) for rel in relations(role)}
 
     for relation, (status, ids, total) in answers.items():
-        if role not in READERS:
+        if not matrix.accounts[(role, relation)].held & POLICY:
             assert status == 403, relation
             continue
         visible = matrix.accounts[(role, relation)].relation == "assignee"
@@ -423,3 +452,27 @@ def opens(private_key: bytes, wrap: KeyWrap) -> bool:
     except crypto.CryptoError:
         return False
     return True
+
+
+def test_no_account_can_be_given_a_forbidden_pair_of_roles(matrix: Matrix) -> None:
+    """Every pair the separation-of-duties table forbids: the admin page refuses it (422) and
+    the account keeps its roles, so the combinations above are the only ones that exist."""
+    admin, target = (
+        matrix.accounts[("admin", "unrelated")],
+        matrix.accounts[("finance", "unrelated")],
+    )
+    cookie, token = admin.csrf
+    headers = {"Cookie": f"__Host-staff={admin.token}; __Host-csrf={cookie}"}
+    path = f"/admin/staff/{target.person.account.id}/roles"
+
+    answers = {}
+    for pair in FORBIDDEN_PAIRS:
+        matrix.client.cookies.clear()
+        form = {"csrf": token, "roles": list(pair)}
+        answers[pair] = matrix.client.post(path, headers=headers, data=form).status_code
+    with unit_of_work(session_factory(matrix.engine)) as db:
+        roles = db.get(StaffAccount, target.person.account.id).role_names  # type: ignore[union-attr]
+
+    assert len(FORBIDDEN_PAIRS) >= 10
+    assert set(answers.values()) == {422}
+    assert roles == {"finance"}

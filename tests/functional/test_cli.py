@@ -63,7 +63,7 @@ def test_user_add_prints_the_contracted_json(
         "--role",
         "investigator",
         "--role",
-        "custodian",
+        "retaliation_officer",
         "--name",
         "Ann",
         "--employee-id",
@@ -74,7 +74,7 @@ def test_user_add_prints_the_contracted_json(
     assert done.returncode == 0, done.stderr
     account = json.loads(done.stdout)
     assert account["email"] == "ann@corp.example"
-    assert account["roles"] == ["custodian", "investigator"]
+    assert account["roles"] == ["investigator", "retaliation_officer"]
     assert len(account["id"]) == 32
     assert len(crypto.totp_code(_b32(account["totp_secret"]), 0)) == 6
 
@@ -147,6 +147,31 @@ def test_directory_import_and_audit_verify(
     assert "cycle" in refused.stderr
     assert verified.returncode == 0
     assert "intact (1 entries)" in verified.stdout
+
+
+def test_user_add_refuses_forbidden_role_combinations(
+    run: Callable[..., subprocess.CompletedProcess[str]], cli_env: dict[str, str]
+) -> None:
+    """Investigator + custodian, auditor + anything, approver + finance: exit 2, the reason,
+    and no account (issue 10, separation of duties: the CLI used to skip the check)."""
+    pairs = [("investigator", "custodian"), ("auditor", "admin"), ("reward_approver", "finance")]
+
+    done = [
+        run("user", "add", "--email", f"{a}@corp.example", "--role", a, "--role", b, stdin=PASSWORD)
+        for a, b in pairs
+    ]
+
+    engine = make_engine(cli_env["PORTAL_DATABASE_URL"])
+    with engine.connect() as connection:
+        accounts = connection.execute(text("SELECT count(*) FROM staff_accounts")).scalar()
+    engine.dispose()
+    assert [d.returncode for d in done] == [2, 2, 2]
+    assert [d.stderr.strip() for d in done] == [
+        "portal: Someone who reads cases cannot also be an identity custodian.",
+        "portal: An auditor cannot hold any other role.",
+        "portal: A reward approver cannot also be in finance.",
+    ]
+    assert accounts == 0
 
 
 def test_migrate_seeds_the_general_channel(

@@ -122,13 +122,14 @@ def test_reporter_stays_anonymous_to_investigators(client: Any, world: dict[str,
 
 
 def test_finance_cannot_read_the_report(client: Any, world: dict[str, Any]) -> None:
-    """Finance holds no case key: the case answer carries no report text."""
+    """Content endpoints are for case readers: finance gets 403 (its role may never read a
+    case), whatever the id, and no report text."""
     fin = token(client, world["fin"], world["clock"])
 
     answer = client.get(f"/api/v1/cases/{world['case'].id}", headers=fin)
     listed = client.get("/api/v1/cases", headers=fin).json()
 
-    assert answer.status_code == 404
+    assert answer.status_code == 403
     assert "Orders moved to a rival" not in answer.text
     assert "Q3 orders" not in answer.text
     assert listed["items"] == []

@@ -13,7 +13,7 @@ from cases.org.models import Category, Channel
 from cases.org.service import OrgService
 from cases.principals import StaffPrincipal
 from cases.reports.intake import Filed, IntakeConfig, IntakeService, SubjectInput, Submission
-from cases.staff.models import StaffAccount
+from cases.staff.models import StaffAccount, StaffRole
 from cases.staff.service import StaffService
 
 SECRET = b"t" * 32
@@ -54,6 +54,14 @@ class World:
         )
         person = Person(made.account, made.totp_secret)
         self.people[email] = person
+        return person
+
+    def legacy_staff(self, email: str, *roles: str) -> Person:
+        """An account holding roles the separation-of-duties table now forbids together, as one
+        made before the table (or written to the database by hand) would."""
+        person = self.staff(email, roles[0])
+        person.account.roles += [StaffRole(role=r) for r in roles[1:]]
+        self.db.flush()
         return person
 
     def file(self, summary: str = "Orders moved to a rival", **changes: object) -> Filed:

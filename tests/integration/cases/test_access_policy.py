@@ -112,11 +112,13 @@ def test_name_only_match_excludes_every_candidate(db_session: Session) -> None:
 def test_role_without_content_access_sees_nothing(db_session: Session) -> None:
     """Admins and auditors read no reports: the policy refuses them by role."""
     world = _world(db_session)
-    admin = world.staff("admin@corp.example", "admin", "auditor")
+    admin = world.staff("admin@corp.example", "admin")
+    auditor = world.staff("auditor@corp.example", "auditor")
 
     filed = world.file()
 
     assert may_see(db_session, admin.account, filed.case).reason == "role"
+    assert may_see(db_session, auditor.account, filed.case).reason == "role"
     assert filed.case.id not in _visible_ids(db_session, world, "admin@corp.example")
 
 

@@ -18,7 +18,7 @@ def _setup(db: Session) -> tuple[World, DisclosureService]:
     world.staff("asker@corp.example", "investigator")
     world.staff("colleague@corp.example", "investigator")
     world.staff("custodian@corp.example", "custodian")
-    world.staff("both@corp.example", "investigator", "custodian")
+    world.legacy_staff("both@corp.example", "investigator", "custodian")
     service = DisclosureService(db, world.clock, AuditLog(db, world.clock, SECRET), ZONE)
     return world, service
 
