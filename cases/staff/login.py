@@ -146,7 +146,7 @@ class LoginService:
         return self.sessions.open("staff", private, self.config.policy, staff_id=account.id)
 
     def _unwrap(self, account: StaffAccount | None, password: str) -> bytes | None:
-        if account is None:
+        if account is None or not account.password_hash:
             # Spend what a real check spends, so response time does not reveal who has an account.
             crypto.verify_password(_dummy_hash(self.config.profile), password)
             crypto.derive_keys(password.encode(), bytes(16), self.config.profile)
