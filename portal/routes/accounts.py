@@ -22,7 +22,7 @@ from cases.errors import CaseError, Invalid, NotFound, Unauthorized
 from cases.notify.service import NotifyConfig
 from cases.org.admin import require_admin
 from cases.org.approvals import ApprovalService, ApprovalView
-from cases.staff.enrolment import INVALID_LINK, EnrolmentService
+from cases.staff.enrolment import EnrolmentService
 from cases.staff.models import StaffAccount
 from cases.staff.service import StaffService
 from portal.auth import require_staff
@@ -69,7 +69,7 @@ FIELD_MESSAGES = {
 }
 # What the domain says, so the catalogue check sees it.
 DOMAIN_MESSAGES = (
-    N_(INVALID_LINK),
+    N_("This enrolment link is not valid any more. Ask an admin for a new one."),
     N_("There is no such approval."),
     N_("This approval was already decided."),
     N_("Your roles do not hold keys, so you cannot decide approvals."),
