@@ -22,11 +22,12 @@ from cases.errors import CaseError, Invalid, NotFound, Unauthorized
 from cases.notify.service import NotifyConfig
 from cases.org.admin import require_admin
 from cases.org.approvals import ApprovalService, ApprovalView
+from cases.sessions.service import ActiveSession
 from cases.staff.enrolment import EnrolmentService
 from cases.staff.models import StaffAccount
 from cases.staff.service import StaffService
-from portal.auth import require_staff
-from portal.csrf import form_with_csrf
+from portal.auth import STAFF_COOKIE, require_staff, staff_session
+from portal.csrf import form_with_csrf, set_host_cookie
 from portal.deps import clock_of, kdf_profile, server_secret, settings_of
 from portal.errors import read_json
 from portal.i18n import N_
@@ -34,6 +35,7 @@ from portal.openapi import api_operation
 from portal.qr import totp_qr_svg
 from portal.routes.admin import ROLE_LABELS, enrolment_url
 from portal.routes.admin import service as admin_service
+from portal.routes.staff_api import login_service
 from portal.templating import render
 
 STRING = {"type": "string"}
@@ -81,6 +83,7 @@ DOMAIN_MESSAGES = (
     N_("You cannot reset your own login; ask another admin."),
     N_("The roles must be a list of role names."),
     N_("Active must be true or false."),
+    N_("An admin chose your password. Log in on the web and choose your own first."),
 )
 TO_LOGIN = "/staff/login"
 
@@ -176,6 +179,43 @@ def _enrol(request: Request, password: str, again: str) -> Response:
         "secret": crypto.totp_secret_b32(done.totp_secret),
     }
     return render(request, "staff/enrolled.html", context)
+
+
+# --- choosing one's own password after an admin chose it -------------------------------------
+
+
+def own_password_form(request: Request) -> Response:
+    with unit_of_work(request.app.state.db) as db:
+        if _half_password(request, db) is None:
+            return RedirectResponse(TO_LOGIN, status_code=303)
+    return render(request, "staff/own_password.html", {"errors": {}})
+
+
+async def own_password_submit(request: Request) -> Response:
+    form = await form_with_csrf(request)
+    password, again = str(form.get("password", ""))[:1024], str(form.get("password_again", ""))
+    return await run_in_threadpool(_own_password, request, password, again)
+
+
+def _own_password(request: Request, password: str, again: str) -> Response:
+    try:
+        with unit_of_work(request.app.state.db) as db:
+            active = _half_password(request, db)
+            if active is None:
+                return RedirectResponse(TO_LOGIN, status_code=303)
+            if password != again:
+                raise Invalid(fields={"password_again": "mismatch"})
+            step = login_service(request, db).own_password_step(active, password)
+    except Invalid as problem:
+        return render(request, "staff/own_password.html", {"errors": problem.fields}, 422)
+    response = RedirectResponse("/staff/cases", status_code=303)
+    set_host_cookie(response, STAFF_COOKIE, step.token or "")
+    return response
+
+
+def _half_password(request: Request, db: Session) -> ActiveSession | None:
+    active = staff_session(request, db)
+    return active if active is not None and active.stage == "password" else None
 
 
 # --- approvals page ---------------------------------------------------------------------------
@@ -380,6 +420,8 @@ def _roles(body: dict[str, Any]) -> list[str] | None:
 routes: list[BaseRoute] = [
     Route("/staff/enrol/{token}", enrol_form, methods=["GET"]),
     Route("/staff/enrol/{token}", enrol_submit, methods=["POST"]),
+    Route("/staff/login/password", own_password_form, methods=["GET"]),
+    Route("/staff/login/password", own_password_submit, methods=["POST"]),
     Route("/staff/approvals", approvals_page, methods=["GET"]),
     Route("/staff/approvals/{approval_id}", decide_page, methods=["POST"]),
     Route("/api/v1/admin/accounts", create_account, methods=["POST"]),

@@ -377,3 +377,48 @@ def web_log_in(client: Any, person: Person, clock: FixedClock) -> str:
     client.post("/staff/login/totp", data={"csrf": token, "code": person.code(clock)})
     clock.advance(seconds=30)
     return token
+
+
+def test_an_admin_chosen_password_must_be_replaced_at_next_login(
+    client: Any, world: dict[str, Any]
+) -> None:
+    """A marked account reaches only the own-password page; after it, the old password is dead."""
+    bob = world["bob"]
+    with unit_of_work(world["db"]) as db:
+        db.get(StaffAccount, bob.account.id).password_must_change = True  # type: ignore[union-attr]
+    api = client.post(
+        "/api/v1/staff/session",
+        json={"email": bob.account.email, "password": PASSWORD, "totp": bob.code(world["clock"])},
+    )
+    world["clock"].advance(seconds=30)
+
+    client.cookies.clear()
+    token = CSRF.search(client.get("/staff/login").text).group(1)  # type: ignore[union-attr]
+    client.post(
+        "/staff/login", data={"csrf": token, "email": bob.account.email, "password": PASSWORD}
+    )
+    step = client.post(
+        "/staff/login/totp",
+        data={"csrf": token, "code": bob.code(world["clock"])},
+        follow_redirects=False,
+    )
+    blocked = client.get("/staff/cases", follow_redirects=False)
+    chosen = client.post(
+        "/staff/login/password",
+        data={"csrf": token, "password": NEW_PASSWORD, "password_again": NEW_PASSWORD},
+        follow_redirects=False,
+    )
+    case = client.get(f"/staff/cases/{world['old']}")
+    world["clock"].advance(seconds=30)
+    old = client.post(
+        "/api/v1/staff/session",
+        json={"email": bob.account.email, "password": PASSWORD, "totp": bob.code(world["clock"])},
+    )
+
+    assert api.status_code == 403
+    assert api.json()["error"] == "password_change_required"
+    assert step.headers["location"] == "/staff/login/password"
+    assert blocked.headers["location"] == "/staff/login"
+    assert chosen.headers["location"] == "/staff/cases"
+    assert case.status_code == 200
+    assert old.status_code == 401
