@@ -459,6 +459,9 @@ class AdminService:
         self.db.add(RoutingRule(category_id=category.id, staff_id=account.id, action=action))
         self.db.flush()
         self._record(me, "admin.rule_set", category.id, staff=account.id, rule=action)
+        if action == "add":
+            # Routing a category to someone is joining its team: a key holder approves first.
+            self._approvals().request(me, account, "team_joined", category.channel_id)
 
     def remove_rule(self, me: StaffPrincipal, rule_id: str) -> str:
         """Drop a routing rule; returns its channel's id."""
