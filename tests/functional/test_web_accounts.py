@@ -422,3 +422,28 @@ def test_an_admin_chosen_password_must_be_replaced_at_next_login(
     assert chosen.headers["location"] == "/staff/cases"
     assert case.status_code == 200
     assert old.status_code == 401
+
+
+def test_a_routing_rule_that_adds_someone_waits_for_approval(
+    client: Any, world: dict[str, Any]
+) -> None:
+    """Routing a category to an investigator is a team join: new reports wait for approval."""
+    with unit_of_work(world["db"]) as db:
+        made = build_world(db, world["clock"])
+        category = made.category().id
+    token = web_log_in(client, world["boss"], world["clock"])
+
+    client.post(
+        f"/admin/categories/{category}/rules",
+        data={"csrf": token, "staff_id": world["bob"].account.id, "action": "add"},
+    )
+    new = file_case(world, "Filed after the rule")
+    with unit_of_work(world["db"]) as db:
+        reasons = list(db.scalars(select(KeyApproval.reason)))
+        bob_keys = set(
+            db.scalars(select(KeyWrap.case_id).where(KeyWrap.staff_id == world["bob"].account.id))
+        )
+
+    assert reasons == ["team_joined"]
+    assert new not in bob_keys
+    assert world["old"] in bob_keys
