@@ -118,15 +118,15 @@ class ApprovalService:
         )
         self.db.flush()
         account = self.db.get(StaffAccount, row.staff_id)
-        granted = 0
+        granted = queued = 0
         if account is not None and not self.keys.withheld(account.id):
             queued = Routing(self.db).queue_for(account, row.reason)
             granted = self.keys.fulfil_as_staff(principal) + self._share(principal, account)
-            self.audit.record(
-                principal.actor,
-                "approval.approved",
-                detail={"target": account.id, "approval": row.id, "queued": queued},
-            )
+        self.audit.record(
+            principal.actor,
+            "approval.approved",
+            detail={"target": row.staff_id, "approval": row.id, "queued": queued},
+        )
         return granted
 
     def refuse(self, principal: StaffPrincipal, approval_id: str) -> None:
