@@ -25,6 +25,7 @@ from cases.org.routing import Routing
 from cases.principals import StaffPrincipal
 from cases.reports.keys import CASE, KeyRing
 from cases.reports.models import Case, KeyWrap
+from cases.staff.enrolment import key_code
 from cases.staff.models import KeyApproval, StaffAccount
 
 REASONS = ("new_account", "role_added", "team_joined", "reactivated", "login_reset")
@@ -40,6 +41,8 @@ class ApprovalView:
     approval: KeyApproval
     account: StaffAccount
     requested_by: StaffAccount | None
+    # What the person reads out to the approver; None until they have enrolled.
+    key_code: str | None
 
 
 class ApprovalService:
@@ -110,6 +113,7 @@ class ApprovalService:
     def approve(self, principal: StaffPrincipal, approval_id: str) -> int:
         """Approve; once nothing else is withheld, wrap what the approver holds. Returns wraps."""
         row = self._decidable(principal, approval_id)
+        self._check_enrolled(row)
         self._decide(principal, row, "approved")
         self.db.execute(
             update(KeyApproval)
@@ -177,6 +181,14 @@ class ApprovalService:
             raise Conflict("This approval was already decided.", code="already_decided")
         return row
 
+    def _check_enrolled(self, row: KeyApproval) -> None:
+        account = self.db.get(StaffAccount, row.staff_id)
+        if account is None or key_code(account) is None:
+            raise Conflict(
+                "This person has not set their password yet; approve once they have.",
+                code="not_enrolled",
+            )
+
     def _holders(self, kinds: list[str], scope: ColumnElement[bool]) -> set[str]:
         stmt = (
             select(KeyWrap.staff_id)
@@ -201,7 +213,7 @@ class ApprovalService:
         account = self.db.get(StaffAccount, row.staff_id)
         assert account is not None
         by = self.db.get(StaffAccount, row.requested_by) if row.requested_by else None
-        return ApprovalView(row, account, by)
+        return ApprovalView(row, account, by, key_code(account))
 
 
 def require_key_holder(principal: StaffPrincipal) -> None:

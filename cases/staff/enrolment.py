@@ -6,6 +6,7 @@ stored only as a keyed hash; a new link for the same account replaces the old on
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
@@ -32,6 +33,19 @@ class Enrolled:
 
 def enrolment_path(token: str) -> str:
     return f"/staff/enrol/{token}"
+
+
+def key_code(account: StaffAccount) -> str | None:
+    """A short code of the account's public key, or None before enrolment.
+
+    The person sees it when they set their password; the colleague who approves asks them
+    for it (in person or by phone) and compares. An admin who used the link himself has a
+    different code from the one the real person would read out: they never got the link.
+    """
+    if not account.public_key:
+        return None
+    digest = hashlib.sha256(b"portal-staff-key|" + account.public_key).hexdigest()[:12].upper()
+    return "-".join(digest[i : i + 4] for i in range(0, 12, 4))
 
 
 class EnrolmentService:

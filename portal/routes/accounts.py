@@ -23,7 +23,7 @@ from cases.notify.service import NotifyConfig
 from cases.org.admin import require_admin
 from cases.org.approvals import ApprovalService, ApprovalView
 from cases.sessions.service import ActiveSession
-from cases.staff.enrolment import EnrolmentService
+from cases.staff.enrolment import EnrolmentService, key_code
 from cases.staff.models import StaffAccount
 from cases.staff.service import StaffService
 from portal.auth import STAFF_COOKIE, require_staff, staff_session
@@ -54,6 +54,7 @@ APPROVAL = {
         "channel": STRING,
         "requested_by": STRING,
         "requested_at": STRING,
+        "key_code": {"type": ["string", "null"]},
     },
 }
 REASON_LABELS = {
@@ -83,6 +84,7 @@ DOMAIN_MESSAGES = (
     N_("You cannot reset your own login; ask another admin."),
     N_("The roles must be a list of role names."),
     N_("Active must be true or false."),
+    N_("This person has not set their password yet; approve once they have."),
     N_("An admin chose your password. Log in on the web and choose your own first."),
 )
 TO_LOGIN = "/staff/login"
@@ -137,6 +139,7 @@ def approval_json(view: ApprovalView) -> dict[str, Any]:
         "channel": row.channel_id,
         "requested_by": view.requested_by.email if view.requested_by else None,
         "requested_at": row.requested_at.isoformat(timespec="seconds") + "Z",
+        "key_code": view.key_code,
     }
 
 
@@ -177,6 +180,7 @@ def _enrol(request: Request, password: str, again: str) -> Response:
         "email": done.account.email,
         "qr": totp_qr_svg(done.totp_secret, done.account.email),
         "secret": crypto.totp_secret_b32(done.totp_secret),
+        "key_code": key_code(done.account),
     }
     return render(request, "staff/enrolled.html", context)
 
@@ -341,21 +345,24 @@ def _update(request: Request, roles: list[str] | None, active: bool | None) -> d
         "required": ["token", "password"],
         "properties": {"token": STRING, "password": STRING},
     },
-    responses={201: {"type": "object", "properties": {"totp_secret": STRING}}},
+    responses={201: {"type": "object", "properties": {"totp_secret": STRING, "key_code": STRING}}},
     errors=(400, 404, 415, 422),
     tags=("staff",),
 )
 async def complete_enrolment(request: Request) -> Response:
     body = await json_body(request)
     token, password = _text(body, "token"), _text(body, "password")
-    secret = await run_in_threadpool(_complete, request, token, password)
-    return JSONResponse({"totp_secret": secret}, status_code=201)
+    answer = await run_in_threadpool(_complete, request, token, password)
+    return JSONResponse(answer, status_code=201)
 
 
-def _complete(request: Request, token: str, password: str) -> str:
+def _complete(request: Request, token: str, password: str) -> dict[str, Any]:
     with unit_of_work(request.app.state.db) as db:
         done = enrolment(request, db).complete(token, password)
-        return crypto.totp_secret_b32(done.totp_secret)
+        return {
+            "totp_secret": crypto.totp_secret_b32(done.totp_secret),
+            "key_code": key_code(done.account),
+        }
 
 
 @api_operation(
@@ -393,6 +400,7 @@ approve_endpoint = api_operation(
     bearer=True,
     tags=("staff",),
 )(_decision(True))
+# 409 not_enrolled: the person has not set their password yet, so there is no key code.
 refuse_endpoint = api_operation(
     "refuseKeyApproval",
     "Refuse: the account keeps receiving no key; the refusal is recorded",

@@ -77,6 +77,7 @@ def test_admin_made_investigator_sees_cases_only_after_approval(
     page.wait_for_load_state("load")
     axe_clean(page)
     text = page.locator("#totp-secret").inner_text().strip()
+    code = page.locator("#key-code").inner_text().strip()
     secret = base64.b32decode(text + "=" * (-len(text) % 8))
 
     log_in(page, url, "xin@example.com", OWN_PASSWORD, secret)
@@ -109,6 +110,7 @@ def test_admin_made_investigator_sees_cases_only_after_approval(
     assert blocked.status == 404
     assert "xin@example.com" in waiting
     assert "新账号" in waiting
+    assert code in waiting
     assert "您的决定已记录" in decided
     assert reference in after
     assert opened.status == 200

@@ -447,3 +447,30 @@ def test_a_routing_rule_that_adds_someone_waits_for_approval(
     assert reasons == ["team_joined"]
     assert new not in bob_keys
     assert world["old"] in bob_keys
+
+
+def test_the_approver_sees_the_key_code_the_person_was_shown(
+    client: Any, world: dict[str, Any]
+) -> None:
+    """No approval before enrolment (409); then the approver's code is the person's own."""
+    boss = auth(client, world["boss"], world["clock"])
+    made = client.post(
+        "/api/v1/admin/accounts",
+        headers=boss,
+        json={"email": "xin@example.com", "name": "Xin", "roles": ["investigator"]},
+    ).json()
+    ana = auth(client, world["ana"], world["clock"])
+    early = client.get("/api/v1/staff/approvals", headers=ana).json()[0]
+    too_soon = client.post(f"/api/v1/staff/approvals/{early['id']}/approve", headers=ana)
+
+    enrolled = client.post(
+        "/api/v1/staff/enrolment",
+        json={"token": made["enrolment_url"].rsplit("/", 1)[-1], "password": NEW_PASSWORD},
+    ).json()
+    later = client.get("/api/v1/staff/approvals", headers=ana).json()[0]
+
+    assert early["key_code"] is None
+    assert too_soon.status_code == 409
+    assert too_soon.json()["error"] == "not_enrolled"
+    assert re.fullmatch(r"[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{4}", enrolled["key_code"])
+    assert later["key_code"] == enrolled["key_code"]
