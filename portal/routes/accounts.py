@@ -176,7 +176,7 @@ def _enrol(request: Request, password: str, again: str) -> Response:
     except Invalid as problem:
         context = {"email": email, "errors": problem.fields}
         return render(request, "staff/enrol.html", context, 422)
-    context = {
+    context: dict[str, Any] = {
         "email": done.account.email,
         "qr": totp_qr_svg(done.totp_secret, done.account.email),
         "secret": crypto.totp_secret_b32(done.totp_secret),
