@@ -174,8 +174,8 @@ def _enrol(request: Request, password: str, again: str) -> Response:
     except NotFound as problem:
         return render(request, "staff/enrol_invalid.html", {"error": problem.message}, 404)
     except Invalid as problem:
-        context = {"email": email, "errors": problem.fields}
-        return render(request, "staff/enrol.html", context, 422)
+        again_context = {"email": email, "errors": problem.fields}
+        return render(request, "staff/enrol.html", again_context, 422)
     context: dict[str, Any] = {
         "email": done.account.email,
         "qr": totp_qr_svg(done.totp_secret, done.account.email),
