@@ -59,8 +59,14 @@ class ApprovalService:
         account: StaffAccount,
         reason: str,
         channel_id: str | None = None,
-    ) -> KeyApproval:
-        """Withhold new keys from the account until a key holder decides; tell the holders."""
+    ) -> KeyApproval | None:
+        """Withhold new keys from the account until a key holder decides; tell the holders.
+
+        Nothing to approve for an account whose roles hold no key (an admin, an auditor):
+        should it gain such a role later, that change asks for approval then.
+        """
+        if not account.role_names & KEY_HOLDING_ROLES:
+            return None
         row = KeyApproval(
             staff_id=account.id,
             reason=reason,

@@ -129,3 +129,22 @@ def test_an_approval_row_without_a_decision_withholds_every_new_key(db_session: 
 
     assert kinds(db_session, ana) == [CASE]
     assert kinds(db_session, bo) == []
+
+
+def test_accounts_without_key_roles_need_no_approval_until_they_gain_one(
+    db_session: Session,
+) -> None:
+    """A web-made auditor makes no approval row; giving them a key role later does."""
+    world = build_world(db_session, FixedClock())
+    boss = world.staff("boss@example.com", "admin").principal(db_session, world.clock)
+    world.staff("ana@example.com")
+    world.file()
+    service = admin(world)
+
+    made = service.create_account(boss, "aud@example.com", ["auditor"], name="Aud")
+    before = list(db_session.scalars(select(KeyApproval.reason)))
+    service.set_roles(boss, made.account.id, ["investigator"])
+    after = list(db_session.scalars(select(KeyApproval.reason)))
+
+    assert before == []
+    assert after == ["role_added"]
