@@ -204,12 +204,12 @@ class AdminService:
             StaffRole(role=r) for r in sorted(added)
         ]
         self.db.flush()
+        if added:
+            self._approvals().request(me, account, "role_added")
         pruned = prune(self.db, account)
         self._record(
             me, "admin.roles_changed", account.id, roles=sorted(wanted), keys_removed=pruned.total
         )
-        if added:
-            self._approvals().request(me, account, "role_added")
 
     def deactivate(self, me: StaffPrincipal, staff_id: str) -> int:
         """Switch the account off, end its sessions and remove every key it holds."""
@@ -250,10 +250,11 @@ class AdminService:
             raise Forbidden("You cannot reset your own login; ask another admin.")
         self._staff().clear_login(account)
         SessionService(self.db, self.clock).close_all_for_staff(account.id)
+        # Withhold first, so re-routing the cases it held queues nothing for the account.
+        self._approvals().request(me, account, "login_reset")
         removed = drop_all_keys(self.db, account)
         token = self._enrolment().issue(account, me.id)
         self._record(me, "admin.login_reset", account.id, keys_removed=removed)
-        self._approvals().request(me, account, "login_reset")
         return token
 
     def reset_totp(self, me: StaffPrincipal, staff_id: str) -> str:

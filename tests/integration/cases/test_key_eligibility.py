@@ -148,3 +148,20 @@ def test_accounts_without_key_roles_need_no_approval_until_they_gain_one(
 
     assert before == []
     assert after == ["role_added"]
+
+
+def test_a_login_reset_of_the_last_holder_queues_nothing_for_the_account(
+    db_session: Session,
+) -> None:
+    """The reset account's cases wait for colleagues; none is queued for the account itself."""
+    world = build_world(db_session, FixedClock())
+    boss = world.staff("boss@example.com", "admin").principal(db_session, world.clock)
+    ana = world.staff("ana@example.com")
+    world.file()
+    bo = world.staff("bo@example.com")
+
+    admin(world).reset_login(boss, ana.account.id)
+    grants = list(db_session.scalars(select(PendingGrant.staff_id)))
+
+    assert kinds(db_session, ana) == []
+    assert grants == [bo.account.id]
