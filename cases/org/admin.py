@@ -6,30 +6,38 @@ and flags only. Roles are checked per person against the one table of forbidden
 combinations (cases/staff/roles.py, `check_roles`); besides, an admin cannot change their
 own roles or deactivate themselves, and the last active admin cannot lose the role, so the
 organisation is never locked out of its settings.
+
+Accounts are made without a password (an enrolment link instead), and whatever an admin
+does to an account that could hand it keys waits for a key holder's approval
+(cases/org/approvals.py); whatever takes a role away removes its keys at once.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session
 
 import crypto
+from cases.access.eligibility import drop_all_keys, prune
 from cases.access.service import AccessService
 from cases.audit.service import AuditLog
 from cases.clock import Clock
 from cases.errors import Conflict, Forbidden, Invalid, NotFound
 from cases.notify.models import OutboxMessage
+from cases.notify.service import NotifyConfig
+from cases.org.approvals import ApprovalService
 from cases.org.models import Category, Channel, ChannelMember, RoutingRule
 from cases.org.recovery import RecoveryService
-from cases.org.routing import Routing
 from cases.principals import StaffPrincipal
-from cases.reports.keys import CASE, KeyRing
+from cases.reports.keys import CASE, WITHHOLDING, KeyRing
 from cases.reports.models import Case, CaseAssignee, KeyWrap, Status
 from cases.sessions.service import SessionService
 from cases.staff.directory import DirectoryService, ImportReport, Row
-from cases.staff.models import DirectoryEntry, Role, StaffAccount, StaffRole
+from cases.staff.enrolment import EnrolmentService
+from cases.staff.models import DirectoryEntry, KeyApproval, Role, StaffAccount, StaffRole
 from cases.staff.roles import check_roles
 from cases.staff.service import StaffService
 
@@ -43,6 +51,17 @@ DIRECTORY_PAGE = 50
 class AdminConfig:
     server_secret: bytes
     profile: crypto.Argon2Profile
+    # Where staff log in, for the enrolment link and the approvers' "log in" notice.
+    base_url: str = ""
+    zone: ZoneInfo = field(default_factory=lambda: ZoneInfo("Asia/Shanghai"))
+
+
+@dataclass(frozen=True)
+class WebAccount:
+    """An account made on the web and the one-time token of its enrolment link."""
+
+    account: StaffAccount
+    enrolment_token: str
 
 
 @dataclass(frozen=True)
@@ -125,31 +144,29 @@ class AdminService:
         self,
         me: StaffPrincipal,
         email: str,
-        password: str,
         roles: list[str],
         *,
         name: str = "",
         employee_id: str = "",
-    ) -> StaffAccount:
-        """A new account; the person enrols in TOTP at first login."""
+    ) -> WebAccount:
+        """A new account without a password: the admin gets a one-time enrolment link.
+
+        It receives no key until a key holder approves it (cases/org/approvals.py).
+        """
         require_admin(me)
         check_roles(set(roles))
         self._check_employee(employee_id)
-        made = self._staff().create(
-            email,
-            password,
-            roles,
-            name=name.strip()[:NAME_MAX],
-            employee_id=employee_id.strip(),
-            enrol_totp=False,
+        account = self._staff().create_unenrolled(
+            email, roles, name=name.strip()[:NAME_MAX], employee_id=employee_id.strip()
         )
-        grants = Routing(self.db).queue_for(made.account, "joined")
-        self._record(
-            me, "admin.staff_created", made.account.id, roles=sorted(set(roles)), grants=grants
-        )
-        return made.account
+        token = self._enrolment().issue(account, me.id)
+        self._record(me, "admin.staff_created", account.id, roles=sorted(set(roles)))
+        self._approvals().request(me, account, "new_account")
+        return WebAccount(account, token)
 
     def set_roles(self, me: StaffPrincipal, staff_id: str, roles: list[str]) -> None:
+        """New roles wait for a key holder's approval; keys the remaining roles do not
+        allow are removed at once."""
         require_admin(me)
         account = self._account(staff_id)
         wanted = set(roles)
@@ -161,15 +178,20 @@ class AdminService:
         check_roles(wanted)
         if account.has_role(Role.ADMIN) and Role.ADMIN not in wanted:
             self._keep_an_admin()
+        added = wanted - account.role_names
         account.roles = [r for r in account.roles if r.role in wanted] + [
-            StaffRole(role=r) for r in sorted(wanted - account.role_names)
+            StaffRole(role=r) for r in sorted(added)
         ]
         self.db.flush()
-        grants = Routing(self.db).queue_for(account, "role_added")
-        self._record(me, "admin.roles_changed", account.id, roles=sorted(wanted), grants=grants)
+        if added:
+            self._approvals().request(me, account, "role_added")
+        pruned = prune(self.db, account)
+        self._record(
+            me, "admin.roles_changed", account.id, roles=sorted(wanted), keys_removed=pruned.total
+        )
 
     def deactivate(self, me: StaffPrincipal, staff_id: str) -> int:
-        """Switch the account off and end every session it has; returns how many ended."""
+        """Switch the account off, end its sessions and remove every key it holds."""
         require_admin(me)
         account = self._account(staff_id)
         if account.id == me.id:
@@ -178,23 +200,74 @@ class AdminService:
             self._keep_an_admin()
         account.active = False
         ended = SessionService(self.db, self.clock).close_all_for_staff(account.id)
-        self._record(me, "admin.staff_deactivated", account.id, sessions=ended)
+        pruned = prune(self.db, account)
+        self._record(
+            me, "admin.staff_deactivated", account.id, sessions=ended, keys_removed=pruned.total
+        )
         return ended
 
     def reactivate(self, me: StaffPrincipal, staff_id: str) -> None:
+        """Back on, but with no new key until a key holder approves."""
         require_admin(me)
         account = self._account(staff_id)
+        if account.active:
+            return
         account.active = True
-        grants = Routing(self.db).queue_for(account, "reactivated")
-        self._record(me, "admin.staff_reactivated", account.id, grants=grants)
+        self._record(me, "admin.staff_reactivated", account.id)
+        self._approvals().request(me, account, "reactivated")
 
-    def reset_totp(self, me: StaffPrincipal, staff_id: str) -> None:
-        """The person enrols again at next login; their sessions end now."""
+    def reset_login(self, me: StaffPrincipal, staff_id: str) -> str:
+        """Lost password or authenticator: a fresh enrolment link; returns its token.
+
+        The old password, key pair and TOTP stop working now, so neither the admin nor
+        anyone who knew the old password can log in; the person's keys (unopenable without
+        the old key pair) are removed, and new ones wait for a key holder's approval.
+        """
         require_admin(me)
         account = self._account(staff_id)
-        self._staff().reset_totp(account)
+        if account.id == me.id:
+            raise Forbidden("You cannot reset your own login; ask another admin.")
+        self._staff().clear_login(account)
         SessionService(self.db, self.clock).close_all_for_staff(account.id)
-        self._record(me, "admin.totp_reset", account.id)
+        # Withhold first, so re-routing the cases it held queues nothing for the account.
+        self._approvals().request(me, account, "login_reset")
+        removed = drop_all_keys(self.db, account)
+        token = self._enrolment().issue(account, me.id)
+        self._record(me, "admin.login_reset", account.id, keys_removed=removed)
+        return token
+
+    def reset_totp(self, me: StaffPrincipal, staff_id: str) -> str:
+        """A TOTP reset is a login reset: the person sets a new password by a fresh link."""
+        return self.reset_login(me, staff_id)
+
+    def update_account(
+        self,
+        me: StaffPrincipal,
+        staff_id: str,
+        roles: list[str] | None = None,
+        active: bool | None = None,
+    ) -> StaffAccount:
+        """The API's PATCH: the same rules as the admin pages, roles first."""
+        require_admin(me)
+        account = self._account(staff_id)
+        if roles is not None:
+            self.set_roles(me, staff_id, roles)
+        if active is False and account.active:
+            self.deactivate(me, staff_id)
+        elif active is True and not account.active:
+            self.reactivate(me, staff_id)
+        return account
+
+    def awaiting_approval(self, me: StaffPrincipal) -> set[str]:
+        """Ids of accounts whose keys are withheld (for the admin's list: a flag, no detail)."""
+        require_admin(me)
+        stmt = select(KeyApproval.staff_id).where(KeyApproval.status.in_(WITHHOLDING))
+        return set(self.db.scalars(stmt))
+
+    def awaiting_enrolment(self, me: StaffPrincipal) -> set[str]:
+        require_admin(me)
+        stmt = select(StaffAccount.id).where(StaffAccount.password_hash == "")
+        return set(self.db.scalars(stmt))
 
     def link_employee(self, me: StaffPrincipal, staff_id: str, employee_id: str) -> None:
         """Tie an account to its directory entry, so the policy knows their place in the chain."""
@@ -228,6 +301,13 @@ class AdminService:
         if account is None:
             raise NotFound
         return account
+
+    def _enrolment(self) -> EnrolmentService:
+        return EnrolmentService(self.db, self.clock, self._staff())
+
+    def _approvals(self) -> ApprovalService:
+        notify = NotifyConfig(self.config.base_url, self.config.zone)
+        return ApprovalService(self.db, self.clock, self.audit, notify)
 
     def _staff(self) -> StaffService:
         return StaffService(
@@ -359,6 +439,9 @@ class AdminService:
         self.db.add(RoutingRule(category_id=category.id, staff_id=account.id, action=action))
         self.db.flush()
         self._record(me, "admin.rule_set", category.id, staff=account.id, rule=action)
+        if action == "add":
+            # Routing a category to someone is joining its team: a key holder approves first.
+            self._approvals().request(me, account, "team_joined", category.channel_id)
 
     def remove_rule(self, me: StaffPrincipal, rule_id: str) -> str:
         """Drop a routing rule; returns its channel's id."""
@@ -385,18 +468,20 @@ class AdminService:
         return list(self.db.scalars(stmt))
 
     def add_member(self, me: StaffPrincipal, channel_id: str, staff_id: str) -> TeamChange:
-        """Join a team; the channel's open cases they may see reach them as pending grants."""
+        """Join a team; the channel's cases reach them once a key holder approves."""
         channel = self.channel(me, channel_id)
         account = self._account(staff_id)
         if not account.active or not account.has_role(Role.INVESTIGATOR):
             raise Invalid(
                 "Only investigators can be on a channel's team.", fields={"staff_id": "no_role"}
             )
-        if self.db.get(ChannelMember, (channel.id, account.id)) is None:
-            self.db.add(ChannelMember(channel_id=channel.id, staff_id=account.id))
-            self.db.flush()
-        change = TeamChange(grants=Routing(self.db).queue_for(account, "team_joined"))
-        self._record(me, "admin.member_added", channel.id, staff=account.id, grants=change.grants)
+        change = TeamChange()
+        if self.db.get(ChannelMember, (channel.id, account.id)) is not None:
+            return change
+        self.db.add(ChannelMember(channel_id=channel.id, staff_id=account.id))
+        self.db.flush()
+        self._record(me, "admin.member_added", channel.id, staff=account.id)
+        self._approvals().request(me, account, "team_joined", channel.id)
         return change
 
     def remove_member(self, me: StaffPrincipal, channel_id: str, staff_id: str) -> TeamChange:

@@ -38,7 +38,12 @@ class Routing:
         return found
 
     def queue_for(self, person: StaffAccount, reason: str) -> int:
-        """Pending grants for every open case routed to this person that they may see."""
+        """Pending grants for every open case routed to this person that they may see.
+
+        None while their keys are withheld (an admin's change awaiting a key holder).
+        """
+        if self.keys.withheld(person.id):
+            return 0
         categories = self.recipient_categories(person)
         if not categories:
             return 0

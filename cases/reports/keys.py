@@ -16,10 +16,12 @@ from cases.errors import Conflict
 from cases.org.models import RecoveryKey
 from cases.principals import ReporterPrincipal, StaffPrincipal
 from cases.reports.models import Case, KeyWrap, PendingGrant
-from cases.staff.models import StaffAccount
+from cases.staff.models import KeyApproval, StaffAccount
 
 CASE = "case"
 IDENTITY = "identity"
+# A pending or refused approval withholds every new key from the account (docs/access.md).
+WITHHOLDING = ("pending", "refused")
 
 
 def staff_holder(staff_id: str) -> str:
@@ -42,7 +44,18 @@ class KeyRing:
     def __init__(self, db: Session) -> None:
         self.db = db
 
-    def wrap_for_staff(self, case_id: str, key_kind: str, key: bytes, staff: StaffAccount) -> None:
+    def withheld(self, staff_id: str) -> bool:
+        """True while an admin's change to this account waits for a key holder's approval
+        (or was refused): every path that hands out a key asks here, so none can bypass it."""
+        stmt = select(KeyApproval.id).where(
+            KeyApproval.staff_id == staff_id, KeyApproval.status.in_(WITHHOLDING)
+        )
+        return self.db.scalars(stmt).first() is not None
+
+    def wrap_for_staff(self, case_id: str, key_kind: str, key: bytes, staff: StaffAccount) -> bool:
+        """Wrap a key for a staff member; False (and nothing stored) while it is withheld."""
+        if not staff.public_key or self.withheld(staff.id):
+            return False
         holder = staff_holder(staff.id)
         wrapped = crypto.wrap_for(staff.public_key, key, wrap_context(case_id, key_kind, holder))
         self._store(case_id, key_kind, holder, wrapped, staff_id=staff.id)
@@ -53,6 +66,7 @@ class KeyRing:
                 PendingGrant.staff_id == staff.id,
             )
         )
+        return True
 
     def wrap_for_reporter(
         self, case_id: str, key_kind: str, key: bytes, receipt_id: str, reporter_key: bytes
@@ -115,8 +129,12 @@ class KeyRing:
         return self._wrap(case_id, key_kind, staff_holder(staff_id)) is not None
 
     def request_grant(self, case_id: str, key_kind: str, staff_id: str, reason: str) -> None:
-        """Record that someone needs this key; a key holder's next session will wrap it."""
-        if self.holds(case_id, key_kind, staff_id):
+        """Record that someone needs this key; a key holder's next session will wrap it.
+
+        Nothing is recorded for an account whose keys are withheld: its grants are queued
+        when a key holder approves it.
+        """
+        if self.holds(case_id, key_kind, staff_id) or self.withheld(staff_id):
             return
         exists = self.db.scalars(
             select(PendingGrant).where(
@@ -206,8 +224,7 @@ class KeyRing:
         if not may_see(self.db, staff, case):
             self.db.delete(grant)
             return 0
-        self.wrap_for_staff(grant.case_id, grant.key_kind, key, staff)
-        return 1
+        return int(self.wrap_for_staff(grant.case_id, grant.key_kind, key, staff))
 
     def _wrap(self, case_id: str, key_kind: str, holder: str) -> KeyWrap | None:
         stmt = select(KeyWrap).where(

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 import crypto
 from cases.audit.service import Actor, AuditLog
 from cases.clock import Clock
-from cases.errors import CaseError, Unauthorized
+from cases.errors import CaseError, Forbidden, Unauthorized
 from cases.principals import StaffPrincipal
 from cases.reports.keys import KeyRing
 from cases.sessions.service import (
@@ -30,6 +30,7 @@ from cases.staff.service import StaffService, normalise_email
 WRONG_CREDENTIALS = "Wrong e-mail or password."
 WRONG_CODE = "That code is wrong or was already used. Wait for the next one and try again."
 ISSUER = "Speak Up"
+MUST_CHANGE = "An admin chose your password. Log in on the web and choose your own first."
 
 
 @dataclass(frozen=True)
@@ -92,7 +93,22 @@ class LoginService:
         if not self.staff.check_totp(account, code):
             return self._failed(key, account, "totp", Unauthorized(WRONG_CODE, code="wrong_code"))
         self.sessions.close(active.id_hash)
+        if account.password_must_change:
+            # An admin chose this password once: nothing opens until the person picks their own.
+            self.throttle.reset(key)
+            token = self.sessions.open(
+                "staff", active.secret, self.config.policy, staff_id=account.id, stage="password"
+            )
+            return LoginStep(token, "password")
         return LoginStep(self._complete(account, active.secret, key), "full")
+
+    def own_password_step(self, active: ActiveSession, new: str) -> LoginStep:
+        """The person replaces an admin-chosen password with their own; then a full session."""
+        account = self._account_of(active)
+        self.staff.change_password(account, active.secret, new)
+        self.sessions.close_all_for_staff(account.id)
+        self.audit.record(Actor("staff", account.id), "staff.password_changed")
+        return LoginStep(self._complete(account, active.secret, self._throttle_key(account.email)))
 
     def enrolment_secret(self, active: ActiveSession) -> tuple[bytes, str]:
         """The secret being enrolled (made once, kept until confirmed) and its otpauth URI."""
@@ -112,6 +128,8 @@ class LoginService:
             return self._failed(key, account, "password", Unauthorized(WRONG_CREDENTIALS))
         if not account.totp_enrolled or not self.staff.check_totp(account, code):
             return self._failed(key, account, "totp", Unauthorized(WRONG_CODE, code="wrong_code"))
+        if account.password_must_change:
+            return LoginStep(failure=Forbidden(MUST_CHANGE, code="password_change_required"))
         return LoginStep(self._complete(account, private, key), "full")
 
     def change_password(self, principal: StaffPrincipal, current: str, new: str) -> LoginStep:
@@ -146,7 +164,7 @@ class LoginService:
         return self.sessions.open("staff", private, self.config.policy, staff_id=account.id)
 
     def _unwrap(self, account: StaffAccount | None, password: str) -> bytes | None:
-        if account is None:
+        if account is None or not account.password_hash:
             # Spend what a real check spends, so response time does not reveal who has an account.
             crypto.verify_password(_dummy_hash(self.config.profile), password)
             crypto.derive_keys(password.encode(), bytes(16), self.config.profile)

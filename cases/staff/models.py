@@ -5,7 +5,16 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, LargeBinary, String, Text
+from sqlalchemy import (
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    false,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from cases.db import Base, new_id, utcnow
@@ -59,6 +68,11 @@ class StaffAccount(Base):
     totp_last_step: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     password_changed_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    # Set on accounts whose password an admin chose (before web enrolment existed): the
+    # person must choose their own before anything else.
+    password_must_change: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=false()
+    )
 
     roles: Mapped[list[StaffRole]] = relationship(
         back_populates="account", cascade="all, delete-orphan", lazy="selectin"
@@ -92,3 +106,45 @@ class SetupToken(Base):
     expires_at: Mapped[datetime] = mapped_column(DateTime)
     used: Mapped[bool] = mapped_column(Boolean, default=False)
     note: Mapped[str] = mapped_column(Text, default="")
+
+
+class EnrolmentToken(Base):
+    """A one-time link that lets a person set their own password and TOTP; only its hash is kept.
+
+    Made when an admin creates an account on the web or resets someone's login, so no admin
+    ever chooses (or learns) a working password.
+    """
+
+    __tablename__ = "enrolment_tokens"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    staff_id: Mapped[str] = mapped_column(
+        ForeignKey("staff_accounts.id", ondelete="CASCADE"), index=True
+    )
+    created_by: Mapped[str | None] = mapped_column(String(32))
+    expires_at: Mapped[datetime] = mapped_column(DateTime)
+    used: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class KeyApproval(Base):
+    """An admin's change to an account, waiting for a key holder: no new key reaches the
+    account while one of its rows is pending or refused.
+
+    Kept to plain columns (who, why, by whom, decided how) so a MAC over them can be added.
+    """
+
+    __tablename__ = "key_approvals"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    staff_id: Mapped[str] = mapped_column(
+        ForeignKey("staff_accounts.id", ondelete="CASCADE"), index=True
+    )
+    # new_account | role_added | team_joined | reactivated | login_reset
+    reason: Mapped[str] = mapped_column(String(32))
+    channel_id: Mapped[str | None] = mapped_column(String(32))
+    requested_by: Mapped[str | None] = mapped_column(String(32))
+    requested_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    # pending | approved | refused | superseded
+    status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
+    decided_by: Mapped[str | None] = mapped_column(String(32))
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime)

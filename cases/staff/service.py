@@ -96,6 +96,52 @@ class StaffService:
         self.db.flush()
         return NewAccount(account, secret)
 
+    def create_unenrolled(
+        self, email: str, roles: list[str], *, name: str = "", employee_id: str | None = None
+    ) -> StaffAccount:
+        """An account nobody can log in to yet: the person sets password and TOTP by a link.
+
+        It has no key pair either, so nothing can be wrapped for it before enrolment.
+        """
+        email = normalise_email(email)
+        check_email(email)
+        unknown = set(roles) - {r.value for r in Role}
+        if not roles or unknown:
+            raise Invalid("Choose at least one known role.", fields={"roles": "required"})
+        if self.by_email(email) is not None:
+            raise Conflict("An account with that e-mail already exists.", code="email_taken")
+        account = StaffAccount(email=email, name=name, employee_id=employee_id or None)
+        account.id = new_id()
+        account.roles = [StaffRole(role=r) for r in dict.fromkeys(roles)]
+        self.clear_login(account)
+        self.db.add(account)
+        self.db.flush()
+        return account
+
+    def clear_login(self, account: StaffAccount) -> None:
+        """No password, no key pair, no TOTP: the account waits for its enrolment link."""
+        account.password_hash = ""
+        account.kdf_salt = b""
+        account.kdf_profile = self.profile.name
+        account.public_key = b""
+        account.wrapped_private_key = b""
+        account.password_must_change = False
+        self.reset_totp(account)
+
+    def enrol(self, account: StaffAccount, password: str) -> bytes:
+        """The person's own password, a fresh key pair and TOTP; returns the TOTP secret."""
+        check_password_strength(password, account.email)
+        pair = crypto.KeyPair.generate()
+        account.public_key = pair.public_bytes
+        self._set_password(account, password, pair.private_bytes)
+        account.password_changed_at = self.clock.now()
+        account.password_must_change = False
+        secret = crypto.new_totp_secret()
+        account.totp_secret_sealed = self._seal_totp(account.id, secret)
+        account.totp_enrolled = True
+        account.totp_last_step = 0
+        return secret
+
     def by_email(self, email: str) -> StaffAccount | None:
         stmt = select(StaffAccount).where(StaffAccount.email == normalise_email(email))
         return self.db.scalars(stmt).first()
@@ -111,7 +157,9 @@ class StaffService:
 
     def check_password(self, account: StaffAccount, password: str) -> bytes:
         """The unwrapped private key when the password is right; Unauthorized otherwise."""
-        if not account.active or not crypto.verify_password(account.password_hash, password):
+        if not account.active or not account.password_hash:
+            raise Unauthorized("Wrong e-mail or password.")
+        if not crypto.verify_password(account.password_hash, password):
             raise Unauthorized("Wrong e-mail or password.")
         derived = crypto.derive_keys(password.encode(), account.kdf_salt, self._profile_of(account))
         private = crypto.unseal(
@@ -126,6 +174,7 @@ class StaffService:
         check_password_strength(new_password, account.email)
         self._set_password(account, new_password, private_key)
         account.password_changed_at = self.clock.now()
+        account.password_must_change = False
 
     def totp_secret(self, account: StaffAccount) -> bytes | None:
         if account.totp_secret_sealed is None:
@@ -183,3 +232,12 @@ def _totp_aad(account_id: str) -> bytes:
 
 def normalise_email(email: str) -> str:
     return email.strip().lower()
+
+
+def check_email(email: str) -> None:
+    """One address, one line: a line break or space would break (or inject into) a mail."""
+    local, at, domain = email.partition("@")
+    if not at or not local or "." not in domain or len(email) > 254:
+        raise Invalid("Enter a valid e-mail address.", fields={"email": "invalid"})
+    if any(ch.isspace() or ord(ch) < 32 for ch in email):
+        raise Invalid("Enter a valid e-mail address.", fields={"email": "invalid"})

@@ -11,6 +11,7 @@ from starlette.routing import BaseRoute
 
 from portal.routes import (
     access,
+    accounts,
     admin,
     auditor,
     public,
@@ -32,6 +33,7 @@ _AREAS = (
     reporter_api,
     staff,
     staff_api,
+    accounts,
     admin,
     access,
     auditor,

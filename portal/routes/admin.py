@@ -23,6 +23,7 @@ from cases.org.admin import AdminConfig, AdminService, ChannelForm, require_admi
 from cases.principals import StaffPrincipal
 from cases.reports.attachments import StoredFile
 from cases.staff.directory import parse_csv
+from cases.staff.enrolment import enrolment_path
 from cases.staff.models import Role
 from cases.staff.roles import accounts_in_conflict
 from portal.auth import require_staff
@@ -54,6 +55,7 @@ FIELD_MESSAGES = {
     "unknown": N_("No directory entry has that employee id."),
     "no_role": N_("Only investigators receive reports: give this person that role first."),
     **ROLE_CONFLICT_MESSAGES,
+    "invalid": N_("Enter a valid e-mail address."),
 }
 DIRECTORY_PROBLEMS = {
     "bad_header": N_(
@@ -78,6 +80,7 @@ DOMAIN_MESSAGES = (
     ),
     N_("Only admins use these pages."),
     N_("Choose add or remove."),
+    N_("You cannot reset your own login; ask another admin."),
 )
 TO_LOGIN = "/staff/login"
 
@@ -87,8 +90,14 @@ Action = Callable[[Request, AdminService, StaffPrincipal, FormData], str]
 
 def service(request: Request, db: Session) -> AdminService:
     settings = settings_of(request)
-    config = AdminConfig(server_secret(settings), kdf_profile(settings))
+    config = AdminConfig(
+        server_secret(settings), kdf_profile(settings), settings.base_url, settings.timezone
+    )
     return AdminService(db, clock_of(request), config)
+
+
+def enrolment_url(request: Request, token: str) -> str:
+    return settings_of(request).base_url.rstrip("/") + enrolment_path(token)
 
 
 def _admin(request: Request, db: Session) -> tuple[AdminService, StaffPrincipal]:
@@ -180,7 +189,14 @@ def overview_view(request: Request, admin: AdminService, me: StaffPrincipal) -> 
 
 
 def staff_view(request: Request, admin: AdminService, me: StaffPrincipal) -> tuple[str, Any]:
-    return "admin/staff.html", {"accounts": admin.accounts(me), "roles": list(Role)}
+    context = {
+        "accounts": admin.accounts(me),
+        "roles": list(Role),
+        "withheld": admin.awaiting_approval(me),
+        "unenrolled": admin.awaiting_enrolment(me),
+        "enrolment": None,
+    }
+    return "admin/staff.html", context
 
 
 def channels_view(request: Request, admin: AdminService, me: StaffPrincipal) -> tuple[str, Any]:
@@ -225,16 +241,33 @@ def directory_view(request: Request, admin: AdminService, me: StaffPrincipal) ->
 # --- actions -------------------------------------------------------------------------------
 
 
-def create_staff(request: Request, admin: AdminService, me: StaffPrincipal, form: FormData) -> str:
-    admin.create_account(
+async def create_staff(request: Request) -> Response:
+    """The new account's enrolment link is shown once, on this answer only (no-store)."""
+    form = await form_with_csrf(request)
+    return await run_in_threadpool(_enrolment_answer, request, form, _create)
+
+
+def _create(request: Request, admin: AdminService, me: StaffPrincipal, form: FormData) -> str:
+    made = admin.create_account(
         me,
         _field(form, "email"),
-        _field(form, "password"),
         _roles(form),
         name=_field(form, "name"),
         employee_id=_field(form, "employee_id"),
     )
-    return "/admin/staff?created=1"
+    return made.enrolment_token
+
+
+def _enrolment_answer(request: Request, form: FormData, act: Action) -> Response:
+    try:
+        with unit_of_work(request.app.state.db) as db:
+            admin, me = _admin(request, db)
+            token = act(request, admin, me, form)
+    except Unauthorized:
+        return RedirectResponse(TO_LOGIN, status_code=303)
+    except (Invalid, Conflict) as problem:
+        return _render(request, staff_view, problem)
+    return _render(request, staff_view, extra={"enrolment": enrolment_url(request, token)})
 
 
 def staff_roles(request: Request, admin: AdminService, me: StaffPrincipal, form: FormData) -> str:
@@ -242,14 +275,24 @@ def staff_roles(request: Request, admin: AdminService, me: StaffPrincipal, form:
     return "/admin/staff"
 
 
-def staff_state(request: Request, admin: AdminService, me: StaffPrincipal, form: FormData) -> str:
+async def staff_state(request: Request) -> Response:
+    """Deactivate, reactivate or reset a login; a reset shows its new enrolment link once."""
+    form = await form_with_csrf(request)
+    if _field(form, "do") in {"reset_login", "reset_totp"}:
+        return await run_in_threadpool(_enrolment_answer, request, form, _reset)
+    return await run_in_threadpool(_act, request, _switch, staff_view, form)
+
+
+def _reset(request: Request, admin: AdminService, me: StaffPrincipal, form: FormData) -> str:
+    return admin.reset_login(me, _param(request, "staff_id"))
+
+
+def _switch(request: Request, admin: AdminService, me: StaffPrincipal, form: FormData) -> str:
     staff_id, what = _param(request, "staff_id"), _field(form, "do")
     if what == "deactivate":
         admin.deactivate(me, staff_id)
     elif what == "reactivate":
         admin.reactivate(me, staff_id)
-    elif what == "reset_totp":
-        admin.reset_totp(me, staff_id)
     return "/admin/staff"
 
 
@@ -387,9 +430,9 @@ def _import(request: Request, data: bytes) -> Response:
 routes: list[BaseRoute] = [
     Route("/admin", page(overview_view), methods=["GET"]),
     Route("/admin/staff", page(staff_view), methods=["GET"]),
-    Route("/admin/staff", action(create_staff, staff_view), methods=["POST"]),
+    Route("/admin/staff", create_staff, methods=["POST"]),
     Route("/admin/staff/{staff_id}/roles", action(staff_roles, staff_view), methods=["POST"]),
-    Route("/admin/staff/{staff_id}/state", action(staff_state, staff_view), methods=["POST"]),
+    Route("/admin/staff/{staff_id}/state", staff_state, methods=["POST"]),
     Route("/admin/staff/{staff_id}/employee", action(staff_link, staff_view), methods=["POST"]),
     Route("/admin/channels", page(channels_view), methods=["GET"]),
     Route("/admin/channels", action(create_channel, channels_view), methods=["POST"]),

@@ -74,6 +74,7 @@ LOGIN_MESSAGES = (
 )
 TO_LOGIN = "/staff/login"
 TO_CASES = "/staff/cases"
+TO_OWN_CHOICE = "/staff/login/password"
 
 
 def redirect(path: str) -> Response:
@@ -158,7 +159,7 @@ async def code_submit(request: Request) -> Response:
             return await run_in_threadpool(_enrol_again, request, step.failure.message)
         context = {"error": step.failure.message}
         return render(request, "staff/totp.html", context, status_code=step.failure.status)
-    return _with_cookie(redirect(TO_CASES), step)
+    return _with_cookie(redirect(TO_CASES if step.stage == "full" else TO_OWN_CHOICE), step)
 
 
 def _code_step(request: Request, stage: str, code: str) -> LoginStep | None:

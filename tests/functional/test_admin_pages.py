@@ -9,14 +9,14 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import sessionmaker
 from starlette.testclient import TestClient
-from support.staff_world import PASSWORD, ZONE, Person, build_world
+from support.staff_world import ZONE, Person, build_world
 
 from cases.audit.models import AuditEntry
 from cases.clock import FixedClock
 from cases.db import unit_of_work
 from cases.notify.service import NotifyConfig, Outbox
 from cases.reports.models import Case, PendingGrant
-from cases.staff.models import StaffAccount
+from cases.staff.models import KeyApproval, StaffAccount
 
 CSRF = re.compile(r'name="csrf" value="([0-9a-f]+)"')
 
@@ -82,29 +82,22 @@ def test_admin_sees_counts_and_the_recovery_warning(client: Any, world: dict[str
     assert "Orders moved to a rival" not in page.text
 
 
-def test_create_account_checks_password_and_roles(client: Any, world: dict[str, Any]) -> None:
-    """A weak password or admin+auditor is refused with the field error; a good one is created."""
+def test_create_account_checks_roles_and_gives_a_link(client: Any, world: dict[str, Any]) -> None:
+    """admin+auditor is refused with the field error; a good one gets an enrolment link."""
     token = log_in(client, world["boss"], world["clock"])
     base = {"csrf": token, "email": "new@example.com", "name": "New"}
 
-    weak = client.post("/admin/staff", data={**base, "password": "short", "roles": "investigator"})
-    mixed = client.post(
-        "/admin/staff", data={**base, "password": PASSWORD, "roles": ["admin", "auditor"]}
-    )
-    made = client.post(
-        "/admin/staff",
-        data={**base, "password": PASSWORD, "roles": "investigator"},
-        follow_redirects=False,
-    )
+    mixed = client.post("/admin/staff", data={**base, "roles": ["admin", "auditor"]})
+    made = client.post("/admin/staff", data={**base, "roles": "investigator"})
     with unit_of_work(world["db"]) as db:
         account = db.scalars(
             select(StaffAccount).where(StaffAccount.email == "new@example.com")
         ).one()
         enrolled = account.totp_enrolled
 
-    assert (weak.status_code, weak.context["errors"]) == (422, {"password": "too_short"})
     assert mixed.context["errors"] == {"roles": "auditor_other"}
-    assert made.status_code == 303
+    assert made.status_code == 200
+    assert made.context["enrolment"].startswith("https://testserver/staff/enrol/")
     assert enrolled is False
 
 
@@ -128,8 +121,8 @@ def test_deactivate_ends_sessions_and_is_audited(client: Any, world: dict[str, A
     assert "admin.staff_deactivated" in actions
 
 
-def test_team_member_gets_pending_grants(client: Any, world: dict[str, Any]) -> None:
-    """Adding a new investigator to the team queues a grant for the open case they may see."""
+def test_team_member_waits_for_a_key_holder(client: Any, world: dict[str, Any]) -> None:
+    """Adding an investigator to the team queues no grant until a key holder approves."""
     with unit_of_work(world["db"]) as db:
         late = build_world(db, world["clock"]).staff("late@example.com")
     token = log_in(client, world["boss"], world["clock"])
@@ -141,10 +134,12 @@ def test_team_member_gets_pending_grants(client: Any, world: dict[str, Any]) -> 
     page = client.get(path)
     with unit_of_work(world["db"]) as db:
         grants = list(db.scalars(select(PendingGrant.staff_id)))
+        waiting = list(db.scalars(select(KeyApproval.staff_id)))
 
     assert added.status_code == 303
     assert [m.email for m in page.context["members"]] == ["late@example.com"]
-    assert late.account.id in grants
+    assert late.account.id not in grants
+    assert waiting == [late.account.id]
 
 
 def test_category_added_and_reordered(client: Any, world: dict[str, Any]) -> None:

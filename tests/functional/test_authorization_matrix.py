@@ -30,12 +30,14 @@ from cases.audit.service import AuditLog
 from cases.casework.service import CaseworkConfig, CaseworkService
 from cases.clock import FixedClock
 from cases.db import session_factory, unit_of_work
+from cases.notify.service import NotifyConfig
+from cases.org.approvals import ApprovalService
 from cases.org.models import ChannelMember
 from cases.reports.intake import IdentityInput, SubjectInput
 from cases.reports.keys import CASE, KeyRing, wrap_context
 from cases.reports.models import CaseExclusion, CaseSubject, KeyWrap
 from cases.staff.directory import DirectoryService, Row
-from cases.staff.models import Role, StaffAccount
+from cases.staff.models import KeyApproval, Role, StaffAccount
 from cases.staff.roles import CASE_READERS, IDENTITY_READERS, POLICY_ROLES, conflicts
 
 SINGLE = tuple(str(r) for r in Role)
@@ -45,7 +47,17 @@ COMBOS = tuple("+".join(pair) for pair in combinations(sorted(SINGLE), 2) if not
 ROLES = SINGLE + COMBOS
 # Forbidden pairs: no account holds one, so the matrix proves they cannot be made.
 FORBIDDEN_PAIRS = tuple(pair for pair in combinations(sorted(SINGLE), 2) if conflicts(pair))
-RELATIONS = ("assignee", "subject", "manager", "reporter_excluded", "recused", "unrelated")
+# "pending": on the team (and even assigned) but an admin's change to the account awaits a key
+# holder's approval, so no key reaches it (cases/org/approvals.py).
+RELATIONS = (
+    "assignee",
+    "subject",
+    "manager",
+    "reporter_excluded",
+    "recused",
+    "pending",
+    "unrelated",
+)
 # A pair of roles adds nothing to how the policy hides a case; three relations keep it quick.
 COMBO_RELATIONS = ("assignee", "manager", "unrelated")
 READERS = frozenset(str(r) for r in CASE_READERS)
@@ -101,6 +113,18 @@ ROUTE_ROLES: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/api/v1/cases/{case_id}/rewards"): frozenset({"investigator"}),
     ("GET", "/staff/cases/{case_id}/reward"): frozenset(SINGLE),
     ("POST", "/staff/cases/{case_id}/reward"): frozenset({"investigator"}),
+}
+# Account and approval routes (no case id): the roles that may use them at all; everyone
+# else gets 403 whatever the id. Keys are approved only by roles that hold keys.
+KEY_HOLDERS = frozenset(ROLES) - {"admin", "auditor"}
+ACCOUNT_ROUTES: dict[tuple[str, str], frozenset[str]] = {
+    ("POST", "/api/v1/admin/accounts"): frozenset({"admin"}),
+    ("PATCH", "/api/v1/admin/accounts/{staff_id}"): frozenset({"admin"}),
+    ("GET", "/api/v1/staff/approvals"): KEY_HOLDERS,
+    ("POST", "/api/v1/staff/approvals/{approval_id}/approve"): KEY_HOLDERS,
+    ("POST", "/api/v1/staff/approvals/{approval_id}/refuse"): KEY_HOLDERS,
+    ("GET", "/staff/approvals"): KEY_HOLDERS,
+    ("POST", "/staff/approvals/{approval_id}"): KEY_HOLDERS,
 }
 # Routes that check the case before the role: a hidden case is 404 for every role there.
 VISIBILITY_FIRST = {("POST", "/staff/cases/{case_id}/reward")}
@@ -227,6 +251,13 @@ def build(db: Any, clock: FixedClock) -> tuple[World, dict[tuple[str, str], Acco
 def arrange(
     db: Any, clock: FixedClock, world: World, accounts: dict[Any, Account], lead: Person
 ) -> Any:
+    admin = accounts[("admin", "unrelated")].person.principal(db, clock)
+    approvals = ApprovalService(
+        db, clock, AuditLog(db, clock, SECRET), NotifyConfig("https://testserver", ZONE)
+    )
+    for account in accounts.values():
+        if account.relation == "pending":
+            approvals.request(admin, account.person.account, "team_joined", world.channel.id)
     filed = world.file(
         subjects=[SubjectInput(name=f"{r} subject", employee_id=f"E-{r}-subject") for r in ROLES],
         exclude=[
@@ -237,6 +268,9 @@ def arrange(
         identity=IdentityInput(name="Li Hua", contact="li.hua@example.com"),
     )
     case = filed.case
+    for account in accounts.values():
+        if account.relation == "pending":
+            assert not KeyRing(db).holds(case.id, CASE, account.person.account.id)
     # The form offers only the people a report is routed to (investigators); the policy
     # honours an exclusion of anyone, so the other roles' exclusions are written directly.
     for account in accounts.values():
@@ -267,7 +301,8 @@ def arrange(
     )
     for account in accounts.values():
         account.ids = dict(shared)
-        if account.relation == "assignee" and account.held & WORKERS:
+        if account.relation in {"assignee", "pending"} and account.held & WORKERS:
+            # A pending account is assigned too: assignment alone must not give it the key.
             work.assign(me, case.id, account.person.account.id)
         elif account.relation == "assignee" and account.held & POLICY:
             # Only case readers are assigned; the other roles the policy covers are made key
@@ -476,3 +511,71 @@ def test_no_account_can_be_given_a_forbidden_pair_of_roles(matrix: Matrix) -> No
     assert len(FORBIDDEN_PAIRS) >= 10
     assert set(answers.values()) == {422}
     assert roles == {"finance"}
+
+
+def account_routes(app: Any) -> list[tuple[str, str]]:
+    """Every route that makes accounts or decides approvals."""
+    found = []
+    for route in app.routes:
+        if not isinstance(route, Route):
+            continue
+        if route.path.startswith("/api/v1/admin/") or "/approvals" in route.path:
+            found += [(m, route.path) for m in sorted(route.methods or ()) if m != "HEAD"]
+    return sorted(found)
+
+
+def call_account_route(client: TestClient, account: Account, route: tuple[str, str]) -> int:
+    method, template = route
+    path = re.sub(r"\{(\w+)\}", "missing", template)
+    client.cookies.clear()
+    if template.startswith("/api/"):
+        headers = {"Authorization": f"Bearer {account.token}"}
+        body = {} if method in {"POST", "PATCH"} else None
+        return client.request(method, path, headers=headers, json=body).status_code
+    cookie, token = account.csrf
+    headers = {"Cookie": f"__Host-staff={account.token}; __Host-csrf={cookie}"}
+    if method == "GET":
+        return client.get(path, headers=headers, follow_redirects=False).status_code
+    form = {"csrf": token, "do": "approve"}
+    return client.post(path, headers=headers, data=form, follow_redirects=False).status_code
+
+
+def test_every_account_route_is_declared(matrix: Matrix) -> None:
+    """Each route that makes accounts or decides approvals has a declared rule."""
+    routes = account_routes(matrix.client.app)
+
+    assert sorted(ACCOUNT_ROUTES) == routes
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_account_routes_answer_403_to_roles_never_allowed(matrix: Matrix, role: str) -> None:
+    """Account routes: 403 for a role never allowed; otherwise the request itself is judged."""
+    account = matrix.accounts[(role, "unrelated")]
+    wrong = []
+
+    for route, allowed in ACCOUNT_ROUTES.items():
+        status = call_account_route(matrix.client, account, route)
+        if (status == 403) == (role in allowed):
+            wrong.append(f"{route[0]} {route[1]}: {status}")
+
+    assert not wrong, "\n".join(wrong)
+
+
+def test_a_pending_account_cannot_decide_its_own_approval(matrix: Matrix) -> None:
+    """The account awaiting approval gets 403 on its own row; the admin who asked too."""
+    pending = matrix.accounts[("investigator", "pending")]
+    admin = matrix.accounts[("admin", "unrelated")]
+    with unit_of_work(session_factory(matrix.engine)) as db:
+        row = db.scalars(
+            select(KeyApproval).where(KeyApproval.staff_id == pending.person.account.id)
+        ).one()
+        row_id = row.id
+
+    answers = []
+    for who in (pending, admin):
+        matrix.client.cookies.clear()
+        headers = {"Authorization": f"Bearer {who.token}"}
+        path = f"/api/v1/staff/approvals/{row_id}/approve"
+        answers.append(matrix.client.post(path, headers=headers).status_code)
+
+    assert answers == [403, 403]

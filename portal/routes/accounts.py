@@ -1,0 +1,441 @@
+"""Accounts made on the web: the enrolment link, key-holder approvals, and their JSON API.
+
+Handlers parse, call cases/ (cases/org/admin.py, cases/org/approvals.py,
+cases/staff/enrolment.py) and render; every rule and audit entry lives there.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.routing import BaseRoute, Route
+
+import crypto
+from cases.audit.service import AuditLog
+from cases.db import unit_of_work
+from cases.errors import CaseError, Invalid, NotFound, Unauthorized
+from cases.notify.service import NotifyConfig
+from cases.org.admin import require_admin
+from cases.org.approvals import ApprovalService, ApprovalView
+from cases.sessions.service import ActiveSession
+from cases.staff.enrolment import EnrolmentService, key_code
+from cases.staff.models import StaffAccount
+from cases.staff.service import StaffService
+from portal.auth import STAFF_COOKIE, require_staff, staff_session
+from portal.csrf import form_with_csrf, set_host_cookie
+from portal.deps import clock_of, kdf_profile, server_secret, settings_of
+from portal.errors import read_json
+from portal.i18n import N_
+from portal.openapi import api_operation
+from portal.qr import totp_qr_svg
+from portal.routes.admin import ROLE_LABELS, enrolment_url
+from portal.routes.admin import service as admin_service
+from portal.routes.staff_api import login_service
+from portal.templating import render
+
+STRING = {"type": "string"}
+OBJECT = {"type": "object"}
+ROLES = {"type": "array", "items": STRING}
+ACCOUNT = {
+    "type": "object",
+    "properties": {"id": STRING, "email": STRING, "roles": ROLES, "active": {"type": "boolean"}},
+}
+APPROVAL = {
+    "type": "object",
+    "properties": {
+        "id": STRING,
+        "account": OBJECT,
+        "reason": STRING,
+        "channel": STRING,
+        "requested_by": STRING,
+        "requested_at": STRING,
+        "key_code": {"type": ["string", "null"]},
+    },
+}
+REASON_LABELS = {
+    "new_account": N_("New account"),
+    "role_added": N_("Role added"),
+    "team_joined": N_("Added to a team"),
+    "reactivated": N_("Reactivated"),
+    "login_reset": N_("Password and authenticator reset"),
+}
+FIELD_MESSAGES = {
+    "too_short": N_("Use at least 12 characters."),
+    "too_long": N_("This is too long."),
+    "common": N_("That password is too easy to guess; choose another."),
+    "mismatch": N_("The two passwords are not the same."),
+}
+# What the domain says, so the catalogue check sees it.
+DOMAIN_MESSAGES = (
+    N_("This enrolment link is not valid any more. Ask an admin for a new one."),
+    N_("There is no such approval."),
+    N_("This approval was already decided."),
+    N_("Your roles do not hold keys, so you cannot decide approvals."),
+    N_(
+        "Only a key holder of this person's team may decide, never the admin who made the "
+        "change or the person themselves."
+    ),
+    N_("Enter a valid e-mail address."),
+    N_("You cannot reset your own login; ask another admin."),
+    N_("The roles must be a list of role names."),
+    N_("Active must be true or false."),
+    N_("This person has not set their password yet; approve once they have."),
+    N_("An admin chose your password. Log in on the web and choose your own first."),
+)
+TO_LOGIN = "/staff/login"
+
+
+class NotJson(CaseError):
+    """This address accepts only JSON."""
+
+    status = 415
+    code = "unsupported_media_type"
+
+
+async def json_body(request: Request) -> dict[str, Any]:
+    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media_type != "application/json":
+        raise NotJson(N_("This address does not accept data in that format."))
+    return await read_json(request)
+
+
+def _staff(request: Request, db: Session) -> StaffService:
+    settings = settings_of(request)
+    return StaffService(
+        db, clock_of(request), server_secret=server_secret(settings), profile=kdf_profile(settings)
+    )
+
+
+def enrolment(request: Request, db: Session) -> EnrolmentService:
+    return EnrolmentService(db, clock_of(request), _staff(request, db))
+
+
+def approvals(request: Request, db: Session) -> ApprovalService:
+    settings, clock = settings_of(request), clock_of(request)
+    audit = AuditLog(db, clock, server_secret(settings))
+    return ApprovalService(db, clock, audit, NotifyConfig(settings.base_url, settings.timezone))
+
+
+def account_json(account: StaffAccount) -> dict[str, Any]:
+    return {
+        "id": account.id,
+        "email": account.email,
+        "roles": sorted(account.role_names),
+        "active": account.active,
+    }
+
+
+def approval_json(view: ApprovalView) -> dict[str, Any]:
+    row = view.approval
+    return {
+        "id": row.id,
+        "account": {**account_json(view.account), "name": view.account.name},
+        "reason": row.reason,
+        "channel": row.channel_id,
+        "requested_by": view.requested_by.email if view.requested_by else None,
+        "requested_at": row.requested_at.isoformat(timespec="seconds") + "Z",
+        "key_code": view.key_code,
+    }
+
+
+# --- enrolment page (no login: the link is the credential) ---------------------------------
+
+
+def enrol_form(request: Request) -> Response:
+    token = request.path_params["token"]
+    try:
+        with unit_of_work(request.app.state.db) as db:
+            email = enrolment(request, db).account_for(token).email
+    except NotFound as problem:
+        return render(request, "staff/enrol_invalid.html", {"error": problem.message}, 404)
+    return render(request, "staff/enrol.html", {"email": email, "errors": {}})
+
+
+async def enrol_submit(request: Request) -> Response:
+    form = await form_with_csrf(request)
+    password, again = str(form.get("password", ""))[:1024], str(form.get("password_again", ""))
+    return await run_in_threadpool(_enrol, request, password, again)
+
+
+def _enrol(request: Request, password: str, again: str) -> Response:
+    token = request.path_params["token"]
+    try:
+        with unit_of_work(request.app.state.db) as db:
+            service = enrolment(request, db)
+            email = service.account_for(token).email
+            if password != again:
+                raise Invalid(fields={"password_again": "mismatch"})
+            done = service.complete(token, password)
+    except NotFound as problem:
+        return render(request, "staff/enrol_invalid.html", {"error": problem.message}, 404)
+    except Invalid as problem:
+        again_context = {"email": email, "errors": problem.fields}
+        return render(request, "staff/enrol.html", again_context, 422)
+    context: dict[str, Any] = {
+        "email": done.account.email,
+        "qr": totp_qr_svg(done.totp_secret, done.account.email),
+        "secret": crypto.totp_secret_b32(done.totp_secret),
+        "key_code": key_code(done.account),
+    }
+    return render(request, "staff/enrolled.html", context)
+
+
+# --- choosing one's own password after an admin chose it -------------------------------------
+
+
+def own_password_form(request: Request) -> Response:
+    with unit_of_work(request.app.state.db) as db:
+        if _half_password(request, db) is None:
+            return RedirectResponse(TO_LOGIN, status_code=303)
+    return render(request, "staff/own_password.html", {"errors": {}})
+
+
+async def own_password_submit(request: Request) -> Response:
+    form = await form_with_csrf(request)
+    password, again = str(form.get("password", ""))[:1024], str(form.get("password_again", ""))
+    return await run_in_threadpool(_own_password, request, password, again)
+
+
+def _own_password(request: Request, password: str, again: str) -> Response:
+    try:
+        with unit_of_work(request.app.state.db) as db:
+            active = _half_password(request, db)
+            if active is None:
+                return RedirectResponse(TO_LOGIN, status_code=303)
+            if password != again:
+                raise Invalid(fields={"password_again": "mismatch"})
+            step = login_service(request, db).own_password_step(active, password)
+    except Invalid as problem:
+        return render(request, "staff/own_password.html", {"errors": problem.fields}, 422)
+    response = RedirectResponse("/staff/cases", status_code=303)
+    set_host_cookie(response, STAFF_COOKIE, step.token or "")
+    return response
+
+
+def _half_password(request: Request, db: Session) -> ActiveSession | None:
+    active = staff_session(request, db)
+    return active if active is not None and active.stage == "password" else None
+
+
+# --- approvals page ---------------------------------------------------------------------------
+
+
+def approvals_page(request: Request) -> Response:
+    try:
+        with unit_of_work(request.app.state.db) as db:
+            me = require_staff(request, db)
+            views = approvals(request, db).pending(me)
+            context = {
+                "me": me,
+                "approvals": views,
+                "reason_labels": REASON_LABELS,
+                "role_labels": ROLE_LABELS,
+            }
+            return render(request, "staff/approvals.html", context)
+    except Unauthorized:
+        return RedirectResponse(TO_LOGIN, status_code=303)
+
+
+async def decide_page(request: Request) -> Response:
+    form = await form_with_csrf(request)
+    approve = form.get("do") == "approve"
+    return await run_in_threadpool(_decide_page, request, approve)
+
+
+def _decide_page(request: Request, approve: bool) -> Response:
+    try:
+        _decide(request, approve)
+    except Unauthorized:
+        return RedirectResponse(TO_LOGIN, status_code=303)
+    return RedirectResponse("/staff/approvals?done=1", status_code=303)
+
+
+def _decide(request: Request, approve: bool) -> dict[str, Any]:
+    approval_id = request.path_params["approval_id"]
+    with unit_of_work(request.app.state.db) as db:
+        me = require_staff(request, db)
+        service = approvals(request, db)
+        if approve:
+            granted = service.approve(me, approval_id)
+            return {"id": approval_id, "status": "approved", "keys": granted}
+        service.refuse(me, approval_id)
+        return {"id": approval_id, "status": "refused"}
+
+
+# --- JSON API ------------------------------------------------------------------------------
+
+
+@api_operation(
+    "createStaffAccount",
+    "Admins: a new staff account without a password; answers its one-time enrolment link",
+    request={
+        "type": "object",
+        "required": ["email", "roles"],
+        "properties": {"email": STRING, "name": STRING, "roles": ROLES, "employee_id": STRING},
+    },
+    responses={
+        201: {
+            "type": "object",
+            "properties": {"id": STRING, "email": STRING, "roles": ROLES, "enrolment_url": STRING},
+        }
+    },
+    errors=(400, 401, 403, 409, 415, 422),
+    bearer=True,
+    tags=("admin",),
+)
+async def create_account(request: Request) -> Response:
+    body = await json_body(request)
+    return JSONResponse(await run_in_threadpool(_create, request, body), status_code=201)
+
+
+def _create(request: Request, body: dict[str, Any]) -> dict[str, Any]:
+    with unit_of_work(request.app.state.db) as db:
+        me = require_staff(request, db)
+        made = admin_service(request, db).create_account(
+            me,
+            _text(body, "email"),
+            _roles(body) or [],
+            name=_text(body, "name"),
+            employee_id=_text(body, "employee_id"),
+        )
+        return {
+            **account_json(made.account),
+            "enrolment_url": enrolment_url(request, made.enrolment_token),
+        }
+
+
+@api_operation(
+    "updateStaffAccount",
+    "Admins: change roles or switch an account on or off; lost keys go at once, "
+    "added roles and reactivation wait for a key holder's approval",
+    method="PATCH",
+    request={"type": "object", "properties": {"roles": ROLES, "active": {"type": "boolean"}}},
+    responses={200: ACCOUNT},
+    errors=(400, 401, 403, 404, 409, 415, 422),
+    bearer=True,
+    tags=("admin",),
+)
+async def update_account(request: Request) -> Response:
+    body = await json_body(request)
+    active = body.get("active")
+    if active is not None and not isinstance(active, bool):
+        raise Invalid(N_("Active must be true or false."), fields={"active": "required"})
+    return JSONResponse(await run_in_threadpool(_update, request, _roles(body), active))
+
+
+def _update(request: Request, roles: list[str] | None, active: bool | None) -> dict[str, Any]:
+    with unit_of_work(request.app.state.db) as db:
+        me = require_staff(request, db)
+        require_admin(me)
+        staff_id = request.path_params["staff_id"]
+        account = admin_service(request, db).update_account(me, staff_id, roles, active)
+        return account_json(account)
+
+
+@api_operation(
+    "completeStaffEnrolment",
+    "With the token of an enrolment link: set your own password; answers the TOTP secret",
+    request={
+        "type": "object",
+        "required": ["token", "password"],
+        "properties": {"token": STRING, "password": STRING},
+    },
+    responses={201: {"type": "object", "properties": {"totp_secret": STRING, "key_code": STRING}}},
+    errors=(400, 404, 415, 422),
+    tags=("staff",),
+)
+async def complete_enrolment(request: Request) -> Response:
+    body = await json_body(request)
+    token, password = _text(body, "token"), _text(body, "password")
+    answer = await run_in_threadpool(_complete, request, token, password)
+    return JSONResponse(answer, status_code=201)
+
+
+def _complete(request: Request, token: str, password: str) -> dict[str, Any]:
+    with unit_of_work(request.app.state.db) as db:
+        done = enrolment(request, db).complete(token, password)
+        return {
+            "totp_secret": crypto.totp_secret_b32(done.totp_secret),
+            "key_code": key_code(done.account),
+        }
+
+
+@api_operation(
+    "listKeyApprovals",
+    "Key holders: accounts an admin made or changed, waiting for your approval of their keys",
+    responses={200: {"type": "array", "items": APPROVAL}},
+    errors=(401, 403),
+    bearer=True,
+    tags=("staff",),
+)
+async def list_approvals(request: Request) -> Response:
+    return JSONResponse(await run_in_threadpool(_list, request))
+
+
+def _list(request: Request) -> list[dict[str, Any]]:
+    with unit_of_work(request.app.state.db) as db:
+        me = require_staff(request, db)
+        return [approval_json(v) for v in approvals(request, db).pending(me)]
+
+
+def _decision(approve: bool) -> Callable[[Request], Any]:
+    async def endpoint(request: Request) -> Response:
+        if await request.body():
+            await json_body(request)
+        return JSONResponse(await run_in_threadpool(_decide, request, approve))
+
+    return endpoint
+
+
+approve_endpoint = api_operation(
+    "approveKeyApproval",
+    "Approve: the account gets the keys you hold that it may hold (never its admin or itself)",
+    responses={200: OBJECT},
+    errors=(401, 403, 404, 409),
+    bearer=True,
+    tags=("staff",),
+)(_decision(True))
+# 409 not_enrolled: the person has not set their password yet, so there is no key code.
+refuse_endpoint = api_operation(
+    "refuseKeyApproval",
+    "Refuse: the account keeps receiving no key; the refusal is recorded",
+    responses={200: OBJECT},
+    errors=(401, 403, 404, 409),
+    bearer=True,
+    tags=("staff",),
+)(_decision(False))
+
+
+def _text(body: dict[str, Any], name: str) -> str:
+    value = body.get(name, "")
+    return value if isinstance(value, str) else ""
+
+
+def _roles(body: dict[str, Any]) -> list[str] | None:
+    roles = body.get("roles")
+    if roles is None:
+        return None
+    if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles):
+        raise Invalid(N_("The roles must be a list of role names."), fields={"roles": "required"})
+    return list(roles)
+
+
+routes: list[BaseRoute] = [
+    Route("/staff/enrol/{token}", enrol_form, methods=["GET"]),
+    Route("/staff/enrol/{token}", enrol_submit, methods=["POST"]),
+    Route("/staff/login/password", own_password_form, methods=["GET"]),
+    Route("/staff/login/password", own_password_submit, methods=["POST"]),
+    Route("/staff/approvals", approvals_page, methods=["GET"]),
+    Route("/staff/approvals/{approval_id}", decide_page, methods=["POST"]),
+    Route("/api/v1/admin/accounts", create_account, methods=["POST"]),
+    Route("/api/v1/admin/accounts/{staff_id}", update_account, methods=["PATCH"]),
+    Route("/api/v1/staff/enrolment", complete_enrolment, methods=["POST"]),
+    Route("/api/v1/staff/approvals", list_approvals, methods=["GET"]),
+    Route("/api/v1/staff/approvals/{approval_id}/approve", approve_endpoint, methods=["POST"]),
+    Route("/api/v1/staff/approvals/{approval_id}/refuse", refuse_endpoint, methods=["POST"]),
+]
