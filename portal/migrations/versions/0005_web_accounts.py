@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0005_web_accounts"
-down_revision: str | None = "0003"
+down_revision: str | None = "0004_subject_matching"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -33,7 +33,9 @@ from cases.casework.intake import RecordedIntake
 from cases.casework.service import CaseworkConfig, CaseworkService
 from cases.clock import FixedClock
 from cases.errors import Forbidden
+from cases.notify.service import NotifyConfig
 from cases.org.admin import AdminConfig, AdminService
+from cases.org.approvals import ApprovalService
 from cases.principals import StaffPrincipal
 from cases.reports.intake import IntakeConfig
 from cases.reports.keys import KeyRing
@@ -55,10 +57,13 @@ CUSTODIAN = frozenset({"custodian"})
 INVESTIGATOR = frozenset({"investigator"})
 APPROVER = frozenset({"reward_approver"})
 FINANCE = frozenset({"finance"})
+KEY_HOLDERS = ALL - {"admin", "auditor"}
 
 ADMIN_METHODS = (
     "accounts",
     "add_category",
+    "awaiting_approval",
+    "awaiting_enrolment",
     "add_member",
     "add_rule",
     "category",
@@ -78,10 +83,12 @@ ADMIN_METHODS = (
     "reactivate",
     "remove_member",
     "remove_rule",
+    "reset_login",
     "reset_totp",
     "rules",
     "set_roles",
     "update_category",
+    "update_account",
     "update_channel",
 )
 
@@ -93,6 +100,12 @@ RULES: dict[str, frozenset[str]] = {
     "AccessService.confirm_subject": READERS,
     "AccessService.reject_subject": READERS,
     "AccessService.recuse": POLICY,
+    # Key-holder approval: decided only by roles that hold keys, never admins or auditors.
+    "ApprovalService.approve": KEY_HOLDERS,
+    "ApprovalService.pending": KEY_HOLDERS,
+    "ApprovalService.refuse": KEY_HOLDERS,
+    # Asking for approval only withholds keys; whoever changed the account asks.
+    "ApprovalService.request": ALL,
     "AuditTrail.page": AUDITOR,
     "AuditTrail.statistics": AUDITOR,
     "AuditTrail.verify": AUDITOR,
@@ -154,6 +167,9 @@ def _audit(db: Session, clock: FixedClock) -> AuditLog:
 FACTORIES: dict[type, Factory] = {
     AccessService: lambda db, clock: AccessService(db, clock, _audit(db, clock)),
     AdminService: lambda db, clock: AdminService(db, clock, AdminConfig(SECRET, PROFILE)),
+    ApprovalService: lambda db, clock: ApprovalService(
+        db, clock, _audit(db, clock), NotifyConfig("https://testserver", ZONE)
+    ),
     AuditTrail: lambda db, clock: AuditTrail(db, clock, _audit(db, clock), ZONE),
     CaseworkService: lambda db, clock: CaseworkService(db, clock, CaseworkConfig(ZONE, SECRET)),
     DisclosureService: lambda db, clock: DisclosureService(db, clock, _audit(db, clock), ZONE),
