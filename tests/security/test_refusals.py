@@ -1,0 +1,93 @@
+"""Clean refusals: wrong content types, broken JSON and multipart are 4xx, never a 500."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from sqlalchemy.orm import Session, sessionmaker
+
+from cases.db import unit_of_work
+from cases.org.service import OrgService
+
+
+def _report(app_db: sessionmaker[Session]) -> dict[str, Any]:
+    with unit_of_work(app_db) as db:
+        channel = OrgService(db).general_channel()
+        category = channel.categories[0]
+        return {
+            "channel": channel.id,
+            "category": category.id,
+            "summary": "Orders diverted",
+            "details": "The Acme order went to a rival.",
+            "subjects": [],
+            "exclude": [],
+            "identity": None,
+        }
+
+
+@pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded", ""])
+def test_cross_site_simple_request_cannot_file_a_report(
+    client: Any, app_db: sessionmaker[Session], content_type: str
+) -> None:
+    """POST /api/v1/reports with a body a web page may send without preflight is a 415."""
+    body = json.dumps(_report(app_db))
+    headers = {"Content-Type": content_type} if content_type else {}
+
+    response = client.post("/api/v1/reports", content=body, headers=headers)
+
+    assert response.status_code == 415
+    assert response.json()["error"] == "unsupported_media_type"
+
+
+def test_cross_site_simple_request_cannot_open_a_reporter_session(client: Any) -> None:
+    """POST /api/v1/reporter/session as text/plain is a 415, not a receipt check."""
+    response = client.post(
+        "/api/v1/reporter/session",
+        content='{"receipt": "ABCD-EFGH"}',
+        headers={"Content-Type": "text/plain"},
+    )
+
+    assert response.status_code == 415
+
+
+@pytest.mark.parametrize("path", ["/api/v1/reports", "/api/v1/reporter/session"])
+def test_lone_surrogate_in_json_is_a_bad_request(client: Any, path: str) -> None:
+    """A JSON string holding a lone surrogate ("\\ud800") is a 400 bad_json, not a 500."""
+    body = '{"receipt": "\\ud800", "summary": "\\udfff", "details": {"\\ud800": 1}}'
+
+    response = client.post(path, content=body, headers={"Content-Type": "application/json"})
+
+    assert response.status_code == 400
+    assert response.json()["error"] == "bad_json"
+
+
+BROKEN_MULTIPART = [
+    b'--xyz\r\nContent-Disposition: form-data; name="files"; filename="a"\r\n\x00\r\n',
+    b"not a multipart body at all",
+    b"--xyz\r\nA header without a colon\r\n\r\nv\r\n--xyz--\r\n",
+    b'--xyz\r\nContent-Disposition: form-data; name="a"\r\n\r\nv\r\n--xyzQ',
+    b'--xyz\r\nContent-Disposition: form-data; name="file"; filename="a"\r\n\r\ncut off',
+]
+
+
+def _reporter_headers(client: Any, app_db: sessionmaker[Session]) -> dict[str, str]:
+    receipt = client.post("/api/v1/reports", json=_report(app_db)).json()["receipt"]
+    token = client.post("/api/v1/reporter/session", json={"receipt": receipt}).json()["token"]
+    return {"Authorization": f"Bearer {token}"}
+
+
+def test_broken_multipart_upload_is_a_bad_request(
+    client: Any, app_db: sessionmaker[Session]
+) -> None:
+    """Every multipart framing error on an upload endpoint is a 400, never a 500."""
+    headers = _reporter_headers(client, app_db)
+    headers["Content-Type"] = "multipart/form-data; boundary=xyz"
+
+    statuses = [
+        client.post("/api/v1/reporter/attachments", content=body, headers=headers).status_code
+        for body in BROKEN_MULTIPART
+    ]
+
+    assert statuses == [400] * len(BROKEN_MULTIPART)
