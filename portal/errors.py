@@ -41,6 +41,11 @@ _STATUS_TEXT: dict[int, tuple[str, str, str]] = {
         N_("Not allowed here"),
         N_("This address does not accept that kind of request."),
     ),
+    408: (
+        "timeout",
+        N_("Too slow"),
+        N_("What you sent stopped arriving, so it was not accepted. Please send it again."),
+    ),
     409: (
         "conflict",
         N_("Something changed"),
@@ -87,6 +92,13 @@ class BadRequest(CaseError):
 
     status = 400
     code = "bad_request"
+
+
+class TooLarge(CaseError):
+    """What you sent is larger than allowed."""
+
+    status = 413
+    code = "too_large"
 
 
 class UnsupportedMediaType(CaseError):

@@ -18,24 +18,16 @@ from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
-from cases.errors import CaseError, Invalid
+from cases.errors import Invalid
 from cases.reports.attachments import StoredFile
 from portal.csrf import CSRF_FIELD, UnsupportedForm, verify_csrf
-from portal.errors import BadRequest
+from portal.errors import BadRequest, TooLarge
 from portal.i18n import N_
 from portal.settings import Settings
 
 # Bytes gathered from the socket before one hop to the worker thread that parses them.
 BLOCK = 1024 * 1024
-MAX_FIELD_BYTES = 64 * 1024
 MAX_FIELDS = 200
-
-
-class TooLarge(CaseError):
-    """What you sent is larger than allowed."""
-
-    status = 413
-    code = "too_large"
 
 
 class FileSink(Protocol):
@@ -54,11 +46,17 @@ class UploadLimits:
     max_file: int
     max_total: int
     max_files: int
+    max_field: int = 64 * 1024
 
     @classmethod
     def of(cls, settings: Settings) -> UploadLimits:
         limits = settings.limits
-        return cls(limits.upload_max_file, limits.upload_max_report, limits.upload_max_files)
+        return cls(
+            limits.upload_max_file,
+            limits.upload_max_report,
+            limits.upload_max_files,
+            limits.max_form_field,
+        )
 
 
 @dataclass
@@ -180,7 +178,7 @@ class StreamingForm:
         part = self._part
         if part.filename is None:
             part.data += data[start:end]
-            if len(part.data) > MAX_FIELD_BYTES:
+            if len(part.data) > self.limits.max_field:
                 raise TooLarge(N_("A field of the form is too long."))
             return
         self._file_data(part, data[start:end])
