@@ -162,11 +162,18 @@ def _secret_key(value: str | None, data_dir: Path) -> Secret:
         return Secret(value.encode())
     path = data_dir / "secret.key"
     if not path.exists():
-        data_dir.mkdir(parents=True, exist_ok=True)
+        private_dir(data_dir)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as handle:
             handle.write(secrets.token_hex(32))
+    path.chmod(0o600)
     return Secret(path.read_text().strip().encode())
+
+
+def private_dir(path: Path) -> None:
+    """Makes the directory if needed and leaves it to its owner alone (0700)."""
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    path.chmod(0o700)
 
 
 _LIMIT_VARS = {

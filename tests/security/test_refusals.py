@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import stat
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -10,6 +12,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from cases.db import unit_of_work
 from cases.org.service import OrgService
+from portal.bootstrap import prepare_database
+from portal.settings import Settings
 
 
 def _report(app_db: sessionmaker[Session]) -> dict[str, Any]:
@@ -91,3 +95,22 @@ def test_broken_multipart_upload_is_a_bad_request(
     ]
 
     assert statuses == [400] * len(BROKEN_MULTIPART)
+
+
+@pytest.mark.sqlite_only
+def test_other_local_users_cannot_read_the_data_directory(tmp_path: Path) -> None:
+    """The data directory is 0700; secret.key and the SQLite files (db, -wal, -shm) are 0600."""
+    data = tmp_path / "var"
+    data.mkdir(mode=0o755)
+    data.chmod(0o755)
+    settings = Settings.from_environ({"PORTAL_DATA_DIR": str(data), "PORTAL_RUN_JOBS": "0"})
+
+    engine = prepare_database(settings)
+    with engine.begin() as connection:
+        connection.exec_driver_sql("CREATE TABLE touched (n INTEGER)")
+    modes = {p.name: stat.S_IMODE(p.stat().st_mode) for p in data.iterdir()}
+    engine.dispose()
+
+    assert stat.S_IMODE(data.stat().st_mode) == 0o700
+    assert {"secret.key", "portal.db", "portal.db-wal"} <= set(modes)
+    assert set(modes.values()) == {0o600}, modes
