@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 import stat
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +14,7 @@ import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from cases.db import unit_of_work
+from cases.notify.smtp import InsecureLogin, SmtpSender
 from cases.org.service import OrgService
 from portal.bootstrap import prepare_database
 from portal.settings import Settings
@@ -114,3 +118,73 @@ def test_other_local_users_cannot_read_the_data_directory(tmp_path: Path) -> Non
     assert stat.S_IMODE(data.stat().st_mode) == 0o700
     assert {"secret.key", "portal.db", "portal.db-wal"} <= set(modes)
     assert set(modes.values()) == {0o600}, modes
+
+
+@dataclass
+class PlainAuthServer:
+    """aiosmtpd that offers AUTH without TLS (as a misconfigured relay might) and records it."""
+
+    url: str = ""
+    logins: list[bytes] = field(default_factory=list)
+    mails: list[bytes] = field(default_factory=list)
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        self.mails.append(envelope.original_content)
+        return "250 OK"
+
+    def authenticate(
+        self, server: Any, session: Any, envelope: Any, mechanism: str, data: Any
+    ) -> Any:
+        from aiosmtpd.smtp import AuthResult
+
+        self.logins.append(bytes(data.password))
+        return AuthResult(success=True)
+
+
+@pytest.fixture
+def plain_auth_smtp() -> Iterator[PlainAuthServer]:
+    """A real SMTP server on 127.0.0.1 with AUTH over an unencrypted connection."""
+    from aiosmtpd.controller import Controller
+    from support.availability import free_port
+
+    handler = PlainAuthServer()
+    port = free_port()
+    controller = Controller(
+        handler,
+        hostname="127.0.0.1",
+        port=port,
+        auth_require_tls=False,
+        authenticator=handler.authenticate,
+    )
+    controller.start()
+    handler.url = f"smtp://mailer:s3cret-password@127.0.0.1:{port}"
+    yield handler
+    controller.stop()
+
+
+def _mail() -> EmailMessage:
+    message = EmailMessage()
+    message["From"], message["To"], message["Subject"] = "a@example.com", "b@example.com", "News"
+    message.set_content("There is news.")
+    return message
+
+
+def test_smtp_password_is_never_sent_without_starttls(plain_auth_smtp: PlainAuthServer) -> None:
+    """smtp://user:pass@ to a server without STARTTLS sends neither password nor mail."""
+    sender = SmtpSender(plain_auth_smtp.url)
+
+    with pytest.raises(InsecureLogin):
+        sender.send(_mail())
+
+    assert plain_auth_smtp.logins == []
+    assert plain_auth_smtp.mails == []
+
+
+def test_smtp_plaintext_login_only_when_the_url_says_so(plain_auth_smtp: PlainAuthServer) -> None:
+    """With ?insecure_login=yes in the URL the operator chose plaintext: login and send."""
+    sender = SmtpSender(plain_auth_smtp.url + "?insecure_login=yes")
+
+    sender.send(_mail())
+
+    assert plain_auth_smtp.logins == [b"s3cret-password"]
+    assert len(plain_auth_smtp.mails) == 1
