@@ -54,7 +54,7 @@ class Limits:
     body_timeout_seconds: float = 30
     # PDF and Office files up to this size lose their metadata; larger ones are kept unchanged
     # (and marked "metadata not removed"): cleaning holds the whole file in memory.
-    clean_max_bytes: int = 64 * MIB
+    clean_max_bytes: int = 20 * MIB
     upload_max_file: int = 1024 * MIB
     upload_max_report: int = 2048 * MIB
     upload_max_files: int = 20

@@ -38,7 +38,8 @@ class FileSink(Protocol):
     def abort(self) -> None: ...
 
 
-FileOpener = Callable[[str, str], FileSink]
+# (field name, file name as sent, the form's fields read so far) -> where the bytes go.
+FileOpener = Callable[[str, str, "ParsedUpload"], FileSink]
 
 
 @dataclass(frozen=True)
@@ -197,7 +198,7 @@ class StreamingForm:
                 raise TooLarge(N_("Too many files. Send fewer files."), code="too_many_files")
             if self.before_file is not None:
                 self.before_file(self.result)
-            part.sink = self.open_file(part.name, part.filename or "")
+            part.sink = self.open_file(part.name, part.filename or "", self.result)
             self._open.append(part.sink)
         part.sink.write(chunk)
 
