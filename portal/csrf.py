@@ -16,7 +16,7 @@ import secrets
 from urllib.parse import parse_qsl
 
 from markupsafe import Markup
-from starlette.datastructures import FormData
+from starlette.datastructures import FormData, UploadFile
 from starlette.requests import HTTPConnection, Request
 from starlette.responses import Response
 
@@ -118,10 +118,12 @@ async def read_small_form(request: Request) -> FormData:
     if body.count(b"&") >= MAX_FORM_FIELDS:
         raise TooLarge(N_("The form has too many fields."))
     try:
-        pairs = parse_qsl(body.decode("utf-8"), keep_blank_values=True, errors="strict")
+        pairs: list[tuple[str, str | UploadFile]] = list(
+            parse_qsl(body.decode("utf-8"), keep_blank_values=True, errors="strict")
+        )
     except (UnicodeDecodeError, ValueError):
         raise BadRequest(N_("The form could not be read.")) from None
-    if any(len(f"{name}{value}".encode()) > limits.max_form_field for name, value in pairs):
+    if any(len(f"{name}{value!s}".encode()) > limits.max_form_field for name, value in pairs):
         raise TooLarge(N_("A field of the form is too long."))
     return FormData(pairs)
 

@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from starlette.routing import Route
@@ -243,3 +244,20 @@ def _drain(sock: socket.socket) -> bytes:
 
 def _closed(rest: bytes) -> bool:
     return rest.endswith(b"<closed>")
+
+
+@pytest.mark.parametrize(
+    ("body", "why"),
+    [
+        ("csrf=x&note=" + "a" * (65 * 1024), "one field over 64 KiB"),
+        ("&".join(f"f{n}={'a' * 1000}" for n in range(600)), "whole form over 512 KiB"),
+        ("a=b&" * 300, "more than 200 fields"),
+    ],
+)
+def test_oversized_ordinary_form_is_refused_while_read(client: Any, body: str, why: str) -> None:
+    """An urlencoded form is capped per field and in total (and in fields) as it is read: 413."""
+    headers = {"Content-Type": FORM, "Transfer-Encoding": "chunked"}
+
+    response = client.post("/staff/login", content=iter([body.encode()]), headers=headers)
+
+    assert response.status_code == 413, why
