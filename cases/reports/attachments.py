@@ -52,7 +52,13 @@ class StoredFile:
     cleaned: bool
 
     def as_json(self) -> dict[str, Any]:
-        return {"id": self.id, "name": self.name, "size": self.size, "sha256": self.sha256}
+        return {
+            "id": self.id,
+            "name": self.name,
+            "size": self.size,
+            "sha256": self.sha256,
+            "metadata_removed": self.cleaned,
+        }
 
     def meta(self) -> dict[str, Any]:
         """What is sealed beside the file (purpose FILE_META)."""

@@ -72,7 +72,13 @@ STRING = {"type": "string"}
 NAMED = {"type": "object", "properties": {"id": STRING, "name": STRING}}
 FILE = {
     "type": "object",
-    "properties": {"id": STRING, "name": STRING, "size": {"type": "integer"}, "sha256": STRING},
+    "properties": {
+        "id": STRING,
+        "name": STRING,
+        "size": {"type": "integer"},
+        "sha256": STRING,
+        "metadata_removed": {"type": "boolean"},
+    },
 }
 
 

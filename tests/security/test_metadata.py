@@ -57,6 +57,7 @@ def reporter_upload(
         "/api/v1/reporter/attachments", headers=auth, data=fields, files={"file": (name, data)}
     )
     assert answer.status_code == 201, answer.text
+    assert isinstance(answer.json()["metadata_removed"], bool)
     file_id: str = answer.json()["id"]
     return file_id
 
