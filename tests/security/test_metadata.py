@@ -21,6 +21,7 @@ from support.staff_world import SECRET, ZONE, build_world
 from cases.casework.service import CaseworkConfig, CaseworkService
 from cases.clock import FixedClock
 from cases.db import unit_of_work
+from cases.reports.cleaning import MetadataCleaner
 
 CANARY = crafted.CANARY.encode()
 
@@ -176,3 +177,44 @@ def test_staff_evidence_written_through_the_domain_is_cleaned_too(
 
     assert CANARY not in data
     assert entry["metadata_removed"] is True
+
+
+def _through_cleaner(data: bytes, max_document_bytes: int = 1024 * 1024) -> tuple[bytes, bool]:
+    cleaner = MetadataCleaner(max_document_bytes)
+    step = 4096
+    out = b"".join(cleaner.feed(data[i : i + step]) for i in range(0, len(data), step))
+    return out + cleaner.finish(), cleaner.cleaned
+
+
+def test_unreadable_pdf_is_kept_as_sent_and_marked_not_cleaned() -> None:
+    """A file that only looks like a PDF is stored byte for byte, never reported as cleaned."""
+    data = b"%PDF-1.7 not really a pdf " + CANARY
+
+    out, cleaned = _through_cleaner(data)
+
+    assert (out, cleaned) == (data, False)
+
+
+def test_zip_bomb_is_not_expanded_by_the_cleaner() -> None:
+    """A zip claiming to expand more than 20-fold is not unpacked: kept as sent, not cleaned."""
+    bomb = io.BytesIO()
+    with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("[Content_Types].xml", b"<Types/>")
+        archive.writestr("docProps/core.xml", CANARY)
+        archive.writestr("word/zeros.bin", bytes(32 * 1024 * 1024))
+    data = bomb.getvalue()
+
+    out, cleaned = _through_cleaner(data)
+
+    assert (out == data, cleaned) == (True, False)
+
+
+def test_plain_zip_is_not_reported_as_cleaned() -> None:
+    """A zip that is not an Office file passes unchanged and is not called cleaned."""
+    plain = io.BytesIO()
+    with zipfile.ZipFile(plain, "w") as archive:
+        archive.writestr("notes/jsmith.txt", CANARY)
+
+    out, cleaned = _through_cleaner(plain.getvalue())
+
+    assert (out == plain.getvalue(), cleaned) == (True, False)
