@@ -21,7 +21,7 @@ from datetime import timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 import crypto
@@ -98,6 +98,14 @@ def evidence_name(original: str, number: int, *, keep: bool) -> str:
     stem, dot, extension = name.rpartition(".")
     plain = dot and stem and re.fullmatch(r"[A-Za-z0-9]{1,5}", extension)
     return f"evidence-{number}" + (f".{extension.lower()}" if plain else "")
+
+
+def next_evidence_number(db: Session, case_id: str) -> int:
+    """The n of the next reporter file of a case ("evidence-<n>"), counting every upload."""
+    stmt = select(func.count()).where(
+        Attachment.case_id == case_id, Attachment.author == "reporter"
+    )
+    return int(db.scalar(stmt) or 0) + 1
 
 
 def clean_name(name: str) -> str:

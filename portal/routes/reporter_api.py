@@ -30,6 +30,7 @@ from cases.reports.attachments import (
     UploadTarget,
     delete_files,
     evidence_name,
+    next_evidence_number,
 )
 from cases.reports.intake import (
     Draft,
@@ -159,17 +160,20 @@ KEEP_NAMES = "keep_names"
 def file_opener(request: Request, target: UploadTarget, field: str) -> FileOpener:
     """Each file part in the named field becomes an encrypting attachment writer.
 
-    Files are renamed "evidence-1.pdf" and so on unless a ``keep_names`` field saying
-    ``yes`` came before them (the form puts its checkbox above the file chooser).
+    Files are renamed "evidence-1.pdf" and so on (numbered across the case) unless a
+    ``keep_names`` field saying ``yes`` came before them (the form puts its checkbox above
+    the file chooser).
     """
 
     def open_file(name: str, filename: str, form: ParsedUpload) -> AttachmentWriter:
         if name != field:
             message = N_("Files were sent in a field this form does not have.")
             raise Invalid(message, fields={field: "invalid"})
-        keep = form.get(KEEP_NAMES) == "yes"
-        shown = evidence_name(filename, len(form.files) + 1, keep=keep)
-        return AttachmentWriter(request.app.state.db, clock_of(request), target, shown)
+        factory = request.app.state.db
+        with unit_of_work(factory) as db:
+            number = next_evidence_number(db, target.case_id)
+        shown = evidence_name(filename, number, keep=form.get(KEEP_NAMES) == "yes")
+        return AttachmentWriter(factory, clock_of(request), target, shown)
 
     return open_file
 

@@ -275,11 +275,11 @@ def test_status_journey_read_reply_evidence_logout(
         "请问是哪一个订单？",
         "订单 A-1001",
     ]
-    # Renamed per upload, as the reporter did not tick "keep my file names".
+    # Renamed and numbered across the case: the reporter did not keep their file names.
     assert sorted(f.name for f in evidence.context["view"].attachments) == [
         "evidence-1.jpg",
-        "evidence-1.pdf",
         "evidence-2.txt",
+        "evidence-3.pdf",
     ]
     assert out.template.name == "reporter/logged_out.html"
     assert after.template.name == "reporter/login.html"

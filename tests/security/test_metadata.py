@@ -148,17 +148,20 @@ def test_pdf_over_the_cleaning_limit_is_marked_metadata_not_removed(
 
 
 def test_original_file_name_does_not_reach_staff(client: Any, world: dict[str, Any]) -> None:
-    """ "jsmith_holiday.jpg" reaches staff as "evidence-1.jpg" unless the reporter keeps names."""
+    """A file name reaches staff as "evidence-<n>" (n across the case) unless the reporter
+    keeps names: "jsmith_holiday.JPG" becomes "evidence-1.jpg"."""
     photo = crafted.jpeg_with_exif_and_xmp()
 
-    renamed, _ = staff_download(
+    first, _ = staff_download(
         client, world, reporter_upload(client, world, "jsmith_holiday.JPG", photo)
     )
+    second, _ = staff_download(client, world, reporter_upload(client, world, "jsmith 2", photo))
     kept, _ = staff_download(
         client, world, reporter_upload(client, world, "jsmith_holiday.jpg", photo, keep="yes")
     )
 
-    assert renamed["name"] == "evidence-1.jpg"
+    assert first["name"] == "evidence-1.jpg"
+    assert second["name"] == "evidence-2"
     assert kept["name"] == "jsmith_holiday.jpg"
 
 
