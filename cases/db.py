@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import os
 import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import MetaData, create_engine, event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 NAMING = {
@@ -42,6 +44,7 @@ def is_sqlite(engine: Engine) -> bool:
 def make_engine(url: str, **kwargs: Any) -> Engine:
     """An engine tuned per backend: SQLite gets WAL, full sync, foreign keys and a busy timeout."""
     if url.startswith("sqlite"):
+        _private_sqlite_files(url)
         engine = create_engine(
             url, connect_args={"timeout": 30, "check_same_thread": False}, **kwargs
         )
@@ -49,6 +52,23 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         event.listen(engine, "begin", _sqlite_begin_immediate)
         return engine
     return create_engine(url, pool_pre_ping=True, **kwargs)
+
+
+def _private_sqlite_files(url: str) -> None:
+    """The database file (and its WAL and shared-memory files) readable by the owner only.
+
+    Made before SQLite opens it, because SQLite gives its -wal and -shm files the mode of
+    the database file.
+    """
+    database = make_url(url).database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    path = Path(database)
+    if path.parent.is_dir():
+        os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+    for file in (path, *(path.with_name(path.name + s) for s in ("-wal", "-shm", "-journal"))):
+        if file.exists():
+            file.chmod(0o600)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -14,21 +14,24 @@ from starlette.staticfiles import StaticFiles
 from cases.db import make_engine, session_factory
 from portal.bootstrap import warn_role_conflicts
 from portal.errors import exception_handlers
+from portal.gate import StaffFirst
 from portal.jobs import job_loop
 from portal.middleware import BodyLimit, ErrorPages, SecurityHeaders
 from portal.routes import all_routes
+from portal.routes.admin import DIRECTORY_MAX_BYTES
 from portal.settings import MIB, Settings
 from portal.templating import STATIC_DIR, Templating
 
-# Paths (and everything under them) that stream file uploads and so may receive
-# bodies up to the per-report upload limit. Add an entry with each upload endpoint.
+# The endpoints that stream file uploads, named exactly ({param} is one path segment): only
+# these may receive bodies up to the per-report upload limit. Add each new upload endpoint.
 UPLOAD_PATHS: tuple[str, ...] = (
     "/report",
     "/status/evidence",
     "/api/v1/reporter/attachments",
-    "/staff/cases/",
-    "/admin/directory",
+    "/staff/cases/{case_id}/evidence",
 )
+# The directory CSV is parsed in memory, so its endpoint has a limit of its own.
+DIRECTORY_PATH = "/admin/directory"
 
 
 def create_app(
@@ -68,8 +71,22 @@ def create_app(
     return app
 
 
+def upload_limits(settings: Settings, upload_paths: Sequence[str]) -> dict[str, int]:
+    """Each upload endpoint's body limit: the files plus room for framing and other fields."""
+    limits = settings.limits
+    room = MIB
+    return {
+        **dict.fromkeys(upload_paths, limits.upload_max_report + room),
+        DIRECTORY_PATH: DIRECTORY_MAX_BYTES + room,
+    }
+
+
 def _middleware(settings: Settings, upload_paths: Sequence[str]) -> list[Middleware]:
-    """Outermost first: headers wrap everything, so error and 413 pages carry them too."""
+    """Outermost first: headers wrap everything, so error and 413 pages carry them too.
+
+    The staff gate sits inside the error pages (a database failure there is a 500 page)
+    and after the body limit, so an oversized declared body is refused without a query.
+    """
     limits = settings.limits
     return [
         Middleware(SecurityHeaders, https=settings.https),
@@ -77,9 +94,9 @@ def _middleware(settings: Settings, upload_paths: Sequence[str]) -> list[Middlew
             BodyLimit,
             json_limit=limits.max_json_body,
             form_limit=limits.max_form_body,
-            # Multipart framing and the form's other fields need room beyond the files.
-            upload_limit=limits.upload_max_report + MIB,
-            upload_paths=upload_paths,
+            upload_limits=upload_limits(settings, upload_paths),
+            body_timeout=limits.body_timeout_seconds,
         ),
         Middleware(ErrorPages),
+        Middleware(StaffFirst),
     ]

@@ -18,7 +18,7 @@ from cases.staff.roles import accounts_in_conflict
 from cases.staff.service import StaffService
 from portal import migrations
 from portal.deps import kdf_profile
-from portal.settings import Settings
+from portal.settings import Settings, private_dir
 
 SETUP_TOKEN_HOURS = 24
 logger = logging.getLogger("portal.roles")
@@ -27,7 +27,7 @@ logger = logging.getLogger("portal.roles")
 def prepare_database(settings: Settings, engine: Engine | None = None) -> Engine:
     """Apply pending migrations (which also seed the General channel on a new install)."""
     if settings.database_url.startswith("sqlite"):
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        private_dir(settings.data_dir)
     engine = engine or make_engine(settings.database_url)
     migrations.upgrade(engine)
     return engine

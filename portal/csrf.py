@@ -13,13 +13,15 @@ import hashlib
 import hmac
 import re
 import secrets
+from urllib.parse import parse_qsl
 
 from markupsafe import Markup
-from starlette.datastructures import FormData
+from starlette.datastructures import FormData, UploadFile
 from starlette.requests import HTTPConnection, Request
 from starlette.responses import Response
 
 from cases.errors import CaseError, Forbidden
+from portal.errors import BadRequest, TooLarge, media_type
 from portal.i18n import N_
 
 CSRF_COOKIE = "__Host-csrf"
@@ -97,13 +99,33 @@ def verify_csrf(conn: HTTPConnection, token: str | None, purpose: str = DEFAULT_
 
 async def form_with_csrf(request: Request, purpose: str = DEFAULT_PURPOSE) -> FormData:
     """Reads a small urlencoded form and verifies its ``csrf`` field before returning it."""
-    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if media_type != _FORM_TYPE:
+    if media_type(request) != _FORM_TYPE:
         raise UnsupportedForm(N_("This page accepts only an ordinary form."))
-    form = await request.form(max_files=0, max_fields=MAX_FORM_FIELDS)
+    form = await read_small_form(request)
     token = form.get(CSRF_FIELD)
     verify_csrf(request, token if isinstance(token, str) else None, purpose)
     return form
+
+
+async def read_small_form(request: Request) -> FormData:
+    """An urlencoded body, capped while it arrives (whole form) and once split (each field)."""
+    limits = request.app.state.settings.limits
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limits.max_form_body:
+            raise TooLarge(N_("This form is larger than allowed."))
+    if body.count(b"&") >= MAX_FORM_FIELDS:
+        raise TooLarge(N_("The form has too many fields."))
+    try:
+        pairs: list[tuple[str, str | UploadFile]] = list(
+            parse_qsl(body.decode("utf-8"), keep_blank_values=True, errors="strict")
+        )
+    except (UnicodeDecodeError, ValueError):
+        raise BadRequest(N_("The form could not be read.")) from None
+    if any(len(f"{name}{value!s}".encode()) > limits.max_form_field for name, value in pairs):
+        raise TooLarge(N_("A field of the form is too long."))
+    return FormData(pairs)
 
 
 def _browser_value(conn: HTTPConnection) -> str:

@@ -41,6 +41,11 @@ _STATUS_TEXT: dict[int, tuple[str, str, str]] = {
         N_("Not allowed here"),
         N_("This address does not accept that kind of request."),
     ),
+    408: (
+        "timeout",
+        N_("Too slow"),
+        N_("What you sent stopped arriving, so it was not accepted. Please send it again."),
+    ),
     409: (
         "conflict",
         N_("Something changed"),
@@ -89,16 +94,56 @@ class BadRequest(CaseError):
     code = "bad_request"
 
 
+class TooLarge(CaseError):
+    """What you sent is larger than allowed."""
+
+    status = 413
+    code = "too_large"
+
+
+class UnsupportedMediaType(CaseError):
+    """The body is not in the format this address accepts."""
+
+    status = 415
+    code = "unsupported_media_type"
+
+
 async def read_json(request: Request) -> dict[str, Any]:
-    """The body as a JSON object; a malformed body or a non-object is a 400 ``bad_json``."""
+    """The body as a JSON object: 415 unless sent as application/json, 400 ``bad_json`` if bad.
+
+    Only ``application/json`` is read: a cross-site page can send ``text/plain`` without a
+    CORS preflight, so accepting it would let any web page file reports through its visitors.
+    """
+    if media_type(request) != "application/json":
+        raise UnsupportedMediaType(N_("Send the body as application/json."))
     body = await request.body()
     try:
         data = json.loads(body, parse_constant=_reject_constant)
+        _reject_lone_surrogates(data)
     except (ValueError, RecursionError) as exc:
         raise BadRequest(N_("The body is not valid JSON."), code="bad_json") from exc
     if not isinstance(data, dict):
         raise BadRequest(N_("The body must be a JSON object."), code="bad_json")
     return data
+
+
+def media_type(conn: HTTPConnection) -> str:
+    """The request's Content-Type without parameters, lower case ("" when absent)."""
+    return conn.headers.get("content-type", "").split(";")[0].strip().lower()
+
+
+def _reject_lone_surrogates(value: Any) -> None:
+    # "\ud800" is valid JSON syntax but no Unicode text: it could never be stored or shown.
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            item.encode("utf-8")
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
 
 
 def _reject_constant(name: str) -> None:

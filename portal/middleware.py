@@ -7,10 +7,12 @@ pass through untouched and a limit can stop a body before the app reads it.
 from __future__ import annotations
 
 import logging
+import re
 import traceback
-from collections.abc import Iterable
+from collections.abc import Mapping
 from pathlib import Path
 
+import anyio
 from starlette.exceptions import HTTPException
 from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -76,11 +78,20 @@ class BodyTooLarge(HTTPException):
         super().__init__(status_code=413)
 
 
+class BodyStalled(HTTPException):
+    """Raised from ``receive`` when the next part of a body does not arrive in time."""
+
+    def __init__(self) -> None:
+        super().__init__(status_code=408, headers={"Connection": "close"})
+
+
 class BodyLimit:
     """Refuses oversized bodies before reading them: by Content-Length, then by counting.
 
-    JSON API bodies, HTML forms and uploads each have their own limit; upload
-    paths are prefixes given by ``create_app`` (``portal.app.UPLOAD_PATHS``).
+    JSON API bodies and HTML forms each have one limit; upload endpoints are named
+    exactly (``{param}`` matches one path segment), each with its own limit, given by
+    ``create_app`` (``portal.app.upload_limits``). A body that stops arriving for
+    ``body_timeout`` seconds is dropped, so a stalled client holds nothing for long.
     """
 
     def __init__(
@@ -89,19 +100,20 @@ class BodyLimit:
         *,
         json_limit: int,
         form_limit: int,
-        upload_limit: int,
-        upload_paths: Iterable[str],
+        upload_limits: Mapping[str, int],
+        body_timeout: float,
     ) -> None:
         self.app = app
         self.json_limit = json_limit
         self.form_limit = form_limit
-        self.upload_limit = upload_limit
-        self.upload_paths = tuple(upload_paths)
+        self.uploads = [(_exact(path), limit) for path, limit in upload_limits.items()]
+        self.body_timeout = body_timeout
 
     def limit_for(self, path: str) -> int:
         """The largest body a path accepts."""
-        if any(_under(path, prefix) for prefix in self.upload_paths):
-            return self.upload_limit
+        for pattern, limit in self.uploads:
+            if pattern.fullmatch(path):
+                return limit
         return self.json_limit if path.startswith("/api/") else self.form_limit
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -121,14 +133,22 @@ class BodyLimit:
     async def _counted(self, scope: Scope, receive: Receive, send: Send, limit: int) -> None:
         received = 0
         started = False
+        body_done = False
 
         async def limited_receive() -> Message:
-            nonlocal received
-            message = await receive()
+            nonlocal received, body_done
+            if body_done:
+                # Later receives wait for a disconnect (streaming responses): no deadline.
+                return await receive()
+            with anyio.move_on_after(self.body_timeout) as waiting:
+                message = await receive()
+            if waiting.cancelled_caught:
+                raise BodyStalled
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > limit:
                     raise BodyTooLarge
+                body_done = not message.get("more_body", False)
             return message
 
         async def watched_send(message: Message) -> None:
@@ -138,16 +158,19 @@ class BodyLimit:
 
         try:
             await self.app(scope, limited_receive, watched_send)
-        except BodyTooLarge:
+        except (BodyTooLarge, BodyStalled) as refusal:
             if started:
                 raise
-            await error_response(HTTPConnection(scope), 413)(scope, receive, send)
+            conn = HTTPConnection(scope)
+            await error_response(conn, refusal.status_code, headers=refusal.headers)(
+                scope, receive, send
+            )
 
 
-def _under(path: str, prefix: str) -> bool:
-    # "/report" covers "/report" and "/report/…", not "/reports".
-    base = prefix.rstrip("/")
-    return path == base or path.startswith(base + "/")
+def _exact(path: str) -> re.Pattern[str]:
+    # "/staff/cases/{case_id}/evidence" matches that one endpoint, not "/staff/cases/x/notes".
+    parts = re.split(r"(\{[^}]+\})", path)
+    return re.compile("".join("[^/]+" if p.startswith("{") else re.escape(p) for p in parts))
 
 
 def _content_length(scope: Scope) -> int | None:

@@ -150,7 +150,9 @@ def _responses(operation: Operation) -> dict[str, Any]:
             answer["content"] = {"application/json": {"schema": dict(schema)}}
         answers[str(status)] = answer
     error = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
-    for status in operation.errors:
+    # An operation with a body refuses every other content type (portal.errors.read_json).
+    implied = (415,) if operation.request is not None else ()
+    for status in sorted({*operation.errors, *implied}):
         answers[str(status)] = {"description": HTTPStatus(status).phrase, "content": error}
     return answers
 

@@ -48,6 +48,13 @@ class Limits:
 
     max_json_body: int = 256 * 1024
     max_form_body: int = 512 * 1024
+    # One text field of a form (ordinary or with files); the body limit caps the whole form.
+    max_form_field: int = 64 * 1024
+    # A request body that stops arriving for this long is dropped (the connection closed).
+    body_timeout_seconds: float = 30
+    # PDF and Office files up to this size lose their metadata; larger ones are kept unchanged
+    # (and marked "metadata not removed"): cleaning holds the whole file in memory.
+    clean_max_bytes: int = 20 * MIB
     upload_max_file: int = 1024 * MIB
     upload_max_report: int = 2048 * MIB
     upload_max_files: int = 20
@@ -155,17 +162,26 @@ def _secret_key(value: str | None, data_dir: Path) -> Secret:
         return Secret(value.encode())
     path = data_dir / "secret.key"
     if not path.exists():
-        data_dir.mkdir(parents=True, exist_ok=True)
+        private_dir(data_dir)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as handle:
             handle.write(secrets.token_hex(32))
+    path.chmod(0o600)
     return Secret(path.read_text().strip().encode())
+
+
+def private_dir(path: Path) -> None:
+    """Makes the directory if needed and leaves it to its owner alone (0700)."""
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    path.chmod(0o700)
 
 
 _LIMIT_VARS = {
     "PORTAL_UPLOAD_MAX_FILE_MB": ("upload_max_file", MIB),
     "PORTAL_UPLOAD_MAX_REPORT_MB": ("upload_max_report", MIB),
     "PORTAL_UPLOAD_MAX_FILES": ("upload_max_files", 1),
+    "PORTAL_BODY_TIMEOUT_SECONDS": ("body_timeout_seconds", 1),
+    "PORTAL_CLEAN_MAX_MB": ("clean_max_bytes", MIB),
     "PORTAL_STAFF_SESSION_IDLE_MINUTES": ("staff_session_idle", 60),
     "PORTAL_STAFF_SESSION_ABSOLUTE_HOURS": ("staff_session_absolute", 3600),
     "PORTAL_REPORTER_SESSION_IDLE_MINUTES": ("reporter_session_idle", 60),

@@ -13,28 +13,21 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from python_multipart.exceptions import FormParserError
 from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
-from cases.errors import CaseError, Invalid
+from cases.errors import Invalid
 from cases.reports.attachments import StoredFile
 from portal.csrf import CSRF_FIELD, UnsupportedForm, verify_csrf
-from portal.errors import BadRequest
+from portal.errors import BadRequest, TooLarge
 from portal.i18n import N_
 from portal.settings import Settings
 
 # Bytes gathered from the socket before one hop to the worker thread that parses them.
 BLOCK = 1024 * 1024
-MAX_FIELD_BYTES = 64 * 1024
 MAX_FIELDS = 200
-
-
-class TooLarge(CaseError):
-    """What you sent is larger than allowed."""
-
-    status = 413
-    code = "too_large"
 
 
 class FileSink(Protocol):
@@ -45,7 +38,8 @@ class FileSink(Protocol):
     def abort(self) -> None: ...
 
 
-FileOpener = Callable[[str, str], FileSink]
+# (field name, file name as sent, the form's fields read so far) -> where the bytes go.
+FileOpener = Callable[[str, str, "ParsedUpload"], FileSink]
 
 
 @dataclass(frozen=True)
@@ -53,11 +47,17 @@ class UploadLimits:
     max_file: int
     max_total: int
     max_files: int
+    max_field: int = 64 * 1024
 
     @classmethod
     def of(cls, settings: Settings) -> UploadLimits:
         limits = settings.limits
-        return cls(limits.upload_max_file, limits.upload_max_report, limits.upload_max_files)
+        return cls(
+            limits.upload_max_file,
+            limits.upload_max_report,
+            limits.upload_max_files,
+            limits.max_form_field,
+        )
 
 
 @dataclass
@@ -128,7 +128,11 @@ class StreamingForm:
         )
 
     def feed(self, data: bytes) -> None:
-        self._parser.write(data)
+        try:
+            self._parser.write(data)
+        except FormParserError:
+            # Broken framing is the sender's mistake: a 400, never a 500.
+            raise BadRequest(N_("The form could not be read.")) from None
 
     def close(self) -> ParsedUpload:
         if not self.ended:
@@ -175,7 +179,7 @@ class StreamingForm:
         part = self._part
         if part.filename is None:
             part.data += data[start:end]
-            if len(part.data) > MAX_FIELD_BYTES:
+            if len(part.data) > self.limits.max_field:
                 raise TooLarge(N_("A field of the form is too long."))
             return
         self._file_data(part, data[start:end])
@@ -194,7 +198,7 @@ class StreamingForm:
                 raise TooLarge(N_("Too many files. Send fewer files."), code="too_many_files")
             if self.before_file is not None:
                 self.before_file(self.result)
-            part.sink = self.open_file(part.name, part.filename or "")
+            part.sink = self.open_file(part.name, part.filename or "", self.result)
             self._open.append(part.sink)
         part.sink.write(chunk)
 

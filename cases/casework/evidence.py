@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from itertools import chain
 from typing import Any
 
 from sqlalchemy import select
@@ -12,6 +13,7 @@ from sqlalchemy.orm import Session
 
 import crypto
 from cases.db import new_id
+from cases.reports.cleaning import DEFAULT_DOCUMENT_BYTES, MetadataCleaner
 from cases.reports.models import Attachment, AttachmentChunk
 from cases.reports.sealing import FILE_KEY, FILE_META, open_json, seal_json, stream_aad
 
@@ -29,6 +31,8 @@ class FileInfo:
     sha256: str
     author: str
     created_on: date
+    # Whether identifying metadata was removed; staff see "metadata not removed" otherwise.
+    cleaned: bool = False
 
 
 @dataclass(frozen=True)
@@ -61,6 +65,7 @@ def file_info(case_key: bytes, attachment: Attachment) -> FileInfo:
         sha256=str(meta.get("sha256", "")),
         author=attachment.author,
         created_on=attachment.created_on,
+        cleaned=bool(meta.get("cleaned", False)),
     )
 
 
@@ -85,9 +90,12 @@ class EvidenceStore:
         *,
         today: date,
         now: datetime,
+        clean_max_bytes: int = DEFAULT_DOCUMENT_BYTES,
     ) -> FileInfo:
-        """Encrypt a file as it arrives; only its sealed name, type, size and hash are kept."""
+        """Clean and encrypt a file as it arrives; only its sealed name, type, size and hash
+        are kept (as for every upload, see cases.reports.cleaning)."""
         attachment_id, file_key = new_id(), crypto.random_key()
+        cleaner = MetadataCleaner(clean_max_bytes)
         encryptor = crypto.StreamEncryptor(file_key, stream_aad(case_id, attachment_id))
         row = Attachment(
             id=attachment_id,
@@ -103,8 +111,9 @@ class EvidenceStore:
         self.db.add(row)
         self.db.flush()
         index = 0
-        for piece in chunks:
-            for sealed in encryptor.update(piece):
+        for piece in chain(chunks, [None]):
+            plain = cleaner.finish() if piece is None else cleaner.feed(piece)
+            for sealed in encryptor.update(plain):
                 index = self._chunk(attachment_id, index, sealed)
         self._chunk(attachment_id, index, encryptor.finalize())
         meta = {
@@ -112,6 +121,7 @@ class EvidenceStore:
             "type": media_type or "application/octet-stream",
             "size": encryptor.plaintext_size,
             "sha256": encryptor.sha256,
+            "cleaned": cleaner.cleaned,
         }
         row.meta = seal_json(case_key, case_id, FILE_META, attachment_id, meta)
         row.complete = True

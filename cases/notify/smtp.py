@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime
 from typing import Protocol
-from urllib.parse import unquote, urlsplit
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
@@ -34,9 +34,21 @@ class Sender(Protocol):
     def send(self, message: EmailMessage) -> None: ...
 
 
+# The one way to log in over an unencrypted connection: the URL must say so in full.
+PLAINTEXT_LOGIN_FLAG = ("insecure_login", "yes")
+
+
+class InsecureLogin(smtplib.SMTPException):
+    """The server offers no STARTTLS, and a password is never sent in the clear."""
+
+
 @dataclass(frozen=True)
 class SmtpSender:
-    """smtp://host:port (STARTTLS when offered) or smtps://user:pass@host:port."""
+    """smtps://user:pass@host:port, or smtp://host:port with STARTTLS whenever offered.
+
+    With a user and password, smtp:// requires STARTTLS: a server that does not offer it
+    gets no password and no mail, unless the URL ends in ``?insecure_login=yes``.
+    """
 
     url: str
     from_address: str = "no-reply@localhost"
@@ -54,11 +66,20 @@ class SmtpSender:
         else:
             client = smtplib.SMTP(host, port, timeout=self.timeout)
         with client:
-            if not secure and client.has_extn("starttls"):
-                client.starttls(context=ssl.create_default_context())
+            encrypted = secure or _starttls(client)
             if parts.username:
+                if not encrypted and PLAINTEXT_LOGIN_FLAG not in parse_qsl(parts.query):
+                    raise InsecureLogin
                 client.login(unquote(parts.username), unquote(parts.password or ""))
             client.send_message(message)
+
+
+def _starttls(client: smtplib.SMTP) -> bool:
+    client.ehlo_or_helo_if_needed()
+    if not client.has_extn("starttls"):
+        return False
+    client.starttls(context=ssl.create_default_context())
+    return True
 
 
 def compose(row: OutboxMessage, from_address: str) -> EmailMessage:

@@ -13,6 +13,7 @@ commits and calls `link`. Intake and evidence uploads call the sweeper opportuni
 from __future__ import annotations
 
 import queue
+import re
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -20,14 +21,14 @@ from datetime import timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 import crypto
 from cases.clock import Clock, local_day
 from cases.db import new_id, unit_of_work
 from cases.errors import NotFound
-from cases.reports.cleaning import MetadataCleaner
+from cases.reports.cleaning import DEFAULT_DOCUMENT_BYTES, MetadataCleaner
 from cases.reports.models import Attachment, AttachmentChunk
 from cases.reports.sealing import FILE_KEY, FILE_META, open_json, seal_json, stream_aad
 
@@ -51,7 +52,13 @@ class StoredFile:
     cleaned: bool
 
     def as_json(self) -> dict[str, Any]:
-        return {"id": self.id, "name": self.name, "size": self.size, "sha256": self.sha256}
+        return {
+            "id": self.id,
+            "name": self.name,
+            "size": self.size,
+            "sha256": self.sha256,
+            "metadata_removed": self.cleaned,
+        }
 
     def meta(self) -> dict[str, Any]:
         """What is sealed beside the file (purpose FILE_META)."""
@@ -75,6 +82,30 @@ class UploadTarget:
     chunk_size: int
     zone: ZoneInfo
     staff_id: str | None = None
+    # PDF and Office files up to this size are cleaned in memory; larger ones are kept as sent.
+    clean_max_bytes: int = DEFAULT_DOCUMENT_BYTES
+
+
+def evidence_name(original: str, number: int, *, keep: bool) -> str:
+    """A reporter's file as staff see it: "evidence-<n>.<ext>" unless they kept their names.
+
+    File names often carry the sender's name, user account or a date ("jsmith_holiday.jpg");
+    only a short plain extension survives the renaming, so the file still opens.
+    """
+    name = clean_name(original)
+    if keep:
+        return name
+    stem, dot, extension = name.rpartition(".")
+    plain = dot and stem and re.fullmatch(r"[A-Za-z0-9]{1,5}", extension)
+    return f"evidence-{number}" + (f".{extension.lower()}" if plain else "")
+
+
+def next_evidence_number(db: Session, case_id: str) -> int:
+    """The n of the next reporter file of a case ("evidence-<n>"), counting every upload."""
+    stmt = select(func.count()).where(
+        Attachment.case_id == case_id, Attachment.author == "reporter"
+    )
+    return int(db.scalar(stmt) or 0) + 1
 
 
 def clean_name(name: str) -> str:
@@ -95,7 +126,7 @@ class AttachmentWriter:
         self.id = new_id()
         self.name = clean_name(name)
         self._file_key = crypto.random_key()
-        self._cleaner = MetadataCleaner()
+        self._cleaner = MetadataCleaner(target.clean_max_bytes)
         self._encryptor = crypto.StreamEncryptor(
             self._file_key, stream_aad(target.case_id, self.id), target.chunk_size
         )

@@ -1,28 +1,67 @@
-"""Streaming removal of image metadata (EXIF, GPS, XMP, IPTC, comments) before encryption.
+"""Removal of metadata that could identify a reporter, before encryption.
 
-Each filter walks the file's segment or chunk structure as bytes arrive and drops the
-metadata ones, holding at most one incoming block plus a few header bytes: no image is
-ever decoded. The type is told by magic bytes, never by the file's name. Files of other
-types pass through unchanged and are reported as not cleaned.
+Images are cleaned as they stream: each filter walks the file's segment or chunk
+structure and copies only the kinds on a keep list (picture data, colour and size
+information), holding at most one incoming block plus a few header bytes; no image is
+ever decoded. PDF and Office files are cleaned whole, in memory and never on disk: up to
+``max_document_bytes`` they are held, and the PDF document information dictionary and
+every XMP stream, or Office's ``docProps/core.xml``, ``app.xml`` and ``custom.xml`` (with
+zip timestamps and extra fields) are removed; larger ones pass through unchanged and are
+reported as not cleaned. The type is told by magic bytes, never by the file's name. Files
+of other types pass through unchanged and are reported as not cleaned.
 """
 
 from __future__ import annotations
 
+import io
+import re
+import shutil
+import zipfile
 from typing import Protocol
+
+import pikepdf
 
 JPEG_MAGIC = b"\xff\xd8\xff"
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 SNIFF_BYTES = len(PNG_MAGIC)
 
-# JPEG APPn markers kept: APP0 (JFIF) and APP14 (Adobe colour transform) carry no metadata
-# about the person or place; APP1 (EXIF/XMP), APP13 (IPTC) and the rest are dropped.
-_JPEG_KEEP_APP = {0xE0, 0xEE}
-_JPEG_COMMENT = 0xFE
+# JPEG segments kept (a keep list: anything else, such as APP1 EXIF/XMP, APP13 IPTC/XMP,
+# APP2 ICC, comments or markers not yet defined, is dropped): frame and Huffman/arithmetic
+# tables (C0-CF), quantisation tables (DB), restart interval (DD), line count (DC) and the
+# scan (DA). APP14 (Adobe colour transform) is kept only at its fixed 14-byte length, and
+# APP0 is replaced by a plain JFIF header, since its JFXX form can hold a thumbnail.
+_JPEG_KEEP = {*range(0xC0, 0xD0), 0xDA, 0xDB, 0xDC, 0xDD}
+_JPEG_APP0 = 0xE0
+_JPEG_ADOBE = 0xEE
+_JPEG_ADOBE_LENGTH = 14
+_JFIF = b"\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00"
 _JPEG_SOS = 0xDA
 _JPEG_EOI = 0xD9
 _JPEG_STANDALONE = {0x01, 0xD8, *range(0xD0, 0xD8)}
-# PNG chunks that hold text, EXIF or a modification time.
-_PNG_DROP = {b"tEXt", b"zTXt", b"iTXt", b"eXIf", b"tIME"}
+# PNG chunks kept (a keep list: text, EXIF, time, C2PA "caBX", private and unknown chunks
+# are dropped): the image itself, its palette and transparency, colour space and size
+# information, and the APNG animation chunks.
+_PNG_KEEP = {
+    b"IHDR",
+    b"PLTE",
+    b"IDAT",
+    b"IEND",
+    b"tRNS",
+    b"cHRM",
+    b"gAMA",
+    b"iCCP",
+    b"sBIT",
+    b"sRGB",
+    b"cICP",
+    b"mDCV",
+    b"cLLI",
+    b"bKGD",
+    b"hIST",
+    b"pHYs",
+    b"acTL",
+    b"fcTL",
+    b"fdAT",
+}
 
 _KNOWN_TYPES = (
     (JPEG_MAGIC, "image/jpeg"),
@@ -64,6 +103,7 @@ class _JpegFilter:
         self._left = 0
         self._keep = True
         self._then = "marker"
+        self._jfif_done = False
 
     def feed(self, data: bytes) -> bytes:
         self._buf += data
@@ -108,9 +148,12 @@ class _JpegFilter:
         if len(buf) < 4:
             return False
         length = int.from_bytes(buf[2:4], "big")
-        self._keep = not (
-            marker == _JPEG_COMMENT or (0xE0 <= marker <= 0xEF and marker not in _JPEG_KEEP_APP)
+        self._keep = marker in _JPEG_KEEP or (
+            marker == _JPEG_ADOBE and length == _JPEG_ADOBE_LENGTH
         )
+        if marker == _JPEG_APP0 and not self._jfif_done:
+            out += _JFIF
+            self._jfif_done = True
         self._left = length + 2
         self._then = "scan" if marker == _JPEG_SOS else "marker"
         self._state = "copy"
@@ -145,7 +188,7 @@ class _JpegFilter:
 
 
 class _PngFilter:
-    """Copies PNG chunks except text, EXIF and time ones; stops at IEND."""
+    """Copies the PNG chunks on the keep list; stops at IEND."""
 
     def __init__(self) -> None:
         self._buf = bytearray()
@@ -181,7 +224,7 @@ class _PngFilter:
             if len(buf) < 8:
                 return False
             kind = bytes(buf[4:8])
-            self._keep = kind not in _PNG_DROP
+            self._keep = kind in _PNG_KEEP
             self._last = kind == b"IEND"
             self._left = int.from_bytes(buf[:4], "big") + 12
             self._state = "chunk"
@@ -197,17 +240,119 @@ class _PngFilter:
         return True
 
 
+# Office Open XML parts that name the author, the company, editing time and custom fields.
+_OFFICE_DROP = frozenset({"docProps/core.xml", "docProps/app.xml", "docProps/custom.xml"})
+_OFFICE_TYPES = "[Content_Types].xml"
+_OFFICE_RELS = "_rels/.rels"
+# The earliest time a zip entry can carry: the original times would show when it was saved.
+_ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
+# A zip whose entries claim to expand beyond this many times its size is not unpacked.
+_ZIP_EXPANSION = 20
+_XML_LIMIT = 1024 * 1024
+DEFAULT_DOCUMENT_BYTES = 20 * 1024 * 1024
+
+
+class _DocumentFilter:
+    """Holds a PDF or zip up to a size, then cleans it whole; a larger one passes unchanged."""
+
+    def __init__(self, kind: str, max_bytes: int) -> None:
+        self._kind = kind
+        self._max = max_bytes
+        self._held: bytearray | None = bytearray()
+        self.cleaned = False
+
+    def feed(self, data: bytes) -> bytes:
+        if self._held is None:
+            return data
+        self._held += data
+        if len(self._held) <= self._max:
+            return b""
+        released, self._held = bytes(self._held), None
+        return released
+
+    def finish(self) -> bytes:
+        if self._held is None:
+            return b""
+        data, self._held = bytes(self._held), None
+        cleaned = _clean_pdf(data) if self._kind == "application/pdf" else _clean_office(data)
+        self.cleaned = cleaned is not None
+        return data if cleaned is None else cleaned
+
+
+def _clean_pdf(data: bytes) -> bytes | None:
+    """The PDF without its information dictionary or any XMP stream; None if unreadable."""
+    try:
+        with pikepdf.open(io.BytesIO(data)) as pdf:
+            if "/Info" in pdf.trailer:
+                del pdf.trailer["/Info"]
+            for obj in pdf.objects:
+                if isinstance(obj, pikepdf.Dictionary | pikepdf.Stream):
+                    for key in ("/Metadata", "/PieceInfo"):
+                        if key in obj:
+                            del obj[key]
+            out = io.BytesIO()
+            # A content-derived /ID: the original one could link this copy to the author's.
+            pdf.save(out, deterministic_id=True)
+            return out.getvalue()
+    except (pikepdf.PdfError, ValueError, RuntimeError):
+        return None
+
+
+def _clean_office(data: bytes) -> bytes | None:
+    """The Office file without its docProps parts, zip times and extras; None if not one."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as source:
+            entries = source.infolist()
+            names = {e.filename for e in entries}
+            declared = sum(e.file_size for e in entries)
+            if _OFFICE_TYPES not in names or declared > _ZIP_EXPANSION * max(len(data), 1):
+                return None
+            out = io.BytesIO()
+            with zipfile.ZipFile(out, "w") as target:
+                for entry in entries:
+                    if entry.filename not in _OFFICE_DROP:
+                        _copy_entry(source, target, entry)
+            return out.getvalue()
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, RuntimeError, ValueError, OSError):
+        return None
+
+
+def _copy_entry(source: zipfile.ZipFile, target: zipfile.ZipFile, entry: zipfile.ZipInfo) -> None:
+    fresh = zipfile.ZipInfo(entry.filename, date_time=_ZIP_EPOCH)
+    fresh.compress_type = entry.compress_type
+    if entry.filename in {_OFFICE_TYPES, _OFFICE_RELS}:
+        if entry.file_size > _XML_LIMIT:
+            raise ValueError("package part too large")
+        target.writestr(fresh, _without_dropped_parts(source.read(entry)))
+        return
+    with source.open(entry) as reader, target.open(fresh, "w") as writer:
+        shutil.copyfileobj(reader, writer, 1024 * 1024)
+
+
+def _without_dropped_parts(xml: bytes) -> bytes:
+    """[Content_Types].xml and _rels/.rels without the entries naming the dropped parts."""
+    text = xml.decode("utf-8")
+    for part in _OFFICE_DROP:
+        name = re.escape(part)
+        text = re.sub(rf'<Override\b[^>]*PartName="/{name}"[^>]*/>', "", text)
+        text = re.sub(rf'<Relationship\b[^>]*Target="/?{name}"[^>]*/>', "", text)
+    return text.encode("utf-8")
+
+
 class MetadataCleaner:
     """Feed a file's bytes in order; what comes out is the file without its metadata."""
 
-    def __init__(self) -> None:
+    def __init__(self, max_document_bytes: int = DEFAULT_DOCUMENT_BYTES) -> None:
         self._head = bytearray()
         self._filter: _Filter | None = None
+        self._max_document = max_document_bytes
         self.content_type = "application/octet-stream"
 
     @property
     def cleaned(self) -> bool:
-        """Whether the file was of a type whose metadata this cleaner removes."""
+        """Whether this file's metadata was removed (known type, and small enough if a document)."""
+        if isinstance(self._filter, _DocumentFilter):
+            return self._filter.cleaned
         return self.content_type in {"image/jpeg", "image/png"}
 
     def feed(self, data: bytes) -> bytes:
@@ -231,6 +376,8 @@ class MetadataCleaner:
             self._filter = _JpegFilter()
         elif self.content_type == "image/png":
             self._filter = _PngFilter()
+        elif self.content_type in {"application/pdf", "application/zip"}:
+            self._filter = _DocumentFilter(self.content_type, self._max_document)
         else:
             self._filter = _PassThrough()
         return self._filter.feed(head)

@@ -33,6 +33,8 @@ def run_serve(args: argparse.Namespace) -> int:
     # Without a configured public address, links (the setup link, e-mails) point at this
     # server; the variable is set before workers start so every process agrees.
     os.environ.setdefault("PORTAL_BASE_URL", f"http://{args.host}:{args.port}")
+    # Whatever the server creates (database, WAL, secret key) is for its own user alone.
+    os.umask(0o077)
     settings = Settings.from_environ()
     engine = prepare_database(settings)
     link = setup_link_if_needed(settings, engine)

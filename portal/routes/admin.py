@@ -32,7 +32,7 @@ from portal.deps import clock_of, kdf_profile, server_secret, settings_of
 from portal.i18n import N_
 from portal.role_messages import ROLE_CONFLICT_MESSAGES
 from portal.templating import render
-from portal.uploads import UploadLimits, read_upload
+from portal.uploads import ParsedUpload, UploadLimits, read_upload
 
 DIRECTORY_MAX_BYTES = 16 * 1024 * 1024
 ROLE_LABELS = {
@@ -401,7 +401,7 @@ class MemoryFile:
 async def upload_directory(request: Request) -> Response:
     files: list[MemoryFile] = []
 
-    def open_file(_field: str, name: str) -> MemoryFile:
+    def open_file(_field: str, name: str, _form: ParsedUpload) -> MemoryFile:
         files.append(MemoryFile(name))
         return files[-1]
 

@@ -41,7 +41,7 @@ from portal.routes.reporter_api import (
     write,
 )
 from portal.templating import render
-from portal.uploads import ParsedUpload, TooLarge, UploadLimits, read_upload
+from portal.uploads import ParsedUpload, UploadLimits, read_upload
 
 SUBJECT_ROWS = 3
 HONEYPOT = "website"
@@ -208,20 +208,11 @@ def submission_from_form(parsed: ParsedUpload) -> Submission:
 
 async def check_typed_receipt(request: Request) -> Response:
     """The type-it-back step: says whether the typed code opens the report; opens no session."""
-    require_small_body(request)
     form = await form_with_csrf(request)
     outcome = await check_receipt(request, str(form.get("receipt", "")), open_session=False)
     error = _receipt_error(request, outcome.error)
     status = outcome.error.status if outcome.error is not None else 200
     return render(request, "reporter/check.html", {"error": error}, status_code=status)
-
-
-def require_small_body(request: Request) -> None:
-    """/report/check sits under the upload prefix /report, so the body limit there is the
-    upload one; this small form declares its length and stays within the form limit."""
-    declared = request.headers.get("content-length", "")
-    if not declared.isdigit() or int(declared) > settings_of(request).limits.max_form_body:
-        raise TooLarge(N_("This form is larger than allowed."))
 
 
 def _receipt_error(request: Request, error: CaseError | None) -> str | None:

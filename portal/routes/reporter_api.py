@@ -25,7 +25,13 @@ from cases.errors import Invalid, NotFound
 from cases.org.models import Channel
 from cases.org.service import OrgService
 from cases.principals import ReporterPrincipal
-from cases.reports.attachments import AttachmentWriter, UploadTarget, delete_files
+from cases.reports.attachments import (
+    AttachmentWriter,
+    UploadTarget,
+    delete_files,
+    evidence_name,
+    next_evidence_number,
+)
 from cases.reports.intake import (
     Draft,
     IdentityInput,
@@ -48,7 +54,7 @@ from portal.deps import (
 from portal.errors import read_json
 from portal.i18n import N_, request_locale
 from portal.openapi import api_operation
-from portal.uploads import FileOpener, UploadLimits, read_upload
+from portal.uploads import FileOpener, ParsedUpload, UploadLimits, read_upload
 
 T = TypeVar("T")
 TAGS = ("reporter",)
@@ -67,7 +73,13 @@ STRING = {"type": "string"}
 NAMED = {"type": "object", "properties": {"id": STRING, "name": STRING}}
 FILE = {
     "type": "object",
-    "properties": {"id": STRING, "name": STRING, "size": {"type": "integer"}, "sha256": STRING},
+    "properties": {
+        "id": STRING,
+        "name": STRING,
+        "size": {"type": "integer"},
+        "sha256": STRING,
+        "metadata_removed": {"type": "boolean"},
+    },
 }
 
 
@@ -137,17 +149,31 @@ def upload_target(request: Request, case_id: str, case_key: bytes) -> UploadTarg
         grace_seconds=settings.limits.unlinked_upload_grace_seconds,
         chunk_size=settings.limits.chunk_size,
         zone=settings.timezone,
+        clean_max_bytes=settings.limits.clean_max_bytes,
     )
 
 
-def file_opener(request: Request, target: UploadTarget, field: str) -> FileOpener:
-    """Each file part in the named field becomes an encrypting attachment writer."""
+# The multipart field (before the files) by which a reporter keeps their own file names.
+KEEP_NAMES = "keep_names"
 
-    def open_file(name: str, filename: str) -> AttachmentWriter:
+
+def file_opener(request: Request, target: UploadTarget, field: str) -> FileOpener:
+    """Each file part in the named field becomes an encrypting attachment writer.
+
+    Files are renamed "evidence-1.pdf" and so on (numbered across the case) unless a
+    ``keep_names`` field saying ``yes`` came before them (the form puts its checkbox above
+    the file chooser).
+    """
+
+    def open_file(name: str, filename: str, form: ParsedUpload) -> AttachmentWriter:
         if name != field:
             message = N_("Files were sent in a field this form does not have.")
             raise Invalid(message, fields={field: "invalid"})
-        return AttachmentWriter(request.app.state.db, clock_of(request), target, filename)
+        factory = request.app.state.db
+        with unit_of_work(factory) as db:
+            number = next_evidence_number(db, target.case_id)
+        shown = evidence_name(filename, number, keep=form.get(KEEP_NAMES) == "yes")
+        return AttachmentWriter(factory, clock_of(request), target, shown)
 
     return open_file
 
@@ -395,10 +421,16 @@ def _reply(request: Request, body: str) -> None:
 
 @api_operation(
     "postReporterAttachment",
-    "Add a file (multipart field `file`); images lose their metadata before encryption",
+    "Add a file (multipart field `file`). JPEG and PNG images, and PDF and Office files up to "
+    "PORTAL_CLEAN_MAX_MB, lose their identifying metadata before encryption; other files are "
+    "stored as sent. The file is named evidence-1.<ext> unless `keep_names` is `yes` (send "
+    "that field first).",
     request={
         "type": "object",
-        "properties": {"file": {"type": "string", "format": "binary"}},
+        "properties": {
+            "keep_names": {"type": "string", "enum": ["yes", "no"]},
+            "file": {"type": "string", "format": "binary"},
+        },
     },
     request_media_type="multipart/form-data",
     responses={201: FILE},

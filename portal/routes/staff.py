@@ -337,7 +337,7 @@ async def upload_evidence(request: Request) -> Response:
     parsed = await read_upload(
         request,
         UploadLimits.of(settings_of(request)),
-        lambda _field, name: AttachmentWriter(factory, clock, target, name),
+        lambda _field, name, _form: AttachmentWriter(factory, clock, target, name),
     )
     await run_in_threadpool(_link, request, case_id, parsed.file_ids)
     return redirect(f"/staff/cases/{case_id}")
@@ -359,6 +359,7 @@ def _upload_target(request: Request, case_id: str) -> UploadTarget | None:
         chunk_size=settings.limits.chunk_size,
         zone=settings.timezone,
         staff_id=me.id,
+        clean_max_bytes=settings.limits.clean_max_bytes,
     )
 
 

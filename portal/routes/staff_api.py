@@ -220,7 +220,14 @@ def case_json(view: CaseView) -> dict[str, Any]:
         "messages": [{"author": m.author, "body": m.body, "at": _iso(m.at)} for m in view.messages],
         "notes": [{"author": n.staff_name, "body": n.body, "at": _iso(n.at)} for n in view.notes],
         "attachments": [
-            {"id": f.id, "name": f.name, "size": f.size, "sha256": f.sha256, "author": f.author}
+            {
+                "id": f.id,
+                "name": f.name,
+                "size": f.size,
+                "sha256": f.sha256,
+                "author": f.author,
+                "metadata_removed": f.cleaned,
+            }
             for f in view.files
         ],
         "history": [

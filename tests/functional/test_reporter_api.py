@@ -120,7 +120,7 @@ def test_full_journey_file_login_read_reply_attach_logout(
     assert set(filed.json()) == {"receipt", "acknowledge_by", "feedback_by"}
     assert sent.status_code == 201
     assert upload.status_code == 201
-    assert upload.json()["name"] == "order.txt"
+    assert upload.json()["name"] == "evidence-1.txt"  # renamed: keep_names was not sent
     assert upload.json()["size"] == 12
     assert report["status"] == "new"
     assert report["category"] == ids["category"]

@@ -129,7 +129,8 @@ def test_jpeg_with_gps_comes_back_to_staff_without_it(
         key = KeyRing(db).open_for_staff(case.id, CASE, principal)
         assert key is not None
         reader = AttachmentReader(db)
-        photo = next(f for f in reader.files(case.id, key) if f.name == "photo.jpg")
+        # Renamed: the reporter did not tick "keep my file names".
+        photo = next(f for f in reader.files(case.id, key) if f.name == "evidence-1.jpg")
         data = b"".join(reader.open(case.id, photo.id, key).chunks)
 
     image = Image.open(io.BytesIO(data))
@@ -274,10 +275,11 @@ def test_status_journey_read_reply_evidence_logout(
         "请问是哪一个订单？",
         "订单 A-1001",
     ]
+    # Renamed and numbered across the case: the reporter did not keep their file names.
     assert sorted(f.name for f in evidence.context["view"].attachments) == [
-        "contract.pdf",
-        "notes.txt",
-        "photo.jpg",
+        "evidence-1.jpg",
+        "evidence-2.txt",
+        "evidence-3.pdf",
     ]
     assert out.template.name == "reporter/logged_out.html"
     assert after.template.name == "reporter/login.html"

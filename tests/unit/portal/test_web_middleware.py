@@ -52,22 +52,30 @@ def test_hsts_only_for_https() -> None:
     ("path", "limit"),
     [
         ("/report", 3000),
-        ("/report/step", 3000),
+        ("/report/check", 200),
         ("/reports", 200),
-        ("/staff/cases/abc/attachments", 3000),
+        ("/staff/cases/abc/evidence", 3000),
+        ("/staff/cases/abc/notes", 200),
+        ("/staff/cases/abc/def/evidence", 200),
         ("/api/v1/reporter/attachments", 3000),
         ("/api/v1/reports", 100),
+        ("/admin/directory", 50),
         ("/status", 200),
     ],
 )
 def test_limit_depends_on_the_path(path: str, limit: int) -> None:
-    """Upload prefixes get the upload limit, /api/ the JSON limit, the rest the form limit."""
+    """Exact upload endpoints get their limit, /api/ the JSON limit, the rest the form limit."""
     middleware = BodyLimit(
         _banner_app,
         json_limit=100,
         form_limit=200,
-        upload_limit=3000,
-        upload_paths=("/report", "/staff/cases/", "/api/v1/reporter/attachments"),
+        upload_limits={
+            "/report": 3000,
+            "/staff/cases/{case_id}/evidence": 3000,
+            "/api/v1/reporter/attachments": 3000,
+            "/admin/directory": 50,
+        },
+        body_timeout=5,
     )
 
     assert middleware.limit_for(path) == limit

@@ -38,7 +38,7 @@ def test_declared_endpoint_is_described_per_method() -> None:
     post = paths["/api/v1/things/{id}"]["post"]
     assert post["operationId"] == "createThing"
     assert post["requestBody"]["content"]["application/json"]["schema"] == NEW_THING
-    assert set(post["responses"]) == {"201", "400", "422"}
+    assert set(post["responses"]) == {"201", "400", "415", "422"}
     assert post["security"] == [{"bearer": []}]
     assert post["parameters"][0] == {
         "name": "id",

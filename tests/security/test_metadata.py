@@ -1,0 +1,223 @@
+"""Metadata that identifies the reporter does not reach staff: files and names as staff get them.
+
+Each crafted file is uploaded by a reporter through the API and downloaded back by the
+investigator through the staff endpoint; the canary it carried must be gone.
+"""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from dataclasses import replace
+from typing import Any
+
+import pikepdf
+import pytest
+from PIL import Image
+from sqlalchemy.orm import sessionmaker
+from support import crafted
+from support.staff_world import SECRET, ZONE, build_world
+
+from cases.casework.service import CaseworkConfig, CaseworkService
+from cases.clock import FixedClock
+from cases.db import unit_of_work
+from cases.reports.cleaning import MetadataCleaner
+
+CANARY = crafted.CANARY.encode()
+
+
+@pytest.fixture
+def world(app: Any, app_db: sessionmaker[Any]) -> dict[str, Any]:
+    """An investigator and a case filed to them; the reporter's receipt."""
+    clock = FixedClock()
+    app.state.clock = clock
+    with unit_of_work(app_db) as db:
+        made = build_world(db, clock)
+        ana = made.staff("ana@example.com")
+        filed = made.file()
+    return {"clock": clock, "ana": ana, "case": filed.case.id, "receipt": filed.receipt.formatted()}
+
+
+def staff_auth(client: Any, world: dict[str, Any]) -> dict[str, str]:
+    ana, clock = world["ana"], world["clock"]
+    body = {"email": ana.account.email, "password": ana.password, "totp": ana.code(clock)}
+    answer = client.post("/api/v1/staff/session", json=body)
+    assert answer.status_code == 200, answer.text
+    clock.advance(seconds=30)
+    return {"Authorization": f"Bearer {answer.json()['token']}"}
+
+
+def reporter_upload(
+    client: Any, world: dict[str, Any], name: str, data: bytes, keep: str | None = None
+) -> str:
+    """Logs in with the receipt and adds one file; returns its id."""
+    session = client.post("/api/v1/reporter/session", json={"receipt": world["receipt"]})
+    auth = {"Authorization": f"Bearer {session.json()['token']}"}
+    fields = {"keep_names": keep} if keep else None
+    answer = client.post(
+        "/api/v1/reporter/attachments", headers=auth, data=fields, files={"file": (name, data)}
+    )
+    assert answer.status_code == 201, answer.text
+    assert isinstance(answer.json()["metadata_removed"], bool)
+    file_id: str = answer.json()["id"]
+    return file_id
+
+
+def staff_download(
+    client: Any, world: dict[str, Any], file_id: str
+) -> tuple[dict[str, Any], bytes]:
+    """The file's entry in the case JSON and its bytes, as the investigator gets them."""
+    auth = staff_auth(client, world)
+    case = client.get(f"/api/v1/cases/{world['case']}", headers=auth).json()
+    [entry] = [f for f in case["attachments"] if f["id"] == file_id]
+    download = client.get(f"/api/v1/cases/{world['case']}/attachments/{file_id}", headers=auth)
+    assert download.status_code == 200
+    return entry, download.content
+
+
+def test_png_private_and_c2pa_chunks_do_not_reach_staff(client: Any, world: dict[str, Any]) -> None:
+    """A PNG's private chunk and its C2PA (caBX) chunk are dropped; the image still opens."""
+    original = crafted.png_with_private_chunks()
+    assert CANARY in original
+
+    entry, data = staff_download(client, world, reporter_upload(client, world, "a.png", original))
+
+    assert CANARY not in data
+    assert Image.open(io.BytesIO(data)).size == (4, 4)
+    assert entry["metadata_removed"] is True
+
+
+def test_jpeg_exif_gps_and_app13_xmp_do_not_reach_staff(client: Any, world: dict[str, Any]) -> None:
+    """A JPEG's APP1 EXIF with GPS, its APP13 XMP and a JFXX APP0 are dropped; it still opens."""
+    original = crafted.jpeg_with_exif_and_xmp()
+    assert CANARY in original
+
+    entry, data = staff_download(client, world, reporter_upload(client, world, "b.jpg", original))
+
+    assert CANARY not in data
+    image = Image.open(io.BytesIO(data))
+    image.load()
+    assert not image.getexif()
+    assert entry["metadata_removed"] is True
+
+
+def test_pdf_author_creator_and_xmp_do_not_reach_staff(client: Any, world: dict[str, Any]) -> None:
+    """A PDF's /Author, /Creator and XMP metadata are removed; the page is still there."""
+    original = crafted.pdf_with_author_and_xmp()
+    assert CANARY in original
+
+    entry, data = staff_download(client, world, reporter_upload(client, world, "c.pdf", original))
+
+    assert CANARY not in data
+    with pikepdf.open(io.BytesIO(data)) as pdf:
+        assert len(pdf.pages) == 1
+        assert "/Info" not in pdf.trailer
+        assert "/Metadata" not in pdf.Root
+    assert entry["metadata_removed"] is True
+
+
+def test_docx_creator_in_core_xml_does_not_reach_staff(client: Any, world: dict[str, Any]) -> None:
+    """A DOCX loses docProps core, app and custom parts (and their references); text stays."""
+    original = crafted.docx_with_creator()
+
+    entry, data = staff_download(client, world, reporter_upload(client, world, "d.docx", original))
+
+    with zipfile.ZipFile(io.BytesIO(data)) as docx:
+        parts = {name: docx.read(name) for name in docx.namelist()}
+        times = {info.date_time for info in docx.infolist()}
+    assert not any(CANARY in body for body in parts.values())
+    assert not any(name.startswith("docProps/") for name in parts)
+    assert b"docProps" not in parts["_rels/.rels"] + parts["[Content_Types].xml"]
+    assert b"Ledger attached." in parts["word/document.xml"]
+    assert times == {(1980, 1, 1, 0, 0, 0)}
+    assert entry["metadata_removed"] is True
+
+
+def test_pdf_over_the_cleaning_limit_is_marked_metadata_not_removed(
+    app: Any, client: Any, world: dict[str, Any]
+) -> None:
+    """A PDF larger than PORTAL_CLEAN_MAX_MB is stored as sent, and staff are told so."""
+    settings = app.state.settings
+    app.state.settings = replace(settings, limits=replace(settings.limits, clean_max_bytes=100))
+    original = crafted.pdf_with_author_and_xmp()
+
+    entry, data = staff_download(client, world, reporter_upload(client, world, "e.pdf", original))
+
+    assert data == original
+    assert entry["metadata_removed"] is False
+
+
+def test_original_file_name_does_not_reach_staff(client: Any, world: dict[str, Any]) -> None:
+    """A file name reaches staff as "evidence-<n>" (n across the case) unless the reporter
+    keeps names: "jsmith_holiday.JPG" becomes "evidence-1.jpg"."""
+    photo = crafted.jpeg_with_exif_and_xmp()
+
+    first, _ = staff_download(
+        client, world, reporter_upload(client, world, "jsmith_holiday.JPG", photo)
+    )
+    second, _ = staff_download(client, world, reporter_upload(client, world, "jsmith 2", photo))
+    kept, _ = staff_download(
+        client, world, reporter_upload(client, world, "jsmith_holiday.jpg", photo, keep="yes")
+    )
+
+    assert first["name"] == "evidence-1.jpg"
+    assert second["name"] == "evidence-2"
+    assert kept["name"] == "jsmith_holiday.jpg"
+
+
+def test_staff_evidence_written_through_the_domain_is_cleaned_too(
+    app_db: sessionmaker[Any], client: Any, world: dict[str, Any]
+) -> None:
+    """CaseworkService.add_evidence (the second writer) removes metadata like uploads do."""
+    with unit_of_work(app_db) as db:
+        work = CaseworkService(db, world["clock"], CaseworkConfig(ZONE, SECRET))
+        me = world["ana"].principal(db, world["clock"])
+        file_id = work.add_evidence(
+            me, world["case"], "scan.pdf", "application/pdf", [crafted.pdf_with_author_and_xmp()]
+        ).id
+
+    entry, data = staff_download(client, world, file_id)
+
+    assert CANARY not in data
+    assert entry["metadata_removed"] is True
+
+
+def _through_cleaner(data: bytes, max_document_bytes: int = 1024 * 1024) -> tuple[bytes, bool]:
+    cleaner = MetadataCleaner(max_document_bytes)
+    step = 4096
+    out = b"".join(cleaner.feed(data[i : i + step]) for i in range(0, len(data), step))
+    return out + cleaner.finish(), cleaner.cleaned
+
+
+def test_unreadable_pdf_is_kept_as_sent_and_marked_not_cleaned() -> None:
+    """A file that only looks like a PDF is stored byte for byte, never reported as cleaned."""
+    data = b"%PDF-1.7 not really a pdf " + CANARY
+
+    out, cleaned = _through_cleaner(data)
+
+    assert (out, cleaned) == (data, False)
+
+
+def test_zip_bomb_is_not_expanded_by_the_cleaner() -> None:
+    """A zip claiming to expand more than 20-fold is not unpacked: kept as sent, not cleaned."""
+    bomb = io.BytesIO()
+    with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("[Content_Types].xml", b"<Types/>")
+        archive.writestr("docProps/core.xml", CANARY)
+        archive.writestr("word/zeros.bin", bytes(32 * 1024 * 1024))
+    data = bomb.getvalue()
+
+    out, cleaned = _through_cleaner(data)
+
+    assert (out == data, cleaned) == (True, False)
+
+
+def test_plain_zip_is_not_reported_as_cleaned() -> None:
+    """A zip that is not an Office file passes unchanged and is not called cleaned."""
+    plain = io.BytesIO()
+    with zipfile.ZipFile(plain, "w") as archive:
+        archive.writestr("notes/jsmith.txt", CANARY)
+
+    out, cleaned = _through_cleaner(plain.getvalue())
+
+    assert (out == plain.getvalue(), cleaned) == (True, False)
