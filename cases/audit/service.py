@@ -11,13 +11,14 @@ import hmac
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from cases.audit.models import AuditEntry
-from cases.clock import Clock
+from cases.clock import Clock, floor_day
 
 GENESIS = "0" * 64
 
@@ -71,10 +72,20 @@ def entry_digest(key: bytes, prev_hash: str, entry: AuditEntry) -> str:
 
 
 class AuditLog:
-    def __init__(self, db: Session, clock: Clock, server_secret: bytes) -> None:
+    """The chain's writer and checker.
+
+    An entry written during a reporter's request (a reporter actor, or any actor when the
+    log was made with `reporter_request=True`, e.g. key grants a reporter's visit fulfils)
+    is dated by its day only (00:00 UTC): the trail must not tell when a reporter acted.
+    """
+
+    def __init__(
+        self, db: Session, clock: Clock, server_secret: bytes, *, reporter_request: bool = False
+    ) -> None:
         self.db = db
         self.clock = clock
         self.key = chain_key(server_secret)
+        self.reporter_request = reporter_request
 
     def record(
         self,
@@ -89,7 +100,7 @@ class AuditLog:
         last = self.db.scalars(select(AuditEntry).order_by(AuditEntry.seq.desc()).limit(1)).first()
         entry = AuditEntry(
             seq=(last.seq + 1) if last else 1,
-            at=self.clock.now(),
+            at=self._when(actor),
             actor_kind=actor.kind,
             actor_id=actor.id,
             actor_roles=",".join(sorted(actor.roles)),
@@ -102,6 +113,10 @@ class AuditLog:
         self.db.add(entry)
         self.db.flush()
         return entry
+
+    def _when(self, actor: Actor) -> datetime:
+        now = self.clock.now()
+        return floor_day(now) if self.reporter_request or actor.kind == "reporter" else now
 
     def _lock(self) -> None:
         # SQLite already serialises writers with BEGIN IMMEDIATE; PostgreSQL needs a lock.

@@ -24,7 +24,7 @@ from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 import crypto
-from cases.clock import Clock, local_day
+from cases.clock import Clock, ceil_hour, local_day
 from cases.db import new_id, unit_of_work
 from cases.errors import NotFound
 from cases.reports.cleaning import MetadataCleaner
@@ -119,7 +119,8 @@ class AttachmentWriter:
                         target.case_key, target.case_id, FILE_KEY, self.id, self._file_key
                     ),
                     created_on=local_day(now, target.zone),
-                    sweep_after=now + timedelta(seconds=target.grace_seconds),
+                    # On a full hour: the row must not tell when the reporter uploaded.
+                    sweep_after=ceil_hour(now + timedelta(seconds=target.grace_seconds)),
                 )
             )
 
