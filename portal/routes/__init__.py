@@ -13,6 +13,7 @@ from portal.routes import (
     access,
     admin,
     auditor,
+    flood,
     public,
     reporter,
     reporter_access,
@@ -39,6 +40,7 @@ _AREAS = (
     rewards,
     rewards_api,
     reporter_rewards,
+    flood,
 )
 
 
