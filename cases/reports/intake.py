@@ -103,6 +103,8 @@ class Filed:
     case: Case
     receipt: crypto.Receipt
     reporter_key: bytes
+    # Files sent with a flood-marked report beyond the flood evidence quota: not kept.
+    files_dropped: bool = False
 
 
 @dataclass(frozen=True)
@@ -126,6 +128,7 @@ class IntakeService:
         self.config = config
         self.keys = KeyRing(db)
         self.org = OrgService(db)
+        self._kept = True
 
     def validate(self, sub: Submission) -> tuple[Channel, Category]:
         """Check every field; Invalid carries a message key per field for the form."""
@@ -175,7 +178,8 @@ class IntakeService:
         draft = draft or Draft.new()
         receipt, receipt_row, reporter_key = self._new_receipt(draft.receipt)
         case = self._file(sub, draft, channel, category, receipt_row, reporter_key)
-        return Filed(case, receipt, reporter_key)
+        dropped = bool(sub.attachment_ids) and not self._kept
+        return Filed(case, receipt, reporter_key, files_dropped=dropped)
 
     def submit_linked(
         self, sub: Submission, reporter: ReporterPrincipal, draft: Draft | None = None
@@ -362,6 +366,7 @@ class IntakeService:
 
     def _link_attachments(self, case: Case, attachment_ids: list[str]) -> None:
         kept = self.flood.evidence_room(case, attachment_ids)
+        self._kept = bool(kept)
         if not kept:
             return
         self.db.execute(

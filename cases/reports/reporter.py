@@ -40,6 +40,10 @@ from cases.sessions.service import SessionPolicy, SessionService, Throttle, Thro
 
 ONCE_WINDOW_SECONDS = 24 * 3600
 STAND_IN_SALT_BYTES = 16  # as crypto.new_salt()
+FLOOD_FULL = (
+    "The portal is receiving an unusual number of reports right now and cannot keep more "
+    "files. Your report is safe; please add the files later."
+)
 
 
 @dataclass(frozen=True)
@@ -331,12 +335,16 @@ class ReporterService:
         self.db.flush()
         Outbox(self.db, self.clock, self.config.intake.notify).reporter_message(case)
 
+    def _flood_gauge(self) -> FloodGauge:
+        return FloodGauge(self.db, self.clock, self.config.intake.flood)
+
     def add_evidence(self, principal: ReporterPrincipal, ids: list[str]) -> int:
         """Link files the reporter uploaded in this session to their case."""
         case, _key = self.case_and_key(principal)
         sweep_unlinked(self.db, self.clock)
-        kept = FloodGauge(self.db, self.clock, self.config.intake.flood).evidence_room(case, ids)
-        linked = link(self.db, case.id, kept)
+        if ids and not self._flood_gauge().evidence_room(case, ids):
+            raise Conflict(FLOOD_FULL, code="flood_quota")
+        linked = link(self.db, case.id, ids)
         if linked:
             Outbox(self.db, self.clock, self.config.intake.notify).reporter_message(case)
         return linked

@@ -28,6 +28,10 @@ from portal.openapi import api_operation
 DOMAIN_MESSAGES = (
     N_("Choose the reports to dismiss."),
     N_("Only new reports that arrived during a flood can be dismissed."),
+    N_(
+        "The portal is receiving an unusual number of reports right now and cannot keep more "
+        "files. Your report is safe; please add the files later."
+    ),
 )
 FLOOD_LIST = "/staff/cases?flood=only"
 DISMISS_SCHEMA = {

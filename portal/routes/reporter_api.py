@@ -62,7 +62,7 @@ DOMAIN_MESSAGES = (
     N_("Send exactly one file in the field `file`."),
     N_("Your session has ended. Enter your receipt again."),
 )
-ERROR_STATUSES = (400, 401, 404, 413, 415, 422, 429)
+ERROR_STATUSES = (400, 401, 404, 409, 413, 415, 422, 429)
 STRING = {"type": "string"}
 NAMED = {"type": "object", "properties": {"id": STRING, "name": STRING}}
 FILE = {
