@@ -131,7 +131,8 @@ class AttachmentWriter:
     def finish(self) -> StoredFile:
         """Encrypt the last chunk, seal the metadata and mark the file complete (not linked)."""
         self._queue(self._encryptor.update(self._cleaner.finish()))
-        self._pending.append(self._encryptor.finalize())
+        # Queued (not appended) so the last chunk counts in stored_bytes, which quotas read.
+        self._queue([self._encryptor.finalize()])
         stored = StoredFile(
             self.id,
             self.name,

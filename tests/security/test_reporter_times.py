@@ -145,7 +145,8 @@ def test_no_reporter_action_stores_a_time_finer_than_the_hour(
         state["me"] = {"Authorization": f"Bearer {answer.json()['token']}"}
 
     def message() -> None:
-        answer = client.post("/api/v1/reporter/messages", json={"body": "More"}, headers=state["me"])
+        body = {"body": "More"}
+        answer = client.post("/api/v1/reporter/messages", json=body, headers=state["me"])
         assert answer.status_code == 201, answer.text
 
     def add_evidence() -> None:
