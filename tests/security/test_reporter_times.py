@@ -21,6 +21,8 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 from support.staff_world import SECRET, ZONE, Person, build_world
 
+from cases.audit.models import AuditEntry, HeldAuditEntry
+from cases.audit.service import Actor, AuditLog
 from cases.casework.service import CaseworkConfig, CaseworkService
 from cases.clock import FixedClock
 from cases.db import unit_of_work
@@ -184,11 +186,13 @@ def test_no_reporter_action_stores_a_time_finer_than_the_hour(
         step(name, action)
 
     assert {name: times for name, times in found.items() if times} == {}
-    assert {"key_wraps", "attachments", "throttle_counters", "audit_entries"} <= tables
-    assert "outbox_messages" in tables
+    assert {"key_wraps", "attachments", "throttle_counters", "outbox_messages"} <= tables
     with unit_of_work(app_db) as db:
         live = select(func.count()).select_from(UserSession).where(UserSession.kind == "reporter")
         assert db.scalar(live) == 0
+        assert list(db.scalars(select(HeldAuditEntry.action))) == ["reward.accept"]
+        accepted = select(func.count()).where(AuditEntry.action == "reward.accept")
+        assert db.scalar(accepted) == 0
 
 
 def offer_reward(
@@ -214,3 +218,32 @@ def offer_reward(
         json={"approve": True},
     )
     assert decided.status_code == 200, decided.text
+
+
+def test_reporter_audit_entries_join_the_chain_only_after_their_day(
+    db_session: Session,
+) -> None:
+    """A reporter action's audit entry is held back (day only) while staff entries follow,
+    then appended after the day is over, dated 00:00 UTC: its place in the chain tells
+    nothing finer than the day, and the chain still verifies."""
+    clock = FixedClock(datetime(2026, 3, 2, 9, 17, 23, 456789))
+    audit = AuditLog(db_session, clock, SECRET)
+    staff = Actor("staff", "s1", ("investigator",))
+    audit.record(staff, "case.read", case_id="c1")
+    clock.advance(minutes=3)
+    audit.record(Actor("reporter"), "reward.accept", case_id="c1")
+    AuditLog(db_session, clock, SECRET, reporter_request=True).record(staff, "key.grant")
+    clock.advance(minutes=3)
+    audit.record(staff, "case.read", case_id="c1")
+
+    same_day = audit.release_held()
+    clock.advance(days=1)
+    next_day = audit.release_held()
+
+    entries = list(db_session.scalars(select(AuditEntry).order_by(AuditEntry.seq)))
+    assert (same_day, next_day) == (0, 2)
+    assert [e.action for e in entries[:2]] == ["case.read", "case.read"]
+    assert {e.action for e in entries[2:]} == {"reward.accept", "key.grant"}
+    assert {e.at for e in entries[2:]} == {datetime(2026, 3, 2)}
+    assert db_session.scalar(select(func.count()).select_from(HeldAuditEntry)) == 0
+    assert audit.verify().ok

@@ -4,10 +4,12 @@ Revision ID: 0007_reporter_hours_floods
 Revises: 0003
 Create Date: 2026-11-29
 
-Adds `cases.flood_hour` (the hour a report arrived in when its channel was flooded; such
-reports are listed apart for triage instead of being refused). Cuts the times already
-stored on rows a reporter's request wrote (key wraps, pending grants, upload sweep times) to
-the hour, so an existing database stops telling when a reporter acted.
+Adds `audit_held` (audit entries of reporters' requests, held back until their day is
+over, so their place in the chain does not tell the time) and `cases.flood_hour` (the hour a
+report arrived in when its channel was flooded; such reports are listed apart for triage
+instead of being refused). Cuts the times already stored on rows a reporter's request wrote
+(key wraps, pending grants, upload sweep times) to the hour, so an existing database stops
+telling when a reporter acted.
 """
 
 from collections.abc import Sequence
@@ -24,6 +26,20 @@ HOURLY = (("key_wraps", "created_at"), ("pending_grants", "created_at"))
 
 
 def upgrade() -> None:
+    op.create_table(
+        "audit_held",
+        sa.Column("id", sa.String(length=32), nullable=False),
+        sa.Column("on", sa.Date(), nullable=False),
+        sa.Column("actor_kind", sa.String(length=16), nullable=False),
+        sa.Column("actor_id", sa.String(length=32), nullable=True),
+        sa.Column("actor_roles", sa.String(length=200), nullable=False),
+        sa.Column("action", sa.String(length=64), nullable=False),
+        sa.Column("case_id", sa.String(length=32), nullable=True),
+        sa.Column("detail", sa.Text(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_audit_held")),
+    )
+    with op.batch_alter_table("audit_held", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_audit_held_on"), ["on"], unique=False)
     with op.batch_alter_table("cases", schema=None) as batch_op:
         batch_op.add_column(sa.Column("flood_hour", sa.DateTime(), nullable=True))
         batch_op.create_index(batch_op.f("ix_cases_flood_hour"), ["flood_hour"], unique=False)
@@ -51,6 +67,7 @@ def _next_hour(column: str) -> str:
 
 
 def downgrade() -> None:
+    op.drop_table("audit_held")
     with op.batch_alter_table("cases", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_cases_flood_hour"))
         batch_op.drop_column("flood_hour")
