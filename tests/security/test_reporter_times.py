@@ -146,6 +146,10 @@ def test_no_reporter_action_stores_a_time_finer_than_the_hour(
         assert answer.status_code == 200, answer.text
         state["me"] = {"Authorization": f"Bearer {answer.json()['token']}"}
 
+    def read_case() -> None:
+        answer = client.get("/api/v1/reporter/report", headers=state["me"])
+        assert answer.status_code == 200, answer.text
+
     def message() -> None:
         body = {"body": "More"}
         answer = client.post("/api/v1/reporter/messages", json=body, headers=state["me"])
@@ -173,12 +177,14 @@ def test_no_reporter_action_stores_a_time_finer_than_the_hour(
         ("file", file_with_attachments),
         ("check", check_step),
         ("login", log_in),
+        ("read", read_case),
         ("message", message),
         ("evidence", add_evidence),
     ):
         step(name, action)
     offer_reward(client, app_db, clock, ana, dai)
     for name, action in (
+        ("read offer", read_case),
         ("reward", accept_reward),
         ("retaliation", retaliation_complaint),
         ("logout", log_out),
