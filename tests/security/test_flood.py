@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import io
 import re
+import time
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import date, datetime
 from typing import Any
@@ -16,12 +18,14 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
+from support.browser import blocking_violations, describe, run_axe
 from support.staff_world import PROFILE, SECRET, ZONE, Person, build_world
 
 import crypto
 from cases.audit.models import AuditEntry
-from cases.clock import FixedClock
-from cases.db import unit_of_work
+from cases.clock import FixedClock, SystemClock
+from cases.db import make_engine, session_factory, unit_of_work
+from cases.reports.flood import FloodConfig
 from cases.reports.intake import IntakeConfig, IntakeService, PreparedReceipt, Submission
 from cases.reports.models import Attachment, Case, Receipt
 from cases.reports.reporter import ReporterConfig, ReporterService
@@ -236,3 +240,44 @@ def test_wrong_receipt_flood_never_refuses_a_correct_receipt(
     assert len(wrong) == 1000
     assert {e.status for e in wrong if e is not None} == {401}
     assert right.status_code == 200, right.text
+
+
+@pytest.mark.browser
+def test_flood_triage_in_chromium_is_accessible(
+    start_live_server: Callable[..., Any], page_js: Any
+) -> None:
+    """The notice, the flood list and its dismissal form work in Chromium and pass axe."""
+    server = start_live_server()
+    clock = FixedClock(SystemClock().now())
+    with unit_of_work(session_factory(make_engine(server.database_url))) as db:
+        world = build_world(db, clock)
+        ana = world.staff("ana@example.com")
+        config = IntakeConfig(ZONE, PROFILE, SECRET, flood=FloodConfig(per_hour=1))
+        intake = IntakeService(db, clock, config)
+        for _ in range(3):
+            intake.submit(Submission(world.channel.id, world.category().id, "Junk", "Junk."))
+    page = page_js
+
+    page.goto(f"{server.url}/staff/login")
+    page.fill("#email", ana.account.email)
+    page.fill("#password", ana.password)
+    page.locator("form[action$='/staff/login'] button[type=submit]").click()
+    page.fill("#code", crypto.totp_code(ana.totp_secret or b"", time.time()))
+    page.locator("form[action$='/staff/login/totp'] button[type=submit]").click()
+    page.wait_for_load_state("load")
+    axe_clean(page)
+    page.locator("p.notice a").click()
+    page.wait_for_load_state("load")
+    axe_clean(page)
+    for box in page.locator("input[name=case]").all():
+        box.check()
+    page.locator("form#flood-dismiss button[type=submit]").click()
+    page.wait_for_load_state("load")
+
+    assert page.locator("input[name=case]").count() == 0
+    assert "flood=only" in page.url
+
+
+def axe_clean(page: Any) -> None:
+    violations = blocking_violations(run_axe(page))
+    assert not violations, f"axe on {page.url}:\n{describe(violations)}"
