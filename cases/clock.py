@@ -38,6 +38,22 @@ def local_day(moment: datetime, zone: ZoneInfo) -> date:
     return moment.replace(tzinfo=UTC).astimezone(zone).date()
 
 
+def floor_hour(moment: datetime) -> datetime:
+    """The start of the moment's hour: the finest time a reporter's request may store."""
+    return moment.replace(minute=0, second=0, microsecond=0)
+
+
+def ceil_hour(moment: datetime) -> datetime:
+    """The first full hour at or after the moment (for expiries that must not come early)."""
+    floor = floor_hour(moment)
+    return floor if floor == moment else floor + timedelta(hours=1)
+
+
+def floor_day(moment: datetime) -> datetime:
+    """Midnight (UTC) of the moment's day: how audit entries from a reporter's request are dated."""
+    return moment.replace(hour=0, minute=0, second=0, microsecond=0)
+
+
 def epoch(moment: datetime) -> float:
     return moment.replace(tzinfo=UTC).timestamp()
 

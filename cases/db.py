@@ -37,6 +37,11 @@ def utcnow() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
+def utc_hour() -> datetime:
+    """Naive UTC now, cut to the hour: for rows a reporter's request may write."""
+    return utcnow().replace(minute=0, second=0, microsecond=0)
+
+
 def is_sqlite(engine: Engine) -> bool:
     return engine.dialect.name == "sqlite"
 

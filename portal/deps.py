@@ -6,7 +6,9 @@ from starlette.requests import HTTPConnection
 
 import crypto
 from cases.clock import Clock, SystemClock
+from cases.reports.flood import FloodConfig
 from cases.reports.intake import IntakeConfig
+from cases.reports.reporter import ReceiptKdf
 from cases.sessions.service import SessionPolicy, ThrottleRule
 from portal.settings import Settings
 
@@ -22,6 +24,15 @@ def clock_of(conn: HTTPConnection) -> Clock:
     return clock
 
 
+def receipt_kdf(conn: HTTPConnection) -> ReceiptKdf:
+    """The app's one receipt KDF: every receipt check derives (and is counted) there."""
+    state = conn.app.state
+    kdf: ReceiptKdf | None = getattr(state, "receipt_kdf", None)
+    if kdf is None:
+        kdf = state.receipt_kdf = ReceiptKdf(allow_test=kdf_profile(state.settings).name == "test")
+    return kdf
+
+
 def kdf_profile(settings: Settings) -> crypto.Argon2Profile:
     return crypto.profile_named(settings.kdf_profile, allow_test=settings.testing)
 
@@ -35,8 +46,11 @@ def intake_config(settings: Settings) -> IntakeConfig:
         zone=settings.timezone,
         profile=kdf_profile(settings),
         server_secret=server_secret(settings),
-        reports_per_channel_per_hour=settings.limits.reports_per_channel_per_hour,
         base_url=settings.base_url,
+        flood=FloodConfig(
+            per_hour=settings.limits.reports_per_channel_per_hour,
+            evidence_quota=settings.limits.flood_evidence_quota,
+        ),
     )
 
 
@@ -52,7 +66,9 @@ def reporter_session_policy(settings: Settings) -> SessionPolicy:
 
 def receipt_rule(settings: Settings) -> ThrottleRule:
     limits = settings.limits
-    return ThrottleRule(limits.receipt_failures_per_selector, limits.receipt_window_seconds)
+    return ThrottleRule(
+        limits.receipt_failures_per_selector, limits.receipt_window_seconds, hourly=True
+    )
 
 
 def login_rule(settings: Settings) -> ThrottleRule:

@@ -98,11 +98,13 @@ class JobRunner:
         return self._outbox(db).measure_reminders(due)
 
     def sweep(self, db: Session) -> int:
-        """Expired sessions, old throttle counters and uploads whose report never came."""
+        """Expired sessions, old throttle counters and uploads whose report never came; and
+        audit entries of reporters' requests, held back until their day is over."""
         return (
             SessionService(db, self.clock).sweep()
             + Throttle(db, self.clock).sweep()
             + sweep_unlinked(db, self.clock)
+            + AuditLog(db, self.clock, self.config.server_secret).release_held()
         )
 
     def _outbox(self, db: Session) -> Outbox:

@@ -33,7 +33,6 @@ from bench.load.server import Server
 
 ENV = {
     "PORTAL_REPORTS_PER_CHANNEL_PER_HOUR": "10000000",
-    "PORTAL_RECEIPT_FAILURES_GLOBAL": "10000000",
     "PORTAL_RECEIPT_FAILURES_PER_SELECTOR": "5",
     "PORTAL_KDF_PROFILE": "owasp",
     "PORTAL_TIMEZONE": "Asia/Shanghai",

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import DateTime, Integer, String, Text
+from sqlalchemy import Date, DateTime, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from cases.db import Base
+from cases.db import Base, new_id
 
 
 class AuditEntry(Base):
@@ -24,3 +24,23 @@ class AuditEntry(Base):
     detail: Mapped[str] = mapped_column(Text, default="{}")
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+class HeldAuditEntry(Base):
+    """An entry from a reporter's request, held back until its day is over.
+
+    Appended at once, its place in the chain (between staff entries with exact times) would
+    tell when the reporter acted; held here with its day only, it joins the chain after the
+    day ends, dated 00:00 UTC of that day (AuditLog.release_held, run by the sweep job).
+    """
+
+    __tablename__ = "audit_held"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    on: Mapped[date] = mapped_column(Date, index=True)
+    actor_kind: Mapped[str] = mapped_column(String(16))
+    actor_id: Mapped[str | None] = mapped_column(String(32))
+    actor_roles: Mapped[str] = mapped_column(String(200), default="")
+    action: Mapped[str] = mapped_column(String(64))
+    case_id: Mapped[str | None] = mapped_column(String(32))
+    detail: Mapped[str] = mapped_column(Text, default="{}")

@@ -11,15 +11,17 @@ import hmac
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
-from cases.audit.models import AuditEntry
-from cases.clock import Clock
+from cases.audit.models import AuditEntry, HeldAuditEntry
+from cases.clock import Clock, floor_day
 
 GENESIS = "0" * 64
+HELD_FIELDS = ("actor_kind", "actor_id", "actor_roles", "action", "case_id", "detail")
 
 
 @dataclass(frozen=True)
@@ -71,10 +73,21 @@ def entry_digest(key: bytes, prev_hash: str, entry: AuditEntry) -> str:
 
 
 class AuditLog:
-    def __init__(self, db: Session, clock: Clock, server_secret: bytes) -> None:
+    """The chain's writer and checker.
+
+    An entry from a reporter's request (a reporter actor, or any actor when the log was made
+    with `reporter_request=True`, e.g. key grants a reporter's visit fulfils) is dated by its
+    day only and held back until that day is over (HeldAuditEntry): neither its time nor its
+    place in the chain may tell when a reporter acted.
+    """
+
+    def __init__(
+        self, db: Session, clock: Clock, server_secret: bytes, *, reporter_request: bool = False
+    ) -> None:
         self.db = db
         self.clock = clock
         self.key = chain_key(server_secret)
+        self.reporter_request = reporter_request
 
     def record(
         self,
@@ -83,20 +96,43 @@ class AuditLog:
         *,
         case_id: str | None = None,
         detail: Mapping[str, Any] | None = None,
-    ) -> AuditEntry:
-        """Append one entry; serialised so two writers never share a predecessor."""
+    ) -> AuditEntry | None:
+        """Append one entry (None when it is held back, from a reporter's request)."""
+        fields: dict[str, Any] = {
+            "actor_kind": actor.kind,
+            "actor_id": actor.id,
+            "actor_roles": ",".join(sorted(actor.roles)),
+            "action": action,
+            "case_id": case_id,
+            "detail": json.dumps(dict(detail or {}), sort_keys=True, ensure_ascii=False),
+        }
+        if not (self.reporter_request or actor.kind == "reporter"):
+            return self._append(self.clock.now(), fields)
+        self.db.add(HeldAuditEntry(on=floor_day(self.clock.now()).date(), **fields))
+        self.db.flush()
+        return None
+
+    def release_held(self) -> int:
+        """Append held entries of days that are over, dated 00:00 UTC of their day."""
+        today = floor_day(self.clock.now()).date()
+        stmt = select(HeldAuditEntry).where(HeldAuditEntry.on < today)
+        held = sorted(self.db.scalars(stmt), key=lambda row: (row.on, row.id))
+        for row in held:
+            fields = {name: getattr(row, name) for name in HELD_FIELDS}
+            self._append(datetime.combine(row.on, datetime.min.time()), fields)
+            self.db.delete(row)
+        self.db.flush()
+        return len(held)
+
+    def _append(self, at: datetime, fields: Mapping[str, Any]) -> AuditEntry:
+        """Serialised so two writers never share a predecessor."""
         self._lock()
         last = self.db.scalars(select(AuditEntry).order_by(AuditEntry.seq.desc()).limit(1)).first()
         entry = AuditEntry(
             seq=(last.seq + 1) if last else 1,
-            at=self.clock.now(),
-            actor_kind=actor.kind,
-            actor_id=actor.id,
-            actor_roles=",".join(sorted(actor.roles)),
-            action=action,
-            case_id=case_id,
-            detail=json.dumps(dict(detail or {}), sort_keys=True, ensure_ascii=False),
+            at=at,
             prev_hash=last.hash if last else GENESIS,
+            **fields,
         )
         entry.hash = entry_digest(self.key, entry.prev_hash, entry)
         self.db.add(entry)

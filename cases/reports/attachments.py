@@ -25,7 +25,7 @@ from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 import crypto
-from cases.clock import Clock, local_day
+from cases.clock import Clock, ceil_hour, local_day
 from cases.db import new_id, unit_of_work
 from cases.errors import NotFound
 from cases.reports.cleaning import DEFAULT_DOCUMENT_BYTES, MetadataCleaner
@@ -150,7 +150,8 @@ class AttachmentWriter:
                         target.case_key, target.case_id, FILE_KEY, self.id, self._file_key
                     ),
                     created_on=local_day(now, target.zone),
-                    sweep_after=now + timedelta(seconds=target.grace_seconds),
+                    # On a full hour: the row must not tell when the reporter uploaded.
+                    sweep_after=ceil_hour(now + timedelta(seconds=target.grace_seconds)),
                 )
             )
 
@@ -161,7 +162,8 @@ class AttachmentWriter:
     def finish(self) -> StoredFile:
         """Encrypt the last chunk, seal the metadata and mark the file complete (not linked)."""
         self._queue(self._encryptor.update(self._cleaner.finish()))
-        self._pending.append(self._encryptor.finalize())
+        # Queued (not appended) so the last chunk counts in stored_bytes, which quotas read.
+        self._queue([self._encryptor.finalize()])
         stored = StoredFile(
             self.id,
             self.name,

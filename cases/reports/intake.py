@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, update
@@ -25,11 +25,11 @@ from cases.notify.service import NotifyConfig, Outbox
 from cases.org.models import Category, Channel
 from cases.org.service import OrgService
 from cases.principals import ReporterPrincipal
+from cases.reports.flood import FloodConfig, FloodGauge
 from cases.reports.keys import CASE, IDENTITY, KeyRing
 from cases.reports.models import Attachment, Case, CaseExclusion, Receipt
 from cases.reports.sealing import IDENTITY as IDENTITY_PURPOSE
 from cases.reports.sealing import REPORT, seal_json
-from cases.sessions.service import Throttle, ThrottleRule
 from cases.staff.models import Role, StaffAccount, StaffRole
 
 SUMMARY_MAX = 200
@@ -104,6 +104,8 @@ class Filed:
     case: Case
     receipt: crypto.Receipt
     reporter_key: bytes
+    # Files sent with a flood-marked report beyond the flood evidence quota: not kept.
+    files_dropped: bool = False
 
 
 @dataclass(frozen=True)
@@ -111,9 +113,9 @@ class IntakeConfig:
     zone: ZoneInfo
     profile: crypto.Argon2Profile
     server_secret: bytes
-    reports_per_channel_per_hour: int = 200
     # Where staff log in: the only thing a "there is news" mail says besides the news.
     base_url: str = ""
+    flood: FloodConfig = field(default_factory=FloodConfig)
 
     @property
     def notify(self) -> NotifyConfig:
@@ -127,6 +129,7 @@ class IntakeService:
         self.config = config
         self.keys = KeyRing(db)
         self.org = OrgService(db)
+        self._kept = True
 
     def validate(self, sub: Submission) -> tuple[Channel, Category]:
         """Check every field; Invalid carries a message key per field for the form."""
@@ -167,20 +170,18 @@ class IntakeService:
                 people[person.id] = person
         return sorted(people.values(), key=lambda s: s.name or s.email)
 
-    def check_flood(self, channel_id: str) -> None:
-        rule = ThrottleRule(self.config.reports_per_channel_per_hour, 3600)
-        throttle = Throttle(self.db, self.clock)
-        throttle.check(f"intake:{channel_id}", rule)
-        throttle.fail(f"intake:{channel_id}", rule)
+    @property
+    def flood(self) -> FloodGauge:
+        return FloodGauge(self.db, self.clock, self.config.flood)
 
     def submit(self, sub: Submission, draft: Draft | None = None) -> Filed:
         """File a new report under a new receipt."""
         channel, category = self.validate(sub)
-        self.check_flood(channel.id)
         draft = draft or Draft.new()
         receipt, receipt_row, reporter_key = self._new_receipt(draft.receipt)
         case = self._file(sub, draft, channel, category, receipt_row, reporter_key)
-        return Filed(case, receipt, reporter_key)
+        dropped = bool(sub.attachment_ids) and not self._kept
+        return Filed(case, receipt, reporter_key, files_dropped=dropped)
 
     def submit_linked(
         self, sub: Submission, reporter: ReporterPrincipal, draft: Draft | None = None
@@ -197,7 +198,6 @@ class IntakeService:
                 raise Invalid("Unknown case.", fields={"linked_from": "unknown_case"})
             inherit = (origin, origin_key)
         channel, category = self.validate(sub)
-        self.check_flood(channel.id)
         draft = draft or Draft.new()
         return self._file(sub, draft, channel, category, reporter.receipt, reporter.key, inherit)
 
@@ -212,6 +212,8 @@ class IntakeService:
         inherit: tuple[Case, bytes] | None = None,
     ) -> Case:
         case = self._case(sub, draft, channel, category, receipt_row)
+        # Never refused for volume: at worst marked, listed apart and dismissed in bulk.
+        case.flood_hour = self.flood.arrival(channel.id)
         self.db.add(case)
         self.db.flush()
         self.record_subjects(case, draft.case_key, sub.subjects)
@@ -230,7 +232,7 @@ class IntakeService:
         self._distribute(case, channel, category, draft.case_key, receipt_row.id, reporter_key)
         if sub.identity is not None:
             self._seal_identity(case, sub.identity, receipt_row.id, reporter_key)
-        self._link_attachments(case.id, sub.attachment_ids)
+        self._link_attachments(case, sub.attachment_ids)
         Outbox(self.db, self.clock, self.config.notify).case_filed(case)
         return case
 
@@ -347,17 +349,19 @@ class IntakeService:
         # can be fulfilled by the reporter's next visit.
         self.keys.wrap_for_reporter(case.id, IDENTITY, identity_key, receipt_id, reporter_key)
 
-    def _link_attachments(self, case_id: str, attachment_ids: list[str]) -> None:
-        if not attachment_ids:
+    def _link_attachments(self, case: Case, attachment_ids: list[str]) -> None:
+        kept = self.flood.evidence_room(case, attachment_ids)
+        self._kept = bool(kept)
+        if not kept:
             return
         self.db.execute(
             update(Attachment)
             .where(
-                Attachment.id.in_(attachment_ids),
-                Attachment.case_id == case_id,
+                Attachment.id.in_(kept),
+                Attachment.case_id == case.id,
                 Attachment.complete.is_(True),
             )
-            .values(linked=True, sweep_after=self.clock.now() + timedelta(days=36500))
+            .values(linked=True)
         )
 
 

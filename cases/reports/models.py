@@ -23,7 +23,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from cases.db import Base, new_id, utcnow
+from cases.db import Base, new_id, utc_hour, utcnow
 
 
 class Status(StrEnum):
@@ -85,6 +85,9 @@ class Case(Base):
     concluded_on: Mapped[date | None] = mapped_column(Date)
     receipt_id: Mapped[str] = mapped_column(ForeignKey("receipts.id"), index=True)
     linked_from_id: Mapped[str | None] = mapped_column(ForeignKey("cases.id"), index=True)
+    # The hour (UTC) a report arrived in when its channel was flooded (cases/reports/flood.py):
+    # such reports are listed apart for triage. None for reports that came at a normal rate.
+    flood_hour: Mapped[datetime | None] = mapped_column(DateTime, index=True)
     # Staff-recorded reports: "pending" until the reporter confirms or corrects the record.
     record_state: Mapped[str | None] = mapped_column(String(16))
     # Sealed JSON {summary, details, loss_estimate, ...} under the case key (purpose "report").
@@ -109,7 +112,8 @@ class KeyWrap(Base):
         ForeignKey("staff_accounts.id", ondelete="CASCADE"), index=True
     )
     wrapped: Mapped[bytes] = mapped_column(LargeBinary)
-    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    # To the hour only: a reporter's filing or visit writes wraps, and must not be timed.
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utc_hour)
 
 
 class PendingGrant(Base):
@@ -125,7 +129,8 @@ class PendingGrant(Base):
         ForeignKey("staff_accounts.id", ondelete="CASCADE"), index=True
     )
     reason: Mapped[str] = mapped_column(String(32))
-    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    # To the hour only, like key wraps: a filing may create grants.
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utc_hour)
 
 
 class CaseSubject(Base):

@@ -1,8 +1,10 @@
 """The reporter's side: filing, logging in with a receipt, reading the case, replying.
 
-Receipt checks are ordered so that cheap refusals come first: the check character (no
-database), then the overall throttle, then the selector lookup (an unknown selector costs
-no Argon2), then the per-selector throttle, and only then one Argon2id run. A failure is
+Receipt checks: the check character first (a typo costs no database and no Argon2), then
+the per-selector throttle, then exactly one Argon2id run, whether the selector exists or
+not: an unknown selector derives over a stand-in salt, so its answer takes as long as a
+wrong verifier's and is counted the same way. There is no overall wrong-receipt limit: other
+people's guesses never refuse a correct receipt (DESIGN.md, "Availability"). A failure is
 returned as a value rather than raised, so the caller can commit the throttle counters
 before answering 401 (an exception would roll them back with the request's transaction).
 """
@@ -11,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import threading
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -27,6 +30,7 @@ from cases.errors import CaseError, Conflict, Invalid, NotFound, Throttled, Unau
 from cases.notify.service import Outbox
 from cases.principals import ReporterPrincipal
 from cases.reports.attachments import AttachmentReader, StoredFile, link, sweep_unlinked
+from cases.reports.flood import FloodGauge
 from cases.reports.intake import DETAILS_MAX, Draft, Filed, IntakeConfig, IntakeService, Submission
 from cases.reports.keys import CASE, KeyRing
 from cases.reports.models import Case, CaseItem, Receipt
@@ -34,8 +38,12 @@ from cases.reports.sealing import MESSAGE, REPORT, open_json, open_text, seal_te
 from cases.rewards.service import RewardConfig, reporter_reward
 from cases.sessions.service import SessionPolicy, SessionService, Throttle, ThrottleRule
 
-GLOBAL_KEY = "receipt:*"
 ONCE_WINDOW_SECONDS = 24 * 3600
+STAND_IN_SALT_BYTES = 16  # as crypto.new_salt()
+FLOOD_FULL = (
+    "The portal is receiving an unusual number of reports right now and cannot keep more "
+    "files. Your report is safe; please add the files later."
+)
 
 
 @dataclass(frozen=True)
@@ -43,7 +51,6 @@ class ReporterConfig:
     intake: IntakeConfig
     session: SessionPolicy
     per_selector: ThrottleRule
-    overall: ThrottleRule
 
     @property
     def zone(self) -> ZoneInfo:
@@ -122,15 +129,44 @@ class ReporterView:
         }
 
 
+class ReceiptKdf:
+    """The one place a typed receipt's Argon2id runs, in production and in tests alike.
+
+    One instance lives for the app; `derivations` counts its runs, so a test can prove over
+    HTTP that an unknown selector costs exactly what a wrong verifier costs.
+    """
+
+    def __init__(self, *, allow_test: bool = False) -> None:
+        self.allow_test = allow_test
+        self.derivations = 0
+        self._lock = threading.Lock()
+
+    def derive(self, attempt: Attempt) -> crypto.DerivedKeys | None:
+        """Touches no database, so callers may run it outside any transaction or lock."""
+        if attempt.receipt is None or attempt.error is not None:
+            return None
+        profile = crypto.profile_named(attempt.profile, allow_test=self.allow_test)
+        derived = crypto.derive_keys(attempt.receipt.verifier_bytes, attempt.salt, profile)
+        with self._lock:
+            self.derivations += 1
+        return derived
+
+
 class ReporterService:
-    def __init__(self, db: Session, clock: Clock, config: ReporterConfig) -> None:
+    def __init__(
+        self, db: Session, clock: Clock, config: ReporterConfig, kdf: ReceiptKdf | None = None
+    ) -> None:
         self.db = db
         self.clock = clock
         self.config = config
         self.throttle = Throttle(db, clock)
         self.keys = KeyRing(db)
-        # How many Argon2id runs this service made: tests prove unknown selectors cost none.
-        self.derivations = 0
+        self.kdf = kdf or ReceiptKdf(allow_test=config.intake.profile.name == "test")
+
+    @property
+    def derivations(self) -> int:
+        """How many Argon2id runs receipt checks made through this service's KDF."""
+        return self.kdf.derivations
 
     # --- filing ---------------------------------------------------------------------------
 
@@ -146,7 +182,7 @@ class ReporterService:
         key = "once:" + hashlib.sha256(token.encode()).hexdigest()[:40]
         # Counting first (the row is locked until commit) makes two simultaneous replays
         # queue: the second sees the first's count, so a report is filed once.
-        if self.throttle.fail(key, ThrottleRule(1, ONCE_WINDOW_SECONDS)) > 1:
+        if self.throttle.fail(key, ThrottleRule(1, ONCE_WINDOW_SECONDS, hourly=True)) > 1:
             raise Conflict(
                 "This form was already sent. Your report was filed once.", code="replayed"
             )
@@ -164,49 +200,48 @@ class ReporterService:
         return self.conclude(attempt, self.derive(attempt), open_session=False)
 
     def attempt(self, text: str) -> Attempt:
-        """The cheap refusals, in order; reads only, so a caller may derive outside the lock."""
+        """The cheap refusals, in order; reads only, so a caller may derive outside the lock.
+
+        A known and an unknown selector leave here alike: both are throttled per selector
+        and both go on to one derivation (the unknown one over a stand-in salt).
+        """
         try:
             receipt = crypto.parse_receipt(text)
         except crypto.ReceiptFormatError:
             return Attempt(error=typo())
-        row = self.db.scalars(select(Receipt).where(Receipt.selector == receipt.selector)).first()
         try:
-            self._check_throttles(row)
+            self.throttle.check(selector_key(receipt.selector), self.config.per_selector)
         except Throttled as exc:
             return Attempt(error=exc)
+        row = self.db.scalars(select(Receipt).where(Receipt.selector == receipt.selector)).first()
         if row is None:
-            return Attempt(error=wrong_receipt())
-        return Attempt(receipt, row)
+            salt = stand_in_salt(self.config.intake.server_secret, receipt.selector)
+            return Attempt(receipt, None, salt=salt, profile=self.config.intake.profile.name)
+        return Attempt(receipt, row, salt=row.salt, profile=row.kdf_profile)
 
     def derive(self, attempt: Attempt) -> crypto.DerivedKeys | None:
-        derived = derive(attempt, allow_test=self.config.intake.profile.name == "test")
-        self.derivations += derived is not None
-        return derived
+        return self.kdf.derive(attempt)
 
     def conclude(
         self, attempt: Attempt, derived: crypto.DerivedKeys | None, *, open_session: bool
     ) -> Login:
         """Compare and count, in a writing transaction; the throttles are checked again here
         so that guesses sent in parallel cannot slip past the limit between check and count."""
-        if attempt.error is not None or derived is None or attempt.row is None:
+        if attempt.error is not None or derived is None or attempt.receipt is None:
             return Login(error=attempt.error or wrong_receipt())
-        row = self.db.get(Receipt, attempt.row.id)
+        key = selector_key(attempt.receipt.selector)
         try:
-            self._check_throttles(row)
+            self.throttle.check(key, self.config.per_selector)
         except Throttled as exc:
             return Login(error=exc)
-        if row is None or not hmac.compare_digest(derived.verifier, row.verifier):
-            self.throttle.fail(f"receipt:{attempt.row.selector}", self.config.per_selector)
-            self.throttle.fail(GLOBAL_KEY, self.config.overall)
+        row = self.db.get(Receipt, attempt.row.id) if attempt.row is not None else None
+        expected = row.verifier if row is not None else bytes(len(derived.verifier))
+        if not hmac.compare_digest(derived.verifier, expected) or row is None:
+            self.throttle.fail(key, self.config.per_selector)
             return Login(error=wrong_receipt())
         if not open_session:
             return Login(verified=True)
         return Login(token=self._open(ReporterPrincipal(row, derived.key)), verified=True)
-
-    def _check_throttles(self, row: Receipt | None) -> None:
-        self.throttle.check(GLOBAL_KEY, self.config.overall)
-        if row is not None:
-            self.throttle.check(f"receipt:{row.selector}", self.config.per_selector)
 
     def _open(self, principal: ReporterPrincipal) -> str:
         """Fulfil pending key grants for the receipt's cases, then open the session."""
@@ -300,10 +335,15 @@ class ReporterService:
         self.db.flush()
         Outbox(self.db, self.clock, self.config.intake.notify).reporter_message(case)
 
+    def _flood_gauge(self) -> FloodGauge:
+        return FloodGauge(self.db, self.clock, self.config.intake.flood)
+
     def add_evidence(self, principal: ReporterPrincipal, ids: list[str]) -> int:
         """Link files the reporter uploaded in this session to their case."""
         case, _key = self.case_and_key(principal)
         sweep_unlinked(self.db, self.clock)
+        if ids and not self._flood_gauge().evidence_room(case, ids):
+            raise Conflict(FLOOD_FULL, code="flood_quota")
         linked = link(self.db, case.id, ids)
         if linked:
             Outbox(self.db, self.clock, self.config.intake.notify).reporter_message(case)
@@ -312,20 +352,25 @@ class ReporterService:
 
 @dataclass(frozen=True)
 class Attempt:
-    """A typed receipt that passed the cheap checks (with its row), or the error to give."""
+    """A typed receipt that passed the cheap checks (with its row, if its selector exists,
+    and the salt and profile to derive with), or the error to give."""
 
     receipt: crypto.Receipt | None = None
     row: Receipt | None = None
     error: CaseError | None = None
+    salt: bytes = b""
+    profile: str = ""
 
 
-def derive(attempt: Attempt, *, allow_test: bool) -> crypto.DerivedKeys | None:
-    """The one Argon2id run of an attempt that passed the cheap checks; touches no database,
-    so callers may run it outside any transaction or lock."""
-    if attempt.error is not None or attempt.receipt is None or attempt.row is None:
-        return None
-    profile = crypto.profile_named(attempt.row.kdf_profile, allow_test=allow_test)
-    return crypto.derive_keys(attempt.receipt.verifier_bytes, attempt.row.salt, profile)
+def selector_key(selector: str) -> str:
+    return f"receipt:{selector}"
+
+
+def stand_in_salt(server_secret: bytes, selector: str) -> bytes:
+    """The salt an unknown selector derives over: fixed per selector, so a repeated guess
+    costs the same as the first, and unguessable without the server secret."""
+    digest = hmac.new(server_secret, f"receipt-stand-in|{selector}".encode(), hashlib.sha256)
+    return digest.digest()[:STAND_IN_SALT_BYTES]
 
 
 def typo() -> Invalid:

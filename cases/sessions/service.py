@@ -19,7 +19,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 import crypto
-from cases.clock import Clock
+from cases.clock import Clock, ceil_hour, floor_hour
 from cases.errors import Throttled
 from cases.sessions.models import ThrottleCounter, UserSession
 
@@ -154,6 +154,13 @@ class SessionService:
 class ThrottleRule:
     limit: int
     window_seconds: int
+    # Rows a reporter's request writes end on a full hour, so an expiry never tells the
+    # minute a reporter acted (the window then lasts up to an hour longer).
+    hourly: bool = False
+
+    def window_end(self, now: datetime) -> datetime:
+        end = now + timedelta(seconds=self.window_seconds)
+        return ceil_hour(end) if self.hourly else end
 
 
 class Throttle:
@@ -180,7 +187,7 @@ class Throttle:
         row = self._locked_row(key, now)
         if row.window_ends_at <= now:
             row.count = 0
-            row.window_ends_at = now + timedelta(seconds=rule.window_seconds)
+            row.window_ends_at = rule.window_end(now)
             row.blocked_until = None
         row.count += 1
         if backoff and row.count >= rule.limit:
@@ -201,7 +208,7 @@ class Throttle:
         insert = sqlite_insert if self.db.get_bind().dialect.name == "sqlite" else pg_insert
         self.db.execute(
             insert(ThrottleCounter)
-            .values(key=key, count=0, window_ends_at=now)
+            .values(key=key, count=0, window_ends_at=floor_hour(now))
             .on_conflict_do_nothing(index_elements=["key"])
         )
         stmt = (

@@ -165,9 +165,10 @@ class LoginService:
 
     def _unwrap(self, account: StaffAccount | None, password: str) -> bytes | None:
         if account is None or not account.password_hash:
-            # Spend what a real check spends, so response time does not reveal who has an account.
+            # Spend what a wrong password spends (one Argon2id verification, the derivation
+            # runs only after a right one), so response time does not reveal who has an account
+            # (or who has not yet enrolled).
             crypto.verify_password(_dummy_hash(self.config.profile), password)
-            crypto.derive_keys(password.encode(), bytes(16), self.config.profile)
             return None
         try:
             return self.staff.check_password(account, password)

@@ -157,9 +157,11 @@ class StaffService:
 
     def check_password(self, account: StaffAccount, password: str) -> bytes:
         """The unwrapped private key when the password is right; Unauthorized otherwise."""
-        if not account.active or not account.password_hash:
+        if not account.password_hash:
             raise Unauthorized("Wrong e-mail or password.")
-        if not crypto.verify_password(account.password_hash, password):
+        # The password is checked first even for a deactivated account: both refusals cost
+        # one Argon2id, so timing does not tell which accounts exist or are active.
+        if not crypto.verify_password(account.password_hash, password) or not account.active:
             raise Unauthorized("Wrong e-mail or password.")
         derived = crypto.derive_keys(password.encode(), account.kdf_salt, self._profile_of(account))
         private = crypto.unseal(

@@ -13,7 +13,7 @@ from sqlalchemy import ColumnElement, and_, exists, func, select
 from sqlalchemy.orm import Session
 
 from cases.access.policy import visible_condition
-from cases.reports.models import Case, CaseAssignee, KeyWrap
+from cases.reports.models import Case, CaseAssignee, KeyWrap, Status
 from cases.staff.models import StaffAccount
 from cases.workflow.rules import DUE_SOON_DAYS, is_due_soon, is_overdue
 
@@ -21,6 +21,8 @@ PAGE_SIZE = 50
 MAX_PAGE_SIZE = 200
 COUNT_CAP = 1000
 DUE_FILTERS = frozenset({"overdue", "due_soon"})
+# Reports that arrived during a flood: "only" lists them for triage, "none" sets them apart.
+FLOOD_FILTERS = frozenset({"only", "none"})
 
 
 @dataclass(frozen=True)
@@ -30,6 +32,7 @@ class CaseFilters:
     channel_id: str | None = None
     assignee_id: str | None = None
     due: str | None = None  # overdue | due_soon
+    flood: str | None = None  # only | none (None: all)
 
 
 @dataclass(frozen=True)
@@ -48,6 +51,7 @@ class CaseRow:
     awaiting_access: bool
     overdue: bool
     due_soon: bool
+    flood: bool = False
 
 
 @dataclass(frozen=True)
@@ -59,6 +63,8 @@ class CasePage:
     next_offset: int | None = None
     filters: CaseFilters = field(default_factory=CaseFilters)
     more: bool = False  # total stopped at COUNT_CAP: show "more than"
+    # With flood-marked reports set apart: how many new ones wait in their own list.
+    flood_waiting: int = 0
 
 
 class CaseList:
@@ -90,7 +96,14 @@ class CaseList:
         rows = [_row(case, case.id in held, today) for case in cases]
         total = self._count(where, offset + limit)
         following = offset + limit if offset + limit < total else None
-        return CasePage(rows, total, offset, limit, following, filters, total > COUNT_CAP)
+        waiting = self._flood_waiting(staff) if filters.flood == "none" else 0
+        return CasePage(rows, total, offset, limit, following, filters, total > COUNT_CAP, waiting)
+
+    def _flood_waiting(self, staff: StaffAccount) -> int:
+        where = and_(
+            visible_condition(staff), Case.flood_hour.is_not(None), Case.status == Status.NEW
+        )
+        return self._count(where, 0)
 
     def _held(self, staff: StaffAccount, case_ids: list[str]) -> set[str]:
         """Which of this page's cases the viewer holds the key to (else: awaiting access).
@@ -134,6 +147,10 @@ class CaseList:
                     CaseAssignee.case_id == Case.id, CaseAssignee.staff_id == filters.assignee_id
                 )
             )
+        if filters.flood == "only":
+            conditions.append(Case.flood_hour.is_not(None))
+        elif filters.flood == "none":
+            conditions.append(Case.flood_hour.is_(None))
         if filters.due == "overdue":
             conditions.append(Case.due_on < today)
         elif filters.due == "due_soon":
@@ -157,4 +174,5 @@ def _row(case: Case, holds: bool, today: date) -> CaseRow:
         awaiting_access=not holds,
         overdue=is_overdue(case.due_on, today),
         due_soon=is_due_soon(case.due_on, today),
+        flood=case.flood_hour is not None,
     )

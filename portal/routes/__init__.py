@@ -14,6 +14,7 @@ from portal.routes import (
     accounts,
     admin,
     auditor,
+    flood,
     public,
     reporter,
     reporter_access,
@@ -41,6 +42,7 @@ _AREAS = (
     rewards,
     rewards_api,
     reporter_rewards,
+    flood,
 )
 
 

@@ -164,6 +164,7 @@ def _file(request: Request, parsed: ParsedUpload, draft: Draft) -> Response:
         "acknowledge_by": case.acknowledge_by,
         "feedback_by": case.feedback_by,
         "files": parsed.files,
+        "files_dropped": filed.files_dropped,
     }
     return render(request, "reporter/done.html", context, status_code=201)
 

@@ -40,13 +40,13 @@ from cases.reports.intake import (
     SubjectInput,
     Submission,
 )
-from cases.reports.reporter import Attempt, Login, ReporterConfig, ReporterService, derive
-from cases.sessions.service import ThrottleRule
+from cases.reports.reporter import Attempt, Login, ReporterConfig, ReporterService
 from portal.auth import bearer_token, require_reporter
 from portal.deps import (
     clock_of,
     intake_config,
     kdf_profile,
+    receipt_kdf,
     receipt_rule,
     reporter_session_policy,
     settings_of,
@@ -68,7 +68,7 @@ DOMAIN_MESSAGES = (
     N_("Send exactly one file in the field `file`."),
     N_("Your session has ended. Enter your receipt again."),
 )
-ERROR_STATUSES = (400, 401, 404, 413, 415, 422, 429)
+ERROR_STATUSES = (400, 401, 404, 409, 413, 415, 422, 429)
 STRING = {"type": "string"}
 NAMED = {"type": "object", "properties": {"id": STRING, "name": STRING}}
 FILE = {
@@ -127,17 +127,15 @@ async def prepared_draft(request: Request) -> Draft:
 
 def reporter_config(request: Request) -> ReporterConfig:
     settings = settings_of(request)
-    limits = settings.limits
     return ReporterConfig(
         intake=intake_config(settings),
         session=reporter_session_policy(settings),
         per_selector=receipt_rule(settings),
-        overall=ThrottleRule(limits.receipt_failures_global, limits.receipt_window_seconds),
     )
 
 
 def reporter_service(request: Request, db: Session) -> ReporterService:
-    return ReporterService(db, clock_of(request), reporter_config(request))
+    return ReporterService(db, clock_of(request), reporter_config(request), receipt_kdf(request))
 
 
 def upload_target(request: Request, case_id: str, case_key: bytes) -> UploadTarget:
@@ -353,10 +351,12 @@ async def reporter_session(request: Request) -> Response:
 
 
 async def check_receipt(request: Request, text: str, *, open_session: bool) -> Login:
-    """Cheap checks, then Argon2 outside any lock (one per core), then compare and count."""
+    """Cheap checks, then Argon2 outside any lock (one per core), then compare and count.
+
+    The derivation runs for known and unknown selectors alike, on the app's one ReceiptKdf.
+    """
     attempt = await write(request, _attempt, text)
-    allow_test = kdf_profile(settings_of(request)).name == "test"
-    run = partial(derive, attempt, allow_test=allow_test)
+    run = partial(receipt_kdf(request).derive, attempt)
     derived = await anyio.to_thread.run_sync(run, limiter=kdf_slots(request))
     return await write(request, _conclude, attempt, derived, open_session)
 

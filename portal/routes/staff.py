@@ -7,6 +7,7 @@ that has not passed TOTP reaches only the code and enrolment pages.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 from urllib.parse import urlencode
 
@@ -220,6 +221,9 @@ def signed_in(page: Callable[[Request, Session, StaffPrincipal], Response]) -> C
 def case_list(request: Request, db: Session, me: StaffPrincipal) -> Response:
     params = request.query_params
     filters = filters_from(params)
+    if "flood" not in params:
+        # Reports that arrived during a flood are listed apart, behind their own link.
+        filters = replace(filters, flood="none")
     page = casework(request, db).page(me, filters, offset_from(params))
     channels = OrgService(db).active_channels()
     locale = request_locale(request)

@@ -22,7 +22,7 @@ from cases.casework.service import CaseView, CaseworkConfig, CaseworkService
 from cases.db import unit_of_work
 from cases.errors import Invalid
 from cases.staff.login import LoginConfig, LoginService
-from cases.workflow.listing import DUE_FILTERS, CaseFilters, CasePage
+from cases.workflow.listing import DUE_FILTERS, FLOOD_FILTERS, CaseFilters, CasePage
 from portal.auth import require_staff, staff_session
 from portal.deps import (
     clock_of,
@@ -60,12 +60,14 @@ def casework(request: Request, db: Session) -> CaseworkService:
 
 def filters_from(params: Any) -> CaseFilters:
     due = params.get("due") or None
+    flood = params.get("flood") or None
     return CaseFilters(
         status=params.get("status") or None,
         category_id=params.get("category") or None,
         channel_id=params.get("channel") or None,
         assignee_id=params.get("assignee") or None,
         due=due if due in DUE_FILTERS else None,
+        flood=flood if flood in FLOOD_FILTERS else None,
     )
 
 
@@ -140,7 +142,8 @@ def _close_session(request: Request) -> None:
 @api_operation(
     "listCases",
     "The cases this person may see, by next deadline; filters status, category, channel, "
-    "assignee, due=overdue|due_soon; page with cursor",
+    "assignee, due=overdue|due_soon, flood=only|none (reports that arrived during a flood); "
+    "page with cursor",
     responses={200: OBJECT},
     errors=(401, 403),
     bearer=True,
@@ -174,6 +177,7 @@ def page_json(page: CasePage) -> dict[str, Any]:
             "overdue": row.overdue,
             "due_soon": row.due_soon,
             "awaiting_access": row.awaiting_access,
+            "flood": row.flood,
         }
         for row in page.rows
     ]

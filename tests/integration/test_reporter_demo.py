@@ -31,7 +31,7 @@ def test_demo_seeds_cases_and_its_receipt_opens_the_first(
     reporter = ReporterService(
         db_session,
         clock,
-        ReporterConfig(config, SessionPolicy(60, 60), ThrottleRule(5, 60), ThrottleRule(5, 60)),
+        ReporterConfig(config, SessionPolicy(60, 60), ThrottleRule(5, 60)),
     )
     view = reporter.view(ReporterPrincipal(row, key))
     assert db_session.scalar(select(func.count()).select_from(Case)) == 3

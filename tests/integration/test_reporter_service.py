@@ -25,8 +25,7 @@ def service(db: Session, clock: FixedClock) -> ReporterService:
     config = ReporterConfig(
         intake=IntakeConfig(ZONE, crypto.PROFILES["test"], b"s" * 32),
         session=SessionPolicy(900, 7200),
-        per_selector=ThrottleRule(3, 900),
-        overall=ThrottleRule(100, 900),
+        per_selector=ThrottleRule(3, 900, hourly=True),
     )
     return ReporterService(db, clock, config)
 
@@ -37,16 +36,22 @@ def file_one(db: Session, clock: FixedClock) -> str:
     return service(db, clock).file(sub).receipt.formatted()
 
 
-def test_unknown_selector_costs_no_argon2(db_session: Session, clock: FixedClock) -> None:
-    """A well-formed receipt whose selector does not exist is refused before any derivation."""
-    file_one(db_session, clock)
+def test_unknown_selector_costs_one_argon2_like_a_wrong_one(
+    db_session: Session, clock: FixedClock
+) -> None:
+    """A well-formed receipt whose selector does not exist runs one stand-in derivation,
+    exactly as a wrong verifier does, so timing does not tell which selectors exist."""
+    receipt = crypto.parse_receipt(file_one(db_session, clock))
     reporter = service(db_session, clock)
 
-    login = reporter.login(crypto.new_receipt().formatted())
+    unknown = reporter.login(crypto.new_receipt().formatted())
+    wrong = reporter.login(crypto.Receipt(receipt.selector, "Z" * 16).formatted())
 
-    assert login.error is not None
-    assert login.error.status == 401
-    assert reporter.derivations == 0
+    assert unknown.error is not None
+    assert wrong.error is not None
+    assert (unknown.error.status, wrong.error.status) == (401, 401)
+    assert unknown.error.code == wrong.error.code
+    assert reporter.derivations == 2
 
 
 def test_typo_costs_no_database_or_argon2(db_session: Session, clock: FixedClock) -> None:
@@ -88,7 +93,7 @@ def test_per_selector_throttle_stops_derivations(db_session: Session, clock: Fix
 
 
 def test_throttle_window_passes(db_session: Session, clock: FixedClock) -> None:
-    """After the window, the right receipt works again."""
+    """After the window (ending on the next full hour), the right receipt works again."""
     receipt = crypto.parse_receipt(file_one(db_session, clock))
     wrong = crypto.Receipt(receipt.selector, "Z" * 16).formatted()
     reporter = service(db_session, clock)
@@ -96,6 +101,8 @@ def test_throttle_window_passes(db_session: Session, clock: FixedClock) -> None:
         reporter.login(wrong)
 
     clock.advance(seconds=901)
+    assert reporter.login(receipt.formatted()).error is not None
+    clock.advance(hours=1)
     login = reporter.login(receipt.formatted())
 
     assert login.error is None
