@@ -24,7 +24,7 @@ def prepare_database(settings: Settings, engine: Engine | None = None) -> Engine
     if settings.database_url.startswith("sqlite"):
         settings.data_dir.mkdir(parents=True, exist_ok=True)
     engine = engine or make_engine(settings.database_url)
-    migrations.upgrade(engine)
+    migrations.upgrade(engine, server_secret=settings.secret_key.reveal())
     return engine
 
 

@@ -37,6 +37,7 @@ def intake_config(settings: Settings) -> IntakeConfig:
         server_secret=server_secret(settings),
         reports_per_channel_per_hour=settings.limits.reports_per_channel_per_hour,
         base_url=settings.base_url,
+        recovery_fingerprint=settings.recovery_key_fingerprint,
     )
 
 

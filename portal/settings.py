@@ -80,6 +80,8 @@ class Settings:
     # Background jobs (outbox, reminders, sweeps) run in the app's lifespan; tests opt in.
     run_jobs: bool = True
     job_interval_seconds: int = 60
+    # PORTAL_RECOVERY_KEY_FINGERPRINT: pins the recovery key; any other one is refused.
+    recovery_key_fingerprint: str = ""
 
     def __post_init__(self) -> None:
         if self.kdf_profile not in KDF_PROFILES_ALLOWED_IN_PRODUCTION and not self.testing:
@@ -111,6 +113,7 @@ class Settings:
             limits=_limits(env),
             run_jobs=env.get("PORTAL_RUN_JOBS", "1") != "0",
             job_interval_seconds=_positive(env, "PORTAL_JOB_INTERVAL_SECONDS", 60),
+            recovery_key_fingerprint=env.get("PORTAL_RECOVERY_KEY_FINGERPRINT", "").strip(),
         )
 
     @classmethod

@@ -59,7 +59,7 @@ class DisclosureService:
         self.clock = clock
         self.audit = audit
         self.zone = zone
-        self.keys = KeyRing(db)
+        self.keys = KeyRing(db, audit, audit.server_secret)
 
     def request(self, principal: StaffPrincipal, case: Case, reason: str) -> DisclosureRequest:
         """Ask for the reporter's identity, with a reason the custodians will read."""

@@ -49,7 +49,7 @@ class AccessService:
         self.db = db
         self.clock = clock
         self.audit = audit
-        self.keys = KeyRing(db)
+        self.keys = KeyRing(db, audit, audit.server_secret)
 
     def recuse(self, principal: StaffPrincipal, case: Case) -> None:
         """Step away from a case (conflict of interest); refused for its last key holder."""

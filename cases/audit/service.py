@@ -75,6 +75,8 @@ class AuditLog:
         self.db = db
         self.clock = clock
         self.key = chain_key(server_secret)
+        # Services that only receive an AuditLog derive their other keys from the same secret.
+        self.server_secret = server_secret
 
     def record(
         self,

@@ -100,8 +100,8 @@ class CaseworkService:
         self.db = db
         self.clock = clock
         self.config = config
-        self.keys = KeyRing(db)
         self.audit = AuditLog(db, clock, config.server_secret)
+        self.keys = KeyRing(db, self.audit, config.server_secret)
         self.evidence = EvidenceStore(db)
 
     # --- reading -------------------------------------------------------------------------

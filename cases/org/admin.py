@@ -98,7 +98,7 @@ class AdminService:
         self.clock = clock
         self.config = config
         self.audit = AuditLog(db, clock, config.server_secret)
-        self.keys = KeyRing(db)
+        self.keys = KeyRing(db, self.audit, config.server_secret)
 
     # --- overview --------------------------------------------------------------------------
 
@@ -120,7 +120,7 @@ class AdminService:
         )
 
     def recovery_configured(self) -> bool:
-        return RecoveryService(self.db).active() is not None
+        return RecoveryService(self.db, self.config.server_secret).active() is not None
 
     def _count(self, stmt: object) -> int:
         return int(self.db.scalar(stmt) or 0)  # type: ignore[call-overload]
@@ -157,7 +157,7 @@ class AdminService:
             employee_id=employee_id.strip(),
             enrol_totp=False,
         )
-        grants = Routing(self.db).queue_for(made.account, "joined")
+        grants = Routing(self.db, self.keys).queue_for(made.account, "joined")
         self._record(
             me, "admin.staff_created", made.account.id, roles=sorted(set(roles)), grants=grants
         )
@@ -179,7 +179,7 @@ class AdminService:
             StaffRole(role=r) for r in sorted(wanted - account.role_names)
         ]
         self.db.flush()
-        grants = Routing(self.db).queue_for(account, "role_added")
+        grants = Routing(self.db, self.keys).queue_for(account, "role_added")
         self._record(me, "admin.roles_changed", account.id, roles=sorted(wanted), grants=grants)
 
     def deactivate(self, me: StaffPrincipal, staff_id: str) -> int:
@@ -199,7 +199,7 @@ class AdminService:
         require_admin(me)
         account = self._account(staff_id)
         account.active = True
-        grants = Routing(self.db).queue_for(account, "reactivated")
+        grants = Routing(self.db, self.keys).queue_for(account, "reactivated")
         self._record(me, "admin.staff_reactivated", account.id, grants=grants)
 
     def reset_totp(self, me: StaffPrincipal, staff_id: str) -> None:
@@ -409,7 +409,7 @@ class AdminService:
         if self.db.get(ChannelMember, (channel.id, account.id)) is None:
             self.db.add(ChannelMember(channel_id=channel.id, staff_id=account.id))
             self.db.flush()
-        change = TeamChange(grants=Routing(self.db).queue_for(account, "team_joined"))
+        change = TeamChange(grants=Routing(self.db, self.keys).queue_for(account, "team_joined"))
         self._record(me, "admin.member_added", channel.id, staff=account.id, grants=change.grants)
         return change
 

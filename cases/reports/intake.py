@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 import crypto
 from cases.access.policy import eligible
+from cases.audit.service import AuditLog
 from cases.clock import Clock, local_day
 from cases.db import new_id
 from cases.deadlines import acknowledge_by, feedback_by
@@ -113,6 +114,8 @@ class IntakeConfig:
     reports_per_channel_per_hour: int = 200
     # Where staff log in: the only thing a "there is news" mail says besides the news.
     base_url: str = ""
+    # PORTAL_RECOVERY_KEY_FINGERPRINT: a recovery key with another fingerprint is refused.
+    recovery_fingerprint: str = ""
 
     @property
     def notify(self) -> NotifyConfig:
@@ -124,7 +127,8 @@ class IntakeService:
         self.db = db
         self.clock = clock
         self.config = config
-        self.keys = KeyRing(db)
+        self.audit = AuditLog(db, clock, config.server_secret)
+        self.keys = KeyRing(db, self.audit, config.server_secret, config.recovery_fingerprint)
         self.org = OrgService(db)
 
     def validate(self, sub: Submission) -> tuple[Channel, Category]:

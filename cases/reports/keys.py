@@ -12,7 +12,9 @@ from sqlalchemy.orm import Session
 
 import crypto
 from cases.access.policy import may_see
+from cases.audit.service import Actor, AuditLog
 from cases.errors import Conflict
+from cases.keytrust import grant_trusted, recovery_key_trusted, seal_grant, staff_key_trusted
 from cases.org.models import RecoveryKey
 from cases.principals import ReporterPrincipal, StaffPrincipal
 from cases.reports.models import Case, KeyWrap, PendingGrant
@@ -38,11 +40,28 @@ def wrap_context(case_id: str, key_kind: str, holder: str) -> bytes:
     return f"key-wrap|{case_id}|{key_kind}|{holder}".encode()
 
 
-class KeyRing:
-    def __init__(self, db: Session) -> None:
-        self.db = db
+REPORTER = Actor("reporter")
+RECOVERY = Actor("recovery")
 
-    def wrap_for_staff(self, case_id: str, key_kind: str, key: bytes, staff: StaffAccount) -> None:
+
+class KeyRing:
+    """Wraps only for public keys and grants whose MAC holds (cases/keytrust.py); a row that
+    fails is refused and the refusal is an audit entry, so the admin page and
+    `portal audit verify` show it."""
+
+    def __init__(
+        self, db: Session, audit: AuditLog, server_secret: bytes, recovery_fingerprint: str = ""
+    ) -> None:
+        self.db = db
+        self.audit = audit
+        self.server_secret = server_secret
+        self.recovery_fingerprint = recovery_fingerprint
+
+    def wrap_for_staff(self, case_id: str, key_kind: str, key: bytes, staff: StaffAccount) -> bool:
+        """Wrap for this person's public key; False (and an audit entry) when it fails its MAC."""
+        if not staff_key_trusted(self.server_secret, staff):
+            self._refuse("staff", staff.id, case_id, key_kind)
+            return False
         holder = staff_holder(staff.id)
         wrapped = crypto.wrap_for(staff.public_key, key, wrap_context(case_id, key_kind, holder))
         self._store(case_id, key_kind, holder, wrapped, staff_id=staff.id)
@@ -53,6 +72,7 @@ class KeyRing:
                 PendingGrant.staff_id == staff.id,
             )
         )
+        return True
 
     def wrap_for_reporter(
         self, case_id: str, key_kind: str, key: bytes, receipt_id: str, reporter_key: bytes
@@ -65,6 +85,9 @@ class KeyRing:
         """Wrap for the organisation's recovery key when one is configured."""
         recovery = self.db.scalars(select(RecoveryKey).where(RecoveryKey.active.is_(True))).first()
         if recovery is None:
+            return False
+        if not recovery_key_trusted(self.server_secret, recovery, self.recovery_fingerprint):
+            self._refuse("recovery", recovery.id, case_id, key_kind)
             return False
         holder = recovery_holder(recovery.id)
         wrapped = crypto.wrap_for(recovery.public_key, key, wrap_context(case_id, key_kind, holder))
@@ -126,9 +149,11 @@ class KeyRing:
             )
         ).first()
         if exists is None:
-            self.db.add(
-                PendingGrant(case_id=case_id, key_kind=key_kind, staff_id=staff_id, reason=reason)
+            grant = PendingGrant(
+                case_id=case_id, key_kind=key_kind, staff_id=staff_id, reason=reason
             )
+            seal_grant(self.server_secret, grant)
+            self.db.add(grant)
             self.db.flush()
 
     def revoke_staff(self, case_id: str, key_kind: str, staff_id: str) -> None:
@@ -169,7 +194,7 @@ class KeyRing:
         done = 0
         for grant in self.pending_for_staff_holder(principal):
             key = self.open_for_staff(grant.case_id, grant.key_kind, principal)
-            done += self._fulfil(grant, key)
+            done += self._fulfil(grant, key, principal.actor)
         return done
 
     def fulfil_as_reporter(self, principal: ReporterPrincipal, case_ids: list[str]) -> int:
@@ -181,7 +206,7 @@ class KeyRing:
         )
         for grant in list(grants):
             key = self.open_for_reporter(grant.case_id, CASE, principal)
-            done += self._fulfil(grant, key)
+            done += self._fulfil(grant, key, REPORTER)
         return done
 
     def fulfil_with_recovery(self, pair: crypto.KeyPair, staff: StaffAccount) -> int:
@@ -189,14 +214,18 @@ class KeyRing:
         done = 0
         for grant in list(grants):
             key = self.open_with_recovery(grant.case_id, grant.key_kind, pair)
-            done += self._fulfil(grant, key)
+            done += self._fulfil(grant, key, RECOVERY)
         return done
 
     def count_pending(self, case_id: str) -> int:
         stmt = select(func.count()).select_from(PendingGrant).where(PendingGrant.case_id == case_id)
         return int(self.db.scalar(stmt) or 0)
 
-    def _fulfil(self, grant: PendingGrant, key: bytes | None) -> int:
+    def _fulfil(self, grant: PendingGrant, key: bytes | None, granted_by: Actor) -> int:
+        if not grant_trusted(self.server_secret, grant):
+            self._refuse("pending_grant", grant.id, grant.case_id, grant.key_kind)
+            self.db.delete(grant)
+            return 0
         if key is None:
             return 0
         staff = self.db.get(StaffAccount, grant.staff_id)
@@ -206,8 +235,24 @@ class KeyRing:
         if not may_see(self.db, staff, case):
             self.db.delete(grant)
             return 0
-        self.wrap_for_staff(grant.case_id, grant.key_kind, key, staff)
+        if not self.wrap_for_staff(grant.case_id, grant.key_kind, key, staff):
+            return 0
+        self.audit.record(
+            granted_by,
+            "key.granted",
+            case_id=grant.case_id,
+            detail={"key": grant.key_kind, "grantee": staff.id, "reason": grant.reason},
+        )
         return 1
+
+    def _refuse(self, holder_kind: str, row_id: str, case_id: str, key_kind: str) -> None:
+        """Loudly: an audit entry now; the admin page and `portal audit verify` list the row."""
+        self.audit.record(
+            Actor.system(),
+            "key.refused",
+            case_id=case_id,
+            detail={"holder": holder_kind, "row": row_id, "key": key_kind, "why": "mac"},
+        )
 
     def _wrap(self, case_id: str, key_kind: str, holder: str) -> KeyWrap | None:
         stmt = select(KeyWrap).where(

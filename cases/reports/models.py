@@ -126,6 +126,8 @@ class PendingGrant(Base):
     )
     reason: Mapped[str] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    # HMAC over (case, key kind, staff): a grant row the application did not write is refused.
+    mac: Mapped[bytes | None] = mapped_column(LargeBinary(32))
 
 
 class CaseSubject(Base):

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 import crypto
 from cases.access.reporting import disclosure_notice
+from cases.audit.service import AuditLog
 from cases.clock import Clock, local_day
 from cases.db import new_id
 from cases.errors import CaseError, Conflict, Invalid, NotFound, Throttled, Unauthorized
@@ -128,7 +129,9 @@ class ReporterService:
         self.clock = clock
         self.config = config
         self.throttle = Throttle(db, clock)
-        self.keys = KeyRing(db)
+        intake = config.intake
+        self.audit = AuditLog(db, clock, intake.server_secret)
+        self.keys = KeyRing(db, self.audit, intake.server_secret, intake.recovery_fingerprint)
         # How many Argon2id runs this service made: tests prove unknown selectors cost none.
         self.derivations = 0
 
@@ -258,7 +261,10 @@ class ReporterService:
         )
 
     def _reward_config(self) -> RewardConfig:
-        return RewardConfig(self.config.zone, self.config.intake.server_secret)
+        intake = self.config.intake
+        return RewardConfig(
+            self.config.zone, intake.server_secret, recovery_fingerprint=intake.recovery_fingerprint
+        )
 
     def _messages(self, case: Case, key: bytes) -> list[Message]:
         stmt = (

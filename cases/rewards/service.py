@@ -63,6 +63,7 @@ class RewardConfig:
     zone: ZoneInfo
     server_secret: bytes
     offer_days: int = 90
+    recovery_fingerprint: str = ""
 
 
 @dataclass(frozen=True)
@@ -173,8 +174,8 @@ class RewardService:
         self.db = db
         self.clock = clock
         self.config = config
-        self.keys = KeyRing(db)
         self.audit = AuditLog(db, clock, config.server_secret)
+        self.keys = KeyRing(db, self.audit, config.server_secret, config.recovery_fingerprint)
         self.policies = PolicyService(db, clock, config.offer_days)
 
     def today(self) -> date:

@@ -139,7 +139,7 @@ class LoginService:
     def _complete(self, account: StaffAccount, private: bytes, key: str) -> str:
         self.throttle.reset(key)
         principal = StaffPrincipal(account, private)
-        granted = KeyRing(self.db).fulfil_as_staff(principal)
+        granted = KeyRing(self.db, self.audit, self.config.server_secret).fulfil_as_staff(principal)
         self.audit.record(
             principal.actor, "staff.login", detail={"result": "success", "grants": granted}
         )

@@ -14,6 +14,7 @@ import crypto
 from cases.clock import Clock, epoch
 from cases.db import new_id
 from cases.errors import Conflict, Invalid, Unauthorized
+from cases.keytrust import seal_staff_key
 from cases.staff.models import Role, StaffAccount, StaffRole
 
 MIN_PASSWORD_LENGTH = 12
@@ -82,9 +83,10 @@ class StaffService:
         if self.by_email(email) is not None:
             raise Conflict("An account with that e-mail already exists.", code="email_taken")
         pair = crypto.KeyPair.generate()
-        account = StaffAccount(email=email, name=name, employee_id=employee_id or None)
+        account = StaffAccount(id=new_id(), email=email, name=name, employee_id=employee_id or None)
         account.roles = [StaffRole(role=r) for r in dict.fromkeys(roles)]
         account.public_key = pair.public_bytes
+        seal_staff_key(self.server_secret, account)
         self._set_password(account, password, pair.private_bytes)
         secret = crypto.new_totp_secret() if enrol_totp else None
         if secret is not None:

@@ -62,7 +62,7 @@ def _complete(request: Request, values: dict[str, str]) -> Response:
             db, clock, server_secret=settings.secret_key.reveal(), profile=kdf_profile(settings)
         )
         new = staff.create(values["email"], values["password"], ["admin"], name=values["name"])
-        recovery = RecoveryService(db)
+        recovery = RecoveryService(db, settings.secret_key.reveal())
         pair_and_row = None if recovery.active() else recovery.create()
         token.used = True
         audit = AuditLog(db, clock, settings.secret_key.reveal())

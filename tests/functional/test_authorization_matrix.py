@@ -19,7 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from starlette.routing import Route
 from starlette.testclient import TestClient
-from support.staff_world import SECRET, ZONE, Person, World, build_world
+from support.staff_world import SECRET, ZONE, Person, World, build_world, key_ring
 
 import crypto
 from cases.access.protection import ProtectionService
@@ -31,7 +31,7 @@ from cases.clock import FixedClock
 from cases.db import session_factory, unit_of_work
 from cases.org.models import ChannelMember
 from cases.reports.intake import IdentityInput, SubjectInput
-from cases.reports.keys import CASE, KeyRing, wrap_context
+from cases.reports.keys import CASE, wrap_context
 from cases.reports.models import CaseExclusion, CaseSubject, KeyWrap
 from cases.staff.directory import DirectoryService, Row
 from cases.staff.models import CONTENT_ROLES, Role
@@ -249,7 +249,7 @@ def arrange(
         elif account.relation == "assignee" and account.role in READERS:
             # Only workers are assigned; other reading roles are made key holders directly,
             # so the matrix still covers what each role may do with a case it holds.
-            KeyRing(db).wrap_for_staff(case.id, CASE, key, account.person.account)
+            key_ring(db).wrap_for_staff(case.id, CASE, key, account.person.account)
         if account.relation == "recused":
             AccessService(db, clock, audit).recuse(account.person.principal(db, clock), case)
         if account.relation == "assignee" and account.role in WORKERS:

@@ -8,13 +8,13 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
-from support.staff_world import SECRET, ZONE, Person, World, build_world
+from support.staff_world import SECRET, ZONE, Person, World, build_world, key_ring
 
 from cases.casework.service import CaseworkConfig, CaseworkService
 from cases.clock import FixedClock
 from cases.errors import CaseError, Conflict, Forbidden, Invalid, NotFound
 from cases.principals import ReporterPrincipal
-from cases.reports.keys import CASE, KeyRing
+from cases.reports.keys import CASE
 from cases.reports.models import Case, CaseExclusion, Receipt
 from cases.rewards.models import Reward, RewardDecision, RewardPayment
 from cases.rewards.service import (
@@ -120,7 +120,7 @@ def test_investigators_and_approvers_cannot_open_payout(scene: Scene) -> None:
     offered(scene)
 
     scene.service().accept(scene.reporter, scene.case.id, PAYOUT)
-    ring = KeyRing(scene.db)
+    ring = key_ring(scene.db)
 
     for name in ("ana", "cai", "dai", "gao"):
         assert ring.open_for_staff(scene.case.id, PAYOUT_KEY, scene.me(name)) is None, name

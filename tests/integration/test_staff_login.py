@@ -5,12 +5,12 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from support.staff_world import PROFILE, SECRET, World, build_world
+from support.staff_world import PROFILE, SECRET, World, build_world, key_ring
 
 from cases.audit.models import AuditEntry
 from cases.clock import FixedClock
 from cases.errors import Throttled, Unauthorized
-from cases.reports.keys import CASE, KeyRing
+from cases.reports.keys import CASE
 from cases.sessions.service import SessionPolicy, SessionService, ThrottleRule
 from cases.staff.login import LoginConfig, LoginService
 
@@ -110,11 +110,11 @@ def test_login_fulfils_pending_grants(world: World) -> None:
     ana = world.staff("ana@example.com")
     case = world.file().case
     late = world.staff("late@example.com")
-    KeyRing(world.db).request_grant(case.id, CASE, late.account.id, "joined")
+    key_ring(world.db).request_grant(case.id, CASE, late.account.id, "joined")
 
     login(world).api_login(ana.account.email, ana.password, ana.code(world.clock))
 
-    assert KeyRing(world.db).holds(case.id, CASE, late.account.id)
+    assert key_ring(world.db).holds(case.id, CASE, late.account.id)
 
 
 def test_password_change_rewraps_and_ends_other_sessions(world: World) -> None:
