@@ -24,6 +24,7 @@ from cases.access.service import AccessService
 from cases.audit.service import AuditLog
 from cases.clock import Clock
 from cases.errors import Conflict, Forbidden, Invalid, NotFound
+from cases.keytrust import untrusted_rows
 from cases.notify.models import OutboxMessage
 from cases.org.models import Category, Channel, ChannelMember, RoutingRule
 from cases.org.recovery import RecoveryService
@@ -46,6 +47,7 @@ DIRECTORY_PAGE = 50
 class AdminConfig:
     server_secret: bytes
     profile: crypto.Argon2Profile
+    recovery_fingerprint: str = ""
 
 
 @dataclass(frozen=True)
@@ -57,6 +59,8 @@ class Overview:
     outbox_failed: int
     directory_entries: int
     recovery_key: bool
+    # Key rows that fail their MAC (cases/keytrust.py): someone wrote to the database.
+    untrusted_keys: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -117,6 +121,12 @@ class AdminService:
             outbox_failed=self._outbox_count("failed"),
             directory_entries=self._count(select(func.count()).select_from(DirectoryEntry)),
             recovery_key=self.recovery_configured(),
+            untrusted_keys=tuple(
+                row.describe()
+                for row in untrusted_rows(
+                    self.db, self.config.server_secret, self.config.recovery_fingerprint
+                )
+            ),
         )
 
     def recovery_configured(self) -> bool:

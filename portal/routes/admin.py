@@ -87,7 +87,9 @@ Action = Callable[[Request, AdminService, StaffPrincipal, FormData], str]
 
 def service(request: Request, db: Session) -> AdminService:
     settings = settings_of(request)
-    config = AdminConfig(server_secret(settings), kdf_profile(settings))
+    config = AdminConfig(
+        server_secret(settings), kdf_profile(settings), settings.recovery_key_fingerprint
+    )
     return AdminService(db, clock_of(request), config)
 
 
