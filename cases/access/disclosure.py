@@ -131,7 +131,7 @@ class DisclosureService:
         """The reporter's name and contact, for someone who holds the identity key."""
         if case.identity is None or not may_see(self.db, principal.account, case):
             return None
-        key = self.keys.open_for_staff(case.id, IDENTITY, principal)
+        key = self.keys.open_to_read(case.id, IDENTITY, principal, "identity")
         if key is None:
             return None
         self.audit.record(principal.actor, "identity.read", case_id=case.id)
@@ -144,7 +144,10 @@ class DisclosureService:
             .where(DisclosureRequest.case_id == case.id)
             .order_by(DisclosureRequest.requested_at)
         )
-        return [self._view(row, principal) for row in rows]
+        views = [self._view(row, principal) for row in rows]
+        if any(v.reason is not None for v in views):
+            self.keys.record_read(case.id, principal, "disclosures")
+        return views
 
     def pending_for_custodian(self, principal: StaffPrincipal) -> list[DisclosureRequest]:
         """Requests this custodian may decide: pending, on cases they may see, not their own."""

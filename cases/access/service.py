@@ -164,12 +164,12 @@ class AccessService:
             if not decision:
                 self._drop_keys(case.id, staff.id)
                 revoked.append(Revocation(staff.id, decision.reason))
-                self.audit.record(
-                    Actor.system(),
-                    "access.revoked",
-                    case_id=case.id,
-                    detail={"staff_id": staff.id, "reason": decision.reason},
-                )
+        if revoked:
+            # Auditors read this trail: naming who lost access, or why, would name the
+            # accused (a subject or their manager). The count is all it says.
+            self.audit.record(
+                Actor.system(), "access.revoked", case_id=case.id, detail={"count": len(revoked)}
+            )
         if revoked and not self.keys.staff_holders(case.id, CASE):
             self._queue_grants(case)
         return revoked

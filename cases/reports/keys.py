@@ -56,6 +56,7 @@ class KeyRing:
         self.audit = audit
         self.server_secret = server_secret
         self.recovery_fingerprint = recovery_fingerprint
+        self._reads: set[tuple[str, str, str]] = set()
 
     def wrap_for_staff(self, case_id: str, key_kind: str, key: bytes, staff: StaffAccount) -> bool:
         """Wrap for this person's public key; False (and an audit entry) when it fails its MAC."""
@@ -73,6 +74,27 @@ class KeyRing:
             )
         )
         return True
+
+    def open_to_read(
+        self, case_id: str, key_kind: str, principal: StaffPrincipal, view: str
+    ) -> bytes | None:
+        """Open a key to decrypt content for this person: the read is recorded (see below)."""
+        key = self.open_for_staff(case_id, key_kind, principal)
+        if key is not None:
+            self.record_read(case_id, principal, view)
+        return key
+
+    def record_read(self, case_id: str, principal: StaffPrincipal, view: str) -> None:
+        """The one place `case.read` is written: once per case, person and view in a request.
+
+        Every path that decrypts case content for a staff member comes through here, so the
+        reporter's access summary and the auditors see each of them.
+        """
+        seen = (case_id, principal.id, view)
+        if seen in self._reads:
+            return
+        self._reads.add(seen)
+        self.audit.record(principal.actor, "case.read", case_id=case_id, detail={"view": view})
 
     def wrap_for_reporter(
         self, case_id: str, key_kind: str, key: bytes, receipt_id: str, reporter_key: bytes

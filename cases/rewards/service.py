@@ -354,7 +354,9 @@ class RewardService:
         return self.policies.terms(case.channel_id)
 
     def view(self, principal: StaffPrincipal, reward: Reward) -> RewardView:
-        key = self.keys.open_for_staff(reward.case_id, REWARD_KEY, principal)
+        key = None
+        if reward.explanation is not None:
+            key = self.keys.open_to_read(reward.case_id, REWARD_KEY, principal, "rewards")
         explanation = None
         if key is not None and reward.explanation is not None:
             explanation = open_text(key, reward.case_id, REWARD_NOTE, reward.id, reward.explanation)

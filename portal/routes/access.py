@@ -134,7 +134,7 @@ def _confirm_subject(s: Services, me: StaffPrincipal, case: Case, r: Request, d:
 
 
 def _subjects(s: Services, me: StaffPrincipal, case: Case, _r: Request, _d: Any) -> Any:
-    rows = s.access.subjects(case, s.work.require_key(me, case))
+    rows = s.access.subjects(case, s.work.require_key(me, case, "subjects"))
     return {"items": [row.__dict__ for row in rows]}
 
 
@@ -168,7 +168,7 @@ def _assess(s: Services, me: StaffPrincipal, case: Case, _r: Request, d: Any) ->
 
 
 def _protection(s: Services, me: StaffPrincipal, case: Case, _r: Request, _d: Any) -> Any:
-    key = s.work.require_key(me, case)
+    key = s.work.require_key(me, case, "protection")
     latest = s.protection.latest(case, key)
     measures = s.protection.measures(case, key)
     return {
@@ -192,7 +192,7 @@ def _complete_measure(s: Services, me: StaffPrincipal, case: Case, r: Request, _
 
 
 def _items(s: Services, me: StaffPrincipal, case: Case, _r: Request, _d: Any) -> Any:
-    key = s.work.require_key(me, case)
+    key = s.work.require_key(me, case, "items")
     return {"items": [item_json(v) for v in s.redaction.items(me, case, key)]}
 
 
@@ -309,8 +309,7 @@ def _page(request: Request, errors: dict[str, str], status: int) -> Response:
 
 def page_context(s: Services, me: StaffPrincipal, case_id: str) -> dict[str, Any]:
     case = s.work.visible_case(me, case_id)
-    key = s.work.case_key(me, case)
-    s.access.audit.record(me.actor, "case.read", case_id=case.id, detail={"page": "access"})
+    key = s.work.case_key(me, case, "access")
     worker = bool(me.account.role_names & WORKERS)
     return {
         "case": case,

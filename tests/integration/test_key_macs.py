@@ -5,17 +5,19 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
-from support.staff_world import PROFILE, SECRET, World, build_world, key_ring
+from support.staff_world import PROFILE, SECRET, ZONE, World, build_world, key_ring
 
 import crypto
+from cases.access.reporting import access_summary
 from cases.audit.models import AuditEntry
 from cases.clock import FixedClock
 from cases.keytrust import recovery_key_trusted, untrusted_rows
 from cases.org.models import RecoveryKey
 from cases.org.recovery import RecoveryService
+from cases.principals import ReporterPrincipal
 from cases.reports.intake import IdentityInput
 from cases.reports.keys import CASE, IDENTITY, recovery_holder, staff_holder
-from cases.reports.models import KeyWrap, PendingGrant
+from cases.reports.models import KeyWrap, PendingGrant, Receipt
 from cases.sessions.service import SessionPolicy, ThrottleRule
 from cases.staff.login import LoginConfig, LoginService
 from cases.staff.models import StaffAccount
@@ -133,3 +135,22 @@ def test_genuine_grant_is_fulfilled_and_recorded(world: World) -> None:
     granted = world.db.scalars(select(AuditEntry).where(AuditEntry.action == "key.granted")).all()
     assert [(g.case_id, g.actor_id) for g in granted] == [(case.id, ana.account.id)]
     assert late.account.id in granted[0].detail
+
+
+def test_grant_at_a_reporters_visit_is_recorded_and_summarised(world: World) -> None:
+    """A grant fulfilled by the reporter's visit is one key.granted entry the summary counts."""
+    world.staff("ana@example.com")
+    filed = world.file()
+    late = world.staff("late@example.com")
+    key_ring(world.db).request_grant(filed.case.id, CASE, late.account.id, "joined")
+    receipt = world.db.get(Receipt, filed.case.receipt_id)
+    assert receipt is not None
+
+    done = key_ring(world.db).fulfil_as_reporter(
+        ReporterPrincipal(receipt, filed.reporter_key), [filed.case.id]
+    )
+
+    granted = world.db.scalars(select(AuditEntry).where(AuditEntry.action == "key.granted")).all()
+    assert done == 1
+    assert [(g.actor_kind, g.case_id) for g in granted] == [("reporter", filed.case.id)]
+    assert access_summary(world.db, filed.case, ZONE).grants == 1

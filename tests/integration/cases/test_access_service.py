@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 from support.staff_world import PROFILE, SECRET, ZONE, World, build_world, key_ring
 
 from cases.access.service import AccessService
+from cases.audit.models import AuditEntry
 from cases.audit.service import AuditLog
 from cases.clock import FixedClock
 from cases.errors import Conflict
@@ -91,3 +92,27 @@ def test_recusal_drops_keys_but_not_for_the_last_holder(db_session: Session) -> 
     access.recuse(neutral, filed.case)
 
     assert _holders(db_session, filed.case.id) == {world.people["second@corp.example"].account.id}
+
+
+def test_revocation_entry_names_no_one(db_session: Session) -> None:
+    """The audit entry of a revocation says how many lost access, never who or why."""
+    world, access = _setup(db_session)
+    filed = world.file(subjects=[])
+    boss = world.people["boss@corp.example"]
+    neutral = world.people["neutral@corp.example"].principal(db_session, world.clock)
+    case_key = key_ring(db_session).open_for_staff(filed.case.id, CASE, neutral)
+    assert case_key is not None
+
+    access.add_subject(
+        neutral,
+        filed.case,
+        case_key,
+        SubjectInput(name="Rep", employee_id="R1"),
+        IntakeConfig(ZONE, PROFILE, SECRET),
+    )
+
+    entries = db_session.scalars(
+        select(AuditEntry).where(AuditEntry.action == "access.revoked")
+    ).all()
+    assert [e.detail for e in entries] == ['{"count": 1}']
+    assert all(boss.account.id not in e.detail and "manager" not in e.detail for e in entries)
