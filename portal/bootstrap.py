@@ -2,21 +2,15 @@
 
 from __future__ import annotations
 
-import hashlib
-import secrets
-from datetime import timedelta
-
 from sqlalchemy.engine import Engine
 
 from cases.clock import Clock, SystemClock
 from cases.db import make_engine, session_factory, unit_of_work
-from cases.staff.models import SetupToken
 from cases.staff.service import StaffService
+from cases.staff.setup import SetupLinks
 from portal import migrations
 from portal.deps import kdf_profile
 from portal.settings import Settings
-
-SETUP_TOKEN_HOURS = 24
 
 
 def prepare_database(settings: Settings, engine: Engine | None = None) -> Engine:
@@ -28,26 +22,15 @@ def prepare_database(settings: Settings, engine: Engine | None = None) -> Engine
     return engine
 
 
-def hash_setup_token(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
 def setup_link_if_needed(
     settings: Settings, engine: Engine, clock: Clock | None = None
 ) -> str | None:
-    """With no admin yet, a fresh one-time link whose page creates the first admin."""
+    """With no admin yet, the one-time link whose page creates the first admin (the same
+    link on every start until it expires)."""
     clock = clock or SystemClock()
     with unit_of_work(session_factory(engine)) as db:
         staff = StaffService(
             db, clock, server_secret=settings.secret_key.reveal(), profile=kdf_profile(settings)
         )
-        if staff.count_admins():
-            return None
-        token = secrets.token_urlsafe(32)
-        db.add(
-            SetupToken(
-                token_hash=hash_setup_token(token),
-                expires_at=clock.now() + timedelta(hours=SETUP_TOKEN_HOURS),
-            )
-        )
-    return f"{settings.base_url}/setup/{token}"
+        token = SetupLinks(db, clock, staff).issue()
+    return None if token is None else f"{settings.base_url}/setup/{token}"
