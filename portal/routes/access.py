@@ -26,7 +26,7 @@ from cases.access.service import AccessService
 from cases.audit.service import AuditLog
 from cases.casework.service import CaseworkService
 from cases.db import unit_of_work
-from cases.errors import Forbidden, Invalid, Unauthorized
+from cases.errors import CaseError, Forbidden, Invalid, Unauthorized
 from cases.principals import StaffPrincipal
 from cases.reports.intake import SubjectInput
 from cases.reports.models import Case
@@ -99,12 +99,14 @@ def day(value: str) -> date:
         ) from None
 
 
-def span_from(s: Services, case: Case, key: bytes, item_id: str, data: Mapping[str, Any]) -> Span:
+def span_from(
+    s: Services, me: StaffPrincipal, case: Case, key: bytes, item_id: str, data: Mapping[str, Any]
+) -> Span | Invalid:
     """A span from the API's offsets, or from the exact words a page's form names."""
     start, end = data.get("start"), data.get("end")
     if isinstance(start, int) and isinstance(end, int):
         return Span(start, end)
-    return s.redaction.span_of(case, key, item_id, text(data, "text"))
+    return s.redaction.span_of(me, case, key, item_id, text(data, "text"))
 
 
 # --- what each action does (shared by the API and the pages) -------------------------------
@@ -197,9 +199,11 @@ def _items(s: Services, me: StaffPrincipal, case: Case, _r: Request, _d: Any) ->
 
 
 def _mask(s: Services, me: StaffPrincipal, case: Case, r: Request, d: Any) -> Any:
-    key, item_id = s.work.require_key(me, case), r.path_params["item_id"]
-    row = s.redaction.mask(me, case, key, item_id, span_from(s, case, key, item_id, d))
-    return {"id": row.id}
+    key, item_id = s.work.require_key(me, case, "items"), r.path_params["item_id"]
+    span = span_from(s, me, case, key, item_id, d)
+    if isinstance(span, Invalid):
+        return span
+    return {"id": s.redaction.mask(me, case, key, item_id, span).id}
 
 
 def _unmask(s: Services, me: StaffPrincipal, case: Case, r: Request, _d: Any) -> Any:
@@ -208,8 +212,11 @@ def _unmask(s: Services, me: StaffPrincipal, case: Case, r: Request, _d: Any) ->
 
 
 def _redact(s: Services, me: StaffPrincipal, case: Case, r: Request, d: Any) -> Any:
-    key, item_id = s.work.require_key(me, case), r.path_params["item_id"]
-    s.redaction.redact(me, case, key, item_id, span_from(s, case, key, item_id, d))
+    key, item_id = s.work.require_key(me, case, "items"), r.path_params["item_id"]
+    span = span_from(s, me, case, key, item_id, d)
+    if isinstance(span, Invalid):
+        return span
+    s.redaction.redact(me, case, key, item_id, span)
     return {"redacted": True}
 
 
@@ -251,7 +258,12 @@ def run_action(
         require_roles(me, roles)
         s = services(request, db)
         case = s.work.visible_case(me, request.path_params["case_id"])
-        return action(s, me, case, request, data)
+        result = action(s, me, case, request, data)
+    # An action may hand back its refusal instead of raising it, so that what it recorded
+    # (an audited failed match) is committed before the refusal is answered.
+    if isinstance(result, CaseError):
+        raise result
+    return result
 
 
 def case_api(roles: Collection[str], action: Action, status: int = 200) -> Callable[..., Any]:
