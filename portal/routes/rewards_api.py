@@ -80,6 +80,7 @@ def view_json(view: RewardView) -> dict[str, Any]:
         "approvals": view.approvals,
         "explanation": view.explanation,
         "awaiting_access": view.awaiting_access,
+        "on_hold": view.on_hold,
     }
 
 

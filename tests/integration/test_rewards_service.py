@@ -275,3 +275,62 @@ def test_excluded_approver_cannot_see_proposal(scene: Scene) -> None:
     assert queue == []
     with pytest.raises(NotFound):
         scene.service().decide(scene.me("eva"), reward.id, True, "")
+
+
+def reopen(scene: Scene, outcome: str | None = None) -> None:
+    work = CaseworkService(scene.db, scene.clock, CaseworkConfig(ZONE, SECRET))
+    ana = scene.me("ana")
+    work.transition(ana, scene.case.id, "investigating", "New facts")
+    if outcome:
+        work.transition(ana, scene.case.id, "concluded", "Done again", outcome)
+
+
+def test_accepted_reward_is_not_paid_after_an_unsubstantiated_reopen(scene: Scene) -> None:
+    """Accepted, then the case is reopened and concluded unsubstantiated: payment is refused."""
+    reward = offered(scene)
+    scene.service().accept(scene.reporter, scene.case.id, PAYOUT)
+
+    reopen(scene, "unsubstantiated")
+
+    with pytest.raises(Conflict) as paying:
+        scene.service().pay(scene.me("fin"), reward.id, "BANK-1")
+    assert paying.value.code == "reward_on_hold"
+    assert scene.service().for_case(scene.me("ana"), scene.case.id)[0].on_hold
+    assert count(scene.db, RewardPayment) == 0
+
+
+def test_reopened_case_refuses_a_pending_decision_and_acceptance(scene: Scene) -> None:
+    """A proposal cannot be approved, nor an offer accepted, while the case is reopened."""
+    reward = propose(scene)
+
+    reopen(scene)
+
+    with pytest.raises(Conflict) as deciding:
+        scene.service().decide(scene.me("dai"), reward.id, True, "")
+    assert deciding.value.code == "reward_on_hold"
+    reopen_conclude = CaseworkService(scene.db, scene.clock, CaseworkConfig(ZONE, SECRET))
+    reopen_conclude.transition(
+        scene.me("ana"), scene.case.id, "concluded", "Again", "substantiated"
+    )
+    scene.service().decide(scene.me("dai"), reward.id, True, "")
+    reopen(scene)
+    with pytest.raises(Conflict) as accepting:
+        scene.service().accept(scene.reporter, scene.case.id, PAYOUT)
+    assert accepting.value.code == "reward_on_hold"
+
+
+def test_an_approver_in_finance_cannot_pay_what_he_approved(scene: Scene) -> None:
+    """Someone holding both roles who approved the reward is refused as its payer."""
+    hal = scene.world.staff("hal@example.com", "reward_approver", "finance")
+    scene.people["hal"] = hal
+    reward = propose(scene)
+    scene.service().decide(scene.me("hal"), reward.id, True, "")
+    scene.service().accept(scene.reporter, scene.case.id, PAYOUT)
+
+    with pytest.raises(Forbidden) as refused:
+        scene.service().pay(scene.me("hal"), reward.id, "BANK-2")
+
+    assert refused.value.code == "own_reward"
+    assert scene.service().pay(scene.me("fin"), reward.id, "BANK-3").paid_by == (
+        scene.people["fin"].account.id
+    )
