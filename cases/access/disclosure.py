@@ -98,7 +98,13 @@ class DisclosureService:
         self, principal: StaffPrincipal, request_id: str, *, approve: bool, reason: str
     ) -> DisclosureRequest:
         """A custodian approves (wrapping the identity key for the asker alone) or refuses."""
-        row = self.db.get(DisclosureRequest, request_id)
+        # Locked: an approve and a refuse sent together are serialised, and the second one
+        # finds the request decided instead of both taking effect.
+        row = (
+            self.db.get(DisclosureRequest, request_id, with_for_update=True)
+            if len(request_id) <= 64
+            else None
+        )
         case = self.db.get(Case, row.case_id) if row else None
         if row is None or case is None or not principal.has_role(Role.CUSTODIAN):
             raise NotFound
