@@ -180,7 +180,7 @@ class IntakeService:
         channel, category = self.validate(sub)
         self.check_flood(channel.id)
         draft = draft or Draft.new()
-        receipt, receipt_row, reporter_key = self._new_receipt(draft.receipt)
+        receipt, receipt_row, reporter_key = self.new_receipt(draft.receipt)
         case = self._file(sub, draft, channel, category, receipt_row, reporter_key)
         return Filed(case, receipt, reporter_key)
 
@@ -223,7 +223,7 @@ class IntakeService:
         Outbox(self.db, self.clock, self.config.notify).case_filed(case)
         return case
 
-    def _new_receipt(
+    def new_receipt(
         self, prepared: PreparedReceipt | None = None
     ) -> tuple[crypto.Receipt, Receipt, bytes]:
         while prepared is None or self._selector_taken(prepared.receipt.selector):

@@ -22,6 +22,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.sql.expression import false as sa_false
 
 from cases.db import Base, new_id, utcnow
 
@@ -52,6 +53,9 @@ class Receipt(Base):
     verifier: Mapped[bytes] = mapped_column(LargeBinary(32))
     kdf_profile: Mapped[str] = mapped_column(String(20))
     created_on: Mapped[date] = mapped_column(Date)
+    # Handed over by staff (a recorded report): the recorder saw it, so the reporter's first
+    # login replaces it with one only the reporter has seen.
+    staff_issued: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
 
 
 class Case(Base):

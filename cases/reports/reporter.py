@@ -16,7 +16,7 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 import crypto
@@ -29,10 +29,11 @@ from cases.notify.service import Outbox
 from cases.principals import ReporterPrincipal
 from cases.reports.attachments import AttachmentReader, StoredFile, link, sweep_unlinked
 from cases.reports.intake import DETAILS_MAX, Draft, Filed, IntakeConfig, IntakeService, Submission
-from cases.reports.keys import CASE, KeyRing
-from cases.reports.models import Case, CaseItem, Receipt
+from cases.reports.keys import CASE, REPORTER, KeyRing, reporter_holder, wrap_context
+from cases.reports.models import Case, CaseItem, KeyWrap, Receipt
 from cases.reports.sealing import MESSAGE, REPORT, open_json, open_text, seal_text
 from cases.rewards.service import RewardConfig, reporter_reward
+from cases.sessions.models import UserSession
 from cases.sessions.service import SessionPolicy, SessionService, Throttle, ThrottleRule
 
 GLOBAL_KEY = "receipt:*"
@@ -58,6 +59,8 @@ class Login:
     token: str | None = None
     error: CaseError | None = None
     verified: bool = False
+    # A staff-issued receipt was replaced at this login: the new one, shown once.
+    new_receipt: str | None = None
 
     def token_or_raise(self) -> str:
         if self.error is not None or self.token is None:
@@ -204,7 +207,35 @@ class ReporterService:
             return Login(error=wrong_receipt())
         if not open_session:
             return Login(verified=True)
-        return Login(token=self._open(ReporterPrincipal(row, derived.key)), verified=True)
+        principal, fresh = ReporterPrincipal(row, derived.key), None
+        if row.staff_issued:
+            principal, fresh = self._reissue(principal)
+        return Login(token=self._open(principal), verified=True, new_receipt=fresh)
+
+    def _reissue(self, old: ReporterPrincipal) -> tuple[ReporterPrincipal, str]:
+        """Replace a receipt staff handed over: every key it holds is sealed again for a new
+        receipt only the reporter sees, the cases move to it, and the old one is deleted."""
+        intake = IntakeService(self.db, self.clock, self.config.intake)
+        receipt, row, key = intake.new_receipt()
+        old_holder = reporter_holder(old.receipt.id)
+        for wrap in list(self.db.scalars(select(KeyWrap).where(KeyWrap.holder == old_holder))):
+            context = wrap_context(wrap.case_id, wrap.key_kind, old_holder)
+            opened = crypto.unseal(old.key, wrap.wrapped, context)
+            self.keys.wrap_for_reporter(wrap.case_id, wrap.key_kind, opened, row.id, key)
+            self.db.delete(wrap)
+        cases = self.cases(old.receipt)
+        self.db.execute(
+            update(Case).where(Case.receipt_id == old.receipt.id).values(receipt_id=row.id)
+        )
+        self.db.execute(delete(UserSession).where(UserSession.receipt_id == old.receipt.id))
+        self.db.delete(old.receipt)
+        self.db.flush()
+        self.db.expire_all()
+        for case in cases:
+            self.audit.record(REPORTER, "receipt.reissued", case_id=case.id)
+        fresh = self.db.get(Receipt, row.id)
+        assert fresh is not None
+        return ReporterPrincipal(fresh, key), receipt.formatted()
 
     def _check_throttles(self, row: Receipt | None) -> None:
         self.throttle.check(GLOBAL_KEY, self.config.overall)

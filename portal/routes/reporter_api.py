@@ -308,7 +308,7 @@ def _identity(raw: Any, errors: dict[str, str]) -> IdentityInput | None:
     "Log in with a receipt; a mistyped receipt is 422 with a hint, a wrong one 401",
     method="POST",
     request={"type": "object", "required": ["receipt"], "properties": {"receipt": STRING}},
-    responses={200: {"type": "object", "properties": {"token": STRING}}},
+    responses={200: {"type": "object", "properties": {"token": STRING, "new_receipt": STRING}}},
     errors=(400, 401, 422, 429),
     tags=TAGS,
 )
@@ -322,7 +322,11 @@ async def reporter_session(request: Request) -> Response:
     text = receipt if isinstance(receipt, str) else ""
     login = await check_receipt(request, text, open_session=True)
     # Raised after the commit, so the failure counters of a wrong receipt are kept.
-    return JSONResponse({"token": login.token_or_raise()})
+    answer = {"token": login.token_or_raise()}
+    if login.new_receipt is not None:
+        # A receipt staff handed over was replaced: the reporter must keep this one instead.
+        answer["new_receipt"] = login.new_receipt
+    return JSONResponse(answer)
 
 
 async def check_receipt(request: Request, text: str, *, open_session: bool) -> Login:

@@ -4,6 +4,9 @@ Revision ID: 0009_key_macs
 Revises: 0003
 Create Date: 2026-11-29
 
+Also marks receipts of staff-recorded reports (receipts.staff_issued), which the reporter's
+next login replaces.
+
 Adds a nullable MAC column to staff_accounts, recovery_keys and pending_grants, then fills it
 for the rows that exist, once, here: the upgrade is the only time the portal signs rows it did
 not write itself. The MAC is keyed off the server secret, which the migration receives from
@@ -37,6 +40,15 @@ def upgrade() -> None:
             batch.add_column(sa.Column("public_key_mac", sa.LargeBinary(length=32), nullable=True))
     with op.batch_alter_table("pending_grants") as batch:
         batch.add_column(sa.Column("mac", sa.LargeBinary(length=32), nullable=True))
+    with op.batch_alter_table("receipts") as batch:
+        batch.add_column(
+            sa.Column("staff_issued", sa.Boolean(), nullable=False, server_default=sa.false())
+        )
+    # Receipts of reports staff recorded were seen by the recorder: replaced at next login.
+    op.execute(
+        "UPDATE receipts SET staff_issued = true WHERE id IN "
+        "(SELECT receipt_id FROM cases WHERE intake IN ('phone', 'meeting', 'letter'))"
+    )
     secret = context.config.attributes.get("server_secret")
     if secret:
         _sign_existing(secret)
@@ -68,6 +80,8 @@ def _sign_existing(secret: bytes) -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("receipts") as batch:
+        batch.drop_column("staff_issued")
     with op.batch_alter_table("pending_grants") as batch:
         batch.drop_column("mac")
     for table in ("recovery_keys", "staff_accounts"):
