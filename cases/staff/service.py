@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -76,6 +77,7 @@ class StaffService:
     ) -> NewAccount:
         """A new account with its own key pair; enrolled in TOTP at once unless told otherwise."""
         email = normalise_email(email)
+        check_email(email)
         check_password_strength(password, email)
         unknown = set(roles) - {r.value for r in Role}
         if not roles or unknown:
@@ -183,3 +185,13 @@ def _totp_aad(account_id: str) -> bytes:
 
 def normalise_email(email: str) -> str:
     return email.strip().lower()
+
+
+EMAIL_SHAPE = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+
+
+def check_email(email: str) -> None:
+    """One address, nothing else: a line break or control character in a stored address
+    would let it carry extra mail headers (and once stopped the whole outbox)."""
+    if len(email) > 254 or not EMAIL_SHAPE.fullmatch(email) or not email.isprintable():
+        raise Invalid("Enter one valid e-mail address.", fields={"email": "invalid_email"})
