@@ -64,6 +64,9 @@ class Limits:
     reports_per_channel_per_hour: int = 200
     reward_offer_days: int = 90
     unlinked_upload_grace_seconds: int = 6 * 3600
+    # Evidence a reporter may add after filing: a total per case and files per day.
+    evidence_max_case: int = 4096 * MIB
+    evidence_files_per_day: int = 20
 
 
 @dataclass(frozen=True)
@@ -177,6 +180,8 @@ _LIMIT_VARS = {
     "PORTAL_LOGIN_FAILURES_PER_ACCOUNT": ("login_failures_per_account", 1),
     "PORTAL_REPORTS_PER_CHANNEL_PER_HOUR": ("reports_per_channel_per_hour", 1),
     "PORTAL_REWARD_OFFER_DAYS": ("reward_offer_days", 1),
+    "PORTAL_EVIDENCE_MAX_CASE_MB": ("evidence_max_case", MIB),
+    "PORTAL_EVIDENCE_FILES_PER_DAY": ("evidence_files_per_day", 1),
 }
 
 

@@ -130,7 +130,10 @@ class AttachmentWriter:
     def finish(self) -> StoredFile:
         """Encrypt the last chunk, seal the metadata and mark the file complete (not linked)."""
         self._queue(self._encryptor.update(self._cleaner.finish()))
-        self._pending.append(self._encryptor.finalize())
+        last = self._encryptor.finalize()
+        # Counted like every other chunk: stored_bytes is what evidence quotas add up.
+        self._pending.append(last)
+        self._pending_bytes += len(last)
         stored = StoredFile(
             self.id,
             self.name,

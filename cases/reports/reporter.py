@@ -30,7 +30,7 @@ from cases.principals import ReporterPrincipal
 from cases.reports.attachments import AttachmentReader, StoredFile, link, sweep_unlinked
 from cases.reports.intake import DETAILS_MAX, Draft, Filed, IntakeConfig, IntakeService, Submission
 from cases.reports.keys import CASE, REPORTER, KeyRing, reporter_holder, wrap_context
-from cases.reports.models import Case, CaseItem, KeyWrap, Receipt
+from cases.reports.models import Attachment, Case, CaseItem, KeyWrap, Receipt
 from cases.reports.sealing import MESSAGE, REPORT, open_json, open_text, seal_text
 from cases.rewards.service import RewardConfig, reporter_reward
 from cases.sessions.models import UserSession
@@ -41,11 +41,20 @@ ONCE_WINDOW_SECONDS = 24 * 3600
 
 
 @dataclass(frozen=True)
+class EvidenceQuota:
+    """What a reporter may add after filing: bytes per case in all, files per receipt a day."""
+
+    max_case_bytes: int = 4096 * 1024 * 1024
+    files_per_day: int = 20
+
+
+@dataclass(frozen=True)
 class ReporterConfig:
     intake: IntakeConfig
     session: SessionPolicy
     per_selector: ThrottleRule
     overall: ThrottleRule
+    evidence: EvidenceQuota = EvidenceQuota()
 
     @property
     def zone(self) -> ZoneInfo:
@@ -337,10 +346,39 @@ class ReporterService:
         self.db.flush()
         Outbox(self.db, self.clock, self.config.intake.notify).reporter_message(case)
 
+    def check_evidence_room(self, principal: ReporterPrincipal, new_ids: list[str]) -> None:
+        """Refuse more evidence once the case's total or today's files are used up: checked
+        before an upload streams (no new files) and again, counting them, before linking."""
+        case, _key = self.case_and_key(principal)
+        quota = self.config.evidence
+        linked = (Attachment.case_id == case.id) & Attachment.linked.is_(True)
+        used = int(self.db.scalar(select(func.sum(Attachment.stored_bytes)).where(linked)) or 0)
+        new = select(func.sum(Attachment.stored_bytes)).where(
+            Attachment.case_id == case.id, Attachment.id.in_(new_ids)
+        )
+        adding = int(self.db.scalar(new) or 0) if new_ids else 0
+        today = local_day(self.clock.now(), self.config.zone)
+        files = select(func.count()).where(
+            linked, Attachment.author == "reporter", Attachment.created_on == today
+        )
+        files_today = int(self.db.scalar(files) or 0)
+        if used + adding > quota.max_case_bytes or (not new_ids and used >= quota.max_case_bytes):
+            raise Conflict(
+                "This report already holds as much evidence as it can take. Describe the "
+                "rest in a message instead.",
+                code="evidence_quota",
+            )
+        if files_today + max(len(new_ids), 1) > quota.files_per_day:
+            raise Throttled(
+                "You have added as many files as can be added today. Please add the rest tomorrow.",
+                retry_after=3600,
+            )
+
     def add_evidence(self, principal: ReporterPrincipal, ids: list[str]) -> int:
-        """Link files the reporter uploaded in this session to their case."""
+        """Link files the reporter uploaded in this session to their case, within the quota."""
         case, _key = self.case_and_key(principal)
         sweep_unlinked(self.db, self.clock)
+        self.check_evidence_room(principal, ids)
         linked = link(self.db, case.id, ids)
         if linked:
             Outbox(self.db, self.clock, self.config.intake.notify).reporter_message(case)

@@ -21,7 +21,7 @@ from starlette.routing import BaseRoute, Route
 
 import crypto
 from cases.db import is_sqlite, unit_of_work
-from cases.errors import Invalid, NotFound
+from cases.errors import CaseError, Invalid, NotFound
 from cases.org.models import Channel
 from cases.org.service import OrgService
 from cases.principals import ReporterPrincipal
@@ -34,7 +34,14 @@ from cases.reports.intake import (
     SubjectInput,
     Submission,
 )
-from cases.reports.reporter import Attempt, Login, ReporterConfig, ReporterService, derive
+from cases.reports.reporter import (
+    Attempt,
+    EvidenceQuota,
+    Login,
+    ReporterConfig,
+    ReporterService,
+    derive,
+)
 from cases.sessions.service import ThrottleRule
 from portal.auth import bearer_token, require_reporter
 from portal.deps import (
@@ -121,6 +128,7 @@ def reporter_config(request: Request) -> ReporterConfig:
         session=reporter_session_policy(settings),
         per_selector=receipt_rule(settings),
         overall=ThrottleRule(limits.receipt_failures_global, limits.receipt_window_seconds),
+        evidence=EvidenceQuota(limits.evidence_max_case, limits.evidence_files_per_day),
     )
 
 
@@ -426,16 +434,25 @@ async def post_attachment(request: Request) -> Response:
 
 
 def reporter_case(request: Request) -> tuple[ReporterPrincipal, str, bytes]:
+    """The reporter's case and key, refused before any byte streams when the evidence quota
+    of the case or today's file allowance is used up."""
     with unit_of_work(request.app.state.db) as db:
         principal = require_reporter(request, db)
-        case, key = reporter_service(request, db).case_and_key(principal)
+        service = reporter_service(request, db)
+        case, key = service.case_and_key(principal)
+        service.check_evidence_room(principal, [])
         return principal, case.id, key
 
 
 def link_evidence(request: Request, principal: ReporterPrincipal, ids: list[str]) -> None:
-    with unit_of_work(request.app.state.db) as db:
-        require_reporter(request, db)
-        reporter_service(request, db).add_evidence(principal, ids)
+    try:
+        with unit_of_work(request.app.state.db) as db:
+            require_reporter(request, db)
+            reporter_service(request, db).add_evidence(principal, ids)
+    except CaseError:
+        # Over the quota with these files: they go now rather than at the next sweep.
+        delete_files(request.app.state.db, ids)
+        raise
 
 
 routes: list[BaseRoute] = [
