@@ -96,6 +96,20 @@ class KeyRing:
         self._reads.add(seen)
         self.audit.record(principal.actor, "case.read", case_id=case_id, detail={"view": view})
 
+    def rewrap_all_for_staff(
+        self, staff: StaffAccount, old_private: bytes, new_public: bytes
+    ) -> int:
+        """Key rotation: every key this person holds, opened with the old private key and
+        wrapped for the new public key (whose MAC the caller has just written)."""
+        holder = staff_holder(staff.id)
+        done = 0
+        for wrap in list(self.db.scalars(select(KeyWrap).where(KeyWrap.holder == holder))):
+            context = wrap_context(wrap.case_id, wrap.key_kind, holder)
+            key = crypto.unwrap(old_private, wrap.wrapped, context)
+            wrap.wrapped = crypto.wrap_for(new_public, key, context)
+            done += 1
+        return done
+
     def wrap_for_reporter(
         self, case_id: str, key_kind: str, key: bytes, receipt_id: str, reporter_key: bytes
     ) -> None:

@@ -129,6 +129,14 @@ class StaffService:
         self._set_password(account, new_password, private_key)
         account.password_changed_at = self.clock.now()
 
+    def new_key_pair(self, account: StaffAccount) -> crypto.KeyPair:
+        """Key rotation's first step: a fresh pair, its public half stored and MAC'd. The
+        caller re-wraps held keys for it and seals the private half under the password."""
+        pair = crypto.KeyPair.generate()
+        account.public_key = pair.public_bytes
+        seal_staff_key(self.server_secret, account)
+        return pair
+
     def totp_secret(self, account: StaffAccount) -> bytes | None:
         if account.totp_secret_sealed is None:
             return None

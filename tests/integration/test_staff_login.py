@@ -7,6 +7,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from support.staff_world import PROFILE, SECRET, World, build_world, key_ring
 
+import crypto
 from cases.audit.models import AuditEntry
 from cases.clock import FixedClock
 from cases.errors import Throttled, Unauthorized
@@ -130,3 +131,23 @@ def test_password_change_rewraps_and_ends_other_sessions(world: World) -> None:
     assert sessions.resume(old.token or "", POLICY) is None
     assert sessions.resume(changed.token or "", POLICY) is not None
     assert ana.principal(world.db, world.clock).private_key == me.private_key
+
+
+def test_password_change_with_rotation_leaves_the_old_key_useless(world: World) -> None:
+    """After a rotating change the new key opens old and new cases; the old key opens neither."""
+    ana = world.staff("ana@example.com")
+    before = world.file().case
+    old = ana.principal(world.db, world.clock)
+    new_password = "a brand new passphrase 9"
+
+    step = login(world).change_password(old, ana.password, new_password, rotate=True)
+    after = world.file().case
+    ana.password = new_password
+    new = ana.principal(world.db, world.clock)
+
+    assert step.stage == "full"
+    assert new.private_key != old.private_key
+    for case in (before, after):
+        assert key_ring(world.db).open_for_staff(case.id, CASE, new) is not None
+        with pytest.raises(crypto.CryptoError):
+            key_ring(world.db).open_for_staff(case.id, CASE, old)
