@@ -1,4 +1,4 @@
-"""Operator commands: setup, user add, recover, directory import, audit verify, demo."""
+"""Operator commands: setup, user add, recover, directory import, audit verify, doctor, demo."""
 
 from __future__ import annotations
 
@@ -69,6 +69,9 @@ def register(commands: Any) -> None:
     )
     verify = audit.add_parser("verify", help="check the hash chain")
     verify.set_defaults(handler=run_audit_verify)
+
+    doctor = commands.add_parser("doctor", help="check key rows and the audit chain")
+    doctor.set_defaults(handler=run_doctor)
 
     demo = commands.add_parser("demo", help="seed a demo organisation on an empty database")
     demo.set_defaults(handler=run_demo)
@@ -190,6 +193,25 @@ def run_audit_verify(_args: argparse.Namespace) -> int:
     print(f"portal: audit trail BROKEN at entry {result.first_bad_seq}: {result.problem}")
     print(f"portal: {result.checked} entries before it are intact")
     return 1
+
+
+def run_doctor(_args: argparse.Namespace) -> int:
+    """Integrity checks an operator runs after a restore or on suspicion: key rows whose MAC
+    fails (a public key or grant written outside the portal) and the audit chain."""
+    settings, factory = _context()
+    secret = settings.secret_key.reveal()
+    with unit_of_work(factory) as db:
+        untrusted = untrusted_rows(db, secret, settings.recovery_key_fingerprint)
+        chain = AuditLog(db, SystemClock(), secret).verify()
+    for row in untrusted:
+        print(f"portal doctor: KEY ROW REFUSED: {row.describe()}")
+    if not untrusted:
+        print("portal doctor: every public key and pending grant carries a valid MAC")
+    if chain.ok:
+        print(f"portal doctor: audit trail intact ({chain.checked} entries)")
+    else:
+        print(f"portal doctor: audit trail BROKEN at entry {chain.first_bad_seq}: {chain.problem}")
+    return 0 if chain.ok and not untrusted else 1
 
 
 def run_demo(_args: argparse.Namespace) -> int:
