@@ -271,15 +271,28 @@ class KeyRing:
         if not may_see(self.db, staff, case):
             self.db.delete(grant)
             return 0
-        if not self.wrap_for_staff(grant.case_id, grant.key_kind, key, staff):
-            return 0
+        return int(self.grant(grant.case_id, grant.key_kind, key, staff, granted_by, grant.reason))
+
+    def grant(
+        self,
+        case_id: str,
+        key_kind: str,
+        key: bytes,
+        staff: StaffAccount,
+        granted_by: Actor,
+        reason: str,
+    ) -> bool:
+        """Wrap a key for someone after filing, as one `key.granted` entry (case, grantee,
+        granted by); entries written during a reporter's visit carry the reporter actor."""
+        if not self.wrap_for_staff(case_id, key_kind, key, staff):
+            return False
         self.audit.record(
             granted_by,
             "key.granted",
-            case_id=grant.case_id,
-            detail={"key": grant.key_kind, "grantee": staff.id, "reason": grant.reason},
+            case_id=case_id,
+            detail={"key": key_kind, "grantee": staff.id, "reason": reason},
         )
-        return 1
+        return True
 
     def _refuse(self, holder_kind: str, row_id: str, case_id: str, key_kind: str) -> None:
         """Loudly: an audit entry now; the admin page and `portal audit verify` list the row."""

@@ -460,7 +460,8 @@ class RewardService:
                 case.id, PAYOUT_KEY, key, principal.receipt.id, principal.key
             )
         for person in self._eligible(Role.FINANCE, case):
-            self.keys.wrap_for_staff(case.id, PAYOUT_KEY, key, person)
+            if not self.keys.holds(case.id, PAYOUT_KEY, person.id):
+                self.keys.grant(case.id, PAYOUT_KEY, key, person, REPORTER, "finance")
         return key
 
     def fulfil_for_finance(self, principal: ReporterPrincipal, case_id: str) -> int:
@@ -474,9 +475,10 @@ class RewardService:
             for person in self._eligible(Role.FINANCE, case)
             if not self.keys.holds(case_id, PAYOUT_KEY, person.id)
         ]
-        for person in waiting:
-            self.keys.wrap_for_staff(case_id, PAYOUT_KEY, key, person)
-        return len(waiting)
+        return sum(
+            self.keys.grant(case_id, PAYOUT_KEY, key, person, REPORTER, "finance")
+            for person in waiting
+        )
 
     # --- finance -------------------------------------------------------------------------
 

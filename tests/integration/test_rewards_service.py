@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from support.staff_world import SECRET, ZONE, Person, World, build_world, key_ring
 
+from cases.audit.models import AuditEntry
 from cases.casework.service import CaseworkConfig, CaseworkService
 from cases.clock import FixedClock
 from cases.errors import CaseError, Conflict, Forbidden, Invalid, NotFound
@@ -334,3 +335,14 @@ def test_an_approver_in_finance_cannot_pay_what_he_approved(scene: Scene) -> Non
     assert scene.service().pay(scene.me("fin"), reward.id, "BANK-3").paid_by == (
         scene.people["fin"].account.id
     )
+
+
+def test_payout_key_grants_to_finance_are_audited(scene: Scene) -> None:
+    """The reporter's acceptance grants finance the payout key: one key.granted entry each."""
+    offered(scene)
+
+    scene.service().accept(scene.reporter, scene.case.id, PAYOUT)
+
+    entries = scene.db.scalars(select(AuditEntry).where(AuditEntry.action == "key.granted")).all()
+    assert [(e.actor_kind, e.case_id) for e in entries] == [("reporter", scene.case.id)]
+    assert scene.people["fin"].account.id in entries[0].detail
