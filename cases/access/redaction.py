@@ -244,7 +244,11 @@ class RedactionService:
             body=apply_masks(text, hidden),
             redacted=item.redacted,
             at=item.created_at if item.created_at else item.created_on,
-            masks=[MaskView(m.id, m.start, m.end, m.author_id == principal.id) for m in rows],
+            # Only one's own masks are listed: others' offsets would tell how long the hidden
+            # words are.
+            masks=[
+                MaskView(m.id, m.start, m.end, True) for m in rows if m.author_id == principal.id
+            ],
         )
 
 

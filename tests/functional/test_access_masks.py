@@ -119,3 +119,16 @@ def test_redaction_keeps_and_shifts_a_colleagues_mask(
     assert as_bo.json()["notes"][0]["body"] == (
         NOTE.replace("The buyer", REDACTED_MARK).replace(HIDDEN, MASK_MARK)
     )
+
+
+def test_items_list_no_colleagues_mask_offsets(
+    app: Any, app_db: sessionmaker[Any], client: Any
+) -> None:
+    """Bo's item list shows Ana's mask as a mark only: no offsets that give its length."""
+    clock, case_id, (ana, bo) = masked_note(app, app_db)
+
+    as_bo = client.get(f"/api/v1/cases/{case_id}/items", headers=auth(token(client, clock, bo)))
+    as_ana = client.get(f"/api/v1/cases/{case_id}/items", headers=auth(token(client, clock, ana)))
+
+    assert as_bo.json()["items"][0]["masks"] == []
+    assert [m["mine"] for m in as_ana.json()["items"][0]["masks"]] == [True]
