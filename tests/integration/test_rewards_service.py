@@ -298,6 +298,8 @@ def test_accepted_reward_is_not_paid_after_an_unsubstantiated_reopen(scene: Scen
     assert paying.value.code == "reward_on_hold"
     assert scene.service().for_case(scene.me("ana"), scene.case.id)[0].on_hold
     assert count(scene.db, RewardPayment) == 0
+    held = scene.db.scalars(select(AuditEntry).where(AuditEntry.action == "reward.on_hold"))
+    assert [e.detail for e in held] == [f'{{"reward": "{reward.id}"}}']
 
 
 def test_reopened_case_refuses_a_pending_decision_and_acceptance(scene: Scene) -> None:
