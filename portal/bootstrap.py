@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import hashlib
 import logging
-import secrets
-from datetime import timedelta
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
@@ -13,14 +10,13 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from cases.clock import Clock, SystemClock
 from cases.db import make_engine, session_factory, unit_of_work
-from cases.staff.models import SetupToken
 from cases.staff.roles import accounts_in_conflict
 from cases.staff.service import StaffService
+from cases.staff.setup import SetupLinks
 from portal import migrations
 from portal.deps import kdf_profile
 from portal.settings import Settings, private_dir
 
-SETUP_TOKEN_HOURS = 24
 logger = logging.getLogger("portal.roles")
 
 
@@ -29,33 +25,22 @@ def prepare_database(settings: Settings, engine: Engine | None = None) -> Engine
     if settings.database_url.startswith("sqlite"):
         private_dir(settings.data_dir)
     engine = engine or make_engine(settings.database_url)
-    migrations.upgrade(engine)
+    migrations.upgrade(engine, server_secret=settings.secret_key.reveal())
     return engine
-
-
-def hash_setup_token(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def setup_link_if_needed(
     settings: Settings, engine: Engine, clock: Clock | None = None
 ) -> str | None:
-    """With no admin yet, a fresh one-time link whose page creates the first admin."""
+    """With no admin yet, the one-time link whose page creates the first admin (the same
+    link on every start until it expires)."""
     clock = clock or SystemClock()
     with unit_of_work(session_factory(engine)) as db:
         staff = StaffService(
             db, clock, server_secret=settings.secret_key.reveal(), profile=kdf_profile(settings)
         )
-        if staff.count_admins():
-            return None
-        token = secrets.token_urlsafe(32)
-        db.add(
-            SetupToken(
-                token_hash=hash_setup_token(token),
-                expires_at=clock.now() + timedelta(hours=SETUP_TOKEN_HOURS),
-            )
-        )
-    return f"{settings.base_url}/setup/{token}"
+        token = SetupLinks(db, clock, staff).issue()
+    return None if token is None else f"{settings.base_url}/setup/{token}"
 
 
 def warn_role_conflicts(factory: sessionmaker[Session]) -> list[str]:

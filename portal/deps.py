@@ -51,6 +51,7 @@ def intake_config(settings: Settings) -> IntakeConfig:
             per_hour=settings.limits.reports_per_channel_per_hour,
             evidence_quota=settings.limits.flood_evidence_quota,
         ),
+        recovery_fingerprint=settings.recovery_key_fingerprint,
     )
 
 

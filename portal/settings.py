@@ -73,6 +73,9 @@ class Limits:
     flood_evidence_quota: int = 1024 * MIB
     reward_offer_days: int = 90
     unlinked_upload_grace_seconds: int = 6 * 3600
+    # Evidence a reporter may add after filing: a total per case and files per day.
+    evidence_max_case: int = 4096 * MIB
+    evidence_files_per_day: int = 20
 
 
 @dataclass(frozen=True)
@@ -89,6 +92,8 @@ class Settings:
     # Background jobs (outbox, reminders, sweeps) run in the app's lifespan; tests opt in.
     run_jobs: bool = True
     job_interval_seconds: int = 60
+    # PORTAL_RECOVERY_KEY_FINGERPRINT: pins the recovery key; any other one is refused.
+    recovery_key_fingerprint: str = ""
 
     def __post_init__(self) -> None:
         if self.kdf_profile not in KDF_PROFILES_ALLOWED_IN_PRODUCTION and not self.testing:
@@ -120,6 +125,7 @@ class Settings:
             limits=_limits(env),
             run_jobs=env.get("PORTAL_RUN_JOBS", "1") != "0",
             job_interval_seconds=_positive(env, "PORTAL_JOB_INTERVAL_SECONDS", 60),
+            recovery_key_fingerprint=env.get("PORTAL_RECOVERY_KEY_FINGERPRINT", "").strip(),
         )
 
     @classmethod
@@ -192,6 +198,8 @@ _LIMIT_VARS = {
     "PORTAL_REPORTS_PER_CHANNEL_PER_HOUR": ("reports_per_channel_per_hour", 1),
     "PORTAL_FLOOD_EVIDENCE_QUOTA_MB": ("flood_evidence_quota", MIB),
     "PORTAL_REWARD_OFFER_DAYS": ("reward_offer_days", 1),
+    "PORTAL_EVIDENCE_MAX_CASE_MB": ("evidence_max_case", MIB),
+    "PORTAL_EVIDENCE_FILES_PER_DAY": ("evidence_files_per_day", 1),
 }
 
 

@@ -19,6 +19,7 @@ from cases.audit.service import AuditLog
 from cases.clock import Clock, local_day
 from cases.db import new_id
 from cases.errors import Conflict, Forbidden, Invalid, NotFound
+from cases.keytrust import staff_key_trusted
 from cases.principals import StaffPrincipal
 from cases.reports.keys import CASE, IDENTITY, KeyRing
 from cases.reports.models import Case
@@ -53,13 +54,29 @@ def _aad(request_id: str, part: str) -> bytes:
     return f"disclosure|{request_id}|{part}".encode()
 
 
+def rewrap_reasons(db: Session, staff_id: str, old_private: bytes, new_public: bytes) -> int:
+    """Key rotation: the reason keys of disclosure requests wrapped for this person move to
+    their new public key."""
+    done = 0
+    for row in db.scalars(select(DisclosureRequest)):
+        wraps = json.loads(row.reason_wraps)
+        if staff_id not in wraps:
+            continue
+        aad = _aad(row.id, staff_id)
+        key = crypto.unwrap(old_private, base64.b64decode(wraps[staff_id]), aad)
+        wraps[staff_id] = base64.b64encode(crypto.wrap_for(new_public, key, aad)).decode()
+        row.reason_wraps = json.dumps(wraps)
+        done += 1
+    return done
+
+
 class DisclosureService:
     def __init__(self, db: Session, clock: Clock, audit: AuditLog, zone: ZoneInfo) -> None:
         self.db = db
         self.clock = clock
         self.audit = audit
         self.zone = zone
-        self.keys = KeyRing(db)
+        self.keys = KeyRing(db, audit, audit.server_secret)
 
     def request(self, principal: StaffPrincipal, case: Case, reason: str) -> DisclosureRequest:
         """Ask for the reporter's identity, with a reason the custodians will read."""
@@ -78,7 +95,9 @@ class DisclosureService:
         row = DisclosureRequest(id=new_id(), case_id=case.id, requester_id=principal.id)
         reason_key = crypto.random_key()
         row.reason = crypto.seal(reason_key, reason.encode(), _aad(row.id, "reason"))
-        readers = [principal.account, *eligible(self.db, self._custodians(), case)]
+        everyone = [principal.account, *eligible(self.db, self._custodians(), case)]
+        # A public key that fails its MAC was not written by the portal: no reason key for it.
+        readers = [p for p in everyone if staff_key_trusted(self.keys.server_secret, p)]
         row.reason_wraps = json.dumps(
             {
                 person.id: base64.b64encode(
@@ -98,7 +117,13 @@ class DisclosureService:
     ) -> DisclosureRequest:
         """A custodian approves (wrapping the identity key for the asker alone) or refuses."""
         require_roles(principal, {Role.CUSTODIAN})
-        row = self.db.get(DisclosureRequest, request_id) if len(request_id) <= 64 else None
+        # Locked: an approve and a refuse sent together are serialised, and the second one
+        # finds the request decided instead of both taking effect.
+        row = (
+            self.db.get(DisclosureRequest, request_id, with_for_update=True)
+            if len(request_id) <= 64
+            else None
+        )
         case = self.db.get(Case, row.case_id) if row else None
         if row is None or case is None:
             raise NotFound
@@ -132,7 +157,7 @@ class DisclosureService:
         require_roles(principal, IDENTITY_READERS)
         if case.identity is None or not may_see(self.db, principal.account, case):
             return None
-        key = self.keys.open_for_staff(case.id, IDENTITY, principal)
+        key = self.keys.open_to_read(case.id, IDENTITY, principal, "identity")
         if key is None:
             return None
         self.audit.record(principal.actor, "identity.read", case_id=case.id)
@@ -146,7 +171,10 @@ class DisclosureService:
             .where(DisclosureRequest.case_id == case.id)
             .order_by(DisclosureRequest.requested_at)
         )
-        return [self._view(row, principal) for row in rows]
+        views = [self._view(row, principal) for row in rows]
+        if any(v.reason is not None for v in views):
+            self.keys.record_read(case.id, principal, "disclosures")
+        return views
 
     def pending_for_custodian(self, principal: StaffPrincipal) -> list[DisclosureRequest]:
         """Requests this custodian may decide: pending, on cases they may see, not their own."""

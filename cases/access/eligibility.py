@@ -65,14 +65,13 @@ def may_hold(db: Session, staff: StaffAccount, case: Case, kind: str) -> bool:
     return False
 
 
-def prune(db: Session, staff: StaffAccount) -> Pruned:
+def prune(db: Session, staff: StaffAccount, keys: KeyRing) -> Pruned:
     """Remove every wrap and pending grant this account may no longer hold; re-route orphans.
 
     A case whose last staff holder of the case key goes is queued for the people routing
     would send it to (the reporter's next visit or the recovery key fulfils those).
     """
     pruned = Pruned()
-    keys = KeyRing(db)
     held = db.execute(
         select(KeyWrap.case_id, KeyWrap.key_kind).where(KeyWrap.staff_id == staff.id)
     ).all()
@@ -87,12 +86,12 @@ def prune(db: Session, staff: StaffAccount) -> Pruned:
         pruned.removed[kind] = pruned.removed.get(kind, 0) + 1
         if kind == CASE and case is not None and not keys.staff_holders(case_id, CASE):
             pruned.orphaned.append(case_id)
-            _reroute(db, case)
+            _reroute(db, case, keys)
     db.flush()
     return pruned
 
 
-def drop_all_keys(db: Session, staff: StaffAccount) -> int:
+def drop_all_keys(db: Session, staff: StaffAccount, keys: KeyRing) -> int:
     """Every wrap and grant of the account (its key pair is gone); orphans re-routed."""
     rows = db.execute(
         select(KeyWrap.case_id, KeyWrap.key_kind).where(KeyWrap.staff_id == staff.id)
@@ -101,12 +100,11 @@ def drop_all_keys(db: Session, staff: StaffAccount) -> int:
         select(PendingGrant.case_id, PendingGrant.key_kind).where(PendingGrant.staff_id == staff.id)
     ).all()
     pairs = sorted({(row[0], row[1]) for row in [*rows, *grants]})
-    keys = KeyRing(db)
     for case_id, kind in pairs:
         _drop(db, case_id, kind, staff.id)
         case = db.get(Case, case_id)
         if kind == CASE and case is not None and not keys.staff_holders(case_id, CASE):
-            _reroute(db, case)
+            _reroute(db, case, keys)
     db.flush()
     return len(rows)
 
@@ -126,12 +124,11 @@ def _drop(db: Session, case_id: str, kind: str, staff_id: str) -> None:
     )
 
 
-def _reroute(db: Session, case: Case) -> None:
+def _reroute(db: Session, case: Case, keys: KeyRing) -> None:
     channel = db.get(Channel, case.channel_id)
     category = db.get(Category, case.category_id)
     if channel is None or category is None:
         return
-    keys = KeyRing(db)
     for person in eligible(db, OrgService(db).recipients(channel, category), case):
         keys.request_grant(case.id, CASE, person.id, "policy_change")
 

@@ -11,14 +11,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cases.access.models import ItemMask
 from cases.audit.service import AuditLog
 from cases.clock import Clock
 from cases.db import new_id
-from cases.errors import Forbidden, Invalid, NotFound
+from cases.errors import Conflict, Forbidden, Invalid, NotFound
 from cases.principals import StaffPrincipal
 from cases.reports.models import Case, CaseItem
 from cases.reports.sealing import MESSAGE, NOTE, open_text, seal_text
@@ -59,18 +59,53 @@ def purpose_of(item: CaseItem) -> str:
     return MESSAGE if item.kind == "message" else NOTE
 
 
-def apply_masks(text: str, spans: list[Span]) -> str:
-    """The text with every span replaced by one mark; overlapping spans merge."""
-    result, cursor = [], 0
+@dataclass(frozen=True)
+class Visible:
+    """A run of text the viewer reads as it is: where it sits in their view and in the text."""
+
+    view_start: int
+    raw_start: int
+    length: int
+
+
+def masked_view(text: str, spans: list[Span]) -> tuple[str, list[Visible]]:
+    """The text with every span replaced by one mark (overlaps merge), and its visible runs."""
+    result, runs, cursor, at = [], [], 0, 0
     for span in sorted(spans, key=lambda s: s.start):
         if span.end <= cursor:
             continue
         start = max(span.start, cursor)
-        result.append(text[cursor:start])
-        result.append(MASK_MARK)
+        runs.append(Visible(at, cursor, start - cursor))
+        result += [text[cursor:start], MASK_MARK]
+        at += start - cursor + len(MASK_MARK)
         cursor = span.end
+    runs.append(Visible(at, cursor, len(text) - cursor))
     result.append(text[cursor:])
-    return "".join(result)
+    return "".join(result), runs
+
+
+def apply_masks(text: str, spans: list[Span]) -> str:
+    return masked_view(text, spans)[0]
+
+
+def find_visible(view: str, runs: list[Visible], fragment: str) -> Span | None:
+    """The first occurrence of the words inside one visible run, as offsets in the text.
+
+    Only what the viewer can read is searched: a fragment that would need hidden text to
+    match is not found, so the answer tells nothing about what a mask hides.
+    """
+    at = view.find(fragment) if fragment else -1
+    while at >= 0:
+        for run in runs:
+            if run.view_start <= at and at + len(fragment) <= run.view_start + run.length:
+                start = run.raw_start + at - run.view_start
+                return Span(start, start + len(fragment))
+        at = view.find(fragment, at + 1)
+    return None
+
+
+def overlaps(a: Span, b: Span) -> bool:
+    return a.start < b.end and b.start < a.end
 
 
 class RedactionService:
@@ -87,16 +122,24 @@ class RedactionService:
             self._view(principal, case, case_key, item, masks) for item in self.db.scalars(stmt)
         ]
 
-    def span_of(self, case: Case, case_key: bytes, item_id: str, fragment: str) -> Span:
-        """Where some exact words first occur in an item: how the pages let people choose."""
+    def span_of(
+        self, principal: StaffPrincipal, case: Case, case_key: bytes, item_id: str, fragment: str
+    ) -> Span | Invalid:
+        """Where some exact words occur in the item as this viewer reads it (others' masks
+        applied). A miss is audited and returned, not raised, so the entry survives the
+        request's rollback: whoever probes for hidden words leaves a trail."""
         item = self._item(case, item_id)
         text = open_text(case_key, case.id, purpose_of(item), item.id, item.body)
-        start = text.find(fragment) if fragment else -1
-        if start < 0:
-            raise Invalid(
-                "Copy the exact words to hide from the text above.", fields={"span": "not_found"}
-            )
-        return Span(start, start + len(fragment))
+        view, runs = masked_view(text, self._hidden(principal, item.id))
+        found = find_visible(view, runs, fragment)
+        if found is not None:
+            return found
+        self.audit.record(
+            principal.actor, "item.match_failed", case_id=case.id, detail={"item": item.id}
+        )
+        return Invalid(
+            "Copy the exact words to hide from the text above.", fields={"span": "not_found"}
+        )
 
     def mask(
         self, principal: StaffPrincipal, case: Case, case_key: bytes, item_id: str, span: Span
@@ -140,11 +183,15 @@ class RedactionService:
         purpose = purpose_of(item)
         text = open_text(case_key, case.id, purpose, item.id, item.body)
         _check_span(span, text)
+        if any(overlaps(span, hidden) for hidden in self._hidden(principal, item.id)):
+            raise Conflict(
+                "A colleague has masked part of this text; only they can lift their mask.",
+                code="masked_by_other",
+            )
         kept = text[: span.start] + REDACTED_MARK + text[span.end :]
         item.body = seal_text(case_key, case.id, purpose, item.id, kept)
         item.redacted = True
-        # Offsets of masks no longer fit the shorter text.
-        self.db.execute(delete(ItemMask).where(ItemMask.item_id == item.id))
+        self._shift_masks(item.id, span)
         self.db.flush()
         self.audit.record(
             principal.actor,
@@ -153,6 +200,24 @@ class RedactionService:
             detail={"item": item.id, "removed_chars": span.end - span.start},
         )
         return item
+
+    def _hidden(self, principal: StaffPrincipal, item_id: str) -> list[Span]:
+        """The spans of this item that other people masked: what this viewer cannot read."""
+        rows = self.db.scalars(
+            select(ItemMask).where(ItemMask.item_id == item_id, ItemMask.author_id != principal.id)
+        )
+        return [Span(m.start, m.end) for m in rows]
+
+    def _shift_masks(self, item_id: str, removed: Span) -> None:
+        """Masks after the removed span move with the text; the redactor's own masks inside
+        it go (the words they hid are gone). Others' masks never overlap it (refused above)."""
+        delta = len(REDACTED_MARK) - (removed.end - removed.start)
+        for row in self.db.scalars(select(ItemMask).where(ItemMask.item_id == item_id)):
+            mask = Span(row.start, row.end)
+            if overlaps(mask, removed):
+                self.db.delete(row)
+            elif row.start >= removed.end:
+                row.start, row.end = row.start + delta, row.end + delta
 
     def _item(self, case: Case, item_id: str) -> CaseItem:
         item = self.db.get(CaseItem, item_id) if len(item_id) <= 64 else None
@@ -184,7 +249,11 @@ class RedactionService:
             body=apply_masks(text, hidden),
             redacted=item.redacted,
             at=item.created_at if item.created_at else item.created_on,
-            masks=[MaskView(m.id, m.start, m.end, m.author_id == principal.id) for m in rows],
+            # Only one's own masks are listed: others' offsets would tell how long the hidden
+            # words are.
+            masks=[
+                MaskView(m.id, m.start, m.end, True) for m in rows if m.author_id == principal.id
+            ],
         )
 
 

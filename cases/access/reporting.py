@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from cases.access.models import DisclosureRequest
@@ -34,6 +34,8 @@ ROLE_ORDER = ("retaliation_officer", "investigator", "custodian", "reward_approv
 class AccessSummary:
     readers: dict[str, int]
     disclosure: dict[str, Any] | None
+    # Key grants after filing (a colleague joining, a reporter's visit, recovery): how many.
+    grants: int = 0
 
     @property
     def identity_disclosed(self) -> bool:
@@ -57,7 +59,12 @@ def access_summary(db: Session, case: Case, zone: ZoneInfo) -> AccessSummary:
     readers: dict[str, int] = {}
     for role in people.values():
         readers[role] = readers.get(role, 0) + 1
-    return AccessSummary(readers, disclosure_notice(db, case, zone))
+    grants = db.scalar(
+        select(func.count()).where(
+            AuditEntry.case_id == case.id, AuditEntry.action == "key.granted"
+        )
+    )
+    return AccessSummary(readers, disclosure_notice(db, case, zone), int(grants or 0))
 
 
 def counted_role(roles: set[str]) -> str:

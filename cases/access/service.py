@@ -55,7 +55,7 @@ class AccessService:
         self.db = db
         self.clock = clock
         self.audit = audit
-        self.keys = KeyRing(db)
+        self.keys = KeyRing(db, audit, audit.server_secret)
 
     def recuse(self, principal: StaffPrincipal, case: Case) -> None:
         """Step away from a case (conflict of interest); refused for its last key holder."""
@@ -203,12 +203,12 @@ class AccessService:
             if not decision:
                 self._drop_keys(case.id, staff.id)
                 revoked.append(Revocation(staff.id, decision.reason))
-                self.audit.record(
-                    Actor.system(),
-                    "access.revoked",
-                    case_id=case.id,
-                    detail={"staff_id": staff.id, "reason": decision.reason},
-                )
+        if revoked:
+            # Auditors read this trail: naming who lost access, or why, would name the
+            # accused (a subject or their manager). The count is all it says.
+            self.audit.record(
+                Actor.system(), "access.revoked", case_id=case.id, detail={"count": len(revoked)}
+            )
         if revoked and not self.keys.staff_holders(case.id, CASE):
             self._queue_grants(case)
         return revoked

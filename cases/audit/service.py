@@ -88,6 +88,8 @@ class AuditLog:
         self.clock = clock
         self.key = chain_key(server_secret)
         self.reporter_request = reporter_request
+        # Services that only receive an AuditLog derive their other keys from the same secret.
+        self.server_secret = server_secret
 
     def record(
         self,

@@ -11,6 +11,7 @@ from cases.clock import Clock
 from cases.errors import Forbidden, Invalid
 from cases.principals import StaffPrincipal
 from cases.reports.intake import Filed, IntakeConfig, IntakeService, Submission
+from cases.reports.models import Receipt
 from cases.staff.models import Role
 
 RECORDED_INTAKES = frozenset({"phone", "meeting", "letter"})
@@ -34,6 +35,9 @@ class RecordedIntake:
         filed = IntakeService(self.db, self.clock, self.config).submit(
             replace(submission, intake=intake)
         )
+        receipt = self.db.get(Receipt, filed.case.receipt_id)
+        assert receipt is not None
+        receipt.staff_issued = True
         AuditLog(self.db, self.clock, self.config.server_secret).record(
             principal.actor, "case.recorded", case_id=filed.case.id, detail={"intake": intake}
         )

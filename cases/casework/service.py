@@ -100,8 +100,8 @@ class CaseworkService:
         self.db = db
         self.clock = clock
         self.config = config
-        self.keys = KeyRing(db)
         self.audit = AuditLog(db, clock, config.server_secret)
+        self.keys = KeyRing(db, self.audit, config.server_secret)
         self.evidence = EvidenceStore(db)
 
     # --- reading -------------------------------------------------------------------------
@@ -114,12 +114,15 @@ class CaseworkService:
             raise NotFound("There is no such case.", code="case_not_found")
         return case
 
-    def case_key(self, principal: StaffPrincipal, case: Case) -> bytes | None:
+    def case_key(self, principal: StaffPrincipal, case: Case, view: str = "") -> bytes | None:
+        """The case key; with a `view`, opened to decrypt content and so recorded as a read."""
         require_reader(principal)
+        if view:
+            return self.keys.open_to_read(case.id, CASE, principal, view)
         return self.keys.open_for_staff(case.id, CASE, principal)
 
-    def require_key(self, principal: StaffPrincipal, case: Case) -> bytes:
-        key = self.case_key(principal, case)
+    def require_key(self, principal: StaffPrincipal, case: Case, view: str = "") -> bytes:
+        key = self.case_key(principal, case, view)
         if key is None:
             raise NotFound(
                 "You do not hold this case's key yet; a colleague's next login will grant it.",
@@ -146,10 +149,7 @@ class CaseworkService:
             awaiting_access=True,
             assignees=self.assignees(case.id),
         )
-        key = self.case_key(principal, case)
-        self.audit.record(
-            principal.actor, "case.read", case_id=case.id, detail={"decrypted": key is not None}
-        )
+        key = self.case_key(principal, case, "case")
         if key is None:
             return view
         view.awaiting_access = False

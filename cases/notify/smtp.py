@@ -74,6 +74,9 @@ class SmtpSender:
             client.send_message(message)
 
 
+UNSENDABLE = "unsendable: "
+
+
 def _starttls(client: smtplib.SMTP) -> bool:
     client.ehlo_or_helo_if_needed()
     if not client.has_extn("starttls"):
@@ -162,7 +165,13 @@ class Delivery:
 
     def _send(self, row: OutboxMessage) -> str | None:
         try:
-            self.sender.send(compose(row, self.from_address))
+            message = compose(row, self.from_address)
+        except (ValueError, TypeError) as exc:
+            # A header that cannot be written (a line break in an address): this message
+            # fails for good, alone; the rest of the outbox goes on.
+            return UNSENDABLE + type(exc).__name__
+        try:
+            self.sender.send(message)
         except (OSError, smtplib.SMTPException) as exc:
             # The class name only: server replies can echo addresses back.
             return type(exc).__name__
@@ -181,7 +190,7 @@ class Delivery:
             else:
                 row.last_error = error
                 row.next_attempt_at = now + backoff(row.attempts)
-                if row.attempts >= MAX_ATTEMPTS:
+                if row.attempts >= MAX_ATTEMPTS or error.startswith(UNSENDABLE):
                     row.status = "failed"
 
 

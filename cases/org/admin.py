@@ -26,6 +26,7 @@ from cases.access.service import AccessService
 from cases.audit.service import AuditLog
 from cases.clock import Clock
 from cases.errors import Conflict, Forbidden, Invalid, NotFound
+from cases.keytrust import untrusted_rows
 from cases.notify.models import OutboxMessage
 from cases.notify.service import NotifyConfig
 from cases.org.approvals import ApprovalService
@@ -54,6 +55,7 @@ class AdminConfig:
     # Where staff log in, for the enrolment link and the approvers' "log in" notice.
     base_url: str = ""
     zone: ZoneInfo = field(default_factory=lambda: ZoneInfo("Asia/Shanghai"))
+    recovery_fingerprint: str = ""
 
 
 @dataclass(frozen=True)
@@ -73,6 +75,8 @@ class Overview:
     outbox_failed: int
     directory_entries: int
     recovery_key: bool
+    # Key rows that fail their MAC (cases/keytrust.py): someone wrote to the database.
+    untrusted_keys: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -103,7 +107,7 @@ class AdminService:
         self.clock = clock
         self.config = config
         self.audit = AuditLog(db, clock, config.server_secret)
-        self.keys = KeyRing(db)
+        self.keys = KeyRing(db, self.audit, config.server_secret)
 
     # --- overview --------------------------------------------------------------------------
 
@@ -122,10 +126,16 @@ class AdminService:
             outbox_failed=self._outbox_count("failed"),
             directory_entries=self._count(select(func.count()).select_from(DirectoryEntry)),
             recovery_key=self.recovery_configured(),
+            untrusted_keys=tuple(
+                row.describe()
+                for row in untrusted_rows(
+                    self.db, self.config.server_secret, self.config.recovery_fingerprint
+                )
+            ),
         )
 
     def recovery_configured(self) -> bool:
-        return RecoveryService(self.db).active() is not None
+        return RecoveryService(self.db, self.config.server_secret).active() is not None
 
     def _count(self, stmt: object) -> int:
         return int(self.db.scalar(stmt) or 0)  # type: ignore[call-overload]
@@ -185,7 +195,7 @@ class AdminService:
         self.db.flush()
         if added:
             self._approvals().request(me, account, "role_added")
-        pruned = prune(self.db, account)
+        pruned = prune(self.db, account, self.keys)
         self._record(
             me, "admin.roles_changed", account.id, roles=sorted(wanted), keys_removed=pruned.total
         )
@@ -200,7 +210,7 @@ class AdminService:
             self._keep_an_admin()
         account.active = False
         ended = SessionService(self.db, self.clock).close_all_for_staff(account.id)
-        pruned = prune(self.db, account)
+        pruned = prune(self.db, account, self.keys)
         self._record(
             me, "admin.staff_deactivated", account.id, sessions=ended, keys_removed=pruned.total
         )
@@ -231,7 +241,7 @@ class AdminService:
         SessionService(self.db, self.clock).close_all_for_staff(account.id)
         # Withhold first, so re-routing the cases it held queues nothing for the account.
         self._approvals().request(me, account, "login_reset")
-        removed = drop_all_keys(self.db, account)
+        removed = drop_all_keys(self.db, account, self.keys)
         token = self._enrolment().issue(account, me.id)
         self._record(me, "admin.login_reset", account.id, keys_removed=removed)
         return token

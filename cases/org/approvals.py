@@ -51,7 +51,7 @@ class ApprovalService:
         self.clock = clock
         self.audit = audit
         self.notify = notify
-        self.keys = KeyRing(db)
+        self.keys = KeyRing(db, audit, audit.server_secret)
 
     def request(
         self,
@@ -130,7 +130,7 @@ class ApprovalService:
         account = self.db.get(StaffAccount, row.staff_id)
         granted = queued = 0
         if account is not None and not self.keys.withheld(account.id):
-            queued = Routing(self.db).queue_for(account, row.reason)
+            queued = Routing(self.db, self.keys).queue_for(account, row.reason)
             granted = self.keys.fulfil_as_staff(principal) + self._share(principal, account)
         self.audit.record(
             principal.actor,
@@ -212,7 +212,7 @@ class ApprovalService:
         """The team: the channel joined, else the categories routing would send them."""
         if row.channel_id is not None:
             return Case.channel_id == row.channel_id
-        categories = Routing(self.db).recipient_categories(account)
+        categories = Routing(self.db, self.keys).recipient_categories(account)
         return Case.category_id.in_(categories) if categories else true()
 
     def _view(self, row: KeyApproval) -> ApprovalView:

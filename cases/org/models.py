@@ -81,6 +81,8 @@ class RecoveryKey(Base):
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
     public_key: Mapped[bytes] = mapped_column(LargeBinary(32))
+    # HMAC over (id, "recovery", public_key) under a server-secret key: see cases/keytrust.py.
+    public_key_mac: Mapped[bytes | None] = mapped_column(LargeBinary(32))
     fingerprint: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     active: Mapped[bool] = mapped_column(Boolean, default=True)

@@ -8,7 +8,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 import crypto
+from cases.db import new_id
 from cases.errors import Conflict
+from cases.keytrust import seal_recovery_key
 from cases.org.models import RecoveryKey
 
 
@@ -18,8 +20,9 @@ def fingerprint(public_key: bytes) -> str:
 
 
 class RecoveryService:
-    def __init__(self, db: Session) -> None:
+    def __init__(self, db: Session, server_secret: bytes) -> None:
         self.db = db
+        self.server_secret = server_secret
 
     def active(self) -> RecoveryKey | None:
         return self.db.scalars(select(RecoveryKey).where(RecoveryKey.active.is_(True))).first()
@@ -29,7 +32,10 @@ class RecoveryService:
         if self.active() is not None:
             raise Conflict("A recovery key already exists.", code="recovery_key_exists")
         pair = crypto.KeyPair.generate()
-        row = RecoveryKey(public_key=pair.public_bytes, fingerprint=fingerprint(pair.public_bytes))
+        row = RecoveryKey(
+            id=new_id(), public_key=pair.public_bytes, fingerprint=fingerprint(pair.public_bytes)
+        )
+        seal_recovery_key(self.server_secret, row)
         self.db.add(row)
         self.db.flush()
         return pair, row

@@ -23,10 +23,10 @@ OPEN = (Status.NEW, Status.ACKNOWLEDGED, Status.INVESTIGATING, Status.CONCLUDED)
 
 
 class Routing:
-    def __init__(self, db: Session) -> None:
+    def __init__(self, db: Session, keys: KeyRing) -> None:
         self.db = db
         self.org = OrgService(db)
-        self.keys = KeyRing(db)
+        self.keys = keys
 
     def recipient_categories(self, person: StaffAccount) -> list[str]:
         """The categories (of every channel) whose new reports this person would receive."""

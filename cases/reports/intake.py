@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 import crypto
 from cases.access.matching import Matcher
 from cases.access.policy import eligible
+from cases.audit.service import AuditLog
 from cases.clock import Clock, local_day
 from cases.db import new_id
 from cases.deadlines import acknowledge_by, feedback_by
@@ -116,6 +117,8 @@ class IntakeConfig:
     # Where staff log in: the only thing a "there is news" mail says besides the news.
     base_url: str = ""
     flood: FloodConfig = field(default_factory=FloodConfig)
+    # PORTAL_RECOVERY_KEY_FINGERPRINT: a recovery key with another fingerprint is refused.
+    recovery_fingerprint: str = ""
 
     @property
     def notify(self) -> NotifyConfig:
@@ -127,7 +130,8 @@ class IntakeService:
         self.db = db
         self.clock = clock
         self.config = config
-        self.keys = KeyRing(db)
+        self.audit = AuditLog(db, clock, config.server_secret)
+        self.keys = KeyRing(db, self.audit, config.server_secret, config.recovery_fingerprint)
         self.org = OrgService(db)
         self._kept = True
 
@@ -178,7 +182,7 @@ class IntakeService:
         """File a new report under a new receipt."""
         channel, category = self.validate(sub)
         draft = draft or Draft.new()
-        receipt, receipt_row, reporter_key = self._new_receipt(draft.receipt)
+        receipt, receipt_row, reporter_key = self.new_receipt(draft.receipt)
         case = self._file(sub, draft, channel, category, receipt_row, reporter_key)
         dropped = bool(sub.attachment_ids) and not self._kept
         return Filed(case, receipt, reporter_key, files_dropped=dropped)
@@ -193,7 +197,7 @@ class IntakeService:
         inherit = None
         if sub.linked_from_id is not None:
             origin = self.db.get(Case, sub.linked_from_id)
-            origin_key = KeyRing(self.db).open_for_reporter(sub.linked_from_id, CASE, reporter)
+            origin_key = self.keys.open_for_reporter(sub.linked_from_id, CASE, reporter)
             if origin is None or origin.receipt_id != reporter.receipt.id or origin_key is None:
                 raise Invalid("Unknown case.", fields={"linked_from": "unknown_case"})
             inherit = (origin, origin_key)
@@ -236,7 +240,7 @@ class IntakeService:
         Outbox(self.db, self.clock, self.config.notify).case_filed(case)
         return case
 
-    def _new_receipt(
+    def new_receipt(
         self, prepared: PreparedReceipt | None = None
     ) -> tuple[crypto.Receipt, Receipt, bytes]:
         while prepared is None or self._selector_taken(prepared.receipt.selector):

@@ -12,7 +12,9 @@ from sqlalchemy.orm import Session
 
 import crypto
 from cases.access.policy import may_see
+from cases.audit.service import Actor, AuditLog
 from cases.errors import Conflict
+from cases.keytrust import grant_trusted, recovery_key_trusted, seal_grant, staff_key_trusted
 from cases.org.models import RecoveryKey
 from cases.principals import ReporterPrincipal, StaffPrincipal
 from cases.reports.models import Case, KeyWrap, PendingGrant
@@ -40,9 +42,23 @@ def wrap_context(case_id: str, key_kind: str, holder: str) -> bytes:
     return f"key-wrap|{case_id}|{key_kind}|{holder}".encode()
 
 
+REPORTER = Actor("reporter")
+RECOVERY = Actor("recovery")
+
+
 class KeyRing:
-    def __init__(self, db: Session) -> None:
+    """Wraps only for public keys and grants whose MAC holds (cases/keytrust.py); a row that
+    fails is refused and the refusal is an audit entry, so the admin page and
+    `portal audit verify` show it."""
+
+    def __init__(
+        self, db: Session, audit: AuditLog, server_secret: bytes, recovery_fingerprint: str = ""
+    ) -> None:
         self.db = db
+        self.audit = audit
+        self.server_secret = server_secret
+        self.recovery_fingerprint = recovery_fingerprint
+        self._reads: set[tuple[str, str, str]] = set()
 
     def withheld(self, staff_id: str) -> bool:
         """True while an admin's change to this account waits for a key holder's approval
@@ -53,8 +69,12 @@ class KeyRing:
         return self.db.scalars(stmt).first() is not None
 
     def wrap_for_staff(self, case_id: str, key_kind: str, key: bytes, staff: StaffAccount) -> bool:
-        """Wrap a key for a staff member; False (and nothing stored) while it is withheld."""
+        """Wrap for this person's public key. False, with nothing stored, while an admin's change
+        to the account awaits approval; False and an audit entry when the key fails its MAC."""
         if not staff.public_key or self.withheld(staff.id):
+            return False
+        if not staff_key_trusted(self.server_secret, staff):
+            self._refuse("staff", staff.id, case_id, key_kind)
             return False
         holder = staff_holder(staff.id)
         wrapped = crypto.wrap_for(staff.public_key, key, wrap_context(case_id, key_kind, holder))
@@ -68,6 +88,41 @@ class KeyRing:
         )
         return True
 
+    def open_to_read(
+        self, case_id: str, key_kind: str, principal: StaffPrincipal, view: str
+    ) -> bytes | None:
+        """Open a key to decrypt content for this person: the read is recorded (see below)."""
+        key = self.open_for_staff(case_id, key_kind, principal)
+        if key is not None:
+            self.record_read(case_id, principal, view)
+        return key
+
+    def record_read(self, case_id: str, principal: StaffPrincipal, view: str) -> None:
+        """The one place `case.read` is written: once per case, person and view in a request.
+
+        Every path that decrypts case content for a staff member comes through here, so the
+        reporter's access summary and the auditors see each of them.
+        """
+        seen = (case_id, principal.id, view)
+        if seen in self._reads:
+            return
+        self._reads.add(seen)
+        self.audit.record(principal.actor, "case.read", case_id=case_id, detail={"view": view})
+
+    def rewrap_all_for_staff(
+        self, staff: StaffAccount, old_private: bytes, new_public: bytes
+    ) -> int:
+        """Key rotation: every key this person holds, opened with the old private key and
+        wrapped for the new public key (whose MAC the caller has just written)."""
+        holder = staff_holder(staff.id)
+        done = 0
+        for wrap in list(self.db.scalars(select(KeyWrap).where(KeyWrap.holder == holder))):
+            context = wrap_context(wrap.case_id, wrap.key_kind, holder)
+            key = crypto.unwrap(old_private, wrap.wrapped, context)
+            wrap.wrapped = crypto.wrap_for(new_public, key, context)
+            done += 1
+        return done
+
     def wrap_for_reporter(
         self, case_id: str, key_kind: str, key: bytes, receipt_id: str, reporter_key: bytes
     ) -> None:
@@ -79,6 +134,9 @@ class KeyRing:
         """Wrap for the organisation's recovery key when one is configured."""
         recovery = self.db.scalars(select(RecoveryKey).where(RecoveryKey.active.is_(True))).first()
         if recovery is None:
+            return False
+        if not recovery_key_trusted(self.server_secret, recovery, self.recovery_fingerprint):
+            self._refuse("recovery", recovery.id, case_id, key_kind)
             return False
         holder = recovery_holder(recovery.id)
         wrapped = crypto.wrap_for(recovery.public_key, key, wrap_context(case_id, key_kind, holder))
@@ -144,9 +202,11 @@ class KeyRing:
             )
         ).first()
         if exists is None:
-            self.db.add(
-                PendingGrant(case_id=case_id, key_kind=key_kind, staff_id=staff_id, reason=reason)
+            grant = PendingGrant(
+                case_id=case_id, key_kind=key_kind, staff_id=staff_id, reason=reason
             )
+            seal_grant(self.server_secret, grant)
+            self.db.add(grant)
             self.db.flush()
 
     def revoke_staff(self, case_id: str, key_kind: str, staff_id: str) -> None:
@@ -187,7 +247,7 @@ class KeyRing:
         done = 0
         for grant in self.pending_for_staff_holder(principal):
             key = self.open_for_staff(grant.case_id, grant.key_kind, principal)
-            done += self._fulfil(grant, key)
+            done += self._fulfil(grant, key, principal.actor)
         return done
 
     def fulfil_as_reporter(self, principal: ReporterPrincipal, case_ids: list[str]) -> int:
@@ -199,7 +259,7 @@ class KeyRing:
         )
         for grant in list(grants):
             key = self.open_for_reporter(grant.case_id, CASE, principal)
-            done += self._fulfil(grant, key)
+            done += self._fulfil(grant, key, REPORTER)
         return done
 
     def fulfil_with_recovery(self, pair: crypto.KeyPair, staff: StaffAccount) -> int:
@@ -207,14 +267,18 @@ class KeyRing:
         done = 0
         for grant in list(grants):
             key = self.open_with_recovery(grant.case_id, grant.key_kind, pair)
-            done += self._fulfil(grant, key)
+            done += self._fulfil(grant, key, RECOVERY)
         return done
 
     def count_pending(self, case_id: str) -> int:
         stmt = select(func.count()).select_from(PendingGrant).where(PendingGrant.case_id == case_id)
         return int(self.db.scalar(stmt) or 0)
 
-    def _fulfil(self, grant: PendingGrant, key: bytes | None) -> int:
+    def _fulfil(self, grant: PendingGrant, key: bytes | None, granted_by: Actor) -> int:
+        if not grant_trusted(self.server_secret, grant):
+            self._refuse("pending_grant", grant.id, grant.case_id, grant.key_kind)
+            self.db.delete(grant)
+            return 0
         if key is None:
             return 0
         staff = self.db.get(StaffAccount, grant.staff_id)
@@ -224,7 +288,37 @@ class KeyRing:
         if not may_see(self.db, staff, case):
             self.db.delete(grant)
             return 0
-        return int(self.wrap_for_staff(grant.case_id, grant.key_kind, key, staff))
+        return int(self.grant(grant.case_id, grant.key_kind, key, staff, granted_by, grant.reason))
+
+    def grant(
+        self,
+        case_id: str,
+        key_kind: str,
+        key: bytes,
+        staff: StaffAccount,
+        granted_by: Actor,
+        reason: str,
+    ) -> bool:
+        """Wrap a key for someone after filing, as one `key.granted` entry (case, grantee,
+        granted by); entries written during a reporter's visit carry the reporter actor."""
+        if not self.wrap_for_staff(case_id, key_kind, key, staff):
+            return False
+        self.audit.record(
+            granted_by,
+            "key.granted",
+            case_id=case_id,
+            detail={"key": key_kind, "grantee": staff.id, "reason": reason},
+        )
+        return True
+
+    def _refuse(self, holder_kind: str, row_id: str, case_id: str, key_kind: str) -> None:
+        """Loudly: an audit entry now; the admin page and `portal audit verify` list the row."""
+        self.audit.record(
+            Actor.system(),
+            "key.refused",
+            case_id=case_id,
+            detail={"holder": holder_kind, "row": row_id, "key": key_kind, "why": "mac"},
+        )
 
     def _wrap(self, case_id: str, key_kind: str, holder: str) -> KeyWrap | None:
         stmt = select(KeyWrap).where(

@@ -22,6 +22,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.sql.expression import false as sa_false
 
 from cases.db import Base, new_id, utc_hour, utcnow
 
@@ -52,6 +53,9 @@ class Receipt(Base):
     verifier: Mapped[bytes] = mapped_column(LargeBinary(32))
     kdf_profile: Mapped[str] = mapped_column(String(20))
     created_on: Mapped[date] = mapped_column(Date)
+    # Handed over by staff (a recorded report): the recorder saw it, so the reporter's first
+    # login replaces it with one only the reporter has seen.
+    staff_issued: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
 
 
 class Case(Base):
@@ -131,6 +135,8 @@ class PendingGrant(Base):
     reason: Mapped[str] = mapped_column(String(32))
     # To the hour only, like key wraps: a filing may create grants.
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utc_hour)
+    # HMAC over (case, key kind, staff): a grant row the application did not write is refused.
+    mac: Mapped[bytes | None] = mapped_column(LargeBinary(32))
 
 
 class CaseSubject(Base):

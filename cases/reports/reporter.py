@@ -19,11 +19,12 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 import crypto
 from cases.access.reporting import disclosure_notice
+from cases.audit.service import AuditLog
 from cases.clock import Clock, local_day
 from cases.db import new_id
 from cases.errors import CaseError, Conflict, Invalid, NotFound, Throttled, Unauthorized
@@ -32,10 +33,11 @@ from cases.principals import ReporterPrincipal
 from cases.reports.attachments import AttachmentReader, StoredFile, link, sweep_unlinked
 from cases.reports.flood import FloodGauge
 from cases.reports.intake import DETAILS_MAX, Draft, Filed, IntakeConfig, IntakeService, Submission
-from cases.reports.keys import CASE, KeyRing
-from cases.reports.models import Case, CaseItem, Receipt
+from cases.reports.keys import CASE, REPORTER, KeyRing, reporter_holder, wrap_context
+from cases.reports.models import Attachment, Case, CaseItem, KeyWrap, Receipt
 from cases.reports.sealing import MESSAGE, REPORT, open_json, open_text, seal_text
 from cases.rewards.service import RewardConfig, reporter_reward
+from cases.sessions.models import UserSession
 from cases.sessions.service import SessionPolicy, SessionService, Throttle, ThrottleRule
 
 ONCE_WINDOW_SECONDS = 24 * 3600
@@ -47,10 +49,19 @@ FLOOD_FULL = (
 
 
 @dataclass(frozen=True)
+class EvidenceQuota:
+    """What a reporter may add after filing: bytes per case in all, files per receipt a day."""
+
+    max_case_bytes: int = 4096 * 1024 * 1024
+    files_per_day: int = 20
+
+
+@dataclass(frozen=True)
 class ReporterConfig:
     intake: IntakeConfig
     session: SessionPolicy
     per_selector: ThrottleRule
+    evidence: EvidenceQuota = EvidenceQuota()
 
     @property
     def zone(self) -> ZoneInfo:
@@ -64,6 +75,8 @@ class Login:
     token: str | None = None
     error: CaseError | None = None
     verified: bool = False
+    # A staff-issued receipt was replaced at this login: the new one, shown once.
+    new_receipt: str | None = None
 
     def token_or_raise(self) -> str:
         if self.error is not None or self.token is None:
@@ -160,8 +173,11 @@ class ReporterService:
         self.clock = clock
         self.config = config
         self.throttle = Throttle(db, clock)
-        self.keys = KeyRing(db)
-        self.kdf = kdf or ReceiptKdf(allow_test=config.intake.profile.name == "test")
+        intake = config.intake
+        # Everything this service records happens during a reporter's request: by the day only.
+        self.audit = AuditLog(db, clock, intake.server_secret, reporter_request=True)
+        self.keys = KeyRing(db, self.audit, intake.server_secret, intake.recovery_fingerprint)
+        self.kdf = kdf or ReceiptKdf(allow_test=intake.profile.name == "test")
 
     @property
     def derivations(self) -> int:
@@ -241,7 +257,35 @@ class ReporterService:
             return Login(error=wrong_receipt())
         if not open_session:
             return Login(verified=True)
-        return Login(token=self._open(ReporterPrincipal(row, derived.key)), verified=True)
+        principal, fresh = ReporterPrincipal(row, derived.key), None
+        if row.staff_issued:
+            principal, fresh = self._reissue(principal)
+        return Login(token=self._open(principal), verified=True, new_receipt=fresh)
+
+    def _reissue(self, old: ReporterPrincipal) -> tuple[ReporterPrincipal, str]:
+        """Replace a receipt staff handed over: every key it holds is sealed again for a new
+        receipt only the reporter sees, the cases move to it, and the old one is deleted."""
+        intake = IntakeService(self.db, self.clock, self.config.intake)
+        receipt, row, key = intake.new_receipt()
+        old_holder = reporter_holder(old.receipt.id)
+        for wrap in list(self.db.scalars(select(KeyWrap).where(KeyWrap.holder == old_holder))):
+            context = wrap_context(wrap.case_id, wrap.key_kind, old_holder)
+            opened = crypto.unseal(old.key, wrap.wrapped, context)
+            self.keys.wrap_for_reporter(wrap.case_id, wrap.key_kind, opened, row.id, key)
+            self.db.delete(wrap)
+        cases = self.cases(old.receipt)
+        self.db.execute(
+            update(Case).where(Case.receipt_id == old.receipt.id).values(receipt_id=row.id)
+        )
+        self.db.execute(delete(UserSession).where(UserSession.receipt_id == old.receipt.id))
+        self.db.delete(old.receipt)
+        self.db.flush()
+        self.db.expire_all()
+        for case in cases:
+            self.audit.record(REPORTER, "receipt.reissued", case_id=case.id)
+        fresh = self.db.get(Receipt, row.id)
+        assert fresh is not None
+        return ReporterPrincipal(fresh, key), receipt.formatted()
 
     def _open(self, principal: ReporterPrincipal) -> str:
         """Fulfil pending key grants for the receipt's cases, then open the session."""
@@ -293,7 +337,10 @@ class ReporterService:
         )
 
     def _reward_config(self) -> RewardConfig:
-        return RewardConfig(self.config.zone, self.config.intake.server_secret)
+        intake = self.config.intake
+        return RewardConfig(
+            self.config.zone, intake.server_secret, recovery_fingerprint=intake.recovery_fingerprint
+        )
 
     def _messages(self, case: Case, key: bytes) -> list[Message]:
         stmt = (
@@ -338,12 +385,41 @@ class ReporterService:
     def _flood_gauge(self) -> FloodGauge:
         return FloodGauge(self.db, self.clock, self.config.intake.flood)
 
+    def check_evidence_room(self, principal: ReporterPrincipal, new_ids: list[str]) -> None:
+        """Refuse more evidence once the case's total or today's files are used up: checked
+        before an upload streams (no new files) and again, counting them, before linking."""
+        case, _key = self.case_and_key(principal)
+        quota = self.config.evidence
+        linked = (Attachment.case_id == case.id) & Attachment.linked.is_(True)
+        used = int(self.db.scalar(select(func.sum(Attachment.stored_bytes)).where(linked)) or 0)
+        new = select(func.sum(Attachment.stored_bytes)).where(
+            Attachment.case_id == case.id, Attachment.id.in_(new_ids)
+        )
+        adding = int(self.db.scalar(new) or 0) if new_ids else 0
+        today = local_day(self.clock.now(), self.config.zone)
+        files = select(func.count()).where(
+            linked, Attachment.author == "reporter", Attachment.created_on == today
+        )
+        files_today = int(self.db.scalar(files) or 0)
+        if used + adding > quota.max_case_bytes or (not new_ids and used >= quota.max_case_bytes):
+            raise Conflict(
+                "This report already holds as much evidence as it can take. Describe the "
+                "rest in a message instead.",
+                code="evidence_quota",
+            )
+        if files_today + max(len(new_ids), 1) > quota.files_per_day:
+            raise Throttled(
+                "You have added as many files as can be added today. Please add the rest tomorrow.",
+                retry_after=3600,
+            )
+
     def add_evidence(self, principal: ReporterPrincipal, ids: list[str]) -> int:
-        """Link files the reporter uploaded in this session to their case."""
+        """Link files the reporter uploaded in this session to their case, within the quota."""
         case, _key = self.case_and_key(principal)
         sweep_unlinked(self.db, self.clock)
         if ids and not self._flood_gauge().evidence_room(case, ids):
             raise Conflict(FLOOD_FULL, code="flood_quota")
+        self.check_evidence_room(principal, ids)
         linked = link(self.db, case.id, ids)
         if linked:
             Outbox(self.db, self.clock, self.config.intake.notify).reporter_message(case)

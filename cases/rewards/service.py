@@ -32,7 +32,7 @@ from cases.db import new_id
 from cases.errors import Conflict, Forbidden, Invalid, NotFound
 from cases.principals import ReporterPrincipal, StaffPrincipal
 from cases.reports.keys import CASE, KeyRing, wrap_context
-from cases.reports.models import Case, KeyWrap, Outcome
+from cases.reports.models import Case, KeyWrap, Outcome, Status
 from cases.reports.sealing import PAYOUT, REWARD_NOTE, open_json, open_text, seal_json, seal_text
 from cases.rewards.models import Reward, RewardDecision, RewardPayment, RewardPolicy, RewardStatus
 from cases.rewards.policy import (
@@ -63,6 +63,7 @@ class RewardConfig:
     zone: ZoneInfo
     server_secret: bytes
     offer_days: int = 90
+    recovery_fingerprint: str = ""
 
 
 @dataclass(frozen=True)
@@ -100,6 +101,8 @@ class RewardView:
     approvals: list[str]
     explanation: str | None
     awaiting_access: bool
+    # The case was reopened or lost its qualifying outcome: nothing moves until it is back.
+    on_hold: bool = False
 
 
 @dataclass(frozen=True)
@@ -173,8 +176,8 @@ class RewardService:
         self.db = db
         self.clock = clock
         self.config = config
-        self.keys = KeyRing(db)
         self.audit = AuditLog(db, clock, config.server_secret)
+        self.keys = KeyRing(db, self.audit, config.server_secret, config.recovery_fingerprint)
         self.policies = PolicyService(db, clock, config.offer_days)
 
     def today(self) -> date:
@@ -286,6 +289,7 @@ class RewardService:
         require_role(principal, Role.REWARD_APPROVER)
         reward = self._visible_reward(principal, reward_id, lock=True)
         self._check_may_decide(principal, reward)
+        self._check_case_holds(reward)
         reason = reason.strip()
         if not approve and not reason:
             raise Invalid("Say why you refuse.", fields={"reason": "required"})
@@ -316,6 +320,33 @@ class RewardService:
             raise Conflict(
                 "You have already decided on this reward; another approver must.",
                 code="already_decided",
+            )
+
+    def on_hold(self, reward: Reward) -> bool:
+        """A reward whose case was reopened, or concluded again without a qualifying outcome,
+        waits: nobody can approve, accept or pay it until the case qualifies again."""
+        case = self.db.get(Case, reward.case_id)
+        return (
+            case is None
+            or case.status not in (Status.CONCLUDED, Status.CLOSED)
+            or case.outcome not in ELIGIBLE_OUTCOMES
+        )
+
+    def _check_case_holds(self, reward: Reward) -> None:
+        if self.on_hold(reward):
+            raise Conflict(
+                "This reward is on hold: its case was reopened or no longer has a "
+                "substantiated outcome.",
+                code="reward_on_hold",
+            )
+
+    def _check_not_involved(self, principal: StaffPrincipal, reward: Reward) -> None:
+        """The payer is never the proposer nor anyone who decided on the reward."""
+        decided = self.db.get(RewardDecision, (reward.id, principal.id)) is not None
+        if reward.proposed_by == principal.id or decided:
+            raise Forbidden(
+                "You proposed or decided on this reward, so someone else in finance must pay it.",
+                code="own_reward",
             )
 
     def _advance(self, reward: Reward, approve: bool) -> None:
@@ -353,10 +384,14 @@ class RewardService:
         return self.policies.terms(case.channel_id)
 
     def view(self, principal: StaffPrincipal, reward: Reward) -> RewardView:
-        key = self.keys.open_for_staff(reward.case_id, REWARD_KEY, principal)
+        holds = self.keys.holds(reward.case_id, REWARD_KEY, principal.id)
         explanation = None
-        if key is not None and reward.explanation is not None:
-            explanation = open_text(key, reward.case_id, REWARD_NOTE, reward.id, reward.explanation)
+        if holds and reward.explanation is not None:
+            key = self.keys.open_to_read(reward.case_id, REWARD_KEY, principal, "rewards")
+            if key is not None:
+                explanation = open_text(
+                    key, reward.case_id, REWARD_NOTE, reward.id, reward.explanation
+                )
         names = self._names()
         stmt = select(RewardDecision.staff_id).where(
             RewardDecision.reward_id == reward.id, RewardDecision.approve.is_(True)
@@ -366,7 +401,8 @@ class RewardService:
             proposer=names.get(reward.proposed_by, ""),
             approvals=[names.get(s, "") for s in self.db.scalars(stmt)],
             explanation=explanation,
-            awaiting_access=key is None,
+            awaiting_access=not holds,
+            on_hold=reward.status in OPEN - {RewardStatus.PAID} and self.on_hold(reward),
         )
 
     # --- the reporter --------------------------------------------------------------------
@@ -386,6 +422,7 @@ class RewardService:
         """Accept the offer with payout details, sealed for finance (and the reporter) only."""
         details = payout.check()
         reward = self._offer(case_id)
+        self._check_case_holds(reward)
         case = self.db.get(Case, case_id)
         assert case is not None
         key = self._payout_key(principal, case)
@@ -423,7 +460,8 @@ class RewardService:
                 case.id, PAYOUT_KEY, key, principal.receipt.id, principal.key
             )
         for person in self._eligible(Role.FINANCE, case):
-            self.keys.wrap_for_staff(case.id, PAYOUT_KEY, key, person)
+            if not self.keys.holds(case.id, PAYOUT_KEY, person.id):
+                self.keys.grant(case.id, PAYOUT_KEY, key, person, REPORTER, "finance")
         return key
 
     def fulfil_for_finance(self, principal: ReporterPrincipal, case_id: str) -> int:
@@ -437,9 +475,10 @@ class RewardService:
             for person in self._eligible(Role.FINANCE, case)
             if not self.keys.holds(case_id, PAYOUT_KEY, person.id)
         ]
-        for person in waiting:
-            self.keys.wrap_for_staff(case_id, PAYOUT_KEY, key, person)
-        return len(waiting)
+        return sum(
+            self.keys.grant(case_id, PAYOUT_KEY, key, person, REPORTER, "finance")
+            for person in waiting
+        )
 
     # --- finance -------------------------------------------------------------------------
 
@@ -475,6 +514,8 @@ class RewardService:
         if len(reference) > REFERENCE_MAX:
             raise Invalid("That is too long.", fields={"reference": "too_long"})
         reward = self._visible_reward(principal, reward_id, lock=True)
+        self._check_not_involved(principal, reward)
+        self._check_case_holds(reward)
         moved = self.db.execute(
             update(Reward)
             .where(Reward.id == reward.id, Reward.status == RewardStatus.ACCEPTED)

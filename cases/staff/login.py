@@ -12,6 +12,7 @@ from functools import cache
 from sqlalchemy.orm import Session
 
 import crypto
+from cases.access.disclosure import rewrap_reasons
 from cases.audit.service import Actor, AuditLog
 from cases.clock import Clock
 from cases.errors import CaseError, Forbidden, Unauthorized
@@ -25,7 +26,7 @@ from cases.sessions.service import (
     ThrottleRule,
 )
 from cases.staff.models import StaffAccount
-from cases.staff.service import StaffService, normalise_email
+from cases.staff.service import StaffService, check_password_strength, normalise_email
 
 WRONG_CREDENTIALS = "Wrong e-mail or password."
 WRONG_CODE = "That code is wrong or was already used. Wait for the next one and try again."
@@ -132,19 +133,33 @@ class LoginService:
             return LoginStep(failure=Forbidden(MUST_CHANGE, code="password_change_required"))
         return LoginStep(self._complete(account, private, key), "full")
 
-    def change_password(self, principal: StaffPrincipal, current: str, new: str) -> LoginStep:
-        """Re-wrap the private key under the new password and end every other session."""
+    def change_password(
+        self, principal: StaffPrincipal, current: str, new: str, *, rotate: bool = False
+    ) -> LoginStep:
+        """Re-wrap the private key under the new password and end every other session.
+
+        With `rotate`, the key pair itself is replaced and every held key re-wrapped for the
+        new one: an old password together with an old backup then opens nothing filed later.
+        """
         key = self._throttle_key(principal.account.email)
         self.throttle.check(key, self.config.rule)
         if self._unwrap(principal.account, current) is None:
             failure = Unauthorized("Your current password is wrong.", code="wrong_password")
             return self._failed(key, principal.account, "password-change", failure)
-        self.staff.change_password(principal.account, principal.private_key, new)
+        check_password_strength(new, principal.account.email)
+        private = principal.private_key
+        rewrapped = 0
+        if rotate:
+            pair = self.staff.new_key_pair(principal.account)
+            ring = KeyRing(self.db, self.audit, self.config.server_secret)
+            rewrapped = ring.rewrap_all_for_staff(principal.account, private, pair.public_bytes)
+            rewrapped += rewrap_reasons(self.db, principal.id, private, pair.public_bytes)
+            private = pair.private_bytes
+        self.staff.change_password(principal.account, private, new)
         self.sessions.close_all_for_staff(principal.id)
-        token = self.sessions.open(
-            "staff", principal.private_key, self.config.policy, staff_id=principal.id
-        )
-        self.audit.record(principal.actor, "staff.password_changed")
+        token = self.sessions.open("staff", private, self.config.policy, staff_id=principal.id)
+        detail = {"rotated": rotate, "rewrapped": rewrapped}
+        self.audit.record(principal.actor, "staff.password_changed", detail=detail)
         return LoginStep(token, "full")
 
     def logout(self, active: ActiveSession) -> None:
@@ -157,7 +172,7 @@ class LoginService:
     def _complete(self, account: StaffAccount, private: bytes, key: str) -> str:
         self.throttle.reset(key)
         principal = StaffPrincipal(account, private)
-        granted = KeyRing(self.db).fulfil_as_staff(principal)
+        granted = KeyRing(self.db, self.audit, self.config.server_secret).fulfil_as_staff(principal)
         self.audit.record(
             principal.actor, "staff.login", detail={"result": "success", "grants": granted}
         )

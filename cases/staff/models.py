@@ -60,6 +60,8 @@ class StaffAccount(Base):
     kdf_salt: Mapped[bytes] = mapped_column(LargeBinary(32))
     kdf_profile: Mapped[str] = mapped_column(String(20))
     public_key: Mapped[bytes] = mapped_column(LargeBinary(32))
+    # HMAC over (id, "staff", public_key) under a server-secret key: see cases/keytrust.py.
+    public_key_mac: Mapped[bytes | None] = mapped_column(LargeBinary(32))
     # X25519 private key sealed under the password-derived key; the server never holds it bare.
     wrapped_private_key: Mapped[bytes] = mapped_column(LargeBinary)
     # TOTP seed sealed under a server-secret-derived key (the server must check codes unattended).

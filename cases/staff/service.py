@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,6 +15,7 @@ import crypto
 from cases.clock import Clock, epoch
 from cases.db import new_id
 from cases.errors import Conflict, Invalid, Unauthorized
+from cases.keytrust import seal_staff_key
 from cases.staff.models import Role, StaffAccount, StaffRole
 from cases.staff.roles import check_roles
 
@@ -76,6 +78,7 @@ class StaffService:
     ) -> NewAccount:
         """A new account with its own key pair; enrolled in TOTP at once unless told otherwise."""
         email = normalise_email(email)
+        check_email(email)
         check_password_strength(password, email)
         unknown = set(roles) - {r.value for r in Role}
         if not roles or unknown:
@@ -84,9 +87,10 @@ class StaffService:
         if self.by_email(email) is not None:
             raise Conflict("An account with that e-mail already exists.", code="email_taken")
         pair = crypto.KeyPair.generate()
-        account = StaffAccount(email=email, name=name, employee_id=employee_id or None)
+        account = StaffAccount(id=new_id(), email=email, name=name, employee_id=employee_id or None)
         account.roles = [StaffRole(role=r) for r in dict.fromkeys(roles)]
         account.public_key = pair.public_bytes
+        seal_staff_key(self.server_secret, account)
         self._set_password(account, password, pair.private_bytes)
         secret = crypto.new_totp_secret() if enrol_totp else None
         if secret is not None:
@@ -108,6 +112,7 @@ class StaffService:
         unknown = set(roles) - {r.value for r in Role}
         if not roles or unknown:
             raise Invalid("Choose at least one known role.", fields={"roles": "required"})
+        check_roles(roles)
         if self.by_email(email) is not None:
             raise Conflict("An account with that e-mail already exists.", code="email_taken")
         account = StaffAccount(email=email, name=name, employee_id=employee_id or None)
@@ -124,6 +129,7 @@ class StaffService:
         account.kdf_salt = b""
         account.kdf_profile = self.profile.name
         account.public_key = b""
+        account.public_key_mac = None
         account.wrapped_private_key = b""
         account.password_must_change = False
         self.reset_totp(account)
@@ -133,6 +139,7 @@ class StaffService:
         check_password_strength(password, account.email)
         pair = crypto.KeyPair.generate()
         account.public_key = pair.public_bytes
+        seal_staff_key(self.server_secret, account)
         self._set_password(account, password, pair.private_bytes)
         account.password_changed_at = self.clock.now()
         account.password_must_change = False
@@ -177,6 +184,14 @@ class StaffService:
         self._set_password(account, new_password, private_key)
         account.password_changed_at = self.clock.now()
         account.password_must_change = False
+
+    def new_key_pair(self, account: StaffAccount) -> crypto.KeyPair:
+        """Key rotation's first step: a fresh pair, its public half stored and MAC'd. The
+        caller re-wraps held keys for it and seals the private half under the password."""
+        pair = crypto.KeyPair.generate()
+        account.public_key = pair.public_bytes
+        seal_staff_key(self.server_secret, account)
+        return pair
 
     def totp_secret(self, account: StaffAccount) -> bytes | None:
         if account.totp_secret_sealed is None:
@@ -236,10 +251,11 @@ def normalise_email(email: str) -> str:
     return email.strip().lower()
 
 
+EMAIL_SHAPE = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+
+
 def check_email(email: str) -> None:
-    """One address, one line: a line break or space would break (or inject into) a mail."""
-    local, at, domain = email.partition("@")
-    if not at or not local or "." not in domain or len(email) > 254:
-        raise Invalid("Enter a valid e-mail address.", fields={"email": "invalid"})
-    if any(ch.isspace() or ord(ch) < 32 for ch in email):
-        raise Invalid("Enter a valid e-mail address.", fields={"email": "invalid"})
+    """One address, nothing else: a line break or control character in a stored address
+    would let it carry extra mail headers (and once stopped the whole outbox)."""
+    if len(email) > 254 or not EMAIL_SHAPE.fullmatch(email) or not email.isprintable():
+        raise Invalid("Enter one valid e-mail address.", fields={"email": "invalid"})

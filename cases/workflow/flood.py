@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from cases.access.policy import may_open
 from cases.audit.service import AuditLog
-from cases.casework.service import require_worker
+from cases.casework.service import require_reader
 from cases.clock import Clock, local_day
 from cases.db import new_id
 from cases.errors import Conflict, Invalid, NotFound
@@ -30,7 +30,7 @@ class FloodTriage:
 
     def dismiss(self, principal: StaffPrincipal, case_ids: Sequence[str]) -> int:
         """Dismiss every listed case, or none: each must be visible, marked and still new."""
-        require_worker(principal)
+        require_reader(principal)
         ids = list(dict.fromkeys(case_ids))
         if not ids or len(ids) > MAX_DISMISS:
             raise Invalid("Choose the reports to dismiss.", fields={"cases": "required"})

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cases.audit.service import AuditLog
@@ -15,8 +16,12 @@ from cases.org.models import Channel
 from cases.principals import StaffPrincipal
 from cases.reports.models import Case, CaseEvent, Status
 from cases.reports.sealing import EVENT_REASON, seal_text
+from cases.rewards.models import Reward, RewardStatus
 from cases.staff.roles import CASE_READERS, require_roles
 from cases.workflow.rules import check_transition, due_on
+
+# Rewards a reopen puts on hold: every one not yet refused, declined, expired or paid.
+HELD = (RewardStatus.PROPOSED, RewardStatus.APPROVED, RewardStatus.ACCEPTED)
 
 
 @dataclass(frozen=True)
@@ -57,14 +62,26 @@ class WorkflowService:
             reason=seal_text(case_key, case.id, EVENT_REASON, event_id, reason.strip()),
         )
         self.db.add(event)
-        AuditLog(self.db, self.clock, self.config.server_secret).record(
+        audit = AuditLog(self.db, self.clock, self.config.server_secret)
+        audit.record(
             principal.actor,
             "case.transition",
             case_id=case.id,
             detail={"from": previous, "to": target, "outcome": event.outcome},
         )
+        if target == Status.INVESTIGATING:
+            self._hold_rewards(principal, case, audit)
         self.db.flush()
         return event
+
+    def _hold_rewards(self, principal: StaffPrincipal, case: Case, audit: AuditLog) -> None:
+        """A reopened case's open rewards wait (RewardService refuses every step while the case
+        lacks a qualifying outcome); each hold is on the record for approvers and auditors."""
+        stmt = select(Reward.id).where(Reward.case_id == case.id, Reward.status.in_(HELD))
+        for reward_id in self.db.scalars(stmt):
+            audit.record(
+                principal.actor, "reward.on_hold", case_id=case.id, detail={"reward": reward_id}
+            )
 
     def _apply(self, case: Case, target: str, outcome: str | None) -> None:
         today = local_day(self.clock.now(), self.config.zone)

@@ -1,4 +1,4 @@
-"""Operator commands: setup, user add, recover, directory import, audit verify, demo."""
+"""Operator commands: setup, user add, recover, directory import, audit verify, doctor, demo."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from cases.audit.service import Actor, AuditLog
 from cases.clock import SystemClock
 from cases.db import session_factory, unit_of_work
 from cases.errors import Invalid, NotFound
+from cases.keytrust import untrusted_rows
 from cases.org.demo import DEMO_PASSWORD, seed_demo_org
 from cases.org.recovery import RecoveryService
 from cases.org.routing import Routing
@@ -69,6 +70,9 @@ def register(commands: Any) -> None:
     verify = audit.add_parser("verify", help="check the hash chain")
     verify.set_defaults(handler=run_audit_verify)
 
+    doctor = commands.add_parser("doctor", help="check key rows and the audit chain")
+    doctor.set_defaults(handler=run_doctor)
+
     demo = commands.add_parser("demo", help="seed a demo organisation on an empty database")
     demo.set_defaults(handler=run_demo)
 
@@ -84,7 +88,7 @@ def run_setup(args: argparse.Namespace) -> int:
     if out.exists():
         raise Invalid(f"{out} exists; choose another file with --out")
     with unit_of_work(factory) as db:
-        pair, row = RecoveryService(db).create()
+        pair, row = RecoveryService(db, settings.secret_key.reveal()).create()
         AuditLog(db, SystemClock(), settings.secret_key.reveal()).record(
             Actor.cli(), "recovery_key.created", detail={"fingerprint": row.fingerprint}
         )
@@ -108,8 +112,10 @@ def run_user_add(args: argparse.Namespace) -> int:
             args.email, password, args.roles, name=args.name, employee_id=args.employee_id
         )
         # With no team set, every investigator is the team: open cases are owed to them too.
-        grants = Routing(db).queue_for(new.account, "joined")
-        AuditLog(db, clock, settings.secret_key.reveal()).record(
+        audit = AuditLog(db, clock, settings.secret_key.reveal())
+        keys = KeyRing(db, audit, settings.secret_key.reveal())
+        grants = Routing(db, keys).queue_for(new.account, "joined")
+        audit.record(
             Actor.cli(),
             "staff.created",
             detail={"staff_id": new.account.id, "roles": args.roles, "grants": grants},
@@ -137,8 +143,9 @@ def run_recover(args: argparse.Namespace) -> int:
         account = service.by_email(args.grant)
         if account is None:
             raise NotFound(f"No account with e-mail {args.grant}")
-        done = KeyRing(db).fulfil_with_recovery(pair, account)
-        AuditLog(db, clock, settings.secret_key.reveal()).record(
+        audit = AuditLog(db, clock, settings.secret_key.reveal())
+        done = KeyRing(db, audit, settings.secret_key.reveal()).fulfil_with_recovery(pair, account)
+        audit.record(
             Actor.cli(), "recovery.grants_fulfilled", detail={"staff_id": account.id, "count": done}
         )
     print(f"portal: fulfilled {done} pending grant(s) for {args.grant}")
@@ -174,14 +181,37 @@ def run_directory_import(args: argparse.Namespace) -> int:
 
 def run_audit_verify(_args: argparse.Namespace) -> int:
     settings, factory = _context()
+    secret = settings.secret_key.reveal()
     with unit_of_work(factory) as db:
-        result = AuditLog(db, SystemClock(), settings.secret_key.reveal()).verify()
+        result = AuditLog(db, SystemClock(), secret).verify()
+        untrusted = untrusted_rows(db, secret, settings.recovery_key_fingerprint)
+    for row in untrusted:
+        print(f"portal: KEY ROW REFUSED: {row.describe()}")
     if result.ok:
         print(f"portal: audit trail intact ({result.checked} entries)")
-        return 0
+        return 1 if untrusted else 0
     print(f"portal: audit trail BROKEN at entry {result.first_bad_seq}: {result.problem}")
     print(f"portal: {result.checked} entries before it are intact")
     return 1
+
+
+def run_doctor(_args: argparse.Namespace) -> int:
+    """Integrity checks an operator runs after a restore or on suspicion: key rows whose MAC
+    fails (a public key or grant written outside the portal) and the audit chain."""
+    settings, factory = _context()
+    secret = settings.secret_key.reveal()
+    with unit_of_work(factory) as db:
+        untrusted = untrusted_rows(db, secret, settings.recovery_key_fingerprint)
+        chain = AuditLog(db, SystemClock(), secret).verify()
+    for row in untrusted:
+        print(f"portal doctor: KEY ROW REFUSED: {row.describe()}")
+    if not untrusted:
+        print("portal doctor: every public key and pending grant carries a valid MAC")
+    if chain.ok:
+        print(f"portal doctor: audit trail intact ({chain.checked} entries)")
+    else:
+        print(f"portal doctor: audit trail BROKEN at entry {chain.first_bad_seq}: {chain.problem}")
+    return 0 if chain.ok and not untrusted else 1
 
 
 def run_demo(_args: argparse.Namespace) -> int:

@@ -13,16 +13,18 @@ from sqlalchemy.engine import Engine
 HERE = Path(__file__).parent
 
 
-def alembic_config(engine: Engine) -> Config:
+def alembic_config(engine: Engine, server_secret: bytes | None = None) -> Config:
     config = Config()
     config.set_main_option("script_location", str(HERE))
     config.attributes["engine"] = engine
+    # Data steps that sign existing rows (0009_key_macs) need the server secret.
+    config.attributes["server_secret"] = server_secret
     return config
 
 
-def upgrade(engine: Engine, revision: str = "head") -> None:
+def upgrade(engine: Engine, revision: str = "head", server_secret: bytes | None = None) -> None:
     """Apply pending migrations to the database behind this engine."""
-    command.upgrade(alembic_config(engine), revision)
+    command.upgrade(alembic_config(engine, server_secret), revision)
 
 
 def pending(engine: Engine) -> bool:

@@ -26,7 +26,7 @@ from cases.access.service import AccessService
 from cases.audit.service import AuditLog
 from cases.casework.service import CaseworkService
 from cases.db import unit_of_work
-from cases.errors import Forbidden, Invalid, Unauthorized
+from cases.errors import CaseError, Forbidden, Invalid, Unauthorized
 from cases.principals import StaffPrincipal
 from cases.reports.intake import SubjectInput
 from cases.reports.models import Case
@@ -104,12 +104,14 @@ def day(value: str) -> date:
         ) from None
 
 
-def span_from(s: Services, case: Case, key: bytes, item_id: str, data: Mapping[str, Any]) -> Span:
+def span_from(
+    s: Services, me: StaffPrincipal, case: Case, key: bytes, item_id: str, data: Mapping[str, Any]
+) -> Span | Invalid:
     """A span from the API's offsets, or from the exact words a page's form names."""
     start, end = data.get("start"), data.get("end")
     if isinstance(start, int) and isinstance(end, int):
         return Span(start, end)
-    return s.redaction.span_of(case, key, item_id, text(data, "text"))
+    return s.redaction.span_of(me, case, key, item_id, text(data, "text"))
 
 
 # --- what each action does (shared by the API and the pages) -------------------------------
@@ -144,7 +146,7 @@ def _reject_subject(s: Services, me: StaffPrincipal, case: Case, r: Request, d: 
 
 
 def _subjects(s: Services, me: StaffPrincipal, case: Case, _r: Request, _d: Any) -> Any:
-    rows = s.access.subjects(case, s.work.require_key(me, case))
+    rows = s.access.subjects(case, s.work.require_key(me, case, "subjects"))
     return {"items": [row.__dict__ for row in rows]}
 
 
@@ -178,7 +180,7 @@ def _assess(s: Services, me: StaffPrincipal, case: Case, _r: Request, d: Any) ->
 
 
 def _protection(s: Services, me: StaffPrincipal, case: Case, _r: Request, _d: Any) -> Any:
-    key = s.work.require_key(me, case)
+    key = s.work.require_key(me, case, "protection")
     latest = s.protection.latest(case, key)
     measures = s.protection.measures(case, key)
     return {
@@ -202,14 +204,16 @@ def _complete_measure(s: Services, me: StaffPrincipal, case: Case, r: Request, _
 
 
 def _items(s: Services, me: StaffPrincipal, case: Case, _r: Request, _d: Any) -> Any:
-    key = s.work.require_key(me, case)
+    key = s.work.require_key(me, case, "items")
     return {"items": [item_json(v) for v in s.redaction.items(me, case, key)]}
 
 
 def _mask(s: Services, me: StaffPrincipal, case: Case, r: Request, d: Any) -> Any:
-    key, item_id = s.work.require_key(me, case), r.path_params["item_id"]
-    row = s.redaction.mask(me, case, key, item_id, span_from(s, case, key, item_id, d))
-    return {"id": row.id}
+    key, item_id = s.work.require_key(me, case, "items"), r.path_params["item_id"]
+    span = span_from(s, me, case, key, item_id, d)
+    if isinstance(span, Invalid):
+        return span
+    return {"id": s.redaction.mask(me, case, key, item_id, span).id}
 
 
 def _unmask(s: Services, me: StaffPrincipal, case: Case, r: Request, _d: Any) -> Any:
@@ -218,8 +222,11 @@ def _unmask(s: Services, me: StaffPrincipal, case: Case, r: Request, _d: Any) ->
 
 
 def _redact(s: Services, me: StaffPrincipal, case: Case, r: Request, d: Any) -> Any:
-    key, item_id = s.work.require_key(me, case), r.path_params["item_id"]
-    s.redaction.redact(me, case, key, item_id, span_from(s, case, key, item_id, d))
+    key, item_id = s.work.require_key(me, case, "items"), r.path_params["item_id"]
+    span = span_from(s, me, case, key, item_id, d)
+    if isinstance(span, Invalid):
+        return span
+    s.redaction.redact(me, case, key, item_id, span)
     return {"redacted": True}
 
 
@@ -261,7 +268,12 @@ def run_action(
         require_roles(me, roles)
         s = services(request, db)
         case = s.work.visible_case(me, request.path_params["case_id"])
-        return action(s, me, case, request, data)
+        result = action(s, me, case, request, data)
+    # An action may hand back its refusal instead of raising it, so that what it recorded
+    # (an audited failed match) is committed before the refusal is answered.
+    if isinstance(result, CaseError):
+        raise result
+    return result
 
 
 def case_api(roles: Collection[str], action: Action, status: int = 200) -> Callable[..., Any]:
@@ -319,8 +331,7 @@ def _page(request: Request, errors: dict[str, str], status: int) -> Response:
 
 def page_context(s: Services, me: StaffPrincipal, case_id: str) -> dict[str, Any]:
     case = s.work.visible_case(me, case_id)
-    key = s.work.case_key(me, case)
-    s.access.audit.record(me.actor, "case.read", case_id=case.id, detail={"page": "access"})
+    key = s.work.case_key(me, case, "access")
     worker = bool(me.account.role_names & CASE_READERS)
     return {
         "case": case,

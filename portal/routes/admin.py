@@ -91,7 +91,11 @@ Action = Callable[[Request, AdminService, StaffPrincipal, FormData], str]
 def service(request: Request, db: Session) -> AdminService:
     settings = settings_of(request)
     config = AdminConfig(
-        server_secret(settings), kdf_profile(settings), settings.base_url, settings.timezone
+        server_secret(settings),
+        kdf_profile(settings),
+        settings.base_url,
+        settings.timezone,
+        settings.recovery_key_fingerprint,
     )
     return AdminService(db, clock_of(request), config)
 

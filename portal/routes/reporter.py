@@ -272,7 +272,10 @@ async def login(request: Request) -> Response:
         error = _receipt_error(request, outcome.error)
         status = outcome.error.status if outcome.error is not None else 401
         return render(request, "reporter/login.html", {"error": error}, status_code=status)
-    response = RedirectResponse("/status", status_code=303)
+    response: Response = RedirectResponse("/status", status_code=303)
+    if outcome.new_receipt is not None:
+        # A staff-issued receipt was replaced: the new one is shown once, on this answer only.
+        response = render(request, "reporter/new_receipt.html", {"receipt": outcome.new_receipt})
     set_host_cookie(response, REPORTER_COOKIE, outcome.token)
     return response
 

@@ -21,7 +21,7 @@ from starlette.routing import BaseRoute, Route
 
 import crypto
 from cases.db import is_sqlite, unit_of_work
-from cases.errors import Invalid, NotFound
+from cases.errors import CaseError, Invalid, NotFound
 from cases.org.models import Channel
 from cases.org.service import OrgService
 from cases.principals import ReporterPrincipal
@@ -40,7 +40,13 @@ from cases.reports.intake import (
     SubjectInput,
     Submission,
 )
-from cases.reports.reporter import Attempt, Login, ReporterConfig, ReporterService
+from cases.reports.reporter import (
+    Attempt,
+    EvidenceQuota,
+    Login,
+    ReporterConfig,
+    ReporterService,
+)
 from portal.auth import bearer_token, require_reporter
 from portal.deps import (
     clock_of,
@@ -131,6 +137,9 @@ def reporter_config(request: Request) -> ReporterConfig:
         intake=intake_config(settings),
         session=reporter_session_policy(settings),
         per_selector=receipt_rule(settings),
+        evidence=EvidenceQuota(
+            settings.limits.evidence_max_case, settings.limits.evidence_files_per_day
+        ),
     )
 
 
@@ -333,7 +342,7 @@ def _identity(raw: Any, errors: dict[str, str]) -> IdentityInput | None:
     "Log in with a receipt; a mistyped receipt is 422 with a hint, a wrong one 401",
     method="POST",
     request={"type": "object", "required": ["receipt"], "properties": {"receipt": STRING}},
-    responses={200: {"type": "object", "properties": {"token": STRING}}},
+    responses={200: {"type": "object", "properties": {"token": STRING, "new_receipt": STRING}}},
     errors=(400, 401, 422, 429),
     tags=TAGS,
 )
@@ -347,7 +356,11 @@ async def reporter_session(request: Request) -> Response:
     text = receipt if isinstance(receipt, str) else ""
     login = await check_receipt(request, text, open_session=True)
     # Raised after the commit, so the failure counters of a wrong receipt are kept.
-    return JSONResponse({"token": login.token_or_raise()})
+    answer = {"token": login.token_or_raise()}
+    if login.new_receipt is not None:
+        # A receipt staff handed over was replaced: the reporter must keep this one instead.
+        answer["new_receipt"] = login.new_receipt
+    return JSONResponse(answer)
 
 
 async def check_receipt(request: Request, text: str, *, open_session: bool) -> Login:
@@ -455,16 +468,25 @@ async def post_attachment(request: Request) -> Response:
 
 
 def reporter_case(request: Request) -> tuple[ReporterPrincipal, str, bytes]:
+    """The reporter's case and key, refused before any byte streams when the evidence quota
+    of the case or today's file allowance is used up."""
     with unit_of_work(request.app.state.db) as db:
         principal = require_reporter(request, db)
-        case, key = reporter_service(request, db).case_and_key(principal)
+        service = reporter_service(request, db)
+        case, key = service.case_and_key(principal)
+        service.check_evidence_room(principal, [])
         return principal, case.id, key
 
 
 def link_evidence(request: Request, principal: ReporterPrincipal, ids: list[str]) -> None:
-    with unit_of_work(request.app.state.db) as db:
-        require_reporter(request, db)
-        reporter_service(request, db).add_evidence(principal, ids)
+    try:
+        with unit_of_work(request.app.state.db) as db:
+            require_reporter(request, db)
+            reporter_service(request, db).add_evidence(principal, ids)
+    except CaseError:
+        # Over the quota with these files: they go now rather than at the next sweep.
+        delete_files(request.app.state.db, ids)
+        raise
 
 
 routes: list[BaseRoute] = [

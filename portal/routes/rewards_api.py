@@ -34,7 +34,10 @@ LIST = {"type": "array", "items": OBJECT}
 def reward_service(request: Request, db: Session) -> RewardService:
     settings = settings_of(request)
     config = RewardConfig(
-        settings.timezone, server_secret(settings), settings.limits.reward_offer_days
+        settings.timezone,
+        server_secret(settings),
+        settings.limits.reward_offer_days,
+        recovery_fingerprint=settings.recovery_key_fingerprint,
     )
     return RewardService(db, clock_of(request), config)
 
@@ -77,6 +80,7 @@ def view_json(view: RewardView) -> dict[str, Any]:
         "approvals": view.approvals,
         "explanation": view.explanation,
         "awaiting_access": view.awaiting_access,
+        "on_hold": view.on_hold,
     }
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-from datetime import datetime
 
 from sqlalchemy.orm import Session
 from starlette.requests import Request
@@ -13,11 +12,10 @@ from starlette.routing import BaseRoute, Route
 import crypto
 from cases.audit.service import Actor, AuditLog
 from cases.db import unit_of_work
-from cases.errors import Conflict, Invalid, NotFound
+from cases.errors import Conflict, Invalid
 from cases.org.recovery import RecoveryService
-from cases.staff.models import SetupToken
 from cases.staff.service import StaffService
-from portal.bootstrap import hash_setup_token
+from cases.staff.setup import SetupLinks
 from portal.csrf import form_with_csrf
 from portal.deps import clock_of, kdf_profile, settings_of
 from portal.qr import totp_qr_svg
@@ -26,17 +24,18 @@ from portal.templating import render
 FIELDS = ("email", "name", "password", "password_again")
 
 
-def _live_token(db: Session, token: str, now: datetime) -> SetupToken:
-    row = db.get(SetupToken, hash_setup_token(token))
-    if row is None or row.used or row.expires_at <= now:
-        raise NotFound("This setup link is not valid any more.", code="setup_link")
-    return row
+def _links(request: Request, db: Session) -> SetupLinks:
+    settings, clock = settings_of(request), clock_of(request)
+    staff = StaffService(
+        db, clock, server_secret=settings.secret_key.reveal(), profile=kdf_profile(settings)
+    )
+    return SetupLinks(db, clock, staff)
 
 
 async def setup_form(request: Request) -> Response:
     """The form for the first admin, reachable only through a live one-time link."""
     with unit_of_work(request.app.state.db) as db:
-        _live_token(db, request.path_params["token"], clock_of(request).now())
+        _links(request, db).check(request.path_params["token"])
     return render(request, "setup/form.html", {"values": {}, "errors": {}})
 
 
@@ -57,14 +56,14 @@ def _complete(request: Request, values: dict[str, str]) -> Response:
     if values["password"] != values["password_again"]:
         raise Invalid(fields={"password_again": "mismatch"})
     with unit_of_work(request.app.state.db) as db:
-        token = _live_token(db, request.path_params["token"], clock.now())
-        staff = StaffService(
-            db, clock, server_secret=settings.secret_key.reveal(), profile=kdf_profile(settings)
+        links = _links(request, db)
+        links.check(request.path_params["token"])
+        new = links.staff.create(
+            values["email"], values["password"], ["admin"], name=values["name"]
         )
-        new = staff.create(values["email"], values["password"], ["admin"], name=values["name"])
-        recovery = RecoveryService(db)
+        recovery = RecoveryService(db, settings.secret_key.reveal())
         pair_and_row = None if recovery.active() else recovery.create()
-        token.used = True
+        links.complete()
         audit = AuditLog(db, clock, settings.secret_key.reveal())
         audit.record(Actor.system(), "setup.completed", detail={"admin_id": new.account.id})
     assert new.totp_secret is not None

@@ -432,14 +432,15 @@ def account_page(request: Request, db: Session, me: StaffPrincipal) -> Response:
 async def change_password(request: Request) -> Response:
     form = await form_with_csrf(request)
     current, new = _field(form, "current"), _field(form, "new")
-    return await run_in_threadpool(_change_password, request, current, new)
+    rotate = _field(form, "rotate") == "yes"
+    return await run_in_threadpool(_change_password, request, current, new, rotate)
 
 
-def _change_password(request: Request, current: str, new: str) -> Response:
+def _change_password(request: Request, current: str, new: str, rotate: bool = False) -> Response:
     try:
         with unit_of_work(request.app.state.db) as db:
             me = require_staff(request, db)
-            step = login_service(request, db).change_password(me, current, new)
+            step = login_service(request, db).change_password(me, current, new, rotate=rotate)
     except Unauthorized:
         return redirect(TO_LOGIN)
     except Invalid as problem:

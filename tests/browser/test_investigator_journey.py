@@ -10,14 +10,14 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 from support.browser import blocking_violations, describe, run_axe
-from support.staff_world import SECRET, ZONE, build_world
+from support.staff_world import SECRET, ZONE, build_world, key_ring
 
 import crypto
 from cases.casework.service import CaseworkConfig, CaseworkService
 from cases.clock import FixedClock, SystemClock
 from cases.db import make_engine, session_factory, unit_of_work
 from cases.principals import ReporterPrincipal
-from cases.reports.keys import CASE, KeyRing
+from cases.reports.keys import CASE
 from cases.reports.models import Case, CaseItem, Receipt
 from cases.reports.sealing import MESSAGE, open_text
 
@@ -113,7 +113,7 @@ def reporter_side(data: dict[str, Any]) -> tuple[str, list[str]]:
         assert case is not None
         assert receipt is not None
         principal = ReporterPrincipal(receipt, filed.reporter_key)
-        key = KeyRing(db).open_for_reporter(case.id, CASE, principal)
+        key = key_ring(db).open_for_reporter(case.id, CASE, principal)
         assert key is not None
         stmt = select(CaseItem).where(CaseItem.case_id == case.id, CaseItem.kind == "message")
         bodies = [open_text(key, case.id, MESSAGE, i.id, i.body) for i in db.scalars(stmt)]

@@ -6,11 +6,12 @@ import re
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import sessionmaker
 from starlette.testclient import TestClient
 from support.staff_world import ZONE, Person, build_world
 
+import crypto
 from cases.audit.models import AuditEntry
 from cases.clock import FixedClock
 from cases.db import unit_of_work
@@ -199,3 +200,22 @@ def test_outbox_page_lists_status(client: Any, world: dict[str, Any]) -> None:
 
     assert {m.status for m in page.context["messages"]} == {"pending"}
     assert len(page.context["messages"]) == 2
+
+
+def test_admin_is_warned_of_a_swapped_public_key(client: Any, world: dict[str, Any]) -> None:
+    """A public key changed in the database shows as an alert on the admin overview."""
+    with unit_of_work(world["db"]) as db:
+        db.execute(
+            update(StaffAccount)
+            .where(StaffAccount.id == world["bob"].account.id)
+            .values(public_key=crypto.KeyPair.generate().public_bytes)
+        )
+    log_in(client, world["boss"], world["clock"])
+
+    page = client.get("/admin")
+
+    rows = page.context["overview"].untrusted_keys
+    assert rows == (
+        f"staff public key {world['bob'].account.id}: fails its MAC (not written by this portal)",
+    )
+    assert 'id="key-integrity"' in page.text

@@ -117,3 +117,60 @@ def test_unassign_button_removes_the_assignee(client: Any, world: dict[str, Any]
     assert f"{path}/unassign" in shown.text
     assert gone.status_code == 303
     assert left == []
+
+
+def test_reporters_first_login_replaces_the_recorded_receipt(
+    client: Any, world: dict[str, Any]
+) -> None:
+    """The recorder's copy of the receipt dies at the reporter's first login: a new receipt is
+    returned once, opens the case, and the old one is refused from then on."""
+    token = log_in(client, world["ana"], world["clock"])
+    form = {
+        "csrf": token,
+        "intake": "phone",
+        "category": world["category"],
+        "summary": "Kickbacks at the depot",
+        "details": "Told by phone.",
+    }
+    recorded = client.post("/staff/record", data=form).context["receipt"]
+    client.cookies.clear()
+
+    first = client.post("/api/v1/reporter/session", json={"receipt": recorded})
+    fresh = first.json()["new_receipt"]
+    again_old = client.post("/api/v1/reporter/session", json={"receipt": recorded})
+    with_new = client.post("/api/v1/reporter/session", json={"receipt": fresh})
+    report = client.get(
+        "/api/v1/reporter/report",
+        headers={"Authorization": f"Bearer {with_new.json()['token']}"},
+    )
+
+    assert first.status_code == 200
+    assert fresh != recorded
+    assert again_old.status_code == 401
+    assert with_new.status_code == 200
+    assert "new_receipt" not in with_new.json()
+    assert report.status_code == 200
+    assert report.json()["category"]
+
+
+def test_status_page_says_the_receipt_changed(client: Any, world: dict[str, Any]) -> None:
+    """Logging in on the status page with a recorded receipt shows the new code once."""
+    token = log_in(client, world["ana"], world["clock"])
+    form = {
+        "csrf": token,
+        "intake": "letter",
+        "category": world["category"],
+        "summary": "Invoices split",
+        "details": "By letter.",
+    }
+    recorded = client.post("/staff/record", data=form).context["receipt"]
+    client.cookies.clear()
+    match = CSRF.search(client.get("/status").text)
+    assert match
+
+    answer = client.post("/status", data={"csrf": match.group(1), "receipt": recorded})
+
+    assert answer.template.name == "reporter/new_receipt.html"
+    assert crypto.parse_receipt(answer.context["receipt"]).selector
+    assert answer.context["receipt"] != recorded
+    assert answer.context["receipt"] in answer.text

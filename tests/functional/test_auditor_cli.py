@@ -11,10 +11,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import delete, update
 
+import crypto
 from cases.audit.models import AuditEntry
 from cases.audit.service import Actor, AuditLog
 from cases.clock import FixedClock
 from cases.db import make_engine, session_factory, unit_of_work
+from cases.staff.models import StaffAccount
+from cases.staff.service import StaffService
 
 SECRET = "audit-cli-secret-" + "x" * 32
 
@@ -90,3 +93,68 @@ def test_a_deleted_entry_is_named(trail: tuple[str, Run]) -> None:
 
     assert done.returncode != 0
     assert "BROKEN at entry 7" in done.stdout
+
+
+def test_a_swapped_public_key_is_reported(trail: tuple[str, Run]) -> None:
+    """A staff public key replaced in the database: verify exits non-zero and names the row."""
+    url, verify = trail
+    engine = make_engine(url)
+    with unit_of_work(session_factory(engine)) as db:
+        staff = StaffService(
+            db, FixedClock(), server_secret=SECRET.encode(), profile=crypto.PROFILES["test"]
+        )
+        made = staff.create("kim@example.com", "correct horse battery staple 7", ["investigator"])
+        account_id = made.account.id
+    engine.dispose()
+    intact = verify()
+    swapped = crypto.KeyPair.generate().public_bytes
+    change(
+        url, update(StaffAccount).where(StaffAccount.id == account_id).values(public_key=swapped)
+    )
+
+    done = verify()
+
+    assert intact.returncode == 0, intact.stdout + intact.stderr
+    assert done.returncode != 0
+    assert f"KEY ROW REFUSED: staff public key {account_id}" in done.stdout
+
+
+def test_doctor_reports_a_swapped_public_key(trail: tuple[str, Run], tmp_path: Path) -> None:
+    """`portal doctor` exits 0 on a clean database and non-zero naming a swapped key."""
+    url, _verify = trail
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("PORTAL_")},
+        "PORTAL_DATA_DIR": str(tmp_path / "data"),
+        "PORTAL_DATABASE_URL": url,
+        "PORTAL_SECRET_KEY": SECRET,
+    }
+    engine = make_engine(url)
+    with unit_of_work(session_factory(engine)) as db:
+        staff = StaffService(
+            db, FixedClock(), server_secret=SECRET.encode(), profile=crypto.PROFILES["test"]
+        )
+        made = staff.create("lee@example.com", "correct horse battery staple 7", ["investigator"])
+        account_id = made.account.id
+    engine.dispose()
+
+    def doctor() -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "portal.cli", "doctor"],
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=tmp_path,
+            timeout=120,
+            check=False,
+        )
+
+    clean = doctor()
+    swapped = crypto.KeyPair.generate().public_bytes
+    change(
+        url, update(StaffAccount).where(StaffAccount.id == account_id).values(public_key=swapped)
+    )
+    broken = doctor()
+
+    assert clean.returncode == 0, clean.stdout + clean.stderr
+    assert broken.returncode != 0
+    assert f"KEY ROW REFUSED: staff public key {account_id}" in broken.stdout

@@ -20,7 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from starlette.routing import Route
 from starlette.testclient import TestClient
-from support.staff_world import SECRET, ZONE, Person, World, build_world
+from support.staff_world import SECRET, ZONE, Person, World, build_world, key_ring
 
 import crypto
 from cases.access.protection import ProtectionService
@@ -34,7 +34,7 @@ from cases.notify.service import NotifyConfig
 from cases.org.approvals import ApprovalService
 from cases.org.models import ChannelMember
 from cases.reports.intake import IdentityInput, SubjectInput
-from cases.reports.keys import CASE, KeyRing, wrap_context
+from cases.reports.keys import CASE, wrap_context
 from cases.reports.models import CaseExclusion, CaseSubject, KeyWrap
 from cases.staff.directory import DirectoryService, Row
 from cases.staff.models import KeyApproval, Role, StaffAccount
@@ -280,7 +280,7 @@ def arrange(
     case = filed.case
     for account in accounts.values():
         if account.relation == "pending":
-            assert not KeyRing(db).holds(case.id, CASE, account.person.account.id)
+            assert not key_ring(db).holds(case.id, CASE, account.person.account.id)
     # The form offers only the people a report is routed to (investigators); the policy
     # honours an exclusion of anyone, so the other roles' exclusions are written directly.
     for account in accounts.values():
@@ -317,7 +317,7 @@ def arrange(
         elif account.relation == "assignee" and account.held & POLICY:
             # Only case readers are assigned; the other roles the policy covers are made key
             # holders directly, so the matrix proves their role, not a missing key, refuses them.
-            KeyRing(db).wrap_for_staff(case.id, CASE, key, account.person.account)
+            key_ring(db).wrap_for_staff(case.id, CASE, key, account.person.account)
         if account.relation == "recused" and account.held & POLICY:
             AccessService(db, clock, audit).recuse(account.person.principal(db, clock), case)
         elif account.relation == "recused":

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
-from support.staff_world import ZONE
+from support.staff_world import ZONE, key_ring
 
 import crypto
 from cases.casework.service import CaseworkConfig, CaseworkService
@@ -18,7 +18,7 @@ from cases.db import unit_of_work
 from cases.org.service import OrgService
 from cases.principals import StaffPrincipal
 from cases.reports.attachments import AttachmentReader
-from cases.reports.keys import CASE, KeyRing
+from cases.reports.keys import CASE
 from cases.reports.models import Attachment, Case
 from cases.staff.service import StaffService
 
@@ -264,7 +264,7 @@ def test_staff_can_read_the_uploaded_file_back(client: Any, app_db: sessionmaker
         assert account is not None
         principal = StaffPrincipal(account, service.check_password(account, PASSWORD))
         case = db.scalars(select(Case)).one()
-        key = KeyRing(db).open_for_staff(case.id, CASE, principal)
+        key = key_ring(db).open_for_staff(case.id, CASE, principal)
         assert key is not None
         reader = AttachmentReader(db)
         [meta] = reader.files(case.id, key)

@@ -15,10 +15,11 @@ from cases.clock import SystemClock
 from cases.db import unit_of_work
 from cases.principals import StaffPrincipal
 from cases.reports.attachments import AttachmentReader
-from cases.reports.keys import CASE, KeyRing
+from cases.reports.keys import CASE
 from cases.reports.models import Attachment, AttachmentChunk, Case, CaseItem
 from cases.staff.service import StaffService
 from tests.functional.test_reporter_api import PASSWORD, seed, staff_reply
+from tests.support.staff_world import key_ring
 
 CSRF = re.compile(r'name="csrf" value="([0-9a-f]+)"')
 ONCE = re.compile(r'name="once" value="([^"]+)"')
@@ -126,7 +127,7 @@ def test_jpeg_with_gps_comes_back_to_staff_without_it(
         assert account is not None
         principal = StaffPrincipal(account, service.check_password(account, PASSWORD))
         case = db.scalars(select(Case)).one()
-        key = KeyRing(db).open_for_staff(case.id, CASE, principal)
+        key = key_ring(db).open_for_staff(case.id, CASE, principal)
         assert key is not None
         reader = AttachmentReader(db)
         # Renamed: the reporter did not tick "keep my file names".

@@ -12,12 +12,12 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import sessionmaker
 from starlette.testclient import TestClient
-from support.staff_world import PASSWORD, SECRET, ZONE, Person, build_world
+from support.staff_world import PASSWORD, SECRET, ZONE, Person, build_world, key_ring
 
 from cases.casework.service import CaseworkConfig, CaseworkService
 from cases.clock import FixedClock
 from cases.db import unit_of_work
-from cases.reports.keys import CASE, KeyRing
+from cases.reports.keys import CASE
 from cases.staff.models import StaffAccount
 
 CSRF = re.compile(r'name="csrf" value="([0-9a-f]+)"')
@@ -42,7 +42,7 @@ def world(app: Any, app_db: sessionmaker[Any]) -> dict[str, Any]:
         key = work.require_key(people["ana"].principal(db, clock), filed.case)
         # Even holding the case key, the roles that read no case are refused its content.
         for role in ("custodian", "finance", "reward_approver"):
-            KeyRing(db).wrap_for_staff(filed.case.id, CASE, key, people[role].account)
+            key_ring(db).wrap_for_staff(filed.case.id, CASE, key, people[role].account)
         note = work.add_note(people["ana"].principal(db, clock), filed.case.id, "A note")
     return {"clock": clock, "case": filed.case.id, "note": note.id, "db": app_db, **people}
 

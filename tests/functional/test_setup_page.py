@@ -9,8 +9,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 import crypto
+from cases.clock import SystemClock
+from cases.db import unit_of_work
 from cases.org.models import RecoveryKey
-from cases.staff.models import StaffAccount
+from cases.staff.models import SetupToken, StaffAccount
+from cases.staff.service import StaffService
 from portal.bootstrap import setup_link_if_needed
 
 PASSWORD = "blue kettle passphrase 2026"
@@ -105,3 +108,45 @@ def test_forged_form_and_unknown_link_change_nothing(
     assert forged.status_code == 403
     assert unknown.status_code == 404
     assert _count(app_db, StaffAccount) == 0
+
+
+def _fill(client: Any, path: str, email: str, csrf: str) -> Any:
+    body = {"email": email, "name": "A", "password": PASSWORD, "password_again": PASSWORD}
+    return client.post(path, data={"csrf": csrf, **body})
+
+
+def test_restarts_reuse_one_link_and_completion_kills_it(
+    client: Any, app: Any, app_db: sessionmaker[Session]
+) -> None:
+    """Two starts print the same link; after setup no stored link remains and none works."""
+    first = setup_link_if_needed(app.state.settings, app.state.engine)
+    second = setup_link_if_needed(app.state.settings, app.state.engine)
+    assert first is not None
+    path = first.removeprefix(app.state.settings.base_url)
+    csrf = _csrf(client.get(path).text)
+
+    done = _fill(client, path, "first@corp.example", csrf)
+
+    assert second == first
+    assert done.status_code == 200
+    assert _count(app_db, SetupToken) == 0
+    assert client.get(path).status_code == 404
+    assert _fill(client, path, "second@corp.example", csrf).status_code == 404
+    assert _count(app_db, StaffAccount) == 1
+
+
+def test_old_link_refused_once_an_admin_exists(
+    client: Any, app: Any, app_db: sessionmaker[Session]
+) -> None:
+    """An admin made another way (portal user add) makes a printed setup link useless."""
+    link = setup_link_if_needed(app.state.settings, app.state.engine)
+    assert link is not None
+    with unit_of_work(app_db) as db:
+        StaffService(
+            db, SystemClock(), server_secret=b"t" * 32, profile=crypto.PROFILES["test"]
+        ).create("boss@corp.example", PASSWORD, ["admin"])
+
+    answer = client.get(link.removeprefix(app.state.settings.base_url))
+
+    assert answer.status_code == 404
+    assert _count(app_db, StaffAccount) == 1

@@ -6,13 +6,13 @@ from typing import Any
 
 import pytest
 from sqlalchemy.orm import sessionmaker
-from support.staff_world import SECRET, ZONE, Person, build_world
+from support.staff_world import SECRET, ZONE, Person, build_world, key_ring
 
 from cases.casework.service import CaseworkConfig, CaseworkService
 from cases.clock import FixedClock
 from cases.db import unit_of_work
 from cases.principals import ReporterPrincipal
-from cases.reports.keys import CASE, KeyRing
+from cases.reports.keys import CASE
 from cases.reports.models import CaseItem, Receipt
 from cases.reports.sealing import MESSAGE, open_text
 
@@ -79,7 +79,7 @@ def reporter_messages(app_db: Any, world: dict[str, Any]) -> list[str]:
     filed = world["filed"]
     with unit_of_work(app_db) as db:
         receipt = db.get(Receipt, filed.case.receipt_id)
-        key = KeyRing(db).open_for_reporter(
+        key = key_ring(db).open_for_reporter(
             filed.case.id, CASE, ReporterPrincipal(receipt, filed.reporter_key)
         )
         assert key is not None

@@ -6,7 +6,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -16,9 +16,11 @@ from support.staff_world import ZONE, build_world
 
 from cases.clock import FixedClock
 from cases.db import make_engine, session_factory, unit_of_work
+from cases.errors import Invalid
 from cases.notify.models import OutboxMessage
 from cases.notify.service import NotifyConfig, Outbox
 from cases.notify.smtp import Delivery, SmtpSender, acquire_job
+from cases.staff.models import StaffAccount
 
 CONFIG = NotifyConfig("https://portal.example", ZONE)
 
@@ -101,3 +103,33 @@ def test_two_workers_send_each_mail_once(shared_db: Any, smtp_server: Any) -> No
     assert len(recipients) == 60
     assert set(Counter(recipients).values()) == {5}
     assert statuses == ["sent"] * 60
+
+
+def test_an_address_with_a_line_break_fails_alone(shared_db: Any, smtp_server: Any) -> None:
+    """A queued mail whose address holds a line break is marked failed; the next one arrives."""
+    clock = FixedClock(datetime(2026, 3, 2, 9, 0))
+    with unit_of_work(shared_db) as db:
+        outbox = Outbox(db, clock, CONFIG)
+        outbox._enqueue("evil@example.com\nBcc: spy@example.com", "test", "bad", clock.now())
+        outbox._enqueue("ana@example.com", "test", "good", clock.now() + timedelta(seconds=1))
+    clock.advance(minutes=1)
+
+    sent = Delivery(shared_db, clock, SmtpSender(smtp_server.url)).run_once()
+    (mail,) = smtp_server.wait_for(1)
+
+    with unit_of_work(shared_db) as db:
+        statuses = dict(db.execute(select(OutboxMessage.dedupe_key, OutboxMessage.status)).all())
+    assert sent == 1
+    assert mail["To"] == "ana@example.com"
+    assert statuses == {"bad": "failed", "good": "sent"}
+
+
+def test_a_staff_address_with_a_line_break_is_refused(db_session: Session) -> None:
+    """Creating an account whose e-mail carries a header line stores nothing."""
+    world = build_world(db_session, FixedClock())
+
+    with pytest.raises(Invalid) as refused:
+        world.staff("evil@example.com\nBcc: spy@example.com")
+
+    assert refused.value.fields == {"email": "invalid"}
+    assert db_session.scalars(select(StaffAccount)).all() == []

@@ -8,13 +8,14 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
-from support.staff_world import SECRET, ZONE, Person, World, build_world
+from support.staff_world import SECRET, ZONE, Person, World, build_world, key_ring
 
+from cases.audit.models import AuditEntry
 from cases.casework.service import CaseworkConfig, CaseworkService
 from cases.clock import FixedClock
 from cases.errors import CaseError, Conflict, Forbidden, Invalid, NotFound
 from cases.principals import ReporterPrincipal
-from cases.reports.keys import CASE, KeyRing
+from cases.reports.keys import CASE
 from cases.reports.models import Case, CaseExclusion, Receipt
 from cases.rewards.models import Reward, RewardDecision, RewardPayment
 from cases.rewards.service import (
@@ -120,7 +121,7 @@ def test_investigators_and_approvers_cannot_open_payout(scene: Scene) -> None:
     offered(scene)
 
     scene.service().accept(scene.reporter, scene.case.id, PAYOUT)
-    ring = KeyRing(scene.db)
+    ring = key_ring(scene.db)
 
     for name in ("ana", "cai", "dai", "gao"):
         assert ring.open_for_staff(scene.case.id, PAYOUT_KEY, scene.me(name)) is None, name
@@ -275,3 +276,75 @@ def test_excluded_approver_cannot_see_proposal(scene: Scene) -> None:
     assert queue == []
     with pytest.raises(NotFound):
         scene.service().decide(scene.me("eva"), reward.id, True, "")
+
+
+def reopen(scene: Scene, outcome: str | None = None) -> None:
+    work = CaseworkService(scene.db, scene.clock, CaseworkConfig(ZONE, SECRET))
+    ana = scene.me("ana")
+    work.transition(ana, scene.case.id, "investigating", "New facts")
+    if outcome:
+        work.transition(ana, scene.case.id, "concluded", "Done again", outcome)
+
+
+def test_accepted_reward_is_not_paid_after_an_unsubstantiated_reopen(scene: Scene) -> None:
+    """Accepted, then the case is reopened and concluded unsubstantiated: payment is refused."""
+    reward = offered(scene)
+    scene.service().accept(scene.reporter, scene.case.id, PAYOUT)
+
+    reopen(scene, "unsubstantiated")
+
+    with pytest.raises(Conflict) as paying:
+        scene.service().pay(scene.me("fin"), reward.id, "BANK-1")
+    assert paying.value.code == "reward_on_hold"
+    assert scene.service().for_case(scene.me("ana"), scene.case.id)[0].on_hold
+    assert count(scene.db, RewardPayment) == 0
+    held = scene.db.scalars(select(AuditEntry).where(AuditEntry.action == "reward.on_hold"))
+    assert [e.detail for e in held] == [f'{{"reward": "{reward.id}"}}']
+
+
+def test_reopened_case_refuses_a_pending_decision_and_acceptance(scene: Scene) -> None:
+    """A proposal cannot be approved, nor an offer accepted, while the case is reopened."""
+    reward = propose(scene)
+
+    reopen(scene)
+
+    with pytest.raises(Conflict) as deciding:
+        scene.service().decide(scene.me("dai"), reward.id, True, "")
+    assert deciding.value.code == "reward_on_hold"
+    reopen_conclude = CaseworkService(scene.db, scene.clock, CaseworkConfig(ZONE, SECRET))
+    reopen_conclude.transition(
+        scene.me("ana"), scene.case.id, "concluded", "Again", "substantiated"
+    )
+    scene.service().decide(scene.me("dai"), reward.id, True, "")
+    reopen(scene)
+    with pytest.raises(Conflict) as accepting:
+        scene.service().accept(scene.reporter, scene.case.id, PAYOUT)
+    assert accepting.value.code == "reward_on_hold"
+
+
+def test_an_approver_in_finance_cannot_pay_what_he_approved(scene: Scene) -> None:
+    """Someone holding both roles who approved the reward is refused as its payer."""
+    hal = scene.world.staff("hal@example.com", "reward_approver", "finance")
+    scene.people["hal"] = hal
+    reward = propose(scene)
+    scene.service().decide(scene.me("hal"), reward.id, True, "")
+    scene.service().accept(scene.reporter, scene.case.id, PAYOUT)
+
+    with pytest.raises(Forbidden) as refused:
+        scene.service().pay(scene.me("hal"), reward.id, "BANK-2")
+
+    assert refused.value.code == "own_reward"
+    assert scene.service().pay(scene.me("fin"), reward.id, "BANK-3").paid_by == (
+        scene.people["fin"].account.id
+    )
+
+
+def test_payout_key_grants_to_finance_are_audited(scene: Scene) -> None:
+    """The reporter's acceptance grants finance the payout key: one key.granted entry each."""
+    offered(scene)
+
+    scene.service().accept(scene.reporter, scene.case.id, PAYOUT)
+
+    entries = scene.db.scalars(select(AuditEntry).where(AuditEntry.action == "key.granted")).all()
+    assert [(e.actor_kind, e.case_id) for e in entries] == [("reporter", scene.case.id)]
+    assert scene.people["fin"].account.id in entries[0].detail

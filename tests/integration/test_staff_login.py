@@ -5,12 +5,13 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from support.staff_world import PROFILE, SECRET, World, build_world
+from support.staff_world import PROFILE, SECRET, World, build_world, key_ring
 
+import crypto
 from cases.audit.models import AuditEntry
 from cases.clock import FixedClock
 from cases.errors import Throttled, Unauthorized
-from cases.reports.keys import CASE, KeyRing
+from cases.reports.keys import CASE
 from cases.sessions.service import SessionPolicy, SessionService, ThrottleRule
 from cases.staff.login import LoginConfig, LoginService
 
@@ -110,11 +111,11 @@ def test_login_fulfils_pending_grants(world: World) -> None:
     ana = world.staff("ana@example.com")
     case = world.file().case
     late = world.staff("late@example.com")
-    KeyRing(world.db).request_grant(case.id, CASE, late.account.id, "joined")
+    key_ring(world.db).request_grant(case.id, CASE, late.account.id, "joined")
 
     login(world).api_login(ana.account.email, ana.password, ana.code(world.clock))
 
-    assert KeyRing(world.db).holds(case.id, CASE, late.account.id)
+    assert key_ring(world.db).holds(case.id, CASE, late.account.id)
 
 
 def test_password_change_rewraps_and_ends_other_sessions(world: World) -> None:
@@ -130,3 +131,23 @@ def test_password_change_rewraps_and_ends_other_sessions(world: World) -> None:
     assert sessions.resume(old.token or "", POLICY) is None
     assert sessions.resume(changed.token or "", POLICY) is not None
     assert ana.principal(world.db, world.clock).private_key == me.private_key
+
+
+def test_password_change_with_rotation_leaves_the_old_key_useless(world: World) -> None:
+    """After a rotating change the new key opens old and new cases; the old key opens neither."""
+    ana = world.staff("ana@example.com")
+    before = world.file().case
+    old = ana.principal(world.db, world.clock)
+    new_password = "a brand new passphrase 9"
+
+    step = login(world).change_password(old, ana.password, new_password, rotate=True)
+    after = world.file().case
+    ana.password = new_password
+    new = ana.principal(world.db, world.clock)
+
+    assert step.stage == "full"
+    assert new.private_key != old.private_key
+    for case in (before, after):
+        assert key_ring(world.db).open_for_staff(case.id, CASE, new) is not None
+        with pytest.raises(crypto.CryptoError):
+            key_ring(world.db).open_for_staff(case.id, CASE, old)

@@ -7,13 +7,13 @@ from datetime import date
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from support.staff_world import SECRET, ZONE, World, build_world
+from support.staff_world import SECRET, ZONE, World, build_world, key_ring
 
 from cases.audit.models import AuditEntry
 from cases.casework.service import CaseworkConfig, CaseworkService
 from cases.clock import FixedClock
 from cases.errors import Conflict, Invalid, NotFound
-from cases.reports.keys import CASE, KeyRing
+from cases.reports.keys import CASE
 from cases.reports.models import CaseExclusion, PendingGrant
 from cases.workflow.listing import CaseFilters, CaseList
 
@@ -104,7 +104,7 @@ def test_list_filters_sorts_and_flags_awaiting_access(world: World) -> None:
     world.clock.advance(days=9)  # type: ignore[attr-defined]
     new = world.file("new").case
     cara = world.staff("cara@example.com")
-    KeyRing(world.db).request_grant(new.id, CASE, cara.account.id, "joined")
+    key_ring(world.db).request_grant(new.id, CASE, cara.account.id, "joined")
     today = date(2026, 3, 11)
 
     everything = CaseList(world.db).page(ana.account, today, CaseFilters())

@@ -8,11 +8,13 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.orm import Session
 
 import crypto
-from cases.clock import Clock, epoch
+from cases.audit.service import AuditLog
+from cases.clock import Clock, SystemClock, epoch
 from cases.org.models import Category, Channel
 from cases.org.service import OrgService
 from cases.principals import StaffPrincipal
 from cases.reports.intake import Filed, IntakeConfig, IntakeService, SubjectInput, Submission
+from cases.reports.keys import KeyRing
 from cases.staff.models import StaffAccount, StaffRole
 from cases.staff.service import StaffService
 
@@ -20,6 +22,11 @@ SECRET = b"t" * 32
 ZONE = ZoneInfo("Asia/Shanghai")
 PROFILE = crypto.profile_named("test", allow_test=True)
 PASSWORD = "correct horse battery staple 7"
+
+
+def key_ring(db: Session, secret: bytes = SECRET) -> KeyRing:
+    """A KeyRing as the services build it, under the tests' server secret."""
+    return KeyRing(db, AuditLog(db, SystemClock(), secret), secret)
 
 
 @dataclass

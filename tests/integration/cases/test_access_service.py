@@ -5,14 +5,15 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from support.staff_world import PROFILE, SECRET, ZONE, World, build_world
+from support.staff_world import PROFILE, SECRET, ZONE, World, build_world, key_ring
 
 from cases.access.service import AccessService
+from cases.audit.models import AuditEntry
 from cases.audit.service import AuditLog
 from cases.clock import FixedClock
 from cases.errors import Conflict
 from cases.reports.intake import IntakeConfig, SubjectInput
-from cases.reports.keys import CASE, KeyRing
+from cases.reports.keys import CASE
 from cases.reports.models import KeyWrap, PendingGrant
 from cases.staff.directory import DirectoryService, Row
 
@@ -39,7 +40,7 @@ def test_new_subject_removes_the_managers_key(db_session: Session) -> None:
     boss = world.people["boss@corp.example"]
     neutral = world.people["neutral@corp.example"].principal(db_session, world.clock)
     assert boss.account.id in _holders(db_session, filed.case.id)
-    case_key = KeyRing(db_session).open_for_staff(filed.case.id, CASE, neutral)
+    case_key = key_ring(db_session).open_for_staff(filed.case.id, CASE, neutral)
     assert case_key is not None
 
     revoked = access.add_subject(
@@ -83,11 +84,35 @@ def test_recusal_drops_keys_but_not_for_the_last_holder(db_session: Session) -> 
     with pytest.raises(Conflict):
         access.recuse(neutral, filed.case)
 
-    key = KeyRing(db_session).open_for_staff(filed.case.id, CASE, neutral)
+    key = key_ring(db_session).open_for_staff(filed.case.id, CASE, neutral)
     assert key is not None
-    KeyRing(db_session).wrap_for_staff(
+    key_ring(db_session).wrap_for_staff(
         filed.case.id, CASE, key, world.people["second@corp.example"].account
     )
     access.recuse(neutral, filed.case)
 
     assert _holders(db_session, filed.case.id) == {world.people["second@corp.example"].account.id}
+
+
+def test_revocation_entry_names_no_one(db_session: Session) -> None:
+    """The audit entry of a revocation says how many lost access, never who or why."""
+    world, access = _setup(db_session)
+    filed = world.file(subjects=[])
+    boss = world.people["boss@corp.example"]
+    neutral = world.people["neutral@corp.example"].principal(db_session, world.clock)
+    case_key = key_ring(db_session).open_for_staff(filed.case.id, CASE, neutral)
+    assert case_key is not None
+
+    access.add_subject(
+        neutral,
+        filed.case,
+        case_key,
+        SubjectInput(name="Rep", employee_id="R1"),
+        IntakeConfig(ZONE, PROFILE, SECRET),
+    )
+
+    entries = db_session.scalars(
+        select(AuditEntry).where(AuditEntry.action == "access.revoked")
+    ).all()
+    assert [e.detail for e in entries] == ['{"count": 1}']
+    assert all(boss.account.id not in e.detail and "manager" not in e.detail for e in entries)

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 from sqlalchemy.orm import Session
-from support.staff_world import SECRET, ZONE, build_world
+from support.staff_world import SECRET, ZONE, build_world, key_ring
 
 from cases.casework.service import CaseworkConfig, CaseworkService
 from cases.clock import FixedClock
 from cases.errors import Invalid
-from cases.reports.keys import CASE, KeyRing
+from cases.reports.keys import CASE
 
 
 @pytest.mark.parametrize("role", ["finance", "custodian", "reward_approver"])
@@ -25,5 +25,5 @@ def test_non_workers_cannot_be_assigned_or_keyed(db_session: Session, role: str)
     with pytest.raises(Invalid):
         work.assign(principal, filed.case.id, other.account.id)
 
-    assert not KeyRing(db_session).holds(filed.case.id, CASE, other.account.id)
+    assert not key_ring(db_session).holds(filed.case.id, CASE, other.account.id)
     assert other.account.id not in {p.id for p in work.candidates(principal, filed.case.id)}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from support.staff_world import PROFILE, SECRET, ZONE, Person, World, build_world
+from support.staff_world import PROFILE, SECRET, ZONE, Person, World, build_world, key_ring
 
 from cases.access.disclosure import DisclosureService
 from cases.access.eligibility import may_hold, prune
@@ -13,7 +13,7 @@ from cases.audit.service import AuditLog
 from cases.clock import FixedClock
 from cases.org.admin import AdminConfig, AdminService
 from cases.reports.intake import IdentityInput
-from cases.reports.keys import CASE, IDENTITY, KeyRing
+from cases.reports.keys import CASE, IDENTITY
 from cases.reports.models import Case, KeyWrap, PendingGrant
 from cases.staff.models import KeyApproval
 
@@ -45,7 +45,7 @@ def test_a_custodian_made_investigator_loses_every_identity_key(db_session: Sess
 
     assert held == [IDENTITY]
     assert kinds(db_session, cora) == []
-    assert KeyRing(db_session).withheld(cora.account.id)
+    assert key_ring(db_session).withheld(cora.account.id)
 
 
 def test_an_approved_requester_keeps_the_identity_key_a_plain_investigator_may_not(

@@ -6,13 +6,13 @@ from datetime import date, timedelta
 
 import pytest
 from sqlalchemy.orm import Session
-from support.staff_world import SECRET, build_world
+from support.staff_world import SECRET, build_world, key_ring
 
 from cases.access.protection import ProtectionService
 from cases.audit.service import AuditLog
 from cases.clock import FixedClock
 from cases.errors import Forbidden, Invalid
-from cases.reports.keys import CASE, KeyRing
+from cases.reports.keys import CASE
 
 
 def test_assessment_and_measures_round_trip_sealed(db_session: Session) -> None:
@@ -21,7 +21,7 @@ def test_assessment_and_measures_round_trip_sealed(db_session: Session) -> None:
     world.staff("inv@corp.example", "investigator")
     filed = world.file()
     principal = world.people["inv@corp.example"].principal(db_session, world.clock)
-    key = KeyRing(db_session).open_for_staff(filed.case.id, CASE, principal)
+    key = key_ring(db_session).open_for_staff(filed.case.id, CASE, principal)
     assert key is not None
     service = ProtectionService(db_session, world.clock, AuditLog(db_session, world.clock, SECRET))
 
@@ -51,7 +51,7 @@ def test_bad_input_and_wrong_roles_are_refused(db_session: Session) -> None:
     filed = world.file()
     inv = world.people["inv@corp.example"].principal(db_session, world.clock)
     custodian = world.people["cus@corp.example"].principal(db_session, world.clock)
-    key = KeyRing(db_session).open_for_staff(filed.case.id, CASE, inv)
+    key = key_ring(db_session).open_for_staff(filed.case.id, CASE, inv)
     assert key is not None
     service = ProtectionService(db_session, world.clock, AuditLog(db_session, world.clock, SECRET))
 

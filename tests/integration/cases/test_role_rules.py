@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy.orm import Session
-from support.staff_world import PROFILE, SECRET, ZONE, World, build_world
+from support.staff_world import PROFILE, SECRET, ZONE, World, build_world, key_ring
 
 import cases
 from cases.access.disclosure import DisclosureService
@@ -45,6 +45,7 @@ from cases.sessions.service import SessionPolicy, ThrottleRule
 from cases.staff.login import LoginConfig, LoginService
 from cases.staff.models import Role
 from cases.staff.roles import CASE_READERS, IDENTITY_READERS, POLICY_ROLES
+from cases.workflow.flood import FloodTriage
 from cases.workflow.service import WorkflowConfig, WorkflowService
 
 ALL = frozenset(str(r) for r in Role)
@@ -130,6 +131,7 @@ RULES: dict[str, frozenset[str]] = {
     "DisclosureService.request": READERS,
     "DisclosureService.requests": IDENTITY,
     # The key ring: what a caller can open is what was wrapped for their own key pair.
+    "FloodTriage.dismiss": READERS,
     "KeyRing.fulfil_as_staff": ALL,
     "KeyRing.open_for_staff": ALL,
     "KeyRing.pending_for_staff_holder": ALL,
@@ -173,7 +175,8 @@ FACTORIES: dict[type, Factory] = {
     AuditTrail: lambda db, clock: AuditTrail(db, clock, _audit(db, clock), ZONE),
     CaseworkService: lambda db, clock: CaseworkService(db, clock, CaseworkConfig(ZONE, SECRET)),
     DisclosureService: lambda db, clock: DisclosureService(db, clock, _audit(db, clock), ZONE),
-    KeyRing: lambda db, clock: KeyRing(db),
+    FloodTriage: lambda db, clock: FloodTriage(db, clock, SECRET, ZONE),
+    KeyRing: lambda db, clock: key_ring(db),
     LoginService: lambda db, clock: LoginService(
         db, clock, LoginConfig(SECRET, PROFILE, ThrottleRule(5, 60), SessionPolicy(60, 600))
     ),

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
-from support.staff_world import PASSWORD, PROFILE, SECRET, ZONE, World, build_world
+from support.staff_world import PASSWORD, PROFILE, SECRET, ZONE, World, build_world, key_ring
 
 from cases.access.redaction import RedactionService, Span
 from cases.audit.service import AuditLog
@@ -15,7 +15,7 @@ from cases.clock import FixedClock
 from cases.errors import Forbidden, Invalid
 from cases.org.admin import AdminConfig, AdminService
 from cases.principals import StaffPrincipal
-from cases.reports.keys import CASE, KeyRing
+from cases.reports.keys import CASE
 from cases.reports.models import Case, CaseItem
 from cases.staff.models import StaffAccount
 from cases.staff.roles import accounts_in_conflict, conflicts
@@ -112,7 +112,7 @@ def _custodian_with_the_key(world: World) -> tuple[CaseItem, StaffPrincipal, Cas
     key = work.require_key(me, filed.case)
     note = work.add_note(me, filed.case.id, "Call Wang Wei on 8123")
     # The strongest case: a custodian who somehow holds the case key is still refused.
-    KeyRing(db).wrap_for_staff(filed.case.id, CASE, key, custodian.account)
+    key_ring(db).wrap_for_staff(filed.case.id, CASE, key, custodian.account)
     return note, custodian.principal(db, clock), filed.case, key
 
 

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from support.staff_world import SECRET, build_world
+from support.staff_world import SECRET, build_world, key_ring
 
 from cases.access.policy import visible_condition
 from cases.clock import FixedClock
 from cases.org.routing import Routing
 from cases.reports.intake import SubjectInput
-from cases.reports.keys import CASE, KeyRing
+from cases.reports.keys import CASE
 from cases.reports.models import Case, PendingGrant
 from cases.staff.directory import DirectoryService, Row
 
@@ -27,14 +27,14 @@ def test_a_new_investigator_awaits_the_open_cases_then_gets_the_key(db_session: 
     filed = world.file()
     late = world.staff("late@corp.example")
 
-    queued = Routing(db_session).queue_for(late.account, "joined")
+    queued = Routing(db_session, key_ring(db_session)).queue_for(late.account, "joined")
 
     assert queued == 1
     assert _grants(db_session, late.account.id) == {filed.case.id}
     listed = db_session.scalars(select(Case.id).where(visible_condition(late.account))).all()
     assert listed == [filed.case.id]
-    KeyRing(db_session).fulfil_as_staff(first.principal(db_session, world.clock))
-    key = KeyRing(db_session).open_for_staff(
+    key_ring(db_session).fulfil_as_staff(first.principal(db_session, world.clock))
+    key = key_ring(db_session).open_for_staff(
         filed.case.id, CASE, late.principal(db_session, world.clock)
     )
     assert key is not None
@@ -52,7 +52,7 @@ def test_no_grant_for_retaliation_cases_or_excluded_people(db_session: Session) 
     world.file(subjects=[SubjectInput(name="Late Comer", employee_id="E5")])
     late = world.staff("late@corp.example", employee_id="E5")
 
-    queued = Routing(db_session).queue_for(late.account, "joined")
+    queued = Routing(db_session, key_ring(db_session)).queue_for(late.account, "joined")
 
     assert queued == 0
     assert _grants(db_session, late.account.id) == set()

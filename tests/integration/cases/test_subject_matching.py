@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from support.staff_world import PROFILE, SECRET, ZONE, World, build_world
+from support.staff_world import PROFILE, SECRET, ZONE, World, build_world, key_ring
 
 from cases.access.matching import Matcher
 from cases.access.policy import may_see, visible_condition
@@ -17,7 +17,7 @@ from cases.clock import FixedClock
 from cases.errors import Forbidden
 from cases.org.admin import AdminConfig, AdminService
 from cases.reports.intake import IntakeConfig, SubjectInput
-from cases.reports.keys import CASE, KeyRing
+from cases.reports.keys import CASE
 from cases.reports.models import Case, CaseSubject, KeyWrap
 from cases.staff.directory import DirectoryService, Row
 
@@ -173,7 +173,7 @@ def test_a_candidate_found_by_an_import_is_shown_and_can_be_confirmed(
         [Row("E1043", "王强", "", "Sales", "D1")]
     )
     neutral = world.people["neutral@corp.example"].principal(db_session, world.clock)
-    key = KeyRing(db_session).open_for_staff(filed.case.id, CASE, neutral)
+    key = key_ring(db_session).open_for_staff(filed.case.id, CASE, neutral)
     assert key is not None
     access = AccessService(db_session, world.clock, AuditLog(db_session, world.clock, SECRET))
 
@@ -198,10 +198,10 @@ def test_confirming_a_match_removes_keys_at_once(db_session: Session) -> None:
     world = _world(db_session, ZHANG)
     filed = world.file(subjects=[SubjectInput(name="zhang wei")])
     neutral = world.people["neutral@corp.example"].principal(db_session, world.clock)
-    key = KeyRing(db_session).open_for_staff(filed.case.id, CASE, neutral)
+    key = key_ring(db_session).open_for_staff(filed.case.id, CASE, neutral)
     assert key is not None
     director = world.people["director@corp.example"].account
-    KeyRing(db_session).wrap_for_staff(filed.case.id, CASE, key, director)
+    key_ring(db_session).wrap_for_staff(filed.case.id, CASE, key, director)
     access = AccessService(db_session, world.clock, AuditLog(db_session, world.clock, SECRET))
     candidate = db_session.scalars(
         select(CaseSubject).where(CaseSubject.case_id == filed.case.id)
@@ -255,7 +255,7 @@ def test_adding_a_subject_by_a_lowercase_id_removes_the_chain(db_session: Sessio
     world = _world(db_session, ZHANG)
     filed = world.file(subjects=[])
     neutral = world.people["neutral@corp.example"].principal(db_session, world.clock)
-    key = KeyRing(db_session).open_for_staff(filed.case.id, CASE, neutral)
+    key = key_ring(db_session).open_for_staff(filed.case.id, CASE, neutral)
     assert key is not None
     access = AccessService(db_session, world.clock, AuditLog(db_session, world.clock, SECRET))
 
