@@ -128,6 +128,7 @@ class RedactionService:
         """Where some exact words occur in the item as this viewer reads it (others' masks
         applied). A miss is audited and returned, not raised, so the entry survives the
         request's rollback: whoever probes for hidden words leaves a trail."""
+        require_roles(principal, CASE_READERS)
         item = self._item(case, item_id)
         text = open_text(case_key, case.id, purpose_of(item), item.id, item.body)
         view, runs = masked_view(text, self._hidden(principal, item.id))

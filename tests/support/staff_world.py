@@ -24,9 +24,9 @@ PROFILE = crypto.profile_named("test", allow_test=True)
 PASSWORD = "correct horse battery staple 7"
 
 
-def key_ring(db: Session, secret: bytes = SECRET) -> KeyRing:
+def key_ring(db: Session, secret: bytes = SECRET, clock: Clock | None = None) -> KeyRing:
     """A KeyRing as the services build it, under the tests' server secret."""
-    return KeyRing(db, AuditLog(db, SystemClock(), secret), secret)
+    return KeyRing(db, AuditLog(db, clock or SystemClock(), secret), secret)
 
 
 @dataclass

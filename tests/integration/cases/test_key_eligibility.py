@@ -111,7 +111,7 @@ def test_prune_keeps_what_the_roles_still_allow(db_session: Session) -> None:
     world.file()
     world.file("Second")
 
-    pruned = prune(db_session, ana.account)
+    pruned = prune(db_session, ana.account, key_ring(db_session))
 
     assert pruned.total == 0
     assert kinds(db_session, ana) == [CASE, CASE]

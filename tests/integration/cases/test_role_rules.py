@@ -134,6 +134,8 @@ RULES: dict[str, frozenset[str]] = {
     "FloodTriage.dismiss": READERS,
     "KeyRing.fulfil_as_staff": ALL,
     "KeyRing.open_for_staff": ALL,
+    "KeyRing.open_to_read": ALL,
+    "KeyRing.record_read": ALL,
     "KeyRing.pending_for_staff_holder": ALL,
     # One's own password and sessions.
     "LoginService.change_password": ALL,
@@ -146,6 +148,7 @@ RULES: dict[str, frozenset[str]] = {
     "RedactionService.items": READERS,
     "RedactionService.mask": READERS,
     "RedactionService.redact": READERS,
+    "RedactionService.span_of": READERS,
     "RedactionService.unmask": READERS,
     "RewardService.decide": APPROVER,
     "RewardService.desk": FINANCE,
