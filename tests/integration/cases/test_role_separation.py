@@ -78,7 +78,7 @@ def test_an_admin_cannot_give_a_forbidden_pair(db_session: Session) -> None:
     with pytest.raises(Invalid) as changed:
         admin.set_roles(me, ana.account.id, ["investigator", "custodian"])
     with pytest.raises(Invalid) as made:
-        admin.create_account(me, "new@corp.example", PASSWORD, ["auditor", "finance"])
+        admin.create_account(me, "new@corp.example", ["auditor", "finance"])
 
     assert changed.value.fields == {"roles": "reader_custodian"}
     assert made.value.fields == {"roles": "auditor_other"}
