@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from support.staff_world import SECRET, ZONE, Person, World, build_world, key_ring
 
 from cases.audit.models import AuditEntry
+from cases.audit.service import AuditLog
 from cases.casework.service import CaseworkConfig, CaseworkService
 from cases.clock import FixedClock
 from cases.errors import CaseError, Conflict, Forbidden, Invalid, NotFound
@@ -323,8 +324,9 @@ def test_reopened_case_refuses_a_pending_decision_and_acceptance(scene: Scene) -
 
 
 def test_an_approver_in_finance_cannot_pay_what_he_approved(scene: Scene) -> None:
-    """Someone holding both roles who approved the reward is refused as its payer."""
-    hal = scene.world.staff("hal@example.com", "reward_approver", "finance")
+    """Someone holding both roles who approved the reward is refused as its payer (an account
+    from before the separation-of-duties table, which now refuses this pair)."""
+    hal = scene.world.legacy_staff("hal@example.com", "reward_approver", "finance")
     scene.people["hal"] = hal
     reward = propose(scene)
     scene.service().decide(scene.me("hal"), reward.id, True, "")
@@ -344,6 +346,9 @@ def test_payout_key_grants_to_finance_are_audited(scene: Scene) -> None:
     offered(scene)
 
     scene.service().accept(scene.reporter, scene.case.id, PAYOUT)
+    # A reporter's day is held back from the chain until it is over (docs/promises.md).
+    scene.clock.advance(days=1)
+    AuditLog(scene.db, scene.clock, SECRET).release_held()
 
     entries = scene.db.scalars(select(AuditEntry).where(AuditEntry.action == "key.granted")).all()
     assert [(e.actor_kind, e.case_id) for e in entries] == [("reporter", scene.case.id)]
