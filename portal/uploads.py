@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from python_multipart.exceptions import FormParserError
 from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -128,7 +129,10 @@ class StreamingForm:
         )
 
     def feed(self, data: bytes) -> None:
-        self._parser.write(data)
+        try:
+            self._parser.write(data)
+        except FormParserError as exc:
+            raise BadRequest(N_("The form arrived incomplete. Please send it again.")) from exc
 
     def close(self) -> ParsedUpload:
         if not self.ended:

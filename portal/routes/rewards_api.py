@@ -281,6 +281,7 @@ def _ledger(request: Request) -> dict[str, Any]:
     "exportRewardLedger",
     "The ledger as CSV; cells a spreadsheet would run as formulas are quoted",
     responses={200: {"type": "string"}},
+    response_media_type="text/csv",
     errors=(401, 403),
     bearer=True,
     tags=TAGS,
