@@ -1,7 +1,7 @@
 """Schemathesis against /api/v1/openapi.json: anonymous, reporter and staff callers alike.
 
 Every operation the document lists is sent generated requests (valid and invalid ones) with
-each caller's bearer token; some requests name a real case, file or reward instead of a made-up
+each caller's bearer token; half of them name a real case, file or channel instead of a made-up
 id, so the authorised paths are reached too. No answer may be a 5xx, and every answer must be a
 status the document lists for that operation, with the documented content type and body.
 """
@@ -34,7 +34,8 @@ from cases.clock import FixedClock
 from cases.db import unit_of_work
 from cases.reports.models import Attachment
 
-pytestmark = pytest.mark.slow
+# Minutes on a busy two-core machine: more than the suite-wide timeout allows a test.
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 
 # ~49 operations x 2 modes x EXAMPLES generated requests, each sent by 6 callers: > 5,000.
 EXAMPLES = 10
