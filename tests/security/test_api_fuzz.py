@@ -3,7 +3,8 @@
 Every operation the document lists is sent generated requests (valid and invalid ones) with
 each caller's bearer token; half of them name a real case, file or channel instead of a made-up
 id, so the authorised paths are reached too. No answer may be a 5xx, and every answer must be a
-status the document lists for that operation, with the documented content type and body.
+status the document lists for that operation, with the documented content type and body;
+invalid input is never accepted, and an operation that needs a token never succeeds without one.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from schemathesis.core.failures import FailureGroup
 from schemathesis.python import asgi
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
+    negative_data_rejection,
     response_schema_conformance,
     status_code_conformance,
 )
@@ -40,7 +42,13 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 # ~49 operations x 2 modes x EXAMPLES generated requests, each sent by 6 callers: > 5,000.
 EXAMPLES = 10
 MINIMUM_REQUESTS = 5000
-CHECKS = [status_code_conformance, content_type_conformance, response_schema_conformance]
+# Documented statuses, content types and bodies; invalid input never answered with a 2xx.
+CHECKS = [
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+    negative_data_rejection,
+]
 # Closing the session would end the caller's token for every operation after it: run last.
 LOGOUTS = {"closeReporterSession", "closeStaffSession"}
 
@@ -115,6 +123,7 @@ def exercise(
     """EXAMPLES generated requests, each sent as every caller; records every failed check."""
     strategy = operation.as_strategy(generation_mode=mode)
     label = f"{operation.label} [{mode.value}]"
+    needs_token = bool(operation.definition.raw.get("security"))
 
     @settings(
         max_examples=EXAMPLES,
@@ -134,6 +143,8 @@ def exercise(
             tally.requests += 1
             if response.status_code >= 500:
                 tally.server_errors += 1
+            if needs_token and not headers and response.status_code < 300:
+                tally.failures.setdefault(f"{label}: answered without a token", response.text)
             try:
                 case.validate_response(response, checks=CHECKS, headers=headers)
             except FailureGroup as exc:  # kept, so that one run reports every finding
