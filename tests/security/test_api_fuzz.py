@@ -1,10 +1,11 @@
 """Schemathesis against /api/v1/openapi.json: anonymous, reporter and staff callers alike.
 
 Every operation the document lists is sent generated requests (valid and invalid ones) with
-each caller's bearer token; half of them name a real case, file or channel instead of a made-up
-id, so the authorised paths are reached too. No answer may be a 5xx, and every answer must be a
-status the document lists for that operation, with the documented content type and body;
-invalid input is never accepted, and an operation that needs a token never succeeds without one.
+each caller's bearer token; half of them name a real case, file, item, subject or channel
+instead of a made-up id, so the authorised paths are reached too. No answer may be a 5xx;
+every answer must be a status the document lists for that operation, with the documented
+content type and body; invalid input is never accepted; and an operation that needs a token
+never succeeds without one.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from support.staff_world import SECRET, ZONE, Person, World, build_world
 from cases.casework.service import CaseworkConfig, CaseworkService
 from cases.clock import FixedClock
 from cases.db import unit_of_work
-from cases.reports.models import Attachment
+from cases.reports.models import Attachment, CaseItem, CaseSubject
 
 # Minutes on a busy two-core machine: more than the suite-wide timeout allows a test.
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
@@ -85,7 +86,7 @@ Seeded = tuple[World, dict[str, str], dict[str, Person]]
 
 
 def seed(app: Any, app_db: sessionmaker[Session]) -> Seeded:
-    """An organisation with a filed case holding one file; its ids, by path parameter name."""
+    """An organisation with a filed case holding a file and a message; ids by path parameter."""
     clock = FixedClock()
     app.state.clock = clock
     with unit_of_work(app_db) as db:
@@ -102,10 +103,18 @@ def seed(app: Any, app_db: sessionmaker[Session]) -> Seeded:
         principal = people["investigator"].principal(db, clock)
         work = CaseworkService(db, clock, CaseworkConfig(ZONE, SECRET))
         work.add_evidence(principal, filed.case.id, "a.txt", "text/plain", [b"evidence"])
+        work.add_message(principal, filed.case.id, "Thank you; we are looking into it.")
+        db.flush()
         attachment = db.query(Attachment).filter_by(case_id=filed.case.id).one()
+        item = db.query(CaseItem).filter_by(case_id=filed.case.id).first()
+        subject = db.query(CaseSubject).filter_by(case_id=filed.case.id).first()
+        assert item is not None
+        assert subject is not None
         ids = {
             "case_id": filed.case.id,
             "file_id": attachment.id,
+            "item_id": item.id,
+            "subject_id": subject.id,
             "channel_id": world.channel.id,
             "category": world.category().id,
         }
