@@ -38,8 +38,11 @@ def _file(request: Request, summary: str, details: str) -> Case:
 
 
 def _text(data: Any, name: str) -> str:
+    """A text field: absent is empty; any other type is refused, never silently dropped."""
     value = data.get(name, "")
-    return value if isinstance(value, str) else ""
+    if not isinstance(value, str):
+        raise Invalid(N_("Please check the highlighted fields."), fields={name: "invalid"})
+    return value
 
 
 async def form_page(request: Request) -> Response:

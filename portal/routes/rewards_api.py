@@ -22,6 +22,7 @@ from cases.rewards.service import PayoutView, Proposal, RewardConfig, RewardServ
 from portal.auth import require_staff
 from portal.deps import clock_of, server_secret, settings_of
 from portal.errors import read_json
+from portal.i18n import N_
 from portal.openapi import api_operation
 
 TAGS = ("rewards",)
@@ -50,8 +51,11 @@ def amount_text(body: dict[str, Any], name: str) -> str:
 
 
 def text(body: dict[str, Any], name: str) -> str:
+    """A text field: absent is empty; any other type is refused, never silently dropped."""
     value = body.get(name, "")
-    return value if isinstance(value, str) else ""
+    if not isinstance(value, str):
+        raise Invalid(N_("Please check the highlighted fields."), fields={name: "invalid"})
+    return value
 
 
 def reward_json(reward: Reward) -> dict[str, Any]:

@@ -2,6 +2,8 @@
 
 - A multipart body the parser cannot read was a 500; it is a 400 with the JSON error shape.
 - The CSV ledger was documented as JSON; the document now says text/csv, as the server sends.
+- A number where the document says string was silently dropped (a subject was added without
+  the employee id sent); such a field is now refused with a 422 and nothing is stored.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from support.staff_world import build_world
 
 from cases.clock import FixedClock
 from cases.db import unit_of_work
+from cases.reports.models import CaseSubject
 
 BOUNDARY = "8f3b8abe83094b0760c4b2f1fcc7d358"
 # What schemathesis sent: a boundary line followed by JSON where part headers should be.
@@ -77,3 +80,31 @@ def test_csv_ledger_is_documented_as_the_csv_it_is(client: Any, app: Any, app_db
     assert answer.status_code == 200, answer.text
     assert answer.headers["content-type"].split(";")[0] == "text/csv"
     assert list(declared["content"]) == ["text/csv"]
+
+
+def test_a_number_for_a_text_field_is_refused_not_dropped(
+    client: Any, app: Any, app_db: Any
+) -> None:
+    """An employee id sent as a number is a 422 naming the field; no subject is added."""
+    clock = FixedClock()
+    app.state.clock = clock
+    with unit_of_work(app_db) as db:
+        world = build_world(db, clock)
+        ina = world.staff("ina@example.com", "investigator")
+        case_id = world.file().case.id
+    body = {"email": ina.account.email, "password": ina.password, "totp": ina.code(clock)}
+    token = client.post("/api/v1/staff/session", json=body).json()["token"]
+    with unit_of_work(app_db) as db:
+        before = db.query(CaseSubject).filter_by(case_id=case_id).count()
+
+    answer = client.post(
+        f"/api/v1/cases/{case_id}/subjects",
+        headers={"Authorization": f"Bearer {token}"},
+        json={"name": "Li Na", "employee_id": 6946322},
+    )
+
+    with unit_of_work(app_db) as db:
+        after = db.query(CaseSubject).filter_by(case_id=case_id).count()
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["fields"] == {"employee_id": "invalid"}
+    assert after == before
