@@ -49,6 +49,7 @@ class Operation:
     errors: tuple[int, ...] = ()
     bearer: bool = False
     tags: tuple[str, ...] = ()
+    response_media_type: str = "application/json"
 
 
 _REGISTRY: dict[tuple[Callable[..., Any], str | None], Operation] = {}
@@ -65,8 +66,12 @@ def api_operation(
     errors: Sequence[int] = (),
     bearer: bool = False,
     tags: Sequence[str] = (),
+    response_media_type: str = "application/json",
 ) -> Callable[[Endpoint], Endpoint]:
-    """Declares an endpoint in the OpenAPI document; give ``method`` when it serves several."""
+    """Declares an endpoint in the OpenAPI document; give ``method`` when it serves several.
+
+    ``response_media_type`` is the content type of the success answers (errors are JSON).
+    """
     operation = Operation(
         operation_id,
         summary,
@@ -76,6 +81,7 @@ def api_operation(
         tuple(errors),
         bearer,
         tuple(tags),
+        response_media_type,
     )
 
     def register(endpoint: Endpoint) -> Endpoint:
@@ -147,7 +153,7 @@ def _responses(operation: Operation) -> dict[str, Any]:
     for status, schema in operation.responses.items():
         answer: dict[str, Any] = {"description": HTTPStatus(status).phrase}
         if schema is not None:
-            answer["content"] = {"application/json": {"schema": dict(schema)}}
+            answer["content"] = {operation.response_media_type: {"schema": dict(schema)}}
         answers[str(status)] = answer
     error = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
     # An operation with a body refuses every other content type (portal.errors.read_json).

@@ -91,8 +91,11 @@ def require_roles(me: StaffPrincipal, roles: Collection[str]) -> None:
 
 
 def text(data: Mapping[str, Any], name: str) -> str:
+    """A text field: absent is empty; any other type is refused, never silently dropped."""
     value = data.get(name, "")
-    return value if isinstance(value, str) else ""
+    if not isinstance(value, str):
+        raise Invalid(N_("Please check the highlighted fields."), fields={name: "invalid"})
+    return value
 
 
 def day(value: str) -> date:

@@ -51,8 +51,11 @@ def _recipients(request: Request) -> list[dict[str, str]]:
 
 
 def _text(data: Any, name: str) -> str:
+    """A text field: absent is empty; any other type is refused, never silently dropped."""
     value = data.get(name, "")
-    return value if isinstance(value, str) else ""
+    if not isinstance(value, str):
+        raise Invalid(N_("Please check the highlighted fields."), fields={name: "invalid"})
+    return value
 
 
 def _complaint_from_form(form: Any) -> Complaint:

@@ -70,8 +70,13 @@ def _decline(request: Request) -> None:
 
 
 def payout_from(values: Any) -> Payout:
+    """Payout fields: absent is empty; any other type is refused, never silently dropped."""
     fields = [values.get(name, "") for name in PAYOUT_FIELDS]
-    return Payout(*(value if isinstance(value, str) else "" for value in fields))
+    pairs = zip(PAYOUT_FIELDS, fields, strict=True)
+    wrong = {name: "invalid" for name, value in pairs if not isinstance(value, str)}
+    if wrong:
+        raise Invalid(N_("Please check the highlighted fields."), fields=wrong)
+    return Payout(*fields)
 
 
 # --- pages ---------------------------------------------------------------------------------

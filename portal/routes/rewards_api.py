@@ -22,6 +22,7 @@ from cases.rewards.service import PayoutView, Proposal, RewardConfig, RewardServ
 from portal.auth import require_staff
 from portal.deps import clock_of, server_secret, settings_of
 from portal.errors import read_json
+from portal.i18n import N_
 from portal.openapi import api_operation
 
 TAGS = ("rewards",)
@@ -53,8 +54,11 @@ def amount_text(body: dict[str, Any], name: str) -> str:
 
 
 def text(body: dict[str, Any], name: str) -> str:
+    """A text field: absent is empty; any other type is refused, never silently dropped."""
     value = body.get(name, "")
-    return value if isinstance(value, str) else ""
+    if not isinstance(value, str):
+        raise Invalid(N_("Please check the highlighted fields."), fields={name: "invalid"})
+    return value
 
 
 def reward_json(reward: Reward) -> dict[str, Any]:
@@ -285,6 +289,7 @@ def _ledger(request: Request) -> dict[str, Any]:
     "exportRewardLedger",
     "The ledger as CSV; cells a spreadsheet would run as formulas are quoted",
     responses={200: {"type": "string"}},
+    response_media_type="text/csv",
     errors=(401, 403),
     bearer=True,
     tags=TAGS,
