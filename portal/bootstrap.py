@@ -37,7 +37,7 @@ def setup_link_if_needed(
 ) -> str | None:
     """With no admin yet, a fresh one-time link whose page creates the first admin."""
     clock = clock or SystemClock()
-    with unit_of_work(session_factory(engine)) as db:
+    with unit_of_work(session_factory(engine, settings.secret_key.reveal())) as db:
         staff = StaffService(
             db, clock, server_secret=settings.secret_key.reveal(), profile=kdf_profile(settings)
         )

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from cases.access.policy import eligible, may_see
 from cases.audit.service import Actor, AuditLog
 from cases.clock import Clock
+from cases.db import server_secret_of
 from cases.errors import Conflict, Forbidden, Invalid
 from cases.org.models import Category, Channel
 from cases.org.service import OrgService
@@ -23,6 +24,7 @@ from cases.reports.intake import IntakeConfig, IntakeService, SubjectInput
 from cases.reports.keys import CASE, KeyRing
 from cases.reports.models import Case, CaseExclusion, CaseSubject, KeyWrap, PendingGrant
 from cases.reports.sealing import SUBJECT, open_json
+from cases.staff.directory import entries_by_hash
 from cases.staff.models import DirectoryEntry, StaffAccount
 
 
@@ -88,10 +90,14 @@ class AccessService:
 
     def subjects(self, case: Case, case_key: bytes) -> list[SubjectRow]:
         """Every subject row, so an investigator can see the candidates of an ambiguous name."""
-        rows = self.db.scalars(
-            select(CaseSubject).where(CaseSubject.case_id == case.id).order_by(CaseSubject.id)
+        rows = list(
+            self.db.scalars(
+                select(CaseSubject).where(CaseSubject.case_id == case.id).order_by(CaseSubject.id)
+            )
         )
-        return [self._subject_row(case, case_key, row) for row in rows]
+        hashes = {row.directory_hash for row in rows if row.directory_hash is not None}
+        entries = entries_by_hash(self.db, server_secret_of(self.db), hashes)
+        return [self._subject_row(case, case_key, row, entries) for row in rows]
 
     def confirm_subject(
         self, principal: StaffPrincipal, case: Case, case_key: bytes, subject_id: str
@@ -135,13 +141,11 @@ class AccessService:
         value = open_json(case_key, case.id, SUBJECT, row.id, row.sealed)
         return {k: str(v) for k, v in value.items()}
 
-    def _subject_row(self, case: Case, case_key: bytes, row: CaseSubject) -> SubjectRow:
+    def _subject_row(
+        self, case: Case, case_key: bytes, row: CaseSubject, entries: dict[str, DirectoryEntry]
+    ) -> SubjectRow:
         typed = self._typed(case, case_key, row)
-        entry = None
-        if row.directory_hash is not None:
-            entry = self.db.scalars(
-                select(DirectoryEntry).where(DirectoryEntry.id_hash == row.directory_hash)
-            ).first()
+        entry = entries.get(row.directory_hash) if row.directory_hash is not None else None
         return SubjectRow(
             id=row.id,
             name=typed.get("name", ""),

@@ -29,6 +29,7 @@ from cases.reports.models import Attachment, Case, CaseExclusion, CaseSubject, R
 from cases.reports.sealing import IDENTITY as IDENTITY_PURPOSE
 from cases.reports.sealing import REPORT, SUBJECT, seal_json
 from cases.sessions.service import Throttle, ThrottleRule
+from cases.staff.directory import directory_hash
 from cases.staff.models import DirectoryEntry, Role, StaffAccount, StaffRole
 
 SUMMARY_MAX = 200
@@ -299,7 +300,11 @@ class IntakeService:
                     CaseSubject(
                         id=item_id,
                         case_id=case.id,
-                        directory_hash=entry.id_hash if entry else None,
+                        directory_hash=(
+                            directory_hash(self.config.server_secret, entry.employee_id)
+                            if entry
+                            else None
+                        ),
                         matched_by=matched_by if entry else "none",
                         # A name alone may point at the wrong person: every candidate stays
                         # excluded until an investigator confirms which one is meant.

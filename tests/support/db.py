@@ -26,6 +26,9 @@ from sqlalchemy.orm import Session
 from sqlalchemy.pool import NullPool
 
 TEST_DATABASE_VAR = "PORTAL_TEST_DATABASE_URL"
+# The server secret of Settings.for_tests, which test sessions carry as the app's do.
+TEST_SECRET = b"t" * 32
+SERVER_SECRET = "portal.server_secret"  # cases.db.SERVER_SECRET, without importing cases here
 
 
 def configured_server_url() -> str | None:
@@ -69,7 +72,10 @@ def savepoint_session(engine: Engine) -> Iterator[Session]:
     connection = engine.connect()
     outer = connection.begin()
     session = Session(
-        bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
+        bind=connection,
+        join_transaction_mode="create_savepoint",
+        expire_on_commit=False,
+        info={SERVER_SECRET: TEST_SECRET},
     )
     try:
         yield session
