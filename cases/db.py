@@ -71,7 +71,7 @@ def _sqlite_begin_immediate(connection: Any) -> None:
     connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-SERVER_SECRET = "portal.server_secret"
+SERVER_SECRET = "portal.server_secret"  # noqa: S105 (the Session.info key, not a secret)
 
 
 def session_factory(engine: Engine, server_secret: bytes | None = None) -> sessionmaker[Session]:

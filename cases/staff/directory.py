@@ -62,7 +62,8 @@ def directory_hashes(server_secret: bytes, employee_ids: Iterable[str]) -> list[
     known = {employee_id: _MEMO.get((server_secret, employee_id)) for employee_id in ids}
     missing = [employee_id for employee_id, hashed in known.items() if hashed is None]
     if missing:
-        fresh = dict(zip(missing, crypto.keyed_hashes(server_secret, HASH_PURPOSE, missing)))
+        hashed = crypto.keyed_hashes(server_secret, HASH_PURPOSE, missing)
+        fresh = dict(zip(missing, hashed, strict=True))
         if len(_MEMO) + len(fresh) > MAX_ROWS:
             _MEMO.clear()
         _MEMO.update({(server_secret, employee_id): h for employee_id, h in fresh.items()})
@@ -70,12 +71,15 @@ def directory_hashes(server_secret: bytes, employee_ids: Iterable[str]) -> list[
     return [known[employee_id] or "" for employee_id in ids]
 
 
-def entries_by_hash(db: Session, server_secret: bytes, hashes: set[str]) -> dict[str, DirectoryEntry]:
+def entries_by_hash(
+    db: Session, server_secret: bytes, hashes: set[str]
+) -> dict[str, DirectoryEntry]:
     """The directory entries behind these subject hashes (for the case team's subject list)."""
     if not hashes:
         return {}
     ids = list(db.scalars(select(DirectoryEntry.employee_id)))
-    wanted = [i for i, h in zip(ids, directory_hashes(server_secret, ids), strict=True) if h in hashes]
+    hashed = zip(ids, directory_hashes(server_secret, ids), strict=True)
+    wanted = [employee_id for employee_id, h in hashed if h in hashes]
     if not wanted:
         return {}
     entries = db.scalars(select(DirectoryEntry).where(DirectoryEntry.employee_id.in_(wanted)))

@@ -28,7 +28,8 @@ from sqlalchemy.pool import NullPool
 TEST_DATABASE_VAR = "PORTAL_TEST_DATABASE_URL"
 # The server secret of Settings.for_tests, which test sessions carry as the app's do.
 TEST_SECRET = b"t" * 32
-SERVER_SECRET = "portal.server_secret"  # cases.db.SERVER_SECRET, without importing cases here
+# cases.db.SERVER_SECRET (the Session.info key), without importing cases here.
+SERVER_SECRET = "portal.server_secret"
 
 
 def configured_server_url() -> str | None:
