@@ -1,0 +1,186 @@
+"""A copy of the database taken without the server secret does not say who a report accuses.
+
+The copy is read the way a thief would: every column of every table, found by reflection
+(so columns added later are covered), with no key and no code of the portal. Nothing in a
+row that belongs to a case may equal or contain anything that identifies a person the
+report names (employee id, name, e-mail, any unkeyed hash of them, their staff account),
+nor equal any value of a directory row (the old `id_hash` made that join).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import sqlite3
+from collections.abc import Callable, Iterator
+from contextlib import closing
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import MetaData, create_engine, select
+from sqlalchemy.engine import Engine
+from support.db import TEST_SECRET
+from support.staff_world import SECRET, World, build_world
+
+from cases.access.policy import may_see
+from cases.clock import FixedClock
+from cases.db import make_engine, session_factory, unit_of_work
+from cases.reports.intake import SubjectInput
+from cases.staff.directory import DirectoryService, Row
+
+# Distinctive values, so a match is never a coincidence with random hex or ciphertext.
+DIRECTORY = (
+    Row("EMP-7301-CHAIR", "Zhou Chairwoman", "zhou.chair@corp.example", "Board Office", ""),
+    Row(
+        "EMP-7302-SALES",
+        "Zhang Salesdirector",
+        "zhang.sales@corp.example",
+        "Sales",
+        "EMP-7301-CHAIR",
+    ),
+    Row("EMP-7303-ACCTM", "Li Keyaccount", "li.keyaccount@corp.example", "Sales", "EMP-7302-SALES"),
+    Row("EMP-7304-AUDIT", "Chen Auditpeer", "chen.audit@corp.example", "Audit", ""),
+    Row("EMP-7305-BYNAME", "Wu Onlybyname", "wu.onlyname@corp.example", "Sales", "EMP-7302-SALES"),
+)
+ACCUSED = ("EMP-7302-SALES", "EMP-7303-ACCTM", "EMP-7305-BYNAME")
+HASHES: tuple[Callable[[bytes], Any], ...] = (
+    hashlib.md5,
+    hashlib.sha1,
+    hashlib.sha224,
+    hashlib.sha256,
+    hashlib.sha384,
+    hashlib.sha512,
+    hashlib.blake2b,
+    hashlib.blake2s,
+    hashlib.sha3_256,
+)
+
+
+def _file_reports(url: str) -> dict[str, str]:
+    """Staff in the directory, three reports naming directory people; the staff ids by email."""
+    clock = FixedClock()
+    with unit_of_work(session_factory(make_engine(url), TEST_SECRET)) as db:
+        world = build_world(db, clock)
+        DirectoryService(db, clock, SECRET).import_rows(DIRECTORY)
+        for row in DIRECTORY[:2] + DIRECTORY[3:4]:
+            world.staff(row.email, "investigator", employee_id=row.employee_id)
+        _reports(world)
+        return {email: person.account.id for email, person in world.people.items()}
+
+
+def _reports(world: World) -> None:
+    by_id = world.file(subjects=[SubjectInput(name="Zhang", employee_id="EMP-7302-SALES")])
+    world.file(subjects=[SubjectInput(name="Li", email="li.keyaccount@corp.example")])
+    world.file(subjects=[SubjectInput(name="Wu Onlybyname")])
+    director = world.people["zhang.sales@corp.example"].account
+    assert may_see(world.db, director, by_id.case).reason == "subject"
+
+
+def _copy(url: str, tmp_path: Path) -> Engine:
+    """The thief's copy: a file copy on SQLite, a plain connection (no portal code) otherwise."""
+    if not url.startswith("sqlite"):
+        return create_engine(url)
+    source = url.removeprefix("sqlite:///")
+    target = tmp_path / "stolen.db"
+    with closing(sqlite3.connect(source)) as src, closing(sqlite3.connect(target)) as dst:
+        src.backup(dst)
+    return create_engine(f"sqlite:///{target}")
+
+
+def _tables(engine: Engine) -> dict[str, list[dict[str, Any]]]:
+    metadata = MetaData()
+    metadata.reflect(engine)
+    with engine.connect() as conn:
+        return {
+            name: [dict(row._mapping) for row in conn.execute(select(table))]
+            for name, table in metadata.tables.items()
+        }
+
+
+def _variants(text: str) -> set[str]:
+    forms = {text, text.lower(), text.upper(), text.strip(), "".join(text.split())}
+    out = set(forms)
+    for form in forms:
+        raw = form.encode()
+        out.add(base64.b64encode(raw).decode())
+        for hash_function in HASHES:
+            digest = hash_function(raw)
+            out |= {digest.hexdigest(), digest.hexdigest().upper()}
+    return out
+
+
+def _needles(tables: dict[str, list[dict[str, Any]]], staff_ids: dict[str, str]) -> set[str]:
+    """What identifies an accused person without the secret, computed from the copy itself."""
+    needles: set[str] = set()
+    for entry in tables["directory_entries"]:
+        if entry["employee_id"] in ACCUSED:
+            for value in (entry["employee_id"], entry["name"], entry["email"], entry["id"]):
+                needles |= _variants(str(value))
+            if entry["email"] in staff_ids:
+                needles.add(staff_ids[entry["email"]])
+    return needles
+
+
+def _case_cells(tables: dict[str, list[dict[str, Any]]]) -> Iterator[tuple[str, str, Any]]:
+    """Every cell of every row that belongs to a case (the cases table, or a case_id column)."""
+    for name, rows in tables.items():
+        for row in rows:
+            if name == "cases" or "case_id" in row:
+                for column, value in row.items():
+                    yield name, column, value
+
+
+def _contains(cell: Any, needle: str) -> bool:
+    if isinstance(cell, str):
+        return needle in cell
+    if isinstance(cell, bytes | bytearray | memoryview):
+        data = bytes(cell)
+        return needle.encode() in data or (
+            len(needle) >= 32
+            and all(c in "0123456789abcdef" for c in needle)
+            and bytes.fromhex(needle) in data
+        )
+    return False
+
+
+def test_no_cell_of_a_case_links_it_to_the_people_it_names(
+    fresh_database: Callable[..., str], tmp_path: Path
+) -> None:
+    """Without the secret, no value in a case's rows identifies or joins to an accused person."""
+    url = fresh_database()
+    staff_ids = _file_reports(url)
+
+    tables = _tables(_copy(url, tmp_path))
+
+    needles = _needles(tables, staff_ids)
+    directory_values = {
+        value
+        for entry in tables["directory_entries"]
+        for value in entry.values()
+        if isinstance(value, str) and len(value) >= 8
+    }
+    assert len(tables["case_subjects"]) >= 3
+    leaks = [
+        (table, column)
+        for table, column, cell in _case_cells(tables)
+        if cell in directory_values or any(_contains(cell, needle) for needle in needles)
+    ]
+    assert leaks == []
+
+
+def test_the_portal_with_the_secret_still_hides_the_case_from_the_accused(
+    fresh_database: Callable[..., str],
+) -> None:
+    """The same database, read by the portal with its secret, keeps the subject's boss out."""
+    url = fresh_database()
+    clock = FixedClock()
+
+    with unit_of_work(session_factory(make_engine(url), TEST_SECRET)) as db:
+        world = build_world(db, clock)
+        DirectoryService(db, clock, SECRET).import_rows(DIRECTORY)
+        chair = world.staff("zhou.chair@corp.example", employee_id="EMP-7301-CHAIR")
+        peer = world.staff("chen.audit@corp.example", employee_id="EMP-7304-AUDIT")
+        filed = world.file(subjects=[SubjectInput(name="Li", employee_id="EMP-7303-ACCTM")])
+
+        assert may_see(db, chair.account, filed.case).reason == "manager"
+        assert may_see(db, peer.account, filed.case).reason == "ok"
