@@ -79,12 +79,12 @@ def _decline(request: Request) -> None:
 
 
 def payout_from(values: Any) -> Payout:
-    fields = [values.get(name, "") for name in PAYOUT_FIELDS]
-    payee = values.get("payee", "self")
-    return Payout(
-        *(value if isinstance(value, str) else "" for value in fields),
-        payee=payee if isinstance(payee, str) else "",
-    )
+    def text(name: str, default: str = "") -> str:
+        value = values.get(name, default)
+        return value if isinstance(value, str) else ""
+
+    name, account, contact = (text(field) for field in PAYOUT_FIELDS)
+    return Payout(name, account, contact, payee=text("payee", "self"))
 
 
 # --- pages ---------------------------------------------------------------------------------
