@@ -20,12 +20,15 @@ from typing import Any
 from sqlalchemy import MetaData, create_engine, select
 from sqlalchemy.engine import Engine
 from support.db import TEST_SECRET
-from support.staff_world import SECRET, World, build_world
+from support.staff_world import PROFILE, SECRET, ZONE, World, build_world
 
 from cases.access.policy import may_see
+from cases.access.service import AccessService
+from cases.audit.service import AuditLog
 from cases.clock import FixedClock
 from cases.db import make_engine, session_factory, unit_of_work
-from cases.reports.intake import SubjectInput
+from cases.reports.intake import IntakeConfig, SubjectInput
+from cases.reports.keys import CASE, KeyRing
 from cases.staff.directory import DirectoryService, Row
 
 # Distinctive values, so a match is never a coincidence with random hex or ciphertext.
@@ -41,8 +44,10 @@ DIRECTORY = (
     Row("EMP-7303-ACCTM", "Li Keyaccount", "li.keyaccount@corp.example", "Sales", "EMP-7302-SALES"),
     Row("EMP-7304-AUDIT", "Chen Auditpeer", "chen.audit@corp.example", "Audit", ""),
     Row("EMP-7305-BYNAME", "Wu Onlybyname", "wu.onlyname@corp.example", "Sales", "EMP-7302-SALES"),
+    Row("EMP-7306-COMPL", "Sun Compliance", "sun.compliance@corp.example", "Compliance", ""),
 )
-ACCUSED = ("EMP-7302-SALES", "EMP-7303-ACCTM", "EMP-7305-BYNAME")
+# Named by the reporters, and (Chen, an investigator holding the key) by staff afterwards.
+ACCUSED = ("EMP-7302-SALES", "EMP-7303-ACCTM", "EMP-7305-BYNAME", "EMP-7304-AUDIT")
 HASHES: tuple[Callable[[bytes], Any], ...] = (
     hashlib.md5,
     hashlib.sha1,
@@ -56,24 +61,46 @@ HASHES: tuple[Callable[[bytes], Any], ...] = (
 )
 
 
-def _file_reports(url: str) -> dict[str, str]:
-    """Staff in the directory, three reports naming directory people; the staff ids by email."""
+def _file_reports(url: str) -> tuple[dict[str, list[str]], dict[str, str]]:
+    """Reports naming directory people: whom each case accuses, and staff account ids by e-mail."""
     clock = FixedClock()
     with unit_of_work(session_factory(make_engine(url), TEST_SECRET)) as db:
         world = build_world(db, clock)
         DirectoryService(db, clock, SECRET).import_rows(DIRECTORY)
-        for row in DIRECTORY[:2] + DIRECTORY[3:4]:
+        for row in DIRECTORY[:2] + DIRECTORY[3:4] + DIRECTORY[5:]:
             world.staff(row.email, "investigator", employee_id=row.employee_id)
-        _reports(world)
-        return {email: person.account.id for email, person in world.people.items()}
+        accused = _reports(world) | _staff_names_a_key_holder(world)
+        return accused, {email: person.account.id for email, person in world.people.items()}
 
 
-def _reports(world: World) -> None:
+def _reports(world: World) -> dict[str, list[str]]:
     by_id = world.file(subjects=[SubjectInput(name="Zhang", employee_id="EMP-7302-SALES")])
-    world.file(subjects=[SubjectInput(name="Li", email="li.keyaccount@corp.example")])
-    world.file(subjects=[SubjectInput(name="Wu Onlybyname")])
+    by_email = world.file(subjects=[SubjectInput(name="Li", email="li.keyaccount@corp.example")])
+    by_name = world.file(subjects=[SubjectInput(name="Wu Onlybyname")])
     director = world.people["zhang.sales@corp.example"].account
     assert may_see(world.db, director, by_id.case).reason == "subject"
+    return {
+        by_id.case.id: ["EMP-7302-SALES"],
+        by_email.case.id: ["EMP-7303-ACCTM"],
+        by_name.case.id: ["EMP-7305-BYNAME"],
+    }
+
+
+def _staff_names_a_key_holder(world: World) -> dict[str, list[str]]:
+    """The compliance officer adds Chen as a subject: Chen loses the key he held."""
+    filed = world.file(subjects=[])
+    sun = world.people["sun.compliance@corp.example"].principal(world.db, world.clock)
+    case_key = KeyRing(world.db).open_for_staff(filed.case.id, CASE, sun)
+    assert case_key is not None
+    config = IntakeConfig(zone=ZONE, profile=PROFILE, server_secret=SECRET)
+    service = AccessService(world.db, world.clock, AuditLog(world.db, world.clock, SECRET))
+
+    revoked = service.add_subject(
+        sun, filed.case, case_key, SubjectInput(name="Chen", employee_id="EMP-7304-AUDIT"), config
+    )
+
+    assert [r.reason for r in revoked] == ["subject"]
+    return {filed.case.id: ["EMP-7304-AUDIT"]}
 
 
 def _copy(url: str, tmp_path: Path) -> Engine:
@@ -109,11 +136,13 @@ def _variants(text: str) -> set[str]:
     return out
 
 
-def _needles(tables: dict[str, list[dict[str, Any]]], staff_ids: dict[str, str]) -> set[str]:
-    """What identifies an accused person without the secret, computed from the copy itself."""
+def _needles(
+    tables: dict[str, list[dict[str, Any]]], accused: list[str], staff_ids: dict[str, str]
+) -> set[str]:
+    """What identifies these people without the secret, computed from the copy itself."""
     needles: set[str] = set()
     for entry in tables["directory_entries"]:
-        if entry["employee_id"] in ACCUSED:
+        if entry["employee_id"] in accused:
             for value in (entry["employee_id"], entry["name"], entry["email"], entry["id"]):
                 needles |= _variants(str(value))
             if entry["email"] in staff_ids:
@@ -121,13 +150,14 @@ def _needles(tables: dict[str, list[dict[str, Any]]], staff_ids: dict[str, str])
     return needles
 
 
-def _case_cells(tables: dict[str, list[dict[str, Any]]]) -> Iterator[tuple[str, str, Any]]:
+def _case_cells(tables: dict[str, list[dict[str, Any]]]) -> Iterator[tuple[str, str, str, Any]]:
     """Every cell of every row that belongs to a case (the cases table, or a case_id column)."""
     for name, rows in tables.items():
         for row in rows:
-            if name == "cases" or "case_id" in row:
+            case_id = row["id"] if name == "cases" else row.get("case_id")
+            if case_id is not None:
                 for column, value in row.items():
-                    yield name, column, value
+                    yield case_id, name, column, value
 
 
 def _contains(cell: Any, needle: str) -> bool:
@@ -148,22 +178,23 @@ def test_no_cell_of_a_case_links_it_to_the_people_it_names(
 ) -> None:
     """Without the secret, no value in a case's rows identifies or joins to an accused person."""
     url = fresh_database()
-    staff_ids = _file_reports(url)
+    accused, staff_ids = _file_reports(url)
 
     tables = _tables(_copy(url, tmp_path))
 
-    needles = _needles(tables, staff_ids)
+    needles = {case: _needles(tables, people, staff_ids) for case, people in accused.items()}
     directory_values = {
         value
         for entry in tables["directory_entries"]
         for value in entry.values()
         if isinstance(value, str) and len(value) >= 8
     }
-    assert len(tables["case_subjects"]) >= 3
+    assert len(tables["case_subjects"]) >= 4
     leaks = [
-        (table, column)
-        for table, column, cell in _case_cells(tables)
-        if cell in directory_values or any(_contains(cell, needle) for needle in needles)
+        (table, column, cell)
+        for case, table, column, cell in _case_cells(tables)
+        if cell in directory_values
+        or any(_contains(cell, needle) for needle in needles.get(case, ()))
     ]
     assert leaks == []
 
