@@ -8,9 +8,11 @@ receives a wrapped case key, so it is enforced cryptographically as well as here
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, and_, exists, literal, or_, select
+from sqlalchemy import ColumnElement, String, and_, any_, exists, func, literal, or_, select
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session, object_session
 from sqlalchemy.sql import Select
 
@@ -149,13 +151,28 @@ def allowed_condition(staff: StaffAccount, db: Session | None = None) -> ColumnE
     if not staff.active or not (staff.role_names & CONTENT_ROLES):
         return literal(False)
     excluded = exists().where(CaseExclusion.case_id == Case.id, CaseExclusion.staff_id == staff.id)
-    hashes = conflict_hashes(_session(staff, db), staff)
+    session = _session(staff, db)
+    hashes = conflict_hashes(session, staff)
     if not hashes:
         return ~excluded
     conflicted = exists().where(
-        CaseSubject.case_id == Case.id, CaseSubject.directory_hash.in_(sorted(hashes))
+        CaseSubject.case_id == Case.id, _among(session, CaseSubject.directory_hash, hashes)
     )
     return and_(~excluded, ~conflicted)
+
+
+def _among(db: Session, column: ColumnElement[str | None], hashes: set[str]) -> ColumnElement[bool]:
+    """column IN hashes, sent as one parameter however many there are.
+
+    A manager's chain can be 10,000 people: an expanded IN list costs SQLAlchemy more to
+    render on every page than the query costs the database. PostgreSQL gets an array;
+    SQLite a JSON array it reads with json_each (both evaluated once per statement).
+    """
+    ordered = sorted(hashes)
+    if db.get_bind().dialect.name == "postgresql":
+        return column == any_(literal(ordered, ARRAY(String)))
+    values = func.json_each(literal(json.dumps(ordered), String)).table_valued("value")
+    return column.in_(select(values.c.value).scalar_subquery())
 
 
 def eligible(db: Session, staff: list[StaffAccount], case: Case) -> list[StaffAccount]:
