@@ -357,7 +357,8 @@ def main() -> None:
         f"cases={args.cases:,} people={args.people:,} depth={DEPTH} "
         f"subjects_per_case=1 (2 on every {SECOND_SUBJECT_EVERY}th) "
         f"unmatched_subjects={UNMATCHED_SUBJECTS:.0%} runs={args.runs} page_size=50 "
-        "kdf_profile=test"
+        f"kdf_profile=test cpus={os.cpu_count()} "
+        f"load_average={'/'.join(f'{n:.1f}' for n in os.getloadavg())}"
     )
     with tempfile.TemporaryDirectory() as tmp:
         url = f"sqlite:///{Path(tmp) / 'bench.db'}"
