@@ -2,9 +2,10 @@
 
 The copy is read the way a thief would: every column of every table, found by reflection
 (so columns added later are covered), with no key and no code of the portal. Nothing in a
-row that belongs to a case may equal or contain anything that identifies a person the
-report names (employee id, name, e-mail, any unkeyed hash of them, their staff account),
-nor equal any value of a directory row (the old `id_hash` made that join).
+row that belongs to a case may equal or contain anything that identifies a directory
+person (employee id, name, e-mail, row id, any unkeyed hash or base64 of them), nor the
+staff account of a person the report names, nor equal any value of a directory row (the
+old `id_hash` made that join).
 """
 
 from __future__ import annotations
@@ -136,18 +137,21 @@ def _variants(text: str) -> set[str]:
     return out
 
 
-def _needles(
-    tables: dict[str, list[dict[str, Any]]], accused: list[str], staff_ids: dict[str, str]
-) -> set[str]:
-    """What identifies these people without the secret, computed from the copy itself."""
+def _identifying(tables: dict[str, list[dict[str, Any]]]) -> set[str]:
+    """Every directory person's id, name, e-mail and row id, and what a thief computes from them."""
     needles: set[str] = set()
     for entry in tables["directory_entries"]:
-        if entry["employee_id"] in accused:
-            for value in (entry["employee_id"], entry["name"], entry["email"], entry["id"]):
-                needles |= _variants(str(value))
-            if entry["email"] in staff_ids:
-                needles.add(staff_ids[entry["email"]])
+        for value in (entry["employee_id"], entry["name"], entry["email"], entry["id"]):
+            needles |= _variants(str(value))
     return needles
+
+
+def _accounts(
+    tables: dict[str, list[dict[str, Any]]], accused: list[str], staff_ids: dict[str, str]
+) -> set[str]:
+    """The staff account ids of these people (a case's rows hold its team's, never theirs)."""
+    emails = {e["email"] for e in tables["directory_entries"] if e["employee_id"] in accused}
+    return {staff_ids[email] for email in emails if email in staff_ids}
 
 
 def _case_cells(tables: dict[str, list[dict[str, Any]]]) -> Iterator[tuple[str, str, str, Any]]:
@@ -182,7 +186,8 @@ def test_no_cell_of_a_case_links_it_to_the_people_it_names(
 
     tables = _tables(_copy(url, tmp_path))
 
-    needles = {case: _needles(tables, people, staff_ids) for case, people in accused.items()}
+    everyone = _identifying(tables)
+    accounts = {case: _accounts(tables, people, staff_ids) for case, people in accused.items()}
     directory_values = {
         value
         for entry in tables["directory_entries"]
@@ -194,7 +199,7 @@ def test_no_cell_of_a_case_links_it_to_the_people_it_names(
         (table, column, cell)
         for case, table, column, cell in _case_cells(tables)
         if cell in directory_values
-        or any(_contains(cell, needle) for needle in needles.get(case, ()))
+        or any(_contains(cell, needle) for needle in everyone | accounts.get(case, set()))
     ]
     assert leaks == []
 
