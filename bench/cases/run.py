@@ -9,7 +9,7 @@ the top of the directory (everyone below them), at the head of a division, and a
 bottom (themselves only). Over HTTP the list is GET /api/v1/cases with a bearer token,
 served by uvicorn in a thread.
 
-Run: python -m bench.cases.run [--cases N] [--people N] [--runs N];
+Run: python -m bench.cases.run [--cases N] [--people N] [--runs N] [--backends sqlite,postgresql];
 PORTAL_BENCH_PG_URL=postgresql+psycopg://… adds a PostgreSQL pass (the database is
 emptied first and after).
 """
@@ -352,7 +352,11 @@ def main() -> None:
     parser.add_argument("--cases", type=int, default=100_000)
     parser.add_argument("--people", type=int, default=10_000)
     parser.add_argument("--runs", type=int, default=100)
+    parser.add_argument(
+        "--backends", default="sqlite,postgresql", help="which to run (PostgreSQL needs the URL)"
+    )
     args = parser.parse_args()
+    backends = set(args.backends.split(","))
     print(
         f"cases={args.cases:,} people={args.people:,} depth={DEPTH} "
         f"subjects_per_case=1 (2 on every {SECOND_SUBJECT_EVERY}th) "
@@ -360,13 +364,14 @@ def main() -> None:
         f"kdf_profile=test cpus={os.cpu_count()} "
         f"load_average={'/'.join(f'{n:.1f}' for n in os.getloadavg())}"
     )
-    with tempfile.TemporaryDirectory() as tmp:
-        url = f"sqlite:///{Path(tmp) / 'bench.db'}"
-        engine = make_engine(url)
-        run("SQLite", engine, url, args)
-        engine.dispose()
+    if "sqlite" in backends:
+        with tempfile.TemporaryDirectory() as tmp:
+            url = f"sqlite:///{Path(tmp) / 'bench.db'}"
+            engine = make_engine(url)
+            run("SQLite", engine, url, args)
+            engine.dispose()
     pg_url = os.environ.get("PORTAL_BENCH_PG_URL")
-    if pg_url:
+    if pg_url and "postgresql" in backends:
         engine = make_engine(pg_url)
         reset(engine)
         run("PostgreSQL", engine, pg_url, args)
