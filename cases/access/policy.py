@@ -155,14 +155,12 @@ def allowed_condition(staff: StaffAccount, db: Session | None = None) -> ColumnE
     hashes = conflict_hashes(session, staff)
     if not hashes:
         return ~excluded
-    conflicted = exists().where(
-        CaseSubject.case_id == Case.id, _among(session, CaseSubject.directory_hash, hashes)
-    )
+    conflicted = exists().where(CaseSubject.case_id == Case.id, _subject_among(session, hashes))
     return and_(~excluded, ~conflicted)
 
 
-def _among(db: Session, column: ColumnElement[str | None], hashes: set[str]) -> ColumnElement[bool]:
-    """column IN hashes, sent as one parameter however many there are.
+def _subject_among(db: Session, hashes: set[str]) -> ColumnElement[bool]:
+    """case_subjects.directory_hash IN hashes, sent as one parameter however many there are.
 
     A manager's chain can be 10,000 people: an expanded IN list costs SQLAlchemy more to
     render on every page than the query costs the database. PostgreSQL gets an array;
@@ -170,9 +168,9 @@ def _among(db: Session, column: ColumnElement[str | None], hashes: set[str]) -> 
     """
     ordered = sorted(hashes)
     if db.get_bind().dialect.name == "postgresql":
-        return column == any_(literal(ordered, ARRAY(String)))
+        return CaseSubject.directory_hash == any_(literal(ordered, ARRAY(String)))
     values = func.json_each(literal(json.dumps(ordered), String)).table_valued("value")
-    return column.in_(select(values.c.value).scalar_subquery())
+    return CaseSubject.directory_hash.in_(select(values.c.value).scalar_subquery())
 
 
 def eligible(db: Session, staff: list[StaffAccount], case: Case) -> list[StaffAccount]:
