@@ -96,8 +96,31 @@ def _sqlite_begin_immediate(connection: Any) -> None:
     connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def session_factory(engine: Engine) -> sessionmaker[Session]:
-    return sessionmaker(bind=engine, expire_on_commit=False, autoflush=True)
+SERVER_SECRET = "portal.server_secret"  # noqa: S105 (the Session.info key, not a secret)
+
+
+def session_factory(engine: Engine, server_secret: bytes | None = None) -> sessionmaker[Session]:
+    """Sessions on this engine; each carries the server secret the access policy hashes with.
+
+    The directory stores no hash of anyone (a stolen database must not link a case to the
+    people it names), so the policy hashes the viewer's chain under the secret per request.
+    """
+    info = {SERVER_SECRET: server_secret} if server_secret is not None else {}
+    return sessionmaker(bind=engine, expire_on_commit=False, autoflush=True, info=info)
+
+
+def bind_server_secret(db: Session, server_secret: bytes) -> Session:
+    """Give a session made elsewhere (a test's, a benchmark's) the secret the policy needs."""
+    db.info[SERVER_SECRET] = server_secret
+    return db
+
+
+def server_secret_of(db: Session) -> bytes:
+    """The secret this session was made with; refusing, rather than guessing, when it has none."""
+    secret = db.info.get(SERVER_SECRET)
+    if not isinstance(secret, bytes):
+        raise RuntimeError("this database session was made without the server secret")
+    return secret
 
 
 @contextmanager

@@ -15,7 +15,7 @@ from ._kdf import (
     verify_password,
 )
 from ._keypair import KeyPair, export_recovery_key, import_recovery_key
-from ._mac import keyed_hash
+from ._mac import keyed_hash, keyed_hashes
 from ._receipt import Receipt, new_receipt, parse_receipt
 from ._stream import StreamEncryptor, decrypt_stream
 from ._totp import (
@@ -44,6 +44,7 @@ __all__ = [
     "hash_password",
     "import_recovery_key",
     "keyed_hash",
+    "keyed_hashes",
     "new_receipt",
     "new_salt",
     "new_totp_secret",

@@ -66,7 +66,7 @@ def create_app(
     )
     app.state.settings = settings
     app.state.engine = db_engine
-    app.state.db = session_factory(db_engine)
+    app.state.db = session_factory(db_engine, settings.secret_key.reveal())
     app.state.templates = Templating()
     return app
 

@@ -35,7 +35,7 @@ def setup_link_if_needed(
     """With no admin yet, the one-time link whose page creates the first admin (the same
     link on every start until it expires)."""
     clock = clock or SystemClock()
-    with unit_of_work(session_factory(engine)) as db:
+    with unit_of_work(session_factory(engine, settings.secret_key.reveal())) as db:
         staff = StaffService(
             db, clock, server_secret=settings.secret_key.reveal(), profile=kdf_profile(settings)
         )

@@ -181,9 +181,11 @@ def settings(data_dir: Path, database_url: str) -> Any:
 @pytest.fixture
 def app_db(engine: Engine, _reset_tables: None) -> sessionmaker[Session]:
     """A sessionmaker on the app's engine: commits are real, and undone after the test."""
+    from support.db import TEST_SECRET
+
     from cases.db import session_factory
 
-    return session_factory(engine)
+    return session_factory(engine, TEST_SECRET)
 
 
 @pytest.fixture

@@ -1,9 +1,17 @@
-"""Case-list latency at 100,000 cases: first page and a filtered page, p50 and p99.
+"""Case-list latency, 100,000 cases and 10,000 people: p50 and p99, in process and over HTTP.
 
 Seeds through bulk inserts (what is measured is the listing, not intake): the case
-content is an opaque blob, and the viewer's key wraps are real-sized blobs, since the
-list never decrypts. Run: python -m bench.cases.run [--cases N] [--runs N];
-PORTAL_BENCH_PG_URL=postgresql+psycopg://… adds a PostgreSQL pass.
+content is an opaque blob, and the viewers' key wraps are real-sized blobs, since the
+list never decrypts. Every case names at least one subject; most are directory people,
+stored as the keyed hash intake stores. The directory holds no hash (docs/access.md), so
+each listing hashes the viewer's own chain under the server secret: the viewers sit at
+the top of the directory (everyone below them), at the head of a division, and at the
+bottom (themselves only). Over HTTP the list is GET /api/v1/cases with a bearer token,
+served by uvicorn in a thread.
+
+Run: python -m bench.cases.run [--cases N] [--people N] [--runs N] [--backends sqlite,postgresql];
+PORTAL_BENCH_PG_URL=postgresql+psycopg://… adds a PostgreSQL pass (the database is
+emptied first and after).
 """
 
 from __future__ import annotations
@@ -11,41 +19,99 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import socket
 import statistics
 import tempfile
+import threading
 import time
-from datetime import date, timedelta
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
+import httpx
+import uvicorn
 from sqlalchemy import insert, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 import crypto
-from cases.db import Base, make_engine, new_id
-from cases.models import Case, CaseAssignee, CaseExclusion, KeyWrap, Receipt
+from cases.db import Base, make_engine, new_id, session_factory
+from cases.models import Case, CaseAssignee, CaseExclusion, CaseSubject, KeyWrap, Receipt
 from cases.org.service import OrgService
-from cases.staff.models import StaffAccount
+from cases.staff.directory import directory_hashes
+from cases.staff.models import DirectoryEntry, StaffAccount
 from cases.staff.service import StaffService
 from cases.workflow.listing import COUNT_CAP, CaseFilters, CaseList
+from portal.app import create_app
 from portal.migrations import upgrade
+from portal.settings import Secret, Settings
 
 STATUSES = ["new", "acknowledged", "investigating", "concluded", "closed"]
 TODAY = date(2026, 3, 2)
 BATCH = 5000
+DEPTH = 6  # levels of management, the top person included
+SECRET = b"b" * 32
+PASSWORD = "bench password 12345"  # noqa: S105 (the benchmark accounts' password)
+UNMATCHED_SUBJECTS = 0.1  # share of subjects named by a reporter but not in the directory
+SECOND_SUBJECT_EVERY = 5
 
 
-def seed(engine: Engine, count: int) -> StaffAccount:
+@dataclass(frozen=True)
+class Viewer:
+    label: str
+    email: str
+    employee_id: str
+    chain: int  # people at or below them in the directory
+    totp_secret: bytes
+
+
+def directory(people: int) -> list[dict[str, object]]:
+    """A tree DEPTH levels deep: one head, then six times as many per level, the rest last."""
+    sizes = [6**level for level in range(DEPTH - 1)]
+    sizes.append(max(0, people - sum(sizes)))
+    rows: list[dict[str, object]] = []
+    previous: list[str] = []
+    for level, size in enumerate(sizes):
+        ids = [f"E{level}{n:06d}" for n in range(size)]
+        rows += [
+            {
+                "id": new_id(),
+                "employee_id": employee_id,
+                "name": f"Person {employee_id}",
+                "email": f"{employee_id.lower()}@corp.example",
+                "department": f"Division {n % 6}",
+                "manager_employee_id": previous[n % len(previous)] if previous else None,
+                "updated_at": datetime(2026, 3, 2),
+            }
+            for n, employee_id in enumerate(ids)
+        ]
+        previous = ids
+    return rows
+
+
+def chain_size(rows: list[dict[str, object]], employee_id: str) -> int:
+    below: dict[object, list[object]] = {}
+    for row in rows:
+        below.setdefault(row["manager_employee_id"], []).append(row["employee_id"])
+    todo, seen = [employee_id], 0
+    while todo:
+        seen += 1
+        todo += below.get(todo.pop(), [])
+    return seen
+
+
+def seed(engine: Engine, count: int, people: int) -> list[Viewer]:
     upgrade(engine)  # the real schema and seeded channel, as `portal migrate` makes them
     rng = random.Random(7)
-    with Session(engine) as db:
+    rows = directory(people)
+    with session_factory(engine, SECRET)() as db:
         channel = OrgService(db).general_channel()
-        profile = crypto.profile_named("test", allow_test=True)
-        staff = StaffService(db, _Clock(), server_secret=b"b" * 32, profile=profile)
-        viewer = staff.create(
-            "viewer@example.com", "bench password 12345", ["investigator"]
-        ).account
-        other = staff.create("other@example.com", "bench password 12345", ["investigator"]).account
+        db.execute(insert(DirectoryEntry), rows)
+        heads = {"top of the directory": "E0000000", "division head": "E1000000"}
+        heads["bottom of the directory"] = str(rows[-1]["employee_id"])
+        viewers = [_viewer(db, label, employee_id, rows) for label, employee_id in heads.items()]
+        accounts = [db.query(StaffAccount).filter_by(email=v.email).one().id for v in viewers]
         receipt = Receipt(
             selector="BENCH",
             salt=b"s" * 16,
@@ -55,81 +121,107 @@ def seed(engine: Engine, count: int) -> StaffAccount:
         )
         db.add(receipt)
         db.commit()
+        hashes = directory_hashes(SECRET, [str(row["employee_id"]) for row in rows])
         categories = [c.id for c in channel.categories]
         for start in range(0, count, BATCH):
-            _batch(
-                db,
-                rng,
-                start,
-                min(BATCH, count - start),
-                channel.id,
-                categories,
-                receipt.id,
-                viewer.id,
-                other.id,
-            )
+            size = min(BATCH, count - start)
+            batch = _Batch(rng, channel.id, categories, receipt.id, accounts, hashes)
+            batch.fill(start, size)
+            batch.write(db)
             db.commit()
-        db.expunge(viewer)
-        return viewer
+    return viewers
 
 
-def _batch(
-    db: Session,
-    rng: random.Random,
-    start: int,
-    size: int,
-    channel_id: str,
-    categories: list[str],
-    receipt_id: str,
-    viewer: str,
-    other: str,
-) -> None:
-    cases, wraps, exclusions, assignees = [], [], [], []
-    for n in range(start, start + size):
-        case_id, status = new_id(), rng.choice(STATUSES)
-        submitted = TODAY - timedelta(days=rng.randint(0, 400))
+def _viewer(db: Session, label: str, employee_id: str, rows: list[dict[str, object]]) -> Viewer:
+    profile = crypto.profile_named("test", allow_test=True)
+    staff = StaffService(db, _Clock(), server_secret=SECRET, profile=profile)
+    email = f"{employee_id.lower()}@corp.example"
+    made = staff.create(email, PASSWORD, ["investigator"], employee_id=employee_id)
+    assert made.totp_secret is not None
+    return Viewer(label, email, employee_id, chain_size(rows, employee_id), made.totp_secret)
+
+
+@dataclass
+class _Batch:
+    rng: random.Random
+    channel_id: str
+    categories: list[str]
+    receipt_id: str
+    viewers: list[str]  # account ids: all hold every case key; the last is an assignee
+    hashes: list[str]
+
+    def __post_init__(self) -> None:
+        self.rows: dict[type[Base], list[dict[str, object]]] = {
+            Case: [],
+            KeyWrap: [],
+            CaseSubject: [],
+            CaseExclusion: [],
+            CaseAssignee: [],
+        }
+
+    def fill(self, start: int, size: int) -> None:
+        for n in range(start, start + size):
+            case_id = new_id()
+            self.rows[Case].append(self._case(n, case_id))
+            self.rows[KeyWrap] += [_wrap(case_id, staff_id) for staff_id in self.viewers]
+            subjects = 2 if n % SECOND_SUBJECT_EVERY == 0 else 1
+            self.rows[CaseSubject] += [self._subject(case_id) for _ in range(subjects)]
+            if n % 10 == 0:
+                self.rows[CaseExclusion].append(
+                    {"case_id": case_id, "staff_id": self.viewers[1], "reason": "reporter"}
+                )
+            if n % 3 == 0:
+                self.rows[CaseAssignee].append({"case_id": case_id, "staff_id": self.viewers[-1]})
+
+    def write(self, db: Session) -> None:
+        for model, rows in self.rows.items():
+            if rows:
+                db.execute(insert(model), rows)
+
+    def _case(self, n: int, case_id: str) -> dict[str, object]:
+        status = self.rng.choice(STATUSES)
+        submitted = TODAY - timedelta(days=self.rng.randint(0, 400))
         ack, feedback = submitted + timedelta(days=7), submitted + timedelta(days=97)
         due = ack if status == "new" else feedback if status in STATUSES[1:3] else None
-        cases.append(
-            {
-                "id": case_id,
-                "reference": f"B{n:09d}",
-                "channel_id": channel_id,
-                "category_id": rng.choice(categories),
-                "kind": "report",
-                "intake": "web",
-                "priority": "normal",
-                "status": status,
-                "confidential": False,
-                "submitted_on": submitted,
-                "acknowledge_by": ack,
-                "feedback_by": feedback,
-                "due_on": due,
-                "receipt_id": receipt_id,
-                "content": os.urandom(64),
-            }
-        )
-        for staff_id in (viewer, other):
-            wraps.append(
-                {
-                    "id": new_id(),
-                    "case_id": case_id,
-                    "key_kind": "case",
-                    "holder": f"staff:{staff_id}",
-                    "staff_id": staff_id,
-                    "wrapped": os.urandom(92),
-                }
-            )
-        if n % 10 == 0:
-            exclusions.append({"case_id": case_id, "staff_id": viewer, "reason": "reporter"})
-        if n % 3 == 0:
-            assignees.append({"case_id": case_id, "staff_id": other})
-    db.execute(insert(Case), cases)
-    db.execute(insert(KeyWrap), wraps)
-    if exclusions:
-        db.execute(insert(CaseExclusion), exclusions)
-    if assignees:
-        db.execute(insert(CaseAssignee), assignees)
+        return {
+            "id": case_id,
+            "reference": f"B{n:09d}",
+            "channel_id": self.channel_id,
+            "category_id": self.rng.choice(self.categories),
+            "kind": "report",
+            "intake": "web",
+            "priority": "normal",
+            "status": status,
+            "confidential": False,
+            "submitted_on": submitted,
+            "acknowledge_by": ack,
+            "feedback_by": feedback,
+            "due_on": due,
+            "receipt_id": self.receipt_id,
+            "content": os.urandom(64),
+        }
+
+    def _subject(self, case_id: str) -> dict[str, object]:
+        matched = self.rng.random() >= UNMATCHED_SUBJECTS
+        return {
+            "id": new_id(),
+            "case_id": case_id,
+            "directory_hash": self.rng.choice(self.hashes) if matched else None,
+            "matched_by": "employee_id" if matched else "none",
+            "needs_confirmation": False,
+            "sealed": os.urandom(96),
+        }
+
+
+def _wrap(case_id: str, staff_id: str) -> dict[str, object]:
+    return {
+        "id": new_id(),
+        "case_id": case_id,
+        "key_kind": "case",
+        "holder": f"staff:{staff_id}",
+        "staff_id": staff_id,
+        "wrapped": os.urandom(92),
+    }
 
 
 class _Clock:
@@ -139,38 +231,113 @@ class _Clock:
         return utcnow()
 
 
-def measure(
-    engine: Engine, viewer: StaffAccount, filters: CaseFilters, runs: int
-) -> tuple[float, float, int]:
+def percentiles(timings: list[float]) -> tuple[float, float]:
+    timings = sorted(timings)
+    return statistics.median(timings), timings[min(len(timings) - 1, int(len(timings) * 0.99))]
+
+
+def timed(call: Callable[[], object], runs: int) -> tuple[float, float]:
+    call()  # warm: the first call fills caches a long-running server would have warm
     timings = []
-    with Session(engine) as db:
-        viewer = db.merge(viewer)
+    for _ in range(runs):
+        started = time.perf_counter()
+        call()
+        timings.append((time.perf_counter() - started) * 1000)
+    return percentiles(timings)
+
+
+def in_process(engine: Engine, viewer: Viewer, filters: CaseFilters, runs: int) -> str:
+    with session_factory(engine, SECRET)() as db:
+        staff = db.query(StaffAccount).filter_by(email=viewer.email).one()
         listing = CaseList(db)
-        total = listing.page(viewer, TODAY, filters).total
-        for _ in range(runs):
-            started = time.perf_counter()
-            listing.page(viewer, TODAY, filters)
-            timings.append((time.perf_counter() - started) * 1000)
-    timings.sort()
-    p99 = timings[min(len(timings) - 1, int(len(timings) * 0.99))]
-    return statistics.median(timings), p99, total
+        total = listing.page(staff, TODAY, filters).total
+        p50, p99 = timed(lambda: listing.page(staff, TODAY, filters), runs)
+    shown = f"{total - 1:,}+" if total > COUNT_CAP else f"{total:,}"
+    return f"p50 {p50:7.2f} ms  p99 {p99:7.2f} ms  ({shown} visible, 50 per page)"
 
 
-def run(label: str, engine: Engine, count: int, runs: int) -> None:
+def login(client: httpx.Client, viewer: Viewer) -> dict[str, str]:
+    """A bearer token by the real login (password and TOTP), as a staff API client gets one."""
+    body = {
+        "email": viewer.email,
+        "password": PASSWORD,
+        "totp": crypto.totp_code(viewer.totp_secret, time.time()),
+    }
+    answer = client.post("/api/v1/staff/session", json=body)
+    answer.raise_for_status()
+    return {"Authorization": f"Bearer {answer.json()['token']}"}
+
+
+def over_http(
+    client: httpx.Client, headers: dict[str, str], params: dict[str, str], runs: int
+) -> str:
+    def get() -> None:
+        client.get("/api/v1/cases", params=params, headers=headers).raise_for_status()
+
+    p50, p99 = timed(get, runs)
+    return f"p50 {p50:7.2f} ms  p99 {p99:7.2f} ms"
+
+
+PAGES = {
+    "first page": (CaseFilters(), {}),
+    "filtered (investigating, overdue)": (
+        CaseFilters(status="investigating", due="overdue"),
+        {"status": "investigating", "due": "overdue"},
+    ),
+}
+
+
+def run(label: str, engine: Engine, url: str, args: argparse.Namespace) -> None:
     started = time.perf_counter()
-    viewer = seed(engine, count)
+    viewers = seed(engine, args.cases, args.people)
     # Fresh statistics and visibility map, as autovacuum would leave them on a live server.
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         conn.execute(text("VACUUM ANALYZE" if engine.dialect.name == "postgresql" else "ANALYZE"))
-    print(f"{label}: seeded {count:,} cases in {time.perf_counter() - started:.1f} s")
-    pages = {
-        "first page": CaseFilters(),
-        "filtered (investigating, overdue)": CaseFilters(status="investigating", due="overdue"),
-    }
-    for name, filters in pages.items():
-        p50, p99, total = measure(engine, viewer, filters, runs)
-        shown = f"{total - 1:,}+" if total > COUNT_CAP else f"{total:,}"
-        print(f"  {name:36} p50 {p50:7.2f} ms  p99 {p99:7.2f} ms  ({shown} visible, 50 per page)")
+    print(
+        f"{label}: seeded {args.cases:,} cases and {args.people:,} people "
+        f"in {time.perf_counter() - started:.1f} s"
+    )
+    server = _serve(url, engine)
+    try:
+        with httpx.Client(base_url=server.url, timeout=60) as client:
+            for viewer in viewers:
+                print(f"  viewer: {viewer.label} ({viewer.chain:,} people in their chain)")
+                headers = login(client, viewer)
+                for name, (filters, params) in PAGES.items():
+                    local = in_process(engine, viewer, filters, args.runs)
+                    print(f"    {name:34} in process {local}")
+                    print(f"    {'':34} over HTTP  {over_http(client, headers, params, args.runs)}")
+    finally:
+        server.stop()
+
+
+@dataclass
+class _Server:
+    url: str
+    server: uvicorn.Server
+    thread: threading.Thread
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(10)
+
+
+def _serve(url: str, engine: Engine) -> _Server:
+    """The real app (middleware, auth, JSON) under uvicorn in a thread, on this database."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    base_url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    data_dir = Path(tempfile.mkdtemp(prefix="bench-cases-"))
+    settings = Settings.for_tests(data_dir, url, base_url=base_url, secret_key=Secret(SECRET))
+    config = uvicorn.Config(
+        create_app(settings, engine=engine), log_level="warning", access_log=False
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.02)
+    return _Server(base_url, server, thread)
 
 
 def reset(engine: Engine) -> None:
@@ -183,18 +350,31 @@ def reset(engine: Engine) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--cases", type=int, default=100_000)
+    parser.add_argument("--people", type=int, default=10_000)
     parser.add_argument("--runs", type=int, default=100)
+    parser.add_argument(
+        "--backends", default="sqlite,postgresql", help="which to run (PostgreSQL needs the URL)"
+    )
     args = parser.parse_args()
-    print(f"cases={args.cases:,} runs={args.runs} page_size=50 kdf_profile=test")
-    with tempfile.TemporaryDirectory() as tmp:
-        engine = make_engine(f"sqlite:///{Path(tmp) / 'bench.db'}")
-        run("SQLite", engine, args.cases, args.runs)
-        engine.dispose()
+    backends = set(args.backends.split(","))
+    print(
+        f"cases={args.cases:,} people={args.people:,} depth={DEPTH} "
+        f"subjects_per_case=1 (2 on every {SECOND_SUBJECT_EVERY}th) "
+        f"unmatched_subjects={UNMATCHED_SUBJECTS:.0%} runs={args.runs} page_size=50 "
+        f"kdf_profile=test cpus={os.cpu_count()} "
+        f"load_average={'/'.join(f'{n:.1f}' for n in os.getloadavg())}"
+    )
+    if "sqlite" in backends:
+        with tempfile.TemporaryDirectory() as tmp:
+            url = f"sqlite:///{Path(tmp) / 'bench.db'}"
+            engine = make_engine(url)
+            run("SQLite", engine, url, args)
+            engine.dispose()
     pg_url = os.environ.get("PORTAL_BENCH_PG_URL")
-    if pg_url:
+    if pg_url and "postgresql" in backends:
         engine = make_engine(pg_url)
         reset(engine)
-        run("PostgreSQL", engine, args.cases, args.runs)
+        run("PostgreSQL", engine, pg_url, args)
         reset(engine)
         engine.dispose()
 

@@ -25,7 +25,7 @@ def app() -> Starlette:
     settings = Settings.from_environ()
     engine = make_engine(settings.database_url)
     upgrade(engine)
-    with unit_of_work(session_factory(engine)) as db:
+    with unit_of_work(session_factory(engine, settings.secret_key.reveal())) as db:
         staff = StaffService(
             db,
             SystemClock(),

@@ -8,13 +8,17 @@ receives a wrapped case key, so it is enforced cryptographically as well as here
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, and_, exists, literal, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, String, and_, any_, exists, func, literal, or_, select
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.orm import Session, object_session
 from sqlalchemy.sql import Select
 
+from cases.db import server_secret_of
 from cases.reports.models import Case, CaseExclusion, CaseSubject, KeyWrap, PendingGrant
+from cases.staff.directory import directory_hashes
 from cases.staff.models import DirectoryEntry, StaffAccount
 from cases.staff.roles import POLICY_ROLES
 
@@ -53,7 +57,7 @@ def may_see(db: Session, staff: StaffAccount, case: Case) -> Decision:
     own = own_hashes(db, staff)
     if own & subject_hashes:
         return Decision(False, "subject")
-    if set(db.scalars(conflict_hashes(staff))) & subject_hashes:
+    if conflict_hashes(db, staff) & subject_hashes:
         return Decision(False, "manager")
     return Decision(True, "ok")
 
@@ -81,7 +85,9 @@ def may_open(db: Session, staff: StaffAccount, case: Case) -> Decision:
 
 
 def own_hashes(db: Session, staff: StaffAccount) -> set[str]:
-    return set(db.scalars(select(DirectoryEntry.id_hash).where(_own_entry(staff))))
+    """Keyed hashes of this person's own directory entries, computed here: none are stored."""
+    ids = db.scalars(select(DirectoryEntry.employee_id).where(_own_entry(staff)))
+    return set(directory_hashes(server_secret_of(db), ids))
 
 
 def _own_entry(staff: StaffAccount) -> ColumnElement[bool]:
@@ -91,25 +97,42 @@ def _own_entry(staff: StaffAccount) -> ColumnElement[bool]:
     return or_(*conditions)
 
 
-def conflict_hashes(staff: StaffAccount) -> Select[tuple[str]]:
-    """Keyed hashes of this person's directory entry and everyone below them, at any depth.
+def chain_ids(staff: StaffAccount) -> Select[tuple[str]]:
+    """Employee ids of this person's directory entry and everyone below them, at any depth.
 
     UNION (not UNION ALL) makes the recursion stop on a cyclic management chain.
     """
-    base = select(DirectoryEntry.employee_id, DirectoryEntry.id_hash).where(_own_entry(staff))
+    base = select(DirectoryEntry.employee_id).where(_own_entry(staff))
     tree = base.cte("chain", recursive=True)
-    below = select(DirectoryEntry.employee_id, DirectoryEntry.id_hash).join(
+    below = select(DirectoryEntry.employee_id).join(
         tree, DirectoryEntry.manager_employee_id == tree.c.employee_id
     )
     tree = tree.union(below)
-    return select(tree.c.id_hash)
+    return select(tree.c.employee_id)
 
 
-def visible_condition(staff: StaffAccount) -> ColumnElement[bool]:
+def conflict_hashes(db: Session, staff: StaffAccount) -> set[str]:
+    """Keyed hashes of the people whose cases this person may not see: self and all below.
+
+    Hashed in the application under the server secret, so the database never holds a
+    hash beside a directory id (docs/access.md, "A stolen database").
+    """
+    return set(directory_hashes(server_secret_of(db), db.scalars(chain_ids(staff))))
+
+
+def _session(staff: StaffAccount, db: Session | None) -> Session:
+    session = db if db is not None else object_session(staff)
+    if session is None:
+        raise RuntimeError("the access policy needs a session to read the directory")
+    return session
+
+
+def visible_condition(staff: StaffAccount, db: Session | None = None) -> ColumnElement[bool]:
     """A WHERE clause on Case for listing and counting: the same rule as may_see, in SQL.
 
     A case is listed when the person holds its key or is awaiting it, and neither an
-    exclusion nor a subject conflict applies.
+    exclusion nor a subject conflict applies. The directory is read through `db` (by
+    default the session `staff` belongs to) to hash the person's chain.
     """
     if not staff.active or not (staff.role_names & POLICY_ROLES):
         return literal(False)
@@ -121,19 +144,34 @@ def visible_condition(staff: StaffAccount) -> ColumnElement[bool]:
         PendingGrant.staff_id == staff.id,
         PendingGrant.key_kind == "case",
     )
-    return and_(or_(holds, awaiting), allowed_condition(staff))
+    return and_(or_(holds, awaiting), allowed_condition(staff, db))
 
 
-def allowed_condition(staff: StaffAccount) -> ColumnElement[bool]:
+def allowed_condition(staff: StaffAccount, db: Session | None = None) -> ColumnElement[bool]:
     """may_see as a WHERE clause on Case, without asking for a key: who *could* be given it."""
     if not staff.active or not (staff.role_names & POLICY_ROLES):
         return literal(False)
     excluded = exists().where(CaseExclusion.case_id == Case.id, CaseExclusion.staff_id == staff.id)
-    conflicted = exists().where(
-        CaseSubject.case_id == Case.id,
-        CaseSubject.directory_hash.in_(conflict_hashes(staff).scalar_subquery()),
-    )
+    session = _session(staff, db)
+    hashes = conflict_hashes(session, staff)
+    if not hashes:
+        return ~excluded
+    conflicted = exists().where(CaseSubject.case_id == Case.id, _subject_among(session, hashes))
     return and_(~excluded, ~conflicted)
+
+
+def _subject_among(db: Session, hashes: set[str]) -> ColumnElement[bool]:
+    """case_subjects.directory_hash IN hashes, sent as one parameter however many there are.
+
+    A manager's chain can be 10,000 people: an expanded IN list costs SQLAlchemy more to
+    render on every page than the query costs the database. PostgreSQL gets an array;
+    SQLite a JSON array it reads with json_each (both evaluated once per statement).
+    """
+    ordered = sorted(hashes)
+    if db.get_bind().dialect.name == "postgresql":
+        return CaseSubject.directory_hash == any_(literal(ordered, ARRAY(String)))
+    values = func.json_each(literal(json.dumps(ordered), String)).table_valued("value")
+    return CaseSubject.directory_hash.in_(select(values.c.value).scalar_subquery())
 
 
 def eligible(db: Session, staff: list[StaffAccount], case: Case) -> list[StaffAccount]:
@@ -144,6 +182,7 @@ def eligible(db: Session, staff: list[StaffAccount], case: Case) -> list[StaffAc
 __all__ = [
     "Decision",
     "allowed_condition",
+    "chain_ids",
     "conflict_hashes",
     "eligible",
     "may_open",

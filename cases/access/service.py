@@ -16,6 +16,7 @@ from cases.access.matching import Matcher
 from cases.access.policy import eligible, may_see
 from cases.audit.service import Actor, AuditLog
 from cases.clock import Clock
+from cases.db import server_secret_of
 from cases.errors import Conflict, Forbidden, Invalid
 from cases.org.models import Category, Channel
 from cases.org.service import OrgService
@@ -24,6 +25,7 @@ from cases.reports.intake import IntakeConfig, IntakeService, SubjectInput
 from cases.reports.keys import CASE, KeyRing
 from cases.reports.models import Case, CaseExclusion, CaseSubject, KeyWrap, PendingGrant
 from cases.reports.sealing import SUBJECT, open_json
+from cases.staff.directory import entries_by_hash
 from cases.staff.models import DirectoryEntry, StaffAccount
 from cases.staff.roles import CASE_READERS, POLICY_ROLES, require_roles
 
@@ -107,7 +109,11 @@ class AccessService:
         for row in rows:
             if row.sealed:
                 typed.setdefault(row.group_id or row.id, self._typed(case, case_key, row))
-        return [self._subject_row(row, typed.get(row.group_id or row.id, {})) for row in rows]
+        hashes = {row.directory_hash for row in rows if row.directory_hash is not None}
+        entries = entries_by_hash(self.db, server_secret_of(self.db), hashes)
+        return [
+            self._subject_row(row, typed.get(row.group_id or row.id, {}), entries) for row in rows
+        ]
 
     def confirm_subject(
         self, principal: StaffPrincipal, case: Case, case_key: bytes, subject_id: str
@@ -174,12 +180,10 @@ class AccessService:
         value = open_json(case_key, case.id, SUBJECT, row.id, row.sealed)
         return {k: str(v) for k, v in value.items()}
 
-    def _subject_row(self, row: CaseSubject, typed: dict[str, str]) -> SubjectRow:
-        entry = None
-        if row.directory_hash is not None:
-            entry = self.db.scalars(
-                select(DirectoryEntry).where(DirectoryEntry.id_hash == row.directory_hash)
-            ).first()
+    def _subject_row(
+        self, row: CaseSubject, typed: dict[str, str], entries: dict[str, DirectoryEntry]
+    ) -> SubjectRow:
+        entry = entries.get(row.directory_hash) if row.directory_hash is not None else None
         return SubjectRow(
             id=row.id,
             name=typed.get("name", ""),

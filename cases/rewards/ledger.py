@@ -2,6 +2,9 @@
 
 The ledger holds only clear facts (amounts, statuses, dates); never payout details or
 what anyone wrote. A case reference is shown only to someone the policy lets see the case.
+Finance sees each payment without its case: no case id or reference, no recovered loss,
+no dates of the case's reward decisions; only the payment id, status, amount and its own
+payment (who is paid stays behind the payout key, on the desk).
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from cases.clock import local_day
 from cases.principals import StaffPrincipal
 from cases.reports.models import Case
 from cases.rewards.models import Reward, RewardPayment, RewardStatus
+from cases.staff.models import Role
 from cases.staff.roles import LEDGER_ROLES, require_roles
 
 STATUSES = tuple(RewardStatus)
@@ -42,6 +46,9 @@ COLUMNS = (
     "paid_on",
     "payment_reference",
 )
+
+
+FINANCE_COLUMNS = ("payment", "status", "currency", "amount_minor", "paid_on", "payment_reference")
 
 
 @dataclass(frozen=True)
@@ -69,6 +76,18 @@ class LedgerRow:
             paid.reference if paid else "",
         ]
 
+    def finance_cells(self, zone: ZoneInfo) -> list[str | int]:
+        """The row as finance sees it (FINANCE_COLUMNS): nothing that leads to the case."""
+        r, paid = self.reward, self.payment
+        return [
+            r.id,
+            r.status,
+            r.currency,
+            r.amount_minor,
+            local_day(paid.paid_at, zone).isoformat() if paid else "",
+            paid.reference if paid else "",
+        ]
+
 
 @dataclass
 class MonthTotal:
@@ -84,6 +103,8 @@ class MonthTotal:
 class Ledger:
     rows: list[LedgerRow]
     totals: list[MonthTotal]
+    # Finance's view: rows carry no case link (case_reference is always empty then).
+    for_finance: bool = False
 
 
 def require_ledger_reader(principal: StaffPrincipal) -> None:
@@ -99,13 +120,22 @@ def build_ledger(
     )
     if status in STATUSES:
         stmt = stmt.where(Reward.status == status)
+    finance = is_finance_view(principal)
     rows = [
         LedgerRow(
-            reward, _reference(db, principal, reward), local_day(reward.proposed_at, zone), paid
+            reward,
+            "" if finance else _reference(db, principal, reward),
+            local_day(reward.proposed_at, zone),
+            paid,
         )
         for reward, paid in db.execute(stmt.order_by(Reward.proposed_at.desc(), Reward.id))
     ]
-    return Ledger(rows, month_totals(rows))
+    return Ledger(rows, month_totals(rows), finance)
+
+
+def is_finance_view(principal: StaffPrincipal) -> bool:
+    """Finance pays without learning which case: it gets the view without any case link."""
+    return principal.has_role(Role.FINANCE)
 
 
 def _reference(db: Session, principal: StaffPrincipal, reward: Reward) -> str:
@@ -137,9 +167,10 @@ def safe_cell(value: str | int) -> str | int:
 def ledger_csv(ledger: Ledger, zone: ZoneInfo) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(COLUMNS)
+    writer.writerow(FINANCE_COLUMNS if ledger.for_finance else COLUMNS)
     for row in ledger.rows:
-        writer.writerow([safe_cell(cell) for cell in row.cells(zone)])
+        cells = row.finance_cells(zone) if ledger.for_finance else row.cells(zone)
+        writer.writerow([safe_cell(cell) for cell in cells])
     return out.getvalue()
 
 

@@ -55,6 +55,8 @@ OPEN = frozenset(
 TEXT_MAX = 5_000
 PAYOUT_FIELD_MAX = 200
 REFERENCE_MAX = 100
+# Who collects the reward: the reporter, or a representative (a lawyer, say) on their behalf.
+PAYEES = ("self", "representative")
 REPORTER = Actor("reporter")
 
 
@@ -78,18 +80,27 @@ class Proposal:
 
 @dataclass(frozen=True)
 class Payout:
+    """Where the reporter wants the reward paid: their own account or a representative's.
+
+    A representative (a lawyer, say) collects on the reporter's behalf, so finance sees
+    only the representative's name and account, never the reporter's (docs/rewards.md).
+    """
+
     name: str
     account: str
     contact: str
+    payee: str = "self"
 
     def check(self) -> dict[str, str]:
         fields = {"name": self.name, "account": self.account, "contact": self.contact}
         missing = {k: "required" for k, v in fields.items() if not v.strip()}
         long = {k: "too_long" for k, v in fields.items() if len(v) > PAYOUT_FIELD_MAX}
         problems = {**missing, **long}
+        if self.payee not in PAYEES:
+            problems["payee"] = "payee"
         if problems:
             raise Invalid("Please fill in every payout field.", fields=problems)
-        return {k: v.strip() for k, v in fields.items()}
+        return {**{k: v.strip() for k, v in fields.items()}, "payee": self.payee}
 
 
 @dataclass(frozen=True)
@@ -107,10 +118,17 @@ class RewardView:
 
 @dataclass(frozen=True)
 class PayoutView:
-    """An accepted reward at the finance desk; `payout` only for holders of the payout key."""
+    """An accepted reward at the finance desk: the payee, the amount and a payment id.
 
-    reward: Reward
-    case_reference: str
+    Nothing of the case (reference, category, channel, dates, recovered loss): finance
+    would otherwise link the person paid to a report. The payment id is the reward's id,
+    which only the case team's and auditors' views resolve to a case. `payout` only for
+    holders of the payout key.
+    """
+
+    payment_id: str
+    amount_minor: int
+    currency: str
     payout: dict[str, str] | None
 
 
@@ -491,7 +509,8 @@ class RewardService:
             case = self.db.get(Case, reward.case_id)
             if case is None or not may_see(self.db, principal.account, case):
                 continue
-            views.append(PayoutView(reward, case.reference, self._payout(principal, reward)))
+            payout = self._payout(principal, reward)
+            views.append(PayoutView(reward.id, reward.amount_minor, reward.currency, payout))
         return views
 
     def _payout(self, principal: StaffPrincipal, reward: Reward) -> dict[str, str] | None:

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+import crypto
 from cases.access.matching import Matcher, index_entries
 from cases.access.names import id_hash, identifier
 from cases.clock import Clock
@@ -25,6 +26,8 @@ from cases.staff.models import DirectoryEntry
 COLUMNS = ("employee_id", "name", "email", "department", "manager_id")
 OPTIONAL_COLUMNS = ("aliases",)
 MAX_ROWS = 200_000
+HASH_PURPOSE = "directory-employee-id"
+_MEMO: dict[tuple[bytes, str], str] = {}
 
 
 @dataclass(frozen=True)
@@ -48,8 +51,47 @@ class ImportReport:
 
 
 def directory_hash(server_secret: bytes, employee_id: str) -> str:
-    """Same keyed hash as case subjects use, so the policy can compare them in clear."""
+    """The keyed hash a case subject stores for a directory match (the matcher's folded id:
+    "E3" and "e3" agree); the directory stores none.
+
+    Without the server secret a copy of the database cannot join a case's subjects to the
+    directory: the application hashes the people it needs (a viewer's chain) per request.
+    """
     return id_hash(server_secret, employee_id)
+
+
+def directory_hashes(server_secret: bytes, employee_ids: Iterable[str]) -> list[str]:
+    """directory_hash of each id, in order; remembered in this process, as it never changes.
+
+    A manager's chain can hold thousands of people and is hashed for every page of the case
+    list. The memo is a cache of a pure function (the secret is part of its key), not state.
+    """
+    ids = [identifier(employee_id) for employee_id in employee_ids]
+    known = {employee_id: _MEMO.get((server_secret, employee_id)) for employee_id in ids}
+    missing = [employee_id for employee_id, hashed in known.items() if hashed is None]
+    if missing:
+        hashed = crypto.keyed_hashes(server_secret, HASH_PURPOSE, missing)
+        fresh = dict(zip(missing, hashed, strict=True))
+        if len(_MEMO) + len(fresh) > MAX_ROWS:
+            _MEMO.clear()
+        _MEMO.update({(server_secret, employee_id): h for employee_id, h in fresh.items()})
+        known.update(fresh)
+    return [known[employee_id] or "" for employee_id in ids]
+
+
+def entries_by_hash(
+    db: Session, server_secret: bytes, hashes: set[str]
+) -> dict[str, DirectoryEntry]:
+    """The directory entries behind these subject hashes (for the case team's subject list)."""
+    if not hashes:
+        return {}
+    ids = list(db.scalars(select(DirectoryEntry.employee_id)))
+    hashed = zip(ids, directory_hashes(server_secret, ids), strict=True)
+    wanted = [employee_id for employee_id, h in hashed if h in hashes]
+    if not wanted:
+        return {}
+    entries = db.scalars(select(DirectoryEntry).where(DirectoryEntry.employee_id.in_(wanted)))
+    return {directory_hash(server_secret, entry.employee_id): entry for entry in entries}
 
 
 def parse_csv(text: str) -> list[Row]:
@@ -146,7 +188,6 @@ class DirectoryService:
         if entry is None:
             entry = DirectoryEntry(
                 employee_id=row.employee_id,
-                id_hash=directory_hash(self.server_secret, row.employee_id),
                 updated_at=self.clock.now(),
                 **values,
             )

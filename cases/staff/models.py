@@ -31,14 +31,16 @@ class Role(StrEnum):
 
 
 class DirectoryEntry(Base):
-    """One row of the imported staff directory; the management chain follows manager_id."""
+    """One row of the imported staff directory; the management chain follows manager_id.
+
+    No keyed hash of employee_id is stored here: case subjects hold only that hash, and a
+    copy of the database without the server secret must not join the two (docs/access.md).
+    """
 
     __tablename__ = "directory_entries"
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
     employee_id: Mapped[str] = mapped_column(String(64), unique=True)
-    # Keyed hash of employee_id: what case subjects are matched against, in clear.
-    id_hash: Mapped[str] = mapped_column(String(64), unique=True)
     name: Mapped[str] = mapped_column(String(200))
     email: Mapped[str | None] = mapped_column(String(254), index=True)
     department: Mapped[str] = mapped_column(String(200), default="")

@@ -79,7 +79,7 @@ def register(commands: Any) -> None:
 
 def _context() -> tuple[Settings, Any]:
     settings = Settings.from_environ()
-    return settings, session_factory(prepare_database(settings))
+    return settings, session_factory(prepare_database(settings), settings.secret_key.reveal())
 
 
 def run_setup(args: argparse.Namespace) -> int:

@@ -15,7 +15,7 @@ from starlette.routing import BaseRoute, Route
 from cases.db import unit_of_work
 from cases.errors import CaseError, Invalid, NotFound
 from cases.principals import ReporterPrincipal
-from cases.rewards.service import Payout
+from cases.rewards.service import PAYEES, Payout
 from portal.auth import REPORTER_COOKIE, require_reporter
 from portal.csrf import delete_host_cookie, form_with_csrf
 from portal.errors import read_json
@@ -37,9 +37,18 @@ REWARD = {
     },
 }
 PAYOUT_FIELDS = ("name", "account", "contact")
+PAYEE = {
+    "type": "string",
+    "enum": list(PAYEES),
+    "default": "self",
+    "description": "self: the reporter's own account; representative: someone (a lawyer, "
+    "say) who collects on the reporter's behalf. Finance sees only these payout details, "
+    "the amount and a payment id: never which case, its category, channel or dates.",
+}
 FIELD_MESSAGES = {
     "required": N_("Please fill this in."),
     "too_long": N_("This is too long."),
+    "payee": N_("Choose who receives the money."),
 }
 
 
@@ -71,12 +80,14 @@ def _decline(request: Request) -> None:
 
 def payout_from(values: Any) -> Payout:
     """Payout fields: absent is empty; any other type is refused, never silently dropped."""
-    fields = [values.get(name, "") for name in PAYOUT_FIELDS]
-    pairs = zip(PAYOUT_FIELDS, fields, strict=True)
+    names = (*PAYOUT_FIELDS, "payee")
+    fields = [values.get(name, "") for name in names]
+    pairs = zip(names, fields, strict=True)
     wrong = {name: "invalid" for name, value in pairs if not isinstance(value, str)}
     if wrong:
         raise Invalid(N_("Please check the highlighted fields."), fields=wrong)
-    return Payout(*fields)
+    name, account, contact, payee = (str(value) for value in fields)
+    return Payout(name, account, contact, payee=payee or "self")
 
 
 # --- pages ---------------------------------------------------------------------------------
@@ -119,7 +130,12 @@ def _accept_form(request: Request, payout: Payout) -> Response:
     try:
         _accept(request, payout)
     except Invalid as exc:
-        values = {"name": payout.name, "account": payout.account, "contact": payout.contact}
+        values = {
+            "name": payout.name,
+            "account": payout.account,
+            "contact": payout.contact,
+            "payee": payout.payee,
+        }
         return _offer_page(request, values, exc.fields, exc.message, 422)
     except CaseError as exc:
         if exc.status == 401:
@@ -168,11 +184,12 @@ def _reward_or_404(request: Request) -> dict[str, Any]:
 
 @api_operation(
     "acceptReporterReward",
-    "Accept the offer and give payout details (sealed for finance only)",
+    "Accept the offer and give payout details (sealed for finance only), for the reporter's "
+    "own account or a representative's",
     request={
         "type": "object",
         "required": list(PAYOUT_FIELDS),
-        "properties": dict.fromkeys(PAYOUT_FIELDS, STRING),
+        "properties": {**dict.fromkeys(PAYOUT_FIELDS, STRING), "payee": PAYEE},
     },
     responses={200: REWARD},
     errors=(400, 401, 404, 409, 422),

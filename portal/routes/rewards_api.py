@@ -7,6 +7,7 @@ and are parsed with Decimal in cases/rewards; answers give integer minor units.
 from __future__ import annotations
 
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
@@ -16,7 +17,7 @@ from starlette.routing import BaseRoute, Route
 
 from cases.db import unit_of_work
 from cases.errors import Invalid
-from cases.rewards.ledger import Ledger, build_ledger, ledger_csv
+from cases.rewards.ledger import FINANCE_COLUMNS, Ledger, LedgerRow, build_ledger, ledger_csv
 from cases.rewards.models import Reward, RewardPayment
 from cases.rewards.service import PayoutView, Proposal, RewardConfig, RewardService, RewardView
 from portal.auth import require_staff
@@ -89,15 +90,25 @@ def view_json(view: RewardView) -> dict[str, Any]:
 
 
 def payout_json(view: PayoutView) -> dict[str, Any]:
-    return {**reward_json(view.reward), "reference": view.case_reference, "payout": view.payout}
-
-
-def ledger_json(ledger: Ledger) -> dict[str, Any]:
+    """What finance sees: payee, amount and payment id; nothing of the case (docs/rewards.md)."""
     return {
-        "items": [
-            {**reward_json(row.reward), "case_reference": row.case_reference or None}
-            for row in ledger.rows
-        ],
+        "id": view.payment_id,
+        "payment_id": view.payment_id,
+        "amount_minor": view.amount_minor,
+        "currency": view.currency,
+        "payout": view.payout,
+    }
+
+
+def ledger_item_json(ledger: Ledger, row: LedgerRow, zone: ZoneInfo) -> dict[str, Any]:
+    if ledger.for_finance:
+        return dict(zip(FINANCE_COLUMNS, row.finance_cells(zone), strict=True))
+    return {**reward_json(row.reward), "case_reference": row.case_reference or None}
+
+
+def ledger_json(ledger: Ledger, zone: ZoneInfo) -> dict[str, Any]:
+    return {
+        "items": [ledger_item_json(ledger, row, zone) for row in ledger.rows],
         "totals": [
             {"month": t.month, "currency": t.currency, "count": t.counts, "sum_minor": t.sums}
             for t in ledger.totals
@@ -282,7 +293,7 @@ def _ledger(request: Request) -> dict[str, Any]:
         me = require_staff(request, db)
         zone = settings_of(request).timezone
         reward_service(request, db).expire_due()
-        return ledger_json(build_ledger(db, me, zone, request.query_params.get("status")))
+        return ledger_json(build_ledger(db, me, zone, request.query_params.get("status")), zone)
 
 
 @api_operation(

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from support.browser import blocking_violations, describe, run_axe
+from support.db import TEST_SECRET
 from support.staff_world import PASSWORD, build_world
 
 import crypto
@@ -32,7 +33,7 @@ def test_admin_round(start_live_server: Callable[..., Any], page_js: Any, tmp_pa
     """Every admin page works and passes axe; the changes made there are shown back."""
     server = start_live_server()
     engine = make_engine(server.database_url)
-    with unit_of_work(session_factory(engine)) as db:
+    with unit_of_work(session_factory(engine, TEST_SECRET)) as db:
         boss = build_world(db, SystemClock()).staff("boss@example.com", "admin")
     engine.dispose()
     csv = tmp_path / "directory.csv"

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from support.browser import blocking_violations, describe, run_axe
+from support.db import TEST_SECRET
 from support.staff_world import SECRET, Person, build_world
 
 import crypto
@@ -33,7 +34,7 @@ def seed(database_url: str) -> dict[str, Any]:
     confidential report names the manager."""
     engine = make_engine(database_url)
     clock = SystemClock()
-    with unit_of_work(session_factory(engine)) as db:
+    with unit_of_work(session_factory(engine, TEST_SECRET)) as db:
         world = build_world(db, clock)
         DirectoryService(db, clock, SECRET).import_rows(DIRECTORY)
         people = {

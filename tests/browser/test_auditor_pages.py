@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from support.browser import blocking_violations, describe, run_axe
+from support.db import TEST_SECRET
 from support.staff_world import build_world
 
 import crypto
@@ -24,7 +25,7 @@ def test_auditor_pages_are_accessible(
     """An auditor signs in and opens each auditor page; axe finds nothing serious on any."""
     server = start_live_server()
     engine = make_engine(server.database_url)
-    with unit_of_work(session_factory(engine)) as db:
+    with unit_of_work(session_factory(engine, TEST_SECRET)) as db:
         world = build_world(db, SystemClock())
         auditor = world.staff("aud@example.com", "auditor")
         world.staff("ana@example.com", "investigator")

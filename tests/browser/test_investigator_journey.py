@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 from support.browser import blocking_violations, describe, run_axe
+from support.db import TEST_SECRET
 from support.staff_world import SECRET, ZONE, build_world, key_ring
 
 import crypto
@@ -28,7 +29,7 @@ def seed(database_url: str) -> dict[str, Any]:
     """An investigator and a case received ten days ago, so it is overdue for acknowledgement."""
     engine = make_engine(database_url)
     clock = FixedClock(SystemClock().now() - timedelta(days=10))
-    with unit_of_work(session_factory(engine)) as db:
+    with unit_of_work(session_factory(engine, TEST_SECRET)) as db:
         world = build_world(db, clock)
         ana = world.staff("ana@example.com")
         filed = world.file()
@@ -107,7 +108,7 @@ def test_investigator_journey(start_live_server: Callable[..., Any], page_js: An
 def reporter_side(data: dict[str, Any]) -> tuple[str, list[str]]:
     """What the reporter's key opens: the case status and its messages (notes are not)."""
     filed = data["filed"]
-    with unit_of_work(session_factory(data["engine"])) as db:
+    with unit_of_work(session_factory(data["engine"], TEST_SECRET)) as db:
         case = db.get(Case, filed.case.id)
         receipt = db.get(Receipt, filed.case.receipt_id)
         assert case is not None

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 from support.browser import blocking_violations, describe, run_axe
+from support.db import TEST_SECRET
 from support.staff_world import ZONE
 
 import crypto
@@ -47,7 +48,7 @@ WORDS = {
 
 
 def seed(database_url: str) -> None:
-    with unit_of_work(session_factory(make_engine(database_url))) as db:
+    with unit_of_work(session_factory(make_engine(database_url), TEST_SECRET)) as db:
         OrgService(db).general_channel()
         StaffService(
             db, SystemClock(), server_secret=b"t" * 32, profile=crypto.PROFILES["test"]
@@ -56,7 +57,7 @@ def seed(database_url: str) -> None:
 
 def staff_reply(database_url: str, text: str) -> None:
     """The case team answers through the domain: case key opened as the investigator."""
-    with unit_of_work(session_factory(make_engine(database_url))) as db:
+    with unit_of_work(session_factory(make_engine(database_url), TEST_SECRET)) as db:
         service = StaffService(
             db, SystemClock(), server_secret=b"t" * 32, profile=crypto.PROFILES["test"]
         )

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from support.browser import blocking_violations, describe, run_axe
+from support.db import TEST_SECRET
 from support.staff_world import SECRET, ZONE, Person, build_world
 
 import crypto
@@ -24,7 +25,7 @@ def seed(database_url: str) -> dict[str, Any]:
     """A case concluded as substantiated, an investigator, an approver and a finance member."""
     engine = make_engine(database_url)
     clock = SystemClock()
-    with unit_of_work(session_factory(engine)) as db:
+    with unit_of_work(session_factory(engine, TEST_SECRET)) as db:
         world = build_world(db, clock)
         people = {
             "ana": world.staff("ana@example.com", "investigator"),

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import delete, update
+from support.db import TEST_SECRET
 
 import crypto
 from cases.audit.models import AuditEntry
@@ -29,7 +30,7 @@ def trail(fresh_database: Callable[..., str], tmp_path: Path) -> tuple[str, Run]
     """A migrated database of its own holding ten chained entries, and `verify()` on it."""
     url = fresh_database()
     engine = make_engine(url)
-    with unit_of_work(session_factory(engine)) as db:
+    with unit_of_work(session_factory(engine, TEST_SECRET)) as db:
         log = AuditLog(db, FixedClock(), SECRET.encode())
         for n in range(10):
             log.record(Actor("staff", f"s{n}", ("investigator",)), "case.read", case_id=f"c{n}")
@@ -57,7 +58,7 @@ def trail(fresh_database: Callable[..., str], tmp_path: Path) -> tuple[str, Run]
 
 def change(url: str, statement: object) -> None:
     engine = make_engine(url)
-    with unit_of_work(session_factory(engine)) as db:
+    with unit_of_work(session_factory(engine, TEST_SECRET)) as db:
         db.execute(statement)  # type: ignore[call-overload]
     engine.dispose()
 

@@ -20,6 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from starlette.routing import Route
 from starlette.testclient import TestClient
+from support.db import TEST_SECRET
 from support.staff_world import SECRET, ZONE, Person, World, build_world, key_ring
 
 import crypto
@@ -343,7 +344,7 @@ def matrix(
     from portal.settings import Limits, Settings
 
     clock = FixedClock()
-    with unit_of_work(session_factory(engine)) as db:
+    with unit_of_work(session_factory(engine, TEST_SECRET)) as db:
         world, accounts, lead = build(db, clock)
         case = arrange(db, clock, world, accounts, lead)
         case_id, reference = case.id, case.reference
@@ -478,7 +479,7 @@ def test_a_hidden_case_is_in_no_list_or_count(matrix: Matrix, role: str) -> None
 
 def test_excluded_staff_hold_no_key_that_opens_the_case(matrix: Matrix) -> None:
     """Every key-wrap row of the case tried with each excluded person's private key: none opens."""
-    factory = session_factory(matrix.engine)
+    factory = session_factory(matrix.engine, TEST_SECRET)
     clock = FixedClock()
 
     with unit_of_work(factory) as db:

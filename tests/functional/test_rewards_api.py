@@ -91,7 +91,7 @@ def test_whole_flow_to_paid(client: Any, world: dict[str, Any]) -> None:
         "expires_on": "2026-05-31",
     }
     assert accepted.json()["status"] == "accepted"
-    assert [d["payout"] for d in desk] == [PAYOUT]
+    assert [d["payout"] for d in desk] == [{**PAYOUT, "payee": "self"}]
     assert paid.status_code == 201
     assert final["status"] == "paid"
 

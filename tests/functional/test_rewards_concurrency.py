@@ -8,6 +8,7 @@ from typing import Any
 
 import httpx
 from sqlalchemy import func, select
+from support.db import TEST_SECRET
 from support.staff_world import SECRET, ZONE, build_world
 
 from cases.casework.service import CaseworkConfig, CaseworkService
@@ -25,7 +26,7 @@ def seed(database_url: str) -> dict[str, Any]:
     """An accepted reward waiting for payment, and a finance member to pay it."""
     engine = make_engine(database_url)
     clock = SystemClock()
-    with unit_of_work(session_factory(engine)) as db:
+    with unit_of_work(session_factory(engine, TEST_SECRET)) as db:
         world = build_world(db, clock)
         ana = world.staff("ana@example.com", "investigator")
         dai = world.staff("dai@example.com", "reward_approver")
@@ -69,7 +70,7 @@ def test_twenty_simultaneous_payments_pay_once(start_live_server: Callable[..., 
     for thread in threads:
         thread.join()
 
-    with unit_of_work(session_factory(data["engine"])) as db:
+    with unit_of_work(session_factory(data["engine"], TEST_SECRET)) as db:
         payments = db.scalar(select(func.count()).select_from(RewardPayment))
         status = db.scalar(select(Reward.status))
     data["engine"].dispose()

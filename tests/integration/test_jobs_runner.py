@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import delete, func, select
+from support.db import TEST_SECRET
 from support.staff_world import SECRET, ZONE, build_world
 
 from cases.access.models import ProtectiveMeasure
@@ -28,7 +29,7 @@ CONFIG = JobConfig("https://portal.example", ZONE, SECRET, 180)
 @pytest.fixture
 def shared_db(fresh_database: Callable[..., str]) -> Any:
     engine = make_engine(fresh_database())
-    yield session_factory(engine)
+    yield session_factory(engine, TEST_SECRET)
     engine.dispose()
 
 

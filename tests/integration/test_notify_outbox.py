@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from support.db import TEST_SECRET
 from support.staff_world import ZONE, build_world
 
 from cases.clock import FixedClock
@@ -56,7 +57,7 @@ def test_job_lease_has_one_holder(db_session: Session, clock: FixedClock) -> Non
 @pytest.fixture
 def shared_db(fresh_database: Callable[..., str]) -> Any:
     engine = make_engine(fresh_database())
-    yield session_factory(engine)
+    yield session_factory(engine, TEST_SECRET)
     engine.dispose()
 
 

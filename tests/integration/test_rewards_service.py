@@ -111,7 +111,12 @@ def test_whole_flow_to_paid(scene: Scene) -> None:
     payment = service.pay(scene.me("fin"), reward.id, "BANK-2026-001")
 
     assert [v.payout for v in desk] == [
-        {"name": "Li Ming", "account": "6222 0000 1111 2222", "contact": "limingx@example.net"}
+        {
+            "name": "Li Ming",
+            "account": "6222 0000 1111 2222",
+            "contact": "limingx@example.net",
+            "payee": "self",
+        }
     ]
     assert payment.amount_minor == reward.amount_minor
     assert scene.service().reporter_reward(scene.case.id).status == "paid"  # type: ignore[union-attr]

@@ -26,6 +26,10 @@ from sqlalchemy.orm import Session
 from sqlalchemy.pool import NullPool
 
 TEST_DATABASE_VAR = "PORTAL_TEST_DATABASE_URL"
+# The server secret of Settings.for_tests, which test sessions carry as the app's do.
+TEST_SECRET = b"t" * 32
+# cases.db.SERVER_SECRET (the Session.info key), without importing cases here.
+SERVER_SECRET = "portal.server_secret"
 
 
 def configured_server_url() -> str | None:
@@ -69,7 +73,10 @@ def savepoint_session(engine: Engine) -> Iterator[Session]:
     connection = engine.connect()
     outer = connection.begin()
     session = Session(
-        bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
+        bind=connection,
+        join_transaction_mode="create_savepoint",
+        expire_on_commit=False,
+        info={SERVER_SECRET: TEST_SECRET},
     )
     try:
         yield session

@@ -2,7 +2,7 @@
 
 import pytest
 
-from crypto import CryptoError, keyed_hash, random_key
+from crypto import CryptoError, keyed_hash, keyed_hashes, random_key
 
 VECTOR = "77390d375067003caf7c6937f1a29577266fc44c4a8e4da657af952f19aaecab"
 
@@ -42,3 +42,20 @@ def test_short_key_refused() -> None:
     """A key under 16 bytes is refused."""
     with pytest.raises(CryptoError):
         keyed_hash(b"short", "subject", "E1234")
+
+
+@pytest.mark.parametrize("key", [b"k" * 16, b"k" * 32, b"k" * 64, b"k" * 100])
+def test_batch_equals_one_by_one(key: bytes) -> None:
+    """keyed_hashes gives exactly keyed_hash of each value, in order, for any key length."""
+    values = ["E1234", "", "张伟", "e1234", "x" * 300]
+
+    batch = keyed_hashes(key, "subject", values)
+
+    assert batch == [keyed_hash(key, "subject", value) for value in values]
+    assert keyed_hashes(b"k" * 32, "subject", ["E1234"]) == [VECTOR]
+
+
+def test_batch_refuses_short_key() -> None:
+    """keyed_hashes refuses a key under 16 bytes, like keyed_hash."""
+    with pytest.raises(CryptoError):
+        keyed_hashes(b"short", "subject", ["E1"])
