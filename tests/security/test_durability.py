@@ -26,12 +26,12 @@ import httpx
 from support import scorecard
 from support.availability import free_port
 from support.db import make_test_engine
-from support.staff_world import SECRET, Person, build_world
+from support.staff_world import SECRET, Person, build_world, key_ring
 
 from cases.clock import SystemClock
 from cases.db import session_factory, unit_of_work
 from cases.reports.attachments import AttachmentReader
-from cases.reports.keys import CASE, KeyRing
+from cases.reports.keys import CASE
 from cases.reports.models import Attachment
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -195,7 +195,7 @@ def lost_bytes(url: str, investigator: Person, acknowledged: Acknowledged) -> li
                 if row is None:
                     lost.append(f"file {file_id}: gone")
                     continue
-                key = KeyRing(db).open_for_staff(row.case_id, CASE, principal)
+                key = key_ring(db).open_for_staff(row.case_id, CASE, principal)
                 assert key is not None
                 digest = hashlib.sha256()
                 for chunk in reader.open(row.case_id, file_id, key).chunks:

@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy import MetaData, create_engine, select
 from sqlalchemy.engine import Engine
 from support.db import TEST_SECRET
-from support.staff_world import PROFILE, SECRET, ZONE, World, build_world
+from support.staff_world import PROFILE, SECRET, ZONE, World, build_world, key_ring
 
 from cases.access.policy import may_see
 from cases.access.service import AccessService
@@ -29,7 +29,7 @@ from cases.audit.service import AuditLog
 from cases.clock import FixedClock
 from cases.db import make_engine, session_factory, unit_of_work
 from cases.reports.intake import IntakeConfig, SubjectInput
-from cases.reports.keys import CASE, KeyRing
+from cases.reports.keys import CASE
 from cases.staff.directory import DirectoryService, Row
 
 # Distinctive values, so a match is never a coincidence with random hex or ciphertext.
@@ -91,7 +91,7 @@ def _staff_names_a_key_holder(world: World) -> dict[str, list[str]]:
     """The compliance officer adds Chen as a subject: Chen loses the key he held."""
     filed = world.file(subjects=[])
     sun = world.people["sun.compliance@corp.example"].principal(world.db, world.clock)
-    case_key = KeyRing(world.db).open_for_staff(filed.case.id, CASE, sun)
+    case_key = key_ring(world.db).open_for_staff(filed.case.id, CASE, sun)
     assert case_key is not None
     config = IntakeConfig(zone=ZONE, profile=PROFILE, server_secret=SECRET)
     service = AccessService(world.db, world.clock, AuditLog(world.db, world.clock, SECRET))
