@@ -179,7 +179,11 @@ def file_opener(request: Request, target: UploadTarget, field: str) -> FileOpene
         factory = request.app.state.db
         with unit_of_work(factory) as db:
             number = next_evidence_number(db, target.case_id)
-        shown = evidence_name(filename, number, keep=form.get(KEEP_NAMES) == "yes")
+        keep = form.get(KEEP_NAMES, "no")
+        if keep not in ("yes", "no"):
+            message = N_("Please check the highlighted fields.")
+            raise Invalid(message, fields={KEEP_NAMES: "invalid"})
+        shown = evidence_name(filename, number, keep=keep == "yes")
         return AttachmentWriter(factory, clock_of(request), target, shown)
 
     return open_file
@@ -463,6 +467,9 @@ async def post_attachment(request: Request) -> Response:
     if len(parsed.files) != 1 or set(parsed.fields.get("file", [])):
         await run_in_threadpool(delete_files, request.app.state.db, parsed.file_ids)
         raise Invalid("Send exactly one file in the field `file`.", fields={"file": "required"})
+    if parsed.get(KEEP_NAMES, "no") not in ("yes", "no"):
+        await run_in_threadpool(delete_files, request.app.state.db, parsed.file_ids)
+        raise Invalid(N_("Please check the highlighted fields."), fields={KEEP_NAMES: "invalid"})
     await write(request, link_evidence, principal, parsed.file_ids)
     return JSONResponse(parsed.files[0].as_json(), status_code=201)
 

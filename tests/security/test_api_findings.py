@@ -108,3 +108,25 @@ def test_a_number_for_a_text_field_is_refused_not_dropped(
     assert answer.status_code == 422, answer.text
     assert answer.json()["fields"] == {"employee_id": "invalid"}
     assert after == before
+
+
+@pytest.mark.parametrize("before", [True, False])
+def test_keep_names_outside_its_enum_is_refused_and_keeps_no_file(
+    client: Any, app_db: Any, before: bool
+) -> None:
+    """`keep_names` other than yes/no is a 422, sent before or after the file, and the file
+    is not kept (the fuzzer found it accepted when the field came after the file)."""
+    with unit_of_work(app_db) as db:
+        build_world(db, FixedClock()).staff("ina@example.com", "investigator", enrol=False)
+    auth = reporter_auth(client)
+    fields = [("keep_names", (None, "__not_in_enum__")), ("file", ("a.txt", b"hello"))]
+
+    answer = client.post(
+        "/api/v1/reporter/attachments",
+        headers=auth,
+        files=fields if before else fields[::-1],
+    )
+    listed = client.get("/api/v1/reporter/report", headers=auth).json()["attachments"]
+
+    assert answer.status_code == 422, answer.text
+    assert listed == []
