@@ -156,7 +156,9 @@ def untrusted_rows(
     found = [
         Untrusted("staff public key", a.id)
         for a in db.scalars(select(StaffAccount).order_by(StaffAccount.id))
-        if not staff_key_trusted(server_secret, a)
+        # An account that has not enrolled yet has no key: nothing is ever wrapped for it.
+        if a.public_key
+        and not staff_key_trusted(server_secret, a)
         and not (a.id in genuine and staff_key_withheld(server_secret, a))
     ]
     found += [

@@ -180,3 +180,19 @@ def test_a_rotated_key_of_a_withheld_account_stays_withheld(world: World) -> Non
 
     assert case_keys(world.db, cora) == set()
     assert key_ring(world.db).withheld(cora.account.id)
+
+
+def test_an_account_waiting_for_enrolment_raises_no_alarm(world: World) -> None:
+    """A web-made account before its enrolment has no key: nothing to trust, nothing reported
+    (else every new colleague would make `portal audit verify` fail)."""
+    boss = world.staff("boss@example.com", "admin").principal(world.db, world.clock)
+    world.staff("ana@example.com", "investigator")
+    config = AdminConfig(SECRET, PROFILE, "https://x", ZONE)
+
+    made = AdminService(world.db, world.clock, config).create_account(
+        boss, "new@example.com", ["investigator"]
+    )
+    world.db.flush()
+
+    assert made.account.public_key == b""
+    assert kinds(world) == []
