@@ -1,10 +1,15 @@
-"""MACs over the rows that decide who can read a case: public keys and pending grants.
+"""MACs over the rows that decide who can read a case: public keys, pending grants, approvals.
 
 Someone who can write to the database but does not hold the server secret (a rogue DBA, a
 restored and edited backup) could otherwise swap a public key for one whose private half they
 hold, or insert a grant for an account they control, and the next wrap would hand them a case
 key. Every such row carries an HMAC under a key derived from the server secret; a row whose MAC
 does not match was not written by the application and is refused.
+
+Key-holder approvals (docs/access.md) are such rows too: a status flipped to "approved" fails its
+MAC and keeps withholding. Deleting a pending row does not help either: while an approval
+withholds, the account's public key is sealed under a distinct kind ("staff-withheld"), which
+`staff_key_trusted` refuses; only the application's approval re-seals it with the normal kind.
 """
 
 from __future__ import annotations
@@ -18,9 +23,13 @@ from sqlalchemy.orm import Session
 
 from cases.org.models import RecoveryKey
 from cases.reports.models import PendingGrant
-from cases.staff.models import StaffAccount
+from cases.staff.models import KeyApproval, StaffAccount
 
 STAFF_KEY = "staff"
+# The kind a staff public key is sealed under while an approval withholds keys from it.
+STAFF_WITHHELD = "staff-withheld"
+# A pending or refused approval withholds every new key from the account (docs/access.md).
+WITHHOLDING = ("pending", "refused")
 RECOVERY_KEY = "recovery"
 
 
@@ -39,6 +48,21 @@ def grant_mac(server_secret: bytes, case_id: str, key_kind: str, staff_id: str) 
     return hmac.new(mac_key(server_secret), body, hashlib.sha256).digest()
 
 
+def approval_mac(server_secret: bytes, row: KeyApproval) -> bytes:
+    """The MAC over what decides an approval: whose, why, in which team, asked and decided by."""
+    fields = (
+        row.id,
+        row.staff_id,
+        row.reason,
+        row.channel_id or "",
+        row.requested_by or "",
+        row.status,
+        row.decided_by or "",
+    )
+    body = "key-approval|" + "|".join(fields)
+    return hmac.new(mac_key(server_secret), body.encode(), hashlib.sha256).digest()
+
+
 def _matches(expected: bytes, stored: bytes | None) -> bool:
     return stored is not None and hmac.compare_digest(expected, stored)
 
@@ -46,6 +70,23 @@ def _matches(expected: bytes, stored: bytes | None) -> bool:
 def staff_key_trusted(server_secret: bytes, account: StaffAccount) -> bool:
     expected = public_key_mac(server_secret, account.id, STAFF_KEY, account.public_key)
     return _matches(expected, account.public_key_mac)
+
+
+def staff_key_withheld(server_secret: bytes, account: StaffAccount) -> bool:
+    """The public key was sealed by the portal while an approval withheld keys from it."""
+    expected = public_key_mac(server_secret, account.id, STAFF_WITHHELD, account.public_key)
+    return _matches(expected, account.public_key_mac)
+
+
+def approval_trusted(server_secret: bytes, row: KeyApproval) -> bool:
+    return _matches(approval_mac(server_secret, row), row.mac)
+
+
+def approval_withholds(db: Session, server_secret: bytes, staff_id: str) -> bool:
+    """A row of this account is pending or refused, or fails its MAC (so was not written by
+    the portal, whatever status it claims)."""
+    rows = db.scalars(select(KeyApproval).where(KeyApproval.staff_id == staff_id))
+    return any(r.status in WITHHOLDING or not approval_trusted(server_secret, r) for r in rows)
 
 
 def recovery_key_trusted(
@@ -63,10 +104,22 @@ def grant_trusted(server_secret: bytes, grant: PendingGrant) -> bool:
     return _matches(expected, grant.mac)
 
 
-def seal_staff_key(server_secret: bytes, account: StaffAccount) -> None:
-    account.public_key_mac = public_key_mac(
-        server_secret, account.id, STAFF_KEY, account.public_key
-    )
+def seal_staff_key(server_secret: bytes, account: StaffAccount, *, withheld: bool = False) -> None:
+    """Seal the public key; under the withheld kind while an approval withholds keys, so that
+    no wrap trusts it until a key holder's approval re-seals it (docs/access.md)."""
+    kind = STAFF_WITHHELD if withheld else STAFF_KEY
+    account.public_key_mac = public_key_mac(server_secret, account.id, kind, account.public_key)
+
+
+def reseal_staff_key(db: Session, server_secret: bytes, account: StaffAccount) -> None:
+    """Seal the public key under the kind the account's approvals call for (none: no-op)."""
+    if account.public_key:
+        withheld = approval_withholds(db, server_secret, account.id)
+        seal_staff_key(server_secret, account, withheld=withheld)
+
+
+def seal_approval(server_secret: bytes, row: KeyApproval) -> None:
+    row.mac = approval_mac(server_secret, row)
 
 
 def seal_recovery_key(server_secret: bytes, row: RecoveryKey) -> None:
@@ -91,11 +144,22 @@ class Untrusted:
 def untrusted_rows(
     db: Session, server_secret: bytes, pinned_fingerprint: str = ""
 ) -> list[Untrusted]:
-    """Every public key and pending grant whose MAC does not match: the integrity report."""
+    """Every public key, pending grant and approval whose MAC does not match: the integrity
+    report. A key sealed as withheld is expected while its account has a genuine pending or
+    refused approval; without one (the row was deleted) it is reported."""
+    approvals = list(db.scalars(select(KeyApproval).order_by(KeyApproval.id)))
+    genuine = {
+        r.staff_id
+        for r in approvals
+        if r.status in WITHHOLDING and approval_trusted(server_secret, r)
+    }
     found = [
         Untrusted("staff public key", a.id)
         for a in db.scalars(select(StaffAccount).order_by(StaffAccount.id))
-        if not staff_key_trusted(server_secret, a)
+        # An account that has not enrolled yet has no key: nothing is ever wrapped for it.
+        if a.public_key
+        and not staff_key_trusted(server_secret, a)
+        and not (a.id in genuine and staff_key_withheld(server_secret, a))
     ]
     found += [
         Untrusted("recovery public key", r.id)
@@ -106,5 +170,8 @@ def untrusted_rows(
         Untrusted("pending grant", g.id)
         for g in db.scalars(select(PendingGrant).order_by(PendingGrant.id))
         if not grant_trusted(server_secret, g)
+    ]
+    found += [
+        Untrusted("key approval", r.id) for r in approvals if not approval_trusted(server_secret, r)
     ]
     return found

@@ -26,14 +26,14 @@ from cases.access.service import AccessService
 from cases.audit.service import AuditLog
 from cases.clock import Clock
 from cases.errors import Conflict, Forbidden, Invalid, NotFound
-from cases.keytrust import untrusted_rows
+from cases.keytrust import WITHHOLDING, untrusted_rows
 from cases.notify.models import OutboxMessage
 from cases.notify.service import NotifyConfig
 from cases.org.approvals import ApprovalService
 from cases.org.models import Category, Channel, ChannelMember, RoutingRule
 from cases.org.recovery import RecoveryService
 from cases.principals import StaffPrincipal
-from cases.reports.keys import CASE, WITHHOLDING, KeyRing
+from cases.reports.keys import CASE, KeyRing
 from cases.reports.models import Case, CaseAssignee, KeyWrap, Status
 from cases.sessions.service import SessionService
 from cases.staff.directory import DirectoryService, ImportReport, Row

@@ -13,13 +13,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, or_, select, true, update
+from sqlalchemy import ColumnElement, or_, select, true
 from sqlalchemy.orm import Session
 
 from cases.access.eligibility import CASE_ROLES, KEY_ROLES, may_hold
 from cases.audit.service import AuditLog
 from cases.clock import Clock
+from cases.db import new_id
 from cases.errors import Conflict, Forbidden, NotFound
+from cases.keytrust import approval_trusted, reseal_staff_key, seal_approval
 from cases.notify.service import NotifyConfig, Outbox
 from cases.org.routing import Routing
 from cases.principals import StaffPrincipal
@@ -68,6 +70,7 @@ class ApprovalService:
         if not account.role_names & KEY_HOLDING_ROLES:
             return None
         row = KeyApproval(
+            id=new_id(),
             staff_id=account.id,
             reason=reason,
             channel_id=channel_id,
@@ -75,8 +78,12 @@ class ApprovalService:
             requested_at=self.clock.now(),
             status="pending",
         )
+        # The row carries a MAC, and the account's key is sealed as withheld until a key
+        # holder approves: neither a flipped status nor a deleted row hands it keys.
+        seal_approval(self.audit.server_secret, row)
         self.db.add(row)
         self.db.flush()
+        reseal_staff_key(self.db, self.audit.server_secret, account)
         people = self.approvers(row)
         outbox = Outbox(self.db, self.clock, self.notify)
         for person in people:
@@ -112,6 +119,8 @@ class ApprovalService:
         stmt = select(KeyApproval).where(KeyApproval.status == "pending")
         views = []
         for row in self.db.scalars(stmt.order_by(KeyApproval.requested_at, KeyApproval.id)):
+            if not approval_trusted(self.audit.server_secret, row):
+                continue
             if any(p.id == principal.id for p in self.approvers(row)):
                 views.append(self._view(row))
         return views
@@ -121,13 +130,20 @@ class ApprovalService:
         row = self._decidable(principal, approval_id)
         self._check_enrolled(row)
         self._decide(principal, row, "approved")
-        self.db.execute(
-            update(KeyApproval)
-            .where(KeyApproval.staff_id == row.staff_id, KeyApproval.status == "refused")
-            .values(status="superseded")
+        refused = select(KeyApproval).where(
+            KeyApproval.staff_id == row.staff_id, KeyApproval.status == "refused"
         )
+        for old in list(self.db.scalars(refused)):
+            if not approval_trusted(self.audit.server_secret, old):
+                continue  # not the portal's: it keeps withholding and stays reported
+            old.status = "superseded"
+            seal_approval(self.audit.server_secret, old)
         self.db.flush()
         account = self.db.get(StaffAccount, row.staff_id)
+        if account is not None:
+            # Sealed with the normal kind again once nothing else withholds.
+            reseal_staff_key(self.db, self.audit.server_secret, account)
+            self.db.flush()
         granted = queued = 0
         if account is not None and not self.keys.withheld(account.id):
             queued = Routing(self.db, self.keys).queue_for(account, row.reason)
@@ -171,6 +187,7 @@ class ApprovalService:
         row.status = status
         row.decided_by = principal.id
         row.decided_at = self.clock.now()
+        seal_approval(self.audit.server_secret, row)
 
     def _decidable(self, principal: StaffPrincipal, approval_id: str) -> KeyApproval:
         require_key_holder(principal)
@@ -179,7 +196,8 @@ class ApprovalService:
             if len(approval_id) <= 64
             else None
         )
-        if row is None:
+        if row is None or not approval_trusted(self.audit.server_secret, row):
+            # A row the portal did not write is nobody's to decide.
             raise NotFound("There is no such approval.", code="approval_not_found")
         if not any(p.id == principal.id for p in self.approvers(row)):
             raise Forbidden(NOT_YOURS, code="not_an_approver")

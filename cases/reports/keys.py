@@ -14,16 +14,21 @@ import crypto
 from cases.access.policy import may_see
 from cases.audit.service import Actor, AuditLog
 from cases.errors import Conflict
-from cases.keytrust import grant_trusted, recovery_key_trusted, seal_grant, staff_key_trusted
+from cases.keytrust import (
+    approval_withholds,
+    grant_trusted,
+    recovery_key_trusted,
+    seal_grant,
+    staff_key_trusted,
+    staff_key_withheld,
+)
 from cases.org.models import RecoveryKey
 from cases.principals import ReporterPrincipal, StaffPrincipal
 from cases.reports.models import Case, KeyWrap, PendingGrant
-from cases.staff.models import KeyApproval, StaffAccount
+from cases.staff.models import StaffAccount
 
 CASE = "case"
 IDENTITY = "identity"
-# A pending or refused approval withholds every new key from the account (docs/access.md).
-WITHHOLDING = ("pending", "refused")
 
 
 def staff_holder(staff_id: str) -> str:
@@ -62,11 +67,15 @@ class KeyRing:
 
     def withheld(self, staff_id: str) -> bool:
         """True while an admin's change to this account waits for a key holder's approval
-        (or was refused): every path that hands out a key asks here, so none can bypass it."""
-        stmt = select(KeyApproval.id).where(
-            KeyApproval.staff_id == staff_id, KeyApproval.status.in_(WITHHOLDING)
-        )
-        return self.db.scalars(stmt).first() is not None
+        (or was refused): every path that hands out a key asks here, so none can bypass it.
+
+        An approval row that fails its MAC withholds whatever status it claims, and so does a
+        public key sealed as withheld (its pending row may have been deleted behind the portal's
+        back): see cases/keytrust.py."""
+        if approval_withholds(self.db, self.server_secret, staff_id):
+            return True
+        account = self.db.get(StaffAccount, staff_id)
+        return account is not None and staff_key_withheld(self.server_secret, account)
 
     def wrap_for_staff(self, case_id: str, key_kind: str, key: bytes, staff: StaffAccount) -> bool:
         """Wrap for this person's public key. False, with nothing stored, while an admin's change

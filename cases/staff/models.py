@@ -152,3 +152,6 @@ class KeyApproval(Base):
     status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
     decided_by: Mapped[str | None] = mapped_column(String(32))
     decided_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # HMAC over the columns above but the times (cases/keytrust.py): a row the portal did not
+    # write, or whose status was changed behind its back, withholds and is reported.
+    mac: Mapped[bytes | None] = mapped_column(LargeBinary(32))

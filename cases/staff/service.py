@@ -15,7 +15,7 @@ import crypto
 from cases.clock import Clock, epoch
 from cases.db import new_id
 from cases.errors import Conflict, Invalid, Unauthorized
-from cases.keytrust import seal_staff_key
+from cases.keytrust import reseal_staff_key, seal_staff_key
 from cases.staff.models import Role, StaffAccount, StaffRole
 from cases.staff.roles import check_roles
 
@@ -139,7 +139,8 @@ class StaffService:
         check_password_strength(password, account.email)
         pair = crypto.KeyPair.generate()
         account.public_key = pair.public_bytes
-        seal_staff_key(self.server_secret, account)
+        # Sealed as withheld while an approval waits (cases/keytrust.py).
+        reseal_staff_key(self.db, self.server_secret, account)
         self._set_password(account, password, pair.private_bytes)
         account.password_changed_at = self.clock.now()
         account.password_must_change = False
@@ -190,7 +191,7 @@ class StaffService:
         caller re-wraps held keys for it and seals the private half under the password."""
         pair = crypto.KeyPair.generate()
         account.public_key = pair.public_bytes
-        seal_staff_key(self.server_secret, account)
+        reseal_staff_key(self.db, self.server_secret, account)
         return pair
 
     def totp_secret(self, account: StaffAccount) -> bytes | None:
