@@ -230,3 +230,14 @@ def test_demo_prints_the_address_serve_uses(
     assert "https://speakup.example.com/staff/login" in again.stdout
     assert "https://speakup.example.com/status" in again.stdout
     assert "127.0.0.1" not in again.stdout
+
+
+def test_trial_mode_renames_cookies_both_ways_and_drops_real_host_cookies() -> None:
+    """Trial cookies are read as __Host- ones; a __Host- cookie sent over trial HTTP is ignored."""
+    from portal.trial import _incoming_cookies, _outgoing_cookie
+
+    incoming = _incoming_cookies(b"trial-csrf=abc; __Host-staff=planted; other=1")
+    assert incoming == b"__Host-csrf=abc; other=1"
+    out = _outgoing_cookie(b"__Host-staff=tok; HttpOnly; Path=/; SameSite=strict; Secure")
+    assert out == b"trial-staff=tok; HttpOnly; Path=/; SameSite=strict"
+    assert _outgoing_cookie(b"other=1; Secure") == b"other=1; Secure"
