@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import re
 import secrets
+from typing import NoReturn
 from urllib.parse import parse_qsl
 
 from markupsafe import Markup
@@ -32,6 +34,9 @@ MAX_FORM_FIELDS = 200
 _COOKIE_SHAPE = re.compile(r"[A-Za-z0-9_-]{43}")
 _STATE_NEW_COOKIE = "csrf_new_cookie"
 _FORM_TYPE = "application/x-www-form-urlencoded"
+
+# Why a form was refused, never a cookie or token value: operators see the cause at once.
+logger = logging.getLogger("portal.csrf")
 
 MISSING_OR_WRONG = N_(
     "This form has expired or was not sent from this site. Go back, reload the page and try again."
@@ -91,10 +96,33 @@ def verify_csrf(conn: HTTPConnection, token: str | None, purpose: str = DEFAULT_
     can check the field as soon as it arrives, before any file bytes are stored.
     """
     cookie = conn.cookies.get(CSRF_COOKIE, "")
-    if not (token and _COOKIE_SHAPE.fullmatch(cookie)):
-        raise Forbidden(MISSING_OR_WRONG, code="csrf")
+    if not cookie:
+        _refuse(
+            conn,
+            "missing cookie: the browser sent no csrf cookie (its session ended, or it "
+            "dropped the Secure cookie because the page came over plain HTTP at a "
+            "non-local address: see PORTAL_BASE_URL)",
+        )
+    if not _COOKIE_SHAPE.fullmatch(cookie):
+        _refuse(conn, "malformed cookie: the csrf cookie is not one this portal sets")
+    if not token:
+        _refuse(conn, "missing token: the form carried no csrf field")
     if not hmac.compare_digest(token, _sign(conn, cookie, purpose)):
-        raise Forbidden(MISSING_OR_WRONG, code="csrf")
+        _refuse(
+            conn,
+            "mismatch: the form's token was made for another cookie (an expired "
+            "page from an earlier browser session), another form, or another server secret",
+        )
+
+
+def _refuse(conn: HTTPConnection, cause: str) -> NoReturn:
+    """Logs why a form was refused (never a value) and refuses it."""
+    logger.warning("CSRF refusal on %s %s: %s", _method(conn), conn.url.path, cause)
+    raise Forbidden(MISSING_OR_WRONG, code="csrf")
+
+
+def _method(conn: HTTPConnection) -> str:
+    return str(conn.scope.get("method", ""))
 
 
 async def form_with_csrf(request: Request, purpose: str = DEFAULT_PURPOSE) -> FormData:

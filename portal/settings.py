@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 
@@ -94,6 +95,9 @@ class Settings:
     job_interval_seconds: int = 60
     # PORTAL_RECOVERY_KEY_FINGERPRINT: pins the recovery key; any other one is refused.
     recovery_key_fingerprint: str = ""
+    # `portal serve --insecure-http` (PORTAL_INSECURE_HTTP=1): a trial on plain HTTP at a
+    # non-local address. Cookies lose their __Host- name and Secure flag; every page says so.
+    insecure_http: bool = False
 
     def __post_init__(self) -> None:
         if self.kdf_profile not in KDF_PROFILES_ALLOWED_IN_PRODUCTION and not self.testing:
@@ -101,8 +105,20 @@ class Settings:
 
     @property
     def secure_cookies(self) -> bool:
-        """Cookies are always Secure: browsers keep them on http://127.0.0.1 and localhost."""
-        return True
+        """Cookies are Secure (browsers keep them on http://127.0.0.1 and localhost), except in
+        the ``--insecure-http`` trial mode."""
+        return not self.insecure_http
+
+    def check_serving(self) -> None:
+        """Refuses a base URL whose browsers would drop every cookie, so every form would fail.
+
+        ``__Host-`` cookies need ``Secure``, which browsers accept only over HTTPS or on a
+        loopback address (localhost, 127.0.0.1, ::1). The ``--insecure-http`` trial mode is
+        the one way past this check.
+        """
+        if self.insecure_http or self.https or is_loopback_url(self.base_url):
+            return
+        raise SettingsError(PLAIN_HTTP_REFUSED.format(base_url=self.base_url))
 
     @property
     def https(self) -> bool:
@@ -126,6 +142,7 @@ class Settings:
             run_jobs=env.get("PORTAL_RUN_JOBS", "1") != "0",
             job_interval_seconds=_positive(env, "PORTAL_JOB_INTERVAL_SECONDS", 60),
             recovery_key_fingerprint=env.get("PORTAL_RECOVERY_KEY_FINGERPRINT", "").strip(),
+            insecure_http=env.get("PORTAL_INSECURE_HTTP", "0") == "1",
         )
 
     @classmethod
@@ -144,6 +161,27 @@ class Settings:
             run_jobs=False,
         )
         return replace(base, **overrides)
+
+
+PLAIN_HTTP_REFUSED = (
+    "PORTAL_BASE_URL is {base_url}: plain HTTP at an address other than localhost. Browsers "
+    "drop the portal's __Host- cookies there (they need HTTPS), so every form would fail with "
+    "'this form has expired'. Serve the portal behind TLS (a reverse proxy such as nginx or "
+    "Caddy terminating HTTPS, forwarding to portal serve on 127.0.0.1) and set PORTAL_BASE_URL "
+    "to its https:// address (README, 'Serving behind TLS'); or use http://127.0.0.1 or "
+    "http://localhost; or, for a short trial with made-up reports only, add --insecure-http."
+)
+
+_LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
+
+
+def is_loopback_url(url: str) -> bool:
+    """Whether the URL names this machine: localhost, *.localhost, 127.0.0.0/8 or ::1."""
+    host = (urlsplit(url).hostname or "").lower().rstrip(".")
+    if host in _LOOPBACK_HOSTS or host.endswith(".localhost"):
+        return True
+    parts = host.split(".")
+    return len(parts) == 4 and parts[0] == "127" and all(p.isdigit() for p in parts)
 
 
 def _positive(env: Mapping[str, str], var: str, default: int) -> int:

@@ -25,6 +25,7 @@ from cases.reports.keys import KeyRing
 from cases.staff.directory import DirectoryService, parse_csv
 from cases.staff.service import StaffService
 from portal.bootstrap import prepare_database
+from portal.cli import serve
 from portal.deps import intake_config, kdf_profile
 from portal.settings import Settings
 
@@ -74,6 +75,8 @@ def register(commands: Any) -> None:
     doctor.set_defaults(handler=run_doctor)
 
     demo = commands.add_parser("demo", help="seed a demo organisation on an empty database")
+    # The same --host/--port as `portal serve`, so the printed links are where it serves.
+    serve.add_address_arguments(demo)
     demo.set_defaults(handler=run_demo)
 
 
@@ -214,8 +217,9 @@ def run_doctor(_args: argparse.Namespace) -> int:
     return 0 if chain.ok and not untrusted else 1
 
 
-def run_demo(_args: argparse.Namespace) -> int:
+def run_demo(args: argparse.Namespace) -> int:
     settings, factory = _context()
+    base_url = serve.served_base_url(args.host, args.port)
     clock = SystemClock()
     with unit_of_work(factory) as db:
         logins = seed_demo_org(db, clock, settings.secret_key.reveal(), kdf_profile(settings))
@@ -224,7 +228,9 @@ def run_demo(_args: argparse.Namespace) -> int:
     print("Add each TOTP secret to an authenticator app (or compute codes from it):")
     for login in logins:
         print(f"  {login.email:32} {','.join(login.roles):32} TOTP {login.totp_secret}")
-    print(f"Staff login: {settings.base_url}/staff/login")
+    start = "portal serve" + serve.address_options(args.host, args.port)
+    print(f"Start the portal with `{start}`; it serves on {base_url}")
+    print(f"Staff login: {base_url}/staff/login")
     # A demo receipt is printed on purpose: it belongs to a made-up report.
-    print(f"Demo receipt (enter it at {settings.base_url}/status): {receipt}")
+    print(f"Demo receipt (enter it at {base_url}/status): {receipt}")
     return 0

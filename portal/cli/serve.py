@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 from typing import Any
 
@@ -10,13 +11,24 @@ import uvicorn
 
 from portal.bootstrap import prepare_database, setup_link_if_needed
 from portal.settings import Settings
+from portal.trial import WARNING
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8000
+
+logger = logging.getLogger("portal.serve")
 
 
 def register(commands: Any) -> None:
     serve = commands.add_parser("serve", help="apply migrations, then serve the portal")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8000)
+    add_address_arguments(serve)
     serve.add_argument("--workers", type=int, default=1)
+    serve.add_argument(
+        "--insecure-http",
+        action="store_true",
+        help="TRIAL ONLY: serve on plain HTTP at a non-local address, with cookies that are "
+        "not Secure and a banner on every page; never for real reports",
+    )
     serve.set_defaults(handler=run_serve)
     migrate = commands.add_parser("migrate", help="apply pending migrations and exit")
     migrate.set_defaults(handler=run_migrate)
@@ -29,13 +41,34 @@ def run_migrate(_args: argparse.Namespace) -> int:
     return 0
 
 
+def add_address_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--host`` and ``--port``, with the same defaults for ``serve`` and ``demo``."""
+    parser.add_argument("--host", default=DEFAULT_HOST)
+    parser.add_argument("--port", type=int, default=DEFAULT_PORT)
+
+
+def served_base_url(host: str, port: int) -> str:
+    """The public address: PORTAL_BASE_URL, else the address ``portal serve`` listens on."""
+    configured = os.environ.get("PORTAL_BASE_URL", "").rstrip("/")
+    if configured:
+        return configured
+    shown = f"[{host}]" if ":" in host else host
+    return f"http://{shown}:{port}"
+
+
 def run_serve(args: argparse.Namespace) -> int:
     # Without a configured public address, links (the setup link, e-mails) point at this
     # server; the variable is set before workers start so every process agrees.
-    os.environ.setdefault("PORTAL_BASE_URL", f"http://{args.host}:{args.port}")
+    os.environ["PORTAL_BASE_URL"] = served_base_url(args.host, args.port)
+    if args.insecure_http:
+        os.environ["PORTAL_INSECURE_HTTP"] = "1"
     # Whatever the server creates (database, WAL, secret key) is for its own user alone.
     os.umask(0o077)
     settings = Settings.from_environ()
+    # Before anything is created or served: plain HTTP away from localhost breaks every form.
+    settings.check_serving()
+    if settings.insecure_http:
+        logger.warning(WARNING, settings.base_url)
     engine = prepare_database(settings)
     link = setup_link_if_needed(settings, engine)
     engine.dispose()
@@ -44,6 +77,8 @@ def run_serve(args: argparse.Namespace) -> int:
         print("and the organisation's recovery key (valid for 24 hours):")
         print(f"  {link}", flush=True)
     print(f"portal: serving on http://{args.host}:{args.port}", flush=True)
+    if settings.base_url != f"http://{args.host}:{args.port}":
+        print(f"portal: public address (PORTAL_BASE_URL): {settings.base_url}", flush=True)
     uvicorn.run(
         "portal.asgi:make_app",
         factory=True,
@@ -57,3 +92,9 @@ def run_serve(args: argparse.Namespace) -> int:
         log_level="warning",
     )
     return 0
+
+
+def address_options(host: str, port: int) -> str:
+    """The ``--host``/``--port`` options that differ from the defaults, as typed."""
+    options = "" if host == DEFAULT_HOST else f" --host {host}"
+    return options + ("" if port == DEFAULT_PORT else f" --port {port}")

@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from alembic import context, op
 
 revision: str = "0010_approval_macs"
-down_revision: str | None = "0009_key_macs"
+down_revision: str | None = "0006_directory_unhashed"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
