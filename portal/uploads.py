@@ -66,8 +66,8 @@ class ParsedUpload:
 
     fields: dict[str, list[str]] = field(default_factory=dict)
     files: list[StoredFile] = field(default_factory=list)
-    # With ``keep_fields``: the code of the file limit that was passed ("file_too_large",
-    # "too_large", "too_many_files"); every file is then dropped but the text fields kept.
+    # With ``keep_fields``: why the files were refused ("file_too_large", "too_large",
+    # "too_many_files", "empty_file"); every file is then dropped but the text fields kept.
     refused: str | None = None
 
     def get(self, name: str, default: str = "") -> str:
@@ -230,6 +230,8 @@ class StreamingForm:
             return
         elif part.sink is not None:
             self.result.files.append(part.sink.finish())
+        elif part.filename and self.keep_fields:
+            self._refuse("empty_file")
         elif part.filename:
             raise Invalid(
                 N_("A file you chose is empty."), fields={"files": "empty_file"}, code="empty_file"

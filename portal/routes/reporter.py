@@ -167,9 +167,13 @@ async def submit_report(request: Request) -> Response:
     try:
         _refuse_bots(parsed)
         if parsed.refused is not None:
+            if await run_in_threadpool(_once_used, request, parsed.get("once")):
+                # A reload of the receipt page may resend the files empty: it was filed.
+                return render(request, "reporter/already_filed.html", status_code=409)
             # Nothing is filed: the form comes back with every word and the file problem.
             refusal = Invalid(fields={"files": parsed.refused}, code=parsed.refused)
-            return await _form_again(request, parsed, refusal, 413)
+            status = 422 if parsed.refused == "empty_file" else 413
+            return await _form_again(request, parsed, refusal, status)
         return await write(request, _file, parsed, draft)
     except Invalid as exc:
         await run_in_threadpool(delete_files, request.app.state.db, parsed.file_ids)
@@ -183,6 +187,11 @@ async def submit_report(request: Request) -> Response:
     except BaseException:
         await run_in_threadpool(delete_files, request.app.state.db, parsed.file_ids)
         raise
+
+
+def _once_used(request: Request, token: str) -> bool:
+    with unit_of_work(request.app.state.db) as db:
+        return reporter_service(request, db).once_used(token)
 
 
 def _refuse_bots(parsed: ParsedUpload) -> None:

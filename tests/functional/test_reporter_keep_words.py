@@ -251,3 +251,37 @@ def test_chinese_catalogue_says_huizhima_for_the_receipt_code() -> None:
     ]
 
     assert offenders == []
+
+
+def test_a_reload_that_resends_files_empty_still_says_filed(
+    client: TestClient, app_db: sessionmaker[Session]
+) -> None:
+    """A browser reload may resend the chosen file without its bytes: still "it was filed"."""
+    ids = seed(app_db)
+    tokens = form_tokens(client)
+    first = client.post(
+        "/report", data=fields(ids, tokens), files=[blob("notes.txt", 20)], headers=EN
+    )
+
+    again = client.post(
+        "/report", data=fields(ids, tokens), files=[blob("notes.txt", 0)], headers=EN
+    )
+
+    assert first.status_code == 201
+    assert again.status_code == 409
+    assert again.template.name == "reporter/already_filed.html"
+    assert counts(app_db)[:2] == (1, 1)
+
+
+def test_an_empty_file_keeps_the_words(small: TestClient, app_db: sessionmaker[Session]) -> None:
+    """A chosen file with no bytes brings the form back whole with the problem on the files."""
+    ids = seed(app_db)
+
+    response = small.post(
+        "/report", data=typed(ids, form_tokens(small)), files=[blob("e.pdf", 0)], headers=EN
+    )
+
+    assert response.status_code == 422
+    assert_every_word_kept(response)
+    assert response.context["errors"]["files"] == "A file you chose is empty."
+    assert counts(app_db) == (0, 0, 0)
