@@ -30,7 +30,7 @@ from portal.auth import REPORTER_COOKIE, require_reporter
 from portal.csrf import delete_host_cookie, form_with_csrf, set_host_cookie
 from portal.deps import clock_of, intake_config, settings_of
 from portal.errors import BadRequest
-from portal.i18n import N_, request_locale, translator
+from portal.i18n import LANG_COOKIE, N_, locale_from_tag, request_locale, tag_for, translator
 from portal.routes.reporter_api import (
     check_receipt,
     file_opener,
@@ -194,6 +194,33 @@ def _once_used(request: Request, token: str) -> bool:
         return reporter_service(request, db).once_used(token)
 
 
+async def switch_form_language(request: Request) -> Response:
+    """The language switch of the report form: the same form again, in the chosen language,
+    with every typed field carried over (files are never sent by the switch)."""
+    form = await form_with_csrf(request)
+    tag = str(form.get("switch_lang", ""))
+    locale = locale_from_tag(tag)
+    if locale is None:
+        raise BadRequest(N_("This language is not offered."), code="bad_language")
+    parsed = ParsedUpload()
+    for name, value in form.multi_items():
+        if isinstance(value, str) and name not in {"switch_lang", "files", "csrf", "once"}:
+            parsed.fields.setdefault(name, []).append(value)
+    switched = Request(with_cookie(request, LANG_COOKIE, tag_for(locale)), request.receive)
+    values = _typed_values(parsed)
+    response = await run_in_threadpool(_render_form, switched, FormState(values, {}), 200)
+    set_host_cookie(response, LANG_COOKIE, tag_for(locale))
+    return response
+
+
+def with_cookie(request: Request, name: str, value: str) -> dict[str, Any]:
+    """The request's scope with one cookie set, so the page renders as the next visit will."""
+    cookies = {**request.cookies, name: value}
+    header = "; ".join(f"{key}={val}" for key, val in cookies.items()).encode("latin-1")
+    headers = [(k, v) for k, v in request.scope["headers"] if k.lower() != b"cookie"]
+    return {**request.scope, "headers": [*headers, (b"cookie", header)]}
+
+
 def _refuse_bots(parsed: ParsedUpload) -> None:
     """The honeypot field is hidden from people; anything in it means a script filled it."""
     if parsed.get(HONEYPOT).strip():
@@ -223,12 +250,17 @@ async def _form_again(
         name: _(FIELD_MESSAGES.get(code, FIELD_MESSAGES["invalid"]))
         for name, code in exc.fields.items()
     }
+    values = _typed_values(parsed)
+    values["had_files"] = bool(parsed.files) or parsed.refused is not None
+    return await run_in_threadpool(_render_form, request, FormState(values, errors), status)
+
+
+def _typed_values(parsed: ParsedUpload) -> dict[str, Any]:
     values: dict[str, Any] = {k: v[0] if len(v) == 1 else v for k, v in parsed.fields.items()}
     values["subject_name"] = parsed.getlist("subject_name")
     values["subject_id"] = parsed.getlist("subject_id")
     values["exclude"] = parsed.getlist("exclude")
-    values["had_files"] = bool(parsed.files) or parsed.refused is not None
-    return await run_in_threadpool(_render_form, request, FormState(values, errors), status)
+    return values
 
 
 def submission_from_form(parsed: ParsedUpload) -> Submission:
@@ -412,6 +444,7 @@ def _logout(request: Request) -> None:
 routes: list[BaseRoute] = [
     Route("/report", report_form, methods=["GET"], name="report_form"),
     Route("/report", submit_report, methods=["POST"], name="submit_report"),
+    Route("/report/language", switch_form_language, methods=["POST"], name="report_language"),
     Route("/report/receipt.txt", save_receipt, methods=["POST"], name="save_receipt"),
     Route("/report/check", check_typed_receipt, methods=["POST"], name="check_receipt"),
     Route("/status", status_page, methods=["GET"], name="status"),

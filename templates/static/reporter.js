@@ -68,6 +68,8 @@
     }
 
     form.addEventListener("submit", function (event) {
+      /* The language switch sends the words, never the files: leave it to the browser. */
+      if (event.submitter && event.submitter.name === "switch_lang") { return; }
       var text = problem();
       if (text) {
         event.preventDefault();

@@ -285,3 +285,23 @@ def test_an_empty_file_keeps_the_words(small: TestClient, app_db: sessionmaker[S
     assert_every_word_kept(response)
     assert response.context["errors"]["files"] == "A file you chose is empty."
     assert counts(app_db) == (0, 0, 0)
+
+
+def test_switching_language_on_a_half_filled_form_keeps_every_word(
+    small: TestClient, app_db: sessionmaker[Session]
+) -> None:
+    """The form's language switch is a button that carries the fields into the other language."""
+    ids = seed(app_db)
+    page = small.get("/report", headers=ZH).text
+    assert 'form="report-form" formaction="/report/language"' in page
+    tokens = form_tokens(small)
+    typed_form = {k: v for k, v in typed(ids, tokens).items() if k != "once"}
+
+    switched = small.post("/report/language", data={**typed_form, "switch_lang": "en"}, headers=ZH)
+
+    assert switched.status_code == 200
+    assert_every_word_kept(switched)
+    assert "<h1>Make a report</h1>" in switched.text
+    assert 'lang="en"' in switched.text
+    assert small.cookies.get("__Host-lang") == "en"
+    assert counts(app_db) == (0, 0, 0)
