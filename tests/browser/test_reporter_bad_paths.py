@@ -120,3 +120,27 @@ def test_receipt_page_is_clean_for_axe_with_its_script_running(
     assert page.locator("#copy-receipt").is_visible()
     violations = blocking_violations(run_axe(page))
     assert not violations, describe(violations)
+
+
+@pytest.mark.parametrize("locale", ["zh-CN"])
+def test_switching_language_mid_form_keeps_the_words(
+    start_live_server: Any, page_nojs: Any, browser: Any, locale: str
+) -> None:
+    """JavaScript off: the language button on a half-filled form brings it back whole in English."""
+    server = start_live_server()
+    seed(server.database_url)
+    page = page_nojs
+
+    page.goto(f"{server.url}/report")
+    page.select_option("#category", index=1)
+    for selector, text in TYPED.items():
+        page.fill(selector, text)
+    page.check("#mode-confidential")
+    page.get_by_role("button", name="English").click()
+    page.wait_for_load_state("load")
+
+    assert page.locator("h1").inner_text().strip() == "Make a report"
+    assert {selector: page.input_value(selector) for selector in TYPED} == TYPED
+    assert page.is_checked("#mode-confidential")
+    assert page.locator("#category").input_value() != ""
+    assert_page_accessible(browser, page, "en")
