@@ -16,6 +16,7 @@ from starlette.testclient import TestClient
 
 from tests.functional.test_reporter_api import seed
 from tests.functional.test_reporter_pages import NO_FILE, counts, fields, form_tokens
+from tests.functional.test_rewards_api import world  # noqa: F401  (fixture)
 
 # Tiny limits keep the test fast: 2000 bytes a file, 3000 a report, two files.
 MAX_FILE = 2000
@@ -305,3 +306,89 @@ def test_switching_language_on_a_half_filled_form_keeps_every_word(
     assert 'lang="en"' in switched.text
     assert small.cookies.get("__Host-lang") == "en"
     assert counts(app_db) == (0, 0, 0)
+
+
+def _reporter_login(client: TestClient, receipt: str) -> str:
+    """Opens a reporter session by the HTML form; returns a CSRF token for later forms."""
+    csrf = re.findall(r'name="csrf" value="([0-9a-f]+)"', client.get("/status").text)[0]
+    opened = client.post("/status", data={"csrf": csrf, "receipt": receipt})
+    assert opened.status_code in (200, 303), opened.text
+    return re.findall(r'name="csrf" value="([0-9a-f]+)"', client.get("/status").text)[0]
+
+
+def test_declining_a_reward_asks_first_and_can_be_undone_until_it_expires(
+    client: TestClient,
+    world: dict[str, Any],  # noqa: F811  (the fixture imported above)
+    app_db: sessionmaker[Session],
+) -> None:
+    """Saying no asks to confirm; a confirmed no can be taken back until the offer's last day."""
+    from sqlalchemy import select
+
+    from cases.audit.models import HeldAuditEntry
+    from tests.functional.test_rewards_api import offer, reporter, staff_tokens
+
+    offer(client, world, staff_tokens(client, world))
+    api = reporter(client, world["receipt"])
+    csrf = _reporter_login(client, world["receipt"])
+
+    def status() -> dict[str, Any]:
+        answer: dict[str, Any] = client.get("/api/v1/reporter/reward", headers=api).json()
+        return answer
+
+    asked = client.post(
+        "/status/reward/decline", data={"csrf": csrf}, headers=EN, follow_redirects=False
+    )
+    assert asked.status_code == 200
+    assert "Say no to the reward?" in asked.text
+    assert status()["status"] == "offered"
+
+    declined = client.post(
+        "/status/reward/decline", data={"csrf": csrf, "confirm": "yes"}, follow_redirects=False
+    )
+    assert declined.status_code == 303
+    assert status()["status"] == "declined"
+    assert status()["undo_until"] == status()["expires_on"]
+    assert 'action="/status/reward/undo"' in client.get("/status/reward").text
+
+    undone = client.post("/status/reward/undo", data={"csrf": csrf}, follow_redirects=False)
+    assert undone.status_code == 303
+    assert status()["status"] == "offered"
+
+    client.post(
+        "/status/reward/decline", data={"csrf": csrf, "confirm": "yes"}, follow_redirects=False
+    )
+    expires = status()["expires_on"]
+    world["clock"].advance(days=91)
+    # The sessions ended long ago: the reporter comes back with the receipt.
+    csrf = _reporter_login(client, world["receipt"])
+    api.update(reporter(client, world["receipt"]))
+    late = client.post(
+        "/status/reward/undo", data={"csrf": csrf}, headers=EN, follow_redirects=False
+    )
+    assert late.status_code == 409
+    assert status()["status"] == "declined"
+    assert status()["undo_until"] is None
+    with app_db() as db:
+        held = db.scalars(
+            select(HeldAuditEntry).where(HeldAuditEntry.action == "reward.decline_undo")
+        ).all()
+    assert len(held) == 1
+    assert held[0].actor_kind == "reporter"
+    assert expires
+
+
+def test_payout_form_says_who_sees_what_and_is_styled(
+    client: TestClient,
+    world: dict[str, Any],  # noqa: F811  (the fixture imported above)
+) -> None:
+    """The payout fields are text inputs (styled like every form) under a "who sees what" list."""
+    from tests.functional.test_rewards_api import offer, staff_tokens
+
+    offer(client, world, staff_tokens(client, world))
+    _reporter_login(client, world["receipt"])
+
+    page = client.get("/status/reward", headers=EN).text
+
+    assert "Who will see what" in page
+    assert "The finance team sees" in page
+    assert re.search(r'<input id="account" name="account" type="text"', page)
