@@ -34,6 +34,7 @@ REWARD = {
         "amount_minor": {"type": "integer"},
         "currency": STRING,
         "expires_on": STRING,
+        "undo_until": {"type": ["string", "null"]},
     },
 }
 PAYOUT_FIELDS = ("name", "account", "contact")
