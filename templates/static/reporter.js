@@ -20,7 +20,11 @@
     var warning = document.getElementById("leave-warning");
     var leaving = false;
     document.querySelectorAll("form").forEach(function (form) {
-      form.addEventListener("submit", function () { leaving = true; });
+      form.addEventListener("submit", function () {
+        leaving = true;
+        /* The "save as a text file" answer is a download: the page stays, so warn again. */
+        window.setTimeout(function () { leaving = false; }, 2000);
+      });
     });
     window.addEventListener("beforeunload", function (event) {
       if (leaving) { return undefined; }
