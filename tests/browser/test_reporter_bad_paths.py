@@ -144,3 +144,40 @@ def test_switching_language_mid_form_keeps_the_words(
     assert page.is_checked("#mode-confidential")
     assert page.locator("#category").input_value() != ""
     assert_page_accessible(browser, page, "en")
+
+
+def test_script_checks_sizes_before_sending_and_sends_with_progress(
+    start_live_server: Any, page_js: Any
+) -> None:
+    """JavaScript on: an over-limit file is caught before sending; a good one sends and files."""
+    server = start_live_server(
+        limits=Limits(upload_max_file=MAX_FILE, upload_max_report=3000, upload_max_files=2)
+    )
+    seed(server.database_url)
+    page = page_js
+    page.goto(f"{server.url}/report")
+    page.select_option("#category", index=1)
+    page.fill("#summary", "飞单")
+    page.fill("#details", "A-1001 went to a competitor on 1 March.")
+
+    page.set_input_files(
+        "#files",
+        [{"name": "big.bin", "mimeType": "application/octet-stream", "buffer": b"x" * 2500}],
+    )
+    warned = page.locator("#upload-status").inner_text()
+    page.get_by_role("button", name=WORDS["zh-CN"]["send"]).click()
+    still_here = page.locator("#summary").input_value()
+    posts_before = [r for r in page.requests.urls if r.endswith("/report")]
+
+    page.set_input_files(
+        "#files",
+        [{"name": "notes.txt", "mimeType": "text/plain", "buffer": b"meeting notes"}],
+    )
+    page.get_by_role("button", name=WORDS["zh-CN"]["send"]).click()
+    page.locator(".receipt").wait_for()
+
+    assert WORDS["zh-CN"]["too_large"] in warned
+    assert still_here == "飞单"
+    assert len(posts_before) == 1  # only the GET of the form: nothing was sent
+    crypto.parse_receipt(page.locator(".receipt").inner_text().strip())
+    assert page.locator("#copy-receipt").is_visible()
