@@ -111,8 +111,15 @@
     });
   }
 
-  document.addEventListener("DOMContentLoaded", function () {
+  function start() {
     receiptPage();
     reportForm();
-  });
+  }
+
+  /* After the upload's answer replaces the page, the script may load after the DOM is ready. */
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", start);
+  } else {
+    start();
+  }
 }());

@@ -117,7 +117,7 @@ def test_receipt_page_is_clean_for_axe_with_its_script_running(
     page.get_by_role("button", name=WORDS["zh-CN"]["send"]).click()
     page.locator(".receipt").wait_for()
 
-    assert page.locator("#copy-receipt").is_visible()
+    page.locator("#copy-receipt").wait_for(state="visible", timeout=10_000)
     violations = blocking_violations(run_axe(page))
     assert not violations, describe(violations)
 
@@ -164,8 +164,10 @@ def test_script_checks_sizes_before_sending_and_sends_with_progress(
         "#files",
         [{"name": "big.bin", "mimeType": "application/octet-stream", "buffer": b"x" * 2500}],
     )
+    page.wait_for_function("document.getElementById('upload-status').textContent !== ''")
     warned = page.locator("#upload-status").inner_text()
     page.get_by_role("button", name=WORDS["zh-CN"]["send"]).click()
+    page.wait_for_timeout(300)
     still_here = page.locator("#summary").input_value()
     posts_before = [r for r in page.requests.urls if r.endswith("/report")]
 
@@ -174,10 +176,10 @@ def test_script_checks_sizes_before_sending_and_sends_with_progress(
         [{"name": "notes.txt", "mimeType": "text/plain", "buffer": b"meeting notes"}],
     )
     page.get_by_role("button", name=WORDS["zh-CN"]["send"]).click()
-    page.locator(".receipt").wait_for()
+    page.locator(".receipt").wait_for(timeout=20_000)
 
     assert WORDS["zh-CN"]["too_large"] in warned
     assert still_here == "飞单"
     assert len(posts_before) == 1  # only the GET of the form: nothing was sent
     crypto.parse_receipt(page.locator(".receipt").inner_text().strip())
-    assert page.locator("#copy-receipt").is_visible()
+    page.locator("#copy-receipt").wait_for(state="visible", timeout=10_000)
