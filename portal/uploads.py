@@ -66,6 +66,9 @@ class ParsedUpload:
 
     fields: dict[str, list[str]] = field(default_factory=dict)
     files: list[StoredFile] = field(default_factory=list)
+    # With ``keep_fields``: why the files were refused ("file_too_large", "too_large",
+    # "too_many_files", "empty_file"); every file is then dropped but the text fields kept.
+    refused: str | None = None
 
     def get(self, name: str, default: str = "") -> str:
         values = self.fields.get(name)
@@ -98,8 +101,10 @@ class StreamingForm:
         open_file: FileOpener,
         check_csrf: Callable[[str | None], None] | None = None,
         before_file: Callable[[ParsedUpload], None] | None = None,
+        keep_fields: bool = False,
     ) -> None:
         self.limits = limits
+        self.keep_fields = keep_fields
         self.open_file = open_file
         self.check_csrf = check_csrf
         self.before_file = before_file
@@ -185,29 +190,48 @@ class StreamingForm:
         self._file_data(part, data[start:end])
 
     def _file_data(self, part: _Part, chunk: bytes) -> None:
-        if not chunk:
+        if not chunk or self.result.refused is not None:
             return
         part.size += len(chunk)
         self.total += len(chunk)
-        if part.size > self.limits.max_file:
-            raise TooLarge(N_("A file is larger than allowed."), code="file_too_large")
-        if self.total > self.limits.max_total:
-            raise TooLarge(N_("Together, the files are larger than allowed."), code="too_large")
+        try:
+            self._within_limits(part)
+        except TooLarge as exc:
+            if not self.keep_fields:
+                raise
+            self._refuse(exc.code)
+            return
         if part.sink is None:
-            if len(self.result.files) + 1 > self.limits.max_files:
-                raise TooLarge(N_("Too many files. Send fewer files."), code="too_many_files")
             if self.before_file is not None:
                 self.before_file(self.result)
             part.sink = self.open_file(part.name, part.filename or "", self.result)
             self._open.append(part.sink)
         part.sink.write(chunk)
 
+    def _within_limits(self, part: _Part) -> None:
+        if part.size > self.limits.max_file:
+            raise TooLarge(N_("A file is larger than allowed."), code="file_too_large")
+        if self.total > self.limits.max_total:
+            raise TooLarge(N_("Together, the files are larger than allowed."), code="too_large")
+        if part.sink is None and len(self.result.files) + 1 > self.limits.max_files:
+            raise TooLarge(N_("Too many files. Send fewer files."), code="too_many_files")
+
+    def _refuse(self, code: str) -> None:
+        """Stop storing files: delete what was stored, read on for the text fields only."""
+        self.result.refused = code
+        self.abort()
+        self.result.files.clear()
+
     def _part_end(self) -> None:
         part = self._part
         if part.filename is None:
             self._field_done(part)
+        elif self.result.refused is not None:
+            return
         elif part.sink is not None:
             self.result.files.append(part.sink.finish())
+        elif part.filename and self.keep_fields:
+            self._refuse("empty_file")
         elif part.filename:
             raise Invalid(
                 N_("A file you chose is empty."), fields={"files": "empty_file"}, code="empty_file"
@@ -243,8 +267,13 @@ async def read_upload(
     *,
     csrf_purpose: str | None = "form",
     before_file: Callable[[ParsedUpload], None] | None = None,
+    keep_fields: bool = False,
 ) -> ParsedUpload:
-    """Parse the body as it arrives; on any error every file stored so far is deleted."""
+    """Parse the body as it arrives; on any error every file stored so far is deleted.
+
+    With ``keep_fields`` a file limit does not end the request: the files are deleted, the
+    rest of the body is read for its text fields, and the result's ``refused`` names the limit.
+    """
 
     def check(token: str | None) -> None:
         verify_csrf(request, token, csrf_purpose or "form")
@@ -255,6 +284,7 @@ async def read_upload(
         open_file,
         check if csrf_purpose is not None else None,
         before_file,
+        keep_fields,
     )
     try:
         block = bytearray()

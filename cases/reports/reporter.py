@@ -165,6 +165,11 @@ class ReceiptKdf:
         return derived
 
 
+def once_key(token: str) -> str:
+    """The throttle key under which a one-time form token is remembered (a hash of it)."""
+    return "once:" + hashlib.sha256(token.encode()).hexdigest()[:40]
+
+
 class ReporterService:
     def __init__(
         self, db: Session, clock: Clock, config: ReporterConfig, kdf: ReceiptKdf | None = None
@@ -193,9 +198,13 @@ class ReporterService:
             self.consume_once(once)
         return IntakeService(self.db, self.clock, self.config.intake).submit(sub, draft)
 
+    def once_used(self, token: str) -> bool:
+        """Whether a report was already filed with this one-time form token (reads only)."""
+        return bool(token) and self.throttle.count(once_key(token)) > 0
+
     def consume_once(self, token: str) -> None:
         """Remember a one-time form token for a day; a second use is a Conflict."""
-        key = "once:" + hashlib.sha256(token.encode()).hexdigest()[:40]
+        key = once_key(token)
         # Counting first (the row is locked until commit) makes two simultaneous replays
         # queue: the second sees the first's count, so a report is filed once.
         if self.throttle.fail(key, ThrottleRule(1, ONCE_WINDOW_SECONDS, hourly=True)) > 1:

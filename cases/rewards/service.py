@@ -457,6 +457,28 @@ class RewardService:
         self._audit(REPORTER, "reward.decline", reward)
         return reward
 
+    def undo_decline(self, case_id: str) -> Reward:
+        """Take back a "no, thank you" while the offer has not expired: it is offered again.
+
+        Only the latest reward the reporter sees, only while no newer reward is open, and
+        only until its last day; audited as a reporter action (dated by the day only).
+        """
+        reward = self.reporter_reward(case_id)
+        if reward is None or reward.status != RewardStatus.DECLINED:
+            raise Conflict("There is no declined offer to take back.", code="not_declined")
+        if reward.expires_on is None or reward.expires_on < self.today():
+            raise Conflict(
+                "This offer has expired and can no longer be accepted.", code="offer_expired"
+            )
+        if self._open_reward(case_id) is not None:
+            raise Conflict("There is no declined offer to take back.", code="not_declined")
+        locked = self.db.get(Reward, reward.id, with_for_update=True)
+        assert locked is not None
+        locked.status, locked.answered_on = RewardStatus.APPROVED, None
+        self.db.flush()
+        self._audit(REPORTER, "reward.decline_undo", locked)
+        return locked
+
     def _offer(self, case_id: str) -> Reward:
         reward = self.reporter_reward(case_id)
         if reward is None or reward.status != RewardStatus.APPROVED:
@@ -655,9 +677,16 @@ def reporter_reward(
     reward = service.reporter_reward(case_id)
     if reward is None:
         return None
+    undoable = (
+        reward.status == RewardStatus.DECLINED
+        and reward.expires_on is not None
+        and reward.expires_on >= service.today()
+    )
     return {
         "status": REPORTER_STATUS.get(RewardStatus(reward.status), reward.status),
         "amount_minor": reward.amount_minor,
         "currency": reward.currency,
         "expires_on": reward.expires_on.isoformat() if reward.expires_on else None,
+        # A declined offer can be taken back until its last day (this date, or None).
+        "undo_until": reward.expires_on.isoformat() if undoable and reward.expires_on else None,
     }

@@ -17,9 +17,10 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
+import crypto
 from cases.access.reporting import access_summary
 from cases.db import unit_of_work
-from cases.errors import CaseError, Invalid
+from cases.errors import CaseError, Conflict, Invalid
 from cases.org.models import Channel
 from cases.org.service import OrgService
 from cases.reports.attachments import delete_files
@@ -29,7 +30,7 @@ from portal.auth import REPORTER_COOKIE, require_reporter
 from portal.csrf import delete_host_cookie, form_with_csrf, set_host_cookie
 from portal.deps import clock_of, intake_config, settings_of
 from portal.errors import BadRequest
-from portal.i18n import N_, request_locale, translator
+from portal.i18n import LANG_COOKIE, N_, locale_from_tag, request_locale, tag_for, translator
 from portal.routes.reporter_api import (
     check_receipt,
     file_opener,
@@ -62,7 +63,19 @@ FIELD_MESSAGES = {
     "wrong_receipt": N_("We could not find a report with this code. Check it and try again."),
     "throttled": N_("Too many attempts with this code. Please wait 15 minutes and try again."),
     "empty_file": N_("A file you chose is empty."),
+    "file_too_large": N_(
+        "A file is larger than allowed. Nothing was sent yet: choose smaller files, or fewer."
+    ),
+    "too_large": N_(
+        "Together, the files are larger than allowed for one report. Nothing was sent yet: "
+        'choose fewer or smaller files. You can add more later from "Check a report".'
+    ),
+    "too_many_files": N_(
+        "Too many files for one report. Nothing was sent yet: choose fewer files. You can add "
+        'more later from "Check a report".'
+    ),
 }
+FILE_REFUSALS = ("file_too_large", "too_large", "too_many_files")
 HONEYPOT_MESSAGE = N_(
     "This form could not be accepted. If you are a person, leave the last field empty."
 )
@@ -86,6 +99,7 @@ async def report_form(request: Request) -> Response:
 
 def _render_form(request: Request, state: FormState, status: int) -> Response:
     locale = request_locale(request)
+    _ = translator(request)
     with unit_of_work(request.app.state.db) as db:
         org = OrgService(db)
         channels = org.active_channels()
@@ -107,8 +121,20 @@ def _render_form(request: Request, state: FormState, status: int) -> Response:
             "subject_rows": _subject_rows(state.values),
             "once": secrets.token_urlsafe(24),
             "limits": settings_of(request).limits,
+            "max_file": size_text(settings_of(request).limits.upload_max_file),
+            "max_report": size_text(settings_of(request).limits.upload_max_report),
+            "file_messages": {code: _(FIELD_MESSAGES[code]) for code in FILE_REFUSALS},
         }
     return render(request, "reporter/form.html", context, status_code=status)
+
+
+def size_text(size: int) -> str:
+    """A byte count as people read it: whole MiB, KiB below a MiB, bytes below a KiB."""
+    if size >= 1024 * 1024:
+        return f"{size / (1024 * 1024):.3g} MiB"
+    if size >= 1024:
+        return f"{size / 1024:.3g} KiB"
+    return f"{size} B"
 
 
 def _recipients(request: Request, db: Any, channel: Channel | None) -> list[dict[str, str]]:
@@ -136,16 +162,63 @@ async def submit_report(request: Request) -> Response:
         UploadLimits.of(settings_of(request)),
         file_opener(request, target, "files"),
         before_file=_refuse_bots,
+        keep_fields=True,
     )
     try:
         _refuse_bots(parsed)
+        if parsed.refused is not None:
+            if await run_in_threadpool(_once_used, request, parsed.get("once")):
+                # A reload of the receipt page may resend the files empty: it was filed.
+                return render(request, "reporter/already_filed.html", status_code=409)
+            # Nothing is filed: the form comes back with every word and the file problem.
+            refusal = Invalid(fields={"files": parsed.refused}, code=parsed.refused)
+            status = 422 if parsed.refused == "empty_file" else 413
+            return await _form_again(request, parsed, refusal, status)
         return await write(request, _file, parsed, draft)
     except Invalid as exc:
         await run_in_threadpool(delete_files, request.app.state.db, parsed.file_ids)
         return await _form_again(request, parsed, exc)
+    except Conflict as exc:
+        await run_in_threadpool(delete_files, request.app.state.db, parsed.file_ids)
+        if exc.code != "replayed":
+            raise
+        # The same form sent again (a reload of the receipt page): the report WAS filed.
+        return render(request, "reporter/already_filed.html", status_code=409)
     except BaseException:
         await run_in_threadpool(delete_files, request.app.state.db, parsed.file_ids)
         raise
+
+
+def _once_used(request: Request, token: str) -> bool:
+    with unit_of_work(request.app.state.db) as db:
+        return reporter_service(request, db).once_used(token)
+
+
+async def switch_form_language(request: Request) -> Response:
+    """The language switch of the report form: the same form again, in the chosen language,
+    with every typed field carried over (files are never sent by the switch)."""
+    form = await form_with_csrf(request)
+    tag = str(form.get("switch_lang", ""))
+    locale = locale_from_tag(tag)
+    if locale is None:
+        raise BadRequest(N_("This language is not offered."), code="bad_language")
+    parsed = ParsedUpload()
+    for name, value in form.multi_items():
+        if isinstance(value, str) and name not in {"switch_lang", "files", "csrf", "once"}:
+            parsed.fields.setdefault(name, []).append(value)
+    switched = Request(with_cookie(request, LANG_COOKIE, tag_for(locale)), request.receive)
+    values = _typed_values(parsed)
+    response = await run_in_threadpool(_render_form, switched, FormState(values, {}), 200)
+    set_host_cookie(response, LANG_COOKIE, tag_for(locale))
+    return response
+
+
+def with_cookie(request: Request, name: str, value: str) -> dict[str, Any]:
+    """The request's scope with one cookie set, so the page renders as the next visit will."""
+    cookies = {**request.cookies, name: value}
+    header = "; ".join(f"{key}={val}" for key, val in cookies.items()).encode("latin-1")
+    headers = [(k, v) for k, v in request.scope["headers"] if k.lower() != b"cookie"]
+    return {**request.scope, "headers": [*headers, (b"cookie", header)]}
 
 
 def _refuse_bots(parsed: ParsedUpload) -> None:
@@ -169,18 +242,25 @@ def _file(request: Request, parsed: ParsedUpload, draft: Draft) -> Response:
     return render(request, "reporter/done.html", context, status_code=201)
 
 
-async def _form_again(request: Request, parsed: ParsedUpload, exc: Invalid) -> Response:
+async def _form_again(
+    request: Request, parsed: ParsedUpload, exc: Invalid, status: int = 422
+) -> Response:
     _ = translator(request)
     errors = {
         name: _(FIELD_MESSAGES.get(code, FIELD_MESSAGES["invalid"]))
         for name, code in exc.fields.items()
     }
+    values = _typed_values(parsed)
+    values["had_files"] = bool(parsed.files) or parsed.refused is not None
+    return await run_in_threadpool(_render_form, request, FormState(values, errors), status)
+
+
+def _typed_values(parsed: ParsedUpload) -> dict[str, Any]:
     values: dict[str, Any] = {k: v[0] if len(v) == 1 else v for k, v in parsed.fields.items()}
     values["subject_name"] = parsed.getlist("subject_name")
     values["subject_id"] = parsed.getlist("subject_id")
     values["exclude"] = parsed.getlist("exclude")
-    values["had_files"] = bool(parsed.files)
-    return await run_in_threadpool(_render_form, request, FormState(values, errors), 422)
+    return values
 
 
 def submission_from_form(parsed: ParsedUpload) -> Submission:
@@ -204,6 +284,42 @@ def submission_from_form(parsed: ParsedUpload) -> Submission:
         exclude=parsed.getlist("exclude"),
         identity=identity,
         attachment_ids=parsed.file_ids,
+    )
+
+
+async def save_receipt(request: Request) -> Response:
+    """The receipt, sent back in the POST body, answered as a text file to keep (never stored).
+
+    The code travels only in the bodies of this request and its answer: no URL, no cookie,
+    no log. Anything that is not a well-formed receipt is refused rather than echoed.
+    """
+    form = await form_with_csrf(request)
+    try:
+        receipt = crypto.parse_receipt(str(form.get("receipt", ""))).formatted()
+    except crypto.ReceiptFormatError:
+        raise BadRequest(N_("This is not a receipt code."), code="bad_receipt") from None
+    _ = translator(request)
+    lines = [
+        _("Speak Up"),
+        "",
+        _("Your receipt code"),
+        receipt,
+        "",
+        _(
+            "It is the only way back to your report. We do not keep it, and nobody can send "
+            "it to you again."
+        ),
+        _('Come back to "Check a report" with your code to read replies and answer questions.'),
+        _("Keep this file somewhere only you can open, or print it and delete the file."),
+        "",
+    ]
+    return Response(
+        "\r\n".join(lines),
+        media_type="text/plain; charset=utf-8",
+        headers={
+            "Content-Disposition": 'attachment; filename="receipt.txt"',
+            "Cache-Control": "no-store",
+        },
     )
 
 
@@ -328,6 +444,8 @@ def _logout(request: Request) -> None:
 routes: list[BaseRoute] = [
     Route("/report", report_form, methods=["GET"], name="report_form"),
     Route("/report", submit_report, methods=["POST"], name="submit_report"),
+    Route("/report/language", switch_form_language, methods=["POST"], name="report_language"),
+    Route("/report/receipt.txt", save_receipt, methods=["POST"], name="save_receipt"),
     Route("/report/check", check_typed_receipt, methods=["POST"], name="check_receipt"),
     Route("/status", status_page, methods=["GET"], name="status"),
     Route("/status", login, methods=["POST"], name="status_login"),

@@ -34,6 +34,7 @@ REWARD = {
         "amount_minor": {"type": "integer"},
         "currency": STRING,
         "expires_on": STRING,
+        "undo_until": {"type": ["string", "null"]},
     },
 }
 PAYOUT_FIELDS = ("name", "account", "contact")
@@ -45,6 +46,9 @@ PAYEE = {
     "say) who collects on the reporter's behalf. Finance sees only these payout details, "
     "the amount and a payment id: never which case, its category, channel or dates.",
 }
+
+# Messages the domain writes in English for this page, listed so the catalogues carry them.
+DOMAIN_MESSAGES = (N_("There is no declined offer to take back."),)
 FIELD_MESSAGES = {
     "required": N_("Please fill this in."),
     "too_long": N_("This is too long."),
@@ -145,8 +149,21 @@ def _accept_form(request: Request, payout: Payout) -> Response:
 
 
 async def decline_form(request: Request) -> Response:
-    await form_with_csrf(request)
+    """ "No, thank you" asks first; only a form saying ``confirm=yes`` declines."""
+    form = await form_with_csrf(request)
+    if form.get("confirm") != "yes":
+        return await write(request, _decline_question)
     return await write(request, _decline_form)
+
+
+def _decline_question(request: Request) -> Response:
+    try:
+        reward = _reward(request)
+    except CaseError:
+        return RedirectResponse("/status", status_code=303)
+    if reward is None or reward.get("status") != "offered":
+        return RedirectResponse("/status/reward", status_code=303)
+    return render(request, "rewards/decline_confirm.html", {"reward": reward})
 
 
 def _decline_form(request: Request) -> Response:
@@ -156,7 +173,29 @@ def _decline_form(request: Request) -> Response:
         if exc.status == 401:
             raise
         return _offer_page(request, {}, {}, exc.message, exc.status)
-    return RedirectResponse("/status#reward", status_code=303)
+    return RedirectResponse("/status/reward", status_code=303)
+
+
+def _undo(request: Request) -> None:
+    with unit_of_work(request.app.state.db) as db:
+        _principal, case_id = _main_case(request, db)
+        reward_service(request, db).undo_decline(case_id)
+
+
+async def undo_form(request: Request) -> Response:
+    """Take back a declined offer until it expires: the offer is open again."""
+    await form_with_csrf(request)
+    return await write(request, _undo_form)
+
+
+def _undo_form(request: Request) -> Response:
+    try:
+        _undo(request)
+    except CaseError as exc:
+        if exc.status == 401:
+            raise
+        return _offer_page(request, {}, {}, exc.message, exc.status)
+    return RedirectResponse("/status/reward", status_code=303)
 
 
 # --- API -----------------------------------------------------------------------------------
@@ -219,6 +258,7 @@ routes: list[BaseRoute] = [
     Route("/status/reward", offer_page, methods=["GET"]),
     Route("/status/reward/accept", accept_form, methods=["POST"]),
     Route("/status/reward/decline", decline_form, methods=["POST"]),
+    Route("/status/reward/undo", undo_form, methods=["POST"]),
     Route("/api/v1/reporter/reward", get_reward, methods=["GET"]),
     Route("/api/v1/reporter/reward/accept", accept, methods=["POST"]),
     Route("/api/v1/reporter/reward/decline", decline, methods=["POST"]),

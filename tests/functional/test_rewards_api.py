@@ -89,6 +89,8 @@ def test_whole_flow_to_paid(client: Any, world: dict[str, Any]) -> None:
         "amount_minor": 1_100_000,
         "currency": "CNY",
         "expires_on": "2026-05-31",
+        # Set only on a declined offer that can still be taken back (issue 15).
+        "undo_until": None,
     }
     assert accepted.json()["status"] == "accepted"
     assert [d["payout"] for d in desk] == [{**PAYOUT, "payee": "self"}]
