@@ -180,8 +180,8 @@ def _subject_among(db: Session, hashes: set[str]) -> ColumnElement[bool]:
     """
     ordered = sorted(hashes)
     if db.get_bind().dialect.name == "postgresql":
-        values = select(func.unnest(literal(ordered, ARRAY(String))))
-        member = CaseSubject.directory_hash.in_(values.scalar_subquery())
+        unnested = select(func.unnest(literal(ordered, ARRAY(String))))
+        member = CaseSubject.directory_hash.in_(unnested.scalar_subquery())
         return func.coalesce(member, False).is_(True)
     values = func.json_each(literal(json.dumps(ordered), String)).table_valued("value")
     return CaseSubject.directory_hash.in_(select(values.c.value).scalar_subquery())
