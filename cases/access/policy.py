@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, String, and_, any_, exists, func, literal, or_, select
+from sqlalchemy import ColumnElement, String, and_, exists, func, literal, or_, select, union_all
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session, object_session
 from sqlalchemy.sql import Select
@@ -136,15 +136,18 @@ def visible_condition(staff: StaffAccount, db: Session | None = None) -> ColumnE
     """
     if not staff.active or not (staff.role_names & POLICY_ROLES):
         return literal(False)
-    holds = exists().where(
+    # One EXISTS over both tables, not `holds OR awaiting`: with an OR, PostgreSQL hashes
+    # every key the person holds (100,000 for someone on every case) before the first row.
+    holds = select(KeyWrap.case_id).where(
         KeyWrap.case_id == Case.id, KeyWrap.staff_id == staff.id, KeyWrap.key_kind == "case"
     )
-    awaiting = exists().where(
+    awaiting = select(PendingGrant.case_id).where(
         PendingGrant.case_id == Case.id,
         PendingGrant.staff_id == staff.id,
         PendingGrant.key_kind == "case",
     )
-    return and_(or_(holds, awaiting), allowed_condition(staff, db))
+    has_key = exists(union_all(holds.correlate(Case), awaiting.correlate(Case)).subquery())
+    return and_(has_key, allowed_condition(staff, db))
 
 
 def allowed_condition(staff: StaffAccount, db: Session | None = None) -> ColumnElement[bool]:
@@ -164,12 +167,22 @@ def _subject_among(db: Session, hashes: set[str]) -> ColumnElement[bool]:
     """case_subjects.directory_hash IN hashes, sent as one parameter however many there are.
 
     A manager's chain can be 10,000 people: an expanded IN list costs SQLAlchemy more to
-    render on every page than the query costs the database. PostgreSQL gets an array;
-    SQLite a JSON array it reads with json_each (both evaluated once per statement).
+    render on every page than the query costs the database.
+
+    PostgreSQL gets an array it unnests in a subquery, kept inside COALESCE so the planner
+    cannot pull the IN up into a join: it guesses 200 rows for the unnest and would loop
+    over all 10,000 for every case. As an expression it is one hashed SubPlan, built once
+    per statement and probed once per subject row. (`= ANY(array)` compares each row with
+    the whole array once the statement is prepared, and costs ~100 ms to plan as a
+    constant.) The value is the same: a NULL hash is not among them either way.
+    SQLite gets a JSON array it reads with json_each, materialised once per statement as a
+    temporary index (EXPLAIN QUERY PLAN: LIST SUBQUERY, not correlated).
     """
     ordered = sorted(hashes)
     if db.get_bind().dialect.name == "postgresql":
-        return CaseSubject.directory_hash == any_(literal(ordered, ARRAY(String)))
+        unnested = select(func.unnest(literal(ordered, ARRAY(String))))
+        member = CaseSubject.directory_hash.in_(unnested.scalar_subquery())
+        return func.coalesce(member, False).is_(True)
     values = func.json_each(literal(json.dumps(ordered), String)).table_valued("value")
     return CaseSubject.directory_hash.in_(select(values.c.value).scalar_subquery())
 
