@@ -1,0 +1,111 @@
+"""Staff conventions over HTTP: start pages, notices, required marks, formats, the outbox."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from sqlalchemy.orm import sessionmaker
+from support.staff_world import Person, World, build_world
+
+from cases.clock import FixedClock
+from cases.db import unit_of_work
+from portal.start_pages import START_PAGES, start_page
+
+CSRF = re.compile(r'name="csrf" value="([0-9a-f]+)"')
+
+
+@pytest.fixture
+def world(app: Any, app_db: sessionmaker[Any]) -> dict[str, Any]:
+    clock = FixedClock()
+    app.state.clock = clock
+    with unit_of_work(app_db) as db:
+        made: World = build_world(db, clock)
+        people = {
+            "admin": made.staff("admin@example.com", "admin"),
+            "auditor": made.staff("aud@example.com", "auditor"),
+            "finance": made.staff("fin@example.com", "finance"),
+            "custodian": made.staff("cus@example.com", "custodian"),
+            "reward_approver": made.staff("rap@example.com", "reward_approver"),
+            "investigator": made.staff("ana@example.com", "investigator"),
+            "retaliation_officer": made.staff("ret@example.com", "retaliation_officer"),
+            "approver_investigator": made.staff(
+                "two@example.com", "investigator", "reward_approver"
+            ),
+        }
+        filed = made.file()
+    return {"clock": clock, "people": people, "case": filed.case}
+
+
+def csrf(client: Any, path: str) -> str:
+    match = CSRF.search(client.get(path).text)
+    assert match, path
+    return match.group(1)
+
+
+def log_in(client: Any, person: Person, clock: FixedClock) -> str:
+    """Signs in with password and code; the address the code step sends the browser to."""
+    token = csrf(client, "/staff/login")
+    client.post(
+        "/staff/login",
+        data={"csrf": token, "email": person.account.email, "password": person.password},
+        follow_redirects=False,
+    )
+    code = client.post(
+        "/staff/login/totp",
+        data={"csrf": token, "code": person.code(clock)},
+        follow_redirects=False,
+    )
+    assert code.status_code == 303
+    return str(code.headers["location"])
+
+
+EXPECTED_START = {
+    "admin": ("/admin", "admin/overview.html"),
+    "auditor": ("/staff/audit", "auditor/trail.html"),
+    "finance": ("/staff/rewards/payouts", "rewards/desk.html"),
+    "custodian": ("/staff/disclosures", "access/queue.html"),
+    "reward_approver": ("/staff/rewards", "rewards/queue.html"),
+    "investigator": ("/staff/cases", "staff/cases.html"),
+    "retaliation_officer": ("/staff/cases", "staff/cases.html"),
+    "approver_investigator": ("/staff/rewards", "rewards/queue.html"),
+}
+
+
+@pytest.mark.parametrize("role", sorted(EXPECTED_START))
+def test_each_role_lands_on_its_start_page(client: Any, world: dict[str, Any], role: str) -> None:
+    """After the code step each role is sent to its own start page, which it may open."""
+    location = log_in(client, world["people"][role], world["clock"])
+    page = client.get(location)
+    again = client.get("/staff", follow_redirects=False)
+
+    path, template = EXPECTED_START[role]
+    assert location == path
+    assert page.status_code == 200
+    assert page.template.name == template
+    assert again.headers["location"] == path
+
+
+def test_start_order_is_one_documented_table() -> None:
+    """Several roles land on the first in START_PAGES; the table names every role once."""
+    assert start_page(["investigator", "reward_approver"]) == "/staff/rewards"
+    assert start_page(["finance", "custodian"]) == "/staff/rewards/payouts"
+    assert start_page([]) == "/staff/cases"
+    assert len({role for role, _path in START_PAGES}) == len(START_PAGES) == 7
+
+
+def test_not_allowed_page_keeps_staff_navigation_translated(
+    client: Any, world: dict[str, Any]
+) -> None:
+    """A 403 on a staff page shows the staff navigation and is in the chosen language."""
+    log_in(client, world["people"]["investigator"], world["clock"])
+    client.get("/lang/zh-CN")
+
+    refused = client.get("/staff/audit")
+
+    assert refused.status_code == 403
+    assert refused.template.name == "errors/error.html"
+    assert refused.context["me"] is not None
+    assert 'class="staff-nav"' in refused.text
+    assert "不允许" in refused.text or "无权" in refused.text
