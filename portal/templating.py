@@ -22,6 +22,7 @@ from starlette.templating import Jinja2Templates
 import templates as templates_package
 from portal import csrf
 from portal.i18n import LOCALES, request_locale, tag_for, translations
+from portal.notices import notice_for
 
 TEMPLATES_DIR = Path(templates_package.__path__[0])
 STATIC_DIR = TEMPLATES_DIR / "static"
@@ -75,6 +76,7 @@ def page_context(request: Request) -> dict[str, Any]:
         "lang_links": language_links(request, locale),
         "csrf_field": partial(csrf.csrf_field, request),
         "local_time": partial(local_time, zone=request.app.state.settings.timezone),
+        "done_notice": notice_for(request),
     }
 
 

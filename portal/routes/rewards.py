@@ -31,6 +31,7 @@ from portal.auth import require_staff
 from portal.csrf import form_with_csrf
 from portal.deps import settings_of
 from portal.i18n import N_, request_locale
+from portal.notices import with_notice
 from portal.routes.rewards_api import csv_response, reward_service
 from portal.templating import render
 
@@ -143,7 +144,7 @@ def _run(request: Request, action: Action, again: Page, form: FormData) -> Respo
         with unit_of_work(request.app.state.db) as db:
             request.state.reward_problem = problem
             return again(request, db, require_staff(request, db))
-    return RedirectResponse(target, status_code=303)
+    return RedirectResponse(with_notice(request, target), status_code=303)
 
 
 def refused(request: Request, context: dict[str, Any]) -> int:

@@ -36,6 +36,7 @@ from portal.auth import STAFF_COOKIE, require_staff, staff_session
 from portal.csrf import delete_host_cookie, form_with_csrf, set_host_cookie
 from portal.deps import clock_of, intake_config, settings_of
 from portal.i18n import N_, request_locale
+from portal.notices import with_notice
 from portal.qr import totp_qr_svg
 from portal.routes.rewards import case_panel
 from portal.routes.staff_api import (
@@ -315,7 +316,7 @@ def _act(request: Request, action: Action, form: FormData) -> Response:
     except Invalid as problem:
         with unit_of_work(request.app.state.db) as db:
             return _render_case(request, db, require_staff(request, db), problem.fields, 422)
-    return redirect(f"/staff/cases/{case_id}")
+    return redirect(with_notice(request, f"/staff/cases/{case_id}"))
 
 
 def _field(form: FormData, name: str) -> str:
@@ -354,7 +355,7 @@ async def upload_evidence(request: Request) -> Response:
         lambda _field, name, _form: AttachmentWriter(factory, clock, target, name),
     )
     await run_in_threadpool(_link, request, case_id, parsed.file_ids)
-    return redirect(f"/staff/cases/{case_id}")
+    return redirect(with_notice(request, f"/staff/cases/{case_id}"))
 
 
 def _upload_target(request: Request, case_id: str) -> UploadTarget | None:

@@ -109,3 +109,42 @@ def test_not_allowed_page_keeps_staff_navigation_translated(
     assert refused.context["me"] is not None
     assert 'class="staff-nav"' in refused.text
     assert "不允许" in refused.text or "无权" in refused.text
+
+
+def test_case_action_ends_with_translated_success_notice(
+    client: Any, world: dict[str, Any]
+) -> None:
+    """A status change answers with ?done=<code>; the page shows that code's message only."""
+    log_in(client, world["people"]["investigator"], world["clock"])
+    path = f"/staff/cases/{world['case'].id}"
+    token = csrf(client, path)
+
+    changed = client.post(
+        f"{path}/transition",
+        data={"csrf": token, "status": "acknowledged", "reason": "Read it"},
+        follow_redirects=False,
+    )
+    shown = client.get(changed.headers["location"])
+    forged = client.get(f"{path}?done=Send+your+password+to+evil")
+
+    assert changed.headers["location"] == f"{path}?done=status"
+    assert shown.context["done_notice"] == "The status was changed."
+    assert "The status was changed." in shown.text
+    assert forged.context["done_notice"] is None
+    assert "evil" not in forged.text.split("<main", 1)[-1].split("</nav>", 1)[-1]
+
+
+def test_reason_is_marked_required_and_colleague_not_preselected(
+    client: Any, world: dict[str, Any]
+) -> None:
+    """The status reason carries a visible mark and aria-required; the assignee list starts
+    with an empty placeholder, so no colleague is chosen by default."""
+    log_in(client, world["people"]["investigator"], world["clock"])
+    page = client.get(f"/staff/cases/{world['case'].id}")
+
+    reason = re.search(r'<label for="reason">(.*?)</label>\s*<textarea([^>]*)>', page.text, re.S)
+    assignee = re.search(r'<select id="staff_id"[^>]*>\s*<option value="">', page.text)
+    assert reason is not None
+    assert "required-mark" in reason.group(1)
+    assert 'aria-required="true"' in reason.group(2)
+    assert assignee is not None
