@@ -26,6 +26,7 @@ NOTICES: dict[str, str] = {
     "recused": N_("You stepped back from the case."),
     "proposed": N_("The reward was proposed; a reward approver decides next."),
     "paid": N_("The payment was recorded."),
+    "policy": N_("The policy was saved."),
     "roles": N_("The roles were changed."),
     "account": N_("The account was changed."),
     "created": N_("The account was created. Send the enrolment link to its owner."),
@@ -44,6 +45,7 @@ NOTICE_FOR_ROUTE: dict[str, str] = {
     "/staff/rewards/{reward_id}/decision": "decided",
     "/staff/rewards/{reward_id}/payment": "paid",
     "/staff/disclosures/{request_id}": "decided",
+    "/admin/rewards": "policy",
     "/admin/staff": "created",
     "/admin/staff/{staff_id}/roles": "roles",
     "/admin/staff/{staff_id}/state": "account",
@@ -56,7 +58,8 @@ def with_notice(request: Request, target: str) -> str:
     route = request.scope.get("route")
     template = getattr(route, "path", "")
     code = NOTICE_FOR_ROUTE.get(template, "saved")
-    return f"{target}{'&' if '?' in target else '?'}done={code}"
+    path, hash_mark, fragment = target.partition("#")
+    return f"{path}{'&' if '?' in path else '?'}done={code}{hash_mark}{fragment}"
 
 
 def notice_for(request: Request) -> str | None:

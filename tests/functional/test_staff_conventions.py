@@ -6,11 +6,14 @@ import re
 from typing import Any
 
 import pytest
+from sqlalchemy import func, select
 from sqlalchemy.orm import sessionmaker
-from support.staff_world import Person, World, build_world
+from support.staff_world import SECRET, ZONE, Person, World, build_world
 
+from cases.casework.service import CaseworkConfig, CaseworkService
 from cases.clock import FixedClock
 from cases.db import unit_of_work
+from cases.rewards.models import Reward
 from portal.start_pages import START_PAGES, start_page
 
 CSRF = re.compile(r'name="csrf" value="([0-9a-f]+)"')
@@ -148,3 +151,66 @@ def test_reason_is_marked_required_and_colleague_not_preselected(
     assert "required-mark" in reason.group(1)
     assert 'aria-required="true"' in reason.group(2)
     assert assignee is not None
+
+
+def conclude(app_db: sessionmaker[Any], world: dict[str, Any]) -> str:
+    """Concludes the case as substantiated; its reward page path."""
+    clock, case_id = world["clock"], world["case"].id
+    with unit_of_work(app_db) as db:
+        work = CaseworkService(db, clock, CaseworkConfig(ZONE, SECRET))
+        ana = world["people"]["investigator"].principal(db, clock)
+        work.transition(ana, case_id, "acknowledged", "Received")
+        work.transition(ana, case_id, "concluded", "Proven", "substantiated")
+    return f"/staff/cases/{case_id}/reward"
+
+
+def test_failed_reward_form_keeps_ticks_and_shows_every_error(
+    client: Any, app_db: sessionmaker[Any], world: dict[str, Any]
+) -> None:
+    """A refused proposal keeps the ticked box and names the loss and amount problems together."""
+    path = conclude(app_db, world)
+    log_in(client, world["people"]["investigator"], world["clock"])
+    token = csrf(client, path)
+
+    bad = client.post(
+        path,
+        data={
+            "csrf": token,
+            "recovered_loss": "lots",
+            "amount": "-5",
+            "explanation": "",
+            "exclusions": "checked",
+            "step": "propose",
+        },
+    )
+    unticked = client.post(
+        path, data={"csrf": token, "recovered_loss": "x", "amount": "", "step": "propose"}
+    )
+
+    assert bad.status_code == 422
+    assert bad.template.name == "rewards/propose.html"
+    assert set(bad.context["errors"]) == {"recovered_loss", "amount"}
+    assert re.search(r'id="exclusions"[^>]* checked', bad.text)
+    assert set(unticked.context["errors"]) == {"recovered_loss", "exclusions"}
+
+
+def test_policy_suggestion_shown_before_proposing(
+    client: Any, app_db: sessionmaker[Any], world: dict[str, Any]
+) -> None:
+    """"Show the suggestion" answers the form with the policy's amount and proposes nothing."""
+    path = conclude(app_db, world)
+    log_in(client, world["people"]["investigator"], world["clock"])
+    token = csrf(client, path)
+
+    shown = client.post(
+        path, data={"csrf": token, "recovered_loss": "300000", "amount": "", "step": "suggest"}
+    )
+    with unit_of_work(app_db) as db:
+        stored = db.scalar(select(func.count()).select_from(Reward))
+
+    assert shown.status_code == 200
+    assert shown.template.name == "rewards/propose.html"
+    assert isinstance(shown.context["suggestion"], int) and shown.context["suggestion"] > 0
+    assert shown.context["values"]["recovered_loss"] == "300000"
+    assert 'id="suggestion"' in shown.text
+    assert stored == 0
