@@ -197,7 +197,7 @@ def test_failed_reward_form_keeps_ticks_and_shows_every_error(
 def test_policy_suggestion_shown_before_proposing(
     client: Any, app_db: sessionmaker[Any], world: dict[str, Any]
 ) -> None:
-    """"Show the suggestion" answers the form with the policy's amount and proposes nothing."""
+    """ "Show the suggestion" answers the form with the policy's amount and proposes nothing."""
     path = conclude(app_db, world)
     log_in(client, world["people"]["investigator"], world["clock"])
     token = csrf(client, path)
@@ -210,7 +210,8 @@ def test_policy_suggestion_shown_before_proposing(
 
     assert shown.status_code == 200
     assert shown.template.name == "rewards/propose.html"
-    assert isinstance(shown.context["suggestion"], int) and shown.context["suggestion"] > 0
+    assert isinstance(shown.context["suggestion"], int)
+    assert shown.context["suggestion"] > 0
     assert shown.context["values"]["recovered_loss"] == "300000"
     assert 'id="suggestion"' in shown.text
     assert stored == 0
