@@ -228,7 +228,8 @@ def category_view(request: Request, admin: AdminService, me: StaffPrincipal) -> 
 
 
 def outbox_view(request: Request, admin: AdminService, me: StaffPrincipal) -> tuple[str, Any]:
-    return "admin/outbox.html", {"messages": admin.outbox(me)}
+    mail_on = settings_of(request).smtp_url is not None
+    return "admin/outbox.html", {"messages": admin.outbox(me), "mail_on": mail_on}
 
 
 def directory_view(request: Request, admin: AdminService, me: StaffPrincipal) -> tuple[str, Any]:

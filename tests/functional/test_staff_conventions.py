@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
+from datetime import UTC
 from typing import Any
 
 import pytest
@@ -14,7 +16,9 @@ from cases.casework.service import CaseworkConfig, CaseworkService
 from cases.clock import FixedClock
 from cases.db import unit_of_work
 from cases.rewards.models import Reward
+from portal.settings import Secret
 from portal.start_pages import START_PAGES, start_page
+from portal.templating import file_size, format_money
 
 CSRF = re.compile(r'name="csrf" value="([0-9a-f]+)"')
 
@@ -215,3 +219,38 @@ def test_policy_suggestion_shown_before_proposing(
     assert shown.context["values"]["recovered_loss"] == "300000"
     assert 'id="suggestion"' in shown.text
     assert stored == 0
+
+
+def test_outbox_says_when_mail_is_off(client: Any, world: dict[str, Any], app: Any) -> None:
+    """Without PORTAL_SMTP_URL the outbox says mail is off; with it, it does not."""
+    log_in(client, world["people"]["admin"], world["clock"])
+
+    off = client.get("/admin/outbox")
+    app.state.settings = replace(app.state.settings, smtp_url=Secret(b"smtp://127.0.0.1:2525"))
+    on = client.get("/admin/outbox")
+
+    assert off.context["mail_on"] is False
+    assert 'id="mail-off"' in off.text
+    assert on.context["mail_on"] is True
+    assert 'id="mail-off"' not in on.text
+
+
+def test_audit_trail_in_zone_with_translated_actions(client: Any, world: dict[str, Any]) -> None:
+    """The trail shows times in the organisation's zone and actions in the reader's language."""
+    person = world["people"]["auditor"]
+    log_in(client, person, world["clock"])
+    client.get("/lang/zh-CN")
+
+    page = client.get("/staff/audit")
+
+    login = next(r for r in page.context["page"].rows if r.action == "staff.login")
+    local = login.at.replace(tzinfo=UTC).astimezone(ZONE).strftime("%Y-%m-%d %H:%M:%S")
+    assert local in page.text
+    assert "已登录" in page.text
+
+
+def test_sizes_and_amounts_follow_the_conventions() -> None:
+    """Sizes read in B, KiB and MiB; amounts carry the currency and the locale's grouping."""
+    assert [file_size(n) for n in (512, 2048, 3 * 1024 * 1024)] == ["512 B", "2.0 KiB", "3.0 MiB"]
+    assert format_money(123456789, "CNY", locale="zh_CN") == "¥1,234,567.89"
+    assert format_money(123456789, "CNY", locale="en") == "CN¥1,234,567.89"
