@@ -8,14 +8,17 @@ from datetime import UTC
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import sessionmaker
-from support.staff_world import SECRET, ZONE, Person, World, build_world
+from support.staff_world import PASSWORD, SECRET, ZONE, Person, World, build_world
 
+import crypto
 from cases.casework.service import CaseworkConfig, CaseworkService
 from cases.clock import FixedClock
 from cases.db import unit_of_work
 from cases.rewards.models import Reward
+from cases.staff.models import StaffAccount, StaffRole
+from portal.bootstrap import setup_link_if_needed
 from portal.settings import Secret
 from portal.start_pages import START_PAGES, start_page
 from portal.templating import file_size, format_money
@@ -254,3 +257,33 @@ def test_sizes_and_amounts_follow_the_conventions() -> None:
     assert [file_size(n) for n in (512, 2048, 3 * 1024 * 1024)] == ["512 B", "2.0 KiB", "3.0 MiB"]
     assert format_money(123456789, "CNY", locale="zh_CN") == "¥1,234,567.89"
     assert format_money(123456789, "CNY", locale="en") == "CN¥1,234,567.89"
+
+
+def test_recovery_key_saves_as_a_file_and_is_not_an_echo(
+    client: Any, app: Any, app_db: sessionmaker[Any]
+) -> None:
+    """The setup page's key posts back as an attachment (no-store); other text is refused."""
+    with unit_of_work(app_db) as db:
+        db.execute(delete(StaffRole))
+        db.execute(delete(StaffAccount))
+    link = setup_link_if_needed(app.state.settings, app.state.engine)
+    assert link is not None
+    path = link.removeprefix(app.state.settings.base_url)
+    token = csrf(client, path)
+    body = {"email": "boss@example.com", "name": "Boss", "password": PASSWORD}
+    done = client.post(path, data={"csrf": token, **body, "password_again": PASSWORD})
+    text = done.context["recovery"]["text"]
+
+    saved = client.post("/setup/recovery-key", data={"csrf": token, "key": text})
+    echo = client.post("/setup/recovery-key", data={"csrf": token, "key": "<script>hi</script>"})
+
+    assert 'action="/setup/recovery-key"' in done.text
+    assert "data:text/plain" not in done.text
+    assert saved.status_code == 200
+    assert saved.headers["content-disposition"].startswith("attachment;")
+    assert saved.headers["cache-control"] == "no-store"
+    assert crypto.import_recovery_key(saved.text).public_bytes == (
+        crypto.import_recovery_key(text).public_bytes
+    )
+    assert echo.status_code == 422
+    assert "<script>hi" not in echo.text
