@@ -16,6 +16,7 @@ import crypto
 from cases.casework.service import CaseworkConfig, CaseworkService
 from cases.clock import FixedClock
 from cases.db import unit_of_work
+from cases.reports.intake import SubjectInput
 from cases.rewards.models import Reward
 from cases.staff.models import StaffAccount, StaffRole
 from portal.bootstrap import setup_link_if_needed
@@ -287,3 +288,23 @@ def test_recovery_key_saves_as_a_file_and_is_not_an_echo(
     )
     assert echo.status_code == 422
     assert "<script>hi" not in echo.text
+
+
+def test_people_named_once_on_the_case_page(
+    client: Any, app_db: sessionmaker[Any], world: dict[str, Any]
+) -> None:
+    """A person named twice (spacing, case, an empty number) is one row on the case page."""
+    with unit_of_work(app_db) as db:
+        made = build_world(db, world["clock"])
+        twice = [
+            SubjectInput(name="Wang Wei"),
+            SubjectInput(name=" wang  wei ", employee_id=""),
+            SubjectInput(name="Li Na"),
+        ]
+        case_id = made.file(subjects=twice).case.id
+    log_in(client, world["people"]["investigator"], world["clock"])
+
+    page = client.get(f"/staff/cases/{case_id}")
+
+    names = sorted(s["name"].strip().casefold() for s in page.context["view"].subjects)
+    assert names == ["li na", "wang wei"]
