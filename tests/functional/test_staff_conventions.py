@@ -22,7 +22,6 @@ from cases.staff.models import StaffAccount, StaffRole
 from portal.bootstrap import setup_link_if_needed
 from portal.settings import Secret
 from portal.start_pages import START_PAGES, start_page
-from portal.templating import file_size, format_money
 
 CSRF = re.compile(r'name="csrf" value="([0-9a-f]+)"')
 
@@ -255,6 +254,8 @@ def test_audit_trail_in_zone_with_translated_actions(client: Any, world: dict[st
 
 def test_sizes_and_amounts_follow_the_conventions() -> None:
     """Sizes read in B, KiB and MiB; amounts carry the currency and the locale's grouping."""
+    from portal.templating import file_size, format_money
+
     assert [file_size(n) for n in (512, 2048, 3 * 1024 * 1024)] == ["512 B", "2.0 KiB", "3.0 MiB"]
     assert format_money(123456789, "CNY", locale="zh_CN") == "¥1,234,567.89"
     assert format_money(123456789, "CNY", locale="en") == "CN¥1,234,567.89"
