@@ -217,7 +217,7 @@ def _staff_member(request: Request) -> StaffPrincipal | None:
     try:
         with unit_of_work(request.app.state.db) as db:
             return require_staff(request, db)
-    except CaseError:
+    except Exception:  # no session, or the database is what failed: the plain error page
         return None
 
 
