@@ -30,7 +30,8 @@ START = {
 def test_each_role_lands_on_its_start_page(
     start_live_server: Callable[..., Any], browser: Any
 ) -> None:
-    """Password and code, then the role's start page; axe finds nothing serious there."""
+    """Password and code, then the role's start page; axe finds nothing serious there, nor on
+    the "not allowed" page, which keeps the staff navigation."""
     server = start_live_server()
     engine = make_engine(server.database_url)
     with unit_of_work(session_factory(engine)) as db:
@@ -54,6 +55,12 @@ def test_each_role_lands_on_its_start_page(
         page.wait_for_load_state("load")
         landed[role] = page.url.removeprefix(server.url)
         found[role] = blocking_violations(run_axe(page))
+        if role == "investigator":  # the "not allowed" page keeps the staff navigation
+            refused = page.goto(f"{server.url}/staff/audit")
+            assert refused is not None
+            assert refused.status == 403
+            assert page.locator("nav.staff-nav").count() == 1
+            found["403"] = blocking_violations(run_axe(page))
         context.close()
 
     assert landed == START
