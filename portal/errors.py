@@ -17,7 +17,10 @@ from starlette.requests import HTTPConnection, Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.types import ExceptionHandler
 
+from cases.db import unit_of_work
 from cases.errors import CaseError, Invalid, Throttled
+from cases.principals import StaffPrincipal
+from portal.auth import require_staff
 from portal.i18n import N_, translator
 
 logger = logging.getLogger("portal.errors")
@@ -185,16 +188,37 @@ def _html_page(
 ) -> Response:
     request = Request(conn.scope)
     try:
+        me = _staff_member(request) if _in_staff_area(request) else None
         return request.app.state.templates.TemplateResponse(  # type: ignore[no-any-return]
             request,
             "errors/error.html",
-            {"status": status, "title": title, "message": message},
+            {"status": status, "title": title, "message": message, "me": me},
             status_code=status,
             headers=headers,
         )
     except Exception as exc:  # an error page must never fail into a traceback
         logger.error("error page could not be rendered: %s", type(exc).__name__)
         return PlainTextResponse(message, status_code=status, headers=headers)
+
+
+def _in_staff_area(request: Request) -> bool:
+    path = request.url.path
+    return (path == "/admin" or path.startswith(("/admin/", "/staff/"))) and not path.startswith(
+        "/staff/login"
+    )
+
+
+def _staff_member(request: Request) -> StaffPrincipal | None:
+    """The signed-in staff member, so a staff error page keeps the staff navigation (or None).
+
+    The account row is detached after the unit of work; the navigation reads only its roles,
+    which are loaded with it.
+    """
+    try:
+        with unit_of_work(request.app.state.db) as db:
+            return require_staff(request, db)
+    except Exception:  # no session, or the database is what failed: the plain error page
+        return None
 
 
 async def http_error(request: Request, exc: Exception) -> Response:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import UTC, datetime
+from decimal import Decimal
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -15,13 +16,16 @@ from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 import jinja2
+from babel.numbers import format_currency
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.templating import Jinja2Templates
 
 import templates as templates_package
 from portal import csrf
+from portal.choice_labels import ACTION_LABELS, RISK_LABELS
 from portal.i18n import LOCALES, request_locale, tag_for, translations
+from portal.notices import notice_for
 
 TEMPLATES_DIR = Path(templates_package.__path__[0])
 STATIC_DIR = TEMPLATES_DIR / "static"
@@ -75,14 +79,36 @@ def page_context(request: Request) -> dict[str, Any]:
         "lang_links": language_links(request, locale),
         "csrf_field": partial(csrf.csrf_field, request),
         "local_time": partial(local_time, zone=request.app.state.settings.timezone),
+        "done_notice": notice_for(request),
+        "format_money": partial(format_money, locale=locale),
+        "file_size": file_size,
+        "action_labels": ACTION_LABELS,
+        "risk_labels": RISK_LABELS,
     }
 
 
-def local_time(moment: datetime | None, zone: ZoneInfo) -> str:
-    """A stored naive-UTC time as people read it: in the organisation's zone, to the minute."""
+def local_time(moment: datetime | None, zone: ZoneInfo, *, seconds: bool = False) -> str:
+    """A stored naive-UTC time as people read it: in the organisation's zone, to the minute
+    (to the second where the order of close events matters, as in the audit trail)."""
     if moment is None:
         return ""
-    return moment.replace(tzinfo=UTC).astimezone(zone).strftime("%Y-%m-%d %H:%M")
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
+
+
+def format_money(minor: int, currency: str, *, locale: str) -> str:
+    """Minor units as money for the reader's language: currency sign and grouping (Babel)."""
+    return format_currency(Decimal(minor) / 100, currency, locale=locale)
+
+
+def file_size(size: int) -> str:
+    """A byte count as people read it: B under 1 KiB, then KiB, then MiB (binary units)."""
+    if size < 1024:
+        return f"{size} B"
+    if size < 1024 * 1024:
+        return f"{size / 1024:.1f} KiB"
+    return f"{size / (1024 * 1024):.1f} MiB"
 
 
 def language_links(request: Request, current: str) -> list[dict[str, Any]]:

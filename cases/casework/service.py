@@ -170,7 +170,8 @@ class CaseworkService:
                 continue  # a candidate a directory change found; its group's first row shows
             typed: dict[str, Any] = open_json(key, case_id, SUBJECT, row.id, row.sealed)
             # A name matched to several directory entries is one subject shown once.
-            shown = seen.setdefault(repr(sorted(typed.items())), typed)
+            # The same person typed twice (spacing, letter case, an empty extra field) too.
+            shown = seen.setdefault(_subject_key(typed), typed)
             shown["needs_confirmation"] = shown.get("needs_confirmation", False) or (
                 (row.group_id or row.id) in waiting
             )
@@ -422,3 +423,13 @@ def require_reader(principal: StaffPrincipal) -> None:
 
 def _person(staff: StaffAccount) -> Person:
     return Person(staff.id, staff.name or staff.email, staff.email)
+
+
+def _subject_key(typed: dict[str, Any]) -> str:
+    """One key per person named: filled fields only, trimmed, spaces collapsed, any case."""
+    filled = {
+        name: " ".join(str(value).split()).casefold()
+        for name, value in typed.items()
+        if value not in (None, "") and name != "needs_confirmation"
+    }
+    return repr(sorted(filled.items()))

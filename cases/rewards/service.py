@@ -212,17 +212,8 @@ class RewardService:
             raise NotFound("There is no such case.", code="case_not_found")
         terms = self.policies.terms(case.channel_id)
         self._check_eligible(case, terms, proposal)
-        loss = parse_amount(proposal.recovered_loss, "recovered_loss", allow_zero=True)
+        loss, amount, explanation = self._checked_proposal(terms, proposal)
         suggested = terms.suggest(loss)
-        amount = parse_amount(proposal.amount, "amount") if proposal.amount.strip() else suggested
-        explanation = proposal.explanation.strip()
-        if amount != suggested and not explanation:
-            raise Invalid(
-                "The amount differs from the policy's suggestion; explain why.",
-                fields={"explanation": "explain_difference"},
-            )
-        if len(explanation) > TEXT_MAX:
-            raise Invalid("That is too long.", fields={"explanation": "too_long"})
         reward = Reward(
             id=new_id(),
             case_id=case.id,
@@ -255,14 +246,54 @@ class RewardService:
                 "This channel's policy excludes anonymous reports from rewards.",
                 code="anonymous_excluded",
             )
-        if not proposal.exclusions_checked:
-            raise Invalid(
-                "Confirm that the reporter is neither the instigator nor someone whose duty "
-                "it was to report this.",
-                fields={"exclusions": "required"},
-            )
         if self._open_reward(case.id) is not None:
             raise Conflict("This case already has a reward under way.", code="reward_exists")
+
+    def _checked_proposal(self, terms: Terms, proposal: Proposal) -> tuple[int, int, str]:
+        """Loss, amount and explanation; every field's problem at once in one Invalid."""
+        errors: dict[str, str] = {}
+        messages: list[str] = []
+        if not proposal.exclusions_checked:
+            errors["exclusions"] = "required"
+            messages.append(
+                "Confirm that the reporter is neither the instigator nor someone whose duty "
+                "it was to report this."
+            )
+        loss = amount = 0
+        try:
+            loss = parse_amount(proposal.recovered_loss, "recovered_loss", allow_zero=True)
+        except Invalid as problem:
+            errors.update(problem.fields)
+            messages.append(problem.message)
+        suggested = terms.suggest(loss) if "recovered_loss" not in errors else None
+        try:
+            amount = parse_amount(proposal.amount, "amount") if proposal.amount.strip() else -1
+        except Invalid as problem:
+            errors.update(problem.fields)
+            messages.append(problem.message)
+        explanation = proposal.explanation.strip()
+        if len(explanation) > TEXT_MAX:
+            errors["explanation"] = "too_long"
+            messages.append("That is too long.")
+        elif (
+            suggested is not None
+            and "amount" not in errors
+            and amount not in (-1, suggested)
+            and not explanation
+        ):
+            errors["explanation"] = "explain_difference"
+            messages.append("The amount differs from the policy's suggestion; explain why.")
+        if errors:
+            raise Invalid(messages[0], fields=errors)
+        assert suggested is not None
+        return loss, (suggested if amount == -1 else amount), explanation
+
+    def suggestion(self, principal: StaffPrincipal, case_id: str, recovered_loss: str) -> int:
+        """The policy's suggested reward for a recovered loss, shown before proposing."""
+        require_role(principal, Role.INVESTIGATOR)
+        case = self._visible_case(principal, case_id)
+        loss = parse_amount(recovered_loss, "recovered_loss", allow_zero=True)
+        return self.policies.terms(case.channel_id).suggest(loss)
 
     def _reward_key(self, principal: StaffPrincipal, case: Case, case_key: bytes) -> bytes:
         """The case's reward key (made on first use), wrapped for the proposer and approvers."""

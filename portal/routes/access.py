@@ -37,6 +37,7 @@ from portal.csrf import form_with_csrf
 from portal.deps import clock_of, intake_config, server_secret, settings_of
 from portal.errors import read_json
 from portal.i18n import N_
+from portal.notices import with_notice
 from portal.openapi import api_operation
 from portal.routes.staff_api import casework
 from portal.templating import render
@@ -372,7 +373,7 @@ def _submit(
     except Invalid as problem:
         return _page(request, problem.fields or {"form": "invalid"}, 422)
     target = "/staff/cases" if action is _recuse else f"/staff/cases/{case_id}/access"
-    return RedirectResponse(target, status_code=303)
+    return RedirectResponse(with_notice(request, target), status_code=303)
 
 
 def identity_page(request: Request) -> Response:
@@ -458,7 +459,7 @@ def _decide_form(request: Request, form: dict[str, Any]) -> Response:
     except Invalid as problem:
         errors = {f"{request.path_params['request_id']}:{k}": v for k, v in problem.fields.items()}
         return _queue(request, errors, 422)
-    return RedirectResponse("/staff/disclosures", status_code=303)
+    return RedirectResponse(with_notice(request, "/staff/disclosures"), status_code=303)
 
 
 @api_operation(

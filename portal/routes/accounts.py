@@ -36,6 +36,7 @@ from portal.qr import totp_qr_svg
 from portal.routes.admin import ROLE_LABELS, enrolment_url
 from portal.routes.admin import service as admin_service
 from portal.routes.staff_api import login_service
+from portal.start_pages import start_page
 from portal.templating import render
 
 STRING = {"type": "string"}
@@ -210,9 +211,11 @@ def _own_password(request: Request, password: str, again: str) -> Response:
             if password != again:
                 raise Invalid(fields={"password_again": "mismatch"})
             step = login_service(request, db).own_password_step(active, password)
+            account = db.get(StaffAccount, active.staff_id) if active.staff_id else None
+            home = start_page(account.role_names if account is not None else ())
     except Invalid as problem:
         return render(request, "staff/own_password.html", {"errors": problem.fields}, 422)
-    response = RedirectResponse("/staff/cases", status_code=303)
+    response = RedirectResponse(home, status_code=303)
     set_host_cookie(response, STAFF_COOKIE, step.token or "")
     return response
 

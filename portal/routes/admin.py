@@ -30,6 +30,7 @@ from portal.auth import require_staff
 from portal.csrf import form_with_csrf
 from portal.deps import clock_of, kdf_profile, server_secret, settings_of
 from portal.i18n import N_
+from portal.notices import with_notice
 from portal.role_messages import ROLE_CONFLICT_MESSAGES
 from portal.templating import render
 from portal.uploads import ParsedUpload, UploadLimits, read_upload
@@ -164,7 +165,7 @@ def _act(request: Request, act: Action, view: View, form: FormData) -> Response:
         return RedirectResponse(TO_LOGIN, status_code=303)
     except (Invalid, Conflict) as problem:
         return _render(request, view, problem)
-    return RedirectResponse(target, status_code=303)
+    return RedirectResponse(with_notice(request, target), status_code=303)
 
 
 def _field(form: FormData, name: str) -> str:
@@ -227,7 +228,8 @@ def category_view(request: Request, admin: AdminService, me: StaffPrincipal) -> 
 
 
 def outbox_view(request: Request, admin: AdminService, me: StaffPrincipal) -> tuple[str, Any]:
-    return "admin/outbox.html", {"messages": admin.outbox(me)}
+    mail_on = settings_of(request).smtp_url is not None
+    return "admin/outbox.html", {"messages": admin.outbox(me), "mail_on": mail_on}
 
 
 def directory_view(request: Request, admin: AdminService, me: StaffPrincipal) -> tuple[str, Any]:

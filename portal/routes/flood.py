@@ -22,6 +22,7 @@ from portal.csrf import form_with_csrf
 from portal.deps import clock_of, server_secret, settings_of
 from portal.errors import read_json
 from portal.i18n import N_
+from portal.notices import with_notice
 from portal.openapi import api_operation
 
 # Messages the domain writes in English for this area, listed so the catalogues carry them.
@@ -58,7 +59,7 @@ async def dismiss_form(request: Request) -> Response:
         await run_in_threadpool(_dismiss, request, case_ids)
     except Unauthorized:
         return RedirectResponse("/staff/login", status_code=303)
-    return RedirectResponse(FLOOD_LIST, status_code=303)
+    return RedirectResponse(with_notice(request, FLOOD_LIST), status_code=303)
 
 
 @api_operation(

@@ -31,6 +31,7 @@ from portal.auth import require_staff
 from portal.csrf import form_with_csrf
 from portal.deps import settings_of
 from portal.i18n import N_, request_locale
+from portal.notices import with_notice
 from portal.routes.rewards_api import csv_response, reward_service
 from portal.templating import render
 
@@ -143,7 +144,7 @@ def _run(request: Request, action: Action, again: Page, form: FormData) -> Respo
         with unit_of_work(request.app.state.db) as db:
             request.state.reward_problem = problem
             return again(request, db, require_staff(request, db))
-    return RedirectResponse(target, status_code=303)
+    return RedirectResponse(with_notice(request, target), status_code=303)
 
 
 def refused(request: Request, context: dict[str, Any]) -> int:
@@ -180,10 +181,43 @@ def propose_page(request: Request, db: Session, me: StaffPrincipal) -> Response:
     case = _case(request, db, me)
     terms = service.terms_for(case)
     context = common(me, case=case, terms=terms, tiers=tiers_rows(terms), values={})
+    context["suggestion"] = getattr(request.state, "reward_suggestion", None)
     status = refused(request, context)
-    if status != 200:
+    if status != 200 or context["suggestion"] is not None:
         context["values"] = getattr(request.state, "reward_values", {})
     return render(request, "rewards/propose.html", context, status_code=status)
+
+
+async def propose_form(request: Request) -> Response:
+    """The propose form: "Show the suggestion" answers the page with the policy's amount for
+    the typed loss (nothing stored); "Propose" proposes."""
+    form = await form_with_csrf(request)
+    if field(form, "step") == "suggest":
+        return await run_in_threadpool(_suggest, request, form)
+    return await run_in_threadpool(_run, request, _propose, propose_page, form)
+
+
+def _suggest(request: Request, form: FormData) -> Response:
+    request.state.reward_values = _proposal_values(form)
+    try:
+        with unit_of_work(request.app.state.db) as db:
+            me = require_staff(request, db)
+            loss = field(form, "recovered_loss")
+            request.state.reward_suggestion = reward_service(request, db).suggestion(
+                me, request.path_params["case_id"], loss
+            )
+            return propose_page(request, db, me)
+    except Unauthorized:
+        return RedirectResponse(TO_LOGIN, status_code=303)
+    except Invalid as problem:
+        with unit_of_work(request.app.state.db) as db:
+            request.state.reward_problem = problem
+            return propose_page(request, db, require_staff(request, db))
+
+
+def _proposal_values(form: FormData) -> dict[str, str]:
+    names = ("recovered_loss", "amount", "explanation", "exclusions")
+    return {n: field(form, n) for n in names}
 
 
 def _case(request: Request, db: Session, me: StaffPrincipal) -> Case:
@@ -206,7 +240,7 @@ def tiers_rows(terms: Terms) -> list[dict[str, Any]]:
 
 
 def _propose(request: Request, db: Session, me: StaffPrincipal, form: FormData) -> str:
-    values = {n: field(form, n) for n in ("recovered_loss", "amount", "explanation")}
+    values = _proposal_values(form)
     request.state.reward_values = values
     proposal = Proposal(
         values["recovered_loss"],
@@ -233,7 +267,7 @@ def _decide(request: Request, db: Session, me: StaffPrincipal, form: FormData) -
     approve = field(form, "decision") == "approve"
     reward_id = request.path_params["reward_id"]
     reward_service(request, db).decide(me, reward_id, approve, field(form, "reason"))
-    return "/staff/rewards?done=1"
+    return "/staff/rewards"
 
 
 # --- finance desk --------------------------------------------------------------------------
@@ -249,7 +283,7 @@ def desk_page(request: Request, db: Session, me: StaffPrincipal) -> Response:
 def _pay(request: Request, db: Session, me: StaffPrincipal, form: FormData) -> str:
     reward_id = request.path_params["reward_id"]
     reward_service(request, db).pay(me, reward_id, field(form, "reference"))
-    return "/staff/rewards/payouts?paid=1"
+    return "/staff/rewards/payouts"
 
 
 # --- ledger --------------------------------------------------------------------------------
@@ -302,7 +336,7 @@ def _save_policy(request: Request, db: Session, me: StaffPrincipal, form: FormDa
         raise NotFound("There is no such channel.", code="channel_not_found")
     service = reward_service(request, db)
     service.policies.save(me, channel_id, terms_from(form), service.audit)
-    return "/admin/rewards?saved=1"
+    return "/admin/rewards"
 
 
 def terms_from(form: FormData) -> Terms:
@@ -324,7 +358,7 @@ def terms_from(form: FormData) -> Terms:
 
 routes: list[BaseRoute] = [
     Route("/staff/cases/{case_id}/reward", staff_page(propose_page), methods=["GET"]),
-    Route("/staff/cases/{case_id}/reward", staff_form(_propose, propose_page), methods=["POST"]),
+    Route("/staff/cases/{case_id}/reward", propose_form, methods=["POST"]),
     Route("/staff/rewards", staff_page(queue_page), methods=["GET"]),
     Route("/staff/rewards/payouts", staff_page(desk_page), methods=["GET"]),
     Route("/staff/rewards/ledger", staff_page(ledger_page), methods=["GET"]),

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-
 from sqlalchemy.orm import Session
 from starlette.requests import Request
 from starlette.responses import Response
@@ -76,15 +74,31 @@ def _complete(request: Request, values: dict[str, str]) -> Response:
     if pair_and_row is not None:
         pair, row = pair_and_row
         text = crypto.export_recovery_key(pair)
-        context["recovery"] = {
-            "text": text,
-            "fingerprint": row.fingerprint,
-            "href": "data:text/plain;base64," + base64.b64encode(text.encode()).decode(),
-        }
+        context["recovery"] = {"text": text, "fingerprint": row.fingerprint}
     return render(request, "setup/done.html", context)
 
 
+async def recovery_download(request: Request) -> Response:
+    """The recovery key the setup page shows once, answered as a file to save.
+
+    The browser sends the key back from the page; the portal checks it is a well-formed
+    recovery key (so this is no general echo service), keeps nothing and says no-store.
+    """
+    form = await form_with_csrf(request)
+    text = str(form.get("key", ""))[:4096].replace("\r\n", "\n")
+    try:
+        crypto.import_recovery_key(text)
+    except crypto.CryptoError:
+        raise Invalid("That is not a recovery key.", fields={"key": "invalid"}) from None
+    headers = {
+        "Content-Disposition": 'attachment; filename="portal-recovery-key.txt"',
+        "Cache-Control": "no-store",
+    }
+    return Response(text, media_type="text/plain; charset=utf-8", headers=headers)
+
+
 routes: list[BaseRoute] = [
+    Route("/setup/recovery-key", recovery_download, methods=["POST"]),
     Route("/setup/{token}", setup_form, methods=["GET"], name="setup"),
     Route("/setup/{token}", setup_submit, methods=["POST"]),
 ]

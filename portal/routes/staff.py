@@ -36,6 +36,7 @@ from portal.auth import STAFF_COOKIE, require_staff, staff_session
 from portal.csrf import delete_host_cookie, form_with_csrf, set_host_cookie
 from portal.deps import clock_of, intake_config, settings_of
 from portal.i18n import N_, request_locale
+from portal.notices import with_notice
 from portal.qr import totp_qr_svg
 from portal.routes.rewards import case_panel
 from portal.routes.staff_api import (
@@ -45,6 +46,7 @@ from portal.routes.staff_api import (
     login_service,
     offset_from,
 )
+from portal.start_pages import start_page
 from portal.templating import render
 from portal.uploads import UploadLimits, read_upload
 
@@ -152,23 +154,27 @@ def _enrol_context(secret: bytes, email: str, error: str | None) -> dict[str, An
 async def code_submit(request: Request) -> Response:
     form = await form_with_csrf(request)
     stage = "enroll" if request.url.path.endswith("/enroll") else "totp"
-    step = await run_in_threadpool(_code_step, request, stage, str(form.get("code", "")))
-    if step is None:
+    answer = await run_in_threadpool(_code_step, request, stage, str(form.get("code", "")))
+    if answer is None:
         return redirect(TO_LOGIN)
+    step, home = answer
     if step.failure is not None:
         if stage == "enroll":
             return await run_in_threadpool(_enrol_again, request, step.failure.message)
         context = {"error": step.failure.message}
         return render(request, "staff/totp.html", context, status_code=step.failure.status)
-    return _with_cookie(redirect(TO_CASES if step.stage == "full" else TO_OWN_CHOICE), step)
+    return _with_cookie(redirect(home if step.stage == "full" else TO_OWN_CHOICE), step)
 
 
-def _code_step(request: Request, stage: str, code: str) -> LoginStep | None:
+def _code_step(request: Request, stage: str, code: str) -> tuple[LoginStep, str] | None:
+    """The step, and the start page of the account (portal/start_pages.py)."""
     with unit_of_work(request.app.state.db) as db:
         active = _half(request, db, stage)
         if active is None:
             return None
-        return login_service(request, db).code_step(active, code)
+        step = login_service(request, db).code_step(active, code)
+        account = db.get(StaffAccount, active.staff_id) if active.staff_id else None
+        return step, start_page(account.role_names if account is not None else ())
 
 
 def _enrol_again(request: Request, error: str) -> Response:
@@ -216,6 +222,11 @@ def signed_in(page: Callable[[Request, Session, StaffPrincipal], Response]) -> C
             return redirect(TO_LOGIN)
 
     return endpoint
+
+
+def home(request: Request, db: Session, me: StaffPrincipal) -> Response:
+    """/staff sends a signed-in member to their start page (portal/start_pages.py)."""
+    return redirect(start_page(me.account.role_names))
 
 
 def case_list(request: Request, db: Session, me: StaffPrincipal) -> Response:
@@ -305,7 +316,7 @@ def _act(request: Request, action: Action, form: FormData) -> Response:
     except Invalid as problem:
         with unit_of_work(request.app.state.db) as db:
             return _render_case(request, db, require_staff(request, db), problem.fields, 422)
-    return redirect(f"/staff/cases/{case_id}")
+    return redirect(with_notice(request, f"/staff/cases/{case_id}"))
 
 
 def _field(form: FormData, name: str) -> str:
@@ -344,7 +355,7 @@ async def upload_evidence(request: Request) -> Response:
         lambda _field, name, _form: AttachmentWriter(factory, clock, target, name),
     )
     await run_in_threadpool(_link, request, case_id, parsed.file_ids)
-    return redirect(f"/staff/cases/{case_id}")
+    return redirect(with_notice(request, f"/staff/cases/{case_id}"))
 
 
 def _upload_target(request: Request, case_id: str) -> UploadTarget | None:
@@ -459,7 +470,7 @@ def _change_password(request: Request, current: str, new: str, rotate: bool = Fa
 
 
 routes: list[BaseRoute] = [
-    Route("/staff", lambda request: redirect(TO_CASES), methods=["GET"]),
+    Route("/staff", signed_in(home), methods=["GET"]),
     Route("/staff/login", login_page, methods=["GET"]),
     Route("/staff/login", login_submit, methods=["POST"]),
     Route("/staff/login/totp", code_page, methods=["GET"]),

@@ -84,7 +84,10 @@ def test_reward_journey(start_live_server: Callable[..., Any], page_js: Any, bro
     axe_clean(investigator)
     investigator.fill("#recovered_loss", "300000")
     investigator.check("#exclusions")
-    submit(investigator, "/reward")
+    investigator.locator("form[action$='/reward'] button[value=suggest]").click()
+    assert investigator.locator("#suggestion").count() == 1
+    investigator.locator("form[action$='/reward'] button[value=propose]").click()
+    investigator.wait_for_load_state("load")
     proposed_panel = investigator.locator("#rewards").inner_text()
     staff_login(page, url, data["dai"])
     page.goto(f"{url}/staff/rewards")

@@ -11,6 +11,7 @@ from support.staff_world import Person, build_world
 
 from cases.clock import FixedClock
 from cases.db import unit_of_work
+from portal.start_pages import start_page
 
 CSRF = re.compile(r'name="csrf" value="([0-9a-f]+)"')
 
@@ -46,7 +47,7 @@ def log_in(client: Any, person: Person, clock: FixedClock) -> None:
         data={"csrf": token, "code": person.code(clock)},
         follow_redirects=False,
     )
-    assert code.headers["location"] == "/staff/cases"
+    assert code.headers["location"] == start_page(person.account.role_names)
 
 
 def test_login_list_and_case_page(client: Any, world: dict[str, Any]) -> None:

@@ -157,6 +157,7 @@ RULES: dict[str, frozenset[str]] = {
     "RewardService.may_propose": ALL,
     "RewardService.pay": FINANCE,
     "RewardService.propose": INVESTIGATOR,
+    "RewardService.suggestion": INVESTIGATOR,
     "RewardService.queue": APPROVER,
     "RewardService.view": ALL,
     "WorkflowService.transition": READERS,

@@ -1,0 +1,81 @@
+"""Translated labels of stored choice values: audit actions and risk levels.
+
+The database keeps the stable code; pages show the label in the reader's language and fall
+back to the code for a value this table does not know yet (docs/web.md, "Staff conventions").
+"""
+
+from __future__ import annotations
+
+from portal.i18n import N_
+
+ACTION_LABELS: dict[str, str] = {
+    "admin.category_added": N_("Category added"),
+    "admin.category_moved": N_("Category moved"),
+    "admin.category_updated": N_("Category changed"),
+    "admin.channel_created": N_("Channel created"),
+    "admin.channel_updated": N_("Channel changed"),
+    "admin.login_reset": N_("Login reset"),
+    "admin.member_added": N_("Channel member added"),
+    "admin.member_removed": N_("Channel member removed"),
+    "admin.roles_changed": N_("Roles changed"),
+    "admin.rule_removed": N_("Routing rule removed"),
+    "admin.rule_set": N_("Routing rule set"),
+    "admin.staff_created": N_("Staff account created"),
+    "admin.staff_deactivated": N_("Staff account deactivated"),
+    "admin.staff_linked": N_("Staff account linked to the directory"),
+    "admin.staff_reactivated": N_("Staff account reactivated"),
+    "approval.approved": N_("Account approved"),
+    "approval.refused": N_("Account refused"),
+    "approval.requested": N_("Approval requested"),
+    "attachment.add": N_("Evidence added"),
+    "attachment.download": N_("Evidence downloaded"),
+    "audit.statistics_read": N_("Statistics read"),
+    "audit.trail_read": N_("Audit trail read"),
+    "audit.verified": N_("Audit chain checked"),
+    "case.assign": N_("Case assigned"),
+    "case.flood_dismissed": N_("Flood report dismissed"),
+    "case.read": N_("Case read"),
+    "case.recorded": N_("Report recorded by staff"),
+    "case.recused": N_("Stepped back from a case"),
+    "case.subject_added": N_("Person named added"),
+    "case.subject_confirmed": N_("Person named confirmed"),
+    "case.subject_rejected": N_("Person named rejected"),
+    "case.transition": N_("Status changed"),
+    "case.unassign": N_("Taken off a case"),
+    "directory.imported": N_("Directory imported"),
+    "disclosure.approved": N_("Disclosure approved"),
+    "disclosure.refused": N_("Disclosure refused"),
+    "disclosure.requested": N_("Disclosure requested"),
+    "identity.read": N_("Identity read"),
+    "item.masked": N_("Text masked"),
+    "item.match_failed": N_("Mask not applied"),
+    "item.redacted": N_("Text redacted"),
+    "item.unmasked": N_("Mask removed"),
+    "key.granted": N_("Case key granted"),
+    "key.refused": N_("Case key refused"),
+    "measure.added": N_("Protective measure added"),
+    "measure.completed": N_("Protective measure done"),
+    "receipt.reissued": N_("Receipt code reissued"),
+    "reward.accept": N_("Reward accepted"),
+    "reward.approve": N_("Reward approved"),
+    "reward.decline": N_("Reward declined"),
+    "reward.on_hold": N_("Reward on hold"),
+    "reward.pay": N_("Reward paid"),
+    "reward.payout_read": N_("Payout details read"),
+    "reward.policy": N_("Reward policy changed"),
+    "reward.propose": N_("Reward proposed"),
+    "reward.refuse": N_("Reward refused"),
+    "risk.assessed": N_("Retaliation risk assessed"),
+    "setup.completed": N_("First-run setup completed"),
+    "staff.created": N_("Staff account created"),
+    "staff.enrolled": N_("Staff member enrolled"),
+    "staff.login": N_("Signed in"),
+    "staff.logout_everywhere": N_("Signed out everywhere"),
+    "staff.password_changed": N_("Password changed"),
+}
+
+RISK_LABELS: dict[str, str] = {
+    "low": N_("Low"),
+    "medium": N_("Medium"),
+    "high": N_("High"),
+}
