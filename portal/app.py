@@ -32,6 +32,12 @@ UPLOAD_PATHS: tuple[str, ...] = (
 )
 # The directory CSV is parsed in memory, so its endpoint has a limit of its own.
 DIRECTORY_PATH = "/admin/directory"
+# The report form keeps every typed word when its files are refused: the streaming parser
+# (portal/uploads.py, keep_fields) deletes what it stored and reads on for the text fields,
+# storing nothing more. So a body over the files' limit is read (and dropped) up to this
+# much further before the connection is refused with the plain "too large" page.
+KEEP_WORDS_PATH = "/report"
+KEEP_WORDS_DRAIN_MIN = 256 * MIB
 
 
 def create_app(
@@ -75,10 +81,13 @@ def upload_limits(settings: Settings, upload_paths: Sequence[str]) -> dict[str, 
     """Each upload endpoint's body limit: the files plus room for framing and other fields."""
     limits = settings.limits
     room = MIB
-    return {
+    found = {
         **dict.fromkeys(upload_paths, limits.upload_max_report + room),
         DIRECTORY_PATH: DIRECTORY_MAX_BYTES + room,
     }
+    if KEEP_WORDS_PATH in found:
+        found[KEEP_WORDS_PATH] += max(KEEP_WORDS_DRAIN_MIN, limits.upload_max_report)
+    return found
 
 
 def _middleware(settings: Settings, upload_paths: Sequence[str]) -> list[Middleware]:

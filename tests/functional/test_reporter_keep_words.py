@@ -139,6 +139,25 @@ def test_files_over_the_report_total_keep_the_words(
     assert counts(app_db) == (0, 0, 0)
 
 
+def test_a_body_far_over_the_report_limit_still_keeps_the_words(
+    small: TestClient, app_db: sessionmaker[Session]
+) -> None:
+    """A file many times the report's limit (past the 1 MiB of framing room the body limit
+    allows) still ends on the form with every word kept, not on the plain "too large" page."""
+    ids = seed(app_db)
+
+    response = small.post(
+        "/report",
+        data=typed(ids, form_tokens(small)),
+        files=[blob("huge.bin", 3 * 1024 * 1024)],
+        headers=ZH,
+    )
+
+    assert response.status_code == 413
+    assert_every_word_kept(response)
+    assert counts(app_db) == (0, 0, 0)
+
+
 def test_after_a_refused_file_the_kept_form_still_files(
     small: TestClient, app_db: sessionmaker[Session]
 ) -> None:
