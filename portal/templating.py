@@ -79,6 +79,8 @@ def page_context(request: Request) -> dict[str, Any]:
         "lang_links": language_links(request, locale),
         "csrf_field": partial(csrf.csrf_field, request),
         "local_time": partial(local_time, zone=request.app.state.settings.timezone),
+        # The zone those times are in, for column headings ("When (Asia/Shanghai)").
+        "zone_name": str(request.app.state.settings.timezone),
         "done_notice": notice_for(request),
         "format_money": partial(format_money, locale=locale),
         "file_size": file_size,

@@ -250,6 +250,7 @@ def test_audit_trail_in_zone_with_translated_actions(client: Any, world: dict[st
     local = login.at.replace(tzinfo=UTC).astimezone(ZONE).strftime("%Y-%m-%d %H:%M:%S")
     assert local in page.text
     assert "已登录" in page.text
+    assert "时间（Asia/Shanghai）" in page.text
 
 
 def test_sizes_and_amounts_follow_the_conventions() -> None:
