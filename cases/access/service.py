@@ -29,9 +29,6 @@ from cases.staff.directory import entries_by_hash
 from cases.staff.models import DirectoryEntry, StaffAccount
 from cases.staff.roles import CASE_READERS, POLICY_ROLES, require_roles
 
-# Who settles an ambiguous name: the people who work cases, never a candidate themselves.
-DECIDERS = CASE_READERS
-
 
 @dataclass(frozen=True)
 class Revocation:
@@ -158,9 +155,9 @@ class AccessService:
         return self.enforce(case)
 
     def _candidate(self, principal: StaffPrincipal, case: Case, subject_id: str) -> CaseSubject:
-        if not (principal.account.role_names & DECIDERS) or not may_see(
-            self.db, principal.account, case
-        ):
+        """A candidate row of this case; the caller's role was checked, so here only that a
+        candidate (or someone above one) never settles their own match."""
+        if not may_see(self.db, principal.account, case):
             raise Forbidden("You cannot decide who this case names.")
         chosen = self.db.get(CaseSubject, subject_id) if len(subject_id) <= 64 else None
         if chosen is None or chosen.case_id != case.id or not chosen.needs_confirmation:
