@@ -25,7 +25,7 @@ class Shape(BaseModel):
 
 
 def parse(model: type[Model], body: Mapping[str, Any]) -> Model:
-    """The body as ``model``, or Invalid naming each bad field (code ``required`` or ``invalid``)."""
+    """The body as ``model``, or Invalid naming each bad field (``required`` or ``invalid``)."""
     try:
         return model.model_validate(dict(body))
     except ValidationError as exc:
@@ -37,7 +37,7 @@ def parse(model: type[Model], body: Mapping[str, Any]) -> Model:
 
 
 def schema(model: type[BaseModel]) -> dict[str, Any]:
-    """The model's JSON Schema with nested definitions inlined (the OpenAPI document has no $defs)."""
+    """The model's JSON Schema, nested definitions inlined (the OpenAPI document has no $defs)."""
     raw = model.model_json_schema()
     definitions: dict[str, Any] = raw.pop("$defs", {})
     return _inline(raw, definitions)  # type: ignore[no-any-return]
