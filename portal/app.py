@@ -16,6 +16,7 @@ from portal.bootstrap import warn_role_conflicts
 from portal.errors import exception_handlers
 from portal.gate import StaffFirst
 from portal.jobs import job_loop
+from portal.metrics import Metrics, Registry
 from portal.middleware import BodyLimit, ErrorPages, SecurityHeaders
 from portal.routes import all_routes
 from portal.routes.admin import DIRECTORY_MAX_BYTES
@@ -55,6 +56,7 @@ def create_app(
         clock = getattr(app.state, "clock", None)
         warn_role_conflicts(app.state.db)
         loop = job_loop(settings, app.state.db, clock) if settings.run_jobs else None
+        app.state.job_loop = loop
         if loop is not None:
             loop.start()
         yield
@@ -63,10 +65,11 @@ def create_app(
         if owns_engine:
             db_engine.dispose()
 
+    registry = Registry(settings.timezone)
     app = Starlette(
         debug=False,
         routes=[*all_routes(), Mount("/static", StaticFiles(directory=STATIC_DIR), name="static")],
-        middleware=_middleware(settings, upload_paths),
+        middleware=_middleware(settings, upload_paths, registry),
         exception_handlers=exception_handlers(),
         lifespan=lifespan,
     )
@@ -74,6 +77,8 @@ def create_app(
     app.state.engine = db_engine
     app.state.db = session_factory(db_engine, settings.secret_key.reveal())
     app.state.templates = Templating()
+    app.state.metrics = registry
+    app.state.job_loop = None
     return app
 
 
@@ -90,15 +95,19 @@ def upload_limits(settings: Settings, upload_paths: Sequence[str]) -> dict[str, 
     return found
 
 
-def _middleware(settings: Settings, upload_paths: Sequence[str]) -> list[Middleware]:
-    """Outermost first: headers wrap everything, so error and 413 pages carry them too.
+def _middleware(
+    settings: Settings, upload_paths: Sequence[str], registry: Registry
+) -> list[Middleware]:
+    """Outermost first: metrics time everything; headers wrap everything else, so error and
+    413 pages carry them too.
 
     The staff gate sits inside the error pages (a database failure there is a 500 page)
     and after the body limit, so an oversized declared body is refused without a query.
     """
     limits = settings.limits
     return [
-        Middleware(SecurityHeaders, https=settings.https),
+        Middleware(Metrics, registry=registry),
+        Middleware(SecurityHeaders, https=settings.https, onion_url=settings.onion_url),
         Middleware(
             BodyLimit,
             json_limit=limits.max_json_body,

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
@@ -126,6 +127,8 @@ class JobLoop:
         self.interval = interval_seconds
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="portal-jobs", daemon=True)
+        # time.monotonic() when the last round finished (None before the first): /metrics.
+        self.last_round: float | None = None
 
     def start(self) -> None:
         self._thread.start()
@@ -145,6 +148,7 @@ class JobLoop:
         except Exception as exc:  # the loop must outlive a bad round; the next one retries
             # The class name only: messages can carry addresses or SQL parameters.
             logger.error("background jobs failed: %s", type(exc).__name__)
+        self.last_round = time.monotonic()
 
 
 def job_loop(settings: Settings, factory: sessionmaker[Session], clock: Clock | None) -> JobLoop:

@@ -18,6 +18,7 @@ from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from portal.errors import error_response
+from portal.metrics import published_at_once
 
 logger = logging.getLogger("portal.errors")
 
@@ -45,13 +46,18 @@ def security_headers(https: bool) -> dict[str, str]:
 
 
 class SecurityHeaders:
-    """Sets the security headers on every response and removes any ``Server`` banner."""
+    """Sets the security headers on every response and removes any ``Server`` banner.
 
-    def __init__(self, app: ASGIApp, *, https: bool) -> None:
+    With an onion address configured, reporter pages (GET, outside the staff areas) also say
+    ``Onion-Location``, so Tor Browser offers the reporter the onion service.
+    """
+
+    def __init__(self, app: ASGIApp, *, https: bool, onion_url: str = "") -> None:
         self.app = app
         self.headers = [(k.encode(), v.encode()) for k, v in security_headers(https).items()]
         # Ours replace any a handler set: a route cannot weaken the policy by accident.
-        self.replaced = {name for name, _ in self.headers} | {b"server"}
+        self.replaced = {name for name, _ in self.headers} | {b"server", b"onion-location"}
+        self.onion_url = onion_url
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -65,10 +71,19 @@ class SecurityHeaders:
                     for name, value in message.get("headers", [])
                     if name.lower() not in self.replaced
                 ]
-                message = {**message, "headers": kept + self.headers}
+                message = {**message, "headers": kept + self.headers + onion}
             await send(message)
 
+        onion = self._onion(scope)
         await self.app(scope, receive, send_with_headers)
+
+    def _onion(self, scope: Scope) -> list[tuple[bytes, bytes]]:
+        if not self.onion_url or scope["method"] not in {"GET", "HEAD"}:
+            return []
+        if published_at_once(scope["path"]):  # staff areas and plumbing: no reporter page
+            return []
+        path: bytes = scope.get("raw_path") or scope["path"].encode()
+        return [(b"onion-location", self.onion_url.encode() + path)]
 
 
 class BodyTooLarge(HTTPException):

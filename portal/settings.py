@@ -98,6 +98,10 @@ class Settings:
     # `portal serve --insecure-http` (PORTAL_INSECURE_HTTP=1): a trial on plain HTTP at a
     # non-local address. Cookies lose their __Host- name and Secure flag; every page says so.
     insecure_http: bool = False
+    # PORTAL_METRICS_TOKEN: /metrics answers only a request bearing it (404 while unset).
+    metrics_token: Secret | None = None
+    # PORTAL_ONION_URL: the onion service's address; reporter pages announce it to Tor Browser.
+    onion_url: str = ""
 
     def __post_init__(self) -> None:
         if self.kdf_profile not in KDF_PROFILES_ALLOWED_IN_PRODUCTION and not self.testing:
@@ -143,6 +147,8 @@ class Settings:
             job_interval_seconds=_positive(env, "PORTAL_JOB_INTERVAL_SECONDS", 60),
             recovery_key_fingerprint=env.get("PORTAL_RECOVERY_KEY_FINGERPRINT", "").strip(),
             insecure_http=env.get("PORTAL_INSECURE_HTTP", "0") == "1",
+            metrics_token=_metrics_token(env.get("PORTAL_METRICS_TOKEN", "")),
+            onion_url=_onion_url(env.get("PORTAL_ONION_URL", "")),
         )
 
     @classmethod
@@ -192,6 +198,29 @@ def _positive(env: Mapping[str, str], var: str, default: int) -> int:
     if number <= 0:
         raise SettingsError(f"{var} must be positive")
     return number
+
+
+def _metrics_token(value: str) -> Secret | None:
+    value = value.strip()
+    if not value:
+        return None
+    if len(value) < 24:
+        raise SettingsError("PORTAL_METRICS_TOKEN must be at least 24 characters")
+    return Secret(value.encode())
+
+
+def _onion_url(value: str) -> str:
+    value = value.strip().rstrip("/")
+    if not value:
+        return ""
+    parts = urlsplit(value)
+    host = parts.hostname or ""
+    if parts.scheme not in {"http", "https"} or not host.endswith(".onion") or parts.path:
+        raise SettingsError(
+            "PORTAL_ONION_URL must be the onion service's address, such as http://<56 "
+            "characters>.onion, with no path"
+        )
+    return value
 
 
 def _zone(name: str) -> ZoneInfo:

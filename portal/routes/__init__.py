@@ -15,6 +15,7 @@ from portal.routes import (
     admin,
     auditor,
     flood,
+    health,
     public,
     reporter,
     reporter_access,
@@ -29,6 +30,7 @@ from portal.routes import (
 
 _AREAS = (
     public,
+    health,
     setup,
     reporter,
     reporter_api,

@@ -20,7 +20,9 @@ async def healthz(request: Request) -> Response:
 
 async def landing(request: Request) -> Response:
     """The start page: what happens to a report, and the ways in."""
-    return render(request, "public/landing.html")
+    return render(
+        request, "public/landing.html", {"onion_url": request.app.state.settings.onion_url}
+    )
 
 
 async def switch_language(request: Request) -> Response:
