@@ -7,7 +7,7 @@ from sqlalchemy.orm import Session
 
 from cases.errors import NotFound
 from cases.org.models import Category, Channel, ChannelMember, RoutingRule
-from cases.staff.models import Role, StaffAccount, StaffRole
+from cases.staff.models import KeyApproval, Role, StaffAccount, StaffRole
 
 
 class OrgService:
@@ -60,6 +60,21 @@ class OrgService:
     def investigators(self, channel: Channel) -> list[StaffAccount]:
         """The channel's team, or every active investigator when it has none."""
         return self._team(channel) or self._with_role(Role.INVESTIGATOR)
+
+    def unstaffed_channels(self) -> list[Channel]:
+        """Active channels where no investigator could read a new report today: none is
+        enrolled (TOTP done, so their key pair is theirs) without an approval still pending."""
+        waiting = set(
+            self.db.scalars(select(KeyApproval.staff_id).where(KeyApproval.status == "pending"))
+        )
+        return [
+            channel
+            for channel in self.active_channels()
+            if not any(
+                person.totp_enrolled and person.id not in waiting
+                for person in self.investigators(channel)
+            )
+        ]
 
     def _team(self, channel: Channel) -> list[StaffAccount]:
         stmt = (

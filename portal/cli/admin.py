@@ -27,6 +27,7 @@ from cases.staff.service import StaffService
 from portal.bootstrap import prepare_database
 from portal.cli import serve
 from portal.deps import intake_config, kdf_profile
+from portal.doctor import report, run_checks
 from portal.settings import Settings
 
 RECOVERY_ADVICE = (
@@ -71,7 +72,9 @@ def register(commands: Any) -> None:
     verify = audit.add_parser("verify", help="check the hash chain")
     verify.set_defaults(handler=run_audit_verify)
 
-    doctor = commands.add_parser("doctor", help="check key rows and the audit chain")
+    doctor = commands.add_parser(
+        "doctor", help="check the deployment: TLS, secret, files, mail, keys, staff, audit"
+    )
     doctor.set_defaults(handler=run_doctor)
 
     demo = commands.add_parser("demo", help="seed a demo organisation on an empty database")
@@ -199,22 +202,11 @@ def run_audit_verify(_args: argparse.Namespace) -> int:
 
 
 def run_doctor(_args: argparse.Namespace) -> int:
-    """Integrity checks an operator runs after a restore or on suspicion: key rows whose MAC
-    fails (a public key or grant written outside the portal) and the audit chain."""
-    settings, factory = _context()
-    secret = settings.secret_key.reveal()
-    with unit_of_work(factory) as db:
-        untrusted = untrusted_rows(db, secret, settings.recovery_key_fingerprint)
-        chain = AuditLog(db, SystemClock(), secret).verify()
-    for row in untrusted:
-        print(f"portal doctor: KEY ROW REFUSED: {row.describe()}")
-    if not untrusted:
-        print("portal doctor: every public key and pending grant carries a valid MAC")
-    if chain.ok:
-        print(f"portal doctor: audit trail intact ({chain.checked} entries)")
-    else:
-        print(f"portal doctor: audit trail BROKEN at entry {chain.first_bad_seq}: {chain.problem}")
-    return 0 if chain.ok and not untrusted else 1
+    """The deployment checklist (portal/doctor.py): each problem with its fix; 1 on any."""
+    settings = Settings.from_environ()
+    lines, status = report(run_checks(settings, os.environ))
+    print("\n".join(lines))
+    return status
 
 
 def run_demo(args: argparse.Namespace) -> int:
