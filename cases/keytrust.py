@@ -175,3 +175,17 @@ def untrusted_rows(
         Untrusted("key approval", r.id) for r in approvals if not approval_trusted(server_secret, r)
     ]
     return found
+
+
+def secret_matches(db: Session, server_secret: bytes) -> bool | None:
+    """Whether this database was made under this server secret: True when any staff public
+    key (trusted or sealed as withheld) or recovery key verifies, False when there are such
+    rows and none does (a restore under another secret), None when there are none yet."""
+    accounts = [a for a in db.scalars(select(StaffAccount)) if a.public_key]
+    recovery = list(db.scalars(select(RecoveryKey)))
+    if not accounts and not recovery:
+        return None
+    return any(
+        staff_key_trusted(server_secret, a) or staff_key_withheld(server_secret, a)
+        for a in accounts
+    ) or any(recovery_key_trusted(server_secret, r, "") for r in recovery)

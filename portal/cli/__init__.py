@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 
 from cases.errors import CaseError
-from portal.cli import admin, serve
+from portal.cli import admin, ops, serve
 from portal.settings import SettingsError
 
 
@@ -16,6 +16,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     serve.register(commands)
     admin.register(commands)
+    ops.register(commands)
     return parser
 
 

@@ -5,10 +5,12 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import sys
 from typing import Any
 
 import uvicorn
 
+from portal.backup import SECRET_MISMATCH, engine_secret_matches
 from portal.bootstrap import prepare_database, setup_link_if_needed
 from portal.settings import Settings
 from portal.trial import WARNING
@@ -70,6 +72,10 @@ def run_serve(args: argparse.Namespace) -> int:
     if settings.insecure_http:
         logger.warning(WARNING, settings.base_url)
     engine = prepare_database(settings)
+    if engine_secret_matches(settings, engine) is False:
+        engine.dispose()
+        print(f"portal: {SECRET_MISMATCH}", file=sys.stderr)
+        return 2
     link = setup_link_if_needed(settings, engine)
     engine.dispose()
     if link:
