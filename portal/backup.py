@@ -37,8 +37,9 @@ from cases.keytrust import secret_matches
 from portal.settings import Settings, private_dir
 
 MAGIC = b"PORTAL-BACKUP 1\n"
-SECRET_MISMATCH = (  # noqa: S105 (words about the secret, not a secret)
-    "database was made with another server secret: none of its key rows verifies under this "
+# Words about the secret, not a secret.
+SECRET_MISMATCH = (
+    "database was made with another server secret: none of its key rows verifies under this "  # noqa: S105
     "one. Set PORTAL_SECRET_KEY (or the data directory's secret.key) to the secret in use when "
     "the backup was made, then run `portal doctor`. Nothing is served until the secrets match."
 )
@@ -198,6 +199,9 @@ def _pg_restore(url: str, handle: IO[bytes]) -> None:
         raise BackupError("the database already holds tables; restore into an empty database")
     uri, env = _libpq(url)
     tool = _tool("pg_restore")
+    # pg_restore reads the descriptor itself: put it where the header ends (Python's buffered
+    # reader has read ahead of that).
+    os.lseek(handle.fileno(), handle.tell(), os.SEEK_SET)
     done = subprocess.run(  # noqa: S603 (fixed program, arguments from settings)
         [tool, "--no-owner", "--no-privileges", "--exit-on-error", f"--dbname={uri}"],
         stdin=handle,
