@@ -94,6 +94,19 @@ def _secret(settings: Settings, env: Mapping[str, str]) -> Iterator[Finding]:
     if env.get("PORTAL_SECRET_KEY"):
         yield Finding(name, passed="set from the environment, outside the data directory")
         return
+    named = env.get("PORTAL_SECRET_KEY_FILE")
+    if named:
+        if _inside(Path(named).resolve(), settings.data_dir):
+            yield Finding(
+                name,
+                f"PORTAL_SECRET_KEY_FILE {named} is inside the data directory",
+                "keep the secret apart from what you back up (docs/deploy.md: /etc/portal)",
+            )
+        elif Path(named).stat().st_mode & 0o077:
+            yield Finding(name, f"{named} is readable by others", f"chmod 400 {named}")
+        else:
+            yield Finding(name, passed=f"read from {named}, outside the data directory")
+        return
     path = settings.data_dir / "secret.key"
     database = _sqlite_path(settings.database_url)
     if database is not None and _inside(database, settings.data_dir):

@@ -138,7 +138,7 @@ class Settings:
             data_dir=data_dir,
             database_url=database_url,
             base_url=env.get("PORTAL_BASE_URL", "http://127.0.0.1:8000").rstrip("/"),
-            secret_key=_secret_key(env.get("PORTAL_SECRET_KEY"), data_dir),
+            secret_key=_secret_key(_secret_from(env), data_dir),
             timezone=_zone(env.get("PORTAL_TIMEZONE", "Asia/Shanghai")),
             smtp_url=Secret(smtp.encode()) if smtp else None,
             kdf_profile=env.get("PORTAL_KDF_PROFILE", "owasp"),
@@ -228,6 +228,20 @@ def _zone(name: str) -> ZoneInfo:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError) as exc:
         raise SettingsError(f"PORTAL_TIMEZONE {name!r} is not a known time zone") from exc
+
+
+def _secret_from(env: Mapping[str, str]) -> str | None:
+    """PORTAL_SECRET_KEY, or the contents of the file PORTAL_SECRET_KEY_FILE names (a systemd
+    credential, for example), so the secret need not sit in an environment file."""
+    path = env.get("PORTAL_SECRET_KEY_FILE")
+    if env.get("PORTAL_SECRET_KEY") and path:
+        raise SettingsError("set PORTAL_SECRET_KEY or PORTAL_SECRET_KEY_FILE, not both")
+    if not path:
+        return env.get("PORTAL_SECRET_KEY")
+    try:
+        return Path(path).read_text().strip()
+    except OSError as exc:
+        raise SettingsError(f"PORTAL_SECRET_KEY_FILE {path} cannot be read") from exc
 
 
 def _secret_key(value: str | None, data_dir: Path) -> Secret:

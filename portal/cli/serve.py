@@ -5,13 +5,18 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import signal
 import sys
+import threading
 from typing import Any
 
 import uvicorn
 
+from cases.db import make_engine, session_factory
 from portal.backup import SECRET_MISMATCH, engine_secret_matches
 from portal.bootstrap import prepare_database, setup_link_if_needed
+from portal.jobs import job_loop
+from portal.migrations import pending
 from portal.settings import Settings
 from portal.trial import WARNING
 
@@ -33,13 +38,50 @@ def register(commands: Any) -> None:
     )
     serve.set_defaults(handler=run_serve)
     migrate = commands.add_parser("migrate", help="apply pending migrations and exit")
+    migrate.add_argument(
+        "--check",
+        action="store_true",
+        help="apply nothing: exit 1 if migrations are pending (before an upgrade), else 0",
+    )
     migrate.set_defaults(handler=run_migrate)
+    jobs = commands.add_parser(
+        "jobs", help="run only the background jobs (outbox, reminders, sweeps), no web server"
+    )
+    jobs.set_defaults(handler=run_jobs)
 
 
-def run_migrate(_args: argparse.Namespace) -> int:
+def run_migrate(args: argparse.Namespace) -> int:
     settings = Settings.from_environ()
+    if args.check:
+        engine = make_engine(settings.database_url)
+        try:
+            behind = pending(engine)
+        finally:
+            engine.dispose()
+        print("portal: migrations are pending" if behind else "portal: database is up to date")
+        return 1 if behind else 0
     prepare_database(settings).dispose()
     print("portal: database is up to date")
+    return 0
+
+
+def run_jobs(_args: argparse.Namespace) -> int:
+    """The jobs-only process: the same leased loop `serve` runs, until SIGTERM or SIGINT."""
+    settings = Settings.from_environ()
+    engine = make_engine(settings.database_url)
+    if pending(engine):
+        engine.dispose()
+        print("portal: migrations are pending; run `portal migrate` first", file=sys.stderr)
+        return 2
+    loop = job_loop(settings, session_factory(engine, settings.secret_key.reveal()), None)
+    stopped = threading.Event()
+    for number in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(number, lambda *_: stopped.set())
+    loop.start()
+    print(f"portal: running background jobs every {settings.job_interval_seconds} s", flush=True)
+    stopped.wait()
+    loop.stop()
+    engine.dispose()
     return 0
 
 
