@@ -70,11 +70,13 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.skip(reason="PORTAL_TEST_SKIP_BROWSER=1"))
     # A test about SQLite itself does not apply to a PostgreSQL run: it is left out, not
     # skipped, so CI's PostgreSQL pass reports no skip at all.
-    if os.environ.get("PORTAL_TEST_DATABASE_URL"):
-        sqlite_only = [item for item in items if item.get_closest_marker("sqlite_only")]
-        if sqlite_only:
-            config.hook.pytest_deselected(items=sqlite_only)
-            items[:] = [item for item in items if item not in sqlite_only]
+    # Likewise a test of several processes on one server database (docs/deploy.md) belongs to
+    # the PostgreSQL run only.
+    left_out = "sqlite_only" if os.environ.get("PORTAL_TEST_DATABASE_URL") else "postgres_only"
+    deselected = [item for item in items if item.get_closest_marker(left_out)]
+    if deselected:
+        config.hook.pytest_deselected(items=deselected)
+        items[:] = [item for item in items if item not in deselected]
     # Browser tests run last: while Playwright's sync API is alive its event loop counts as
     # running in the main thread, so asyncio.run() in any later test would fail.
     items.sort(key=lambda item: item.get_closest_marker("browser") is not None)
