@@ -1,5 +1,11 @@
 """Load benchmark: sustained report filing by 20 clients, then receipt checks under a flood.
 
+With ``--processes N`` (and ``--postgres URL``) it instead files reports round the first 1,
+2, … N `portal serve` processes on a fresh database each time, and prints submissions/s, p99
+and each process's peak resident memory side by side; every run also measures the bound one
+Argon2id derivation per submission puts on this machine (cores ÷ one derivation's time) and
+prints the achieved share of it.
+
 Starts `portal serve` (or, when the `portal` script is not installed, uvicorn on
 bench.load.serve:app as a stand-in) on loopback with a fresh PORTAL_DATA_DIR and spam
 limits raised through the environment, prints the values it ran with, then:
@@ -76,9 +82,10 @@ def report(channel: dict[str, Any], n: int) -> dict[str, Any]:
 
 
 def file_reports(
-    url: str, clients: int, seconds: float
+    url: str | list[str], clients: int, seconds: float
 ) -> tuple[list[float], Counter[int], list[str]]:
-    channel = httpx.get(f"{url}/api/v1/channels").json()[0]
+    urls = [url] if isinstance(url, str) else url
+    channel = httpx.get(f"{urls[0]}/api/v1/channels").json()[0]
     latencies: list[float] = []
     statuses: Counter[int] = Counter()
     receipts: list[str] = []
@@ -86,7 +93,8 @@ def file_reports(
     end = time.monotonic() + seconds
 
     def client(index: int) -> None:
-        with httpx.Client(base_url=url, timeout=30) as http:
+        # Clients are spread over the processes as a round-robin proxy would spread them.
+        with httpx.Client(base_url=urls[index % len(urls)], timeout=30) as http:
             n = 0
             while time.monotonic() < end:
                 started = time.perf_counter()
@@ -165,6 +173,54 @@ def checks_under_flood(
     return {"latencies": latencies, "statuses": statuses, "flood": flood_statuses}
 
 
+def argon2_bound() -> tuple[float, float]:
+    """(one receipt derivation in ms, the machine's bound in submissions/s: cores ÷ that)."""
+    profile = crypto.profile_named("owasp")
+    salt = secrets.token_bytes(16)
+    crypto.derive_keys(b"warm-up", salt, profile)
+    runs = []
+    for _ in range(15):
+        started = time.perf_counter()
+        crypto.derive_keys(secrets.token_bytes(16), salt, profile)
+        runs.append(time.perf_counter() - started)
+    one = statistics.median(runs)
+    return one * 1000, (os.cpu_count() or 1) / one
+
+
+def processes_side_by_side(args: argparse.Namespace) -> None:
+    """1, 2, … N processes on a fresh PostgreSQL database each; one line per count."""
+    one_ms, bound = argon2_bound()
+    print(f"Argon2id (owasp) derivation: {one_ms:.1f} ms; bound {bound:.0f} submissions/s")
+    print(f"{args.clients} clients, {args.seconds:.0f} s per run, clients spread over processes")
+    print(
+        f"{'processes':>9} {'subm/s':>8} {'errors':>7} {'p50 ms':>7} {'p99 ms':>7} "
+        f"{'of bound':>8} {'peak RSS per process (MiB)':>28}"
+    )
+    for count in range(1, args.processes + 1):
+        fresh = FreshPostgres(args.postgres)
+        data_dir = tempfile.mkdtemp(prefix="portal-bench-load-")
+        env = {**ENV, "PORTAL_DATA_DIR": data_dir, "PORTAL_DATABASE_URL": fresh.url}
+        servers = [Server.portal(env)]
+        servers += [Server.portal_more(env) for _ in range(count - 1)]
+        try:
+            latencies, statuses, _ = file_reports(
+                [s.url for s in servers], args.clients, args.seconds
+            )
+            ok = statuses.get(201, 0)
+            rate = ok / args.seconds
+            peaks = " ".join(f"{s.rss_kib('VmHWM') / 1024:.0f}" for s in servers)
+            print(
+                f"{count:>9} {rate:>8.1f} {sum(statuses.values()) - ok:>7} "
+                f"{percentile(latencies, 0.5) * 1000:>7.0f} "
+                f"{percentile(latencies, 0.99) * 1000:>7.0f} {rate / bound:>8.2f} {peaks:>28}"
+            )
+        finally:
+            for server in servers:
+                server.stop()
+            shutil.rmtree(data_dir, ignore_errors=True)
+            fresh.drop()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--clients", type=int, default=20)
@@ -176,7 +232,19 @@ def main() -> None:
         metavar="URL",
         help="a PostgreSQL URL whose role may CREATE DATABASE: run on a fresh database there",
     )
+    parser.add_argument(
+        "--processes",
+        type=int,
+        default=0,
+        metavar="N",
+        help="with --postgres: file round 1..N `portal serve` processes, side by side",
+    )
     args = parser.parse_args()
+    if args.processes:
+        if not args.postgres:
+            parser.error("--processes needs --postgres URL (processes share a server database)")
+        processes_side_by_side(args)
+        return
     data_dir = tempfile.mkdtemp(prefix="portal-bench-load-")
     env = {**ENV, "PORTAL_DATA_DIR": data_dir}
     fresh = FreshPostgres(args.postgres) if args.postgres else None

@@ -69,6 +69,15 @@ class Server:
         command = [portal, "serve", "--host", "127.0.0.1", "--port", str(port)]
         return cls([*command, "--workers", str(workers)], env, port)
 
+    @classmethod
+    def portal_more(cls, env: dict[str, str]) -> Server:
+        """One more `portal serve` process on the database `portal()` already prepared."""
+        portal = shutil.which("portal")
+        if portal is None:
+            return cls.uvicorn("bench.load.serve:app", env)
+        port = free_port()
+        return cls([portal, "serve", "--host", "127.0.0.1", "--port", str(port)], env, port)
+
     def _wait(self) -> None:
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
