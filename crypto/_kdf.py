@@ -1,6 +1,7 @@
 """Argon2id profiles, password hashes, and the one-run derivation of a verifier and a key."""
 
 import os
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -49,6 +50,21 @@ PROFILES: Mapping[str, Argon2Profile] = MappingProxyType(
 DEFAULT_PROFILE = "owasp"
 
 
+def _cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+# At most one Argon2id run per core at a time in this process. More would finish no sooner
+# (each run is CPU-bound with one lane), but each holds its memory cost (19 MiB for "owasp"),
+# so a burst on a 40-thread pool would hold 760 MiB at once. Waiting here caps a process's
+# Argon2 memory at cores x memory cost, whatever the load.
+ARGON2_SLOTS = _cores()
+_slots = threading.BoundedSemaphore(ARGON2_SLOTS)
+
+
 def profile_named(name: str, *, allow_test: bool = False) -> Argon2Profile:
     """Look a profile up by name; the "test" profile only when explicitly allowed."""
     profile = PROFILES.get(name)
@@ -72,14 +88,16 @@ def _hasher(profile: Argon2Profile) -> PasswordHasher:
 
 def hash_password(password: str, profile: Argon2Profile) -> str:
     """Hash a password to an Argon2id PHC string carrying its own salt and parameters."""
-    return _hasher(profile).hash(password)
+    with _slots:
+        return _hasher(profile).hash(password)
 
 
 def verify_password(stored: str, password: str) -> bool:
     """True if password matches the PHC string; False on mismatch or a garbled hash."""
     try:
         # verify() reads the parameters from the stored string, so any profile works.
-        return PasswordHasher().verify(stored, password)
+        with _slots:
+            return PasswordHasher().verify(stored, password)
     except (VerificationError, InvalidHashError):
         return False
 
@@ -113,7 +131,13 @@ def derive_keys(secret: bytes, salt: bytes, profile: Argon2Profile) -> DerivedKe
     if len(salt) < SALT_SIZE:
         raise CryptoError("the salt must be at least 16 bytes")
     # One Argon2 run, not two: the attacker's cost per guess equals ours per login.
-    master = hash_secret_raw(
+    with _slots:
+        master = _argon2(secret, salt, profile)
+    return DerivedKeys(verifier=_expand(master, VERIFIER_INFO), key=_expand(master, KEY_INFO))
+
+
+def _argon2(secret: bytes, salt: bytes, profile: Argon2Profile) -> bytes:
+    return hash_secret_raw(
         secret=secret,
         salt=salt,
         time_cost=profile.time_cost,
@@ -122,7 +146,6 @@ def derive_keys(secret: bytes, salt: bytes, profile: Argon2Profile) -> DerivedKe
         hash_len=DERIVED_SIZE,
         type=Type.ID,
     )
-    return DerivedKeys(verifier=_expand(master, VERIFIER_INFO), key=_expand(master, KEY_INFO))
 
 
 def _expand(master: bytes, info: bytes) -> bytes:

@@ -152,3 +152,40 @@ def test_derived_keys_repr_hides_values() -> None:
 
     assert derived.key.hex() not in repr(derived)
     assert derived.verifier.hex() not in repr(derived)
+
+
+def test_argon2_runs_at_most_one_per_core_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Twelve threads deriving at once never have more Argon2 runs in flight than the process
+    has cores, so a burst cannot hold more than cores x the memory cost."""
+    import threading
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    from crypto import _kdf
+
+    real = _kdf._argon2
+    in_flight = 0
+    most = 0
+    lock = threading.Lock()
+
+    def watched(secret: bytes, salt: bytes, profile: _kdf.Argon2Profile) -> bytes:
+        nonlocal in_flight, most
+        with lock:
+            in_flight += 1
+            most = max(most, in_flight)
+        time.sleep(0.05)  # long enough for every thread to arrive while this one runs
+        try:
+            return real(secret, salt, profile)
+        finally:
+            with lock:
+                in_flight -= 1
+
+    monkeypatch.setattr(_kdf, "_argon2", watched)
+    profile = _kdf.profile_named("test", allow_test=True)
+    with ThreadPoolExecutor(12) as pool:
+        results = list(
+            pool.map(lambda n: _kdf.derive_keys(bytes([n]) * 8, b"s" * 16, profile), range(12))
+        )
+
+    assert len({r.key for r in results}) == 12
+    assert 1 <= most <= _kdf.ARGON2_SLOTS
