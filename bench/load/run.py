@@ -208,7 +208,7 @@ def processes_side_by_side(args: argparse.Namespace) -> None:
             )
             ok = statuses.get(201, 0)
             rate = ok / args.seconds
-            peaks = " ".join(f"{s.rss_kib('VmHWM') / 1024:.0f}" for s in servers)
+            peaks = " ".join(f"{max(s.peaks_mib()):.0f}" for s in servers)
             print(
                 f"{count:>9} {rate:>8.1f} {sum(statuses.values()) - ok:>7} "
                 f"{percentile(latencies, 0.5) * 1000:>7.0f} "
@@ -260,11 +260,17 @@ def main() -> None:
         print(f"  {name}={value}")
     server = Server.portal(env, workers=args.workers)
     try:
+        one_ms, bound = argon2_bound()
         latencies, statuses, receipts = file_reports(server.url, args.clients, args.seconds)
         ok = statuses.get(201, 0)
         print(f"\n1. filing: {args.clients} clients for {args.seconds:.0f} s")
         print(f"   submissions: {ok} ok, {sum(statuses.values()) - ok} errors {dict(statuses)}")
         print(f"   throughput: {ok / args.seconds:.1f} submissions/s")
+        print(
+            f"   Argon2id bound: {bound:.0f} submissions/s ({os.cpu_count()} cores, one "
+            f"derivation {one_ms:.1f} ms); achieved {ok / args.seconds / bound:.2f} of it "
+            "(goal: 0.7)"
+        )
         print(
             f"   latency: p50 {percentile(latencies, 0.5) * 1000:.0f} ms, "
             f"p99 {percentile(latencies, 0.99) * 1000:.0f} ms"
@@ -281,6 +287,8 @@ def main() -> None:
             f"p99 {percentile(lat, 0.99) * 1000:.0f} ms, mean {statistics.fmean(lat) * 1000:.0f} ms"
         )
         print(f"   flood answers: {dict(result['flood'])}")
+        peaks = ", ".join(f"{peak:.0f}" for peak in server.peaks_mib())
+        print(f"\npeak resident memory per server process: {peaks} MiB (goal: under 200)")
     finally:
         server.stop()
         shutil.rmtree(data_dir, ignore_errors=True)

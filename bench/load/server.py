@@ -103,6 +103,18 @@ class Server:
             )
         return total
 
+    def peaks_mib(self) -> list[float]:
+        """Each server process's peak resident memory (the kernel's VmHWM), in MiB."""
+        peaks = []
+        for pid in [self.process.pid, *_children(self.process.pid)]:
+            try:
+                status = Path(f"/proc/{pid}/status").read_text()
+            except OSError:
+                continue
+            kib = next(int(line.split()[1]) for line in status.splitlines() if "VmHWM:" in line)
+            peaks.append(kib / 1024)
+        return peaks
+
     def stop(self) -> None:
         self.process.terminate()
         try:
