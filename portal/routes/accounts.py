@@ -18,7 +18,7 @@ from starlette.routing import BaseRoute, Route
 import crypto
 from cases.audit.service import AuditLog
 from cases.db import unit_of_work
-from cases.errors import CaseError, Invalid, NotFound, Unauthorized
+from cases.errors import CaseError, Invalid, Kind, NotFound, Unauthorized
 from cases.notify.service import NotifyConfig
 from cases.org.admin import require_admin
 from cases.org.approvals import ApprovalService, ApprovalView
@@ -94,7 +94,7 @@ TO_LOGIN = "/staff/login"
 class NotJson(CaseError):
     """This address accepts only JSON."""
 
-    status = 415
+    kind = Kind.UNSUPPORTED
     code = "unsupported_media_type"
 
 

@@ -13,12 +13,12 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from cases.db import unit_of_work
-from cases.errors import CaseError, Invalid, NotFound
+from cases.errors import CaseError, Invalid, NotFound, Unauthorized
 from cases.principals import ReporterPrincipal
 from cases.rewards.service import PAYEES, Payout
 from portal.auth import REPORTER_COOKIE, require_reporter
 from portal.csrf import delete_host_cookie, form_with_csrf
-from portal.errors import read_json
+from portal.errors import http_status, read_json
 from portal.i18n import N_
 from portal.openapi import api_operation
 from portal.routes.reporter_api import reporter_service, write
@@ -142,9 +142,9 @@ def _accept_form(request: Request, payout: Payout) -> Response:
         }
         return _offer_page(request, values, exc.fields, exc.message, 422)
     except CaseError as exc:
-        if exc.status == 401:
+        if isinstance(exc, Unauthorized):
             raise
-        return _offer_page(request, {}, {}, exc.message, exc.status)
+        return _offer_page(request, {}, {}, exc.message, http_status(exc))
     return RedirectResponse("/status#reward", status_code=303)
 
 
@@ -170,9 +170,9 @@ def _decline_form(request: Request) -> Response:
     try:
         _decline(request)
     except CaseError as exc:
-        if exc.status == 401:
+        if isinstance(exc, Unauthorized):
             raise
-        return _offer_page(request, {}, {}, exc.message, exc.status)
+        return _offer_page(request, {}, {}, exc.message, http_status(exc))
     return RedirectResponse("/status/reward", status_code=303)
 
 
@@ -192,9 +192,9 @@ def _undo_form(request: Request) -> Response:
     try:
         _undo(request)
     except CaseError as exc:
-        if exc.status == 401:
+        if isinstance(exc, Unauthorized):
             raise
-        return _offer_page(request, {}, {}, exc.message, exc.status)
+        return _offer_page(request, {}, {}, exc.message, http_status(exc))
     return RedirectResponse("/status/reward", status_code=303)
 
 
