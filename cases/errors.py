@@ -18,6 +18,23 @@ def N_(message: str) -> str:
     return message
 
 
+class Message(str):
+    """An English message with values: reads as the filled-in text, translates by its msgid.
+
+    ``Message("Line %(line)d: expected %(count)d columns", line=4, count=7)`` is the string
+    "Line 4: expected 7 columns"; the portal's translations look up the msgid and fill in
+    the same values, so a message that names a value is still translated.
+    """
+
+    msgid: str
+    params: Mapping[str, object]
+
+    def __new__(cls, msgid: str, **params: object) -> Message:
+        made = super().__new__(cls, msgid % params if params else msgid)
+        made.msgid, made.params = msgid, params
+        return made
+
+
 class Kind(StrEnum):
     """What kind of refusal an error is; the web layer decides how to answer each."""
 

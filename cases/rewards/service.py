@@ -29,7 +29,7 @@ from cases.access.policy import may_open, may_see
 from cases.audit.service import Actor, AuditLog
 from cases.clock import Clock, local_day
 from cases.db import new_id
-from cases.errors import Conflict, Forbidden, Invalid, NotFound
+from cases.errors import N_, Conflict, Forbidden, Invalid, NotFound
 from cases.principals import ReporterPrincipal, StaffPrincipal
 from cases.reports.keys import CASE, KeyRing, wrap_context
 from cases.reports.models import Case, KeyWrap, Outcome, Status
@@ -256,8 +256,10 @@ class RewardService:
         if not proposal.exclusions_checked:
             errors["exclusions"] = "required"
             messages.append(
-                "Confirm that the reporter is neither the instigator nor someone whose duty "
-                "it was to report this."
+                N_(
+                    "Confirm that the reporter is neither the instigator nor someone whose duty "
+                    "it was to report this."
+                )
             )
         loss = amount = 0
         try:
@@ -274,7 +276,7 @@ class RewardService:
         explanation = proposal.explanation.strip()
         if len(explanation) > TEXT_MAX:
             errors["explanation"] = "too_long"
-            messages.append("That is too long.")
+            messages.append(N_("That is too long."))
         elif (
             suggested is not None
             and "amount" not in errors
@@ -282,7 +284,7 @@ class RewardService:
             and not explanation
         ):
             errors["explanation"] = "explain_difference"
-            messages.append("The amount differs from the policy's suggestion; explain why.")
+            messages.append(N_("The amount differs from the policy's suggestion; explain why."))
         if errors:
             raise Invalid(messages[0], fields=errors)
         assert suggested is not None

@@ -71,23 +71,6 @@ FIELD_MESSAGES = {
     "common": N_("That password is too easy to guess; choose another."),
     "mismatch": N_("The two passwords are not the same."),
 }
-# What the domain says, so the catalogue check sees it.
-DOMAIN_MESSAGES = (
-    N_("This enrolment link is not valid any more. Ask an admin for a new one."),
-    N_("There is no such approval."),
-    N_("This approval was already decided."),
-    N_("Your roles do not hold keys, so you cannot decide approvals."),
-    N_(
-        "Only a key holder of this person's team may decide, never the admin who made the "
-        "change or the person themselves."
-    ),
-    N_("Enter a valid e-mail address."),
-    N_("You cannot reset your own login; ask another admin."),
-    N_("The roles must be a list of role names."),
-    N_("Active must be true or false."),
-    N_("This person has not set their password yet; approve once they have."),
-    N_("An admin chose your password. Log in on the web and choose your own first."),
-)
 TO_LOGIN = "/staff/login"
 
 

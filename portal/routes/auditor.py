@@ -56,11 +56,6 @@ ROLE_LABELS = {
     Role.AUDITOR: N_("Auditor"),
     Role.RETALIATION_OFFICER: N_("Retaliation officer"),
 }
-# The domain's refusals (cases/audit/trail.py), listed so the catalogue check sees them.
-DOMAIN_MESSAGES = (
-    N_("Only auditors read the audit trail and statistics."),
-    N_("Check the filters."),
-)
 KIND_LABELS = {"report": N_("Report"), "retaliation": N_("Retaliation complaint")}
 # The chain check's reasons (cases/audit/service.py), in words for the page.
 PROBLEM_LABELS = {

@@ -21,19 +21,9 @@ from portal.auth import require_staff
 from portal.csrf import form_with_csrf
 from portal.deps import clock_of, server_secret, settings_of
 from portal.errors import read_json
-from portal.i18n import N_
 from portal.notices import with_notice
 from portal.openapi import api_operation
 
-# Messages the domain writes in English for this area, listed so the catalogues carry them.
-DOMAIN_MESSAGES = (
-    N_("Choose the reports to dismiss."),
-    N_("Only new reports that arrived during a flood can be dismissed."),
-    N_(
-        "The portal is receiving an unusual number of reports right now and cannot keep more "
-        "files. Your report is safe; please add the files later."
-    ),
-)
 FLOOD_LIST = "/staff/cases?flood=only"
 DISMISS_SCHEMA = {
     "type": "object",

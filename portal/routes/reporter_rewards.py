@@ -47,8 +47,6 @@ PAYEE = {
     "the amount and a payment id: never which case, its category, channel or dates.",
 }
 
-# Messages the domain writes in English for this page, listed so the catalogues carry them.
-DOMAIN_MESSAGES = (N_("There is no declined offer to take back."),)
 FIELD_MESSAGES = {
     "required": N_("Please fill this in."),
     "too_long": N_("This is too long."),
