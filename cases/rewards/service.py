@@ -701,9 +701,21 @@ def _not_payable(reward: Reward) -> Conflict:
 REPORTER_STATUS = {RewardStatus.APPROVED: "offered"}
 
 
+@dataclass(frozen=True)
+class RewardNotice:
+    """What the reporter is told of their reward (CONTRACT.md "reward")."""
+
+    status: str
+    amount_minor: int
+    currency: str
+    expires_on: date | None
+    # A declined offer can be taken back until its last day (this date, or None).
+    undo_until: date | None
+
+
 def reporter_reward(
     db: Session, clock: Clock, config: RewardConfig, principal: ReporterPrincipal, case_id: str
-) -> dict[str, object] | None:
+) -> RewardNotice | None:
     """The reporter's view of their reward (CONTRACT.md "reward"); fulfils finance's grants."""
     service = RewardService(db, clock, config)
     service.fulfil_for_finance(principal, case_id)
@@ -715,11 +727,10 @@ def reporter_reward(
         and reward.expires_on is not None
         and reward.expires_on >= service.today()
     )
-    return {
-        "status": REPORTER_STATUS.get(RewardStatus(reward.status), reward.status),
-        "amount_minor": reward.amount_minor,
-        "currency": reward.currency,
-        "expires_on": reward.expires_on.isoformat() if reward.expires_on else None,
-        # A declined offer can be taken back until its last day (this date, or None).
-        "undo_until": reward.expires_on.isoformat() if undoable and reward.expires_on else None,
-    }
+    return RewardNotice(
+        status=REPORTER_STATUS.get(RewardStatus(reward.status), reward.status),
+        amount_minor=reward.amount_minor,
+        currency=reward.currency,
+        expires_on=reward.expires_on,
+        undo_until=reward.expires_on if undoable else None,
+    )
