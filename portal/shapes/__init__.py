@@ -38,7 +38,8 @@ def parse(model: type[Model], body: Mapping[str, Any]) -> Model:
     """The body as ``model``, or Invalid naming each bad field (``required`` or ``invalid``).
 
     A top-level field that is absent is ``required``; anything wrong inside a field (a nested
-    key missing, a wrong type) makes that field ``invalid``.
+    key missing, a wrong type) makes that field ``invalid``, unless a validator raised
+    ``PydanticCustomError("code:<name>", …)``, which gives the field the code ``<name>``.
     """
     try:
         return model.model_validate(dict(body))
@@ -46,9 +47,14 @@ def parse(model: type[Model], body: Mapping[str, Any]) -> Model:
         fields: dict[str, str] = {}
         for error in exc.errors():
             name = str(error["loc"][0]) if error["loc"] else "body"
-            missing = error["type"] == "missing" and len(error["loc"]) == 1
-            fields.setdefault(name, "required" if missing else "invalid")
+            fields.setdefault(name, _field_code(error["type"], len(error["loc"])))
         raise Invalid(N_("Please check the highlighted fields."), fields=fields) from None
+
+
+def _field_code(kind: str, depth: int) -> str:
+    if kind.startswith("code:"):
+        return kind.removeprefix("code:")
+    return "required" if kind == "missing" and depth == 1 else "invalid"
 
 
 def answer(value: BaseModel, status_code: int = 200) -> JSONResponse:
