@@ -16,7 +16,6 @@ import hmac
 import threading
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete, func, select, update
@@ -111,7 +110,6 @@ class ReporterView:
     linked: list[LinkedCase] = field(default_factory=list)
     reward: RewardNotice | None = None
     identity_disclosure: DisclosureNotice | None = None
-
 
 
 class ReceiptKdf:

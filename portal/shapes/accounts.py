@@ -65,7 +65,7 @@ class Enrolled(Answer):
     """The TOTP secret to add to an authenticator, and the key code to compare with approvers."""
 
     totp_secret: str
-    key_code: str
+    key_code: str | None
 
 
 class ApprovalAccount(AccountOut):
