@@ -23,6 +23,7 @@ from cases.errors import CaseError, Invalid, Kind, Throttled
 from cases.principals import StaffPrincipal
 from portal.auth import require_staff
 from portal.i18n import N_, translator
+from portal.shapes import ErrorOut
 
 logger = logging.getLogger("portal.errors")
 
@@ -186,10 +187,11 @@ def error_response(
     _ = translator(conn)
     text = _(message or default_message)
     if wants_json(conn):
-        payload: dict[str, Any] = {"error": code or default_code, "message": text}
-        if fields:
-            payload["fields"] = {name: _(value) for name, value in fields.items()}
-        return JSONResponse(payload, status_code=status, headers=headers)
+        shown = {name: _(value) for name, value in fields.items()} if fields else None
+        payload = ErrorOut(error=code or default_code, message=text, fields=shown)
+        return JSONResponse(
+            payload.model_dump(exclude_none=True), status_code=status, headers=headers
+        )
     return _html_page(conn, status, _(title), text, headers)
 
 

@@ -19,7 +19,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Mount, Route
 
-from portal.shapes import schema
+from portal.shapes import ErrorOut, schema
 
 API_PREFIX = "/api/v1"
 Schema = Mapping[str, Any]
@@ -27,19 +27,7 @@ Schema = Mapping[str, Any]
 Described = type[BaseModel] | Schema
 Endpoint = TypeVar("Endpoint", bound=Callable[..., Any])
 
-ERROR_SCHEMA: Schema = {
-    "type": "object",
-    "required": ["error", "message"],
-    "properties": {
-        "error": {"type": "string", "description": "stable machine-readable code"},
-        "message": {"type": "string", "description": "plain words, in the caller's language"},
-        "fields": {
-            "type": "object",
-            "additionalProperties": {"type": "string"},
-            "description": "per-field messages (422 only)",
-        },
-    },
-}
+ERROR_SCHEMA: Schema = schema(ErrorOut, "serialization")
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.responses import JSONResponse
 
 from cases.errors import Invalid
@@ -32,6 +32,14 @@ class Answer(BaseModel):
     """Base of every response shape: a key the model does not name is an error, not dropped."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ErrorOut(Answer):
+    """Every refusal: a stable code, plain words in the caller's language, per-field codes."""
+
+    error: str = Field(description="stable machine-readable code")
+    message: str = Field(description="plain words, in the caller's language")
+    fields: dict[str, str] | None = Field(default=None, description="per-field messages (422 only)")
 
 
 def parse(model: type[Model], body: Mapping[str, Any]) -> Model:
