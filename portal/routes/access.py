@@ -46,6 +46,7 @@ from portal.shapes.access import (
     DisclosureDecisionIn,
     DisclosureRequestIn,
     IdentityOut,
+    IdentityValue,
     ItemsOut,
     MaskMade,
     MeasureDone,
@@ -190,7 +191,9 @@ def _disclosures(s: Services, me: StaffPrincipal, case: Case, _r: Request, _d: A
 
 
 def _identity(s: Services, me: StaffPrincipal, case: Case, _r: Request, _d: Any) -> Any:
-    return {"identity": s.disclosure.identity(me, case), "confidential": case.confidential}
+    identity = s.disclosure.identity(me, case)
+    shown = IdentityValue(name=identity.name, contact=identity.contact) if identity else None
+    return IdentityOut(identity=shown, confidential=case.confidential)
 
 
 def _assess(s: Services, me: StaffPrincipal, case: Case, _r: Request, d: Any) -> Any:
