@@ -22,7 +22,7 @@ from starlette.datastructures import FormData, UploadFile
 from starlette.requests import HTTPConnection, Request
 from starlette.responses import Response
 
-from cases.errors import CaseError, Forbidden
+from cases.errors import CaseError, Forbidden, Kind
 from portal.errors import BadRequest, TooLarge, media_type
 from portal.i18n import N_
 
@@ -46,8 +46,9 @@ MISSING_OR_WRONG = N_(
 class UnsupportedForm(CaseError):
     """The form is not sent the way this page expects."""
 
-    status = 415
+    kind = Kind.UNSUPPORTED
     code = "unsupported_form"
+    default_message = N_("The form is not sent the way this page expects.")
 
 
 def set_host_cookie(response: Response, name: str, value: str) -> None:

@@ -1,8 +1,9 @@
 """Error answers in one place: JSON under /api/, a translated HTML page elsewhere.
 
 Every error shows a stable code and plain words, never a stack trace, a class
-name or a value from the request. Domain errors (``cases.errors.CaseError``)
-map to HTTP through their ``status`` and ``code``.
+name or a value from the request. Domain errors (``cases.errors.CaseError``) carry a
+``kind``, not a status: ``STATUS_BY_KIND`` is the one table that turns a kind into an
+HTTP status, for the domain's errors and the portal's own (BadRequest, TooLarge…) alike.
 """
 
 from __future__ import annotations
@@ -18,10 +19,11 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.types import ExceptionHandler
 
 from cases.db import unit_of_work
-from cases.errors import CaseError, Invalid, Throttled
+from cases.errors import CaseError, Invalid, Kind, Throttled
 from cases.principals import StaffPrincipal
 from portal.auth import require_staff
 from portal.i18n import N_, translator
+from portal.shapes import ErrorOut
 
 logger = logging.getLogger("portal.errors")
 
@@ -78,37 +80,46 @@ _STATUS_TEXT: dict[int, tuple[str, str, str]] = {
 }
 _GENERIC = ("error", N_("Something went wrong"), N_("The request could not be completed."))
 
-# The default messages of cases.errors, listed so the catalogue check sees them:
-# the domain writes English and the web layer translates what it shows.
-DOMAIN_MESSAGES = (
-    N_("The input is not acceptable."),
-    N_("The credentials are wrong or missing."),
-    N_("Your roles do not allow this."),
-    N_("Not found."),
-    N_("The request conflicts with the current state."),
-    N_("Too many attempts; wait before trying again."),
-)
+# The one table from a refusal's kind to its HTTP status.
+STATUS_BY_KIND: dict[Kind, int] = {
+    Kind.BAD_REQUEST: 400,
+    Kind.UNAUTHORIZED: 401,
+    Kind.FORBIDDEN: 403,
+    Kind.NOT_FOUND: 404,
+    Kind.CONFLICT: 409,
+    Kind.TOO_LARGE: 413,
+    Kind.UNSUPPORTED: 415,
+    Kind.INVALID: 422,
+    Kind.THROTTLED: 429,
+}
+
+
+def http_status(error: CaseError) -> int:
+    """The HTTP status that answers a domain (or portal) error, from its kind."""
+    return STATUS_BY_KIND[error.kind]
 
 
 class BadRequest(CaseError):
     """The request could not be understood."""
 
-    status = 400
+    kind = Kind.BAD_REQUEST
     code = "bad_request"
 
 
 class TooLarge(CaseError):
     """What you sent is larger than allowed."""
 
-    status = 413
+    kind = Kind.TOO_LARGE
     code = "too_large"
+    default_message = N_("What you sent is larger than allowed.")
 
 
 class UnsupportedMediaType(CaseError):
     """The body is not in the format this address accepts."""
 
-    status = 415
+    kind = Kind.UNSUPPORTED
     code = "unsupported_media_type"
+    default_message = N_("The body is not in the format this address accepts.")
 
 
 async def read_json(request: Request) -> dict[str, Any]:
@@ -176,10 +187,11 @@ def error_response(
     _ = translator(conn)
     text = _(message or default_message)
     if wants_json(conn):
-        payload: dict[str, Any] = {"error": code or default_code, "message": text}
-        if fields:
-            payload["fields"] = {name: _(value) for name, value in fields.items()}
-        return JSONResponse(payload, status_code=status, headers=headers)
+        shown = {name: _(value) for name, value in fields.items()} if fields else None
+        payload = ErrorOut(error=code or default_code, message=text, fields=shown)
+        return JSONResponse(
+            payload.model_dump(exclude_none=True), status_code=status, headers=headers
+        )
     return _html_page(conn, status, _(title), text, headers)
 
 
@@ -235,7 +247,7 @@ async def case_error(request: Request, exc: Exception) -> Response:
     headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, Throttled) else None
     fields = exc.fields if isinstance(exc, Invalid) else None
     return error_response(
-        request, exc.status, exc.code, exc.message, headers=headers, fields=fields
+        request, http_status(exc), exc.code, exc.message, headers=headers, fields=fields
     )
 
 

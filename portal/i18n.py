@@ -8,33 +8,58 @@ portal.i18n check`` lists every message in the sources that a catalogue misses.
 
 from __future__ import annotations
 
+import ast
 import sys
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from gettext import GNUTranslations
 from io import BytesIO
 from pathlib import Path
+from typing import IO, Any, TypeGuard, cast
 
+from babel.core import negotiate_locale
 from babel.messages.catalog import Catalog
 from babel.messages.extract import extract_from_dir
+from babel.messages.extract import extract_python as babel_extract_python
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from starlette.requests import HTTPConnection
+
+from cases.errors import Message
 
 LOCALES = ("en", "zh_CN")
 DEFAULT_LOCALE = "en"
 LANG_COOKIE = "__Host-lang"
 LOCALES_DIR = Path(__file__).resolve().parent / "locales"
 PROJECT_DIR = Path(__file__).resolve().parent.parent
-SOURCE_DIRS = (PROJECT_DIR / "portal", PROJECT_DIR / "templates")
+SOURCE_DIRS = (PROJECT_DIR / "cases", PROJECT_DIR / "portal", PROJECT_DIR / "templates")
 
 # BCP 47 tags for the `lang` attribute, the switch links and the cookie value.
 _TAGS = {"en": "en", "zh_CN": "zh-CN"}
-# Any Chinese variant gets Simplified Chinese: closer to a Traditional reader than English.
-_PRIMARY = {"en": "en", "zh": "zh_CN"}
+# The tags Babel negotiates against, and the locale each stands for. Any Chinese variant
+# (zh, zh-Hans, zh-TW…) gets Simplified Chinese: closer to a Traditional reader than English.
+_AVAILABLE = ["en", "zh-CN", "zh"]
+_BY_TAG = {"en": "en", "zh-cn": "zh_CN", "zh": "zh_CN"}
 
-_METHOD_MAP = [("**.py", "python"), ("**.html", "jinja2.ext:babel_extract")]
+# The error classes' first argument is an English msgid, translated where it is shown, so a
+# raise site such as ``Invalid("Write something first.")`` is extracted like ``_()``.
+ERROR_CLASSES = (
+    "CaseError",
+    "Invalid",
+    "Unauthorized",
+    "Forbidden",
+    "NotFound",
+    "Conflict",
+    "Throttled",
+    "BadRequest",
+    "TooLarge",
+    "UnsupportedMediaType",
+    "UnsupportedForm",
+    "NotJson",
+)
+
+_JINJA = "jinja2.ext:babel_extract"
 # The options match the Jinja environment of portal/templating.py; silent=false surfaces
 # template syntax errors instead of silently extracting nothing from the file.
 _OPTIONS_MAP = {
@@ -52,24 +77,107 @@ def N_(message: str) -> str:
     return message
 
 
+class Translations(GNUTranslations):
+    """gettext that also translates a ``cases.errors.Message``: by msgid, values filled in."""
+
+    def gettext(self, message: str) -> str:
+        if isinstance(message, Message):
+            text = super().gettext(message.msgid)
+            return text % dict(message.params) if message.params else text
+        return super().gettext(message)
+
+
+def extract_python(
+    fileobj: IO[bytes], keywords: Mapping[str, Any], comment_tags: Collection[str], options: Any
+) -> Iterator[Any]:
+    """Babel's Python extractor, plus the messages given to the error classes and ``Message``.
+
+    ``raise Invalid("Write something first.")``, ``Forbidden(NOT_YOURS)`` (a module constant)
+    and ``Message("Line %(line)d", line=n)`` are extracted as if written ``_()``.
+    """
+    source = fileobj.read()
+    yield from babel_extract_python(BytesIO(source), keywords, comment_tags, options)
+    for lineno, msgid in _error_messages(ast.parse(source)):
+        yield lineno, "N_", msgid, []
+
+
+def _error_messages(tree: ast.Module) -> Iterator[tuple[int, str]]:
+    constants = _string_constants(tree)
+    for node in ast.walk(tree):
+        if not (isinstance(node, ast.Call) and _called(node) in {*ERROR_CLASSES, "Message"}):
+            continue
+        first = node.args[0] if node.args else None
+        if isinstance(first, ast.Constant) and isinstance(first.value, str) and first.value:
+            yield node.lineno, first.value
+        elif isinstance(first, ast.Name) and first.id in constants:
+            yield node.lineno, constants[first.id]
+
+
+def _is_error_call(node: ast.AST) -> TypeGuard[ast.Call]:
+    return isinstance(node, ast.Call) and _called(node) in ERROR_CLASSES and bool(node.args)
+
+
+def _called(call: ast.Call) -> str:
+    if isinstance(call.func, ast.Name):
+        return call.func.id
+    return call.func.attr if isinstance(call.func, ast.Attribute) else ""
+
+
+def _string_constants(tree: ast.Module) -> dict[str, str]:
+    """Module-level ``NAME = "text"`` (or ``NAME = N_("text")``) assignments."""
+    found: dict[str, str] = {}
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and len(node.targets) == 1:
+            target, value = node.targets[0], node.value
+            if isinstance(value, ast.Call) and _called(value) == "N_" and value.args:
+                value = value.args[0]
+            text = value.value if isinstance(value, ast.Constant) else None
+            if isinstance(target, ast.Name) and isinstance(text, str):
+                found[target.id] = text
+    return found
+
+
+def untranslatable_messages(source_dirs: Iterable[Path] = SOURCE_DIRS) -> list[str]:
+    """Error raise sites whose message is an f-string: it can never match a catalogue entry.
+
+    Write ``Invalid(Message("Line %(line)d: …", line=n))`` instead.
+    """
+    problems: list[str] = []
+    for directory in source_dirs:
+        for path in sorted(directory.rglob("*.py")):
+            if "cli" in path.relative_to(directory).parts:
+                continue  # the command line speaks English to the operator
+            for node in ast.walk(ast.parse(path.read_bytes())):
+                if _is_error_call(node) and isinstance(node.args[0], ast.JoinedStr):
+                    where = path.relative_to(directory.parent)
+                    problems.append(f"f-string message at {where}:{node.lineno}")
+    return problems
+
+
 def tag_for(locale: str) -> str:
     """The BCP 47 tag of a locale: ``zh_CN`` → ``zh-CN``."""
     return _TAGS[locale]
 
 
 def locale_from_tag(tag: str) -> str | None:
-    """The supported locale a language tag asks for, or None."""
-    primary = tag.strip().replace("_", "-").split("-")[0].lower()
-    return _PRIMARY.get(primary)
+    """The supported locale a language tag asks for (Babel's matching), or None."""
+    return _matched([tag])
 
 
 def negotiate(accept_language: str) -> str:
-    """The best supported locale for an Accept-Language header; English when none fits."""
-    for tag in _ranked_tags(accept_language):
-        locale = locale_from_tag(tag)
-        if locale:
-            return locale
-    return DEFAULT_LOCALE
+    """The best supported locale for an Accept-Language header; English when none fits.
+
+    The header is ranked by q-value (q=0 refuses a language); Babel's ``negotiate_locale``
+    then matches the ranked tags against the supported ones: an exact tag, Babel's alias
+    (``zh`` → ``zh_CN``), else the language alone (``en-GB`` → ``en``, ``zh-TW`` → ``zh``).
+    """
+    return _matched(_ranked_tags(accept_language)) or DEFAULT_LOCALE
+
+
+def _matched(tags: Sequence[str]) -> str | None:
+    preferred = [tag.strip().replace("_", "-") for tag in tags if tag.strip() not in ("", "*")]
+    found = negotiate_locale(preferred, _AVAILABLE, sep="-")
+    return _BY_TAG.get(found.lower()) if found else None
 
 
 def _ranked_tags(header: str) -> list[str]:
@@ -130,7 +238,7 @@ def compile_catalogue(catalogue: Catalog) -> GNUTranslations:
     buffer = BytesIO()
     write_mo(buffer, catalogue)
     buffer.seek(0)
-    return GNUTranslations(buffer)
+    return Translations(buffer)
 
 
 @dataclass(frozen=True)
@@ -143,11 +251,14 @@ class Found:
 
 
 def extract_messages(source_dirs: Iterable[Path] = SOURCE_DIRS) -> list[Found]:
-    """Every message marked for translation in the Python sources and Jinja templates."""
+    """Every message marked for translation in the Python sources and Jinja templates.
+
+    Marked means passed to ``_``/``N_``/gettext, or given as the message of an error class.
+    """
     found: list[Found] = []
     for directory in source_dirs:
         for filename, lineno, message, _comments, context in extract_from_dir(
-            directory, _METHOD_MAP, _OPTIONS_MAP
+            directory, cast(Any, [("**.py", extract_python), ("**.html", _JINJA)]), _OPTIONS_MAP
         ):
             msgid = message if isinstance(message, str) else message[0]
             if msgid:
@@ -183,7 +294,7 @@ def main(argv: Sequence[str]) -> int:
     if list(argv) != ["check"]:
         print("usage: python -m portal.i18n check", file=sys.stderr)
         return 2
-    problems = missing_messages(extract_messages())
+    problems = [*untranslatable_messages(), *missing_messages(extract_messages())]
     for line in problems:
         print(line)
     return 1 if problems else 0

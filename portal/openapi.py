@@ -11,30 +11,23 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from http import HTTPStatus
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
+from pydantic import BaseModel
 from starlette.convertors import Convertor, FloatConvertor, IntegerConvertor
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Mount, Route
 
+from portal.shapes import ErrorOut, schema
+
 API_PREFIX = "/api/v1"
 Schema = Mapping[str, Any]
+# A shape (portal/shapes) or, for what no model describes (a file download), a schema.
+Described = type[BaseModel] | Schema
 Endpoint = TypeVar("Endpoint", bound=Callable[..., Any])
 
-ERROR_SCHEMA: Schema = {
-    "type": "object",
-    "required": ["error", "message"],
-    "properties": {
-        "error": {"type": "string", "description": "stable machine-readable code"},
-        "message": {"type": "string", "description": "plain words, in the caller's language"},
-        "fields": {
-            "type": "object",
-            "additionalProperties": {"type": "string"},
-            "description": "per-field messages (422 only)",
-        },
-    },
-}
+ERROR_SCHEMA: Schema = schema(ErrorOut, "serialization")
 
 
 @dataclass(frozen=True)
@@ -60,9 +53,9 @@ def api_operation(
     summary: str,
     *,
     method: str | None = None,
-    request: Schema | None = None,
+    request: Described | None = None,
     request_media_type: str = "application/json",
-    responses: Mapping[int, Schema | None] | None = None,
+    responses: Mapping[int, Described | None] | None = None,
     errors: Sequence[int] = (),
     bearer: bool = False,
     tags: Sequence[str] = (),
@@ -70,14 +63,17 @@ def api_operation(
 ) -> Callable[[Endpoint], Endpoint]:
     """Declares an endpoint in the OpenAPI document; give ``method`` when it serves several.
 
-    ``response_media_type`` is the content type of the success answers (errors are JSON).
+    ``request`` and each response are a shape (a pydantic model, described by
+    ``portal.shapes.schema``) or a JSON Schema mapping. ``response_media_type`` is the content
+    type of the success answers (errors are JSON).
     """
+    answers = responses if responses is not None else {200: None}
     operation = Operation(
         operation_id,
         summary,
-        request,
+        _described(request, "validation"),
         request_media_type,
-        responses if responses is not None else {200: None},
+        {status: _described(shape, "serialization") for status, shape in answers.items()},
         tuple(errors),
         bearer,
         tuple(tags),
@@ -89,6 +85,14 @@ def api_operation(
         return endpoint
 
     return register
+
+
+def _described(
+    shape: Described | None, mode: Literal["validation", "serialization"]
+) -> Schema | None:
+    if isinstance(shape, type) and issubclass(shape, BaseModel):
+        return schema(shape, mode)
+    return shape
 
 
 def operation_for(endpoint: Callable[..., Any], method: str) -> Operation | None:
@@ -150,10 +154,10 @@ def _describe(route: Route, method: str) -> dict[str, Any]:
 
 def _responses(operation: Operation) -> dict[str, Any]:
     answers: dict[str, Any] = {}
-    for status, schema in operation.responses.items():
+    for status, described in operation.responses.items():
         answer: dict[str, Any] = {"description": HTTPStatus(status).phrase}
-        if schema is not None:
-            answer["content"] = {operation.response_media_type: {"schema": dict(schema)}}
+        if described is not None:
+            answer["content"] = {operation.response_media_type: {"schema": dict(described)}}
         answers[str(status)] = answer
     error = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
     # An operation with a body refuses every other content type (portal.errors.read_json).

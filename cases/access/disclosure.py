@@ -21,6 +21,7 @@ from cases.db import new_id
 from cases.errors import Conflict, Forbidden, Invalid, NotFound
 from cases.keytrust import staff_key_trusted
 from cases.principals import StaffPrincipal
+from cases.reports.intake import IdentityInput
 from cases.reports.keys import CASE, IDENTITY, KeyRing
 from cases.reports.models import Case
 from cases.reports.sealing import IDENTITY as IDENTITY_PURPOSE
@@ -152,7 +153,7 @@ class DisclosureService:
         )
         return row
 
-    def identity(self, principal: StaffPrincipal, case: Case) -> dict[str, str] | None:
+    def identity(self, principal: StaffPrincipal, case: Case) -> IdentityInput | None:
         """The reporter's name and contact, for someone who holds the identity key."""
         require_roles(principal, IDENTITY_READERS)
         if case.identity is None or not may_see(self.db, principal.account, case):
@@ -162,7 +163,7 @@ class DisclosureService:
             return None
         self.audit.record(principal.actor, "identity.read", case_id=case.id)
         value = open_json(key, case.id, IDENTITY_PURPOSE, case.id, case.identity)
-        return {"name": str(value["name"]), "contact": str(value["contact"])}
+        return IdentityInput(name=str(value["name"]), contact=str(value["contact"]))
 
     def requests(self, principal: StaffPrincipal, case: Case) -> list[RequestView]:
         require_roles(principal, IDENTITY_READERS)

@@ -8,7 +8,7 @@ separate, high-priority case under the same receipt, routed to the retaliation o
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from datetime import date
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
@@ -31,15 +31,24 @@ ROLE_ORDER = ("retaliation_officer", "investigator", "custodian", "reward_approv
 
 
 @dataclass(frozen=True)
+class DisclosureNotice:
+    """CONTRACT's `identity_disclosure`: asked on which day, and how and when it was decided."""
+
+    status: str
+    requested_on: date
+    decided_on: date | None
+
+
+@dataclass(frozen=True)
 class AccessSummary:
     readers: dict[str, int]
-    disclosure: dict[str, Any] | None
+    disclosure: DisclosureNotice | None
     # Key grants after filing (a colleague joining, a reporter's visit, recovery): how many.
     grants: int = 0
 
     @property
     def identity_disclosed(self) -> bool:
-        return self.disclosure is not None and self.disclosure["status"] == "approved"
+        return self.disclosure is not None and self.disclosure.status == "approved"
 
 
 def access_summary(db: Session, case: Case, zone: ZoneInfo) -> AccessSummary:
@@ -71,7 +80,7 @@ def counted_role(roles: set[str]) -> str:
     return next((role for role in ROLE_ORDER if role in roles), "staff")
 
 
-def disclosure_notice(db: Session, case: Case, zone: ZoneInfo) -> dict[str, Any] | None:
+def disclosure_notice(db: Session, case: Case, zone: ZoneInfo) -> DisclosureNotice | None:
     """CONTRACT's `identity_disclosure`: asked on which day, and how and when it was decided."""
     row = db.scalars(
         select(DisclosureRequest)
@@ -80,12 +89,8 @@ def disclosure_notice(db: Session, case: Case, zone: ZoneInfo) -> dict[str, Any]
     ).first()
     if row is None:
         return None
-    decided = local_day(row.decided_at, zone).isoformat() if row.decided_at else None
-    return {
-        "status": row.status,
-        "requested_on": local_day(row.requested_at, zone).isoformat(),
-        "decided_on": decided,
-    }
+    decided = local_day(row.decided_at, zone) if row.decided_at else None
+    return DisclosureNotice(row.status, local_day(row.requested_at, zone), decided)
 
 
 @dataclass(frozen=True)

@@ -51,15 +51,6 @@ class StoredFile:
     content_type: str
     cleaned: bool
 
-    def as_json(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "name": self.name,
-            "size": self.size,
-            "sha256": self.sha256,
-            "metadata_removed": self.cleaned,
-        }
-
     def meta(self) -> dict[str, Any]:
         """What is sealed beside the file (purpose FILE_META)."""
         return {

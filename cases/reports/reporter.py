@@ -16,14 +16,13 @@ import hmac
 import threading
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 import crypto
-from cases.access.reporting import disclosure_notice
+from cases.access.reporting import DisclosureNotice, disclosure_notice
 from cases.audit.service import AuditLog
 from cases.clock import Clock, local_day
 from cases.db import new_id
@@ -36,7 +35,7 @@ from cases.reports.intake import DETAILS_MAX, Draft, Filed, IntakeConfig, Intake
 from cases.reports.keys import CASE, REPORTER, KeyRing, reporter_holder, wrap_context
 from cases.reports.models import Attachment, Case, CaseItem, KeyWrap, Receipt
 from cases.reports.sealing import MESSAGE, REPORT, open_json, open_text, seal_text
-from cases.rewards.service import RewardConfig, reporter_reward
+from cases.rewards.service import RewardConfig, RewardNotice, reporter_reward
 from cases.sessions.models import UserSession
 from cases.sessions.service import SessionPolicy, SessionService, Throttle, ThrottleRule
 
@@ -91,23 +90,12 @@ class Message:
     on: date
     at: datetime | None
 
-    def as_json(self) -> dict[str, Any]:
-        when = f"{self.at.isoformat()}Z" if self.at is not None else self.on.isoformat()
-        return {"author": self.author, "body": self.body, "at": when}
-
 
 @dataclass(frozen=True)
 class LinkedCase:
     category_id: str
     status: str
     submitted_on: date
-
-    def as_json(self) -> dict[str, Any]:
-        return {
-            "category": self.category_id,
-            "status": self.status,
-            "submitted_on": self.submitted_on.isoformat(),
-        }
 
 
 @dataclass(frozen=True)
@@ -120,26 +108,8 @@ class ReporterView:
     messages: list[Message]
     attachments: list[StoredFile]
     linked: list[LinkedCase] = field(default_factory=list)
-    reward: dict[str, Any] | None = None
-    identity_disclosure: dict[str, Any] | None = None
-
-    def as_json(self) -> dict[str, Any]:
-        case = self.case
-        return {
-            "status": case.status,
-            "outcome": case.outcome,
-            "category": case.category_id,
-            "submitted_on": case.submitted_on.isoformat(),
-            "acknowledge_by": case.acknowledge_by.isoformat(),
-            "feedback_by": case.feedback_by.isoformat(),
-            "summary": self.summary,
-            "details": self.details,
-            "messages": [m.as_json() for m in self.messages],
-            "attachments": [a.as_json() for a in self.attachments],
-            "reward": self.reward,
-            "identity_disclosure": self.identity_disclosure,
-            "linked": [c.as_json() for c in self.linked],
-        }
+    reward: RewardNotice | None = None
+    identity_disclosure: DisclosureNotice | None = None
 
 
 class ReceiptKdf:

@@ -29,7 +29,7 @@ from cases.access.policy import may_open, may_see
 from cases.audit.service import Actor, AuditLog
 from cases.clock import Clock, local_day
 from cases.db import new_id
-from cases.errors import Conflict, Forbidden, Invalid, NotFound
+from cases.errors import N_, Conflict, Forbidden, Invalid, NotFound
 from cases.principals import ReporterPrincipal, StaffPrincipal
 from cases.reports.keys import CASE, KeyRing, wrap_context
 from cases.reports.models import Case, KeyWrap, Outcome, Status
@@ -256,8 +256,10 @@ class RewardService:
         if not proposal.exclusions_checked:
             errors["exclusions"] = "required"
             messages.append(
-                "Confirm that the reporter is neither the instigator nor someone whose duty "
-                "it was to report this."
+                N_(
+                    "Confirm that the reporter is neither the instigator nor someone whose duty "
+                    "it was to report this."
+                )
             )
         loss = amount = 0
         try:
@@ -274,7 +276,7 @@ class RewardService:
         explanation = proposal.explanation.strip()
         if len(explanation) > TEXT_MAX:
             errors["explanation"] = "too_long"
-            messages.append("That is too long.")
+            messages.append(N_("That is too long."))
         elif (
             suggested is not None
             and "amount" not in errors
@@ -282,7 +284,7 @@ class RewardService:
             and not explanation
         ):
             errors["explanation"] = "explain_difference"
-            messages.append("The amount differs from the policy's suggestion; explain why.")
+            messages.append(N_("The amount differs from the policy's suggestion; explain why."))
         if errors:
             raise Invalid(messages[0], fields=errors)
         assert suggested is not None
@@ -699,9 +701,21 @@ def _not_payable(reward: Reward) -> Conflict:
 REPORTER_STATUS = {RewardStatus.APPROVED: "offered"}
 
 
+@dataclass(frozen=True)
+class RewardNotice:
+    """What the reporter is told of their reward (CONTRACT.md "reward")."""
+
+    status: str
+    amount_minor: int
+    currency: str
+    expires_on: date | None
+    # A declined offer can be taken back until its last day (this date, or None).
+    undo_until: date | None
+
+
 def reporter_reward(
     db: Session, clock: Clock, config: RewardConfig, principal: ReporterPrincipal, case_id: str
-) -> dict[str, object] | None:
+) -> RewardNotice | None:
     """The reporter's view of their reward (CONTRACT.md "reward"); fulfils finance's grants."""
     service = RewardService(db, clock, config)
     service.fulfil_for_finance(principal, case_id)
@@ -713,11 +727,10 @@ def reporter_reward(
         and reward.expires_on is not None
         and reward.expires_on >= service.today()
     )
-    return {
-        "status": REPORTER_STATUS.get(RewardStatus(reward.status), reward.status),
-        "amount_minor": reward.amount_minor,
-        "currency": reward.currency,
-        "expires_on": reward.expires_on.isoformat() if reward.expires_on else None,
-        # A declined offer can be taken back until its last day (this date, or None).
-        "undo_until": reward.expires_on.isoformat() if undoable and reward.expires_on else None,
-    }
+    return RewardNotice(
+        status=REPORTER_STATUS.get(RewardStatus(reward.status), reward.status),
+        amount_minor=reward.amount_minor,
+        currency=reward.currency,
+        expires_on=reward.expires_on,
+        undo_until=reward.expires_on if undoable else None,
+    )

@@ -20,7 +20,7 @@ import crypto
 from cases.access.matching import Matcher, index_entries
 from cases.access.names import id_hash, identifier
 from cases.clock import Clock
-from cases.errors import Invalid
+from cases.errors import Invalid, Message
 from cases.staff.models import DirectoryEntry
 
 COLUMNS = ("employee_id", "name", "email", "department", "manager_id")
@@ -102,7 +102,10 @@ def parse_csv(text: str) -> list[Row]:
         set(optional)
     ) != len(optional):
         raise Invalid(
-            f"The header row must be: {','.join(COLUMNS)} (and optionally aliases)",
+            Message(
+                "The header row must be: %(columns)s (and optionally aliases)",
+                columns=",".join(COLUMNS),
+            ),
             code="bad_header",
         )
     rows: list[Row] = []
@@ -110,10 +113,18 @@ def parse_csv(text: str) -> list[Row]:
         if not any(cell.strip() for cell in record):
             continue
         if len(record) != len(header):
-            raise Invalid(f"Line {number}: expected {len(header)} columns", code="bad_row")
+            raise Invalid(
+                Message(
+                    "Line %(line)d: expected %(count)d columns", line=number, count=len(header)
+                ),
+                code="bad_row",
+            )
         row = Row(**{name: cell.strip() for name, cell in zip(header, record, strict=True)})
         if not row.employee_id or not row.name:
-            raise Invalid(f"Line {number}: employee_id and name are required", code="bad_row")
+            raise Invalid(
+                Message("Line %(line)d: employee_id and name are required", line=number),
+                code="bad_row",
+            )
         rows.append(row)
         if len(rows) > MAX_ROWS:
             raise Invalid("The file has too many rows", code="too_many_rows")
@@ -154,11 +165,16 @@ class DirectoryService:
         # "E3" and "e3" are one person to the matcher, so they may not be two rows.
         duplicates = duplicate_ids(identifier(r.employee_id) for r in rows)
         if duplicates:
-            raise Invalid(f"Duplicate employee_id: {', '.join(duplicates[:5])}", code="duplicate")
+            raise Invalid(
+                Message("Duplicate employee_id: %(ids)s", ids=", ".join(duplicates[:5])),
+                code="duplicate",
+            )
         managers = {r.employee_id: r.manager_id for r in rows}
         cycle = find_cycle(managers)
         if cycle:
-            raise Invalid(f"Management cycle: {' -> '.join(cycle)}", code="cycle")
+            raise Invalid(
+                Message("Management cycle: %(chain)s", chain=" -> ".join(cycle)), code="cycle"
+            )
         report = ImportReport()
         existing = {e.employee_id: e for e in self.db.scalars(select(DirectoryEntry))}
         changed: list[DirectoryEntry] = []

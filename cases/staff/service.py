@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 import crypto
 from cases.clock import Clock, epoch
 from cases.db import new_id
-from cases.errors import Conflict, Invalid, Unauthorized
+from cases.errors import Conflict, Invalid, Message, Unauthorized
 from cases.keytrust import reseal_staff_key, seal_staff_key
 from cases.staff.models import Role, StaffAccount, StaffRole
 from cases.staff.roles import check_roles
@@ -31,7 +31,8 @@ def check_password_strength(password: str, email: str = "") -> None:
     """Refuse short, common or e-mail-derived passwords with a message a person can act on."""
     if len(password) < MIN_PASSWORD_LENGTH:
         raise Invalid(
-            f"Use at least {MIN_PASSWORD_LENGTH} characters.", fields={"password": "too_short"}
+            Message("Use at least %(count)d characters.", count=MIN_PASSWORD_LENGTH),
+            fields={"password": "too_short"},
         )
     if len(password) > 1024:
         raise Invalid("That password is too long.", fields={"password": "too_long"})
@@ -82,7 +83,11 @@ class StaffService:
         check_password_strength(password, email)
         unknown = set(roles) - {r.value for r in Role}
         if not roles or unknown:
-            raise Invalid(f"Unknown role: {', '.join(sorted(unknown)) or '(none given)'}")
+            raise Invalid(
+                Message(
+                    "Unknown role: %(roles)s", roles=", ".join(sorted(unknown)) or "(none given)"
+                )
+            )
         check_roles(roles)
         if self.by_email(email) is not None:
             raise Conflict("An account with that e-mail already exists.", code="email_taken")

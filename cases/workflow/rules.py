@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from cases.errors import Conflict, Invalid
+from cases.errors import Conflict, Invalid, Message
 from cases.reports.models import Case, Outcome, Status
 
 ALLOWED: dict[str, frozenset[str]] = {
@@ -23,7 +23,10 @@ def check_transition(current: str, target: str, outcome: str | None, reason: str
     """Refuse a move the table forbids (409) or one missing its reason or outcome (422)."""
     if target not in ALLOWED.get(current, frozenset()):
         raise Conflict(
-            f"A case cannot move from {current} to {target}.", code="transition_not_allowed"
+            Message(
+                "A case cannot move from %(current)s to %(target)s.", current=current, target=target
+            ),
+            code="transition_not_allowed",
         )
     errors: dict[str, str] = {}
     if not reason.strip():

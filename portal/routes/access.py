@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from cases.access.disclosure import DisclosureService, RequestView
@@ -40,11 +40,35 @@ from portal.i18n import N_
 from portal.notices import with_notice
 from portal.openapi import api_operation
 from portal.routes.staff_api import casework
+from portal.shapes import Answer, Shape, answer, parse
+from portal.shapes.access import (
+    AssessmentMade,
+    DisclosureDecisionIn,
+    DisclosureRequestIn,
+    IdentityOut,
+    IdentityValue,
+    ItemsOut,
+    MaskMade,
+    MeasureDone,
+    MeasureIn,
+    MeasureMade,
+    NothingIn,
+    PendingOut,
+    ProtectionOut,
+    Recused,
+    Redacted,
+    RequestsOut,
+    RequestStatus,
+    Revoked,
+    RiskIn,
+    SpanIn,
+    SubjectIn,
+    SubjectsOut,
+    Unmasked,
+)
 from portal.templating import render
 
 TAGS = ("access",)
-STRING = {"type": "string"}
-OBJECT = {"type": "object"}
 NO_ROLE = N_("Your roles do not allow this.")
 # Why a candidate of a named person needs confirming (cases/access/matching.py).
 MATCH_LABELS = {
@@ -167,7 +191,9 @@ def _disclosures(s: Services, me: StaffPrincipal, case: Case, _r: Request, _d: A
 
 
 def _identity(s: Services, me: StaffPrincipal, case: Case, _r: Request, _d: Any) -> Any:
-    return {"identity": s.disclosure.identity(me, case), "confidential": case.confidential}
+    identity = s.disclosure.identity(me, case)
+    shown = IdentityValue(name=identity.name, contact=identity.contact) if identity else None
+    return IdentityOut(identity=shown, confidential=case.confidential)
 
 
 def _assess(s: Services, me: StaffPrincipal, case: Case, _r: Request, d: Any) -> Any:
@@ -280,11 +306,17 @@ def run_action(
     return result
 
 
-def case_api(roles: Collection[str], action: Action, status: int = 200) -> Callable[..., Any]:
+def case_api(
+    roles: Collection[str],
+    action: Action,
+    status: int,
+    shape: type[Shape] | None,
+    out: type[Answer],
+) -> Callable[..., Any]:
     async def endpoint(request: Request) -> Response:
-        data = await read_json(request) if request.method == "POST" else {}
+        data = parse(shape, await read_json(request)).model_dump() if shape else {}
         result = await run_in_threadpool(run_action, request, roles, action, data)
-        return JSONResponse(result, status_code=status)
+        return answer(out.model_validate(result), status_code=status)
 
     return endpoint
 
@@ -294,24 +326,22 @@ def api(
     summary: str,
     roles: Collection[str],
     action: Action,
+    out: type[Answer],
     status: int = 200,
-    request: dict[str, Any] | None = None,
+    shape: type[Shape] | None = None,
 ) -> Callable[..., Any]:
-    endpoint = case_api(roles, action, status)
-    errors = (400, 401, 403, 404, 409, 422) if request is not None else (401, 403, 404)
+    """A JSON endpoint for an action: ``shape`` validates the body, ``out`` the answer."""
+    endpoint = case_api(roles, action, status, shape, out)
+    errors = (400, 401, 403, 404, 409, 422) if shape is not None else (401, 403, 404)
     return api_operation(
         operation,
         summary,
-        request=request,
-        responses={status: OBJECT},
+        request=shape,
+        responses={status: out},
         errors=errors,
         bearer=True,
         tags=TAGS,
     )(endpoint)
-
-
-def body(*names: str) -> dict[str, Any]:
-    return {"type": "object", "properties": dict.fromkeys(names, STRING)}
 
 
 # --- pages ----------------------------------------------------------------------------------
@@ -465,31 +495,28 @@ def _decide_form(request: Request, form: dict[str, Any]) -> Response:
 @api_operation(
     "decideDisclosure",
     "A custodian approves or refuses a disclosure request, with a reason",
-    request={
-        "type": "object",
-        "required": ["decision", "reason"],
-        "properties": {"decision": {"enum": ["approve", "refuse"]}, "reason": STRING},
-    },
-    responses={200: OBJECT},
+    request=DisclosureDecisionIn,
+    responses={200: RequestStatus},
     errors=(400, 401, 403, 404, 409, 422),
     bearer=True,
     tags=TAGS,
 )
 async def decide_api(request: Request) -> Response:
-    data = await read_json(request)
-    return JSONResponse(await run_in_threadpool(run_decision, request, data))
+    data = parse(DisclosureDecisionIn, await read_json(request)).model_dump()
+    result = await run_in_threadpool(run_decision, request, data)
+    return answer(RequestStatus.model_validate(result))
 
 
 @api_operation(
     "listPendingDisclosures",
     "The disclosure requests this custodian may decide",
-    responses={200: OBJECT},
+    responses={200: PendingOut},
     errors=(401, 403),
     bearer=True,
     tags=TAGS,
 )
 async def pending_api(request: Request) -> Response:
-    return JSONResponse(await run_in_threadpool(_pending, request))
+    return answer(PendingOut.model_validate(await run_in_threadpool(_pending, request)))
 
 
 def _pending(request: Request) -> dict[str, Any]:
@@ -515,7 +542,9 @@ routes: list[BaseRoute] = [
     Route("/api/v1/disclosures/{request_id}/decision", decide_api, methods=["POST"]),
     Route(
         f"{API}/subjects",
-        api("listCaseSubjects", "Named people and candidates", CASE_READERS, _subjects),
+        api(
+            "listCaseSubjects", "Named people and candidates", CASE_READERS, _subjects, SubjectsOut
+        ),
         methods=["GET"],
     ),
     Route(
@@ -525,8 +554,9 @@ routes: list[BaseRoute] = [
             "Name a further subject; whoever that excludes loses access",
             CASE_READERS,
             _add_subject,
+            Revoked,
             201,
-            body("name", "employee_id", "email"),
+            SubjectIn,
         ),
         methods=["POST"],
     ),
@@ -537,8 +567,9 @@ routes: list[BaseRoute] = [
             "Keep this candidate of an ambiguous name, drop the others",
             CASE_READERS,
             _confirm_subject,
+            Revoked,
             200,
-            body(),
+            NothingIn,
         ),
         methods=["POST"],
     ),
@@ -549,14 +580,21 @@ routes: list[BaseRoute] = [
             "Not this candidate of an ambiguous name: they stop being excluded",
             CASE_READERS,
             _reject_subject,
+            Revoked,
             200,
-            body(),
+            NothingIn,
         ),
         methods=["POST"],
     ),
     Route(
         f"{API}/disclosures",
-        api("listDisclosures", "Disclosure requests on this case", IDENTITY_READERS, _disclosures),
+        api(
+            "listDisclosures",
+            "Disclosure requests on this case",
+            IDENTITY_READERS,
+            _disclosures,
+            RequestsOut,
+        ),
         methods=["GET"],
     ),
     Route(
@@ -566,8 +604,9 @@ routes: list[BaseRoute] = [
             "Ask a custodian for the reporter's identity",
             CASE_READERS,
             _request_disclosure,
+            RequestStatus,
             201,
-            body("reason"),
+            DisclosureRequestIn,
         ),
         methods=["POST"],
     ),
@@ -578,6 +617,7 @@ routes: list[BaseRoute] = [
             "The reporter's identity, for whoever holds its key",
             IDENTITY_READERS,
             _identity,
+            IdentityOut,
         ),
         methods=["GET"],
     ),
@@ -588,6 +628,7 @@ routes: list[BaseRoute] = [
             "The retaliation-risk assessment and protective measures",
             CASE_READERS,
             _protection,
+            ProtectionOut,
         ),
         methods=["GET"],
     ),
@@ -598,8 +639,9 @@ routes: list[BaseRoute] = [
             "Record a retaliation-risk assessment",
             CASE_READERS,
             _assess,
+            AssessmentMade,
             201,
-            body("likelihood", "who", "measures"),
+            RiskIn,
         ),
         methods=["POST"],
     ),
@@ -610,8 +652,9 @@ routes: list[BaseRoute] = [
             "Add a protective measure with a follow-up date",
             CASE_READERS,
             _add_measure,
+            MeasureMade,
             201,
-            body("description", "follow_up_on"),
+            MeasureIn,
         ),
         methods=["POST"],
     ),
@@ -622,14 +665,17 @@ routes: list[BaseRoute] = [
             "Mark a measure done",
             CASE_READERS,
             _complete_measure,
+            MeasureDone,
             200,
-            body(),
+            NothingIn,
         ),
         methods=["POST"],
     ),
     Route(
         f"{API}/items",
-        api("listCaseItems", "Messages and notes with masks applied", CASE_READERS, _items),
+        api(
+            "listCaseItems", "Messages and notes with masks applied", CASE_READERS, _items, ItemsOut
+        ),
         methods=["GET"],
     ),
     Route(
@@ -639,14 +685,17 @@ routes: list[BaseRoute] = [
             "Hide a span from colleagues (reversible by its author)",
             CASE_READERS,
             _mask,
+            MaskMade,
             201,
-            body("start", "end", "text"),
+            SpanIn,
         ),
         methods=["POST"],
     ),
     Route(
         f"{API}/masks/{{mask_id}}/remove",
-        api("unmaskCaseItem", "Lift one's own mask", CASE_READERS, _unmask, 200, body()),
+        api(
+            "unmaskCaseItem", "Lift one's own mask", CASE_READERS, _unmask, Unmasked, 200, NothingIn
+        ),
         methods=["POST"],
     ),
     Route(
@@ -656,8 +705,9 @@ routes: list[BaseRoute] = [
             "Remove a span for good (audited)",
             CASE_READERS,
             _redact,
+            Redacted,
             200,
-            body("start", "end", "text"),
+            SpanIn,
         ),
         methods=["POST"],
     ),
@@ -668,8 +718,9 @@ routes: list[BaseRoute] = [
             "Step away from a case (conflict of interest)",
             POLICY_ROLES,
             _recuse,
+            Recused,
             200,
-            body(),
+            NothingIn,
         ),
         methods=["POST"],
     ),

@@ -12,16 +12,16 @@ from typing import Any
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 import crypto
 from cases.audit.service import AuditLog
 from cases.db import unit_of_work
-from cases.errors import CaseError, Invalid, NotFound, Unauthorized
+from cases.errors import CaseError, Invalid, Kind, NotFound, Unauthorized
 from cases.notify.service import NotifyConfig
 from cases.org.admin import require_admin
-from cases.org.approvals import ApprovalService, ApprovalView
+from cases.org.approvals import ApprovalService
 from cases.sessions.service import ActiveSession
 from cases.staff.enrolment import EnrolmentService, key_code
 from cases.staff.models import StaffAccount
@@ -36,28 +36,21 @@ from portal.qr import totp_qr_svg
 from portal.routes.admin import ROLE_LABELS, enrolment_url
 from portal.routes.admin import service as admin_service
 from portal.routes.staff_api import login_service
+from portal.shapes import answer, parse
+from portal.shapes.accounts import (
+    AccountChangeIn,
+    AccountIn,
+    AccountMade,
+    AccountOut,
+    ApprovalDecided,
+    ApprovalOut,
+    Approvals,
+    Enrolled,
+    EnrolmentIn,
+)
 from portal.start_pages import start_page
 from portal.templating import render
 
-STRING = {"type": "string"}
-OBJECT = {"type": "object"}
-ROLES = {"type": "array", "items": STRING}
-ACCOUNT = {
-    "type": "object",
-    "properties": {"id": STRING, "email": STRING, "roles": ROLES, "active": {"type": "boolean"}},
-}
-APPROVAL = {
-    "type": "object",
-    "properties": {
-        "id": STRING,
-        "account": OBJECT,
-        "reason": STRING,
-        "channel": STRING,
-        "requested_by": STRING,
-        "requested_at": STRING,
-        "key_code": {"type": ["string", "null"]},
-    },
-}
 REASON_LABELS = {
     "new_account": N_("New account"),
     "role_added": N_("Role added"),
@@ -71,30 +64,13 @@ FIELD_MESSAGES = {
     "common": N_("That password is too easy to guess; choose another."),
     "mismatch": N_("The two passwords are not the same."),
 }
-# What the domain says, so the catalogue check sees it.
-DOMAIN_MESSAGES = (
-    N_("This enrolment link is not valid any more. Ask an admin for a new one."),
-    N_("There is no such approval."),
-    N_("This approval was already decided."),
-    N_("Your roles do not hold keys, so you cannot decide approvals."),
-    N_(
-        "Only a key holder of this person's team may decide, never the admin who made the "
-        "change or the person themselves."
-    ),
-    N_("Enter a valid e-mail address."),
-    N_("You cannot reset your own login; ask another admin."),
-    N_("The roles must be a list of role names."),
-    N_("Active must be true or false."),
-    N_("This person has not set their password yet; approve once they have."),
-    N_("An admin chose your password. Log in on the web and choose your own first."),
-)
 TO_LOGIN = "/staff/login"
 
 
 class NotJson(CaseError):
     """This address accepts only JSON."""
 
-    status = 415
+    kind = Kind.UNSUPPORTED
     code = "unsupported_media_type"
 
 
@@ -120,28 +96,6 @@ def approvals(request: Request, db: Session) -> ApprovalService:
     settings, clock = settings_of(request), clock_of(request)
     audit = AuditLog(db, clock, server_secret(settings))
     return ApprovalService(db, clock, audit, NotifyConfig(settings.base_url, settings.timezone))
-
-
-def account_json(account: StaffAccount) -> dict[str, Any]:
-    return {
-        "id": account.id,
-        "email": account.email,
-        "roles": sorted(account.role_names),
-        "active": account.active,
-    }
-
-
-def approval_json(view: ApprovalView) -> dict[str, Any]:
-    row = view.approval
-    return {
-        "id": row.id,
-        "account": {**account_json(view.account), "name": view.account.name},
-        "reason": row.reason,
-        "channel": row.channel_id,
-        "requested_by": view.requested_by.email if view.requested_by else None,
-        "requested_at": row.requested_at.isoformat(timespec="seconds") + "Z",
-        "key_code": view.key_code,
-    }
 
 
 # --- enrolment page (no login: the link is the credential) ---------------------------------
@@ -258,16 +212,16 @@ def _decide_page(request: Request, approve: bool) -> Response:
     return RedirectResponse("/staff/approvals?done=1", status_code=303)
 
 
-def _decide(request: Request, approve: bool) -> dict[str, Any]:
+def _decide(request: Request, approve: bool) -> ApprovalDecided:
     approval_id = request.path_params["approval_id"]
     with unit_of_work(request.app.state.db) as db:
         me = require_staff(request, db)
         service = approvals(request, db)
         if approve:
             granted = service.approve(me, approval_id)
-            return {"id": approval_id, "status": "approved", "keys": granted}
+            return ApprovalDecided(id=approval_id, status="approved", keys=granted)
         service.refuse(me, approval_id)
-        return {"id": approval_id, "status": "refused"}
+        return ApprovalDecided(id=approval_id, status="refused")
 
 
 # --- JSON API ------------------------------------------------------------------------------
@@ -276,40 +230,31 @@ def _decide(request: Request, approve: bool) -> dict[str, Any]:
 @api_operation(
     "createStaffAccount",
     "Admins: a new staff account without a password; answers its one-time enrolment link",
-    request={
-        "type": "object",
-        "required": ["email", "roles"],
-        "properties": {"email": STRING, "name": STRING, "roles": ROLES, "employee_id": STRING},
-    },
-    responses={
-        201: {
-            "type": "object",
-            "properties": {"id": STRING, "email": STRING, "roles": ROLES, "enrolment_url": STRING},
-        }
-    },
+    request=AccountIn,
+    responses={201: AccountMade},
     errors=(400, 401, 403, 409, 415, 422),
     bearer=True,
     tags=("admin",),
 )
 async def create_account(request: Request) -> Response:
     body = await json_body(request)
-    return JSONResponse(await run_in_threadpool(_create, request, body), status_code=201)
+    return answer(await run_in_threadpool(_create, request, body), status_code=201)
 
 
-def _create(request: Request, body: dict[str, Any]) -> dict[str, Any]:
+def _create(request: Request, raw: dict[str, Any]) -> AccountMade:
     with unit_of_work(request.app.state.db) as db:
         me = require_staff(request, db)
+        require_admin(me)  # a role never allowed hears 403 whatever it sent
+        body = parse(AccountIn, raw)
         made = admin_service(request, db).create_account(
-            me,
-            _text(body, "email"),
-            _roles(body) or [],
-            name=_text(body, "name"),
-            employee_id=_text(body, "employee_id"),
+            me, body.email, body.roles, name=body.name, employee_id=body.employee_id
         )
-        return {
-            **account_json(made.account),
-            "enrolment_url": enrolment_url(request, made.enrolment_token),
-        }
+        return AccountMade.model_validate(
+            {
+                **AccountOut.fields_of(made.account),
+                "enrolment_url": enrolment_url(request, made.enrolment_token),
+            }
+        )
 
 
 @api_operation(
@@ -317,80 +262,71 @@ def _create(request: Request, body: dict[str, Any]) -> dict[str, Any]:
     "Admins: change roles or switch an account on or off; lost keys go at once, "
     "added roles and reactivation wait for a key holder's approval",
     method="PATCH",
-    request={"type": "object", "properties": {"roles": ROLES, "active": {"type": "boolean"}}},
-    responses={200: ACCOUNT},
+    request=AccountChangeIn,
+    responses={200: AccountOut},
     errors=(400, 401, 403, 404, 409, 415, 422),
     bearer=True,
     tags=("admin",),
 )
 async def update_account(request: Request) -> Response:
-    body = await json_body(request)
-    active = body.get("active")
-    if active is not None and not isinstance(active, bool):
-        raise Invalid(N_("Active must be true or false."), fields={"active": "required"})
-    return JSONResponse(await run_in_threadpool(_update, request, _roles(body), active))
+    change = parse(AccountChangeIn, await json_body(request))
+    return answer(await run_in_threadpool(_update, request, change.roles, change.active))
 
 
-def _update(request: Request, roles: list[str] | None, active: bool | None) -> dict[str, Any]:
+def _update(request: Request, roles: list[str] | None, active: bool | None) -> AccountOut:
     with unit_of_work(request.app.state.db) as db:
         me = require_staff(request, db)
         require_admin(me)
         staff_id = request.path_params["staff_id"]
         account = admin_service(request, db).update_account(me, staff_id, roles, active)
-        return account_json(account)
+        return AccountOut.of(account)
 
 
 @api_operation(
     "completeStaffEnrolment",
     "With the token of an enrolment link: set your own password; answers the TOTP secret",
-    request={
-        "type": "object",
-        "required": ["token", "password"],
-        "properties": {"token": STRING, "password": STRING},
-    },
-    responses={201: {"type": "object", "properties": {"totp_secret": STRING, "key_code": STRING}}},
+    request=EnrolmentIn,
+    responses={201: Enrolled},
     errors=(400, 404, 415, 422),
     tags=("staff",),
 )
 async def complete_enrolment(request: Request) -> Response:
-    body = await json_body(request)
-    token, password = _text(body, "token"), _text(body, "password")
-    answer = await run_in_threadpool(_complete, request, token, password)
-    return JSONResponse(answer, status_code=201)
+    body = parse(EnrolmentIn, await json_body(request))
+    done = await run_in_threadpool(_complete, request, body.token, body.password)
+    return answer(done, status_code=201)
 
 
-def _complete(request: Request, token: str, password: str) -> dict[str, Any]:
+def _complete(request: Request, token: str, password: str) -> Enrolled:
     with unit_of_work(request.app.state.db) as db:
         done = enrolment(request, db).complete(token, password)
-        return {
-            "totp_secret": crypto.totp_secret_b32(done.totp_secret),
-            "key_code": key_code(done.account),
-        }
+        return Enrolled(
+            totp_secret=crypto.totp_secret_b32(done.totp_secret), key_code=key_code(done.account)
+        )
 
 
 @api_operation(
     "listKeyApprovals",
     "Key holders: accounts an admin made or changed, waiting for your approval of their keys",
-    responses={200: {"type": "array", "items": APPROVAL}},
+    responses={200: Approvals},
     errors=(401, 403),
     bearer=True,
     tags=("staff",),
 )
 async def list_approvals(request: Request) -> Response:
-    return JSONResponse(await run_in_threadpool(_list, request))
+    return answer(await run_in_threadpool(_list, request))
 
 
-def _list(request: Request) -> list[dict[str, Any]]:
+def _list(request: Request) -> Approvals:
     with unit_of_work(request.app.state.db) as db:
         me = require_staff(request, db)
-        return [approval_json(v) for v in approvals(request, db).pending(me)]
+        return Approvals([ApprovalOut.of(v) for v in approvals(request, db).pending(me)])
 
 
 def _decision(approve: bool) -> Callable[[Request], Any]:
     async def endpoint(request: Request) -> Response:
         if await request.body():
             await json_body(request)
-        return JSONResponse(await run_in_threadpool(_decide, request, approve))
+        return answer(await run_in_threadpool(_decide, request, approve))
 
     return endpoint
 
@@ -398,7 +334,7 @@ def _decision(approve: bool) -> Callable[[Request], Any]:
 approve_endpoint = api_operation(
     "approveKeyApproval",
     "Approve: the account gets the keys you hold that it may hold (never its admin or itself)",
-    responses={200: OBJECT},
+    responses={200: ApprovalDecided},
     errors=(401, 403, 404, 409),
     bearer=True,
     tags=("staff",),
@@ -407,25 +343,11 @@ approve_endpoint = api_operation(
 refuse_endpoint = api_operation(
     "refuseKeyApproval",
     "Refuse: the account keeps receiving no key; the refusal is recorded",
-    responses={200: OBJECT},
+    responses={200: ApprovalDecided},
     errors=(401, 403, 404, 409),
     bearer=True,
     tags=("staff",),
 )(_decision(False))
-
-
-def _text(body: dict[str, Any], name: str) -> str:
-    value = body.get(name, "")
-    return value if isinstance(value, str) else ""
-
-
-def _roles(body: dict[str, Any]) -> list[str] | None:
-    roles = body.get("roles")
-    if roles is None:
-        return None
-    if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles):
-        raise Invalid(N_("The roles must be a list of role names."), fields={"roles": "required"})
-    return list(roles)
 
 
 routes: list[BaseRoute] = [

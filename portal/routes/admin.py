@@ -29,6 +29,7 @@ from cases.staff.roles import accounts_in_conflict
 from portal.auth import require_staff
 from portal.csrf import form_with_csrf
 from portal.deps import clock_of, kdf_profile, server_secret, settings_of
+from portal.errors import http_status
 from portal.i18n import N_
 from portal.notices import with_notice
 from portal.role_messages import ROLE_CONFLICT_MESSAGES
@@ -68,21 +69,6 @@ DIRECTORY_PROBLEMS = {
     "too_many_rows": N_("The file has too many rows."),
     "encoding": N_("The file is not UTF-8 text."),
 }
-# What cases/org/admin.py and the services it calls say, so the catalogue check sees it.
-DOMAIN_MESSAGES = (
-    N_("You cannot change your own roles; ask another admin."),
-    N_("You cannot deactivate your own account."),
-    N_("The last admin must stay an admin."),
-    N_("Choose at least one known role."),
-    N_("An account with that e-mail already exists."),
-    N_(
-        "This person is the only one who can open some of this channel's cases. "
-        "Give a colleague access first."
-    ),
-    N_("Only admins use these pages."),
-    N_("Choose add or remove."),
-    N_("You cannot reset your own login; ask another admin."),
-)
 TO_LOGIN = "/staff/login"
 
 View = Callable[[Request, AdminService, StaffPrincipal], tuple[str, dict[str, Any]]]
@@ -133,7 +119,7 @@ def _render(
                 **context,
                 **(extra or {}),
             }
-            status = 200 if problem is None else problem.status
+            status = 200 if problem is None else http_status(problem)
             return render(request, name, context, status_code=status)
     except Unauthorized:
         return RedirectResponse(TO_LOGIN, status_code=303)

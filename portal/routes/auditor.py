@@ -10,21 +10,20 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
 
+from pydantic import BaseModel
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import QueryParams
 from starlette.requests import Request
-from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from cases.audit.service import AuditLog, VerifyResult
+from cases.audit.service import AuditLog
 from cases.audit.trail import (
     PAGE_SIZE,
     AuditTrail,
-    Statistics,
     TrailFilters,
     TrailPage,
-    TrailRow,
     parse_day,
     require_auditor,
 )
@@ -37,10 +36,11 @@ from portal.deps import clock_of, server_secret, settings_of
 from portal.i18n import N_, request_locale
 from portal.openapi import api_operation
 from portal.routes.staff import STATUS_LABELS
+from portal.shapes import answer
+from portal.shapes.audit import StatisticsOut, TrailPageOut, VerifyOut
 from portal.templating import render
 
 TAGS = ("audit",)
-OBJECT = {"type": "object"}
 FIELD_MESSAGES = {
     "bad_date": N_("Write the date as YYYY-MM-DD."),
     "too_long": N_("This is too long."),
@@ -56,11 +56,6 @@ ROLE_LABELS = {
     Role.AUDITOR: N_("Auditor"),
     Role.RETALIATION_OFFICER: N_("Retaliation officer"),
 }
-# The domain's refusals (cases/audit/trail.py), listed so the catalogue check sees them.
-DOMAIN_MESSAGES = (
-    N_("Only auditors read the audit trail and statistics."),
-    N_("Check the filters."),
-)
 KIND_LABELS = {"report": N_("Report"), "retaliation": N_("Retaliation complaint")}
 # The chain check's reasons (cases/audit/service.py), in words for the page.
 PROBLEM_LABELS = {
@@ -110,73 +105,38 @@ def read_page(request: Request, db: Session, me: StaffPrincipal) -> TrailPage:
 # --- JSON ----------------------------------------------------------------------------------
 
 
-def row_json(row: TrailRow) -> dict[str, Any]:
-    return {
-        "seq": row.seq,
-        "at": row.at.isoformat(timespec="seconds") + "Z",
-        "actor_kind": row.actor_kind,
-        "actor_id": row.actor_id,
-        "actor_roles": list(row.actor_roles),
-        "action": row.action,
-        "case_id": row.case_id,
-        "case_reference": row.case_reference or None,
-        "detail": row.detail,
-    }
-
-
-def verify_json(result: VerifyResult) -> dict[str, Any]:
-    return {
-        "intact": result.ok,
-        "checked": result.checked,
-        "first_bad_seq": result.first_bad_seq,
-        "problem": result.problem or None,
-    }
-
-
-def statistics_json(stats: Statistics) -> dict[str, Any]:
-    return {
-        "total": stats.total,
-        "by_status": stats.by_status,
-        "by_kind": stats.by_kind,
-        "by_category": stats.by_category,
-        "by_channel": stats.by_channel,
-        "by_month": stats.by_month,
-        "overdue": stats.overdue,
-    }
-
-
-def as_auditor(work: Callable[[Request, Session, StaffPrincipal], Any]) -> Callable[..., Any]:
+def as_auditor(
+    work: Callable[[Request, Session, StaffPrincipal], BaseModel],
+) -> Callable[..., Any]:
     """A JSON endpoint: bearer session, then the domain decides (auditors only)."""
 
-    def run(request: Request) -> Any:
+    def run(request: Request) -> BaseModel:
         with unit_of_work(request.app.state.db) as db:
             return work(request, db, require_staff(request, db))
 
     async def endpoint(request: Request) -> Response:
-        return JSONResponse(await run_in_threadpool(run, request))
+        return answer(await run_in_threadpool(run, request))
 
     return endpoint
 
 
-def _entries(request: Request, db: Session, me: StaffPrincipal) -> dict[str, Any]:
-    page = read_page(request, db, me)
-    following = str(page.next_before) if page.next_before is not None else None
-    return {"items": [row_json(r) for r in page.rows], "next": following}
+def _entries(request: Request, db: Session, me: StaffPrincipal) -> TrailPageOut:
+    return TrailPageOut.of(read_page(request, db, me))
 
 
-def _verify(request: Request, db: Session, me: StaffPrincipal) -> dict[str, Any]:
-    return verify_json(trail_service(request, db).verify(me))
+def _verify(request: Request, db: Session, me: StaffPrincipal) -> VerifyOut:
+    return VerifyOut.of(trail_service(request, db).verify(me))
 
 
-def _statistics(request: Request, db: Session, me: StaffPrincipal) -> dict[str, Any]:
-    return statistics_json(trail_service(request, db).statistics(me))
+def _statistics(request: Request, db: Session, me: StaffPrincipal) -> StatisticsOut:
+    return StatisticsOut.of(trail_service(request, db).statistics(me))
 
 
 entries_api = api_operation(
     "listAuditEntries",
     "The audit trail, newest first; filters action, actor, role, case, since, until; "
     "page with before=<next>",
-    responses={200: OBJECT},
+    responses={200: TrailPageOut},
     errors=(401, 403, 422),
     bearer=True,
     tags=TAGS,
@@ -184,7 +144,7 @@ entries_api = api_operation(
 verify_api = api_operation(
     "verifyAuditTrail",
     "Check the hash chain: intact and how many entries, or the first broken one and why",
-    responses={200: OBJECT},
+    responses={200: VerifyOut},
     errors=(401, 403),
     bearer=True,
     tags=TAGS,
@@ -192,7 +152,7 @@ verify_api = api_operation(
 statistics_api = api_operation(
     "getCaseStatistics",
     "Counts of cases by status, kind, category, channel, month; overdue counts",
-    responses={200: OBJECT},
+    responses={200: StatisticsOut},
     errors=(401, 403),
     bearer=True,
     tags=TAGS,

@@ -6,40 +6,25 @@ domain's, in cases/workflow/flood.py; these handlers parse, call it and answer.
 
 from __future__ import annotations
 
-from typing import Any
-
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from cases.db import unit_of_work
-from cases.errors import Invalid, Unauthorized
+from cases.errors import Unauthorized
 from cases.workflow.flood import FloodTriage
 from portal.auth import require_staff
 from portal.csrf import form_with_csrf
 from portal.deps import clock_of, server_secret, settings_of
 from portal.errors import read_json
-from portal.i18n import N_
 from portal.notices import with_notice
 from portal.openapi import api_operation
+from portal.shapes import answer, parse
+from portal.shapes.flood import DismissalIn, Dismissed
 
-# Messages the domain writes in English for this area, listed so the catalogues carry them.
-DOMAIN_MESSAGES = (
-    N_("Choose the reports to dismiss."),
-    N_("Only new reports that arrived during a flood can be dismissed."),
-    N_(
-        "The portal is receiving an unusual number of reports right now and cannot keep more "
-        "files. Your report is safe; please add the files later."
-    ),
-)
 FLOOD_LIST = "/staff/cases?flood=only"
-DISMISS_SCHEMA = {
-    "type": "object",
-    "required": ["cases"],
-    "properties": {"cases": {"type": "array", "items": {"type": "string"}}},
-}
 
 
 def triage(request: Request, db: Session) -> FloodTriage:
@@ -66,19 +51,16 @@ async def dismiss_form(request: Request) -> Response:
     "dismissFloodReports",
     "Dismiss reports that arrived during a flood, all or none: each must be visible to the "
     "caller, flood-marked and still new; each is closed as not actionable and audited",
-    request=DISMISS_SCHEMA,
-    responses={200: {"type": "object", "properties": {"dismissed": {"type": "integer"}}}},
+    request=DismissalIn,
+    responses={200: Dismissed},
     errors=(400, 401, 403, 404, 409, 415, 422),
     bearer=True,
     tags=("staff",),
 )
 async def dismiss_api(request: Request) -> Response:
-    body: dict[str, Any] = await read_json(request)
-    raw = body.get("cases")
-    if not isinstance(raw, list) or not all(isinstance(item, str) for item in raw):
-        raise Invalid("Choose the reports to dismiss.", fields={"cases": "required"})
-    dismissed = await run_in_threadpool(_dismiss, request, raw)
-    return JSONResponse({"dismissed": dismissed})
+    cases = parse(DismissalIn, await read_json(request)).cases
+    dismissed = await run_in_threadpool(_dismiss, request, cases)
+    return answer(Dismissed(dismissed=dismissed))
 
 
 routes: list[BaseRoute] = [

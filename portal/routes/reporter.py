@@ -29,7 +29,7 @@ from cases.reports.reporter import ReporterView
 from portal.auth import REPORTER_COOKIE, require_reporter
 from portal.csrf import delete_host_cookie, form_with_csrf, set_host_cookie
 from portal.deps import clock_of, intake_config, settings_of
-from portal.errors import BadRequest
+from portal.errors import BadRequest, http_status
 from portal.i18n import LANG_COOKIE, N_, locale_from_tag, request_locale, tag_for, translator
 from portal.routes.reporter_api import (
     check_receipt,
@@ -328,7 +328,7 @@ async def check_typed_receipt(request: Request) -> Response:
     form = await form_with_csrf(request)
     outcome = await check_receipt(request, str(form.get("receipt", "")), open_session=False)
     error = _receipt_error(request, outcome.error)
-    status = outcome.error.status if outcome.error is not None else 200
+    status = http_status(outcome.error) if outcome.error is not None else 200
     return render(request, "reporter/check.html", {"error": error}, status_code=status)
 
 
@@ -386,7 +386,7 @@ async def login(request: Request) -> Response:
     outcome = await check_receipt(request, str(form.get("receipt", "")), open_session=True)
     if outcome.token is None:
         error = _receipt_error(request, outcome.error)
-        status = outcome.error.status if outcome.error is not None else 401
+        status = http_status(outcome.error) if outcome.error is not None else 401
         return render(request, "reporter/login.html", {"error": error}, status_code=status)
     response: Response = RedirectResponse("/status", status_code=303)
     if outcome.new_receipt is not None:

@@ -7,7 +7,7 @@ from typing import Any
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from cases.access.reporting import Complaint, file_retaliation, retaliation_recipients
@@ -21,7 +21,8 @@ from portal.deps import clock_of, intake_config, settings_of
 from portal.errors import read_json
 from portal.i18n import N_
 from portal.openapi import api_operation
-from portal.routes.reporter_api import subjects_from_json
+from portal.shapes import answer, parse
+from portal.shapes.reporter import ComplaintFiled, ComplaintIn
 from portal.templating import render
 
 FIELD_MESSAGES = {
@@ -119,62 +120,21 @@ async def submit_form(request: Request) -> Response:
     return render(request, "access/retaliation_done.html", {"case": case}, status_code=201)
 
 
-def _complaint_from_json(body: Any) -> Complaint:
-    errors: dict[str, str] = {}
-    subjects = subjects_from_json(body.get("subjects") or [], errors)
-    exclude = body.get("exclude") or []
-    if not isinstance(exclude, list) or not all(isinstance(s, str) for s in exclude):
-        errors["exclude"] = "invalid"
-    if errors:
-        raise Invalid("Please check the highlighted fields.", fields=errors)
-    return Complaint(_text(body, "summary"), _text(body, "details"), subjects, list(exclude))
-
-
 @api_operation(
     "fileRetaliationComplaint",
     "Report retaliation linked to this receipt's case: a separate case for retaliation officers",
-    request={
-        "type": "object",
-        "required": ["summary", "details"],
-        "properties": {
-            "summary": {"type": "string"},
-            "details": {"type": "string"},
-            "subjects": {
-                "type": "array",
-                "description": "The people retaliating, as in POST /api/v1/reports",
-                "items": {
-                    "type": "object",
-                    "required": ["name"],
-                    "properties": {
-                        "name": {"type": "string"},
-                        "employee_id": {"type": "string"},
-                        "email": {"type": "string"},
-                    },
-                },
-            },
-            "exclude": {
-                "type": "array",
-                "description": "Staff ids (from GET /api/v1/channels/{id}/recipients) to keep away",
-                "items": {"type": "string"},
-            },
-        },
-    },
-    responses={201: {"type": "object"}},
+    request=ComplaintIn,
+    responses={201: ComplaintFiled},
     errors=(400, 401, 422, 429),
     bearer=True,
     tags=("reporter",),
 )
 async def submit_api(request: Request) -> Response:
-    complaint = _complaint_from_json(await read_json(request))
+    shape = parse(ComplaintIn, await read_json(request))
+    subjects = [s.value() for s in shape.subjects]
+    complaint = Complaint(shape.summary, shape.details, subjects, list(shape.exclude))
     case = await run_in_threadpool(_file, request, complaint)
-    answer = {
-        "category": case.category_id,
-        "status": case.status,
-        "submitted_on": case.submitted_on.isoformat(),
-        "acknowledge_by": case.acknowledge_by.isoformat(),
-        "feedback_by": case.feedback_by.isoformat(),
-    }
-    return JSONResponse(answer, status_code=201)
+    return answer(ComplaintFiled.of(case), status_code=201)
 
 
 routes: list[BaseRoute] = [

@@ -22,7 +22,6 @@ from starlette.routing import BaseRoute, Route
 import crypto
 from cases.db import is_sqlite, unit_of_work
 from cases.errors import CaseError, Invalid, NotFound
-from cases.org.models import Channel
 from cases.org.service import OrgService
 from cases.principals import ReporterPrincipal
 from cases.reports.attachments import (
@@ -34,10 +33,8 @@ from cases.reports.attachments import (
 )
 from cases.reports.intake import (
     Draft,
-    IdentityInput,
     IntakeService,
     PreparedReceipt,
-    SubjectInput,
     Submission,
 )
 from cases.reports.reporter import (
@@ -60,33 +57,24 @@ from portal.deps import (
 from portal.errors import read_json
 from portal.i18n import N_, request_locale
 from portal.openapi import api_operation
+from portal.shapes import answer, parse
+from portal.shapes.common import BodyIn, Empty, Named
+from portal.shapes.reporter import (
+    ChannelOut,
+    Channels,
+    Filed,
+    FileOut,
+    ReceiptIn,
+    Recipients,
+    ReporterReport,
+    ReporterToken,
+    ReportIn,
+)
 from portal.uploads import FileOpener, ParsedUpload, UploadLimits, read_upload
 
 T = TypeVar("T")
 TAGS = ("reporter",)
-# Messages the domain writes in English for this area, listed so the catalogues carry them.
-DOMAIN_MESSAGES = (
-    N_("Please check the highlighted fields."),
-    N_("This form was already sent. Your report was filed once."),
-    N_("Please write a message."),
-    N_("The message is too long."),
-    N_("The upload was removed while it was being received."),
-    N_("Send exactly one file in the field `file`."),
-    N_("Your session has ended. Enter your receipt again."),
-)
 ERROR_STATUSES = (400, 401, 404, 409, 413, 415, 422, 429)
-STRING = {"type": "string"}
-NAMED = {"type": "object", "properties": {"id": STRING, "name": STRING}}
-FILE = {
-    "type": "object",
-    "properties": {
-        "id": STRING,
-        "name": STRING,
-        "size": {"type": "integer"},
-        "sha256": STRING,
-        "metadata_removed": {"type": "boolean"},
-    },
-}
 
 
 def writer(request: Request) -> CapacityLimiter | None:
@@ -189,153 +177,72 @@ def file_opener(request: Request, target: UploadTarget, field: str) -> FileOpene
     return open_file
 
 
-def channel_json(channel: Channel, locale: str) -> dict[str, Any]:
-    categories = [{"id": c.id, "name": c.name(locale)} for c in channel.categories if c.active]
-    return {"id": channel.id, "name": channel.name(locale), "categories": categories}
-
-
 # --- channels ------------------------------------------------------------------------------
 
 
 @api_operation(
     "listChannels",
     "Channels and their categories a reporter may choose",
-    responses={200: {"type": "array", "items": {"type": "object"}}},
+    responses={200: Channels},
     tags=TAGS,
 )
 async def list_channels(request: Request) -> Response:
-    return JSONResponse(await run_in_threadpool(_channels, request))
+    return answer(await run_in_threadpool(_channels, request))
 
 
-def _channels(request: Request) -> list[dict[str, Any]]:
+def _channels(request: Request) -> Channels:
     locale = request_locale(request)
     with unit_of_work(request.app.state.db) as db:
-        return [channel_json(c, locale) for c in OrgService(db).active_channels()]
+        return Channels([ChannelOut.of(c, locale) for c in OrgService(db).active_channels()])
 
 
 @api_operation(
     "listChannelRecipients",
     "The staff a reporter may exclude from a report in this channel",
-    responses={200: {"type": "array", "items": NAMED}},
+    responses={200: Recipients},
     errors=(404,),
     tags=TAGS,
 )
 async def list_recipients(request: Request) -> Response:
-    return JSONResponse(await run_in_threadpool(_recipients, request))
+    return answer(await run_in_threadpool(_recipients, request))
 
 
-def _recipients(request: Request) -> list[dict[str, str]]:
+def _recipients(request: Request) -> Recipients:
     with unit_of_work(request.app.state.db) as db:
         channel = OrgService(db).channel(request.path_params["channel_id"])
         if channel is None:
             raise NotFound
         people = IntakeService(db, clock_of(request), intake_config(settings_of(request)))
-        return [{"id": s.id, "name": s.name or s.email} for s in people.recipients(channel)]
+        return Recipients(
+            [Named(id=s.id, name=s.name or s.email) for s in people.recipients(channel)]
+        )
 
 
 # --- filing --------------------------------------------------------------------------------
-
-REPORT_SCHEMA = {
-    "type": "object",
-    "required": ["channel", "category", "summary", "details"],
-    "properties": {
-        "channel": STRING,
-        "category": STRING,
-        "summary": STRING,
-        "details": STRING,
-        "loss_estimate": STRING,
-        "subjects": {"type": "array", "items": {"type": "object"}},
-        "exclude": {"type": "array", "items": STRING},
-        "identity": {"type": ["object", "null"]},
-    },
-}
 
 
 @api_operation(
     "fileReport",
     "File a report; the answer carries the receipt, shown once and never stored",
-    request=REPORT_SCHEMA,
-    responses={201: {"type": "object"}},
+    request=ReportIn,
+    responses={201: Filed},
     errors=(400, 409, 422, 429),
     tags=TAGS,
 )
 async def file_report(request: Request) -> Response:
-    submission = submission_from_json(await read_json(request))
+    submission = parse(ReportIn, await read_json(request)).submission()
     draft = await prepared_draft(request)
-    return JSONResponse(await write(request, _file, submission, draft), status_code=201)
+    return answer(await write(request, _file, submission, draft), status_code=201)
 
 
-def _file(request: Request, submission: Submission, draft: Draft) -> dict[str, str]:
+def _file(request: Request, submission: Submission, draft: Draft) -> Filed:
     with unit_of_work(request.app.state.db) as db:
         filed = reporter_service(request, db).file(submission, draft)
-    return {
-        "receipt": filed.receipt.formatted(),
-        "acknowledge_by": filed.case.acknowledge_by.isoformat(),
-        "feedback_by": filed.case.feedback_by.isoformat(),
-    }
-
-
-def submission_from_json(body: dict[str, Any]) -> Submission:
-    """Shape checks only; every business rule is the intake service's."""
-    errors: dict[str, str] = {}
-    text = {name: _string(body, name, errors) for name in _TEXT_FIELDS}
-    subjects = subjects_from_json(body.get("subjects") or [], errors)
-    exclude = body.get("exclude") or []
-    if not isinstance(exclude, list) or not all(isinstance(s, str) for s in exclude):
-        errors["exclude"] = "invalid"
-        exclude = []
-    identity = _identity(body.get("identity"), errors)
-    if errors:
-        raise Invalid("Please check the highlighted fields.", fields=errors)
-    return Submission(
-        channel_id=text["channel"],
-        category_id=text["category"],
-        summary=text["summary"],
-        details=text["details"],
-        loss_estimate=text["loss_estimate"],
-        subjects=subjects,
-        exclude=list(exclude),
-        identity=identity,
-        intake="api",
+    return Filed(
+        receipt=filed.receipt.formatted(),
+        acknowledge_by=filed.case.acknowledge_by,
+        feedback_by=filed.case.feedback_by,
     )
-
-
-_TEXT_FIELDS = ("channel", "category", "summary", "details", "loss_estimate")
-
-
-def _string(body: dict[str, Any], name: str, errors: dict[str, str]) -> str:
-    value = body.get(name, "")
-    if value is None:
-        return ""
-    if not isinstance(value, str):
-        errors[name] = "invalid"
-        return ""
-    return value
-
-
-def subjects_from_json(raw: Any, errors: dict[str, str]) -> list[SubjectInput]:
-    """The people a report or complaint names, shape-checked."""
-    if not isinstance(raw, list) or not all(isinstance(item, dict) for item in raw):
-        errors["subjects"] = "invalid"
-        return []
-    subjects = []
-    for item in raw:
-        values = {k: item.get(k) or "" for k in ("name", "employee_id", "email")}
-        if not all(isinstance(v, str) for v in values.values()):
-            errors["subjects"] = "invalid"
-            return []
-        subjects.append(SubjectInput(**values))
-    return subjects
-
-
-def _identity(raw: Any, errors: dict[str, str]) -> IdentityInput | None:
-    if raw is None:
-        return None
-    name, contact = (raw.get(k) if isinstance(raw, dict) else None for k in ("name", "contact"))
-    if not isinstance(name, str) or not isinstance(contact, str):
-        errors["identity"] = "invalid"
-        return None
-    return IdentityInput(name, contact)
 
 
 # --- the reporter session ------------------------------------------------------------------
@@ -345,8 +252,8 @@ def _identity(raw: Any, errors: dict[str, str]) -> IdentityInput | None:
     "openReporterSession",
     "Log in with a receipt; a mistyped receipt is 422 with a hint, a wrong one 401",
     method="POST",
-    request={"type": "object", "required": ["receipt"], "properties": {"receipt": STRING}},
-    responses={200: {"type": "object", "properties": {"token": STRING, "new_receipt": STRING}}},
+    request=ReceiptIn,
+    responses={200: ReporterToken},
     errors=(400, 401, 422, 429),
     tags=TAGS,
 )
@@ -355,16 +262,12 @@ async def reporter_session(request: Request) -> Response:
     if request.method == "DELETE":
         await write(request, _logout)
         return Response(status_code=204)
-    body = await read_json(request)
-    receipt = body.get("receipt")
-    text = receipt if isinstance(receipt, str) else ""
+    text = parse(ReceiptIn, await read_json(request)).receipt
     login = await check_receipt(request, text, open_session=True)
     # Raised after the commit, so the failure counters of a wrong receipt are kept.
-    answer = {"token": login.token_or_raise()}
-    if login.new_receipt is not None:
-        # A receipt staff handed over was replaced: the reporter must keep this one instead.
-        answer["new_receipt"] = login.new_receipt
-    return JSONResponse(answer)
+    token = ReporterToken(token=login.token_or_raise(), new_receipt=login.new_receipt)
+    # new_receipt only when a receipt staff handed over was replaced: keep this one instead.
+    return JSONResponse(token.model_dump(exclude_none=True))
 
 
 async def check_receipt(request: Request, text: str, *, open_session: bool) -> Login:
@@ -400,34 +303,34 @@ def _logout(request: Request) -> None:
 @api_operation(
     "getReporterReport",
     "The reporter's case: status, deadlines, conversation, files",
-    responses={200: {"type": "object"}},
+    responses={200: ReporterReport},
     errors=(401, 404),
     bearer=True,
     tags=TAGS,
 )
 async def get_report(request: Request) -> Response:
-    return JSONResponse(await run_in_threadpool(_view, request))
+    return answer(await run_in_threadpool(_view, request))
 
 
-def _view(request: Request) -> dict[str, Any]:
+def _view(request: Request) -> ReporterReport:
     with unit_of_work(request.app.state.db) as db:
         principal = require_reporter(request, db)
-        return reporter_service(request, db).view(principal).as_json()
+        return ReporterReport.of(reporter_service(request, db).view(principal))
 
 
 @api_operation(
     "postReporterMessage",
     "Send a message to the case team",
-    request={"type": "object", "required": ["body"], "properties": {"body": STRING}},
-    responses={201: {"type": "object"}},
+    request=BodyIn,
+    responses={201: Empty},
     errors=(400, 401, 404, 422),
     bearer=True,
     tags=TAGS,
 )
 async def post_message(request: Request) -> Response:
-    body = (await read_json(request)).get("body")
-    await write(request, _reply, body if isinstance(body, str) else "")
-    return JSONResponse({}, status_code=201)
+    body = parse(BodyIn, await read_json(request)).body
+    await write(request, _reply, body)
+    return answer(Empty(), status_code=201)
 
 
 def _reply(request: Request, body: str) -> None:
@@ -450,7 +353,7 @@ def _reply(request: Request, body: str) -> None:
         },
     },
     request_media_type="multipart/form-data",
-    responses={201: FILE},
+    responses={201: FileOut},
     errors=ERROR_STATUSES,
     bearer=True,
     tags=TAGS,
@@ -471,7 +374,7 @@ async def post_attachment(request: Request) -> Response:
         await run_in_threadpool(delete_files, request.app.state.db, parsed.file_ids)
         raise Invalid(N_("Please check the highlighted fields."), fields={KEEP_NAMES: "invalid"})
     await write(request, link_evidence, principal, parsed.file_ids)
-    return JSONResponse(parsed.files[0].as_json(), status_code=201)
+    return answer(FileOut.of(parsed.files[0]), status_code=201)
 
 
 def reporter_case(request: Request) -> tuple[ReporterPrincipal, str, bytes]:

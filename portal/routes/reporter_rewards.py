@@ -9,46 +9,25 @@ from __future__ import annotations
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from cases.db import unit_of_work
-from cases.errors import CaseError, Invalid, NotFound
+from cases.errors import CaseError, Invalid, NotFound, Unauthorized
 from cases.principals import ReporterPrincipal
-from cases.rewards.service import PAYEES, Payout
+from cases.rewards.service import Payout, RewardNotice
 from portal.auth import REPORTER_COOKIE, require_reporter
 from portal.csrf import delete_host_cookie, form_with_csrf
-from portal.errors import read_json
+from portal.errors import http_status, read_json
 from portal.i18n import N_
 from portal.openapi import api_operation
 from portal.routes.reporter_api import reporter_service, write
 from portal.routes.rewards_api import reward_service
+from portal.shapes import answer, parse
+from portal.shapes.reporter import PayoutIn, RewardOut
 from portal.templating import render
 
 TAGS = ("reporter",)
-STRING = {"type": "string"}
-REWARD = {
-    "type": "object",
-    "properties": {
-        "status": STRING,
-        "amount_minor": {"type": "integer"},
-        "currency": STRING,
-        "expires_on": STRING,
-        "undo_until": {"type": ["string", "null"]},
-    },
-}
-PAYOUT_FIELDS = ("name", "account", "contact")
-PAYEE = {
-    "type": "string",
-    "enum": list(PAYEES),
-    "default": "self",
-    "description": "self: the reporter's own account; representative: someone (a lawyer, "
-    "say) who collects on the reporter's behalf. Finance sees only these payout details, "
-    "the amount and a payment id: never which case, its category, channel or dates.",
-}
-
-# Messages the domain writes in English for this page, listed so the catalogues carry them.
-DOMAIN_MESSAGES = (N_("There is no declined offer to take back."),)
 FIELD_MESSAGES = {
     "required": N_("Please fill this in."),
     "too_long": N_("This is too long."),
@@ -64,7 +43,7 @@ def _main_case(request: Request, db: Any) -> tuple[ReporterPrincipal, str]:
     return principal, cases[0].id
 
 
-def _reward(request: Request) -> dict[str, Any] | None:
+def _reward(request: Request) -> RewardNotice | None:
     with unit_of_work(request.app.state.db) as db:
         principal = require_reporter(request, db)
         return reporter_service(request, db).view(principal).reward
@@ -83,15 +62,8 @@ def _decline(request: Request) -> None:
 
 
 def payout_from(values: Any) -> Payout:
-    """Payout fields: absent is empty; any other type is refused, never silently dropped."""
-    names = (*PAYOUT_FIELDS, "payee")
-    fields = [values.get(name, "") for name in names]
-    pairs = zip(names, fields, strict=True)
-    wrong = {name: "invalid" for name, value in pairs if not isinstance(value, str)}
-    if wrong:
-        raise Invalid(N_("Please check the highlighted fields."), fields=wrong)
-    name, account, contact, payee = (str(value) for value in fields)
-    return Payout(name, account, contact, payee=payee or "self")
+    """Payout fields (a form's or a JSON body's): absent is empty, any other type refused."""
+    return parse(PayoutIn, dict(values)).value()
 
 
 # --- pages ---------------------------------------------------------------------------------
@@ -142,9 +114,9 @@ def _accept_form(request: Request, payout: Payout) -> Response:
         }
         return _offer_page(request, values, exc.fields, exc.message, 422)
     except CaseError as exc:
-        if exc.status == 401:
+        if isinstance(exc, Unauthorized):
             raise
-        return _offer_page(request, {}, {}, exc.message, exc.status)
+        return _offer_page(request, {}, {}, exc.message, http_status(exc))
     return RedirectResponse("/status#reward", status_code=303)
 
 
@@ -161,7 +133,7 @@ def _decline_question(request: Request) -> Response:
         reward = _reward(request)
     except CaseError:
         return RedirectResponse("/status", status_code=303)
-    if reward is None or reward.get("status") != "offered":
+    if reward is None or reward.status != "offered":
         return RedirectResponse("/status/reward", status_code=303)
     return render(request, "rewards/decline_confirm.html", {"reward": reward})
 
@@ -170,9 +142,9 @@ def _decline_form(request: Request) -> Response:
     try:
         _decline(request)
     except CaseError as exc:
-        if exc.status == 401:
+        if isinstance(exc, Unauthorized):
             raise
-        return _offer_page(request, {}, {}, exc.message, exc.status)
+        return _offer_page(request, {}, {}, exc.message, http_status(exc))
     return RedirectResponse("/status/reward", status_code=303)
 
 
@@ -192,9 +164,9 @@ def _undo_form(request: Request) -> Response:
     try:
         _undo(request)
     except CaseError as exc:
-        if exc.status == 401:
+        if isinstance(exc, Unauthorized):
             raise
-        return _offer_page(request, {}, {}, exc.message, exc.status)
+        return _offer_page(request, {}, {}, exc.message, http_status(exc))
     return RedirectResponse("/status/reward", status_code=303)
 
 
@@ -204,33 +176,28 @@ def _undo_form(request: Request) -> Response:
 @api_operation(
     "getReporterReward",
     "The reward offered for this report, if any: status, amount, currency, expires_on",
-    responses={200: REWARD},
+    responses={200: RewardOut},
     errors=(401, 404),
     bearer=True,
     tags=TAGS,
 )
 async def get_reward(request: Request) -> Response:
-    reward = await write(request, _reward_or_404)
-    return JSONResponse(reward)
+    return answer(await write(request, _reward_or_404))
 
 
-def _reward_or_404(request: Request) -> dict[str, Any]:
+def _reward_or_404(request: Request) -> RewardOut:
     reward = _reward(request)
     if reward is None:
         raise NotFound("There is no reward for this report yet.", code="no_reward")
-    return reward
+    return RewardOut.of(reward)
 
 
 @api_operation(
     "acceptReporterReward",
     "Accept the offer and give payout details (sealed for finance only), for the reporter's "
     "own account or a representative's",
-    request={
-        "type": "object",
-        "required": list(PAYOUT_FIELDS),
-        "properties": {**dict.fromkeys(PAYOUT_FIELDS, STRING), "payee": PAYEE},
-    },
-    responses={200: REWARD},
+    request=PayoutIn,
+    responses={200: RewardOut},
     errors=(400, 401, 404, 409, 422),
     bearer=True,
     tags=TAGS,
@@ -238,20 +205,20 @@ def _reward_or_404(request: Request) -> dict[str, Any]:
 async def accept(request: Request) -> Response:
     payout = payout_from(await read_json(request))
     await write(request, _accept, payout)
-    return JSONResponse(await write(request, _reward_or_404))
+    return answer(await write(request, _reward_or_404))
 
 
 @api_operation(
     "declineReporterReward",
     "Decline the offer",
-    responses={200: REWARD},
+    responses={200: RewardOut},
     errors=(401, 404, 409),
     bearer=True,
     tags=TAGS,
 )
 async def decline(request: Request) -> Response:
     await write(request, _decline)
-    return JSONResponse(await write(request, _reward_or_404))
+    return answer(await write(request, _reward_or_404))
 
 
 routes: list[BaseRoute] = [

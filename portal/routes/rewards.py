@@ -30,6 +30,7 @@ from cases.staff.models import Role
 from portal.auth import require_staff
 from portal.csrf import form_with_csrf
 from portal.deps import settings_of
+from portal.errors import http_status
 from portal.i18n import N_, request_locale
 from portal.notices import with_notice
 from portal.routes.rewards_api import csv_response, reward_service
@@ -57,39 +58,6 @@ FIELD_MESSAGES = {
     "code": N_("Use a three-letter currency code such as CNY."),
     "range": N_("An offer stays open 1 to 3650 days."),
 }
-# The domain's messages, listed so the catalogue check sees them; shown translated.
-DOMAIN_MESSAGES = (
-    N_("Please fill in every payout field."),
-    N_("Only admins change the reward policy."),
-    N_("The amount differs from the policy's suggestion; explain why."),
-    N_("That is too long."),
-    N_("Rewards are only for cases concluded as substantiated or partially substantiated."),
-    N_("This channel's policy excludes anonymous reports from rewards."),
-    N_(
-        "Confirm that the reporter is neither the instigator nor someone whose duty it was "
-        "to report this."
-    ),
-    N_("This case already has a reward under way."),
-    N_("Say why you refuse."),
-    N_("This reward is no longer waiting for a decision."),
-    N_("You proposed this reward, so someone else must decide on it."),
-    N_("You have already decided on this reward; another approver must."),
-    N_("This offer has expired and can no longer be accepted."),
-    N_("There is no open reward offer."),
-    N_("Enter the payment reference."),
-    N_("This reward has already been paid."),
-    N_("Only an accepted reward can be paid."),
-    N_("There is no such reward."),
-    N_("You do not hold this reward's key yet; a colleague's next login will grant it."),
-    N_("There is no reward for this report yet."),
-    N_('Give amounts as a string such as "1234.56".'),
-    N_("Say whether you approve (true or false)."),
-    N_("Write each tier as: up-to amount, then rate in percent."),
-    N_("A rate must be a percentage."),
-    N_("A rate must be between 0 and 100 percent."),
-    N_("The last tier must be open-ended (*)."),
-    N_("Tier bounds must rise."),
-)
 
 Page = Callable[[Request, Session, StaffPrincipal], Response]
 
@@ -154,7 +122,7 @@ def refused(request: Request, context: dict[str, Any]) -> int:
         return 200
     context["problem"] = problem.message
     context["errors"] = problem.fields if isinstance(problem, Invalid) else {}
-    return problem.status
+    return http_status(problem)
 
 
 def field(form: FormData, name: str) -> str:

@@ -35,6 +35,7 @@ from cases.workflow.rules import ALLOWED
 from portal.auth import STAFF_COOKIE, require_staff, staff_session
 from portal.csrf import delete_host_cookie, form_with_csrf, set_host_cookie
 from portal.deps import clock_of, intake_config, settings_of
+from portal.errors import http_status
 from portal.i18n import N_, request_locale
 from portal.notices import with_notice
 from portal.qr import totp_qr_svg
@@ -105,7 +106,7 @@ async def login_submit(request: Request) -> Response:
     step = await run_in_threadpool(_password_step, request, email, password)
     if step.failure is not None:
         context = {"email": email, "error": step.failure.message}
-        return render(request, "staff/login.html", context, status_code=step.failure.status)
+        return render(request, "staff/login.html", context, status_code=http_status(step.failure))
     return _with_cookie(
         redirect("/staff/login/totp" if step.stage == "totp" else "/staff/login/enroll"), step
     )
@@ -162,7 +163,7 @@ async def code_submit(request: Request) -> Response:
         if stage == "enroll":
             return await run_in_threadpool(_enrol_again, request, step.failure.message)
         context = {"error": step.failure.message}
-        return render(request, "staff/totp.html", context, status_code=step.failure.status)
+        return render(request, "staff/totp.html", context, status_code=http_status(step.failure))
     return _with_cookie(redirect(home if step.stage == "full" else TO_OWN_CHOICE), step)
 
 

@@ -7,22 +7,21 @@ Authentication is by bearer token only. Domain work runs in the thread pool; eve
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import date, datetime
 from typing import Any
 from urllib.parse import quote
 
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.responses import Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
 
 from cases.casework.evidence import EvidenceStore, OpenFile
-from cases.casework.service import CaseView, CaseworkConfig, CaseworkService
+from cases.casework.service import CaseworkConfig, CaseworkService
 from cases.db import unit_of_work
 from cases.errors import Invalid
 from cases.staff.login import LoginConfig, LoginService
-from cases.workflow.listing import DUE_FILTERS, FLOOD_FILTERS, CaseFilters, CasePage
+from cases.workflow.listing import DUE_FILTERS, FLOOD_FILTERS, CaseFilters
 from portal.auth import require_staff, staff_session
 from portal.deps import (
     clock_of,
@@ -34,11 +33,18 @@ from portal.deps import (
 )
 from portal.errors import read_json
 from portal.openapi import api_operation
+from portal.shapes import answer, parse
+from portal.shapes.common import BodyIn, Created
+from portal.shapes.staff import (
+    CaseList,
+    CaseOut,
+    StaffLoginIn,
+    StaffToken,
+    TransitionIn,
+    TransitionOut,
+)
 
 TAGS = ("staff",)
-STRING = {"type": "string"}
-OBJECT = {"type": "object"}
-BODY = {"type": "object", "required": ["body"], "properties": {"body": STRING}}
 
 
 def login_service(request: Request, db: Session) -> LoginService:
@@ -76,41 +82,32 @@ def offset_from(params: Any) -> int:
     return int(raw) if raw.isdigit() and len(raw) < 9 else 0
 
 
-def _iso(value: date | datetime | None) -> str | None:
-    if isinstance(value, datetime):
-        return value.isoformat(timespec="seconds") + "Z"
-    return value.isoformat() if value else None
-
-
 # --- session -------------------------------------------------------------------------------
 
 
 @api_operation(
     "openStaffSession",
     "Log in with e-mail, password and a TOTP code; answers a bearer token",
-    request={
-        "type": "object",
-        "required": ["email", "password", "totp"],
-        "properties": {"email": STRING, "password": STRING, "totp": STRING},
-    },
-    responses={200: {"type": "object", "properties": {"token": STRING}}},
+    request=StaffLoginIn,
+    responses={200: StaffToken},
     errors=(400, 401, 422, 429),
     tags=TAGS,
 )
 async def open_session(request: Request) -> Response:
     body = await read_json(request)
-    fields = {name: body.get(name) for name in ("email", "password", "totp")}
-    if not all(isinstance(v, str) and v for v in fields.values()):
+    try:
+        login: StaffLoginIn | None = parse(StaffLoginIn, body)
+    except Invalid:
+        login = None
+    if login is None or not all((login.email, login.password, login.totp)):
         raise Invalid("E-mail, password and code are all needed.", fields={"login": "required"})
-    token = await run_in_threadpool(_open_session, request, fields)
-    return JSONResponse({"token": token})
+    token = await run_in_threadpool(_open_session, request, login)
+    return answer(StaffToken(token=token))
 
 
-def _open_session(request: Request, fields: dict[str, Any]) -> str:
+def _open_session(request: Request, login: StaffLoginIn) -> str:
     with unit_of_work(request.app.state.db) as db:
-        step = login_service(request, db).api_login(
-            fields["email"], fields["password"], fields["totp"]
-        )
+        step = login_service(request, db).api_login(login.email, login.password, login.totp)
     step.raise_failure()
     return step.token or ""
 
@@ -144,143 +141,72 @@ def _close_session(request: Request) -> None:
     "The cases this person may see, by next deadline; filters status, category, channel, "
     "assignee, due=overdue|due_soon, flood=only|none (reports that arrived during a flood); "
     "page with cursor",
-    responses={200: OBJECT},
+    responses={200: CaseList},
     errors=(401, 403),
     bearer=True,
     tags=TAGS,
 )
 async def list_cases(request: Request) -> Response:
-    return JSONResponse(await run_in_threadpool(_list_cases, request))
+    return answer(await run_in_threadpool(_list_cases, request))
 
 
-def _list_cases(request: Request) -> dict[str, Any]:
+def _list_cases(request: Request) -> CaseList:
     params = request.query_params
     with unit_of_work(request.app.state.db) as db:
         principal = require_staff(request, db)
         page = casework(request, db).page(principal, filters_from(params), offset_from(params))
-        return page_json(page)
-
-
-def page_json(page: CasePage) -> dict[str, Any]:
-    items = [
-        {
-            "id": row.id,
-            "reference": row.reference,
-            "status": row.status,
-            "outcome": row.outcome,
-            "category": row.category_id,
-            "channel": row.channel_id,
-            "submitted_on": _iso(row.submitted_on),
-            "acknowledge_by": _iso(row.acknowledge_by),
-            "feedback_by": _iso(row.feedback_by),
-            "due_on": _iso(row.due_on),
-            "overdue": row.overdue,
-            "due_soon": row.due_soon,
-            "awaiting_access": row.awaiting_access,
-            "flood": row.flood,
-        }
-        for row in page.rows
-    ]
-    following = str(page.next_offset) if page.next_offset is not None else None
-    return {"items": items, "next": following, "total": page.total}
+        return CaseList.of(page)
 
 
 @api_operation(
     "getCase",
     "One case, decrypted, with notes and assignees",
-    responses={200: OBJECT},
+    responses={200: CaseOut},
     errors=(401, 403, 404),
     bearer=True,
     tags=TAGS,
 )
 async def get_case(request: Request) -> Response:
-    return JSONResponse(await run_in_threadpool(_get_case, request))
+    return answer(await run_in_threadpool(_get_case, request))
 
 
-def _get_case(request: Request) -> dict[str, Any]:
+def _get_case(request: Request) -> CaseOut:
     with unit_of_work(request.app.state.db) as db:
         principal = require_staff(request, db)
-        return case_json(casework(request, db).view(principal, request.path_params["case_id"]))
-
-
-def case_json(view: CaseView) -> dict[str, Any]:
-    case = view.case
-    return {
-        "id": case.id,
-        "reference": case.reference,
-        "status": case.status,
-        "outcome": case.outcome,
-        "category": case.category_id,
-        "channel": case.channel_id,
-        "intake": case.intake,
-        "submitted_on": _iso(case.submitted_on),
-        "acknowledge_by": _iso(case.acknowledge_by),
-        "feedback_by": _iso(case.feedback_by),
-        "awaiting_access": view.awaiting_access,
-        "summary": view.report.get("summary"),
-        "details": view.report.get("details"),
-        "loss_estimate": view.report.get("loss_estimate"),
-        "subjects": view.subjects,
-        "messages": [{"author": m.author, "body": m.body, "at": _iso(m.at)} for m in view.messages],
-        "notes": [{"author": n.staff_name, "body": n.body, "at": _iso(n.at)} for n in view.notes],
-        "attachments": [
-            {
-                "id": f.id,
-                "name": f.name,
-                "size": f.size,
-                "sha256": f.sha256,
-                "author": f.author,
-                "metadata_removed": f.cleaned,
-            }
-            for f in view.files
-        ],
-        "history": [
-            {
-                "from": h.from_status,
-                "to": h.to_status,
-                "outcome": h.outcome,
-                "at": _iso(h.at),
-                "reason": h.reason,
-            }
-            for h in view.history
-        ],
-        "assignees": [{"id": p.id, "name": p.name} for p in view.assignees],
-    }
+        return CaseOut.of(casework(request, db).view(principal, request.path_params["case_id"]))
 
 
 @api_operation(
     "postCaseMessage",
     "Reply to the reporter",
-    request=BODY,
-    responses={201: OBJECT},
+    request=BodyIn,
+    responses={201: Created},
     errors=(400, 401, 403, 404, 422),
     bearer=True,
     tags=TAGS,
 )
 async def post_message(request: Request) -> Response:
-    body = await read_json(request)
-    item_id = await run_in_threadpool(_add_item, request, "message", body.get("body"))
-    return JSONResponse({"id": item_id}, status_code=201)
+    body = parse(BodyIn, await read_json(request)).body
+    item_id = await run_in_threadpool(_add_item, request, "message", body)
+    return answer(Created(id=item_id), status_code=201)
 
 
 @api_operation(
     "postCaseNote",
     "Add an internal note (never shown to the reporter)",
-    request=BODY,
-    responses={201: OBJECT},
+    request=BodyIn,
+    responses={201: Created},
     errors=(400, 401, 403, 404, 422),
     bearer=True,
     tags=TAGS,
 )
 async def post_note(request: Request) -> Response:
-    body = await read_json(request)
-    item_id = await run_in_threadpool(_add_item, request, "note", body.get("body"))
-    return JSONResponse({"id": item_id}, status_code=201)
+    body = parse(BodyIn, await read_json(request)).body
+    item_id = await run_in_threadpool(_add_item, request, "note", body)
+    return answer(Created(id=item_id), status_code=201)
 
 
-def _add_item(request: Request, kind: str, text: Any) -> str:
-    if not isinstance(text, str):
-        raise Invalid("Write something first.", fields={"body": "required"})
+def _add_item(request: Request, kind: str, text: str) -> str:
     with unit_of_work(request.app.state.db) as db:
         principal = require_staff(request, db)
         work = casework(request, db)
@@ -291,34 +217,24 @@ def _add_item(request: Request, kind: str, text: Any) -> str:
 @api_operation(
     "transitionCase",
     "Move a case to another status (CONTRACT.md table); reason required, outcome on concluded",
-    request={
-        "type": "object",
-        "required": ["status", "reason"],
-        "properties": {"status": STRING, "outcome": STRING, "reason": STRING},
-    },
-    responses={200: OBJECT},
+    request=TransitionIn,
+    responses={200: TransitionOut},
     errors=(400, 401, 403, 404, 409, 422),
     bearer=True,
     tags=TAGS,
 )
 async def transition(request: Request) -> Response:
-    body = await read_json(request)
-    return JSONResponse(await run_in_threadpool(_transition, request, body))
+    move = parse(TransitionIn, await read_json(request))
+    return answer(await run_in_threadpool(_transition, request, move))
 
 
-def _transition(request: Request, body: dict[str, Any]) -> dict[str, Any]:
-    status, reason, outcome = body.get("status"), body.get("reason", ""), body.get("outcome")
-    if not isinstance(status, str) or not isinstance(reason, str):
-        raise Invalid("Give a status and a reason.", fields={"reason": "required"})
+def _transition(request: Request, move: TransitionIn) -> TransitionOut:
     with unit_of_work(request.app.state.db) as db:
         principal = require_staff(request, db)
         case_id = request.path_params["case_id"]
         work = casework(request, db)
-        work.transition(
-            principal, case_id, status, reason, outcome if isinstance(outcome, str) else None
-        )
-        case = work.visible_case(principal, case_id)
-        return {"status": case.status, "outcome": case.outcome, "due_on": _iso(case.due_on)}
+        work.transition(principal, case_id, move.status, move.reason, move.outcome)
+        return TransitionOut.of(work.visible_case(principal, case_id))
 
 
 @api_operation(

@@ -291,6 +291,6 @@ def test_payout_form_offers_a_representative_and_says_what_finance_sees(
     assert form.status_code == 200
     assert 'value="representative"' in form.text
     assert 'id="finance-sees"' in form.text
-    assert form.context["reward"]["status"] == "offered"
+    assert form.context["reward"].status == "offered"
     assert sent.status_code == 200
     assert desk[0]["payout"] == PAYOUT

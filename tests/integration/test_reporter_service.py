@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 import crypto
 from cases.clock import FixedClock
+from cases.errors import Kind
 from cases.org.service import OrgService
 from cases.reports.attachments import sweep_unlinked
 from cases.reports.intake import IntakeConfig, Submission
@@ -49,7 +50,7 @@ def test_unknown_selector_costs_one_argon2_like_a_wrong_one(
 
     assert unknown.error is not None
     assert wrong.error is not None
-    assert (unknown.error.status, wrong.error.status) == (401, 401)
+    assert (unknown.error.kind, wrong.error.kind) == (Kind.UNAUTHORIZED, Kind.UNAUTHORIZED)
     assert unknown.error.code == wrong.error.code
     assert reporter.derivations == 2
 
@@ -88,7 +89,7 @@ def test_per_selector_throttle_stops_derivations(db_session: Session, clock: Fix
 
     codes = [reporter.login(wrong).error for _ in range(5)]
 
-    assert [e.status for e in codes if e] == [401, 401, 401, 429, 429]
+    assert [e.kind for e in codes if e] == [Kind.UNAUTHORIZED] * 3 + [Kind.THROTTLED] * 2
     assert reporter.derivations == 3
 
 
@@ -142,7 +143,8 @@ def test_parallel_guesses_cannot_pass_the_limit(db_session: Session, clock: Fixe
 
     outcomes = [reporter.conclude(a, reporter.derive(a), open_session=False) for a in attempts]
 
-    assert [o.error.status for o in outcomes if o.error] == [401, 401, 401, 429, 429]
+    kinds = [o.error.kind for o in outcomes if o.error]
+    assert kinds == [Kind.UNAUTHORIZED] * 3 + [Kind.THROTTLED] * 2
 
 
 def test_check_step_verifies_without_a_session(db_session: Session, clock: FixedClock) -> None:

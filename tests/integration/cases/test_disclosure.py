@@ -39,10 +39,9 @@ def test_approval_reaches_only_the_asker(db_session: Session) -> None:
         _principal(world, "custodian@corp.example"), request.id, approve=True, reason="Needed."
     )
 
-    assert service.identity(asker, filed.case) == {
-        "name": "Li Ming",
-        "contact": "li.ming@mail.example",
-    }
+    assert service.identity(asker, filed.case) == IdentityInput(
+        name="Li Ming", contact="li.ming@mail.example"
+    )
     assert service.identity(_principal(world, "colleague@corp.example"), filed.case) is None
     notice = service.reporter_notice(filed.case)
     assert notice is not None

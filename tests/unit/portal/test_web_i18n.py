@@ -23,6 +23,15 @@ from portal.routes.public import safe_next
         ("zh;q=0, en", "en"),
         ("*", "en"),
         ("en;q=bogus, zh", "zh_CN"),
+        ("zh-Hans", "zh_CN"),
+        ("zh-Hans-CN, en;q=0.9", "zh_CN"),
+        ("zh-TW", "zh_CN"),
+        ("zh_CN", "zh_CN"),
+        ("zh-cn;q=0.4, en-GB;q=0.6", "en"),
+        ("en-GB", "en"),
+        ("fr-CA, tlh;q=0.9, x-klingon;q=0.8", "en"),
+        ("en;q=0.5, zh-TW;q=0.5", "en"),
+        ("pt-BR, zh-Hant-HK;q=0.3", "zh_CN"),
     ],
 )
 def test_accept_language_picks_the_best_supported_locale(header: str, locale: str) -> None:
@@ -41,6 +50,21 @@ def test_language_cookie_wins_over_accept_language() -> None:
 
     assert request_locale(request) == "zh_CN"
     assert translator(request)("Speak Up") == "安心举报"
+
+
+@pytest.mark.parametrize("tag", ["zh", "zh-Hans", "zh-TW", "ZH-cn"])
+def test_cookie_with_any_chinese_tag_chooses_chinese(tag: str) -> None:
+    """The cookie is matched like a header tag, so a Chinese variant still means zh_CN."""
+    request = _request({"accept-language": "en-GB", "cookie": f"{LANG_COOKIE}={tag}"})
+
+    assert request_locale(request) == "zh_CN"
+
+
+def test_english_cookie_wins_over_a_chinese_header() -> None:
+    """Switching to English sticks even when the browser prefers Chinese."""
+    request = _request({"accept-language": "zh-CN,zh;q=0.9", "cookie": f"{LANG_COOKIE}=en"})
+
+    assert request_locale(request) == "en"
 
 
 def test_unknown_cookie_value_falls_back_to_the_header() -> None:

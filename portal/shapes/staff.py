@@ -1,0 +1,219 @@
+"""The staff JSON shapes (CONTRACT.md, "Staff"): a session, the case list, a case, a transition."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from pydantic import Field
+
+from cases.casework.evidence import FileInfo
+from cases.casework.service import CaseView, Entry, HistoryEntry
+from cases.reports.models import Case
+from cases.workflow.listing import CasePage, CaseRow
+from portal.shapes import Answer, Shape, iso
+from portal.shapes.common import Named, Text
+
+
+class StaffLoginIn(Shape):
+    """E-mail, password and the current TOTP code."""
+
+    email: str
+    password: str
+    totp: str
+
+
+class StaffToken(Answer):
+    """A staff session: send it as ``Authorization: Bearer <token>``."""
+
+    token: str
+
+
+class CaseItem(Answer):
+    """One row of the case list; ``category``/``channel`` are ids."""
+
+    id: str
+    reference: str
+    status: str
+    outcome: str | None
+    category: str
+    channel: str
+    submitted_on: date
+    acknowledge_by: date
+    feedback_by: date
+    due_on: date | None
+    overdue: bool
+    due_soon: bool
+    awaiting_access: bool
+    flood: bool
+
+    @classmethod
+    def of(cls, row: CaseRow) -> CaseItem:
+        return cls(
+            id=row.id,
+            reference=row.reference,
+            status=row.status,
+            outcome=row.outcome,
+            category=row.category_id,
+            channel=row.channel_id,
+            submitted_on=row.submitted_on,
+            acknowledge_by=row.acknowledge_by,
+            feedback_by=row.feedback_by,
+            due_on=row.due_on,
+            overdue=row.overdue,
+            due_soon=row.due_soon,
+            awaiting_access=row.awaiting_access,
+            flood=row.flood,
+        )
+
+
+class CaseList(Answer):
+    """A page of the cases this person may see; ``next`` is the cursor of the next page."""
+
+    items: list[CaseItem]
+    next: str | None
+    total: int
+
+    @classmethod
+    def of(cls, page: CasePage) -> CaseList:
+        following = str(page.next_offset) if page.next_offset is not None else None
+        return cls(items=[CaseItem.of(r) for r in page.rows], next=following, total=page.total)
+
+
+class EntryOut(Answer):
+    """A message or a note: a date for the reporter's items, a time for staff ones."""
+
+    author: str
+    body: str
+    at: str | None
+
+    @classmethod
+    def message(cls, entry: Entry) -> EntryOut:
+        return cls(author=entry.author, body=entry.body, at=iso(entry.at))
+
+    @classmethod
+    def note(cls, entry: Entry) -> EntryOut:
+        return cls(author=entry.staff_name, body=entry.body, at=iso(entry.at))
+
+
+class AttachmentOut(Answer):
+    """A file of the case; ``metadata_removed`` is false when it is stored as sent."""
+
+    id: str
+    name: str
+    size: int
+    sha256: str
+    author: str
+    metadata_removed: bool
+
+    @classmethod
+    def of(cls, info: FileInfo) -> AttachmentOut:
+        return cls(
+            id=info.id,
+            name=info.name,
+            size=info.size,
+            sha256=info.sha256,
+            author=info.author,
+            metadata_removed=info.cleaned,
+        )
+
+
+class HistoryOut(Answer):
+    """One move of the case's status, with its reason."""
+
+    from_: str | None = Field(alias="from")
+    to: str
+    outcome: str | None
+    at: str | None
+    reason: str
+
+    @classmethod
+    def of(cls, entry: HistoryEntry) -> HistoryOut:
+        return cls.model_validate(
+            {
+                "from": entry.from_status,
+                "to": entry.to_status,
+                "outcome": entry.outcome,
+                "at": iso(entry.at),
+                "reason": entry.reason,
+            }
+        )
+
+
+class SubjectOut(Answer):
+    """A person the report names, as typed; ``needs_confirmation`` until staff pick a match."""
+
+    name: str = ""
+    employee_id: str = ""
+    email: str = ""
+    needs_confirmation: bool = False
+
+
+class CaseOut(Answer):
+    """``GET /api/v1/cases/{id}``: the case decrypted, with notes and assignees."""
+
+    id: str
+    reference: str
+    status: str
+    outcome: str | None
+    category: str
+    channel: str
+    intake: str
+    submitted_on: date
+    acknowledge_by: date
+    feedback_by: date
+    awaiting_access: bool
+    summary: str | None
+    details: str | None
+    loss_estimate: str | None
+    subjects: list[SubjectOut]
+    messages: list[EntryOut]
+    notes: list[EntryOut]
+    attachments: list[AttachmentOut]
+    history: list[HistoryOut]
+    assignees: list[Named]
+
+    @classmethod
+    def of(cls, view: CaseView) -> CaseOut:
+        case = view.case
+        return cls(
+            id=case.id,
+            reference=case.reference,
+            status=case.status,
+            outcome=case.outcome,
+            category=case.category_id,
+            channel=case.channel_id,
+            intake=case.intake,
+            submitted_on=case.submitted_on,
+            acknowledge_by=case.acknowledge_by,
+            feedback_by=case.feedback_by,
+            awaiting_access=view.awaiting_access,
+            summary=view.report.get("summary"),
+            details=view.report.get("details"),
+            loss_estimate=view.report.get("loss_estimate"),
+            subjects=[SubjectOut.model_validate(s) for s in view.subjects],
+            messages=[EntryOut.message(m) for m in view.messages],
+            notes=[EntryOut.note(n) for n in view.notes],
+            attachments=[AttachmentOut.of(f) for f in view.files],
+            history=[HistoryOut.of(h) for h in view.history],
+            assignees=[Named(id=p.id, name=p.name) for p in view.assignees],
+        )
+
+
+class TransitionIn(Shape):
+    """A move to another status: a reason always, an outcome when concluding."""
+
+    status: str
+    reason: Text = ""
+    outcome: str | None = None
+
+
+class TransitionOut(Answer):
+    """The case's status after the move, and its next legal deadline."""
+
+    status: str
+    outcome: str | None
+    due_on: date | None
+
+    @classmethod
+    def of(cls, case: Case) -> TransitionOut:
+        return cls(status=case.status, outcome=case.outcome, due_on=case.due_on)
