@@ -110,7 +110,6 @@ RULES: dict[str, frozenset[str]] = {
     "AuditTrail.page": AUDITOR,
     "AuditTrail.statistics": AUDITOR,
     "AuditTrail.verify": AUDITOR,
-    "CaseworkService.add_evidence": READERS,
     "CaseworkService.add_message": READERS,
     "CaseworkService.add_note": READERS,
     "CaseworkService.assign": READERS,
