@@ -98,6 +98,9 @@ class Settings:
     # `portal serve --insecure-http` (PORTAL_INSECURE_HTTP=1): a trial on plain HTTP at a
     # non-local address. Cookies lose their __Host- name and Secure flag; every page says so.
     insecure_http: bool = False
+    # PORTAL_EXPORT_FONT: the CJK TrueType font PDF case exports embed (portal/export_pdf.py);
+    # unset, the Debian fonts-wqy-zenhei or fonts-noto-cjk file is used.
+    export_font: Path | None = None
 
     def __post_init__(self) -> None:
         if self.kdf_profile not in KDF_PROFILES_ALLOWED_IN_PRODUCTION and not self.testing:
@@ -143,6 +146,7 @@ class Settings:
             job_interval_seconds=_positive(env, "PORTAL_JOB_INTERVAL_SECONDS", 60),
             recovery_key_fingerprint=env.get("PORTAL_RECOVERY_KEY_FINGERPRINT", "").strip(),
             insecure_http=env.get("PORTAL_INSECURE_HTTP", "0") == "1",
+            export_font=Path(font) if (font := env.get("PORTAL_EXPORT_FONT", "").strip()) else None,
         )
 
     @classmethod

@@ -8,6 +8,7 @@ separate, high-priority case under the same receipt, routed to the retaliation o
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -36,6 +37,8 @@ class AccessSummary:
     disclosure: dict[str, Any] | None
     # Key grants after filing (a colleague joining, a reporter's visit, recovery): how many.
     grants: int = 0
+    # The days (never the times) a case file was exported for lawyers, police or a court.
+    exported_on: tuple[date, ...] = ()
 
     @property
     def identity_disclosed(self) -> bool:
@@ -64,7 +67,13 @@ def access_summary(db: Session, case: Case, zone: ZoneInfo) -> AccessSummary:
             AuditEntry.case_id == case.id, AuditEntry.action == "key.granted"
         )
     )
-    return AccessSummary(readers, disclosure_notice(db, case, zone), int(grants or 0))
+    exports = db.scalars(
+        select(AuditEntry.at).where(
+            AuditEntry.case_id == case.id, AuditEntry.action == "case.exported"
+        )
+    )
+    days = tuple(sorted({local_day(at, zone) for at in exports}))
+    return AccessSummary(readers, disclosure_notice(db, case, zone), int(grants or 0), days)
 
 
 def counted_role(roles: set[str]) -> str:

@@ -136,8 +136,11 @@ class CaseworkService:
         today = local_day(self.clock.now(), self.config.zone)
         return CaseList(self.db).page(principal.account, today, filters, offset=offset, limit=limit)
 
-    def view(self, principal: StaffPrincipal, case_id: str) -> CaseView:
-        """Everything about a case this person may read, decrypted for this request only."""
+    def view(self, principal: StaffPrincipal, case_id: str, *, own_masks: bool = False) -> CaseView:
+        """Everything about a case this person may read, decrypted for this request only.
+
+        A mask hides text from everyone but its author; with `own_masks` the viewer's own
+        masks apply too (a case file leaving the portal shows no masked text at all)."""
         require_reader(principal)
         case = self.visible_case(principal, case_id)
         view = CaseView(
@@ -153,8 +156,9 @@ class CaseworkService:
         view.awaiting_access = False
         view.report = open_json(key, case.id, REPORT, case.id, case.content)
         view.subjects = self._subjects(key, case.id)
-        view.messages = self._entries(key, case.id, "message", principal.id)
-        view.notes = self._entries(key, case.id, "note", principal.id)
+        viewer = None if own_masks else principal.id
+        view.messages = self._entries(key, case.id, "message", viewer)
+        view.notes = self._entries(key, case.id, "note", viewer)
         view.files = self.reader.files(case.id, key)
         view.history = self._history(key, case.id)
         return view
@@ -175,8 +179,8 @@ class CaseworkService:
             )
         return list(seen.values())
 
-    def _entries(self, key: bytes, case_id: str, kind: str, viewer_id: str) -> list[Entry]:
-        """Messages or notes, with every mask but the viewer's own applied."""
+    def _entries(self, key: bytes, case_id: str, kind: str, viewer_id: str | None) -> list[Entry]:
+        """Messages or notes, with every mask but the viewer's own applied (all: no viewer)."""
         stmt = (
             select(CaseItem)
             .where(CaseItem.case_id == case_id, CaseItem.kind == kind)
@@ -199,11 +203,12 @@ class CaseworkService:
             for item in self.db.scalars(stmt)
         ]
 
-    def _hidden_spans(self, case_id: str, viewer_id: str) -> dict[str, list[Span]]:
+    def _hidden_spans(self, case_id: str, viewer_id: str | None) -> dict[str, list[Span]]:
         """Others' masks by item: a mask hides text from everyone but its author."""
-        rows = self.db.scalars(
-            select(ItemMask).where(ItemMask.case_id == case_id, ItemMask.author_id != viewer_id)
-        )
+        stmt = select(ItemMask).where(ItemMask.case_id == case_id)
+        if viewer_id is not None:
+            stmt = stmt.where(ItemMask.author_id != viewer_id)
+        rows = self.db.scalars(stmt)
         spans: dict[str, list[Span]] = {}
         for row in rows:
             spans.setdefault(row.item_id, []).append(Span(row.start, row.end))
