@@ -11,14 +11,19 @@ whole. What goes in the file is decided in cases/casework/export.py.
 
 from __future__ import annotations
 
+import io
 import zipfile
 from collections.abc import Callable, Iterable, Iterator
+from copy import deepcopy
 from datetime import UTC, date, datetime
+from functools import cache
 from gettext import GNUTranslations
 from pathlib import Path
 from typing import Any
 
+from fontTools import ttLib
 from fpdf import FPDF
+from fpdf.fonts import TTFFont
 
 from cases.casework.export import CaseFile
 from cases.reports.attachments import FileTicket
@@ -77,6 +82,26 @@ def export_name(case_file: CaseFile, extension: str) -> str:
     return f"case-{case_file.view.case.reference}-{day}.{extension}"
 
 
+@cache
+def _font_template(path: Path, index: int) -> tuple[TTFFont, bytes]:
+    """The font parsed once per process (seconds for a CJK font) and its file's bytes."""
+    scratch = FPDF()
+    scratch.add_font("cjk", fname=str(path), collection_font_number=index)
+    return scratch.fonts["cjk"], path.read_bytes()
+
+
+def add_cjk_font(pdf: FPDF, font: tuple[Path, int]) -> None:
+    """Add the CJK font as "cjk": widths and maps shared from the parsed template, and a
+    fontTools object of its own, which fpdf2 subsets in place when the document is written."""
+    path, index = font
+    template, data = _font_template(path, index)
+    fresh = deepcopy(template)
+    fresh.ttfont = ttLib.TTFont(
+        io.BytesIO(data), fontNumber=index, lazy=True, recalcTimestamp=False
+    )
+    pdf.fonts["cjk"] = fresh
+
+
 class _Pdf(FPDF):
     def __init__(self, footer_text: Callable[[int], str]) -> None:
         super().__init__(format="A4")
@@ -102,8 +127,7 @@ class _Drawing:
         self.pdf.set_creator("portal")
         # Fixed, so nothing about the server leaks; the export time is printed on page 1.
         self.pdf.set_creation_date(datetime(2000, 1, 1, tzinfo=UTC))
-        path, index = font
-        self.pdf.add_font("cjk", fname=str(path), collection_font_number=index)
+        add_cjk_font(self.pdf, font)
         self.pdf.set_auto_page_break(auto=True, margin=16)
         self.pdf.add_page()
 

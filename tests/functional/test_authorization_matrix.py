@@ -74,6 +74,11 @@ ROUTE_ROLES: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/api/v1/cases/{case_id}/notes"): WORKERS,
     ("POST", "/api/v1/cases/{case_id}/transition"): WORKERS,
     ("GET", "/api/v1/cases/{case_id}/attachments/{file_id}"): READERS,
+    # Case files: whoever may read the case (masks applied; identity only if disclosed).
+    ("GET", "/api/v1/cases/{case_id}/export.pdf"): READERS,
+    ("GET", "/api/v1/cases/{case_id}/export.zip"): READERS,
+    ("GET", "/staff/cases/{case_id}/export.pdf"): READERS,
+    ("GET", "/staff/cases/{case_id}/export.zip"): READERS,
     ("GET", "/api/v1/cases/{case_id}/subjects"): READERS,
     ("POST", "/api/v1/cases/{case_id}/subjects"): WORKERS,
     ("POST", "/api/v1/cases/{case_id}/subjects/{subject_id}/confirm"): WORKERS,
