@@ -87,7 +87,9 @@ def _font_template(path: Path, index: int) -> tuple[TTFFont, bytes]:
     """The font parsed once per process (seconds for a CJK font) and its file's bytes."""
     scratch = FPDF()
     scratch.add_font("cjk", fname=str(path), collection_font_number=index)
-    return scratch.fonts["cjk"], path.read_bytes()
+    parsed = scratch.fonts["cjk"]
+    assert isinstance(parsed, TTFFont)
+    return parsed, path.read_bytes()
 
 
 def add_cjk_font(pdf: FPDF, font: tuple[Path, int]) -> None:
@@ -314,6 +316,9 @@ class _Pipe:
     def flush(self) -> None:
         return None
 
+    def close(self) -> None:
+        return None
+
     def take(self) -> bytes:
         out = b"".join(self._parts)
         self._parts = []
@@ -329,7 +334,7 @@ def zip_stream(
     """The ZIP, piece by piece: the PDF, then each file as it is decrypted, then SHA256SUMS."""
     pipe = _Pipe()
     sums = []
-    with zipfile.ZipFile(pipe, "w", compression=zipfile.ZIP_STORED) as archive:  # type: ignore[arg-type]
+    with zipfile.ZipFile(pipe, "w", compression=zipfile.ZIP_STORED) as archive:
         archive.writestr(_entry(pdf_name, len(pdf)), pdf)
         yield pipe.take()
         for number, ticket in enumerate(tickets, start=1):
