@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import io
+import logging
 import re
+import secrets
+import tempfile
+import time
 import zipfile
 from hashlib import sha256
 from pathlib import Path
@@ -219,6 +223,50 @@ def reporter_status(client: Any, receipt: str) -> str:
     login = client.post("/status", data={"csrf": token, "receipt": receipt}, follow_redirects=False)
     assert login.status_code == 303, login.text
     return str(client.get("/status").text)
+
+
+def test_exports_leave_no_plaintext_on_disk_or_in_logs(
+    app: Any,
+    client: Any,
+    scene: dict[str, Any],
+    data_dir: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """After a PDF and a ZIP export, no file written since and no log line holds the evidence."""
+    caplog.set_level(logging.DEBUG)
+    started = time.time() - 1
+    canary = f"EXPORTCANARY{secrets.token_hex(6)}".encode()
+    clock = scene["clock"]
+    staff_upload(app, scene["ana"], clock, scene["case"], "c.txt", canary * 100, "text/plain")
+    auth = bearer(client, scene["ana"], clock)
+
+    pdf = client.get(f"/api/v1/cases/{scene['case']}/export.pdf", headers=auth)
+    bundle = client.get(f"/api/v1/cases/{scene['case']}/export.zip", headers=auth)
+    written = [
+        path
+        for root in (data_dir, Path(tempfile.gettempdir()))
+        for path in root.rglob("*")
+        if path.is_file() and _modified_since(path, started)
+    ]
+
+    assert pdf.status_code == bundle.status_code == 200
+    assert canary in bundle.content
+    assert [p for p in written if canary in _read(p)] == []
+    assert canary.decode() not in caplog.text
+
+
+def _modified_since(path: Path, started: float) -> bool:
+    try:
+        return path.stat().st_mtime >= started
+    except OSError:
+        return False
+
+
+def _read(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError:
+        return b""
 
 
 def test_a_missing_font_is_named_with_what_to_install(tmp_path: Path) -> None:
