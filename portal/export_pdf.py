@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import io
 import zipfile
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from copy import deepcopy
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from functools import cache
 from gettext import GNUTranslations
@@ -28,7 +29,7 @@ from fpdf.fonts import TTFFont
 from cases.casework.export import CaseFile
 from cases.reports.attachments import FileTicket
 from portal.choice_labels import ACTION_LABELS
-from portal.i18n import N_, translations
+from portal.i18n import translations
 from portal.templating import file_size
 
 # Debian's fonts-wqy-zenhei (installed by .ci/run), then fonts-noto-cjk; the face index of
@@ -43,19 +44,13 @@ FONT_MISSING = (
     "or set PORTAL_EXPORT_FONT to a TrueType font file (.ttf, or .ttc for its first face)."
 )
 
-STATUS = {
-    "new": N_("New"),
-    "acknowledged": N_("Acknowledged"),
-    "investigating": N_("Investigating"),
-    "concluded": N_("Concluded"),
-    "closed": N_("Closed"),
-}
-OUTCOME = {
-    "substantiated": N_("Substantiated"),
-    "partially_substantiated": N_("Partially substantiated"),
-    "unsubstantiated": N_("Unsubstantiated"),
-    "not_actionable": N_("Not actionable"),
-}
+
+@dataclass(frozen=True)
+class Labels:
+    """The case page's untranslated labels of stored codes (statuses, outcomes)."""
+
+    status: Mapping[str, str]
+    outcome: Mapping[str, str]
 
 
 class ExportFontMissing(RuntimeError):
@@ -118,8 +113,11 @@ class _Pdf(FPDF):
 class _Drawing:
     """Draws one case file, top to bottom, in the reader's language."""
 
-    def __init__(self, case_file: CaseFile, locale: str, font: tuple[Path, int]) -> None:
+    def __init__(
+        self, case_file: CaseFile, locale: str, font: tuple[Path, int], labels: Labels
+    ) -> None:
         self.cf = case_file
+        self.labels = labels
         self.locale = locale
         self.t: GNUTranslations = translations(locale)
         reference = case_file.view.case.reference
@@ -150,6 +148,12 @@ class _Drawing:
     def pairs(self, rows: Iterable[tuple[str, str]]) -> None:
         for label, value in rows:
             self.para(f"{label}: {value or '—'}")
+
+    def status(self, code: str | None) -> str:
+        return self._(self.labels.status.get(code, code)) if code else "—"
+
+    def outcome(self, code: str | None) -> str:
+        return self._(self.labels.outcome.get(code, code)) if code else ""
 
     def when(self, moment: datetime | date | None) -> str:
         if moment is None:
@@ -190,8 +194,8 @@ class _Drawing:
                 (self._("Channel"), view.channel.name(self.locale) if view.channel else ""),
                 (self._("Category"), view.category.name(self.locale) if view.category else ""),
                 (self._("Received on"), self.when(case.submitted_on)),
-                (self._("Status"), self._(STATUS.get(case.status, case.status))),
-                (self._("Outcome"), self._(OUTCOME[case.outcome]) if case.outcome else ""),
+                (self._("Status"), self.status(case.status)),
+                (self._("Outcome"), self.outcome(case.outcome)),
             ]
         )
         self.heading(self._("Deadlines"))
@@ -264,9 +268,8 @@ class _Drawing:
         if not self.cf.view.history:
             self.para(self._("None."))
         for h in self.cf.view.history:
-            start = self._(STATUS.get(h.from_status, h.from_status)) if h.from_status else "—"
-            end = self._(STATUS.get(h.to_status, h.to_status))
-            outcome = f" ({self._(OUTCOME[h.outcome])})" if h.outcome in OUTCOME else ""
+            start, end = self.status(h.from_status), self.status(h.to_status)
+            outcome = f" ({self.outcome(h.outcome)})" if h.outcome else ""
             self.para(f"{self.when(h.at)} · {h.staff_name} · {start} → {end}{outcome}", size=8)
             if h.reason:
                 self.para(h.reason)
@@ -293,9 +296,9 @@ class _Drawing:
             self.para(f"#{line.seq} · {self.when(line.at)} · {line.actor} · {label}", size=8)
 
 
-def render_pdf(case_file: CaseFile, locale: str, font: tuple[Path, int]) -> bytes:
+def render_pdf(case_file: CaseFile, locale: str, font: tuple[Path, int], labels: Labels) -> bytes:
     """The case file as PDF bytes, drawn in memory in the reader's language."""
-    return _Drawing(case_file, locale, font).draw()
+    return _Drawing(case_file, locale, font, labels).draw()
 
 
 class _Pipe:

@@ -19,13 +19,18 @@ from cases.db import unit_of_work
 from cases.reports.attachments import AttachmentReader, FileTicket
 from portal.auth import require_staff
 from portal.deps import clock_of, settings_of
-from portal.export_pdf import export_name, find_font, render_pdf, zip_stream
+from portal.export_pdf import Labels, export_name, find_font, render_pdf, zip_stream
 from portal.i18n import request_locale
 from portal.openapi import api_operation
+from portal.routes.staff import OUTCOME_LABELS, STATUS_LABELS
 from portal.routes.staff_api import casework
 
 TAGS = ("staff",)
 PIECE = 64 * 1024
+LABELS = Labels(
+    status={str(code): label for code, label in STATUS_LABELS.items()},
+    outcome={str(code): label for code, label in OUTCOME_LABELS.items()},
+)
 
 
 def case_export(request: Request, fmt: str) -> CaseFile:
@@ -41,7 +46,7 @@ def _drawn(request: Request, fmt: str) -> tuple[CaseFile, bytes]:
     that cannot be drawn)."""
     font = find_font(settings_of(request).export_font)
     case_file = case_export(request, fmt)
-    return case_file, render_pdf(case_file, request_locale(request), font)
+    return case_file, render_pdf(case_file, request_locale(request), font, LABELS)
 
 
 def _headers(name: str) -> dict[str, str]:
