@@ -81,7 +81,7 @@ def test_investigator_journey(start_live_server: Callable[..., Any], page_js: An
     )
     submit(page, "/evidence")
     with page.expect_download() as download_info:
-        page.locator("a[download]").click()
+        page.locator("a[download][href*='/files/']").click()
     downloaded = download_info.value.path().read_bytes()
     page.select_option("#status", "concluded")
     page.select_option("#outcome", "substantiated")
