@@ -33,6 +33,7 @@ ACTION_LABELS: dict[str, str] = {
     "audit.trail_read": N_("Audit trail read"),
     "audit.verified": N_("Audit chain checked"),
     "case.assign": N_("Case assigned"),
+    "case.exported": N_("Case file exported"),
     "case.flood_dismissed": N_("Flood report dismissed"),
     "case.read": N_("Case read"),
     "case.recorded": N_("Report recorded by staff"),

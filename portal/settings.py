@@ -102,6 +102,9 @@ class Settings:
     metrics_token: Secret | None = None
     # PORTAL_ONION_URL: the onion service's address; reporter pages announce it to Tor Browser.
     onion_url: str = ""
+    # PORTAL_EXPORT_FONT: the CJK TrueType font PDF case exports embed (portal/export_pdf.py);
+    # unset, the Debian fonts-wqy-zenhei or fonts-noto-cjk file is used.
+    export_font: Path | None = None
 
     def __post_init__(self) -> None:
         if self.kdf_profile not in KDF_PROFILES_ALLOWED_IN_PRODUCTION and not self.testing:
@@ -149,6 +152,7 @@ class Settings:
             insecure_http=env.get("PORTAL_INSECURE_HTTP", "0") == "1",
             metrics_token=_metrics_token(env.get("PORTAL_METRICS_TOKEN", "")),
             onion_url=_onion_url(env.get("PORTAL_ONION_URL", "")),
+            export_font=Path(font) if (font := env.get("PORTAL_EXPORT_FONT", "").strip()) else None,
         )
 
     @classmethod

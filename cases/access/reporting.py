@@ -45,6 +45,8 @@ class AccessSummary:
     disclosure: DisclosureNotice | None
     # Key grants after filing (a colleague joining, a reporter's visit, recovery): how many.
     grants: int = 0
+    # The days (never the times) a case file was exported for lawyers, police or a court.
+    exported_on: tuple[date, ...] = ()
 
     @property
     def identity_disclosed(self) -> bool:
@@ -73,7 +75,13 @@ def access_summary(db: Session, case: Case, zone: ZoneInfo) -> AccessSummary:
             AuditEntry.case_id == case.id, AuditEntry.action == "key.granted"
         )
     )
-    return AccessSummary(readers, disclosure_notice(db, case, zone), int(grants or 0))
+    exports = db.scalars(
+        select(AuditEntry.at).where(
+            AuditEntry.case_id == case.id, AuditEntry.action == "case.exported"
+        )
+    )
+    days = tuple(sorted({local_day(at, zone) for at in exports}))
+    return AccessSummary(readers, disclosure_notice(db, case, zone), int(grants or 0), days)
 
 
 def counted_role(roles: set[str]) -> str:

@@ -6,7 +6,6 @@ NotFound, never Forbidden) and records what was read or changed in the audit tra
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -19,13 +18,12 @@ from cases.access.models import ItemMask
 from cases.access.policy import eligible, may_open, may_see
 from cases.access.redaction import Span, apply_masks
 from cases.audit.service import AuditLog
-from cases.casework.evidence import EvidenceStore, FileInfo, OpenFile, file_info, open_file_key
 from cases.clock import Clock, local_day
 from cases.db import new_id
 from cases.errors import Invalid, NotFound
 from cases.org.models import Category, Channel
 from cases.principals import StaffPrincipal
-from cases.reports.attachments import link
+from cases.reports.attachments import AttachmentReader, FileTicket, StoredFile, link
 from cases.reports.keys import CASE, KeyRing
 from cases.reports.models import Case, CaseAssignee, CaseEvent, CaseItem, CaseSubject
 from cases.reports.sealing import (
@@ -90,7 +88,7 @@ class CaseView:
     subjects: list[dict[str, Any]] = field(default_factory=list)
     messages: list[Entry] = field(default_factory=list)
     notes: list[Entry] = field(default_factory=list)
-    files: list[FileInfo] = field(default_factory=list)
+    files: list[StoredFile] = field(default_factory=list)
     history: list[HistoryEntry] = field(default_factory=list)
     assignees: list[Person] = field(default_factory=list)
 
@@ -102,7 +100,7 @@ class CaseworkService:
         self.config = config
         self.audit = AuditLog(db, clock, config.server_secret)
         self.keys = KeyRing(db, self.audit, config.server_secret)
-        self.evidence = EvidenceStore(db)
+        self.reader = AttachmentReader(db)
 
     # --- reading -------------------------------------------------------------------------
 
@@ -138,8 +136,11 @@ class CaseworkService:
         today = local_day(self.clock.now(), self.config.zone)
         return CaseList(self.db).page(principal.account, today, filters, offset=offset, limit=limit)
 
-    def view(self, principal: StaffPrincipal, case_id: str) -> CaseView:
-        """Everything about a case this person may read, decrypted for this request only."""
+    def view(self, principal: StaffPrincipal, case_id: str, *, own_masks: bool = False) -> CaseView:
+        """Everything about a case this person may read, decrypted for this request only.
+
+        A mask hides text from everyone but its author; with `own_masks` the viewer's own
+        masks apply too (a case file leaving the portal shows no masked text at all)."""
         require_reader(principal)
         case = self.visible_case(principal, case_id)
         view = CaseView(
@@ -155,9 +156,10 @@ class CaseworkService:
         view.awaiting_access = False
         view.report = open_json(key, case.id, REPORT, case.id, case.content)
         view.subjects = self._subjects(key, case.id)
-        view.messages = self._entries(key, case.id, "message", principal.id)
-        view.notes = self._entries(key, case.id, "note", principal.id)
-        view.files = [file_info(key, row) for row in self.evidence.files(case.id)]
+        viewer = None if own_masks else principal.id
+        view.messages = self._entries(key, case.id, "message", viewer)
+        view.notes = self._entries(key, case.id, "note", viewer)
+        view.files = self.reader.files(case.id, key)
         view.history = self._history(key, case.id)
         return view
 
@@ -177,8 +179,8 @@ class CaseworkService:
             )
         return list(seen.values())
 
-    def _entries(self, key: bytes, case_id: str, kind: str, viewer_id: str) -> list[Entry]:
-        """Messages or notes, with every mask but the viewer's own applied."""
+    def _entries(self, key: bytes, case_id: str, kind: str, viewer_id: str | None) -> list[Entry]:
+        """Messages or notes, with every mask but the viewer's own applied (all: no viewer)."""
         stmt = (
             select(CaseItem)
             .where(CaseItem.case_id == case_id, CaseItem.kind == kind)
@@ -201,11 +203,12 @@ class CaseworkService:
             for item in self.db.scalars(stmt)
         ]
 
-    def _hidden_spans(self, case_id: str, viewer_id: str) -> dict[str, list[Span]]:
+    def _hidden_spans(self, case_id: str, viewer_id: str | None) -> dict[str, list[Span]]:
         """Others' masks by item: a mask hides text from everyone but its author."""
-        rows = self.db.scalars(
-            select(ItemMask).where(ItemMask.case_id == case_id, ItemMask.author_id != viewer_id)
-        )
+        stmt = select(ItemMask).where(ItemMask.case_id == case_id)
+        if viewer_id is not None:
+            stmt = stmt.where(ItemMask.author_id != viewer_id)
+        rows = self.db.scalars(stmt)
         spans: dict[str, list[Span]] = {}
         for row in rows:
             spans.setdefault(row.item_id, []).append(Span(row.start, row.end))
@@ -287,31 +290,6 @@ class CaseworkService:
             principal, case, key, target, reason, outcome or None
         )
 
-    def add_evidence(
-        self,
-        principal: StaffPrincipal,
-        case_id: str,
-        name: str,
-        media_type: str,
-        chunks: Iterable[bytes],
-    ) -> FileInfo:
-        key = self.evidence_key(principal, case_id)
-        now = self.clock.now()
-        info = self.evidence.add_staff_file(
-            case_id,
-            key,
-            principal.id,
-            name,
-            media_type,
-            chunks,
-            today=local_day(now, self.config.zone),
-            now=now,
-        )
-        self.audit.record(
-            principal.actor, "attachment.add", case_id=case_id, detail={"id": info.id}
-        )
-        return info
-
     def evidence_key(self, principal: StaffPrincipal, case_id: str) -> bytes:
         """The case key for encrypting a staff upload as it streams in."""
         require_reader(principal)
@@ -327,18 +305,16 @@ class CaseworkService:
             )
         return linked
 
-    def download(self, principal: StaffPrincipal, case_id: str, attachment_id: str) -> OpenFile:
+    def download(self, principal: StaffPrincipal, case_id: str, attachment_id: str) -> FileTicket:
         """Check, audit and open the file key; the caller streams the chunks."""
         require_reader(principal)
         case = self.visible_case(principal, case_id)
         key = self.require_key(principal, case)
-        row = self.evidence.get(case.id, attachment_id)
-        if row is None:
-            raise NotFound("There is no such file.", code="file_not_found")
+        ticket = self.reader.ticket(case.id, attachment_id, key)
         self.audit.record(
-            principal.actor, "attachment.download", case_id=case.id, detail={"id": row.id}
+            principal.actor, "attachment.download", case_id=case.id, detail={"id": ticket.info.id}
         )
-        return OpenFile(file_info(key, row), case.id, row.id, row.header, open_file_key(key, row))
+        return ticket
 
     # --- assignment ----------------------------------------------------------------------
 

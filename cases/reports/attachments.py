@@ -6,8 +6,13 @@ Chunk rows are written in short transactions of their own while the upload runs 
 in the request's one transaction, which would hold a 1 GiB write open), in batches of a
 few megabytes by a writer thread, so the database's disk work overlaps with parsing and
 encrypting the next batch while memory stays bounded. A file stays unlinked, and is
-swept after a grace period by `sweep_unlinked`, until the report or reply that carries it
-commits and calls `link`. Intake and evidence uploads call the sweeper opportunistically.
+swept after a grace period by `sweep_unlinked`, until the report, reply or staff upload
+that carries it commits and calls `link`. Intake and evidence uploads call the sweeper
+opportunistically.
+
+This is the one file store: reporter uploads (report form, status page, API) and staff
+evidence go through the same writer (`AttachmentWriter`: metadata cleaning, a 120-character
+display name), the same `link` and the same reader (`AttachmentReader`).
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ import re
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -50,6 +55,9 @@ class StoredFile:
     sha256: str
     content_type: str
     cleaned: bool
+    # Who sent it ("reporter" or "staff") and on which day; set when read back.
+    author: str = "reporter"
+    created_on: date | None = None
 
     def meta(self) -> dict[str, Any]:
         """What is sealed beside the file (purpose FILE_META)."""
@@ -291,6 +299,21 @@ def sweep_unlinked(db: Session, clock: Clock) -> int:
 
 
 @dataclass(frozen=True)
+class FileTicket:
+    """A linked file whose key was opened after the policy check; lives for one request.
+
+    The check (and its audit entry) commits first; the plaintext is then streamed from a
+    session of its own (`AttachmentReader.stream`), so no transaction stays open while a
+    large file is sent.
+    """
+
+    info: StoredFile
+    case_id: str
+    header: bytes
+    file_key: bytes
+
+
+@dataclass(frozen=True)
 class OpenedFile:
     """A linked file's metadata and its plaintext as a stream of chunks."""
 
@@ -299,7 +322,7 @@ class OpenedFile:
 
 
 class AttachmentReader:
-    """Reads linked files of a case with the case key; staff downloads and reporters use it."""
+    """Reads linked files of a case with the case key: staff, reporters and exports use it."""
 
     def __init__(self, db: Session) -> None:
         self.db = db
@@ -315,15 +338,23 @@ class AttachmentReader:
         rows = self.db.scalars(stmt.order_by(Attachment.created_on, Attachment.id))
         return [self._meta(row, case_key) for row in rows]
 
-    def open(self, case_id: str, attachment_id: str, case_key: bytes) -> OpenedFile:
-        row = self.db.get(Attachment, attachment_id)
+    def ticket(self, case_id: str, attachment_id: str, case_key: bytes) -> FileTicket:
+        """Open one linked, complete file of this case (NotFound for anything else)."""
+        row = self.db.get(Attachment, attachment_id) if len(attachment_id) <= 64 else None
         if row is None or row.case_id != case_id or not (row.linked and row.complete):
-            raise NotFound
+            raise NotFound("There is no such file.", code="file_not_found")
         file_key = crypto.open_item(case_key, case_id, FILE_KEY, row.id, row.file_key)
-        chunks = crypto.decrypt_stream(
-            file_key, stream_aad(case_id, row.id), row.header, self._chunks(row.id)
-        )
-        return OpenedFile(self._meta(row, case_key), chunks)
+        return FileTicket(self._meta(row, case_key), case_id, row.header, file_key)
+
+    def stream(self, ticket: FileTicket) -> Iterator[bytes]:
+        """The plaintext, decrypted chunk by chunk (authenticated; a changed chunk raises)."""
+        aad = stream_aad(ticket.case_id, ticket.info.id)
+        chunks = self._chunks(ticket.info.id)
+        return crypto.decrypt_stream(ticket.file_key, aad, ticket.header, chunks)
+
+    def open(self, case_id: str, attachment_id: str, case_key: bytes) -> OpenedFile:
+        ticket = self.ticket(case_id, attachment_id, case_key)
+        return OpenedFile(ticket.info, self.stream(ticket))
 
     def _meta(self, row: Attachment, case_key: bytes) -> StoredFile:
         assert row.meta is not None
@@ -335,6 +366,8 @@ class AttachmentReader:
             str(meta["sha256"]),
             str(meta["type"]),
             bool(meta["cleaned"]),
+            author=row.author,
+            created_on=row.created_on,
         )
 
     def _chunks(self, attachment_id: str) -> Iterator[bytes]:

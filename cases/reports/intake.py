@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 import crypto
@@ -26,9 +26,10 @@ from cases.notify.service import NotifyConfig, Outbox
 from cases.org.models import Category, Channel
 from cases.org.service import OrgService
 from cases.principals import ReporterPrincipal
+from cases.reports.attachments import link
 from cases.reports.flood import FloodConfig, FloodGauge
 from cases.reports.keys import CASE, IDENTITY, KeyRing
-from cases.reports.models import Attachment, Case, CaseExclusion, Receipt
+from cases.reports.models import Case, CaseExclusion, Receipt
 from cases.reports.sealing import IDENTITY as IDENTITY_PURPOSE
 from cases.reports.sealing import REPORT, seal_json
 from cases.staff.models import Role, StaffAccount, StaffRole
@@ -358,15 +359,7 @@ class IntakeService:
         self._kept = bool(kept)
         if not kept:
             return
-        self.db.execute(
-            update(Attachment)
-            .where(
-                Attachment.id.in_(kept),
-                Attachment.case_id == case.id,
-                Attachment.complete.is_(True),
-            )
-            .values(linked=True)
-        )
+        link(self.db, case.id, kept)
 
 
 def _text(errors: dict[str, str], name: str, value: str, limit: int, *, required: bool) -> None:

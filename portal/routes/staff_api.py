@@ -16,10 +16,10 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
 
-from cases.casework.evidence import EvidenceStore, OpenFile
 from cases.casework.service import CaseworkConfig, CaseworkService
 from cases.db import unit_of_work
 from cases.errors import Invalid
+from cases.reports.attachments import AttachmentReader, FileTicket
 from cases.staff.login import LoginConfig, LoginService
 from cases.workflow.listing import DUE_FILTERS, FLOOD_FILTERS, CaseFilters
 from portal.auth import require_staff, staff_session
@@ -250,20 +250,20 @@ async def download(request: Request) -> Response:
     return file_response(request, ticket)
 
 
-def _ticket(request: Request) -> OpenFile:
+def _ticket(request: Request) -> FileTicket:
     with unit_of_work(request.app.state.db) as db:
         principal = require_staff(request, db)
         params = request.path_params
         return casework(request, db).download(principal, params["case_id"], params["file_id"])
 
 
-def file_response(request: Request, ticket: OpenFile) -> Response:
+def file_response(request: Request, ticket: FileTicket) -> Response:
     """Stream the plaintext from a session of its own; always a download, never rendered."""
     factory = request.app.state.db
 
     def chunks() -> Iterator[bytes]:
         with unit_of_work(factory) as db:
-            yield from EvidenceStore(db).stream(ticket)
+            yield from AttachmentReader(db).stream(ticket)
 
     name = quote(ticket.info.name or "file", safe="")
     headers = {

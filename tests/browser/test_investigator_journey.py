@@ -11,10 +11,9 @@ import pytest
 from sqlalchemy import select
 from support.browser import blocking_violations, describe, run_axe
 from support.db import TEST_SECRET
-from support.staff_world import SECRET, ZONE, build_world, key_ring
+from support.staff_world import build_world, key_ring
 
 import crypto
-from cases.casework.service import CaseworkConfig, CaseworkService
 from cases.clock import FixedClock, SystemClock
 from cases.db import make_engine, session_factory, unit_of_work
 from cases.principals import ReporterPrincipal
@@ -23,6 +22,8 @@ from cases.reports.models import Case, CaseItem, Receipt
 from cases.reports.sealing import MESSAGE, open_text
 
 pytestmark = pytest.mark.browser
+
+LEDGER = b"account,amount\nA,100\n"
 
 
 def seed(database_url: str) -> dict[str, Any]:
@@ -33,14 +34,6 @@ def seed(database_url: str) -> dict[str, Any]:
         world = build_world(db, clock)
         ana = world.staff("ana@example.com")
         filed = world.file()
-        work = CaseworkService(db, clock, CaseworkConfig(ZONE, SECRET))
-        work.add_evidence(
-            ana.principal(db, clock),
-            filed.case.id,
-            "ledger.csv",
-            "text/csv",
-            [b"account,amount\nA,100\n"],
-        )
     return {"engine": engine, "ana": ana, "filed": filed}
 
 
@@ -55,7 +48,7 @@ def submit(page: Any, action: str) -> None:
 
 
 def test_investigator_journey(start_live_server: Callable[..., Any], page_js: Any) -> None:
-    """Log in, find the overdue case, acknowledge, reply, note, download, conclude, log out."""
+    """Log in, find the overdue case, acknowledge, reply, note, upload, download, conclude."""
     server = start_live_server()
     data = seed(server.database_url)
     ana, case_id = data["ana"], data["filed"].case.id
@@ -83,8 +76,12 @@ def test_investigator_journey(start_live_server: Callable[..., Any], page_js: An
     submit(page, "/messages")
     page.fill("#note", "Check the CRM export first.")
     submit(page, "/notes")
+    page.set_input_files(
+        "#file", [{"name": "ledger.csv", "mimeType": "text/csv", "buffer": LEDGER}]
+    )
+    submit(page, "/evidence")
     with page.expect_download() as download_info:
-        page.locator("a[download]").click()
+        page.locator("a[download][href*='/files/']").click()
     downloaded = download_info.value.path().read_bytes()
     page.select_option("#status", "concluded")
     page.select_option("#outcome", "substantiated")
@@ -97,7 +94,7 @@ def test_investigator_journey(start_live_server: Callable[..., Any], page_js: An
     page.wait_for_load_state("load")
     after = page.goto(f"{server.url}/staff/cases")
 
-    assert downloaded == b"account,amount\nA,100\n"
+    assert downloaded == LEDGER
     assert after is not None
     assert after.url.endswith("/staff/login")
     status, messages = reporter_side(data)

@@ -21,6 +21,7 @@ from sqlalchemy.engine import Engine
 from starlette.routing import Route
 from starlette.testclient import TestClient
 from support.db import TEST_SECRET
+from support.evidence import staff_upload
 from support.staff_world import SECRET, ZONE, Person, World, build_world, key_ring
 
 import crypto
@@ -73,6 +74,11 @@ ROUTE_ROLES: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/api/v1/cases/{case_id}/notes"): WORKERS,
     ("POST", "/api/v1/cases/{case_id}/transition"): WORKERS,
     ("GET", "/api/v1/cases/{case_id}/attachments/{file_id}"): READERS,
+    # Case files: whoever may read the case (masks applied; identity only if disclosed).
+    ("GET", "/api/v1/cases/{case_id}/export.pdf"): READERS,
+    ("GET", "/api/v1/cases/{case_id}/export.zip"): READERS,
+    ("GET", "/staff/cases/{case_id}/export.pdf"): READERS,
+    ("GET", "/staff/cases/{case_id}/export.zip"): READERS,
     ("GET", "/api/v1/cases/{case_id}/subjects"): READERS,
     ("POST", "/api/v1/cases/{case_id}/subjects"): WORKERS,
     ("POST", "/api/v1/cases/{case_id}/subjects/{subject_id}/confirm"): WORKERS,
@@ -297,7 +303,6 @@ def arrange(
     me = lead.principal(db, clock)
     key = work.require_key(me, case)
     shared = {
-        "file_id": work.add_evidence(me, case.id, "a.txt", "text/plain", [b"hi"]).id,
         "subject_id": db.scalars(
             select(CaseSubject.id).where(CaseSubject.case_id == case.id)
         ).first(),
@@ -358,7 +363,10 @@ def matrix(
     app.state.clock = clock
     try:
         with TestClient(app, base_url="https://testserver") as client:
+            # The lead's file goes in through the staff evidence form, as any upload does.
+            file_id = staff_upload(app, lead, clock, case_id, "a.txt", b"hi", "text/plain")
             for account in accounts.values():
+                account.ids["file_id"] = file_id
                 log_in(client, account, clock)
             yield Matrix(client, case_id, reference, accounts, engine)
     finally:

@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import sessionmaker
 from starlette.routing import Route
+from support.evidence import staff_upload
 from support.staff_world import SECRET, ZONE, Person, build_world
 
 from cases.access.disclosure import DisclosureService
@@ -34,7 +35,6 @@ def scene(app: Any, app_db: sessionmaker[Any]) -> dict[str, Any]:
         case = world.file(identity=IdentityInput(name="Li Hua", contact="li@example.com")).case
         work = CaseworkService(db, clock, CaseworkConfig(ZONE, SECRET))
         me = ana.principal(db, clock)
-        file_id = work.add_evidence(me, case.id, "a.txt", "text/plain", [b"hi"]).id
         disclosures = DisclosureService(db, clock, AuditLog(db, clock, SECRET), ZONE)
         asked = disclosures.request(me, case, "We must interview the reporter about the invoices.")
         custodian = cus.principal(db, clock)
@@ -44,6 +44,7 @@ def scene(app: Any, app_db: sessionmaker[Any]) -> dict[str, Any]:
         proposal = Proposal("300000", "1000", "Smaller: partly known", exclusions_checked=True)
         RewardService(db, clock, RewardConfig(ZONE, SECRET)).propose(me, case.id, proposal)
         case_id = case.id
+    file_id = staff_upload(app, ana, clock, case_id, "a.txt", b"hi", "text/plain")
     return {"clock": clock, "ana": ana, "cus": cus, "case": case_id, "file": file_id}
 
 

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from hashlib import sha256
 from typing import Any
 
 import pytest
 from sqlalchemy.orm import sessionmaker
-from support.staff_world import SECRET, ZONE, Person, build_world, key_ring
+from support import crafted
+from support.evidence import reporter_upload, staff_upload
+from support.staff_world import Person, build_world, key_ring
 
-from cases.casework.service import CaseworkConfig, CaseworkService
 from cases.clock import FixedClock
 from cases.db import unit_of_work
 from cases.principals import ReporterPrincipal
@@ -27,8 +29,7 @@ def world(app: Any, app_db: sessionmaker[Any]) -> dict[str, Any]:
         bo = made.staff("bo@example.com")
         admin = made.staff("root@example.com", "admin")
         filed = made.file(exclude=[bo.account.id])
-        work = CaseworkService(db, clock, CaseworkConfig(ZONE, SECRET))
-        work.add_evidence(ana.principal(db, clock), filed.case.id, "a.txt", "text/plain", [b"hi"])
+    staff_upload(app, ana, clock, filed.case.id, "a.txt", b"hi", "text/plain")
     return {"clock": clock, "ana": ana, "bo": bo, "admin": admin, "filed": filed}
 
 
@@ -72,6 +73,60 @@ def test_investigator_journey_over_the_api(client: Any, world: dict[str, Any], a
     assert download.headers["content-disposition"].startswith("attachment")
     assert download.headers["x-content-sha256"] == one["attachments"][0]["sha256"]
     assert reporter_messages(app_db, world) == ["Thanks"]
+
+
+def test_staff_download_returns_a_reporter_file_byte_for_byte(
+    client: Any, world: dict[str, Any]
+) -> None:
+    """A file the reporter streamed in comes back through the staff endpoint unchanged."""
+    clock, case = world["clock"], world["filed"].case
+    # Every byte value, and more than one encryption chunk; not a type the cleaner rewrites.
+    data = bytes(range(256)) * 1200
+    file_id = reporter_upload(client, world["filed"].receipt.formatted(), "scan.bin", data)
+    auth = token(client, world["ana"], clock)
+
+    entry = next(
+        f
+        for f in client.get(f"/api/v1/cases/{case.id}", headers=auth).json()["attachments"]
+        if f["id"] == file_id
+    )
+    download = client.get(f"/api/v1/cases/{case.id}/attachments/{file_id}", headers=auth)
+
+    assert download.status_code == 200
+    assert download.content == data
+    assert entry["author"] == "reporter"
+    assert entry["size"] == len(data)
+    assert entry["sha256"] == download.headers["x-content-sha256"] == sha256(data).hexdigest()
+
+
+def test_staff_evidence_is_cleaned_and_named_like_reporter_files(
+    app: Any, client: Any, world: dict[str, Any]
+) -> None:
+    """The staff form uses the one writer: metadata removed, the path dropped, 120 characters."""
+    clock, case = world["clock"], world["filed"].case
+    name = "C:\\Users\\ana\\" + "合同" * 100 + ".pdf"
+    file_id = staff_upload(
+        app,
+        world["ana"],
+        clock,
+        case.id,
+        name,
+        crafted.pdf_with_author_and_xmp(),
+        "application/pdf",
+    )
+    auth = token(client, world["ana"], clock)
+
+    [entry] = [
+        f
+        for f in client.get(f"/api/v1/cases/{case.id}", headers=auth).json()["attachments"]
+        if f["id"] == file_id
+    ]
+    download = client.get(f"/api/v1/cases/{case.id}/attachments/{file_id}", headers=auth)
+
+    assert crafted.CANARY.encode() not in download.content
+    assert entry["metadata_removed"] is True
+    assert entry["author"] == "staff"
+    assert entry["name"] == ("合同" * 100)[:120]
 
 
 def reporter_messages(app_db: Any, world: dict[str, Any]) -> list[str]:

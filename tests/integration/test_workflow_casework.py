@@ -142,20 +142,3 @@ def test_assigning_to_an_excluded_person_is_refused(world: World) -> None:
         service(world).assign(ana.principal(world.db, world.clock), case.id, bo.account.id)
 
     assert service(world).assignees(case.id) == []
-
-
-def test_staff_evidence_round_trips(world: World) -> None:
-    """A staff file is stored encrypted in chunks and streams back with its SHA-256."""
-    ana = world.staff("ana@example.com")
-    case = world.file().case
-    me = ana.principal(world.db, world.clock)
-    data = b"x" * 200_000
-    work = service(world)
-
-    info = work.add_evidence(me, case.id, "ledger.csv", "text/csv", [data[:70_000], data[70_000:]])
-    ticket = work.download(me, case.id, info.id)
-    plain = b"".join(work.evidence.stream(ticket))
-
-    assert plain == data
-    assert ticket.info.sha256 == info.sha256
-    assert ticket.info.name == "ledger.csv"

@@ -30,12 +30,13 @@ from schemathesis.specs.openapi.checks import (
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.testclient import TestClient
 from support import scorecard
+from support.evidence import staff_upload
 from support.staff_world import SECRET, ZONE, Person, World, build_world
 
 from cases.casework.service import CaseworkConfig, CaseworkService
 from cases.clock import FixedClock
 from cases.db import unit_of_work
-from cases.reports.models import Attachment, CaseItem, CaseSubject
+from cases.reports.models import CaseItem, CaseSubject
 
 # Minutes on a busy two-core machine: more than the suite-wide timeout allows a test.
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
@@ -103,22 +104,22 @@ def seed(app: Any, app_db: sessionmaker[Session]) -> Seeded:
         filed = world.file()
         principal = people["investigator"].principal(db, clock)
         work = CaseworkService(db, clock, CaseworkConfig(ZONE, SECRET))
-        work.add_evidence(principal, filed.case.id, "a.txt", "text/plain", [b"evidence"])
         work.add_message(principal, filed.case.id, "Thank you; we are looking into it.")
         db.flush()
-        attachment = db.query(Attachment).filter_by(case_id=filed.case.id).one()
         item = db.query(CaseItem).filter_by(case_id=filed.case.id).first()
         subject = db.query(CaseSubject).filter_by(case_id=filed.case.id).first()
         assert item is not None
         assert subject is not None
         ids = {
             "case_id": filed.case.id,
-            "file_id": attachment.id,
             "item_id": item.id,
             "subject_id": subject.id,
             "channel_id": world.channel.id,
             "category": world.category().id,
         }
+    ids["file_id"] = staff_upload(
+        app, people["investigator"], clock, ids["case_id"], "a.txt", b"evidence", "text/plain"
+    )
     return world, ids, people
 
 

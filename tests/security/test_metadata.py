@@ -16,9 +16,8 @@ import pytest
 from PIL import Image
 from sqlalchemy.orm import sessionmaker
 from support import crafted
-from support.staff_world import SECRET, ZONE, build_world
+from support.staff_world import build_world
 
-from cases.casework.service import CaseworkConfig, CaseworkService
 from cases.clock import FixedClock
 from cases.db import unit_of_work
 from cases.reports.cleaning import MetadataCleaner
@@ -163,23 +162,6 @@ def test_original_file_name_does_not_reach_staff(client: Any, world: dict[str, A
     assert first["name"] == "evidence-1.jpg"
     assert second["name"] == "evidence-2"
     assert kept["name"] == "jsmith_holiday.jpg"
-
-
-def test_staff_evidence_written_through_the_domain_is_cleaned_too(
-    app_db: sessionmaker[Any], client: Any, world: dict[str, Any]
-) -> None:
-    """CaseworkService.add_evidence (the second writer) removes metadata like uploads do."""
-    with unit_of_work(app_db) as db:
-        work = CaseworkService(db, world["clock"], CaseworkConfig(ZONE, SECRET))
-        me = world["ana"].principal(db, world["clock"])
-        file_id = work.add_evidence(
-            me, world["case"], "scan.pdf", "application/pdf", [crafted.pdf_with_author_and_xmp()]
-        ).id
-
-    entry, data = staff_download(client, world, file_id)
-
-    assert CANARY not in data
-    assert entry["metadata_removed"] is True
 
 
 def _through_cleaner(data: bytes, max_document_bytes: int = 1024 * 1024) -> tuple[bytes, bool]:

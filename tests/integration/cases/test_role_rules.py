@@ -29,6 +29,7 @@ from cases.access.redaction import RedactionService, Span
 from cases.access.service import AccessService
 from cases.audit.service import AuditLog
 from cases.audit.trail import AuditTrail
+from cases.casework.export import CaseExport
 from cases.casework.intake import RecordedIntake
 from cases.casework.service import CaseworkConfig, CaseworkService
 from cases.clock import FixedClock
@@ -110,7 +111,7 @@ RULES: dict[str, frozenset[str]] = {
     "AuditTrail.page": AUDITOR,
     "AuditTrail.statistics": AUDITOR,
     "AuditTrail.verify": AUDITOR,
-    "CaseworkService.add_evidence": READERS,
+    "CaseExport.case_file": READERS,
     "CaseworkService.add_message": READERS,
     "CaseworkService.add_note": READERS,
     "CaseworkService.assign": READERS,
@@ -177,6 +178,9 @@ FACTORIES: dict[type, Factory] = {
         db, clock, _audit(db, clock), NotifyConfig("https://testserver", ZONE)
     ),
     AuditTrail: lambda db, clock: AuditTrail(db, clock, _audit(db, clock), ZONE),
+    CaseExport: lambda db, clock: CaseExport(
+        db, clock, CaseworkService(db, clock, CaseworkConfig(ZONE, SECRET))
+    ),
     CaseworkService: lambda db, clock: CaseworkService(db, clock, CaseworkConfig(ZONE, SECRET)),
     DisclosureService: lambda db, clock: DisclosureService(db, clock, _audit(db, clock), ZONE),
     FloodTriage: lambda db, clock: FloodTriage(db, clock, SECRET, ZONE),
