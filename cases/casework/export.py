@@ -128,7 +128,7 @@ class CaseExport:
             return None
         decided = approved.decided_at
         day = local_day(decided, self.work.config.zone) if decided else None
-        return DisclosedIdentity(value["name"], value["contact"], day)
+        return DisclosedIdentity(value.name, value.contact, day)
 
     def _audit(self, case_id: str, zone: ZoneInfo) -> list[AuditLine]:
         stmt = select(AuditEntry).where(AuditEntry.case_id == case_id).order_by(AuditEntry.seq)

@@ -6,8 +6,8 @@ from datetime import date
 
 from pydantic import Field
 
-from cases.casework.evidence import FileInfo
 from cases.casework.service import CaseView, Entry, HistoryEntry
+from cases.reports.attachments import StoredFile
 from cases.reports.models import Case
 from cases.workflow.listing import CasePage, CaseRow
 from portal.shapes import Answer, Shape, iso
@@ -106,7 +106,7 @@ class AttachmentOut(Answer):
     metadata_removed: bool
 
     @classmethod
-    def of(cls, info: FileInfo) -> AttachmentOut:
+    def of(cls, info: StoredFile) -> AttachmentOut:
         return cls(
             id=info.id,
             name=info.name,
