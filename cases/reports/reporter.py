@@ -184,11 +184,6 @@ class ReporterService:
         self.keys = KeyRing(db, self.audit, intake.server_secret, intake.recovery_fingerprint)
         self.kdf = kdf or ReceiptKdf(allow_test=intake.profile.name == "test")
 
-    @property
-    def derivations(self) -> int:
-        """How many Argon2id runs receipt checks made through this service's KDF."""
-        return self.kdf.derivations
-
     # --- filing ---------------------------------------------------------------------------
 
     def file(self, sub: Submission, draft: Draft | None = None, once: str | None = None) -> Filed:
