@@ -9,7 +9,8 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import sessionmaker
 from starlette.routing import Route
-from support.staff_world import SECRET, ZONE, Person, build_world
+from support.staff_http import staff_token
+from support.staff_world import SECRET, ZONE, build_world
 
 from cases.access.disclosure import DisclosureService
 from cases.audit.models import AuditEntry
@@ -47,14 +48,6 @@ def scene(app: Any, app_db: sessionmaker[Any]) -> dict[str, Any]:
     return {"clock": clock, "ana": ana, "cus": cus, "case": case_id, "file": file_id}
 
 
-def token(client: Any, person: Person, clock: FixedClock) -> str:
-    body = {"email": person.account.email, "password": person.password, "totp": person.code(clock)}
-    answer = client.post("/api/v1/staff/session", json=body)
-    assert answer.status_code == 200, answer.text
-    clock.advance(seconds=30)
-    return str(answer.json()["token"])
-
-
 def reads(app_db: sessionmaker[Any], case_id: str) -> int:
     with unit_of_work(app_db) as db:
         stmt = select(func.count()).where(
@@ -76,7 +69,7 @@ def test_every_content_route_adds_a_read_entry(
 ) -> None:
     """Each GET route on a case, called by an investigator holding its keys, leaves a read entry."""
     clock = scene["clock"]
-    bearer = token(client, scene["ana"], clock)
+    bearer = staff_token(client, scene["ana"], clock)
     params = {"case_id": scene["case"], "file_id": scene["file"]}
     silent = []
 
@@ -103,7 +96,7 @@ def test_read_entries_name_the_view(
     client: Any, app_db: sessionmaker[Any], scene: dict[str, Any]
 ) -> None:
     """The API's items, subjects and protection views each say which view was read."""
-    auth = {"Authorization": f"Bearer {token(client, scene['ana'], scene['clock'])}"}
+    auth = {"Authorization": f"Bearer {staff_token(client, scene['ana'], scene['clock'])}"}
 
     for view in ("items", "subjects", "protection", "disclosures", "rewards"):
         client.get(f"/api/v1/cases/{scene['case']}/{view}", headers=auth)

@@ -9,10 +9,11 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import sessionmaker
-from support.staff_world import SECRET, ZONE, Person, build_world
+from support.reporter_http import login
+from support.staff_http import app_world, bearer
+from support.staff_world import SECRET, ZONE
 
 from cases.casework.service import CaseworkConfig, CaseworkService
-from cases.clock import FixedClock
 from cases.db import unit_of_work
 from cases.rewards.models import RewardPayment
 
@@ -21,10 +22,8 @@ PAYOUT = {"name": "Li Ming", "account": "6222-0000-1111-2222", "contact": "limin
 
 @pytest.fixture
 def world(app: Any, app_db: sessionmaker[Any]) -> dict[str, Any]:
-    clock = FixedClock()
-    app.state.clock = clock
-    with unit_of_work(app_db) as db:
-        made = build_world(db, clock)
+    with app_world(app, app_db) as made:
+        db, clock = made.db, made.clock
         people = {
             "ana": made.staff("ana@example.com", "investigator"),
             "dai": made.staff("dai@example.com", "reward_approver"),
@@ -39,22 +38,8 @@ def world(app: Any, app_db: sessionmaker[Any]) -> dict[str, Any]:
     return {"clock": clock, "case": filed.case, "receipt": filed.receipt.formatted(), **people}
 
 
-def token(client: Any, person: Person, clock: FixedClock) -> dict[str, str]:
-    body = {"email": person.account.email, "password": person.password, "totp": person.code(clock)}
-    answer = client.post("/api/v1/staff/session", json=body)
-    assert answer.status_code == 200, answer.text
-    clock.advance(seconds=30)
-    return {"Authorization": f"Bearer {answer.json()['token']}"}
-
-
-def reporter(client: Any, receipt: str) -> dict[str, str]:
-    answer = client.post("/api/v1/reporter/session", json={"receipt": receipt})
-    assert answer.status_code == 200, answer.text
-    return {"Authorization": f"Bearer {answer.json()['token']}"}
-
-
 def staff_tokens(client: Any, world: dict[str, Any]) -> dict[str, dict[str, str]]:
-    return {name: token(client, world[name], world["clock"]) for name in ("ana", "dai", "fin")}
+    return {name: bearer(client, world[name], world["clock"]) for name in ("ana", "dai", "fin")}
 
 
 def offer(client: Any, world: dict[str, Any], auth: dict[str, dict[str, str]]) -> str:
@@ -73,7 +58,7 @@ def offer(client: Any, world: dict[str, Any], auth: dict[str, dict[str, str]]) -
 def test_whole_flow_to_paid(client: Any, world: dict[str, Any]) -> None:
     """Propose, approve, accept with payout details, pay; the reporter sees each step."""
     auth = staff_tokens(client, world)
-    me = reporter(client, world["receipt"])
+    me = login(client, world["receipt"])
     reward_id = offer(client, world, auth)
 
     offered = client.get("/api/v1/reporter/report", headers=me).json()["reward"]
@@ -101,7 +86,7 @@ def test_whole_flow_to_paid(client: Any, world: dict[str, Any]) -> None:
 def test_reporter_stays_anonymous_to_investigators(client: Any, world: dict[str, Any]) -> None:
     """No payout detail reaches the investigator's case, rewards or ledger; payouts are 403."""
     auth = staff_tokens(client, world)
-    me = reporter(client, world["receipt"])
+    me = login(client, world["receipt"])
     reward_id = offer(client, world, auth)
     client.post("/api/v1/reporter/reward/accept", headers=me, json=PAYOUT)
     client.post(
@@ -126,7 +111,7 @@ def test_reporter_stays_anonymous_to_investigators(client: Any, world: dict[str,
 def test_finance_cannot_read_the_report(client: Any, world: dict[str, Any]) -> None:
     """Content endpoints are for case readers: finance gets 403 (its role may never read a
     case), whatever the id, and no report text."""
-    fin = token(client, world["fin"], world["clock"])
+    fin = bearer(client, world["fin"], world["clock"])
 
     answer = client.get(f"/api/v1/cases/{world['case'].id}", headers=fin)
     listed = client.get("/api/v1/cases", headers=fin).json()
@@ -140,7 +125,7 @@ def test_finance_cannot_read_the_report(client: Any, world: dict[str, Any]) -> N
 def test_refusals_change_nothing(client: Any, world: dict[str, Any], app_db: Any) -> None:
     """Float or negative amounts, own approval, payout without fields, double payment: refused."""
     auth = staff_tokens(client, world)
-    me = reporter(client, world["receipt"])
+    me = login(client, world["receipt"])
     case_id = world["case"].id
 
     as_float = client.post(
@@ -178,7 +163,7 @@ def test_refusals_change_nothing(client: Any, world: dict[str, Any], app_db: Any
 def test_ledger_csv_is_formula_safe(client: Any, world: dict[str, Any]) -> None:
     """A payment reference starting with = is exported with a leading quote; totals add up."""
     auth = staff_tokens(client, world)
-    me = reporter(client, world["receipt"])
+    me = login(client, world["receipt"])
     reward_id = offer(client, world, auth)
     client.post("/api/v1/reporter/reward/accept", headers=me, json=PAYOUT)
     evil = '=HYPERLINK("http://evil.example","x")'

@@ -6,10 +6,10 @@ from typing import Any
 
 import pytest
 from sqlalchemy.orm import sessionmaker
-from support.staff_world import SECRET, ZONE, Person, build_world, key_ring
+from support.staff_http import app_world, bearer
+from support.staff_world import SECRET, ZONE, key_ring
 
 from cases.casework.service import CaseworkConfig, CaseworkService
-from cases.clock import FixedClock
 from cases.db import unit_of_work
 from cases.principals import ReporterPrincipal
 from cases.reports.keys import CASE
@@ -19,10 +19,8 @@ from cases.reports.sealing import MESSAGE, open_text
 
 @pytest.fixture
 def world(app: Any, app_db: sessionmaker[Any]) -> dict[str, Any]:
-    clock = FixedClock()
-    app.state.clock = clock
-    with unit_of_work(app_db) as db:
-        made = build_world(db, clock)
+    with app_world(app, app_db) as made:
+        db, clock = made.db, made.clock
         ana = made.staff("ana@example.com")
         bo = made.staff("bo@example.com")
         admin = made.staff("root@example.com", "admin")
@@ -32,18 +30,10 @@ def world(app: Any, app_db: sessionmaker[Any]) -> dict[str, Any]:
     return {"clock": clock, "ana": ana, "bo": bo, "admin": admin, "filed": filed}
 
 
-def token(client: Any, person: Person, clock: FixedClock) -> dict[str, str]:
-    body = {"email": person.account.email, "password": person.password, "totp": person.code(clock)}
-    answer = client.post("/api/v1/staff/session", json=body)
-    assert answer.status_code == 200, answer.text
-    clock.advance(seconds=30)
-    return {"Authorization": f"Bearer {answer.json()['token']}"}
-
-
 def test_investigator_journey_over_the_api(client: Any, world: dict[str, Any], app_db: Any) -> None:
     """List, read, acknowledge, reply, note, download, conclude; the reporter sees the reply."""
     clock, case = world["clock"], world["filed"].case
-    auth = token(client, world["ana"], clock)
+    auth = bearer(client, world["ana"], clock)
 
     listed = client.get("/api/v1/cases", headers=auth).json()
     one = client.get(f"/api/v1/cases/{case.id}", headers=auth).json()
@@ -90,7 +80,7 @@ def reporter_messages(app_db: Any, world: dict[str, Any]) -> list[str]:
 def test_refusals(client: Any, world: dict[str, Any]) -> None:
     """Excluded → 404, admin → 403, bad transition → 409, no reason → 422, no token → 401."""
     clock, case = world["clock"], world["filed"].case
-    bo, admin, ana = (token(client, world[k], clock) for k in ("bo", "admin", "ana"))
+    bo, admin, ana = (bearer(client, world[k], clock) for k in ("bo", "admin", "ana"))
 
     excluded = client.get(f"/api/v1/cases/{case.id}", headers=bo)
     admin_list = client.get("/api/v1/cases", headers=admin)
