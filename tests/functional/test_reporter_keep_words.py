@@ -13,10 +13,9 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.testclient import TestClient
-
-from tests.functional.test_reporter_api import seed
-from tests.functional.test_reporter_pages import NO_FILE, counts, fields, form_tokens
-from tests.functional.test_rewards_api import world  # noqa: F401  (fixture)
+from support.reporter_http import NO_FILE, counts, fields, form_tokens, seed
+from support.reporter_http import login as reporter
+from support.rewards import offer, reward_world, staff_tokens
 
 # Tiny limits keep the test fast: 2000 bytes a file, 3000 a report, two files.
 MAX_FILE = 2000
@@ -40,6 +39,12 @@ def small(settings: Any, engine: Engine, _reset_tables: None) -> Iterator[TestCl
     app = create_app(replace(settings, limits=limits), engine=engine)
     with TestClient(app, base_url="https://testserver") as client:
         yield client
+
+
+@pytest.fixture
+def world(app: Any, app_db: sessionmaker[Session]) -> dict[str, Any]:
+    """A substantiated case, its reward people and an auditor."""
+    return reward_world(app, app_db, aud="auditor")
 
 
 def typed(ids: dict[str, str], tokens: dict[str, str]) -> dict[str, Any]:
@@ -337,14 +342,13 @@ def _reporter_login(client: TestClient, receipt: str) -> str:
 
 def test_declining_a_reward_asks_first_and_can_be_undone_until_it_expires(
     client: TestClient,
-    world: dict[str, Any],  # noqa: F811  (the fixture imported above)
+    world: dict[str, Any],
     app_db: sessionmaker[Session],
 ) -> None:
     """Saying no asks to confirm; a confirmed no can be taken back until the offer's last day."""
     from sqlalchemy import select
 
     from cases.audit.models import HeldAuditEntry
-    from tests.functional.test_rewards_api import offer, reporter, staff_tokens
 
     offer(client, world, staff_tokens(client, world))
     api = reporter(client, world["receipt"])
@@ -398,10 +402,9 @@ def test_declining_a_reward_asks_first_and_can_be_undone_until_it_expires(
 
 def test_payout_form_says_who_sees_what_and_is_styled(
     client: TestClient,
-    world: dict[str, Any],  # noqa: F811  (the fixture imported above)
+    world: dict[str, Any],
 ) -> None:
     """The payout fields are text inputs (styled like every form) under a "who sees what" list."""
-    from tests.functional.test_rewards_api import offer, staff_tokens
 
     offer(client, world, staff_tokens(client, world))
     _reporter_login(client, world["receipt"])

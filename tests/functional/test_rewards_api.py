@@ -10,10 +10,9 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import sessionmaker
 from support.reporter_http import login
-from support.staff_http import app_world, bearer
-from support.staff_world import SECRET, ZONE
+from support.rewards import offer, reward_world, staff_tokens
+from support.staff_http import bearer
 
-from cases.casework.service import CaseworkConfig, CaseworkService
 from cases.db import unit_of_work
 from cases.rewards.models import RewardPayment
 
@@ -22,37 +21,8 @@ PAYOUT = {"name": "Li Ming", "account": "6222-0000-1111-2222", "contact": "limin
 
 @pytest.fixture
 def world(app: Any, app_db: sessionmaker[Any]) -> dict[str, Any]:
-    with app_world(app, app_db) as made:
-        db, clock = made.db, made.clock
-        people = {
-            "ana": made.staff("ana@example.com", "investigator"),
-            "dai": made.staff("dai@example.com", "reward_approver"),
-            "fin": made.staff("fin@example.com", "finance"),
-            "aud": made.staff("aud@example.com", "auditor"),
-        }
-        filed = made.file()
-        work = CaseworkService(db, clock, CaseworkConfig(ZONE, SECRET))
-        ana = people["ana"].principal(db, clock)
-        work.transition(ana, filed.case.id, "acknowledged", "Received")
-        work.transition(ana, filed.case.id, "concluded", "Proven", "substantiated")
-    return {"clock": clock, "case": filed.case, "receipt": filed.receipt.formatted(), **people}
-
-
-def staff_tokens(client: Any, world: dict[str, Any]) -> dict[str, dict[str, str]]:
-    return {name: bearer(client, world[name], world["clock"]) for name in ("ana", "dai", "fin")}
-
-
-def offer(client: Any, world: dict[str, Any], auth: dict[str, dict[str, str]]) -> str:
-    case_id = world["case"].id
-    proposal = {"recovered_loss": "300000", "exclusions_checked": True}
-    made = client.post(f"/api/v1/cases/{case_id}/rewards", headers=auth["ana"], json=proposal)
-    assert made.status_code == 201, made.text
-    reward_id: str = made.json()["id"]
-    decided = client.post(
-        f"/api/v1/rewards/{reward_id}/decision", headers=auth["dai"], json={"approve": True}
-    )
-    assert decided.status_code == 200, decided.text
-    return reward_id
+    """A substantiated case, its reward people and an auditor."""
+    return reward_world(app, app_db, aud="auditor")
 
 
 def test_whole_flow_to_paid(client: Any, world: dict[str, Any]) -> None:

@@ -15,10 +15,10 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import sessionmaker
 from support.reporter_http import login
-from support.staff_http import app_world, bearer, log_in
-from support.staff_world import SECRET, ZONE, Person
+from support.rewards import reward_world
+from support.staff_http import bearer, log_in
+from support.staff_world import Person
 
-from cases.casework.service import CaseworkConfig, CaseworkService
 from cases.clock import FixedClock
 from cases.db import unit_of_work
 from cases.org.models import Category, Channel
@@ -36,19 +36,8 @@ PAYOUT = {
 
 @pytest.fixture
 def world(app: Any, app_db: sessionmaker[Any]) -> dict[str, Any]:
-    with app_world(app, app_db) as made:
-        db, clock = made.db, made.clock
-        people = {
-            "ana": made.staff("ana@example.com", "investigator"),
-            "dai": made.staff("dai@example.com", "reward_approver"),
-            "fin": made.staff("fin@example.com", "finance"),
-        }
-        filed = made.file()
-        work = CaseworkService(db, clock, CaseworkConfig(ZONE, SECRET))
-        ana = people["ana"].principal(db, clock)
-        work.transition(ana, filed.case.id, "acknowledged", "Received")
-        work.transition(ana, filed.case.id, "concluded", "Proven", "substantiated")
-    return {"clock": clock, "case": filed.case, "receipt": filed.receipt.formatted(), **people}
+    """A substantiated case and its reward people."""
+    return reward_world(app, app_db)
 
 
 def offer_and_accept(client: Any, world: dict[str, Any], payout: dict[str, str]) -> str:

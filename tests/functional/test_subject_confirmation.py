@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import sessionmaker
+from support.staff_http import csrf, log_in
 from support.staff_world import SECRET, build_world
 
 from cases.access.policy import may_see
@@ -17,7 +18,6 @@ from cases.reports.intake import SubjectInput
 from cases.reports.models import Case, CaseSubject
 from cases.staff.directory import DirectoryService, Row
 from cases.staff.models import StaffAccount
-from tests.functional.test_staff_pages import csrf, log_in
 
 
 @pytest.fixture

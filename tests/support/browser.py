@@ -81,3 +81,20 @@ def describe(violations: list[dict[str, Any]]) -> str:
             for node in violation["nodes"]
         )
     return "\n".join(lines)
+
+
+def assert_page_accessible(browser: Any, page: Any, locale: str) -> None:
+    """axe on the page as the JS-free browser got it (axe itself needs JS: a second context
+    is served the same HTML at the same address, so styles load as they did)."""
+    # A click that submits a form returns once navigation starts: wait for the new page.
+    page.wait_for_load_state("load")
+    html, url = page.content(), page.url
+    context = browser.new_context(java_script_enabled=True, locale=locale)
+    try:
+        context.route(url, lambda route: route.fulfill(body=html, content_type="text/html"))
+        checker = context.new_page()
+        checker.goto(url)
+        violations = blocking_violations(run_axe(checker))
+    finally:
+        context.close()
+    assert not violations, f"axe on {url} ({locale}):\n{describe(violations)}"

@@ -13,12 +13,13 @@ from sqlalchemy.orm import Session, sessionmaker
 
 import crypto
 from cases.casework.service import CaseworkConfig, CaseworkService
-from cases.clock import FixedClock, SystemClock
-from cases.db import unit_of_work
+from cases.clock import Clock, FixedClock, SystemClock
+from cases.db import make_engine, session_factory, unit_of_work
 from cases.org.service import OrgService
 from cases.principals import StaffPrincipal
 from cases.reports.models import Attachment, AttachmentChunk, Case
 from cases.staff.service import StaffService
+from support.db import TEST_SECRET
 from support.staff_world import ZONE
 
 PASSWORD = "correct horse battery staple 42"
@@ -39,9 +40,20 @@ def seed(app_db: sessionmaker[Session]) -> dict[str, str]:
         return {"channel": channel.id, "category": category.id, "staff": staff.account.id}
 
 
-def staff_reply(app_db: sessionmaker[Session], staff_id: str, text: str) -> None:
+def seed_url(database_url: str) -> dict[str, str]:
+    """`seed` on a live server's database (by its URL)."""
+    engine = make_engine(database_url)
+    try:
+        return seed(session_factory(engine, TEST_SECRET))
+    finally:
+        engine.dispose()
+
+
+def staff_reply(
+    app_db: sessionmaker[Session], staff_id: str, text: str, clock: Clock | None = None
+) -> None:
     """A staff message written through the domain: the case key opened as that investigator."""
-    clock = FixedClock(datetime(2026, 3, 2, 10, 30))
+    clock = clock or FixedClock(datetime(2026, 3, 2, 10, 30))
     with unit_of_work(app_db) as db:
         service = StaffService(db, clock, server_secret=b"t" * 32, profile=crypto.PROFILES["test"])
         account = service.by_email("ina@example.com")
