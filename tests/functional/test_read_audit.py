@@ -9,14 +9,13 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import sessionmaker
 from starlette.routing import Route
-from support.staff_http import staff_token
-from support.staff_world import SECRET, ZONE, build_world
+from support.staff_http import app_world, staff_token
+from support.staff_world import SECRET, ZONE
 
 from cases.access.disclosure import DisclosureService
 from cases.audit.models import AuditEntry
 from cases.audit.service import AuditLog
 from cases.casework.service import CaseworkConfig, CaseworkService
-from cases.clock import FixedClock
 from cases.db import unit_of_work
 from cases.reports.intake import IdentityInput
 from cases.rewards.service import Proposal, RewardConfig, RewardService
@@ -26,10 +25,8 @@ READS = ("case.read", "attachment.download")
 
 @pytest.fixture
 def scene(app: Any, app_db: sessionmaker[Any]) -> dict[str, Any]:
-    clock = FixedClock()
-    app.state.clock = clock
-    with unit_of_work(app_db) as db:
-        world = build_world(db, clock)
+    with app_world(app, app_db) as world:
+        db, clock = world.db, world.clock
         ana = world.staff("ana@example.com", "investigator")
         cus = world.staff("cus@example.com", "custodian")
         case = world.file(identity=IdentityInput(name="Li Hua", contact="li@example.com")).case

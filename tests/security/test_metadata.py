@@ -16,10 +16,10 @@ import pytest
 from PIL import Image
 from sqlalchemy.orm import sessionmaker
 from support import crafted
-from support.staff_world import SECRET, ZONE, build_world
+from support.staff_http import app_world
+from support.staff_world import SECRET, ZONE
 
 from cases.casework.service import CaseworkConfig, CaseworkService
-from cases.clock import FixedClock
 from cases.db import unit_of_work
 from cases.reports.cleaning import MetadataCleaner
 
@@ -29,10 +29,8 @@ CANARY = crafted.CANARY.encode()
 @pytest.fixture
 def world(app: Any, app_db: sessionmaker[Any]) -> dict[str, Any]:
     """An investigator and a case filed to them; the reporter's receipt."""
-    clock = FixedClock()
-    app.state.clock = clock
-    with unit_of_work(app_db) as db:
-        made = build_world(db, clock)
+    with app_world(app, app_db) as made:
+        clock = made.clock
         ana = made.staff("ana@example.com")
         filed = made.file()
     return {"clock": clock, "ana": ana, "case": filed.case.id, "receipt": filed.receipt.formatted()}
