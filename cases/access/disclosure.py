@@ -6,7 +6,6 @@ from __future__ import annotations
 import base64
 import json
 from dataclasses import dataclass
-from datetime import date
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -16,7 +15,7 @@ import crypto
 from cases.access.models import DisclosureRequest
 from cases.access.policy import eligible, may_see
 from cases.audit.service import AuditLog
-from cases.clock import Clock, local_day
+from cases.clock import Clock
 from cases.db import new_id
 from cases.errors import Conflict, Forbidden, Invalid, NotFound
 from cases.keytrust import staff_key_trusted
@@ -40,15 +39,6 @@ class RequestView:
     reason: str | None
     decision_reason: str | None
     decided_by: str | None
-
-
-@dataclass(frozen=True)
-class ReporterNotice:
-    """What the reporter is told: that disclosure was asked for and how it was decided."""
-
-    status: str
-    requested_on: date
-    decided_on: date | None
 
 
 def _aad(request_id: str, part: str) -> bytes:
@@ -195,17 +185,6 @@ class DisclosureService:
             ):
                 result.append(row)
         return result
-
-    def reporter_notice(self, case: Case) -> ReporterNotice | None:
-        row = self.db.scalars(
-            select(DisclosureRequest)
-            .where(DisclosureRequest.case_id == case.id)
-            .order_by(DisclosureRequest.requested_at.desc())
-        ).first()
-        if row is None:
-            return None
-        decided = local_day(row.decided_at, self.zone) if row.decided_at else None
-        return ReporterNotice(row.status, local_day(row.requested_at, self.zone), decided)
 
     def _grant_identity(
         self, principal: StaffPrincipal, case: Case, row: DisclosureRequest

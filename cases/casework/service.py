@@ -11,7 +11,7 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cases.access.models import ItemMask
@@ -24,6 +24,7 @@ from cases.errors import Invalid, NotFound
 from cases.org.models import Category, Channel
 from cases.principals import StaffPrincipal
 from cases.reports.attachments import AttachmentReader, FileTicket, StoredFile, link
+from cases.reports.conversation import add_in_order
 from cases.reports.keys import CASE, KeyRing
 from cases.reports.models import Case, CaseAssignee, CaseEvent, CaseItem, CaseSubject
 from cases.reports.sealing import (
@@ -255,7 +256,6 @@ class CaseworkService:
         case = self.visible_case(principal, case_id)
         key = self.require_key(principal, case)
         item_id, now = new_id(), self.clock.now()
-        last = self.db.scalar(select(func.max(CaseItem.seq)).where(CaseItem.case_id == case.id))
         item = CaseItem(
             id=item_id,
             case_id=case.id,
@@ -264,10 +264,9 @@ class CaseworkService:
             staff_id=principal.id,
             created_on=local_day(now, self.config.zone),
             created_at=now,
-            seq=(last or 0) + 1,
             body=seal_text(key, case.id, MESSAGE if kind == "message" else NOTE, item_id, text),
         )
-        self.db.add(item)
+        add_in_order(self.db, item)
         self.audit.record(
             principal.actor, f"case.{kind}", case_id=case.id, detail={"item": item_id}
         )

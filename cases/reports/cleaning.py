@@ -94,7 +94,23 @@ class _PassThrough:
         return b""
 
 
-class _JpegFilter:
+class _SegmentFilter:
+    """Buffers what arrives and lets `_step` move whole segments to the output."""
+
+    _buf: bytearray
+
+    def feed(self, data: bytes) -> bytes:
+        self._buf += data
+        out = bytearray()
+        while self._buf and self._step(out):
+            pass
+        return bytes(out)
+
+    def _step(self, out: bytearray) -> bool:
+        raise NotImplementedError
+
+
+class _JpegFilter(_SegmentFilter):
     """Copies JPEG segments except metadata ones; scan data is copied up to the next marker."""
 
     def __init__(self) -> None:
@@ -104,13 +120,6 @@ class _JpegFilter:
         self._keep = True
         self._then = "marker"
         self._jfif_done = False
-
-    def feed(self, data: bytes) -> bytes:
-        self._buf += data
-        out = bytearray()
-        while self._buf and self._step(out):
-            pass
-        return bytes(out)
 
     def finish(self) -> bytes:
         # A truncated segment is kept as it came only where its bytes are image data.
@@ -187,7 +196,7 @@ class _JpegFilter:
         return True
 
 
-class _PngFilter:
+class _PngFilter(_SegmentFilter):
     """Copies the PNG chunks on the keep list; stops at IEND."""
 
     def __init__(self) -> None:
@@ -196,13 +205,6 @@ class _PngFilter:
         self._left = 0
         self._keep = True
         self._last = False
-
-    def feed(self, data: bytes) -> bytes:
-        self._buf += data
-        out = bytearray()
-        while self._buf and self._step(out):
-            pass
-        return bytes(out)
 
     def finish(self) -> bytes:
         self._buf.clear()

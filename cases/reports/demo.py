@@ -17,9 +17,9 @@ from cases.db import new_id
 from cases.errors import Invalid
 from cases.org.models import Channel
 from cases.org.service import OrgService
+from cases.reports.conversation import next_seq
 from cases.reports.intake import Draft, IntakeConfig, IntakeService, SubjectInput, Submission
 from cases.reports.models import CaseItem
-from cases.reports.reporter import next_seq
 from cases.reports.sealing import MESSAGE, seal_text
 
 

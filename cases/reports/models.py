@@ -188,7 +188,11 @@ class CaseItem(Base):
     """A message (reporter ↔ staff) or an internal note, sealed under the case key."""
 
     __tablename__ = "case_items"
-    __table_args__ = (Index("ix_case_items_case_kind", "case_id", "kind"),)
+    __table_args__ = (
+        Index("ix_case_items_case_kind", "case_id", "kind"),
+        # Two replies at once must not share a place in the conversation (see conversation.py).
+        UniqueConstraint("case_id", "seq", name="uq_case_items_case_seq"),
+    )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
     case_id: Mapped[str] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"))

@@ -30,6 +30,7 @@ from cases.errors import CaseError, Conflict, Invalid, NotFound, Throttled, Unau
 from cases.notify.service import Outbox
 from cases.principals import ReporterPrincipal
 from cases.reports.attachments import AttachmentReader, StoredFile, link, sweep_unlinked
+from cases.reports.conversation import add_in_order
 from cases.reports.flood import FloodGauge
 from cases.reports.intake import DETAILS_MAX, Draft, Filed, IntakeConfig, IntakeService, Submission
 from cases.reports.keys import CASE, REPORTER, KeyRing, reporter_holder, wrap_context
@@ -153,11 +154,6 @@ class ReporterService:
         self.audit = AuditLog(db, clock, intake.server_secret, reporter_request=True)
         self.keys = KeyRing(db, self.audit, intake.server_secret, intake.recovery_fingerprint)
         self.kdf = kdf or ReceiptKdf(allow_test=intake.profile.name == "test")
-
-    @property
-    def derivations(self) -> int:
-        """How many Argon2id runs receipt checks made through this service's KDF."""
-        return self.kdf.derivations
 
     # --- filing ---------------------------------------------------------------------------
 
@@ -346,18 +342,16 @@ class ReporterService:
             raise Invalid("The message is too long.", fields={"body": "too_long"})
         case, key = self.case_and_key(principal)
         item_id = new_id()
-        self.db.add(
-            CaseItem(
-                id=item_id,
-                case_id=case.id,
-                kind="message",
-                author="reporter",
-                created_on=local_day(self.clock.now(), self.config.zone),
-                created_at=None,
-                seq=next_seq(self.db, case.id),
-                body=seal_text(key, case.id, MESSAGE, item_id, body.strip()),
-            )
+        item = CaseItem(
+            id=item_id,
+            case_id=case.id,
+            kind="message",
+            author="reporter",
+            created_on=local_day(self.clock.now(), self.config.zone),
+            created_at=None,
+            body=seal_text(key, case.id, MESSAGE, item_id, body.strip()),
         )
+        add_in_order(self.db, item)
         self.db.flush()
         Outbox(self.db, self.clock, self.config.intake.notify).reporter_message(case)
 
@@ -441,9 +435,3 @@ def wrong_receipt() -> Unauthorized:
         "We could not find a report with this code. Check it and try again.",
         code="wrong_receipt",
     )
-
-
-def next_seq(db: Session, case_id: str) -> int:
-    """The next position in a case's conversation: orders items made on the same day."""
-    stmt = select(func.max(CaseItem.seq)).where(CaseItem.case_id == case_id)
-    return int(db.scalar(stmt) or 0) + 1

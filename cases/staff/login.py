@@ -74,10 +74,7 @@ class LoginService:
 
     def password_step(self, email: str, password: str) -> LoginStep:
         """Check the password; open a half session that still needs TOTP (or enrolment)."""
-        key = self._throttle_key(email)
-        self.throttle.check(key, self.config.rule)
-        account = self.staff.by_email(email)
-        private = self._unwrap(account, password)
+        key, account, private = self._password(email, password)
         if account is None or private is None:
             return self._failed(key, account, "password", Unauthorized(WRONG_CREDENTIALS))
         stage = "totp" if account.totp_enrolled else "enroll"
@@ -121,10 +118,7 @@ class LoginService:
 
     def api_login(self, email: str, password: str, code: str) -> LoginStep:
         """Password and code in one call, for API clients; the same throttle and audit."""
-        key = self._throttle_key(email)
-        self.throttle.check(key, self.config.rule)
-        account = self.staff.by_email(email)
-        private = self._unwrap(account, password)
+        key, account, private = self._password(email, password)
         if account is None or private is None:
             return self._failed(key, account, "password", Unauthorized(WRONG_CREDENTIALS))
         if not account.totp_enrolled or not self.staff.check_totp(account, code):
@@ -177,6 +171,14 @@ class LoginService:
             principal.actor, "staff.login", detail={"result": "success", "grants": granted}
         )
         return self.sessions.open("staff", private, self.config.policy, staff_id=account.id)
+
+    def _password(self, email: str, password: str) -> tuple[str, StaffAccount | None, bytes | None]:
+        """The throttle key, the account and its private key if the password opens it (after
+        the per-account throttle, which may refuse at once)."""
+        key = self._throttle_key(email)
+        self.throttle.check(key, self.config.rule)
+        account = self.staff.by_email(email)
+        return key, account, self._unwrap(account, password)
 
     def _unwrap(self, account: StaffAccount | None, password: str) -> bytes | None:
         if account is None or not account.password_hash:

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from support.browser import blocking_violations, describe, run_axe
+from support.browser import axe_clean, submit
 from support.db import TEST_SECRET
 from support.staff_world import PASSWORD, build_world
 
@@ -17,16 +17,6 @@ from cases.clock import SystemClock
 from cases.db import make_engine, session_factory, unit_of_work
 
 pytestmark = pytest.mark.browser
-
-
-def axe_clean(page: Any) -> None:
-    violations = blocking_violations(run_axe(page))
-    assert not violations, f"axe on {page.url}:\n{describe(violations)}"
-
-
-def submit(page: Any, action: str) -> None:
-    page.locator(f"form[action$='{action}'] button[type=submit]").first.click()
-    page.wait_for_load_state("load")
 
 
 def test_admin_round(start_live_server: Callable[..., Any], page_js: Any, tmp_path: Path) -> None:

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from support.browser import blocking_violations, describe, run_axe
+from support.browser import axe_clean, submit
 from support.db import TEST_SECRET
 from support.staff_world import SECRET, Person, build_world
 
@@ -52,21 +52,11 @@ def seed(database_url: str) -> dict[str, Any]:
     return {**people, "case_id": filed.case.id, "reference": filed.case.reference}
 
 
-def axe_clean(page: Any) -> None:
-    violations = blocking_violations(run_axe(page))
-    assert not violations, f"axe on {page.url}:\n{describe(violations)}"
-
-
 def visit(page: Any, url: str) -> Any:
     """Go to a page and check it with axe; the response is returned for its status."""
     response = page.goto(url)
     axe_clean(page)
     return response
-
-
-def submit(page: Any, action: str) -> None:
-    page.locator(f"form[action$='{action}'] button[type=submit]").first.click()
-    page.wait_for_load_state("load")
 
 
 def staff_login(browser: Any, url: str, person: Person) -> Any:

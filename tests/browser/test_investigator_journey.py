@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import select
-from support.browser import blocking_violations, describe, run_axe
+from support.browser import axe_clean, submit
 from support.db import TEST_SECRET
 from support.staff_world import build_world, key_ring
 
@@ -35,16 +35,6 @@ def seed(database_url: str) -> dict[str, Any]:
         ana = world.staff("ana@example.com")
         filed = world.file()
     return {"engine": engine, "ana": ana, "filed": filed}
-
-
-def axe_clean(page: Any) -> None:
-    violations = blocking_violations(run_axe(page))
-    assert not violations, f"axe on {page.url}:\n{describe(violations)}"
-
-
-def submit(page: Any, action: str) -> None:
-    page.locator(f"form[action$='{action}'] button[type=submit]").click()
-    page.wait_for_load_state("load")
 
 
 def test_investigator_journey(start_live_server: Callable[..., Any], page_js: Any) -> None:

@@ -6,11 +6,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from support.browser import blocking_violations, describe, run_axe
+from support.browser import assert_page_accessible, blocking_violations, describe, run_axe
+from support.reporter_http import seed_url
 
 import crypto
 from portal.settings import Limits
-from tests.browser.test_reporter_journey import assert_page_accessible, seed
 
 pytestmark = pytest.mark.browser
 
@@ -50,7 +50,7 @@ def test_refused_file_keeps_every_word_and_the_receipt_survives_a_reload(
     server = start_live_server(
         limits=Limits(upload_max_file=MAX_FILE, upload_max_report=3000, upload_max_files=2)
     )
-    seed(server.database_url)
+    seed_url(server.database_url)
     words = WORDS[locale]
     page = page_nojs
 
@@ -107,7 +107,7 @@ def test_receipt_page_is_clean_for_axe_with_its_script_running(
 ) -> None:
     """With JavaScript on, the copy button appears and axe still finds nothing serious."""
     server = start_live_server()
-    seed(server.database_url)
+    seed_url(server.database_url)
     page = page_js
 
     page.goto(f"{server.url}/report")
@@ -128,7 +128,7 @@ def test_switching_language_mid_form_keeps_the_words(
 ) -> None:
     """JavaScript off: the language button on a half-filled form brings it back whole in English."""
     server = start_live_server()
-    seed(server.database_url)
+    seed_url(server.database_url)
     page = page_nojs
 
     page.goto(f"{server.url}/report")
@@ -153,7 +153,7 @@ def test_script_checks_sizes_before_sending_and_sends_with_progress(
     server = start_live_server(
         limits=Limits(upload_max_file=MAX_FILE, upload_max_report=3000, upload_max_files=2)
     )
-    seed(server.database_url)
+    seed_url(server.database_url)
     page = page_js
     page.goto(f"{server.url}/report")
     page.select_option("#category", index=1)

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from typing import Any
 
 import pytest
-from support.browser import blocking_violations, describe, run_axe
+from support.browser import axe_clean, submit
+from support.browser import staff_login as page_login
 from support.db import TEST_SECRET
-from support.staff_world import SECRET, ZONE, Person, build_world
+from support.rewards import substantiated_case
+from support.staff_world import Person, build_world
 
-import crypto
-from cases.casework.service import CaseworkConfig, CaseworkService
 from cases.clock import SystemClock
 from cases.db import make_engine, session_factory, unit_of_work
 
@@ -26,39 +25,14 @@ def seed(database_url: str) -> dict[str, Any]:
     engine = make_engine(database_url)
     clock = SystemClock()
     with unit_of_work(session_factory(engine, TEST_SECRET)) as db:
-        world = build_world(db, clock)
-        people = {
-            "ana": world.staff("ana@example.com", "investigator"),
-            "dai": world.staff("dai@example.com", "reward_approver"),
-            "fin": world.staff("fin@example.com", "finance"),
-        }
-        filed = world.file()
-        work = CaseworkService(db, clock, CaseworkConfig(ZONE, SECRET))
-        ana = people["ana"].principal(db, clock)
-        work.transition(ana, filed.case.id, "acknowledged", "Received")
-        work.transition(ana, filed.case.id, "concluded", "Proven", "substantiated")
+        people, filed = substantiated_case(build_world(db, clock))
     engine.dispose()
     return {**people, "case_id": filed.case.id, "receipt": filed.receipt.formatted()}
 
 
-def axe_clean(page: Any) -> None:
-    violations = blocking_violations(run_axe(page))
-    assert not violations, f"axe on {page.url}:\n{describe(violations)}"
-
-
-def submit(page: Any, action: str) -> None:
-    page.locator(f"form[action$='{action}'] button[type=submit]").first.click()
-    page.wait_for_load_state("load")
-
-
-def staff_login(page: Any, url: str, person: Person) -> None:
-    page.goto(f"{url}/staff/login")
-    page.fill("#email", person.account.email)
-    page.fill("#password", person.password)
-    submit(page, "/staff/login")
+def log_in(page: Any, url: str, person: Person) -> None:
     assert person.totp_secret is not None
-    page.fill("#code", crypto.totp_code(person.totp_secret, time.time()))
-    submit(page, "/staff/login/totp")
+    page_login(page, url, person.account.email, person.password, person.totp_secret)
 
 
 def staff_logout(page: Any) -> None:
@@ -79,7 +53,7 @@ def test_reward_journey(start_live_server: Callable[..., Any], page_js: Any, bro
     url, page = server.url, page_js
     investigator = browser.new_context(locale="zh-CN").new_page()
 
-    staff_login(investigator, url, data["ana"])
+    log_in(investigator, url, data["ana"])
     investigator.goto(f"{url}/staff/cases/{data['case_id']}/reward")
     axe_clean(investigator)
     investigator.fill("#recovered_loss", "300000")
@@ -89,7 +63,7 @@ def test_reward_journey(start_live_server: Callable[..., Any], page_js: Any, bro
     investigator.locator("form[action$='/reward'] button[value=propose]").click()
     investigator.wait_for_load_state("load")
     proposed_panel = investigator.locator("#rewards").inner_text()
-    staff_login(page, url, data["dai"])
+    log_in(page, url, data["dai"])
     page.goto(f"{url}/staff/rewards")
     axe_clean(page)
     page.locator("button[value=approve]").click()
@@ -105,7 +79,7 @@ def test_reward_journey(start_live_server: Callable[..., Any], page_js: Any, bro
     accepted = page.locator("#reward").inner_text()
     page.locator("form[action='/status/logout'] button").click()
     page.wait_for_load_state("load")
-    staff_login(page, url, data["fin"])
+    log_in(page, url, data["fin"])
     page.goto(f"{url}/staff/rewards/payouts")
     axe_clean(page)
     desk = page.locator("main").inner_text()

@@ -5,40 +5,18 @@ axe on every page on the way (issue 10, "Done when")."""
 from __future__ import annotations
 
 import base64
-import time
 from collections.abc import Callable
 from typing import Any
 
 import pytest
-from support.browser import blocking_violations, describe, run_axe
+from support.browser import axe_clean, staff_login, submit
 from support.staff_world import PASSWORD, build_world
 
-import crypto
 from cases.clock import SystemClock
 from cases.db import make_engine, session_factory, unit_of_work
 
 pytestmark = pytest.mark.browser
 OWN_PASSWORD = "长城 is long enough 2026"
-
-
-def axe_clean(page: Any) -> None:
-    violations = blocking_violations(run_axe(page))
-    assert not violations, f"axe on {page.url}:\n{describe(violations)}"
-
-
-def submit(page: Any, action: str) -> None:
-    page.locator(f"form[action$='{action}'] button[type=submit]").first.click()
-    page.wait_for_load_state("load")
-
-
-def log_in(page: Any, url: str, email: str, password: str, secret: bytes, ahead: int = 0) -> None:
-    page.context.clear_cookies()
-    page.goto(f"{url}/staff/login")
-    page.fill("#email", email)
-    page.fill("#password", password)
-    submit(page, "/staff/login")
-    page.fill("#code", crypto.totp_code(secret, time.time() + ahead))
-    submit(page, "/staff/login/totp")
 
 
 def test_admin_made_investigator_sees_cases_only_after_approval(
@@ -58,7 +36,8 @@ def test_admin_made_investigator_sees_cases_only_after_approval(
     assert ana.totp_secret is not None
     page, url = page_js, server.url
 
-    log_in(page, url, "boss@example.com", PASSWORD, boss.totp_secret)
+    page.context.clear_cookies()
+    staff_login(page, url, "boss@example.com", PASSWORD, boss.totp_secret)
     page.goto(f"{url}/admin/staff")
     page.fill("#email", "xin@example.com")
     page.fill("#name", "新调查员")
@@ -80,14 +59,16 @@ def test_admin_made_investigator_sees_cases_only_after_approval(
     code = page.locator("#key-code").inner_text().strip()
     secret = base64.b32decode(text + "=" * (-len(text) % 8))
 
-    log_in(page, url, "xin@example.com", OWN_PASSWORD, secret)
+    page.context.clear_cookies()
+    staff_login(page, url, "xin@example.com", OWN_PASSWORD, secret)
     page.goto(f"{url}/staff/cases")
     axe_clean(page)
     before = page.locator("main").inner_text()
     blocked = page.goto(f"{url}/staff/cases/{case.id}")
     assert blocked is not None
 
-    log_in(page, url, "ana@example.com", PASSWORD, ana.totp_secret)
+    page.context.clear_cookies()
+    staff_login(page, url, "ana@example.com", PASSWORD, ana.totp_secret)
     page.goto(f"{url}/staff/approvals")
     axe_clean(page)
     waiting = page.locator("main").inner_text()
@@ -96,7 +77,8 @@ def test_admin_made_investigator_sees_cases_only_after_approval(
     axe_clean(page)
     decided = page.locator("main").inner_text()
 
-    log_in(page, url, "xin@example.com", OWN_PASSWORD, secret, ahead=30)
+    page.context.clear_cookies()
+    staff_login(page, url, "xin@example.com", OWN_PASSWORD, secret, ahead=30)
     page.goto(f"{url}/staff/cases")
     after = page.locator("main").inner_text()
     opened = page.goto(f"{url}/staff/cases/{case.id}")

@@ -7,11 +7,13 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import sessionmaker
-from support.staff_world import SECRET, build_world
+from support.reporter_http import login
+from support.staff_http import app_world
+from support.staff_http import bearer as staff_bearer
+from support.staff_world import SECRET
 
 from cases.access.models import DisclosureRequest
 from cases.audit.models import AuditEntry
-from cases.clock import FixedClock
 from cases.db import unit_of_work
 from cases.reports.intake import IdentityInput
 from cases.reports.models import Case, CaseSubject, KeyWrap
@@ -20,10 +22,8 @@ from cases.staff.directory import DirectoryService, Row
 
 @pytest.fixture
 def world(app: Any, app_db: sessionmaker[Any]) -> dict[str, Any]:
-    clock = FixedClock()
-    app.state.clock = clock
-    with unit_of_work(app_db) as db:
-        made = build_world(db, clock)
+    with app_world(app, app_db) as made:
+        db, clock = made.db, made.clock
         DirectoryService(db, clock, SECRET).import_rows(
             [Row("E1", "Zhao Lei", "zhao@example.com", "Sales", "")]
         )
@@ -39,19 +39,11 @@ def world(app: Any, app_db: sessionmaker[Any]) -> dict[str, Any]:
 
 
 def bearer(client: Any, world: dict[str, Any], name: str) -> dict[str, str]:
-    person, clock = world[name], world["clock"]
-    body = {"email": person.account.email, "password": person.password, "totp": person.code(clock)}
-    answer = client.post("/api/v1/staff/session", json=body)
-    assert answer.status_code == 200, answer.text
-    clock.advance(seconds=30)
-    return {"Authorization": f"Bearer {answer.json()['token']}"}
+    return staff_bearer(client, world[name], world["clock"])
 
 
 def reporter(client: Any, world: dict[str, Any]) -> dict[str, str]:
-    receipt = world["filed"].receipt.formatted()
-    answer = client.post("/api/v1/reporter/session", json={"receipt": receipt})
-    assert answer.status_code == 200, answer.text
-    return {"Authorization": f"Bearer {answer.json()['token']}"}
+    return login(client, world["filed"].receipt.formatted())
 
 
 def count(app_db: sessionmaker[Any], model: Any) -> int:

@@ -6,7 +6,8 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import sessionmaker
-from support.staff_world import SECRET, ZONE, Person, build_world
+from support.staff_http import app_world, staff_token
+from support.staff_world import SECRET, ZONE, Person
 
 from cases.access.redaction import MASK_MARK, REDACTED_MARK, RedactionService, Span
 from cases.audit.models import AuditEntry
@@ -21,10 +22,8 @@ HIDDEN = "Chen Jie"
 
 def masked_note(app: Any, app_db: sessionmaker[Any]) -> tuple[FixedClock, str, list[Person]]:
     """Ana and Bo on one case; Ana's note with the buyer's name masked by Ana."""
-    clock = FixedClock()
-    app.state.clock = clock
-    with unit_of_work(app_db) as db:
-        world = build_world(db, clock)
+    with app_world(app, app_db) as world:
+        db, clock = world.db, world.clock
         people = [world.staff("ana@example.com"), world.staff("bo@example.com")]
         case = world.file().case
         work = CaseworkService(db, clock, CaseworkConfig(ZONE, SECRET))
@@ -37,20 +36,12 @@ def masked_note(app: Any, app_db: sessionmaker[Any]) -> tuple[FixedClock, str, l
     return clock, case.id, people
 
 
-def token(client: Any, clock: FixedClock, person: Person) -> str:
-    body = {"email": person.account.email, "password": person.password, "totp": person.code(clock)}
-    answer = client.post("/api/v1/staff/session", json=body)
-    assert answer.status_code == 200, answer.text
-    clock.advance(seconds=30)
-    return str(answer.json()["token"])
-
-
 def test_the_case_api_and_page_apply_others_masks(
     app: Any, app_db: sessionmaker[Any], client: Any
 ) -> None:
     """Bo reads the mark in the JSON and on the page; Ana, who masked it, reads the name."""
     clock, case_id, (ana, bo) = masked_note(app, app_db)
-    ana_token, bo_token = token(client, clock, ana), token(client, clock, bo)
+    ana_token, bo_token = staff_token(client, ana, clock), staff_token(client, bo, clock)
 
     as_ana = client.get(
         f"/api/v1/cases/{case_id}", headers={"Authorization": f"Bearer {ana_token}"}
@@ -80,7 +71,7 @@ def test_guessing_masked_words_through_the_text_option_fails(
     """Bo's "text" guesses are matched against his masked view: the hidden name is never
     found (422 like any miss), visible words are, and every miss is audited."""
     clock, case_id, (_ana, bo) = masked_note(app, app_db)
-    bearer = token(client, clock, bo)
+    bearer = staff_token(client, bo, clock)
     item = note_id(client, case_id, bearer)
     url = f"/api/v1/cases/{case_id}/items/{item}/masks"
 
@@ -104,13 +95,13 @@ def test_redaction_keeps_and_shifts_a_colleagues_mask(
     """Bo redacts words before Ana's mask: her mask survives, moved, still hiding the name;
     a redaction over her mask is refused."""
     clock, case_id, (ana, bo) = masked_note(app, app_db)
-    bearer = token(client, clock, bo)
+    bearer = staff_token(client, bo, clock)
     item = note_id(client, case_id, bearer)
     url = f"/api/v1/cases/{case_id}/items/{item}/redact"
 
     over = client.post(url, headers=auth(bearer), json={"start": 10, "end": 14})
     before = client.post(url, headers=auth(bearer), json={"text": "The buyer"})
-    as_ana = client.get(f"/api/v1/cases/{case_id}", headers=auth(token(client, clock, ana)))
+    as_ana = client.get(f"/api/v1/cases/{case_id}", headers=auth(staff_token(client, ana, clock)))
     as_bo = client.get(f"/api/v1/cases/{case_id}", headers=auth(bearer))
 
     assert over.status_code == 409
@@ -127,8 +118,12 @@ def test_items_list_no_colleagues_mask_offsets(
     """Bo's item list shows Ana's mask as a mark only: no offsets that give its length."""
     clock, case_id, (ana, bo) = masked_note(app, app_db)
 
-    as_bo = client.get(f"/api/v1/cases/{case_id}/items", headers=auth(token(client, clock, bo)))
-    as_ana = client.get(f"/api/v1/cases/{case_id}/items", headers=auth(token(client, clock, ana)))
+    as_bo = client.get(
+        f"/api/v1/cases/{case_id}/items", headers=auth(staff_token(client, bo, clock))
+    )
+    as_ana = client.get(
+        f"/api/v1/cases/{case_id}/items", headers=auth(staff_token(client, ana, clock))
+    )
 
     assert as_bo.json()["items"][0]["masks"] == []
     assert [m["mine"] for m in as_ana.json()["items"][0]["masks"]] == [True]

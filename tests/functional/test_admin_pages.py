@@ -9,11 +9,11 @@ import pytest
 from sqlalchemy import select, update
 from sqlalchemy.orm import sessionmaker
 from starlette.testclient import TestClient
-from support.staff_world import ZONE, Person, build_world
+from support.staff_http import app_world, log_in
+from support.staff_world import ZONE, build_world
 
 import crypto
 from cases.audit.models import AuditEntry
-from cases.clock import FixedClock
 from cases.db import unit_of_work
 from cases.notify.service import NotifyConfig, Outbox
 from cases.reports.models import Case, PendingGrant
@@ -24,10 +24,8 @@ CSRF = re.compile(r'name="csrf" value="([0-9a-f]+)"')
 
 @pytest.fixture
 def world(app: Any, app_db: sessionmaker[Any]) -> dict[str, Any]:
-    clock = FixedClock()
-    app.state.clock = clock
-    with unit_of_work(app_db) as db:
-        made = build_world(db, clock)
+    with app_world(app, app_db) as made:
+        clock = made.clock
         boss = made.staff("boss@example.com", "admin")
         ana = made.staff("ana@example.com")
         bob = made.staff("bob@example.com")
@@ -42,22 +40,6 @@ def world(app: Any, app_db: sessionmaker[Any]) -> dict[str, Any]:
         "channel": channel_id,
         "db": app_db,
     }
-
-
-def csrf(client: Any, path: str) -> str:
-    match = CSRF.search(client.get(path).text)
-    assert match, path
-    return match.group(1)
-
-
-def log_in(client: Any, person: Person, clock: FixedClock) -> str:
-    token = csrf(client, "/staff/login")
-    client.post(
-        "/staff/login",
-        data={"csrf": token, "email": person.account.email, "password": person.password},
-    )
-    client.post("/staff/login/totp", data={"csrf": token, "code": person.code(clock)})
-    return token
 
 
 def test_only_admins_enter(client: Any, world: dict[str, Any]) -> None:

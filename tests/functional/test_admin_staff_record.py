@@ -8,11 +8,10 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import sessionmaker
-from support.staff_world import Person, build_world
+from support.staff_http import app_world, log_in
 
 import crypto
 from cases.audit.models import AuditEntry
-from cases.clock import FixedClock
 from cases.db import unit_of_work
 from cases.reports.models import Case, CaseAssignee
 
@@ -21,10 +20,8 @@ CSRF = re.compile(r'name="csrf" value="([0-9a-f]+)"')
 
 @pytest.fixture
 def world(app: Any, app_db: sessionmaker[Any]) -> dict[str, Any]:
-    clock = FixedClock()
-    app.state.clock = clock
-    with unit_of_work(app_db) as db:
-        made = build_world(db, clock)
+    with app_world(app, app_db) as made:
+        clock = made.clock
         ana = made.staff("ana@example.com")
         bob = made.staff("bob@example.com")
         filed = made.file()
@@ -37,18 +34,6 @@ def world(app: Any, app_db: sessionmaker[Any]) -> dict[str, Any]:
         "category": category,
         "db": app_db,
     }
-
-
-def log_in(client: Any, person: Person, clock: FixedClock) -> str:
-    match = CSRF.search(client.get("/staff/login").text)
-    assert match
-    token = match.group(1)
-    client.post(
-        "/staff/login",
-        data={"csrf": token, "email": person.account.email, "password": person.password},
-    )
-    client.post("/staff/login/totp", data={"csrf": token, "code": person.code(clock)})
-    return token
 
 
 def test_recorded_report_shows_the_receipt_once(client: Any, world: dict[str, Any]) -> None:

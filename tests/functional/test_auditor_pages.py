@@ -7,11 +7,11 @@ from typing import Any
 import pytest
 from sqlalchemy import update
 from sqlalchemy.orm import sessionmaker
-from support.staff_world import SECRET, ZONE, build_world
+from support.staff_http import app_world, staff_token
+from support.staff_world import SECRET, ZONE
 
 from cases.audit.models import AuditEntry
 from cases.casework.service import CaseworkConfig, CaseworkService
-from cases.clock import FixedClock
 from cases.db import unit_of_work
 from cases.reports.intake import IdentityInput
 
@@ -26,10 +26,8 @@ APIS = ("/api/v1/audit/entries", "/api/v1/audit/verify", "/api/v1/audit/statisti
 @pytest.fixture
 def world(app: Any, app_db: sessionmaker[Any]) -> dict[str, Any]:
     """An auditor, an admin, an investigator; one case with canaries in every sealed field."""
-    clock = FixedClock()
-    app.state.clock = clock
-    with unit_of_work(app_db) as db:
-        made = build_world(db, clock)
+    with app_world(app, app_db) as made:
+        db, clock = made.db, made.clock
         people = {
             "aud": made.staff("aud@example.com", "auditor"),
             "adm": made.staff("adm@example.com", "admin"),
@@ -48,12 +46,7 @@ def world(app: Any, app_db: sessionmaker[Any]) -> dict[str, Any]:
 
 
 def token(client: Any, world: dict[str, Any], name: str) -> str:
-    person, clock = world[name], world["clock"]
-    body = {"email": person.account.email, "password": person.password, "totp": person.code(clock)}
-    answer = client.post("/api/v1/staff/session", json=body)
-    assert answer.status_code == 200, answer.text
-    clock.advance(seconds=30)
-    return str(answer.json()["token"])
+    return staff_token(client, world[name], world["clock"])
 
 
 def bearer(client: Any, world: dict[str, Any], name: str) -> dict[str, str]:

@@ -8,10 +8,10 @@ from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
+from support.reporter_http import login, report_body, seed
 
 from cases.db import unit_of_work
 from cases.reports.models import Attachment
-from tests.functional.test_reporter_api import login, report_body, seed
 
 
 def upload(client: Any, headers: dict[str, str], size: int) -> Any:

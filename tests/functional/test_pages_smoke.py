@@ -7,10 +7,8 @@ from typing import Any
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.routing import Route
-from support.staff_world import build_world
+from support.staff_http import app_world
 
-from cases.clock import FixedClock
-from cases.db import unit_of_work
 from cases.sessions.service import SessionPolicy, SessionService
 from portal.auth import STAFF_COOKIE
 
@@ -41,10 +39,8 @@ def test_every_page_renders_for_every_role(
     client: Any, app: Any, app_db: sessionmaker[Session], role: str
 ) -> None:
     """Each GET page answers without a server error for a logged-in person of this role."""
-    clock = FixedClock()
-    app.state.clock = clock
-    with unit_of_work(app_db) as db:
-        world = build_world(db, clock)
+    with app_world(app, app_db) as world:
+        db, clock = world.db, world.clock
         world.staff("colleague@corp.example", "investigator")
         world.file()
         person = world.staff(f"{role}@corp.example", role)

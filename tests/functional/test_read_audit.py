@@ -10,13 +10,13 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import sessionmaker
 from starlette.routing import Route
 from support.evidence import staff_upload
-from support.staff_world import SECRET, ZONE, Person, build_world
+from support.staff_http import app_world, staff_token
+from support.staff_world import SECRET, ZONE
 
 from cases.access.disclosure import DisclosureService
 from cases.audit.models import AuditEntry
 from cases.audit.service import AuditLog
 from cases.casework.service import CaseworkConfig, CaseworkService
-from cases.clock import FixedClock
 from cases.db import unit_of_work
 from cases.reports.intake import IdentityInput
 from cases.rewards.service import Proposal, RewardConfig, RewardService
@@ -26,10 +26,8 @@ READS = ("case.read", "attachment.download")
 
 @pytest.fixture
 def scene(app: Any, app_db: sessionmaker[Any]) -> dict[str, Any]:
-    clock = FixedClock()
-    app.state.clock = clock
-    with unit_of_work(app_db) as db:
-        world = build_world(db, clock)
+    with app_world(app, app_db) as world:
+        db, clock = world.db, world.clock
         ana = world.staff("ana@example.com", "investigator")
         cus = world.staff("cus@example.com", "custodian")
         case = world.file(identity=IdentityInput(name="Li Hua", contact="li@example.com")).case
@@ -46,14 +44,6 @@ def scene(app: Any, app_db: sessionmaker[Any]) -> dict[str, Any]:
         case_id = case.id
     file_id = staff_upload(app, ana, clock, case_id, "a.txt", b"hi", "text/plain")
     return {"clock": clock, "ana": ana, "cus": cus, "case": case_id, "file": file_id}
-
-
-def token(client: Any, person: Person, clock: FixedClock) -> str:
-    body = {"email": person.account.email, "password": person.password, "totp": person.code(clock)}
-    answer = client.post("/api/v1/staff/session", json=body)
-    assert answer.status_code == 200, answer.text
-    clock.advance(seconds=30)
-    return str(answer.json()["token"])
 
 
 def reads(app_db: sessionmaker[Any], case_id: str) -> int:
@@ -77,7 +67,7 @@ def test_every_content_route_adds_a_read_entry(
 ) -> None:
     """Each GET route on a case, called by an investigator holding its keys, leaves a read entry."""
     clock = scene["clock"]
-    bearer = token(client, scene["ana"], clock)
+    bearer = staff_token(client, scene["ana"], clock)
     params = {"case_id": scene["case"], "file_id": scene["file"]}
     silent = []
 
@@ -104,7 +94,7 @@ def test_read_entries_name_the_view(
     client: Any, app_db: sessionmaker[Any], scene: dict[str, Any]
 ) -> None:
     """The API's items, subjects and protection views each say which view was read."""
-    auth = {"Authorization": f"Bearer {token(client, scene['ana'], scene['clock'])}"}
+    auth = {"Authorization": f"Bearer {staff_token(client, scene['ana'], scene['clock'])}"}
 
     for view in ("items", "subjects", "protection", "disclosures", "rewards"):
         client.get(f"/api/v1/cases/{scene['case']}/{view}", headers=auth)

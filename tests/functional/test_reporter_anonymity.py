@@ -15,9 +15,7 @@ from typing import Any
 import pytest
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
-
-from tests.functional.test_reporter_api import login, report_body, seed
-from tests.functional.test_reporter_pages import fields, form_tokens
+from support.reporter_http import fields, form_tokens, login, report_body, seed
 
 MAX_SCANNED_FILE = 256 * 1024 * 1024
 

@@ -9,65 +9,17 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
-from support.staff_world import ZONE, key_ring
+from support.reporter_http import PASSWORD, login, report_body, seed, staff_reply
+from support.staff_world import key_ring
 
 import crypto
-from cases.casework.service import CaseworkConfig, CaseworkService
 from cases.clock import FixedClock, SystemClock
 from cases.db import unit_of_work
-from cases.org.service import OrgService
 from cases.principals import StaffPrincipal
 from cases.reports.attachments import AttachmentReader
 from cases.reports.keys import CASE
 from cases.reports.models import Attachment, Case
 from cases.staff.service import StaffService
-
-PASSWORD = "correct horse battery staple 42"
-
-
-def seed(app_db: sessionmaker[Session]) -> dict[str, str]:
-    """The General channel and one investigator; returns their ids."""
-    with unit_of_work(app_db) as db:
-        channel = OrgService(db).general_channel()
-        staff = StaffService(
-            db, SystemClock(), server_secret=b"t" * 32, profile=crypto.PROFILES["test"]
-        ).create("ina@example.com", PASSWORD, ["investigator"], name="Ina")
-        category = next(c for c in channel.categories if c.slug == "order-diversion")
-        return {"channel": channel.id, "category": category.id, "staff": staff.account.id}
-
-
-def staff_reply(app_db: sessionmaker[Session], staff_id: str, text: str) -> None:
-    """A staff message written through the domain: the case key opened as that investigator."""
-    clock = FixedClock(datetime(2026, 3, 2, 10, 30))
-    with unit_of_work(app_db) as db:
-        service = StaffService(db, clock, server_secret=b"t" * 32, profile=crypto.PROFILES["test"])
-        account = service.by_email("ina@example.com")
-        assert account is not None
-        assert account.id == staff_id
-        principal = StaffPrincipal(account, service.check_password(account, PASSWORD))
-        case = db.scalars(select(Case)).one()
-        CaseworkService(db, clock, CaseworkConfig(ZONE, b"t" * 32)).add_message(
-            principal, case.id, text
-        )
-
-
-def report_body(ids: dict[str, str], **extra: Any) -> dict[str, Any]:
-    return {
-        "channel": ids["channel"],
-        "category": ids["category"],
-        "summary": "Orders diverted to a competitor",
-        "details": "Sales rep Wang moved the Acme order to a rival on 1 March.",
-        "subjects": [{"name": "Wang Wei"}],
-        "exclude": [],
-        "identity": None,
-        **extra,
-    }
-
-
-def login(client: Any, receipt: str) -> dict[str, str]:
-    response = client.post("/api/v1/reporter/session", json={"receipt": receipt})
-    assert response.status_code == 200, response.text
-    return {"Authorization": f"Bearer {response.json()['token']}"}
 
 
 def test_channels_list_the_seeded_categories(client: Any, app_db: sessionmaker[Session]) -> None:
@@ -278,7 +230,6 @@ def test_reporter_session_ends_when_idle(
     client: Any, app: Any, app_db: sessionmaker[Session]
 ) -> None:
     """Past the idle timeout the reporter token no longer opens the case."""
-    from cases.clock import FixedClock
 
     clock = FixedClock(datetime(2026, 3, 2, 9, 0))
     app.state.clock = clock

@@ -13,10 +13,9 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.testclient import TestClient
-
-from tests.functional.test_reporter_api import seed
-from tests.functional.test_reporter_pages import NO_FILE, counts, fields, form_tokens
-from tests.functional.test_rewards_api import world  # noqa: F401  (fixture)
+from support.reporter_http import NO_FILE, counts, fields, form_tokens, seed
+from support.reporter_http import login as reporter
+from support.rewards import offer, reward_world, staff_tokens
 
 # Tiny limits keep the test fast: 2000 bytes a file, 3000 a report, two files.
 MAX_FILE = 2000
@@ -40,6 +39,12 @@ def small(settings: Any, engine: Engine, _reset_tables: None) -> Iterator[TestCl
     app = create_app(replace(settings, limits=limits), engine=engine)
     with TestClient(app, base_url="https://testserver") as client:
         yield client
+
+
+@pytest.fixture
+def world(app: Any, app_db: sessionmaker[Session]) -> dict[str, Any]:
+    """A substantiated case, its reward people and an auditor."""
+    return reward_world(app, app_db, aud="auditor")
 
 
 def typed(ids: dict[str, str], tokens: dict[str, str]) -> dict[str, Any]:
@@ -81,61 +86,40 @@ def assert_every_word_kept(response: Any) -> None:
     assert re.search(r'id="mode-confidential"[^>]*checked', text)
 
 
-def test_over_limit_file_keeps_every_typed_field_and_files_nothing(
-    small: TestClient, app_db: sessionmaker[Session]
+# Refused uploads: the files sent, the language asked for, how the files error begins.
+REFUSED_UPLOADS = {
+    "one file over the per-file limit": (
+        [("a.bin", 100), ("big.bin", MAX_FILE + 500)],
+        EN,
+        "A file is larger than allowed.",
+    ),
+    # One file too many is not called "too large".
+    "one file too many": ([("a.bin", 10), ("b.bin", 10), ("c.bin", 10)], EN, "Too many files"),
+    # Each file within the limit, together over the report total.
+    "files over the report total": ([("a.bin", 1600), ("b.bin", 1600)], ZH, "这些文件加起来超过了"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(REFUSED_UPLOADS))
+def test_refused_files_keep_every_typed_field_and_file_nothing(
+    small: TestClient, app_db: sessionmaker[Session], case: str
 ) -> None:
-    """A file over the per-file limit re-renders the form with every word; nothing is stored."""
+    """A refused upload (413) re-renders the form with every word and says which limit was
+    passed, next to the files field; nothing is stored."""
+    files, headers, message = REFUSED_UPLOADS[case]
     ids = seed(app_db)
 
     response = small.post(
         "/report",
         data=typed(ids, form_tokens(small)),
-        files=[blob("a.bin", 100), blob("big.bin", MAX_FILE + 500)],
-        headers=EN,
+        files=[blob(name, size) for name, size in files],
+        headers=headers,
     )
 
     assert response.status_code == 413
     assert_every_word_kept(response)
-    assert response.context["errors"]["files"].startswith("A file is larger than allowed.")
+    assert response.context["errors"]["files"].startswith(message)
     assert 'id="files-error"' in response.text
-    assert counts(app_db) == (0, 0, 0)
-
-
-def test_too_many_files_is_not_called_too_large(
-    small: TestClient, app_db: sessionmaker[Session]
-) -> None:
-    """One file too many says "too many files", and the words are kept."""
-    ids = seed(app_db)
-
-    response = small.post(
-        "/report",
-        data=typed(ids, form_tokens(small)),
-        files=[blob("a.bin", 10), blob("b.bin", 10), blob("c.bin", 10)],
-        headers=EN,
-    )
-
-    assert response.status_code == 413
-    assert_every_word_kept(response)
-    assert response.context["errors"]["files"].startswith("Too many files for one report.")
-    assert counts(app_db) == (0, 0, 0)
-
-
-def test_files_over_the_report_total_keep_the_words(
-    small: TestClient, app_db: sessionmaker[Session]
-) -> None:
-    """Files each within the limit but together over the report total: the words stay."""
-    ids = seed(app_db)
-
-    response = small.post(
-        "/report",
-        data=typed(ids, form_tokens(small)),
-        files=[blob("a.bin", 1600), blob("b.bin", 1600)],
-        headers=ZH,
-    )
-
-    assert response.status_code == 413
-    assert_every_word_kept(response)
-    assert response.context["errors"]["files"].startswith("这些文件加起来超过了")
     assert counts(app_db) == (0, 0, 0)
 
 
@@ -337,14 +321,13 @@ def _reporter_login(client: TestClient, receipt: str) -> str:
 
 def test_declining_a_reward_asks_first_and_can_be_undone_until_it_expires(
     client: TestClient,
-    world: dict[str, Any],  # noqa: F811  (the fixture imported above)
+    world: dict[str, Any],
     app_db: sessionmaker[Session],
 ) -> None:
     """Saying no asks to confirm; a confirmed no can be taken back until the offer's last day."""
     from sqlalchemy import select
 
     from cases.audit.models import HeldAuditEntry
-    from tests.functional.test_rewards_api import offer, reporter, staff_tokens
 
     offer(client, world, staff_tokens(client, world))
     api = reporter(client, world["receipt"])
@@ -398,10 +381,9 @@ def test_declining_a_reward_asks_first_and_can_be_undone_until_it_expires(
 
 def test_payout_form_says_who_sees_what_and_is_styled(
     client: TestClient,
-    world: dict[str, Any],  # noqa: F811  (the fixture imported above)
+    world: dict[str, Any],
 ) -> None:
     """The payout fields are text inputs (styled like every form) under a "who sees what" list."""
-    from tests.functional.test_rewards_api import offer, staff_tokens
 
     offer(client, world, staff_tokens(client, world))
     _reporter_login(client, world["receipt"])

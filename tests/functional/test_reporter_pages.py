@@ -3,12 +3,22 @@
 from __future__ import annotations
 
 import io
-import re
 from typing import Any
 
 from PIL import Image
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
+from support.reporter_http import (
+    CSRF,
+    NO_FILE,
+    PASSWORD,
+    counts,
+    fields,
+    form_tokens,
+    seed,
+    staff_reply,
+)
+from support.staff_world import key_ring
 
 import crypto
 from cases.clock import SystemClock
@@ -16,13 +26,8 @@ from cases.db import unit_of_work
 from cases.principals import StaffPrincipal
 from cases.reports.attachments import AttachmentReader
 from cases.reports.keys import CASE
-from cases.reports.models import Attachment, AttachmentChunk, Case, CaseItem
+from cases.reports.models import Case, CaseItem
 from cases.staff.service import StaffService
-from tests.functional.test_reporter_api import PASSWORD, seed, staff_reply
-from tests.support.staff_world import key_ring
-
-CSRF = re.compile(r'name="csrf" value="([0-9a-f]+)"')
-ONCE = re.compile(r'name="once" value="([^"]+)"')
 
 
 def jpeg_with_gps() -> bytes:
@@ -35,44 +40,11 @@ def jpeg_with_gps() -> bytes:
     return out.getvalue()
 
 
-def form_tokens(client: Any) -> dict[str, str]:
-    page = client.get("/report").text
-    return {"csrf": CSRF.findall(page)[0], "once": ONCE.findall(page)[0]}
-
-
-def fields(ids: dict[str, str], tokens: dict[str, str], **extra: str) -> dict[str, Any]:
-    return {
-        **tokens,
-        "channel": ids["channel"],
-        "category": ids["category"],
-        "summary": "飞单：订单被转给竞争对手",
-        "details": "销售王伟把 Acme 的订单转给了竞争对手。",
-        "subject_name": ["王伟", ""],
-        "subject_id": ["", ""],
-        "mode": "anonymous",
-        "website": "",
-        **extra,
-    }
-
-
-# What a browser sends for a file input left empty.
-NO_FILE = [("files", ("", io.BytesIO(b""), "application/octet-stream"))]
-
-
 def two_files() -> list[tuple[str, tuple[str, io.BytesIO, str]]]:
     return [
         ("files", ("photo.jpg", io.BytesIO(jpeg_with_gps()), "image/jpeg")),
         ("files", ("notes.txt", io.BytesIO(b"meeting notes"), "text/plain")),
     ]
-
-
-def counts(app_db: sessionmaker[Session]) -> tuple[int, int, int]:
-    with unit_of_work(app_db) as db:
-        return (
-            db.scalar(select(func.count()).select_from(Case)) or 0,
-            db.scalar(select(func.count()).select_from(Attachment)) or 0,
-            db.scalar(select(func.count()).select_from(AttachmentChunk)) or 0,
-        )
 
 
 def file_report(client: Any, ids: dict[str, str]) -> Any:

@@ -9,9 +9,10 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import sessionmaker
-from support.staff_world import SECRET, build_world
+from support.reporter_http import login
+from support.staff_http import app_world
+from support.staff_world import SECRET
 
-from cases.clock import FixedClock
 from cases.db import unit_of_work
 from cases.notify.models import OutboxMessage
 from cases.reports.intake import SubjectInput
@@ -23,10 +24,8 @@ CSRF = re.compile(r'name="csrf" value="([0-9a-f]+)"')
 
 @pytest.fixture
 def world(app: Any, app_db: sessionmaker[Any]) -> dict[str, Any]:
-    clock = FixedClock()
-    app.state.clock = clock
-    with unit_of_work(app_db) as db:
-        made = build_world(db, clock)
+    with app_world(app, app_db) as made:
+        db, clock = made.db, made.clock
         DirectoryService(db, clock, SECRET).import_rows(
             [
                 Row("C1", "Chief", "ceo@corp.example", "Board", ""),
@@ -45,10 +44,7 @@ def world(app: Any, app_db: sessionmaker[Any]) -> dict[str, Any]:
 
 
 def _reporter(client: Any, world: dict[str, Any]) -> dict[str, str]:
-    receipt = world["filed"].receipt.formatted()
-    answer = client.post("/api/v1/reporter/session", json={"receipt": receipt})
-    assert answer.status_code == 200, answer.text
-    return {"Authorization": f"Bearer {answer.json()['token']}"}
+    return login(client, world["filed"].receipt.formatted())
 
 
 def _complaint_holders(app_db: sessionmaker[Any]) -> set[str]:

@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import sessionmaker
-from support.staff_world import SECRET, ZONE, Person, build_world
+from support.reporter_http import login
+from support.rewards import offer, reward_world, staff_tokens
+from support.staff_http import bearer
 
-from cases.casework.service import CaseworkConfig, CaseworkService
-from cases.clock import FixedClock
 from cases.db import unit_of_work
 from cases.rewards.models import RewardPayment
 
@@ -21,59 +21,14 @@ PAYOUT = {"name": "Li Ming", "account": "6222-0000-1111-2222", "contact": "limin
 
 @pytest.fixture
 def world(app: Any, app_db: sessionmaker[Any]) -> dict[str, Any]:
-    clock = FixedClock()
-    app.state.clock = clock
-    with unit_of_work(app_db) as db:
-        made = build_world(db, clock)
-        people = {
-            "ana": made.staff("ana@example.com", "investigator"),
-            "dai": made.staff("dai@example.com", "reward_approver"),
-            "fin": made.staff("fin@example.com", "finance"),
-            "aud": made.staff("aud@example.com", "auditor"),
-        }
-        filed = made.file()
-        work = CaseworkService(db, clock, CaseworkConfig(ZONE, SECRET))
-        ana = people["ana"].principal(db, clock)
-        work.transition(ana, filed.case.id, "acknowledged", "Received")
-        work.transition(ana, filed.case.id, "concluded", "Proven", "substantiated")
-    return {"clock": clock, "case": filed.case, "receipt": filed.receipt.formatted(), **people}
-
-
-def token(client: Any, person: Person, clock: FixedClock) -> dict[str, str]:
-    body = {"email": person.account.email, "password": person.password, "totp": person.code(clock)}
-    answer = client.post("/api/v1/staff/session", json=body)
-    assert answer.status_code == 200, answer.text
-    clock.advance(seconds=30)
-    return {"Authorization": f"Bearer {answer.json()['token']}"}
-
-
-def reporter(client: Any, receipt: str) -> dict[str, str]:
-    answer = client.post("/api/v1/reporter/session", json={"receipt": receipt})
-    assert answer.status_code == 200, answer.text
-    return {"Authorization": f"Bearer {answer.json()['token']}"}
-
-
-def staff_tokens(client: Any, world: dict[str, Any]) -> dict[str, dict[str, str]]:
-    return {name: token(client, world[name], world["clock"]) for name in ("ana", "dai", "fin")}
-
-
-def offer(client: Any, world: dict[str, Any], auth: dict[str, dict[str, str]]) -> str:
-    case_id = world["case"].id
-    proposal = {"recovered_loss": "300000", "exclusions_checked": True}
-    made = client.post(f"/api/v1/cases/{case_id}/rewards", headers=auth["ana"], json=proposal)
-    assert made.status_code == 201, made.text
-    reward_id: str = made.json()["id"]
-    decided = client.post(
-        f"/api/v1/rewards/{reward_id}/decision", headers=auth["dai"], json={"approve": True}
-    )
-    assert decided.status_code == 200, decided.text
-    return reward_id
+    """A substantiated case, its reward people and an auditor."""
+    return reward_world(app, app_db, aud="auditor")
 
 
 def test_whole_flow_to_paid(client: Any, world: dict[str, Any]) -> None:
     """Propose, approve, accept with payout details, pay; the reporter sees each step."""
     auth = staff_tokens(client, world)
-    me = reporter(client, world["receipt"])
+    me = login(client, world["receipt"])
     reward_id = offer(client, world, auth)
 
     offered = client.get("/api/v1/reporter/report", headers=me).json()["reward"]
@@ -101,7 +56,7 @@ def test_whole_flow_to_paid(client: Any, world: dict[str, Any]) -> None:
 def test_reporter_stays_anonymous_to_investigators(client: Any, world: dict[str, Any]) -> None:
     """No payout detail reaches the investigator's case, rewards or ledger; payouts are 403."""
     auth = staff_tokens(client, world)
-    me = reporter(client, world["receipt"])
+    me = login(client, world["receipt"])
     reward_id = offer(client, world, auth)
     client.post("/api/v1/reporter/reward/accept", headers=me, json=PAYOUT)
     client.post(
@@ -126,7 +81,7 @@ def test_reporter_stays_anonymous_to_investigators(client: Any, world: dict[str,
 def test_finance_cannot_read_the_report(client: Any, world: dict[str, Any]) -> None:
     """Content endpoints are for case readers: finance gets 403 (its role may never read a
     case), whatever the id, and no report text."""
-    fin = token(client, world["fin"], world["clock"])
+    fin = bearer(client, world["fin"], world["clock"])
 
     answer = client.get(f"/api/v1/cases/{world['case'].id}", headers=fin)
     listed = client.get("/api/v1/cases", headers=fin).json()
@@ -140,7 +95,7 @@ def test_finance_cannot_read_the_report(client: Any, world: dict[str, Any]) -> N
 def test_refusals_change_nothing(client: Any, world: dict[str, Any], app_db: Any) -> None:
     """Float or negative amounts, own approval, payout without fields, double payment: refused."""
     auth = staff_tokens(client, world)
-    me = reporter(client, world["receipt"])
+    me = login(client, world["receipt"])
     case_id = world["case"].id
 
     as_float = client.post(
@@ -178,7 +133,7 @@ def test_refusals_change_nothing(client: Any, world: dict[str, Any], app_db: Any
 def test_ledger_csv_is_formula_safe(client: Any, world: dict[str, Any]) -> None:
     """A payment reference starting with = is exported with a leading quote; totals add up."""
     auth = staff_tokens(client, world)
-    me = reporter(client, world["receipt"])
+    me = login(client, world["receipt"])
     reward_id = offer(client, world, auth)
     client.post("/api/v1/reporter/reward/accept", headers=me, json=PAYOUT)
     evil = '=HYPERLINK("http://evil.example","x")'

@@ -14,9 +14,11 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import sessionmaker
-from support.staff_world import SECRET, ZONE, Person, build_world
+from support.reporter_http import login
+from support.rewards import reward_world
+from support.staff_http import bearer, log_in
+from support.staff_world import Person
 
-from cases.casework.service import CaseworkConfig, CaseworkService
 from cases.clock import FixedClock
 from cases.db import unit_of_work
 from cases.org.models import Category, Channel
@@ -34,52 +36,15 @@ PAYOUT = {
 
 @pytest.fixture
 def world(app: Any, app_db: sessionmaker[Any]) -> dict[str, Any]:
-    clock = FixedClock()
-    app.state.clock = clock
-    with unit_of_work(app_db) as db:
-        made = build_world(db, clock)
-        people = {
-            "ana": made.staff("ana@example.com", "investigator"),
-            "dai": made.staff("dai@example.com", "reward_approver"),
-            "fin": made.staff("fin@example.com", "finance"),
-        }
-        filed = made.file()
-        work = CaseworkService(db, clock, CaseworkConfig(ZONE, SECRET))
-        ana = people["ana"].principal(db, clock)
-        work.transition(ana, filed.case.id, "acknowledged", "Received")
-        work.transition(ana, filed.case.id, "concluded", "Proven", "substantiated")
-    return {"clock": clock, "case": filed.case, "receipt": filed.receipt.formatted(), **people}
-
-
-def token(client: Any, person: Person, clock: FixedClock) -> dict[str, str]:
-    body = {"email": person.account.email, "password": person.password, "totp": person.code(clock)}
-    answer = client.post("/api/v1/staff/session", json=body)
-    assert answer.status_code == 200, answer.text
-    clock.advance(seconds=30)
-    return {"Authorization": f"Bearer {answer.json()['token']}"}
-
-
-def reporter(client: Any, receipt: str) -> dict[str, str]:
-    answer = client.post("/api/v1/reporter/session", json={"receipt": receipt})
-    assert answer.status_code == 200, answer.text
-    return {"Authorization": f"Bearer {answer.json()['token']}"}
-
-
-def log_in_page(client: Any, person: Person, clock: FixedClock) -> str:
-    token = CSRF.search(client.get("/staff/login").text)
-    assert token
-    data = {"csrf": token.group(1), "email": person.account.email, "password": person.password}
-    client.post("/staff/login", data=data)
-    client.post("/staff/login/totp", data={"csrf": token.group(1), "code": person.code(clock)})
-    clock.advance(seconds=30)
-    return token.group(1)
+    """A substantiated case and its reward people."""
+    return reward_world(app, app_db)
 
 
 def offer_and_accept(client: Any, world: dict[str, Any], payout: dict[str, str]) -> str:
     """Proposed and approved ten days after the case, accepted five days later."""
     clock = world["clock"]
     clock.advance(days=10)
-    ana, dai = token(client, world["ana"], clock), token(client, world["dai"], clock)
+    ana, dai = bearer(client, world["ana"], clock), bearer(client, world["dai"], clock)
     case_id = world["case"].id
     proposal = {"recovered_loss": "300000", "exclusions_checked": True}
     made = client.post(f"/api/v1/cases/{case_id}/rewards", headers=ana, json=proposal)
@@ -91,7 +56,7 @@ def offer_and_accept(client: Any, world: dict[str, Any], payout: dict[str, str])
     assert decided.status_code == 200, decided.text
     clock.advance(days=5)
     accepted = client.post(
-        "/api/v1/reporter/reward/accept", headers=reporter(client, world["receipt"]), json=payout
+        "/api/v1/reporter/reward/accept", headers=login(client, world["receipt"]), json=payout
     )
     assert accepted.status_code == 200, accepted.text
     return reward_id
@@ -136,7 +101,7 @@ def finance_sees(
     client: Any, fin: dict[str, str], person: Person, clock: FixedClock
 ) -> dict[str, str]:
     """Every page and answer a finance member can open about rewards, by path."""
-    log_in_page(client, person, clock)
+    log_in(client, person, clock)
     pages = ("/staff/rewards/payouts", "/staff/rewards/ledger", "/staff/rewards/ledger.csv")
     apis = ("/api/v1/rewards/payouts", "/api/v1/rewards/ledger", "/api/v1/rewards/ledger.csv")
     seen = {path: client.get(path) for path in pages}
@@ -152,10 +117,10 @@ def test_finance_sees_payee_amount_and_payment_id_only(
     """Before and after paying, no finance page or API shows the case, category, channel, dates."""
     clock = world["clock"]
     reward_id = offer_and_accept(client, world, PAYOUT)
-    before = finance_sees(client, token(client, world["fin"], clock), world["fin"], clock)
+    before = finance_sees(client, bearer(client, world["fin"], clock), world["fin"], clock)
     clock.advance(days=3)
-    fin = token(client, world["fin"], clock)
-    csrf = log_in_page(client, world["fin"], clock)
+    fin = bearer(client, world["fin"], clock)
+    csrf = log_in(client, world["fin"], clock)
     paid = client.post(
         f"/staff/rewards/{reward_id}/payment", data={"csrf": csrf, "reference": "BANK-77"}
     )
@@ -185,7 +150,7 @@ def test_finance_sees_payee_amount_and_payment_id_only(
 def test_payout_answer_has_only_the_payment_fields(client: Any, world: dict[str, Any]) -> None:
     """The finance payout API answers exactly id, payment id, amount, currency and payee details."""
     reward_id = offer_and_accept(client, world, PAYOUT)
-    fin = token(client, world["fin"], world["clock"])
+    fin = bearer(client, world["fin"], world["clock"])
 
     desk = client.get("/api/v1/rewards/payouts", headers=fin).json()
 
@@ -205,8 +170,8 @@ def test_the_case_team_still_resolves_the_payment_to_its_case(
 ) -> None:
     """The approver's ledger links the payment id to the case reference; finance's does not."""
     reward_id = offer_and_accept(client, world, PAYOUT)
-    dai = token(client, world["dai"], world["clock"])
-    fin = token(client, world["fin"], world["clock"])
+    dai = bearer(client, world["dai"], world["clock"])
+    fin = bearer(client, world["fin"], world["clock"])
 
     approver = client.get("/api/v1/rewards/ledger", headers=dai).json()["items"]
     finance = client.get("/api/v1/rewards/ledger", headers=fin).json()["items"]
@@ -229,7 +194,7 @@ def test_a_representative_is_paid_once(
 ) -> None:
     """A reward accepted for a representative is paid once; a second payment is refused."""
     reward_id = offer_and_accept(client, world, PAYOUT)
-    fin = token(client, world["fin"], world["clock"])
+    fin = bearer(client, world["fin"], world["clock"])
 
     payments = [
         client.post(f"/api/v1/rewards/{reward_id}/payment", headers=fin, json={"reference": ref})
@@ -246,7 +211,7 @@ def test_payee_must_be_self_or_representative(client: Any, world: dict[str, Any]
     clock = world["clock"]
     offer_and_accept_args = {**PAYOUT, "payee": "my cousin"}
     clock.advance(days=10)
-    ana, dai = token(client, world["ana"], clock), token(client, world["dai"], clock)
+    ana, dai = bearer(client, world["ana"], clock), bearer(client, world["dai"], clock)
     made = client.post(
         f"/api/v1/cases/{world['case'].id}/rewards",
         headers=ana,
@@ -256,7 +221,7 @@ def test_payee_must_be_self_or_representative(client: Any, world: dict[str, Any]
         f"/api/v1/rewards/{made.json()['id']}/decision", headers=dai, json={"approve": True}
     )
 
-    me = reporter(client, world["receipt"])
+    me = login(client, world["receipt"])
     refused = client.post("/api/v1/reporter/reward/accept", headers=me, json=offer_and_accept_args)
     still = client.get("/api/v1/reporter/reward", headers=me).json()
 
@@ -270,7 +235,7 @@ def test_payout_form_offers_a_representative_and_says_what_finance_sees(
     """The HTML offer page names the representative choice and what finance will see; it works."""
     clock = world["clock"]
     clock.advance(days=10)
-    ana, dai = token(client, world["ana"], clock), token(client, world["dai"], clock)
+    ana, dai = bearer(client, world["ana"], clock), bearer(client, world["dai"], clock)
     made = client.post(
         f"/api/v1/cases/{world['case'].id}/rewards",
         headers=ana,
@@ -285,7 +250,7 @@ def test_payout_form_offers_a_representative_and_says_what_finance_sees(
 
     form = client.get("/status/reward")
     sent = client.post("/status/reward/accept", data={"csrf": csrf.group(1), **PAYOUT})
-    fin = token(client, world["fin"], clock)
+    fin = bearer(client, world["fin"], clock)
     desk = client.get("/api/v1/rewards/payouts", headers=fin).json()
 
     assert form.status_code == 200

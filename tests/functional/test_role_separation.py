@@ -12,10 +12,10 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import sessionmaker
 from starlette.testclient import TestClient
-from support.staff_world import PASSWORD, SECRET, ZONE, Person, build_world, key_ring
+from support.staff_http import app_world, bearer, log_in
+from support.staff_world import PASSWORD, SECRET, ZONE, key_ring
 
 from cases.casework.service import CaseworkConfig, CaseworkService
-from cases.clock import FixedClock
 from cases.db import unit_of_work
 from cases.reports.keys import CASE
 from cases.staff.models import StaffAccount
@@ -26,10 +26,8 @@ REPORT_TEXT = "Orders moved to a rival"
 
 @pytest.fixture
 def world(app: Any, app_db: sessionmaker[Any]) -> dict[str, Any]:
-    clock = FixedClock()
-    app.state.clock = clock
-    with unit_of_work(app_db) as db:
-        made = build_world(db, clock)
+    with app_world(app, app_db) as made:
+        db, clock = made.db, made.clock
         people = {
             "boss": made.staff("boss@example.com", "admin"),
             "ana": made.staff("ana@example.com", "investigator"),
@@ -45,24 +43,6 @@ def world(app: Any, app_db: sessionmaker[Any]) -> dict[str, Any]:
             key_ring(db).wrap_for_staff(filed.case.id, CASE, key, people[role].account)
         note = work.add_note(people["ana"].principal(db, clock), filed.case.id, "A note")
     return {"clock": clock, "case": filed.case.id, "note": note.id, "db": app_db, **people}
-
-
-def log_in(client: Any, person: Person, clock: FixedClock) -> str:
-    token = CSRF.search(client.get("/staff/login").text)
-    assert token is not None
-    data = {"csrf": token.group(1), "email": person.account.email, "password": person.password}
-    client.post("/staff/login", data=data)
-    client.post("/staff/login/totp", data={"csrf": token.group(1), "code": person.code(clock)})
-    clock.advance(seconds=30)
-    return token.group(1)
-
-
-def bearer(client: Any, person: Person, clock: FixedClock) -> dict[str, str]:
-    body = {"email": person.account.email, "password": person.password, "totp": person.code(clock)}
-    answer = client.post("/api/v1/staff/session", json=body)
-    assert answer.status_code == 200, answer.text
-    clock.advance(seconds=30)
-    return {"Authorization": f"Bearer {answer.json()['token']}"}
 
 
 def accounts(app_db: sessionmaker[Any]) -> int:

@@ -9,9 +9,9 @@ import pytest
 from sqlalchemy.orm import sessionmaker
 from support import crafted
 from support.evidence import reporter_upload, staff_upload
-from support.staff_world import Person, build_world, key_ring
+from support.staff_http import app_world, bearer
+from support.staff_world import key_ring
 
-from cases.clock import FixedClock
 from cases.db import unit_of_work
 from cases.principals import ReporterPrincipal
 from cases.reports.keys import CASE
@@ -21,10 +21,8 @@ from cases.reports.sealing import MESSAGE, open_text
 
 @pytest.fixture
 def world(app: Any, app_db: sessionmaker[Any]) -> dict[str, Any]:
-    clock = FixedClock()
-    app.state.clock = clock
-    with unit_of_work(app_db) as db:
-        made = build_world(db, clock)
+    with app_world(app, app_db) as made:
+        clock = made.clock
         ana = made.staff("ana@example.com")
         bo = made.staff("bo@example.com")
         admin = made.staff("root@example.com", "admin")
@@ -33,18 +31,10 @@ def world(app: Any, app_db: sessionmaker[Any]) -> dict[str, Any]:
     return {"clock": clock, "ana": ana, "bo": bo, "admin": admin, "filed": filed}
 
 
-def token(client: Any, person: Person, clock: FixedClock) -> dict[str, str]:
-    body = {"email": person.account.email, "password": person.password, "totp": person.code(clock)}
-    answer = client.post("/api/v1/staff/session", json=body)
-    assert answer.status_code == 200, answer.text
-    clock.advance(seconds=30)
-    return {"Authorization": f"Bearer {answer.json()['token']}"}
-
-
 def test_investigator_journey_over_the_api(client: Any, world: dict[str, Any], app_db: Any) -> None:
     """List, read, acknowledge, reply, note, download, conclude; the reporter sees the reply."""
     clock, case = world["clock"], world["filed"].case
-    auth = token(client, world["ana"], clock)
+    auth = bearer(client, world["ana"], clock)
 
     listed = client.get("/api/v1/cases", headers=auth).json()
     one = client.get(f"/api/v1/cases/{case.id}", headers=auth).json()
@@ -83,7 +73,7 @@ def test_staff_download_returns_a_reporter_file_byte_for_byte(
     # Every byte value, and more than one encryption chunk; not a type the cleaner rewrites.
     data = bytes(range(256)) * 1200
     file_id = reporter_upload(client, world["filed"].receipt.formatted(), "scan.bin", data)
-    auth = token(client, world["ana"], clock)
+    auth = bearer(client, world["ana"], clock)
 
     entry = next(
         f
@@ -114,7 +104,7 @@ def test_staff_evidence_is_cleaned_and_named_like_reporter_files(
         crafted.pdf_with_author_and_xmp(),
         "application/pdf",
     )
-    auth = token(client, world["ana"], clock)
+    auth = bearer(client, world["ana"], clock)
 
     [entry] = [
         f
@@ -145,7 +135,7 @@ def reporter_messages(app_db: Any, world: dict[str, Any]) -> list[str]:
 def test_refusals(client: Any, world: dict[str, Any]) -> None:
     """Excluded → 404, admin → 403, bad transition → 409, no reason → 422, no token → 401."""
     clock, case = world["clock"], world["filed"].case
-    bo, admin, ana = (token(client, world[k], clock) for k in ("bo", "admin", "ana"))
+    bo, admin, ana = (bearer(client, world[k], clock) for k in ("bo", "admin", "ana"))
 
     excluded = client.get(f"/api/v1/cases/{case.id}", headers=bo)
     admin_list = client.get("/api/v1/cases", headers=admin)

@@ -10,11 +10,11 @@ from typing import Any
 import pytest
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import sessionmaker
-from support.staff_world import PASSWORD, SECRET, ZONE, Person, World, build_world
+from support.staff_http import app_world, csrf, landing, log_in
+from support.staff_world import PASSWORD, SECRET, ZONE, build_world
 
 import crypto
 from cases.casework.service import CaseworkConfig, CaseworkService
-from cases.clock import FixedClock
 from cases.db import unit_of_work
 from cases.reports.intake import SubjectInput
 from cases.rewards.models import Reward
@@ -28,10 +28,8 @@ CSRF = re.compile(r'name="csrf" value="([0-9a-f]+)"')
 
 @pytest.fixture
 def world(app: Any, app_db: sessionmaker[Any]) -> dict[str, Any]:
-    clock = FixedClock()
-    app.state.clock = clock
-    with unit_of_work(app_db) as db:
-        made: World = build_world(db, clock)
+    with app_world(app, app_db) as made:
+        clock = made.clock
         people = {
             "admin": made.staff("admin@example.com", "admin"),
             "auditor": made.staff("aud@example.com", "auditor"),
@@ -46,29 +44,6 @@ def world(app: Any, app_db: sessionmaker[Any]) -> dict[str, Any]:
         }
         filed = made.file()
     return {"clock": clock, "people": people, "case": filed.case}
-
-
-def csrf(client: Any, path: str) -> str:
-    match = CSRF.search(client.get(path).text)
-    assert match, path
-    return match.group(1)
-
-
-def log_in(client: Any, person: Person, clock: FixedClock) -> str:
-    """Signs in with password and code; the address the code step sends the browser to."""
-    token = csrf(client, "/staff/login")
-    client.post(
-        "/staff/login",
-        data={"csrf": token, "email": person.account.email, "password": person.password},
-        follow_redirects=False,
-    )
-    code = client.post(
-        "/staff/login/totp",
-        data={"csrf": token, "code": person.code(clock)},
-        follow_redirects=False,
-    )
-    assert code.status_code == 303
-    return str(code.headers["location"])
 
 
 EXPECTED_START = {
@@ -86,7 +61,7 @@ EXPECTED_START = {
 @pytest.mark.parametrize("role", sorted(EXPECTED_START))
 def test_each_role_lands_on_its_start_page(client: Any, world: dict[str, Any], role: str) -> None:
     """After the code step each role is sent to its own start page, which it may open."""
-    location = log_in(client, world["people"][role], world["clock"])
+    location = landing(client, world["people"][role], world["clock"])[1]
     page = client.get(location)
     again = client.get("/staff", follow_redirects=False)
 

@@ -7,47 +7,19 @@ from typing import Any
 
 import pytest
 from sqlalchemy.orm import sessionmaker
-from support.staff_world import Person, build_world
-
-from cases.clock import FixedClock
-from cases.db import unit_of_work
-from portal.start_pages import start_page
+from support.staff_http import app_world, csrf, log_in
 
 CSRF = re.compile(r'name="csrf" value="([0-9a-f]+)"')
 
 
 @pytest.fixture
 def world(app: Any, app_db: sessionmaker[Any]) -> dict[str, Any]:
-    clock = FixedClock()
-    app.state.clock = clock
-    with unit_of_work(app_db) as db:
-        made = build_world(db, clock)
+    with app_world(app, app_db) as made:
+        clock = made.clock
         ana = made.staff("ana@example.com")
         newbie = made.staff("new@example.com", enrol=False)
         filed = made.file()
     return {"clock": clock, "ana": ana, "new": newbie, "case": filed.case}
-
-
-def csrf(client: Any, path: str) -> str:
-    match = CSRF.search(client.get(path).text)
-    assert match, path
-    return match.group(1)
-
-
-def log_in(client: Any, person: Person, clock: FixedClock) -> None:
-    token = csrf(client, "/staff/login")
-    first = client.post(
-        "/staff/login",
-        data={"csrf": token, "email": person.account.email, "password": person.password},
-        follow_redirects=False,
-    )
-    assert first.headers["location"] == "/staff/login/totp"
-    code = client.post(
-        "/staff/login/totp",
-        data={"csrf": token, "code": person.code(clock)},
-        follow_redirects=False,
-    )
-    assert code.headers["location"] == start_page(person.account.role_names)
 
 
 def test_login_list_and_case_page(client: Any, world: dict[str, Any]) -> None:

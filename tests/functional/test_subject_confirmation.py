@@ -8,24 +8,21 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import sessionmaker
-from support.staff_world import SECRET, build_world
+from support.staff_http import app_world, csrf, log_in
+from support.staff_world import SECRET
 
 from cases.access.policy import may_see
-from cases.clock import FixedClock
 from cases.db import unit_of_work
 from cases.reports.intake import SubjectInput
 from cases.reports.models import Case, CaseSubject
 from cases.staff.directory import DirectoryService, Row
 from cases.staff.models import StaffAccount
-from tests.functional.test_staff_pages import csrf, log_in
 
 
 @pytest.fixture
 def world(app: Any, app_db: sessionmaker[Any]) -> dict[str, Any]:
-    clock = FixedClock()
-    app.state.clock = clock
-    with unit_of_work(app_db) as db:
-        made = build_world(db, clock)
+    with app_world(app, app_db) as made:
+        db, clock = made.db, made.clock
         DirectoryService(db, clock, SECRET).import_rows(
             [
                 Row("D1", "Director", "director@corp.example", "Sales", ""),
@@ -117,10 +114,8 @@ def test_an_admin_page_upload_with_aliases_removes_the_chain_at_once(
 ) -> None:
     """A report named "Tommy" before the directory knew him; the admin uploads a CSV whose
     aliases column says Tommy is E1043 under the director: the director loses the key now."""
-    clock = FixedClock()
-    app.state.clock = clock
-    with unit_of_work(app_db) as db:
-        made = build_world(db, clock)
+    with app_world(app, app_db) as made:
+        db, clock = made.db, made.clock
         DirectoryService(db, clock, SECRET).import_rows(
             [Row("D1", "Director", "director@corp.example", "Sales", "")]
         )

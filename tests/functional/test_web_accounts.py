@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import sessionmaker
+from support.staff_http import app_world
 from support.staff_world import PASSWORD, Person, build_world
 
 import crypto
@@ -26,10 +27,8 @@ CSRF = re.compile(r'name="csrf" value="([0-9a-f]+)"')
 
 @pytest.fixture
 def world(app: Any, app_db: sessionmaker[Any]) -> dict[str, Any]:
-    clock = FixedClock()
-    app.state.clock = clock
-    with unit_of_work(app_db) as db:
-        made = build_world(db, clock)
+    with app_world(app, app_db) as made:
+        clock = made.clock
         boss = made.staff("boss@example.com", "admin")
         ana = made.staff("ana@example.com", "investigator")
         bob = made.staff("bob@example.com", "investigator")

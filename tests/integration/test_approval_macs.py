@@ -3,13 +3,11 @@ account no key (issue 17 §1); the integrity report names it."""
 
 from __future__ import annotations
 
-import pytest
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
-from support.staff_world import PROFILE, SECRET, ZONE, Person, World, build_world, key_ring
+from support.staff_world import PROFILE, SECRET, ZONE, Person, World, key_ring
 
 from cases.audit.service import AuditLog
-from cases.clock import FixedClock
 from cases.keytrust import seal_grant, staff_key_trusted, untrusted_rows
 from cases.notify.service import NotifyConfig
 from cases.org.admin import AdminConfig, AdminService
@@ -17,15 +15,8 @@ from cases.org.approvals import ApprovalService
 from cases.reports.intake import IdentityInput
 from cases.reports.keys import CASE
 from cases.reports.models import KeyWrap, PendingGrant
-from cases.sessions.service import SessionPolicy, ThrottleRule
-from cases.staff.login import LoginConfig, LoginService
 from cases.staff.models import KeyApproval
 from cases.staff.service import StaffService
-
-
-@pytest.fixture
-def world(db_session: Session, clock: FixedClock) -> World:
-    return build_world(db_session, clock)
 
 
 def withheld_custodian(world: World) -> tuple[Person, Person, str]:
@@ -60,15 +51,6 @@ def queue_genuine_grant(world: World, person: Person, case_id: str) -> None:
     world.db.flush()
 
 
-def log_in(world: World, email: str) -> None:
-    """A real API login: it fulfils the pending grants on the keys this person holds."""
-    person = world.people[email]
-    config = LoginConfig(SECRET, PROFILE, ThrottleRule(10, 900), SessionPolicy(1800, 43200))
-    LoginService(world.db, world.clock, config).api_login(
-        email, person.password, person.code(world.clock)
-    )
-
-
 def approvals(world: World) -> ApprovalService:
     audit = AuditLog(world.db, world.clock, SECRET)
     return ApprovalService(world.db, world.clock, audit, NotifyConfig("https://x", ZONE))
@@ -85,7 +67,7 @@ def test_a_pending_row_flipped_to_approved_releases_no_key(world: World) -> None
     world.db.execute(update(KeyApproval).values(status="approved", decided_by=ana.account.id))
     world.db.expire_all()
 
-    log_in(world, "ana@example.com")
+    world.log_in("ana@example.com")
     new_case = world.file("Invoices padded").case.id
 
     assert key_ring(world.db).withheld(cora.account.id)
@@ -101,7 +83,7 @@ def test_a_deleted_pending_row_releases_no_key(world: World) -> None:
     world.db.execute(delete(KeyApproval))
     world.db.expire_all()
 
-    log_in(world, "ana@example.com")
+    world.log_in("ana@example.com")
     world.file("Invoices padded")
 
     assert key_ring(world.db).withheld(cora.account.id)

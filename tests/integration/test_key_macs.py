@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import pytest
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
-from support.staff_world import PROFILE, SECRET, ZONE, World, build_world, key_ring
+from support.staff_world import SECRET, ZONE, World, key_ring
 
 import crypto
 from cases.access.reporting import access_summary
 from cases.audit.models import AuditEntry
 from cases.audit.service import AuditLog
-from cases.clock import FixedClock
 from cases.keytrust import recovery_key_trusted, untrusted_rows
 from cases.org.models import RecoveryKey
 from cases.org.recovery import RecoveryService
@@ -19,14 +17,7 @@ from cases.principals import ReporterPrincipal
 from cases.reports.intake import IdentityInput
 from cases.reports.keys import CASE, IDENTITY, recovery_holder, staff_holder
 from cases.reports.models import KeyWrap, PendingGrant, Receipt
-from cases.sessions.service import SessionPolicy, ThrottleRule
-from cases.staff.login import LoginConfig, LoginService
 from cases.staff.models import StaffAccount
-
-
-@pytest.fixture
-def world(db_session: Session, clock: FixedClock) -> World:
-    return build_world(db_session, clock)
 
 
 def refusals(db: Session) -> list[AuditEntry]:
@@ -35,14 +26,6 @@ def refusals(db: Session) -> list[AuditEntry]:
 
 def wraps_for(db: Session, holder: str) -> list[KeyWrap]:
     return list(db.scalars(select(KeyWrap).where(KeyWrap.holder == holder)))
-
-
-def log_in(world: World, email: str) -> None:
-    person = world.people[email]
-    config = LoginConfig(SECRET, PROFILE, ThrottleRule(10, 900), SessionPolicy(1800, 43200))
-    LoginService(world.db, world.clock, config).api_login(
-        email, person.password, person.code(world.clock)
-    )
 
 
 def test_swapped_recovery_key_gets_no_wrap_and_says_so(world: World) -> None:
@@ -99,7 +82,7 @@ def test_swapped_staff_key_with_real_grant_is_not_wrapped_at_login(world: World)
     )
     world.db.expire_all()
 
-    log_in(world, "ana@example.com")
+    world.log_in("ana@example.com")
 
     assert wraps_for(world.db, staff_holder(bob.account.id)) == []
     assert [e.case_id for e in refusals(world.db)] == [case.id]
@@ -116,7 +99,7 @@ def test_forged_pending_grant_is_refused_and_removed(world: World) -> None:
     world.db.flush()
     assert [u.kind for u in untrusted_rows(world.db, SECRET)] == ["pending grant"]
 
-    log_in(world, "ana@example.com")
+    world.log_in("ana@example.com")
 
     assert wraps_for(world.db, staff_holder(mallory.account.id)) == []
     assert world.db.scalars(select(PendingGrant)).all() == []
@@ -130,7 +113,7 @@ def test_genuine_grant_is_fulfilled_and_recorded(world: World) -> None:
     late = world.staff("late@example.com")
     key_ring(world.db).request_grant(case.id, CASE, late.account.id, "joined")
 
-    log_in(world, "ana@example.com")
+    world.log_in("ana@example.com")
 
     assert wraps_for(world.db, staff_holder(late.account.id)) != []
     granted = world.db.scalars(select(AuditEntry).where(AuditEntry.action == "key.granted")).all()

@@ -4,23 +4,16 @@ from __future__ import annotations
 
 import pytest
 from sqlalchemy import select
-from sqlalchemy.orm import Session
-from support.staff_world import PROFILE, SECRET, World, build_world, key_ring
+from support.staff_world import PROFILE, SECRET, World, key_ring
 
 import crypto
 from cases.audit.models import AuditEntry
-from cases.clock import FixedClock
 from cases.errors import Throttled, Unauthorized
 from cases.reports.keys import CASE
 from cases.sessions.service import SessionPolicy, SessionService, ThrottleRule
 from cases.staff.login import LoginConfig, LoginService
 
 POLICY = SessionPolicy(1800, 43200)
-
-
-@pytest.fixture
-def world(db_session: Session, clock: FixedClock) -> World:
-    return build_world(db_session, clock)
 
 
 def login(world: World) -> LoginService:

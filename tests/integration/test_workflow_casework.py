@@ -6,23 +6,16 @@ from datetime import date
 
 import pytest
 from sqlalchemy import select
-from sqlalchemy.orm import Session
-from support.staff_world import SECRET, ZONE, World, build_world, key_ring
+from support.staff_world import SECRET, ZONE, World, key_ring
 
 from cases.audit.models import AuditEntry
 from cases.casework.service import CaseworkConfig, CaseworkService
-from cases.clock import FixedClock
 from cases.errors import Conflict, Invalid, NotFound
 from cases.reports.keys import CASE
 from cases.reports.models import CaseExclusion, PendingGrant
 from cases.workflow.listing import CaseFilters, CaseList
 
 TODAY = date(2026, 3, 2)
-
-
-@pytest.fixture
-def world(db_session: Session, clock: FixedClock) -> World:
-    return build_world(db_session, clock)
 
 
 def service(world: World) -> CaseworkService:

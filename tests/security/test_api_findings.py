@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from support.staff_http import app_world
 from support.staff_world import build_world
 
 from cases.clock import FixedClock
@@ -61,10 +62,8 @@ def test_unreadable_multipart_upload_is_a_400_not_a_500(
 
 def test_csv_ledger_is_documented_as_the_csv_it_is(client: Any, app: Any, app_db: Any) -> None:
     """The ledger export's documented success content type is the one the server answers."""
-    clock = FixedClock()
-    app.state.clock = clock
-    with unit_of_work(app_db) as db:
-        world = build_world(db, clock)
+    with app_world(app, app_db) as world:
+        clock = world.clock
         finance = world.staff("fay@example.com", "finance")
     body = {
         "email": finance.account.email,
@@ -86,10 +85,8 @@ def test_a_number_for_a_text_field_is_refused_not_dropped(
     client: Any, app: Any, app_db: Any
 ) -> None:
     """An employee id sent as a number is a 422 naming the field; no subject is added."""
-    clock = FixedClock()
-    app.state.clock = clock
-    with unit_of_work(app_db) as db:
-        world = build_world(db, clock)
+    with app_world(app, app_db) as world:
+        db, clock = world.db, world.clock
         ina = world.staff("ina@example.com", "investigator")
         case_id = world.file().case.id
     body = {"email": ina.account.email, "password": ina.password, "totp": ina.code(clock)}

@@ -31,11 +31,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from starlette.testclient import TestClient
 from support import scorecard
 from support.evidence import staff_upload
-from support.staff_world import SECRET, ZONE, Person, World, build_world
+from support.staff_http import app_world, staff_token
+from support.staff_world import SECRET, ZONE, Person, World
 
 from cases.casework.service import CaseworkConfig, CaseworkService
 from cases.clock import FixedClock
-from cases.db import unit_of_work
 from cases.reports.models import CaseItem, CaseSubject
 
 # Minutes on a busy two-core machine: more than the suite-wide timeout allows a test.
@@ -64,15 +64,6 @@ class Tally:
     failures: dict[str, str] = field(default_factory=dict)
 
 
-def staff_token(client: TestClient, person: Person, clock: FixedClock) -> str:
-    body = {"email": person.account.email, "password": person.password, "totp": person.code(clock)}
-    answer = client.post("/api/v1/staff/session", json=body)
-    assert answer.status_code == 200, answer.text
-    clock.advance(seconds=30)
-    token: str = answer.json()["token"]
-    return token
-
-
 def reporter_token(client: TestClient, channel: str, category: str) -> str:
     report = {"channel": channel, "category": category, "summary": "Fuzz", "details": "Fuzz"}
     filed = client.post("/api/v1/reports", json=report)
@@ -88,10 +79,8 @@ Seeded = tuple[World, dict[str, str], dict[str, Person]]
 
 def seed(app: Any, app_db: sessionmaker[Session]) -> Seeded:
     """An organisation with a filed case holding a file and a message; ids by path parameter."""
-    clock = FixedClock()
-    app.state.clock = clock
-    with unit_of_work(app_db) as db:
-        world = build_world(db, clock)
+    with app_world(app, app_db) as world:
+        db, clock = world.db, world.clock
         people = {
             # Allowed pairs only (cases/staff/roles.py): each caller holds as many roles as
             # the separation-of-duties table lets one account hold.

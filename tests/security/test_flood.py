@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
-from support.browser import blocking_violations, describe, run_axe
+from support.browser import axe_clean
 from support.staff_world import PROFILE, SECRET, ZONE, Person, build_world
 
 import crypto
@@ -277,8 +277,3 @@ def test_flood_triage_in_chromium_is_accessible(
 
     assert page.locator("input[name=case]").count() == 0
     assert "flood=only" in page.url
-
-
-def axe_clean(page: Any) -> None:
-    violations = blocking_violations(run_axe(page))
-    assert not violations, f"axe on {page.url}:\n{describe(violations)}"

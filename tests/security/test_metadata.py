@@ -16,10 +16,8 @@ import pytest
 from PIL import Image
 from sqlalchemy.orm import sessionmaker
 from support import crafted
-from support.staff_world import build_world
+from support.staff_http import app_world
 
-from cases.clock import FixedClock
-from cases.db import unit_of_work
 from cases.reports.cleaning import MetadataCleaner
 
 CANARY = crafted.CANARY.encode()
@@ -28,10 +26,8 @@ CANARY = crafted.CANARY.encode()
 @pytest.fixture
 def world(app: Any, app_db: sessionmaker[Any]) -> dict[str, Any]:
     """An investigator and a case filed to them; the reporter's receipt."""
-    clock = FixedClock()
-    app.state.clock = clock
-    with unit_of_work(app_db) as db:
-        made = build_world(db, clock)
+    with app_world(app, app_db) as made:
+        clock = made.clock
         ana = made.staff("ana@example.com")
         filed = made.file()
     return {"clock": clock, "ana": ana, "case": filed.case.id, "receipt": filed.receipt.formatted()}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -81,3 +82,46 @@ def describe(violations: list[dict[str, Any]]) -> str:
             for node in violation["nodes"]
         )
     return "\n".join(lines)
+
+
+def assert_page_accessible(browser: Any, page: Any, locale: str) -> None:
+    """axe on the page as the JS-free browser got it (axe itself needs JS: a second context
+    is served the same HTML at the same address, so styles load as they did)."""
+    # A click that submits a form returns once navigation starts: wait for the new page.
+    page.wait_for_load_state("load")
+    html, url = page.content(), page.url
+    context = browser.new_context(java_script_enabled=True, locale=locale)
+    try:
+        context.route(url, lambda route: route.fulfill(body=html, content_type="text/html"))
+        checker = context.new_page()
+        checker.goto(url)
+        violations = blocking_violations(run_axe(checker))
+    finally:
+        context.close()
+    assert not violations, f"axe on {url} ({locale}):\n{describe(violations)}"
+
+
+def axe_clean(page: Any) -> None:
+    """axe finds no serious or critical violation on the page as it is now."""
+    violations = blocking_violations(run_axe(page))
+    assert not violations, f"axe on {page.url}:\n{describe(violations)}"
+
+
+def submit(page: Any, action: str) -> None:
+    """Click the submit button of the form posting to `action`; wait for the next page."""
+    page.locator(f"form[action$='{action}'] button[type=submit]").first.click()
+    page.wait_for_load_state("load")
+
+
+def staff_login(
+    page: Any, url: str, email: str, password: str, secret: bytes, ahead: int = 0
+) -> None:
+    """Log in on the staff pages with password and the TOTP code `ahead` seconds from now."""
+    import crypto
+
+    page.goto(f"{url}/staff/login")
+    page.fill("#email", email)
+    page.fill("#password", password)
+    submit(page, "/staff/login")
+    page.fill("#code", crypto.totp_code(secret, time.time() + ahead))
+    submit(page, "/staff/login/totp")

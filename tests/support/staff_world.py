@@ -15,6 +15,8 @@ from cases.org.service import OrgService
 from cases.principals import StaffPrincipal
 from cases.reports.intake import Filed, IntakeConfig, IntakeService, SubjectInput, Submission
 from cases.reports.keys import KeyRing
+from cases.sessions.service import SessionPolicy, ThrottleRule
+from cases.staff.login import LoginConfig, LoginService
 from cases.staff.models import StaffAccount, StaffRole
 from cases.staff.service import StaffService
 
@@ -70,6 +72,15 @@ class World:
         person.account.roles += [StaffRole(role=r) for r in roles[1:]]
         self.db.flush()
         return person
+
+    def log_in(self, email: str) -> None:
+        """A real API login (LoginService): it fulfils the pending grants on the keys this
+        person holds."""
+        person = self.people[email]
+        config = LoginConfig(SECRET, PROFILE, ThrottleRule(10, 900), SessionPolicy(1800, 43200))
+        LoginService(self.db, self.clock, config).api_login(
+            email, person.password, person.code(self.clock)
+        )
 
     def file(self, summary: str = "Orders moved to a rival", **changes: object) -> Filed:
         config = IntakeConfig(
