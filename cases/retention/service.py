@@ -142,7 +142,9 @@ class RetentionService:
         """Every held case, by reference and reason: the admin's list of what is kept and why."""
         require_roles(principal, {Role.ADMIN})
         stmt = select(Case).where(Case.hold_reason.is_not(None)).order_by(Case.reference)
-        return [HeldCase(c.reference, c.hold_reason or "", c.hold_at) for c in self.db.scalars(stmt)]
+        return [
+            HeldCase(c.reference, c.hold_reason or "", c.hold_at) for c in self.db.scalars(stmt)
+        ]
 
     def _openable(self, principal: StaffPrincipal, case_id: str) -> Case:
         case = self.db.get(Case, case_id) if len(case_id) <= 64 else None
@@ -180,7 +182,10 @@ class RetentionService:
             raise Conflict("This case is not on hold.", code="not_held")
         case.hold_reason, case.hold_by, case.hold_at = None, None, None
         self.audit.record(
-            principal.actor, "case.hold_released", case_id=case.id, detail={"reference": case.reference}
+            principal.actor,
+            "case.hold_released",
+            case_id=case.id,
+            detail={"reference": case.reference},
         )
         self.db.flush()
         return case

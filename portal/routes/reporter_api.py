@@ -343,11 +343,12 @@ def _identity(raw: Any, errors: dict[str, str]) -> IdentityInput | None:
 
 @api_operation(
     "openReporterSession",
-    "Log in with a receipt; a mistyped receipt is 422 with a hint, a wrong one 401",
+    "Log in with a receipt; a mistyped receipt is 422 with a hint, a wrong one 401; "
+    "410 when every case of the receipt was deleted under the retention policy",
     method="POST",
     request={"type": "object", "required": ["receipt"], "properties": {"receipt": STRING}},
     responses={200: {"type": "object", "properties": {"token": STRING, "new_receipt": STRING}}},
-    errors=(400, 401, 422, 429),
+    errors=(400, 401, 410, 422, 429),
     tags=TAGS,
 )
 @api_operation("closeReporterSession", "Log out", method="DELETE", responses={204: None}, tags=TAGS)

@@ -1,4 +1,4 @@
-"""Retention on SQLite and PostgreSQL: expired cases are shredded by the leased job, held ones kept."""
+"""Retention on SQLite and PostgreSQL: the leased job shreds expired cases and keeps held ones."""
 
 from __future__ import annotations
 
@@ -96,7 +96,9 @@ def test_deletion_leaves_no_text_key_or_ciphertext_and_keeps_the_tombstone(share
         case = db.get(Case, gone.case_id)
         assert case is not None
         reward = db.scalars(select(Reward).where(Reward.case_id == case.id)).one()
-        payment = db.scalars(select(RewardPayment).where(RewardPayment.reward_id == reward.id)).one()
+        payment = db.scalars(
+            select(RewardPayment).where(RewardPayment.reward_id == reward.id)
+        ).one()
         left = {
             t.name: db.scalar(select(func.count()).select_from(t).where(t.c.case_id == case.id))
             for t in case_tables()
@@ -118,7 +120,9 @@ def test_deletion_leaves_no_text_key_or_ciphertext_and_keeps_the_tombstone(share
         assert db.scalar(select(func.count()).select_from(KeyWrap)) == 0
 
 
-def test_one_audit_entry_names_the_reference_and_the_chain_still_verifies(shared: Any) -> None:
+def test_one_audit_entry_names_the_reference_and_the_chain_still_verifies(
+    shared: Any, tmp_path: Path
+) -> None:
     """The deletion is one audit entry with the reference only; `portal audit verify` passes."""
     url, _engine, factory = shared
     clock = FixedClock(NOW)
@@ -137,9 +141,7 @@ def test_one_audit_entry_names_the_reference_and_the_chain_still_verifies(shared
         **os.environ,
         "PORTAL_DATABASE_URL": url,
         "PORTAL_SECRET_KEY": SECRET.decode(),
-        "PORTAL_DATA_DIR": str(Path(str(make_url(url).database)).parent)
-        if url.startswith("sqlite")
-        else os.environ.get("PORTAL_DATA_DIR", "/tmp"),
+        "PORTAL_DATA_DIR": str(tmp_path),
     }
     verify = subprocess.run(
         [sys.executable, "-m", "portal.cli", "audit", "verify"],

@@ -94,7 +94,8 @@ def needles_of(db: Session, case_id: str) -> dict[str, bytes]:
     """A 32-byte slice of every sealed value and key wrap of the case (all random-looking)."""
     found: dict[str, bytes] = {}
     case = db.get(Case, case_id)
-    assert case is not None and case.identity is not None
+    assert case is not None
+    assert case.identity is not None
     found["report"], found["identity"] = case.content, case.identity
     for wrap in db.scalars(select(KeyWrap).where(KeyWrap.case_id == case_id)):
         found[f"wrap {wrap.holder} {wrap.key_kind}"] = wrap.wrapped
