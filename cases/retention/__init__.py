@@ -3,7 +3,6 @@
 from cases.retention.service import (
     DEFAULT_MONTHS,
     DeletedUnderRetention,
-    HeldCase,
     RetentionConfig,
     RetentionService,
     Schedule,
@@ -17,7 +16,6 @@ from cases.retention.space import reclaim_space
 __all__ = [
     "DEFAULT_MONTHS",
     "DeletedUnderRetention",
-    "HeldCase",
     "RetentionConfig",
     "RetentionService",
     "Schedule",

@@ -67,13 +67,6 @@ class Schedule:
         return self.hold_reason is not None
 
 
-@dataclass(frozen=True)
-class HeldCase:
-    reference: str
-    reason: str
-    since: datetime | None
-
-
 def deletes_on(case: Case, months: int) -> date | None:
     """The day a closed case is deleted (calendar months after closing); None while open."""
     if case.status != Status.CLOSED or case.closed_on is None:
@@ -138,13 +131,11 @@ class RetentionService:
         require_roles(principal, {Role.ADMIN})
         return self._release(principal, self._by_reference(reference))
 
-    def holds(self, principal: StaffPrincipal) -> list[HeldCase]:
-        """Every held case, by reference and reason: the admin's list of what is kept and why."""
+    def held_cases(self, principal: StaffPrincipal) -> list[Case]:
+        """Every held case: the admin's list of what is kept and why (clear metadata only)."""
         require_roles(principal, {Role.ADMIN})
         stmt = select(Case).where(Case.hold_reason.is_not(None)).order_by(Case.reference)
-        return [
-            HeldCase(c.reference, c.hold_reason or "", c.hold_at) for c in self.db.scalars(stmt)
-        ]
+        return list(self.db.scalars(stmt))
 
     def _openable(self, principal: StaffPrincipal, case_id: str) -> Case:
         case = self.db.get(Case, case_id) if len(case_id) <= 64 else None
@@ -153,10 +144,13 @@ class RetentionService:
         return case
 
     def _by_reference(self, reference: str) -> Case:
-        wanted = reference.strip().upper()
+        wanted = reference.strip().upper()[:32]
         case = self.db.scalars(select(Case).where(Case.reference == wanted)).first()
-        if case is None or len(wanted) > 16:
-            raise NotFound("There is no case with this reference.", code="case_not_found")
+        if case is None:
+            # Admins type the reference: an unknown one is a mistake in the form, not a 404.
+            raise Invalid(
+                "There is no case with this reference.", fields={"reference": "unknown_reference"}
+            )
         return case
 
     def _hold(self, principal: StaffPrincipal, case: Case, reason: str) -> Case:

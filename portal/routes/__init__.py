@@ -20,6 +20,7 @@ from portal.routes import (
     reporter_access,
     reporter_api,
     reporter_rewards,
+    retention,
     rewards,
     rewards_api,
     setup,
@@ -43,6 +44,7 @@ _AREAS = (
     rewards_api,
     reporter_rewards,
     flood,
+    retention,
 )
 
 
