@@ -36,8 +36,9 @@ def _sqlite(engine: Engine) -> None:
         if raw.execute("PRAGMA auto_vacuum").fetchone()[0] != INCREMENTAL:
             raw.execute("PRAGMA auto_vacuum=INCREMENTAL")
             raw.execute("VACUUM")
-        # Stepped to the end: the pragma frees one page per step it is run.
-        raw.execute("PRAGMA incremental_vacuum").fetchall()
+        # Through sqlite3_exec (executescript), which steps the pragma to the end: execute()
+        # steps it once, and each step frees a single page.
+        raw.executescript("PRAGMA incremental_vacuum;")
         raw.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
 
 

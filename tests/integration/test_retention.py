@@ -92,6 +92,13 @@ def test_deletion_leaves_no_text_key_or_ciphertext_and_keeps_the_tombstone(share
     assert [name for name, needle in gone.needles.items() if needle not in before] == []
     assert [name for name, needle in gone.needles.items() if needle in after] == []
     assert CANARY.encode() not in after
+    if engine.dialect.name == "sqlite":
+        with engine.connect() as connection:
+            mode = connection.exec_driver_sql("PRAGMA auto_vacuum").scalar()
+            free = connection.exec_driver_sql("PRAGMA freelist_count").scalar()
+        wal = Path(f"{make_url(url).database}-wal")
+        assert (mode, free) == (2, 0)
+        assert not wal.exists() or wal.stat().st_size == 0
     with unit_of_work(factory) as db:
         case = db.get(Case, gone.case_id)
         assert case is not None
