@@ -206,3 +206,20 @@ def test_hold_api_for_investigators_and_admins(client: Any, world: dict[str, Any
     assert held.json()["deletes_on"] is None
     assert again.json()["deletes_on"] == "2029-01-31"
     assert twice.status_code == 409
+
+
+def test_a_deleted_case_is_gone_from_the_staff_list_and_its_page(
+    client: Any, world: dict[str, Any]
+) -> None:
+    """After deletion the case is in nobody's list and its page is a 404, even for its team."""
+    log_in(client, world["ana"], world["clock"])
+    path = f"/staff/cases/{world['case'].id}"
+    before = client.get(path)
+
+    shred(world)
+    listing = client.get("/staff/cases")
+    after = client.get(path)
+
+    assert before.status_code == 200
+    assert listing.context["page"].rows == []
+    assert after.status_code == 404
