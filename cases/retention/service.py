@@ -34,6 +34,8 @@ from cases.staff.roles import CASE_READERS, require_roles
 
 DEFAULT_MONTHS = 36
 REASON_MAX = 500
+# Cases deleted per round: one round is one transaction, kept short for the other writers.
+BATCH = 200
 # Tables that keep rows of a deleted case: the tombstone itself, its rewards (amount and
 # currency stay, what was sealed is cleared) and the audit trail (a hash chain: never edited).
 KEPT_TABLES = frozenset({"cases", "rewards", "audit_entries", "audit_held"})
@@ -138,14 +140,17 @@ class RetentionService:
         return list(self.db.scalars(stmt))
 
     def _openable(self, principal: StaffPrincipal, case_id: str) -> Case:
-        case = self.db.get(Case, case_id) if len(case_id) <= 64 else None
+        # Locked, like the job's scan: a hold and a deletion of one case happen one after the
+        # other (PostgreSQL; SQLite writes one at a time anyway).
+        case = self.db.get(Case, case_id, with_for_update=True) if len(case_id) <= 64 else None
         if case is None or not may_open(self.db, principal.account, case):
             raise NotFound("There is no such case.", code="case_not_found")
         return case
 
     def _by_reference(self, reference: str) -> Case:
         wanted = reference.strip().upper()[:32]
-        case = self.db.scalars(select(Case).where(Case.reference == wanted)).first()
+        stmt = select(Case).where(Case.reference == wanted).with_for_update()
+        case = self.db.scalars(stmt).first()
         if case is None:
             # Admins type the reference: an unknown one is a mistake in the form, not a 404.
             raise Invalid(
@@ -186,30 +191,40 @@ class RetentionService:
 
     # --- the job ----------------------------------------------------------------------------
 
-    def due(self) -> list[Case]:
-        """Closed, not held, not yet deleted, and `retention_months` past the closing day."""
+    def due(self, limit: int = BATCH) -> list[Case]:
+        """Closed, not held, not yet deleted, and `retention_months` past the closing day.
+
+        The rows are locked (FOR UPDATE on PostgreSQL): a hold committed meanwhile is seen
+        when the lock is granted, and the held case drops out of the scan.
+        """
         today = self.today()
         due: list[Case] = []
-        for channel in self.db.scalars(select(Channel)):
+        for channel in self.db.scalars(select(Channel).order_by(Channel.id)):
             # A coarse bound in SQL (calendar months clamp the day), the exact rule in Python.
             latest = add_months(today, -channel.retention_months) + timedelta(days=3)
-            stmt = select(Case).where(
-                Case.channel_id == channel.id,
-                Case.status == Status.CLOSED,
-                Case.closed_on <= latest,
-                Case.retention_deleted_on.is_(None),
-                Case.hold_reason.is_(None),
+            stmt = (
+                select(Case)
+                .where(
+                    Case.channel_id == channel.id,
+                    Case.status == Status.CLOSED,
+                    Case.closed_on <= latest,
+                    Case.retention_deleted_on.is_(None),
+                    Case.hold_reason.is_(None),
+                )
+                .order_by(Case.closed_on, Case.id)
+                .limit(limit)
+                .with_for_update()
             )
             due += [
                 case
                 for case in self.db.scalars(stmt)
                 if (day := deletes_on(case, channel.retention_months)) is not None and day <= today
             ]
-        return due
+        return due[:limit]
 
-    def run(self) -> int:
-        """Delete every expired case; returns how many (the job's figure)."""
-        expired = self.due()
+    def run(self, limit: int = BATCH) -> int:
+        """Delete up to `limit` expired cases (the next round takes the rest); returns how many."""
+        expired = self.due(limit)
         for case in expired:
             self.shred(case)
         return len(expired)

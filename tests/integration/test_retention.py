@@ -173,3 +173,18 @@ def test_the_job_deletes_each_case_once_and_a_second_run_finds_nothing(shared: A
         again = RetentionService(db, clock, RetentionConfig(ZONE, SECRET)).run()
 
     assert (first["retention"], again) == (1, 0)
+
+
+def test_a_round_deletes_at_most_its_batch_and_the_next_round_the_rest(shared: Any) -> None:
+    """Many expired cases are deleted over several short rounds, oldest first."""
+    _url, _engine, factory = shared
+    clock = FixedClock(NOW)
+    made = seed(factory, clock, old=date(2025, 1, 1), older=date(2024, 1, 1))
+
+    with unit_of_work(factory) as db:
+        service = RetentionService(db, clock, RetentionConfig(ZONE, SECRET))
+        first = [c.reference for c in service.due(limit=1)]
+        counts = (service.run(limit=1), service.run(limit=1), service.run(limit=1))
+
+    assert first == [made["older"].reference]
+    assert counts == (1, 1, 0)
