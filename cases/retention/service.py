@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Table, delete, func, select, update
+from sqlalchemy import Table, delete, exists, func, select, update
 from sqlalchemy.orm import Session
 
 import cases.models  # noqa: F401 (every table in the metadata, so case_tables() misses none)
@@ -27,13 +27,14 @@ from cases.errors import CaseError, Conflict, Invalid, NotFound
 from cases.org.models import Channel
 from cases.principals import StaffPrincipal
 from cases.reports.models import Attachment, AttachmentChunk, Case, Status
-from cases.rewards.models import Reward, RewardDecision, RewardPayment
+from cases.rewards.models import Reward, RewardDecision, RewardPayment, RewardStatus
 from cases.sessions.models import UserSession
 from cases.staff.models import Role
 from cases.staff.roles import CASE_READERS, require_roles
 
 DEFAULT_MONTHS = 36
 REASON_MAX = 500
+UNSETTLED = (RewardStatus.PROPOSED, RewardStatus.APPROVED, RewardStatus.ACCEPTED)
 # Cases deleted per round: one round is one transaction, kept short for the other writers.
 BATCH = 200
 # Tables that keep rows of a deleted case: the tombstone itself, its rewards (amount and
@@ -210,6 +211,9 @@ class RetentionService:
                     Case.closed_on <= latest,
                     Case.retention_deleted_on.is_(None),
                     Case.hold_reason.is_(None),
+                    # A reward still on its way to the reporter waits: deleting would take
+                    # the payout details finance needs to pay it.
+                    ~exists().where(Reward.case_id == Case.id, Reward.status.in_(UNSETTLED)),
                 )
                 .order_by(Case.closed_on, Case.id)
                 .limit(limit)

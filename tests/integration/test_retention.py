@@ -58,7 +58,7 @@ def stored(url: str, engine: Any) -> bytes:
 def test_a_case_is_deleted_a_day_after_its_period_not_a_day_before_nor_on_hold(
     shared: Any,
 ) -> None:
-    """Closed 36 months + 1 day ago: deleted; a day short: kept; held: kept however old."""
+    """Closed 36 months + 1 day ago: deleted; a day short, held, or a reward unpaid: kept."""
     _url, _engine, factory = shared
     clock = FixedClock(NOW)
     made = seed(
@@ -67,16 +67,19 @@ def test_a_case_is_deleted_a_day_after_its_period_not_a_day_before_nor_on_hold(
         late=date(2026, 6, 14),
         early=date(2026, 6, 16),
         held=date(2020, 1, 1),
+        unpaid=date(2020, 1, 1),
     )
     with unit_of_work(factory) as db:
         db.get(Case, made["held"].case_id).hold_reason = "Court order 2029/17"  # type: ignore[union-attr]
+        unpaid = select(Reward).where(Reward.case_id == made["unpaid"].case_id)
+        db.scalars(unpaid).one().status = "accepted"
 
     done = JobRunner(factory, clock, CONFIG).run_once()
 
     with unit_of_work(factory) as db:
         state = {n: db.get(Case, s.case_id).retention_deleted_on for n, s in made.items()}  # type: ignore[union-attr]
     assert done["retention"] == 1
-    assert state == {"late": date(2029, 6, 15), "early": None, "held": None}
+    assert state == {"late": date(2029, 6, 15), "early": None, "held": None, "unpaid": None}
 
 
 def test_deletion_leaves_no_text_key_or_ciphertext_and_keeps_the_tombstone(shared: Any) -> None:
