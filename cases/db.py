@@ -81,6 +81,8 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     for pragma in (
+        # Takes effect only on a new, empty database (cases/retention/space.py converts old ones).
+        "auto_vacuum=INCREMENTAL",
         "journal_mode=WAL",
         "synchronous=FULL",
         "foreign_keys=ON",

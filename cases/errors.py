@@ -43,6 +43,7 @@ class Kind(StrEnum):
     UNAUTHORIZED = "unauthorized"
     FORBIDDEN = "forbidden"
     NOT_FOUND = "not_found"
+    GONE = "gone"
     CONFLICT = "conflict"
     THROTTLED = "throttled"
     TOO_LARGE = "too_large"

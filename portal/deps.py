@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from sqlalchemy.orm import Session
 from starlette.requests import HTTPConnection
 
 import crypto
@@ -9,6 +10,7 @@ from cases.clock import Clock, SystemClock
 from cases.reports.flood import FloodConfig
 from cases.reports.intake import IntakeConfig
 from cases.reports.reporter import ReceiptKdf
+from cases.retention import RetentionConfig, RetentionService
 from cases.sessions.service import SessionPolicy, ThrottleRule
 from portal.settings import Settings
 
@@ -75,3 +77,10 @@ def receipt_rule(settings: Settings) -> ThrottleRule:
 def login_rule(settings: Settings) -> ThrottleRule:
     limits = settings.limits
     return ThrottleRule(limits.login_failures_per_account, limits.login_window_seconds)
+
+
+def retention_service(conn: HTTPConnection, db: Session) -> RetentionService:
+    """Retention schedules and legal holds for this request."""
+    settings = settings_of(conn)
+    config = RetentionConfig(settings.timezone, server_secret(settings))
+    return RetentionService(db, clock_of(conn), config)

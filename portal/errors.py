@@ -86,6 +86,7 @@ STATUS_BY_KIND: dict[Kind, int] = {
     Kind.UNAUTHORIZED: 401,
     Kind.FORBIDDEN: 403,
     Kind.NOT_FOUND: 404,
+    Kind.GONE: 410,
     Kind.CONFLICT: 409,
     Kind.TOO_LARGE: 413,
     Kind.UNSUPPORTED: 415,

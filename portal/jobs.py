@@ -25,6 +25,7 @@ from cases.db import new_id, unit_of_work
 from cases.notify.service import NotifyConfig, Outbox
 from cases.notify.smtp import Delivery, Sender, SmtpSender, acquire_job
 from cases.reports.attachments import sweep_unlinked
+from cases.retention import RetentionConfig, RetentionService, reclaim_space, touched_tables
 from cases.sessions.service import SessionService, Throttle
 from portal.settings import Settings
 
@@ -76,6 +77,9 @@ class JobRunner:
             result = self._leased(name, job)
             if result is not None:
                 done[name] = result
+        if done.get("retention"):
+            # After the deleting transaction committed: VACUUM runs outside any transaction.
+            reclaim_space(self.factory.kw["bind"], touched_tables())
         if self.sender is not None:
             done["deliver"] = Delivery(
                 self.factory, self.clock, self.sender, worker=self.owner
@@ -87,6 +91,7 @@ class JobRunner:
             "deadline_reminders": self.deadline_reminders,
             "measure_reminders": self.measure_reminders,
             "sweep": self.sweep,
+            "retention": self.retention,
         }
 
     def deadline_reminders(self, db: Session) -> int:
@@ -107,6 +112,11 @@ class JobRunner:
             + sweep_unlinked(db, self.clock)
             + AuditLog(db, self.clock, self.config.server_secret).release_held()
         )
+
+    def retention(self, db: Session) -> int:
+        """Cases past their channel's retention period, not on hold, deleted for good."""
+        config = RetentionConfig(self.config.zone, self.config.server_secret)
+        return RetentionService(db, self.clock, config).run()
 
     def _outbox(self, db: Session) -> Outbox:
         return Outbox(db, self.clock, NotifyConfig(self.config.base_url, self.config.zone))

@@ -86,6 +86,8 @@ class ChannelForm:
     acknowledge_days: int
     feedback_months: int
     active: bool = True
+    # Months after closing before a case is deleted (cases/retention): 1 to 240.
+    retention_months: int = 36
 
 
 @dataclass(frozen=True)
@@ -355,7 +357,13 @@ class AdminService:
     def update_channel(self, me: StaffPrincipal, channel_id: str, form: ChannelForm) -> None:
         channel = self.channel(me, channel_id)
         _apply_channel(channel, form)
-        self._record(me, "admin.channel_updated", channel.id, active=form.active)
+        self._record(
+            me,
+            "admin.channel_updated",
+            channel.id,
+            active=form.active,
+            retention_months=form.retention_months,
+        )
 
     def add_category(
         self,
@@ -623,8 +631,11 @@ def _apply_channel(channel: Channel, form: ChannelForm) -> None:
         errors["acknowledge_days"] = "out_of_range"
     if not 1 <= form.feedback_months <= 12:
         errors["feedback_months"] = "out_of_range"
+    if not 1 <= form.retention_months <= 240:
+        errors["retention_months"] = "out_of_range"
     if errors:
         raise Invalid(fields=errors)
     channel.acknowledge_days = form.acknowledge_days
     channel.feedback_months = form.feedback_months
+    channel.retention_months = form.retention_months
     channel.active = form.active

@@ -20,6 +20,8 @@ class Channel(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     acknowledge_days: Mapped[int] = mapped_column(Integer, default=7)
     feedback_months: Mapped[int] = mapped_column(Integer, default=3)
+    # Months after closing before a case is deleted for good (cases/retention).
+    retention_months: Mapped[int] = mapped_column(Integer, default=36, server_default="36")
 
     categories: Mapped[list[Category]] = relationship(
         back_populates="channel", order_by="Category.position", lazy="selectin"

@@ -68,6 +68,8 @@ class Case(Base):
         Index("ix_cases_due", "due_on", "id"),
         # A status filter sorted by the next deadline: the list's most common filtered page.
         Index("ix_cases_status_due", "status", "due_on", "id"),
+        # The retention job's scan: closed cases by the day they were closed.
+        Index("ix_cases_status_closed", "status", "closed_on"),
     )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
@@ -87,6 +89,17 @@ class Case(Base):
     due_on: Mapped[date | None] = mapped_column(Date)
     acknowledged_on: Mapped[date | None] = mapped_column(Date)
     concluded_on: Mapped[date | None] = mapped_column(Date)
+    # The (local) day the case was last closed; None while it is open or after a reopen.
+    # Retention counts its months from here (cases/retention).
+    closed_on: Mapped[date | None] = mapped_column(Date)
+    # Set when the retention job shredded the case: this row is then a tombstone of clear
+    # metadata only (docs/retention.md); nothing sealed and no key of it remains.
+    retention_deleted_on: Mapped[date | None] = mapped_column(Date, index=True)
+    # A legal hold: while set, the case is never deleted. The reason is clear text written by
+    # staff (shown on the case page and to admins), so the form asks for no names.
+    hold_reason: Mapped[str | None] = mapped_column(String(500))
+    hold_by: Mapped[str | None] = mapped_column(String(32))
+    hold_at: Mapped[datetime | None] = mapped_column(DateTime)
     receipt_id: Mapped[str] = mapped_column(ForeignKey("receipts.id"), index=True)
     linked_from_id: Mapped[str | None] = mapped_column(ForeignKey("cases.id"), index=True)
     # The hour (UTC) a report arrived in when its channel was flooded (cases/reports/flood.py):

@@ -36,6 +36,7 @@ from cases.reports.intake import DETAILS_MAX, Draft, Filed, IntakeConfig, Intake
 from cases.reports.keys import CASE, REPORTER, KeyRing, reporter_holder, wrap_context
 from cases.reports.models import Attachment, Case, CaseItem, KeyWrap, Receipt
 from cases.reports.sealing import MESSAGE, REPORT, open_json, open_text, seal_text
+from cases.retention.service import DeletedUnderRetention, receipt_deleted
 from cases.rewards.service import RewardConfig, RewardNotice, reporter_reward
 from cases.sessions.models import UserSession
 from cases.sessions.service import SessionPolicy, SessionService, Throttle, ThrottleRule
@@ -230,6 +231,10 @@ class ReporterService:
         if not hmac.compare_digest(derived.verifier, expected) or row is None:
             self.throttle.fail(key, self.config.per_selector)
             return Login(error=wrong_receipt())
+        if receipt_deleted(self.db, row.id):
+            # Only a correct receipt learns this: a wrong one was answered above, alike for
+            # every selector, deleted or not (docs/retention.md, "The receipt").
+            return Login(error=DeletedUnderRetention())
         if not open_session:
             return Login(verified=True)
         principal, fresh = ReporterPrincipal(row, derived.key), None
@@ -276,10 +281,10 @@ class ReporterService:
     # --- the case -------------------------------------------------------------------------
 
     def cases(self, receipt: Receipt) -> list[Case]:
-        """The receipt's cases, the original report first."""
+        """The receipt's cases not deleted under retention, the original report first."""
         stmt = (
             select(Case)
-            .where(Case.receipt_id == receipt.id)
+            .where(Case.receipt_id == receipt.id, Case.retention_deleted_on.is_(None))
             .order_by(Case.linked_from_id.is_not(None), Case.submitted_on, Case.id)
         )
         return list(self.db.scalars(stmt))

@@ -101,5 +101,7 @@ class WorkflowService:
             # A reopened case is no longer concluded; its outcome is decided again.
             case.outcome = None
             case.concluded_on = None
+        # Retention counts from the last closing; a reopened case is no longer on its way out.
+        case.closed_on = today if target == Status.CLOSED else None
         case.status = target
         case.due_on = due_on(case)

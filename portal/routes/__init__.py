@@ -22,6 +22,7 @@ from portal.routes import (
     reporter_access,
     reporter_api,
     reporter_rewards,
+    retention,
     rewards,
     rewards_api,
     setup,
@@ -47,6 +48,7 @@ _AREAS = (
     rewards_api,
     reporter_rewards,
     flood,
+    retention,
 )
 
 

@@ -28,7 +28,7 @@ from cases.staff.models import Role
 from cases.staff.roles import accounts_in_conflict
 from portal.auth import require_staff
 from portal.csrf import form_with_csrf
-from portal.deps import clock_of, kdf_profile, server_secret, settings_of
+from portal.deps import clock_of, kdf_profile, retention_service, server_secret, settings_of
 from portal.errors import http_status
 from portal.i18n import N_
 from portal.notices import with_notice
@@ -55,6 +55,7 @@ FIELD_MESSAGES = {
     "bad_slug": N_("Use lower-case letters, digits and dashes."),
     "out_of_range": N_("This number is outside the allowed range."),
     "unknown": N_("No directory entry has that employee id."),
+    "unknown_reference": N_("There is no case with this reference."),
     "no_role": N_("Only investigators receive reports: give this person that role first."),
     **ROLE_CONFLICT_MESSAGES,
     "invalid": N_("Enter a valid e-mail address."),
@@ -300,6 +301,7 @@ def _channel_form(form: FormData) -> ChannelForm:
         _number(form, "acknowledge_days"),
         _number(form, "feedback_months"),
         active=_field(form, "active") == "1",
+        retention_months=_number(form, "retention_months"),
     )
 
 
@@ -367,6 +369,24 @@ def remove_member(request: Request, admin: AdminService, me: StaffPrincipal, for
     channel_id = _param(request, "channel_id")
     admin.remove_member(me, channel_id, _param(request, "staff_id"))
     return f"/admin/channels/{channel_id}"
+
+
+# --- legal holds (cases/retention) -----------------------------------------------------------
+
+
+def holds_view(request: Request, admin: AdminService, me: StaffPrincipal) -> tuple[str, Any]:
+    return "admin/holds.html", {"held": retention_service(request, admin.db).held_cases(me)}
+
+
+def hold_case(request: Request, admin: AdminService, me: StaffPrincipal, form: FormData) -> str:
+    service = retention_service(request, admin.db)
+    service.hold_by_reference(me, _field(form, "reference"), _field(form, "reason"))
+    return "/admin/holds"
+
+
+def release_hold(request: Request, admin: AdminService, me: StaffPrincipal, form: FormData) -> str:
+    retention_service(request, admin.db).release_by_reference(me, _field(form, "reference"))
+    return "/admin/holds"
 
 
 # --- directory upload ------------------------------------------------------------------------
@@ -453,6 +473,9 @@ routes: list[BaseRoute] = [
     ),
     Route("/admin/rules/{rule_id}/remove", action(remove_rule, channels_view), methods=["POST"]),
     Route("/admin/outbox", page(outbox_view), methods=["GET"]),
+    Route("/admin/holds", page(holds_view), methods=["GET"]),
+    Route("/admin/holds", action(hold_case, holds_view), methods=["POST"]),
+    Route("/admin/holds/release", action(release_hold, holds_view), methods=["POST"]),
     Route("/admin/directory", page(directory_view), methods=["GET"]),
     Route("/admin/directory", upload_directory, methods=["POST"]),
 ]

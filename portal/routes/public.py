@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from cases.db import unit_of_work
 from cases.errors import NotFound
+from cases.retention import retention_periods
 from portal.csrf import set_host_cookie
 from portal.i18n import LANG_COOKIE, locale_from_tag, tag_for
 from portal.openapi import openapi_document
@@ -19,10 +22,18 @@ async def healthz(request: Request) -> Response:
 
 
 async def landing(request: Request) -> Response:
-    """The start page: what happens to a report, and the ways in."""
-    return render(
-        request, "public/landing.html", {"onion_url": request.app.state.settings.onion_url}
-    )
+    """The start page: what happens to a report, how long it is kept, and the ways in."""
+    return await run_in_threadpool(_landing, request)
+
+
+def _landing(request: Request) -> Response:
+    with unit_of_work(request.app.state.db) as db:
+        periods = retention_periods(db)
+        return render(
+            request,
+            "public/landing.html",
+            {"retention_periods": periods, "onion_url": request.app.state.settings.onion_url},
+        )
 
 
 async def switch_language(request: Request) -> Response:

@@ -26,9 +26,10 @@ from cases.org.service import OrgService
 from cases.reports.attachments import delete_files
 from cases.reports.intake import Draft, IdentityInput, IntakeService, SubjectInput, Submission
 from cases.reports.reporter import ReporterView
+from cases.retention import DeletedUnderRetention
 from portal.auth import REPORTER_COOKIE, require_reporter
 from portal.csrf import delete_host_cookie, form_with_csrf, set_host_cookie
-from portal.deps import clock_of, intake_config, settings_of
+from portal.deps import clock_of, intake_config, retention_service, settings_of
 from portal.errors import BadRequest, http_status
 from portal.i18n import LANG_COOKIE, N_, locale_from_tag, request_locale, tag_for, translator
 from portal.routes.reporter_api import (
@@ -232,12 +233,14 @@ def _file(request: Request, parsed: ParsedUpload, draft: Draft) -> Response:
     with unit_of_work(request.app.state.db) as db:
         filed = reporter_service(request, db).file(submission, draft, once=parsed.get("once"))
         case = filed.case
+        months = retention_service(request, db).months_for(case.channel_id)
     context = {
         "receipt": filed.receipt.formatted(),
         "acknowledge_by": case.acknowledge_by,
         "feedback_by": case.feedback_by,
         "files": parsed.files,
         "files_dropped": filed.files_dropped,
+        "retention_months": months,
     }
     return render(request, "reporter/done.html", context, status_code=201)
 
@@ -377,6 +380,7 @@ def _status_context(
         "reply_error": error,
         "access": access_summary(db, view.case, settings_of(request).timezone),
         "limits": settings_of(request).limits,
+        "retention": retention_service(request, db).schedule(view.case),
     }
 
 
@@ -384,6 +388,8 @@ async def login(request: Request) -> Response:
     """Takes the receipt by POST, opens a session in a cookie and shows the case."""
     form = await form_with_csrf(request)
     outcome = await check_receipt(request, str(form.get("receipt", "")), open_session=True)
+    if isinstance(outcome.error, DeletedUnderRetention):
+        return render(request, "reporter/deleted.html", status_code=410)
     if outcome.token is None:
         error = _receipt_error(request, outcome.error)
         status = http_status(outcome.error) if outcome.error is not None else 401

@@ -250,11 +250,12 @@ def _file(request: Request, submission: Submission, draft: Draft) -> Filed:
 
 @api_operation(
     "openReporterSession",
-    "Log in with a receipt; a mistyped receipt is 422 with a hint, a wrong one 401",
+    "Log in with a receipt; a mistyped receipt is 422 with a hint, a wrong one 401; "
+    "410 when every case of the receipt was deleted under the retention policy",
     method="POST",
     request=ReceiptIn,
     responses={200: ReporterToken},
-    errors=(400, 401, 422, 429),
+    errors=(400, 401, 410, 422, 429),
     tags=TAGS,
 )
 @api_operation("closeReporterSession", "Log out", method="DELETE", responses={204: None}, tags=TAGS)

@@ -34,7 +34,7 @@ from cases.staff.models import StaffAccount
 from cases.workflow.rules import ALLOWED
 from portal.auth import STAFF_COOKIE, require_staff, staff_session
 from portal.csrf import delete_host_cookie, form_with_csrf, set_host_cookie
-from portal.deps import clock_of, intake_config, settings_of
+from portal.deps import clock_of, intake_config, retention_service, settings_of
 from portal.errors import http_status
 from portal.i18n import N_, request_locale
 from portal.notices import with_notice
@@ -261,10 +261,10 @@ def _page_href(request: Request, offset: int | None) -> str | None:
 
 
 def case_page(request: Request, db: Session, me: StaffPrincipal) -> Response:
-    return _render_case(request, db, me, {}, 200)
+    return render_case(request, db, me, {}, 200)
 
 
-def _render_case(
+def render_case(
     request: Request, db: Session, me: StaffPrincipal, errors: dict[str, str], status: int
 ) -> Response:
     work = casework(request, db)
@@ -278,6 +278,7 @@ def _render_case(
         "candidates": work.candidates(me, case_id) if not view.awaiting_access else [],
         "locale": request_locale(request),
         "rewards": case_panel(request, db, me, view),
+        "retention": retention_service(request, db).schedule(view.case),
     }
     return render(request, "staff/case.html", {**common(), **context}, status_code=status)
 
@@ -316,7 +317,7 @@ def _act(request: Request, action: Action, form: FormData) -> Response:
         return redirect(TO_LOGIN)
     except Invalid as problem:
         with unit_of_work(request.app.state.db) as db:
-            return _render_case(request, db, require_staff(request, db), problem.fields, 422)
+            return render_case(request, db, require_staff(request, db), problem.fields, 422)
     return redirect(with_notice(request, f"/staff/cases/{case_id}"))
 
 

@@ -116,6 +116,10 @@ ROUTE_ROLES: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/staff/cases/{case_id}/masks/{mask_id}/remove"): WORKERS,
     ("POST", "/staff/cases/{case_id}/items/{item_id}/redact"): WORKERS,
     ("POST", "/staff/cases/{case_id}/recuse"): POLICY,
+    ("POST", "/api/v1/cases/{case_id}/hold"): WORKERS,
+    ("POST", "/api/v1/cases/{case_id}/hold/release"): WORKERS,
+    ("POST", "/staff/cases/{case_id}/hold"): WORKERS,
+    ("POST", "/staff/cases/{case_id}/hold/release"): WORKERS,
     ("GET", "/api/v1/cases/{case_id}/rewards"): frozenset(SINGLE),
     ("POST", "/api/v1/cases/{case_id}/rewards"): frozenset({"investigator"}),
     ("GET", "/staff/cases/{case_id}/reward"): frozenset(SINGLE),
@@ -126,6 +130,9 @@ ROUTE_ROLES: dict[tuple[str, str], frozenset[str]] = {
 KEY_HOLDERS = frozenset(ROLES) - {"admin", "auditor"}
 ACCOUNT_ROUTES: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/api/v1/admin/accounts"): frozenset({"admin"}),
+    ("GET", "/api/v1/admin/holds"): frozenset({"admin"}),
+    ("POST", "/api/v1/admin/holds"): frozenset({"admin"}),
+    ("POST", "/api/v1/admin/holds/release"): frozenset({"admin"}),
     ("PATCH", "/api/v1/admin/accounts/{staff_id}"): frozenset({"admin"}),
     ("GET", "/api/v1/staff/approvals"): KEY_HOLDERS,
     ("POST", "/api/v1/staff/approvals/{approval_id}/approve"): KEY_HOLDERS,
@@ -154,6 +161,7 @@ JSON_BODIES: dict[str, dict[str, Any]] = {
     "masks": {"start": 0, "end": 4},
     "redact": {"start": 0, "end": 1},
     "rewards": {"recovered_loss": "1000", "exclusions_checked": True},
+    "hold": {"reason": "Court proceedings"},
 }
 FORM_BODIES: dict[str, dict[str, str]] = {
     "messages": {"body": "matrix"},
@@ -166,6 +174,7 @@ FORM_BODIES: dict[str, dict[str, str]] = {
     "masks": {"text": "Note"},
     "redact": {"text": "N"},
     "reward": {"recovered_loss": "1000", "exclusions_checked": "1"},
+    "hold": {"reason": "Court proceedings"},
 }
 RECUSAL = re.compile(r"/(recusal|recuse)$")
 

@@ -109,7 +109,7 @@ def test_a_second_runner_skips_leased_jobs_until_the_lease_ends(shared_db: Any) 
     clock.advance(seconds=CONFIG.lease_seconds + 1)
     taken = second.run_once()
 
-    assert set(ran) == {"deadline_reminders", "measure_reminders", "sweep"}
+    assert set(ran) == {"deadline_reminders", "measure_reminders", "sweep", "retention"}
     assert skipped == {}
     assert set(taken) == set(ran)
 

@@ -41,6 +41,7 @@ from cases.principals import StaffPrincipal
 from cases.reports.intake import IntakeConfig
 from cases.reports.keys import KeyRing
 from cases.reports.models import Case
+from cases.retention import RetentionConfig, RetentionService
 from cases.rewards.service import PolicyService, RewardConfig, RewardService
 from cases.sessions.service import SessionPolicy, ThrottleRule
 from cases.staff.login import LoginConfig, LoginService
@@ -146,6 +147,12 @@ RULES: dict[str, frozenset[str]] = {
     "ProtectionService.assess": READERS,
     "ProtectionService.complete_measure": READERS,
     "RecordedIntake.record": INVESTIGATOR,
+    # Legal holds: an investigator who may open the case, or an admin by reference.
+    "RetentionService.held_cases": ADMIN,
+    "RetentionService.hold": READERS,
+    "RetentionService.hold_by_reference": ADMIN,
+    "RetentionService.release": READERS,
+    "RetentionService.release_by_reference": ADMIN,
     "RedactionService.items": READERS,
     "RedactionService.mask": READERS,
     "RedactionService.redact": READERS,
@@ -194,6 +201,7 @@ FACTORIES: dict[type, Factory] = {
         db, clock, IntakeConfig(ZONE, PROFILE, SECRET)
     ),
     RedactionService: lambda db, clock: RedactionService(db, clock, _audit(db, clock)),
+    RetentionService: lambda db, clock: RetentionService(db, clock, RetentionConfig(ZONE, SECRET)),
     RewardService: lambda db, clock: RewardService(db, clock, RewardConfig(ZONE, SECRET)),
     WorkflowService: lambda db, clock: WorkflowService(db, clock, WorkflowConfig(ZONE, SECRET)),
 }

@@ -1,0 +1,309 @@
+"""Deleting expired cases for good (crypto-shredding), and the legal holds that prevent it.
+
+A case is deleted `Channel.retention_months` calendar months after the day it was closed.
+Deleting shreds it: every key wrap and pending grant goes, so nothing sealed for the case can
+be opened again from anything left anywhere (free pages, a WAL, a backup without the wraps);
+then every sealed row is deleted too. Each table with a `case_id` column is emptied of the
+case, so a table added later is covered without being named here; only the case row itself,
+its rewards and the audit trail are kept, as a tombstone of clear metadata (docs/retention.md).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Table, delete, exists, func, select, update
+from sqlalchemy.orm import Session
+
+import cases.models  # noqa: F401 (every table in the metadata, so case_tables() misses none)
+from cases.access.policy import may_open
+from cases.audit.service import Actor, AuditLog
+from cases.clock import Clock, local_day
+from cases.db import Base
+from cases.deadlines import add_months
+from cases.errors import N_, CaseError, Conflict, Invalid, Kind, NotFound
+from cases.org.models import Channel
+from cases.principals import StaffPrincipal
+from cases.reports.models import Attachment, AttachmentChunk, Case, Status
+from cases.rewards.models import Reward, RewardDecision, RewardPayment, RewardStatus
+from cases.sessions.models import UserSession
+from cases.staff.models import Role
+from cases.staff.roles import CASE_READERS, require_roles
+
+DEFAULT_MONTHS = 36
+REASON_MAX = 500
+UNSETTLED = (RewardStatus.PROPOSED, RewardStatus.APPROVED, RewardStatus.ACCEPTED)
+# Cases deleted per round: one round is one transaction, kept short for the other writers.
+BATCH = 200
+# Tables that keep rows of a deleted case: the tombstone itself, its rewards (amount and
+# currency stay, what was sealed is cleared) and the audit trail (a hash chain: never edited).
+KEPT_TABLES = frozenset({"cases", "rewards", "audit_entries", "audit_held"})
+
+
+class DeletedUnderRetention(CaseError):
+    """This report was closed and then deleted under the retention policy."""
+
+    kind = Kind.GONE
+    code = "deleted_under_retention"
+    default_message = N_("This report was closed and then deleted under the retention policy.")
+
+
+@dataclass(frozen=True)
+class RetentionConfig:
+    zone: ZoneInfo
+    server_secret: bytes
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """What staff see of a case's retention: when it goes, or why it stays."""
+
+    months: int
+    deletes_on: date | None
+    hold_reason: str | None
+    hold_at: datetime | None
+    deleted_on: date | None = None
+
+    @property
+    def held(self) -> bool:
+        return self.hold_reason is not None
+
+
+def deletes_on(case: Case, months: int) -> date | None:
+    """The day a closed case is deleted (calendar months after closing); None while open."""
+    if case.status != Status.CLOSED or case.closed_on is None:
+        return None
+    return add_months(case.closed_on, months)
+
+
+def retention_periods(db: Session) -> list[tuple[Channel, int]]:
+    """Each open channel with its retention months: what reporters are told before filing."""
+    stmt = select(Channel).where(Channel.active.is_(True)).order_by(Channel.name_en)
+    return [(channel, channel.retention_months) for channel in db.scalars(stmt)]
+
+
+class RetentionService:
+    def __init__(self, db: Session, clock: Clock, config: RetentionConfig) -> None:
+        self.db = db
+        self.clock = clock
+        self.config = config
+        self.audit = AuditLog(db, clock, config.server_secret)
+
+    def today(self) -> date:
+        return local_day(self.clock.now(), self.config.zone)
+
+    # --- what staff and reporters are shown -------------------------------------------------
+
+    def schedule(self, case: Case) -> Schedule:
+        """Clear metadata only; callers have already decided the viewer may see the case."""
+        months = self._months(case.channel_id)
+        return Schedule(
+            months,
+            None if case.hold_reason else deletes_on(case, months),
+            case.hold_reason,
+            case.hold_at,
+            case.retention_deleted_on,
+        )
+
+    def months_for(self, channel_id: str) -> int:
+        return self._months(channel_id)
+
+    def _months(self, channel_id: str) -> int:
+        channel = self.db.get(Channel, channel_id)
+        return channel.retention_months if channel is not None else DEFAULT_MONTHS
+
+    # --- legal holds ------------------------------------------------------------------------
+
+    def hold(self, principal: StaffPrincipal, case_id: str, reason: str) -> Case:
+        """An investigator who may open the case holds it: it is not deleted while held."""
+        require_roles(principal, CASE_READERS)
+        return self._hold(principal, self._openable(principal, case_id), reason)
+
+    def release(self, principal: StaffPrincipal, case_id: str) -> Case:
+        """An investigator who may open the case ends its hold; retention applies again."""
+        require_roles(principal, CASE_READERS)
+        return self._release(principal, self._openable(principal, case_id))
+
+    def hold_by_reference(self, principal: StaffPrincipal, reference: str, reason: str) -> Case:
+        """An admin holds a case by its reference (admins read no case, so they name it)."""
+        require_roles(principal, {Role.ADMIN})
+        return self._hold(principal, self._by_reference(reference), reason)
+
+    def release_by_reference(self, principal: StaffPrincipal, reference: str) -> Case:
+        require_roles(principal, {Role.ADMIN})
+        return self._release(principal, self._by_reference(reference))
+
+    def held_cases(self, principal: StaffPrincipal) -> list[Case]:
+        """Every held case: the admin's list of what is kept and why (clear metadata only)."""
+        require_roles(principal, {Role.ADMIN})
+        stmt = select(Case).where(Case.hold_reason.is_not(None)).order_by(Case.reference)
+        return list(self.db.scalars(stmt))
+
+    def _openable(self, principal: StaffPrincipal, case_id: str) -> Case:
+        # Locked, like the job's scan: a hold and a deletion of one case happen one after the
+        # other (PostgreSQL; SQLite writes one at a time anyway).
+        case = self.db.get(Case, case_id, with_for_update=True) if len(case_id) <= 64 else None
+        if case is None or not may_open(self.db, principal.account, case):
+            raise NotFound("There is no such case.", code="case_not_found")
+        return case
+
+    def _by_reference(self, reference: str) -> Case:
+        wanted = reference.strip().upper()[:32]
+        stmt = select(Case).where(Case.reference == wanted).with_for_update()
+        case = self.db.scalars(stmt).first()
+        if case is None:
+            # Admins type the reference: an unknown one is a mistake in the form, not a 404.
+            raise Invalid(
+                "There is no case with this reference.", fields={"reference": "unknown_reference"}
+            )
+        return case
+
+    def _hold(self, principal: StaffPrincipal, case: Case, reason: str) -> Case:
+        text = " ".join(reason.split())
+        if not text:
+            raise Invalid("Say why the case must be kept.", fields={"reason": "required"})
+        if len(text) > REASON_MAX:
+            raise Invalid("The reason is too long.", fields={"reason": "too_long"})
+        if case.retention_deleted_on is not None:
+            raise Conflict("This case has already been deleted.", code="already_deleted")
+        case.hold_reason, case.hold_by, case.hold_at = text, principal.id, self.clock.now()
+        self.audit.record(
+            principal.actor,
+            "case.hold",
+            case_id=case.id,
+            detail={"reference": case.reference, "reason": text},
+        )
+        self.db.flush()
+        return case
+
+    def _release(self, principal: StaffPrincipal, case: Case) -> Case:
+        if case.hold_reason is None:
+            raise Conflict("This case is not on hold.", code="not_held")
+        case.hold_reason, case.hold_by, case.hold_at = None, None, None
+        self.audit.record(
+            principal.actor,
+            "case.hold_released",
+            case_id=case.id,
+            detail={"reference": case.reference},
+        )
+        self.db.flush()
+        return case
+
+    # --- the job ----------------------------------------------------------------------------
+
+    def due(self, limit: int = BATCH) -> list[Case]:
+        """Closed, not held, not yet deleted, and `retention_months` past the closing day.
+
+        The rows are locked (FOR UPDATE on PostgreSQL): a hold committed meanwhile is seen
+        when the lock is granted, and the held case drops out of the scan.
+        """
+        today = self.today()
+        due: list[Case] = []
+        for channel in self.db.scalars(select(Channel).order_by(Channel.id)):
+            # A coarse bound in SQL (calendar months clamp the day), the exact rule in Python.
+            latest = add_months(today, -channel.retention_months) + timedelta(days=3)
+            stmt = (
+                select(Case)
+                .where(
+                    Case.channel_id == channel.id,
+                    Case.status == Status.CLOSED,
+                    Case.closed_on <= latest,
+                    Case.retention_deleted_on.is_(None),
+                    Case.hold_reason.is_(None),
+                    # A reward still on its way to the reporter waits: deleting would take
+                    # the payout details finance needs to pay it.
+                    ~exists().where(Reward.case_id == Case.id, Reward.status.in_(UNSETTLED)),
+                )
+                .order_by(Case.closed_on, Case.id)
+                .limit(limit)
+                .with_for_update()
+            )
+            due += [
+                case
+                for case in self.db.scalars(stmt)
+                if (day := deletes_on(case, channel.retention_months)) is not None and day <= today
+            ]
+        return due[:limit]
+
+    def run(self, limit: int = BATCH) -> int:
+        """Delete up to `limit` expired cases (the next round takes the rest); returns how many."""
+        expired = self.due(limit)
+        for case in expired:
+            self.shred(case)
+        return len(expired)
+
+    def shred(self, case: Case) -> None:
+        """Delete all of a case but its tombstone; one audit entry naming the reference only."""
+        if case.hold_reason is not None:
+            raise Conflict("A case on legal hold is not deleted.", code="on_hold")
+        files = select(Attachment.id).where(Attachment.case_id == case.id)
+        self.db.execute(delete(AttachmentChunk).where(AttachmentChunk.attachment_id.in_(files)))
+        for table in case_tables():
+            self.db.execute(delete(table).where(table.c.case_id == case.id))
+        self._clear_rewards(case.id)
+        case.content, case.identity, case.record_state = b"", None, None
+        case.retention_deleted_on = self.today()
+        self.db.flush()
+        if self._all_deleted(case.receipt_id):
+            # Reporter sessions hold the receipt's key, re-encrypted: useless now, and gone.
+            self.db.execute(delete(UserSession).where(UserSession.receipt_id == case.receipt_id))
+        self.audit.record(
+            Actor.system(), "case.deleted_under_retention", detail={"reference": case.reference}
+        )
+        self.db.flush()
+
+    def _clear_rewards(self, case_id: str) -> None:
+        """A reward keeps its amount, currency and status; payout details and texts go."""
+        rewards = select(Reward.id).where(Reward.case_id == case_id)
+        self.db.execute(
+            update(Reward)
+            .where(Reward.case_id == case_id)
+            .values(payout=None, explanation=None)
+            .execution_options(synchronize_session=False)
+        )
+        self.db.execute(
+            update(RewardDecision)
+            .where(RewardDecision.reward_id.in_(rewards))
+            .values(reason=None)
+            .execution_options(synchronize_session=False)
+        )
+        self.db.execute(
+            update(RewardPayment)
+            .where(RewardPayment.reward_id.in_(rewards))
+            .values(reference="")
+            .execution_options(synchronize_session=False)
+        )
+
+    def _all_deleted(self, receipt_id: str) -> bool:
+        stmt = select(func.count()).where(
+            Case.receipt_id == receipt_id, Case.retention_deleted_on.is_(None)
+        )
+        return int(self.db.scalar(stmt) or 0) == 0
+
+
+def case_tables() -> list[Table]:
+    """Every table holding rows of a case (a `case_id` column) except the kept ones, children
+    before parents."""
+    return [
+        table
+        for table in reversed(Base.metadata.sorted_tables)
+        if "case_id" in table.c and table.name not in KEPT_TABLES
+    ]
+
+
+def touched_tables() -> list[str]:
+    """The tables a deletion writes to: what PostgreSQL vacuums afterwards."""
+    extra = ["attachment_chunks", "reward_decisions", "reward_payments", "user_sessions"]
+    return sorted({t.name for t in case_tables()} | {"cases", "rewards", *extra})
+
+
+def receipt_deleted(db: Session, receipt_id: str) -> bool:
+    """Whether every case filed with this receipt was deleted under retention."""
+    stmt = select(
+        func.count(),
+        func.count(Case.retention_deleted_on),
+    ).where(Case.receipt_id == receipt_id)
+    total, deleted = db.execute(stmt).one()
+    return bool(total) and total == deleted
