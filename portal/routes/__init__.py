@@ -25,6 +25,7 @@ from portal.routes import (
     setup,
     staff,
     staff_api,
+    statistics,
 )
 
 _AREAS = (
@@ -37,6 +38,7 @@ _AREAS = (
     accounts,
     admin,
     access,
+    statistics,
     auditor,
     reporter_access,
     rewards,

@@ -117,7 +117,7 @@ ROUTE_ROLES: dict[tuple[str, str], frozenset[str]] = {
 }
 # Account and approval routes (no case id): the roles that may use them at all; everyone
 # else gets 403 whatever the id. Keys are approved only by roles that hold keys.
-KEY_HOLDERS = frozenset(ROLES) - {"admin", "auditor"}
+KEY_HOLDERS = frozenset(r for r in ROLES if set(r.split("+")) & POLICY)
 ACCOUNT_ROUTES: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/api/v1/admin/accounts"): frozenset({"admin"}),
     ("PATCH", "/api/v1/admin/accounts/{staff_id}"): frozenset({"admin"}),

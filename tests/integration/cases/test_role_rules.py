@@ -45,6 +45,7 @@ from cases.sessions.service import SessionPolicy, ThrottleRule
 from cases.staff.login import LoginConfig, LoginService
 from cases.staff.models import Role
 from cases.staff.roles import CASE_READERS, IDENTITY_READERS, POLICY_ROLES
+from cases.stats.service import StatisticsService
 from cases.workflow.flood import FloodTriage
 from cases.workflow.service import WorkflowConfig, WorkflowService
 
@@ -58,7 +59,8 @@ CUSTODIAN = frozenset({"custodian"})
 INVESTIGATOR = frozenset({"investigator"})
 APPROVER = frozenset({"reward_approver"})
 FINANCE = frozenset({"finance"})
-KEY_HOLDERS = ALL - {"admin", "auditor"}
+KEY_HOLDERS = ALL - {"admin", "auditor", "analyst"}
+STATISTICS = frozenset({"analyst", "admin", "auditor"})
 
 ADMIN_METHODS = (
     "accounts",
@@ -108,7 +110,6 @@ RULES: dict[str, frozenset[str]] = {
     # Asking for approval only withholds keys; whoever changed the account asks.
     "ApprovalService.request": ALL,
     "AuditTrail.page": AUDITOR,
-    "AuditTrail.statistics": AUDITOR,
     "AuditTrail.verify": AUDITOR,
     "CaseworkService.add_evidence": READERS,
     "CaseworkService.add_message": READERS,
@@ -160,6 +161,7 @@ RULES: dict[str, frozenset[str]] = {
     "RewardService.suggestion": INVESTIGATOR,
     "RewardService.queue": APPROVER,
     "RewardService.view": ALL,
+    "StatisticsService.answer": STATISTICS,
     "WorkflowService.transition": READERS,
 }
 
@@ -191,6 +193,7 @@ FACTORIES: dict[type, Factory] = {
     ),
     RedactionService: lambda db, clock: RedactionService(db, clock, _audit(db, clock)),
     RewardService: lambda db, clock: RewardService(db, clock, RewardConfig(ZONE, SECRET)),
+    StatisticsService: lambda db, clock: StatisticsService(db, clock, _audit(db, clock), ZONE),
     WorkflowService: lambda db, clock: WorkflowService(db, clock, WorkflowConfig(ZONE, SECRET)),
 }
 
