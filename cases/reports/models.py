@@ -80,7 +80,9 @@ class Case(Base):
             "channel_id",
             "category_id",
         ),
-        Index("ix_cases_stats_groups", "channel_id", "category_id", "outcome", "kind"),
+        Index(
+            "ix_cases_stats_groups", "channel_id", "category_id", "outcome", "kind", "submitted_on"
+        ),
     )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)

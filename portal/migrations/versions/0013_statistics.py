@@ -7,7 +7,7 @@ Create Date: 2026-11-29
 The statistics (cases/stats/) scan clear columns of every case in the base. Two covering
 indexes let each scan read a narrow index instead of the table: one led by the submission
 day with the deadline and status columns (the per-day counts and the lags, filtered by years,
-channel or category), one by channel, category, outcome and kind (the one-way tables).
+channel or category), one by channel, category, outcome, kind and submission day (the one-way tables).
 """
 
 from collections.abc import Sequence
@@ -29,7 +29,7 @@ DAYS = [
     "channel_id",
     "category_id",
 ]
-GROUPS = ["channel_id", "category_id", "outcome", "kind"]
+GROUPS = ["channel_id", "category_id", "outcome", "kind", "submitted_on"]
 
 
 def upgrade() -> None:
