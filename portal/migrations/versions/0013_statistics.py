@@ -7,7 +7,8 @@ Create Date: 2026-11-29
 The statistics (cases/stats/) scan clear columns of every case in the base. Two covering
 indexes let each scan read a narrow index instead of the table: one led by the submission
 day with the deadline and status columns (the per-day counts and the lags, filtered by years,
-channel or category), one by channel, category, outcome, kind and submission day (the one-way tables).
+channel or category), one by channel, category, outcome, kind and submission day (the one-way
+tables).
 """
 
 from collections.abc import Sequence
