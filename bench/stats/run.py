@@ -105,7 +105,7 @@ def _case(
     channel, category = rng.choice(pairs)
     submitted = TODAY - timedelta(days=rng.randint(0, DAYS))
     age = (TODAY - submitted).days
-    acknowledged = submitted + timedelta(days=rng.choice([1, 2, 3, 5, 6, 8, 12]))
+    acknowledged: date | None = submitted + timedelta(days=rng.choice([1, 2, 3, 5, 6, 8, 12]))
     concluded = submitted + timedelta(days=rng.randint(20, 200))
     done = concluded <= TODAY and rng.random() < 0.8
     status = (

@@ -82,7 +82,9 @@ class StatsFilters:
     def without(self, dimension: str) -> StatsFilters:
         if dimension == "years":
             return replace(self, from_year=None, to_year=None)
-        return replace(self, **{dimension: ""})
+        if dimension == "channel":
+            return replace(self, channel="")
+        return replace(self, category="")
 
     def dimensions(self) -> list[str]:
         present = ["years"] if self.from_year or self.to_year else []
@@ -385,7 +387,8 @@ def _fold(
 ) -> dict[str, int]:
     folded = dict.fromkeys(keys, 0)
     for row in marginals:
-        folded[row[index]] = folded.get(row[index], 0) + row[4]
+        key = str(row[index])
+        folded[key] = folded.get(key, 0) + row[4]
     return folded
 
 

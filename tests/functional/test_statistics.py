@@ -116,8 +116,7 @@ def test_a_filter_to_three_cases_is_refused(
     """A category holding 3 cases: the API answers 422 too_few, the page 422 with the reason."""
     with unit_of_work(app_db) as db:
         target = world["categories"][world["slugs"][3]]
-        channel = db.get(Category, target).channel
-        seed_cases(db, channel, 3, category=target)
+        seed_cases(db, build_world(db, world["clock"]).channel, 3, category=target)
 
     api = client.get(API, params={"category": target}, headers=bearer(client, world, "analyst"))
     page = client.get(PAGE, params={"category": target}, headers=cookie(client, world, "analyst"))
