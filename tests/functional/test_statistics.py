@@ -188,15 +188,24 @@ def test_only_statistics_roles_read_them(
 
 
 def test_without_a_staff_session_there_are_no_statistics(
-    client: Any, world: dict[str, Any]
+    client: Any, world: dict[str, Any], app_db: sessionmaker[Any]
 ) -> None:
-    """No session, or a reporter's: 401 from the API, and no figure on any answer."""
-    anonymous = client.get(API)
-    reporter = client.get(API, headers={"Authorization": "Bearer not-a-staff-token"})
+    """No session, or a reporter's own: 401 from the API and the page, and no figure."""
+    with unit_of_work(app_db) as db:
+        receipt = build_world(db, world["clock"]).file().receipt.formatted()
+    session = client.post("/api/v1/reporter/session", json={"receipt": receipt})
+    client.cookies.clear()
+    reporter = {"Authorization": f"Bearer {session.json()['token']}"}
 
+    anonymous = client.get(API)
+    as_reporter = client.get(API, headers=reporter)
+    page = client.get(PAGE, headers=reporter, follow_redirects=False)
+
+    assert session.status_code == 200
     assert anonymous.status_code == 401
-    assert reporter.status_code == 401
-    assert "total" not in anonymous.text
+    assert as_reporter.status_code == 401
+    assert page.status_code in (303, 401)
+    assert "total" not in anonymous.text + as_reporter.text
 
 
 def test_csv_cells_cannot_run_as_formulas(
