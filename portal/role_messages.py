@@ -15,4 +15,5 @@ ROLE_CONFLICT_MESSAGES = {
     "auditor_other": N_("An auditor cannot hold any other role."),
     "approver_finance": N_("A reward approver cannot also be in finance."),
     "admin_keyholder": N_("An admin cannot also hold a role that receives a case's keys."),
+    "analyst_keyholder": N_("An analyst cannot also hold a role that sees cases."),
 }

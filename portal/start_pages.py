@@ -16,6 +16,7 @@ CASE_LIST = "/staff/cases"
 START_PAGES: tuple[tuple[Role, str], ...] = (
     (Role.ADMIN, "/admin"),
     (Role.AUDITOR, "/staff/audit"),
+    (Role.ANALYST, "/staff/statistics"),
     (Role.FINANCE, "/staff/rewards/payouts"),
     (Role.CUSTODIAN, "/staff/disclosures"),
     (Role.REWARD_APPROVER, "/staff/rewards"),

@@ -1,37 +1,33 @@
-"""What auditors read: the audit trail filtered and paged, its verification, case statistics.
+"""What auditors read: the audit trail filtered and paged, and its verification.
 
 Auditors read no report content, so nothing here opens a key: the trail holds only clear,
-non-content facts, and the statistics count the clear columns DESIGN.md keeps (status,
-category, channel, submission day, deadlines). Admins are refused too: configuring the
-portal and checking on the people who use it are separate duties. Every look at the trail
-is itself an entry in it.
+non-content facts (the statistics are in cases/stats/). Admins are refused too: configuring
+the portal and checking on the people who use it are separate duties. Every look at the
+trail is itself an entry in it.
 """
 
 from __future__ import annotations
 
 import json
-from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, func, or_, select
+from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import Session
 
 from cases.audit.models import AuditEntry
 from cases.audit.service import AuditLog, VerifyResult
-from cases.clock import Clock, local_day
+from cases.clock import Clock
 from cases.errors import Forbidden, Invalid
-from cases.org.models import Category, Channel
 from cases.principals import StaffPrincipal
-from cases.reports.models import Case, Status
+from cases.reports.models import Case
 from cases.staff.models import Role, StaffAccount
 
 PAGE_SIZE = 50
 MAX_PAGE_SIZE = 200
 FILTER_MAX = 64
-OPEN_STATUSES = (Status.NEW, Status.ACKNOWLEDGED, Status.INVESTIGATING)
 
 
 @dataclass(frozen=True)
@@ -71,19 +67,6 @@ class TrailPage:
     filters: TrailFilters
     limit: int
     next_before: int | None = None
-
-
-@dataclass(frozen=True)
-class Statistics:
-    """Counts of cases from clear metadata only; category and channel keyed by id."""
-
-    total: int
-    by_status: dict[str, int]
-    by_kind: dict[str, int]
-    by_category: dict[str, int]
-    by_channel: dict[str, int]
-    by_month: dict[str, int]
-    overdue: dict[str, int] = field(default_factory=dict)
 
 
 def require_auditor(principal: StaffPrincipal) -> None:
@@ -153,27 +136,6 @@ class AuditTrail:
         self.audit.record(principal.actor, "audit.verified", detail=detail)
         return result
 
-    def statistics(self, principal: StaffPrincipal) -> Statistics:
-        require_auditor(principal)
-        today = local_day(self.clock.now(), self.zone)
-        stats = Statistics(
-            total=int(self.db.scalar(select(func.count()).select_from(Case)) or 0),
-            by_status=self._grouped(Case.status),
-            by_kind=self._grouped(Case.kind),
-            by_category=self._grouped(Case.category_id),
-            by_channel=self._grouped(Case.channel_id),
-            by_month=self._by_month(),
-            overdue=self._overdue(today),
-        )
-        self.audit.record(principal.actor, "audit.statistics_read")
-        return stats
-
-    def names(self, locale: str) -> dict[str, str]:
-        """Channel and category names by id, inactive ones included: old cases still count."""
-        named = {row.id: row.name(locale) for row in self.db.scalars(select(Channel))}
-        named.update({row.id: row.name(locale) for row in self.db.scalars(select(Category))})
-        return named
-
     def _conditions(self, filters: TrailFilters) -> list[ColumnElement[bool]]:
         conditions: list[ColumnElement[bool]] = []
         if filters.action:
@@ -223,31 +185,6 @@ class AuditTrail:
             for e in entries
         ]
 
-    def _grouped(self, column: Any) -> dict[str, int]:
-        rows = self.db.execute(select(column, func.count()).group_by(column).order_by(column))
-        return {str(value): int(count) for value, count in rows}
-
-    def _by_month(self) -> dict[str, int]:
-        # Grouping by day is portable SQL; folding days into months happens here.
-        rows = self.db.execute(select(Case.submitted_on, func.count()).group_by(Case.submitted_on))
-        months: Counter[str] = Counter()
-        for day, count in rows:
-            months[day.strftime("%Y-%m")] += int(count)
-        return dict(sorted(months.items()))
-
-    def _overdue(self, today: date) -> dict[str, int]:
-        """Open cases past their next legal deadline, by the deadline that was missed."""
-        late = select(Case.status, func.count()).where(
-            Case.status.in_([str(s) for s in OPEN_STATUSES]),
-            Case.due_on.is_not(None),
-            Case.due_on < today,
-        )
-        rows = self.db.execute(late.group_by(Case.status))
-        counts = {"acknowledgement": 0, "feedback": 0}
-        for status, count in rows:
-            counts["acknowledgement" if status == Status.NEW else "feedback"] += int(count)
-        return counts
-
 
 def _has_role(role: str) -> ColumnElement[bool]:
     # actor_roles is a sorted comma-joined list; match whole names only.
@@ -274,7 +211,6 @@ def _day(value: date | None) -> str:
 
 __all__ = [
     "AuditTrail",
-    "Statistics",
     "TrailFilters",
     "TrailPage",
     "TrailRow",

@@ -37,6 +37,7 @@ ACCOUNTS = (
     ("hr.head@demo.example", "周婷 Zhou Ting", ["retaliation_officer", "reward_approver"], "E1300"),
     ("finance@demo.example", "Finance Desk", ["finance"], None),
     ("auditor@demo.example", "Internal Audit", ["auditor"], None),
+    ("analyst@demo.example", "Channel Statistics", ["analyst"], None),
 )
 
 

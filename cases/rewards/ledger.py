@@ -9,8 +9,6 @@ payment (who is paid stays behind the payout key, on the desk).
 
 from __future__ import annotations
 
-import csv
-import io
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -25,12 +23,11 @@ from cases.clock import local_day
 from cases.principals import StaffPrincipal
 from cases.reports.models import Case
 from cases.rewards.models import Reward, RewardPayment, RewardStatus
+from cases.spreadsheet import csv_text
 from cases.staff.models import Role
 from cases.staff.roles import LEDGER_ROLES, require_roles
 
 STATUSES = tuple(RewardStatus)
-# A spreadsheet runs a cell starting with these as a formula (CSV injection).
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 COLUMNS = (
     "reward",
     "case",
@@ -157,21 +154,10 @@ def month_totals(rows: Iterable[LedgerRow]) -> list[MonthTotal]:
     return [totals[k] for k in sorted(totals, reverse=True)]
 
 
-def safe_cell(value: str | int) -> str | int:
-    """A text cell a spreadsheet would run as a formula gets a leading single quote."""
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
-        return "'" + value
-    return value
-
-
 def ledger_csv(ledger: Ledger, zone: ZoneInfo) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(FINANCE_COLUMNS if ledger.for_finance else COLUMNS)
-    for row in ledger.rows:
-        cells = row.finance_cells(zone) if ledger.for_finance else row.cells(zone)
-        writer.writerow([safe_cell(cell) for cell in cells])
-    return out.getvalue()
+    header = FINANCE_COLUMNS if ledger.for_finance else COLUMNS
+    cells = (r.finance_cells(zone) if ledger.for_finance else r.cells(zone) for r in ledger.rows)
+    return csv_text(header, cells)
 
 
 def _day(value: date | None) -> str:

@@ -28,6 +28,8 @@ class Role(StrEnum):
     FINANCE = "finance"
     AUDITOR = "auditor"
     RETALIATION_OFFICER = "retaliation_officer"
+    # Reads the statistics (counts of clear metadata) and nothing else: no case, no key.
+    ANALYST = "analyst"
 
 
 class DirectoryEntry(Base):

@@ -26,6 +26,9 @@ IDENTITY_READERS = CASE_READERS | {Role.CUSTODIAN}
 POLICY_ROLES = IDENTITY_READERS | {Role.REWARD_APPROVER, Role.FINANCE}
 # The reward ledger: amounts and states, never content or payees.
 LEDGER_ROLES = frozenset({Role.REWARD_APPROVER, Role.FINANCE, Role.AUDITOR})
+# The statistics (cases/stats/): counts of clear metadata, never a case. Each of these roles
+# holds no case key and sees no case list, so a count cannot be set against a list they see.
+STATISTICS_ROLES = frozenset({Role.ANALYST, Role.ADMIN, Role.AUDITOR})
 ALL_ROLES = frozenset(Role)
 
 
@@ -86,6 +89,14 @@ FORBIDDEN: tuple[RoleConflict, ...] = (
         frozenset({Role.CUSTODIAN, Role.REWARD_APPROVER, Role.FINANCE}),
         "An admin cannot also hold a role that receives a case's keys.",
         "Admins configure and never read: not identities, rewards or payout details either.",
+    ),
+    RoleConflict(
+        "analyst_keyholder",
+        frozenset({Role.ANALYST}),
+        POLICY_ROLES,
+        "An analyst cannot also hold a role that sees cases.",
+        "Counts of every case set against the cases they may see would show how many are "
+        "hidden from them: the ones that name them or the people they manage.",
     ),
 )
 

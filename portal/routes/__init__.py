@@ -28,6 +28,7 @@ from portal.routes import (
     setup,
     staff,
     staff_api,
+    statistics,
 )
 
 _AREAS = (
@@ -42,6 +43,7 @@ _AREAS = (
     accounts,
     admin,
     access,
+    statistics,
     auditor,
     reporter_access,
     rewards,

@@ -45,6 +45,7 @@ ROLE_LABELS = {
     Role.FINANCE: N_("Finance"),
     Role.AUDITOR: N_("Auditor"),
     Role.RETALIATION_OFFICER: N_("Retaliation officer"),
+    Role.ANALYST: N_("Analyst"),
 }
 FIELD_MESSAGES = {
     "required": N_("This is required."),

@@ -1,7 +1,8 @@
-"""Auditor pages and API: the audit trail with filters, its verification, case statistics.
+"""Auditor pages and API: the audit trail with filters and its verification.
 
 Only the `auditor` role may use them (403 for everyone else, admins included: see
-cases/audit/trail.py). Nothing here reads report content; the pages show clear metadata.
+cases/audit/trail.py). Nothing here reads report content. The statistics moved to
+portal/routes/statistics.py (analysts, admins and auditors).
 """
 
 from __future__ import annotations
@@ -33,11 +34,10 @@ from cases.principals import StaffPrincipal
 from cases.staff.models import Role
 from portal.auth import require_staff
 from portal.deps import clock_of, server_secret, settings_of
-from portal.i18n import N_, request_locale
+from portal.i18n import N_
 from portal.openapi import api_operation
-from portal.routes.staff import STATUS_LABELS
 from portal.shapes import answer
-from portal.shapes.audit import StatisticsOut, TrailPageOut, VerifyOut
+from portal.shapes.audit import TrailPageOut, VerifyOut
 from portal.templating import render
 
 TAGS = ("audit",)
@@ -55,8 +55,8 @@ ROLE_LABELS = {
     Role.FINANCE: N_("Finance"),
     Role.AUDITOR: N_("Auditor"),
     Role.RETALIATION_OFFICER: N_("Retaliation officer"),
+    Role.ANALYST: N_("Analyst"),
 }
-KIND_LABELS = {"report": N_("Report"), "retaliation": N_("Retaliation complaint")}
 # The chain check's reasons (cases/audit/service.py), in words for the page.
 PROBLEM_LABELS = {
     "sequence gap": N_("An entry is missing or was added: the numbers do not follow on."),
@@ -64,10 +64,6 @@ PROBLEM_LABELS = {
         "It does not follow the entry before it: one was deleted, inserted or moved."
     ),
     "contents do not match": N_("Its contents were changed after it was written."),
-}
-OVERDUE_LABELS = {
-    "acknowledgement": N_("Not acknowledged in time"),
-    "feedback": N_("No feedback in time"),
 }
 
 
@@ -128,10 +124,6 @@ def _verify(request: Request, db: Session, me: StaffPrincipal) -> VerifyOut:
     return VerifyOut.of(trail_service(request, db).verify(me))
 
 
-def _statistics(request: Request, db: Session, me: StaffPrincipal) -> StatisticsOut:
-    return StatisticsOut.of(trail_service(request, db).statistics(me))
-
-
 entries_api = api_operation(
     "listAuditEntries",
     "The audit trail, newest first; filters action, actor, role, case, since, until; "
@@ -149,16 +141,6 @@ verify_api = api_operation(
     bearer=True,
     tags=TAGS,
 )(as_auditor(_verify))
-statistics_api = api_operation(
-    "getCaseStatistics",
-    "Counts of cases by status, kind, category, channel, month; overdue counts",
-    responses={200: StatisticsOut},
-    errors=(401, 403),
-    bearer=True,
-    tags=TAGS,
-)(as_auditor(_statistics))
-
-
 # --- pages ---------------------------------------------------------------------------------
 
 
@@ -219,24 +201,9 @@ def verify_page(request: Request, db: Session, me: StaffPrincipal) -> Response:
     return render(request, "auditor/verify.html", {"me": me, "result": result, "why": why})
 
 
-def statistics_page(request: Request, db: Session, me: StaffPrincipal) -> Response:
-    service = trail_service(request, db)
-    context = {
-        "me": me,
-        "stats": service.statistics(me),
-        "names": service.names(request_locale(request)),
-        "status_labels": STATUS_LABELS,
-        "kind_labels": KIND_LABELS,
-        "overdue_labels": OVERDUE_LABELS,
-    }
-    return render(request, "auditor/statistics.html", context)
-
-
 routes: list[BaseRoute] = [
     Route("/api/v1/audit/entries", entries_api, methods=["GET"]),
     Route("/api/v1/audit/verify", verify_api, methods=["GET"]),
-    Route("/api/v1/audit/statistics", statistics_api, methods=["GET"]),
     Route("/staff/audit", auditor_page(trail_page), methods=["GET"]),
     Route("/staff/audit/verify", auditor_page(verify_page), methods=["GET"]),
-    Route("/staff/audit/statistics", auditor_page(statistics_page), methods=["GET"]),
 ]

@@ -222,11 +222,11 @@ def _ledger_csv(request: Request) -> str:
         return ledger_csv(build_ledger(db, me, zone, request.query_params.get("status")), zone)
 
 
-def csv_response(body: str) -> Response:
+def csv_response(body: str, filename: str = "reward-ledger.csv") -> Response:
     return Response(
         body,
         media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": 'attachment; filename="reward-ledger.csv"'},
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )
 
 

@@ -1,11 +1,11 @@
-"""The auditor's JSON: the audit trail, its chain check and case statistics."""
+"""The auditor's JSON: the audit trail and its chain check (statistics: shapes/statistics.py)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from cases.audit.service import VerifyResult
-from cases.audit.trail import Statistics, TrailPage, TrailRow
+from cases.audit.trail import TrailPage, TrailRow
 from portal.shapes import Answer, iso
 
 
@@ -64,28 +64,4 @@ class VerifyOut(Answer):
             checked=result.checked,
             first_bad_seq=result.first_bad_seq,
             problem=result.problem or None,
-        )
-
-
-class StatisticsOut(Answer):
-    """Counts of cases from clear metadata only; category and channel keyed by id."""
-
-    total: int
-    by_status: dict[str, int]
-    by_kind: dict[str, int]
-    by_category: dict[str, int]
-    by_channel: dict[str, int]
-    by_month: dict[str, int]
-    overdue: dict[str, int]
-
-    @classmethod
-    def of(cls, stats: Statistics) -> StatisticsOut:
-        return cls(
-            total=stats.total,
-            by_status=stats.by_status,
-            by_kind=stats.by_kind,
-            by_category=stats.by_category,
-            by_channel=stats.by_channel,
-            by_month=stats.by_month,
-            overdue=stats.overdue,
         )

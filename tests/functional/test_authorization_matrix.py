@@ -127,7 +127,7 @@ ROUTE_ROLES: dict[tuple[str, str], frozenset[str]] = {
 }
 # Account and approval routes (no case id): the roles that may use them at all; everyone
 # else gets 403 whatever the id. Keys are approved only by roles that hold keys.
-KEY_HOLDERS = frozenset(ROLES) - {"admin", "auditor"}
+KEY_HOLDERS = frozenset(r for r in ROLES if set(r.split("+")) & POLICY)
 ACCOUNT_ROUTES: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/api/v1/admin/accounts"): frozenset({"admin"}),
     ("GET", "/api/v1/admin/holds"): frozenset({"admin"}),
@@ -139,6 +139,17 @@ ACCOUNT_ROUTES: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/api/v1/staff/approvals/{approval_id}/refuse"): KEY_HOLDERS,
     ("GET", "/staff/approvals"): KEY_HOLDERS,
     ("POST", "/staff/approvals/{approval_id}"): KEY_HOLDERS,
+}
+# Statistics routes (no case id): counts of clear metadata for analysts, admins and auditors.
+STATISTICS = frozenset(r for r in ROLES if set(r.split("+")) & {"analyst", "admin", "auditor"})
+STATISTICS_ROUTES: dict[tuple[str, str], frozenset[str]] = {
+    ("GET", "/api/v1/statistics"): STATISTICS,
+    ("GET", "/api/v1/audit/statistics"): STATISTICS,
+    ("GET", "/staff/statistics"): STATISTICS,
+    ("GET", "/staff/statistics/annual"): STATISTICS,
+    ("GET", "/staff/statistics/{table}.csv"): STATISTICS,
+    # The auditors' former address only redirects to /staff/statistics, which decides.
+    ("GET", "/staff/audit/statistics"): frozenset(ROLES),
 }
 # Routes that take case ids in their body (bulk actions), declared and called like the rest:
 # the matrix case is not flood-marked, so an allowed dismissal is a 409 that changes nothing.
@@ -587,6 +598,43 @@ def test_account_routes_answer_403_to_roles_never_allowed(matrix: Matrix, role: 
 
     for route, allowed in ACCOUNT_ROUTES.items():
         status = call_account_route(matrix.client, account, route)
+        # A pair holding an allowed single role (admin+analyst) is allowed as that role is.
+        if (status == 403) == (role in allowed or bool(account.held & allowed)):
+            wrong.append(f"{route[0]} {route[1]}: {status}")
+
+    assert not wrong, "\n".join(wrong)
+
+
+def statistics_routes(app: Any) -> list[tuple[str, str]]:
+    """Every route under a statistics path."""
+    found = []
+    for route in app.routes:
+        if isinstance(route, Route) and "statistics" in route.path:
+            found += [(m, route.path) for m in sorted(route.methods or ()) if m != "HEAD"]
+    return sorted(found)
+
+
+def test_every_statistics_route_is_declared(matrix: Matrix) -> None:
+    """Each statistics route has a declared rule."""
+    routes = statistics_routes(matrix.client.app)
+
+    assert sorted(STATISTICS_ROUTES) == routes
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_statistics_routes_answer_403_to_roles_never_allowed(matrix: Matrix, role: str) -> None:
+    """Statistics: 403 for every role but analyst, admin and auditor; never 403 for those."""
+    account = matrix.accounts[(role, "unrelated")]
+    wrong = []
+
+    for route, allowed in STATISTICS_ROUTES.items():
+        path = route[1].replace("{table}", "months")
+        matrix.client.cookies.clear()
+        if path.startswith("/api/"):
+            headers = {"Authorization": f"Bearer {account.token}"}
+        else:
+            headers = {"Cookie": f"__Host-staff={account.token}"}
+        status = matrix.client.get(path, headers=headers, follow_redirects=False).status_code
         if (status == 403) == (role in allowed):
             wrong.append(f"{route[0]} {route[1]}: {status}")
 

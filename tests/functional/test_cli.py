@@ -174,6 +174,20 @@ def test_user_add_refuses_forbidden_role_combinations(
     assert accounts == 0
 
 
+def test_user_add_makes_an_analyst_but_not_an_analyst_investigator(
+    run: Callable[..., subprocess.CompletedProcess[str]],
+) -> None:
+    """--role analyst makes a statistics-only account; with investigator it is refused (exit 2)."""
+    made = run("user", "add", "--email", "an@corp.example", "--role", "analyst", stdin=PASSWORD)
+    both = ("--role", "analyst", "--role", "investigator")
+    refused = run("user", "add", "--email", "ai@corp.example", *both, stdin=PASSWORD)
+
+    assert made.returncode == 0, made.stderr
+    assert json.loads(made.stdout)["roles"] == ["analyst"]
+    assert refused.returncode == 2
+    assert refused.stderr.strip() == "portal: An analyst cannot also hold a role that sees cases."
+
+
 def test_migrate_seeds_the_general_channel(
     run: Callable[..., subprocess.CompletedProcess[str]], cli_env: dict[str, str]
 ) -> None:

@@ -18,7 +18,7 @@ from cases.casework.service import CaseworkConfig, CaseworkService
 from cases.db import unit_of_work
 from cases.reports.intake import SubjectInput
 from cases.rewards.models import Reward
-from cases.staff.models import StaffAccount, StaffRole
+from cases.staff.models import Role, StaffAccount, StaffRole
 from portal.bootstrap import setup_link_if_needed
 from portal.settings import Secret
 from portal.start_pages import START_PAGES, start_page
@@ -77,7 +77,9 @@ def test_start_order_is_one_documented_table() -> None:
     assert start_page(["investigator", "reward_approver"]) == "/staff/rewards"
     assert start_page(["finance", "custodian"]) == "/staff/rewards/payouts"
     assert start_page([]) == "/staff/cases"
-    assert len({role for role, _path in START_PAGES}) == len(START_PAGES) == 7
+    assert start_page(["analyst"]) == "/staff/statistics"
+    assert start_page(["admin", "analyst"]) == "/admin"
+    assert len({role for role, _path in START_PAGES}) == len(START_PAGES) == len(Role)
 
 
 def test_not_allowed_page_keeps_staff_navigation_translated(

@@ -47,6 +47,7 @@ from cases.sessions.service import SessionPolicy, ThrottleRule
 from cases.staff.login import LoginConfig, LoginService
 from cases.staff.models import Role
 from cases.staff.roles import CASE_READERS, IDENTITY_READERS, POLICY_ROLES
+from cases.stats.service import StatisticsService
 from cases.workflow.flood import FloodTriage
 from cases.workflow.service import WorkflowConfig, WorkflowService
 
@@ -60,7 +61,8 @@ CUSTODIAN = frozenset({"custodian"})
 INVESTIGATOR = frozenset({"investigator"})
 APPROVER = frozenset({"reward_approver"})
 FINANCE = frozenset({"finance"})
-KEY_HOLDERS = ALL - {"admin", "auditor"}
+KEY_HOLDERS = ALL - {"admin", "auditor", "analyst"}
+STATISTICS = frozenset({"analyst", "admin", "auditor"})
 
 ADMIN_METHODS = (
     "accounts",
@@ -110,7 +112,6 @@ RULES: dict[str, frozenset[str]] = {
     # Asking for approval only withholds keys; whoever changed the account asks.
     "ApprovalService.request": ALL,
     "AuditTrail.page": AUDITOR,
-    "AuditTrail.statistics": AUDITOR,
     "AuditTrail.verify": AUDITOR,
     "CaseExport.case_file": READERS,
     "CaseworkService.add_message": READERS,
@@ -168,6 +169,7 @@ RULES: dict[str, frozenset[str]] = {
     "RewardService.suggestion": INVESTIGATOR,
     "RewardService.queue": APPROVER,
     "RewardService.view": ALL,
+    "StatisticsService.answer": STATISTICS,
     "WorkflowService.transition": READERS,
 }
 
@@ -203,6 +205,7 @@ FACTORIES: dict[type, Factory] = {
     RedactionService: lambda db, clock: RedactionService(db, clock, _audit(db, clock)),
     RetentionService: lambda db, clock: RetentionService(db, clock, RetentionConfig(ZONE, SECRET)),
     RewardService: lambda db, clock: RewardService(db, clock, RewardConfig(ZONE, SECRET)),
+    StatisticsService: lambda db, clock: StatisticsService(db, clock, _audit(db, clock), ZONE),
     WorkflowService: lambda db, clock: WorkflowService(db, clock, WorkflowConfig(ZONE, SECRET)),
 }
 

@@ -31,12 +31,19 @@ REFUSED = [
     (("auditor", "finance"), "auditor_other"),
     (("reward_approver", "finance"), "approver_finance"),
     (("admin", "custodian"), "admin_keyholder"),
+    (("analyst", "investigator"), "analyst_keyholder"),
+    (("analyst", "retaliation_officer"), "analyst_keyholder"),
+    (("analyst", "custodian"), "analyst_keyholder"),
+    (("analyst", "reward_approver"), "analyst_keyholder"),
+    (("analyst", "finance"), "analyst_keyholder"),
+    (("analyst", "auditor"), "auditor_other"),
 ]
 ALLOWED = [
     ("investigator", "retaliation_officer"),
     ("investigator", "reward_approver"),
     ("custodian", "finance"),
     ("custodian", "reward_approver"),
+    ("analyst", "admin"),
 ]
 
 

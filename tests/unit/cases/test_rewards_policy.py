@@ -7,8 +7,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from cases.errors import Invalid
-from cases.rewards.ledger import safe_cell
 from cases.rewards.policy import default_terms, format_minor, parse_amount, parse_tiers, tiers_text
+from cases.spreadsheet import safe_cell
 
 TERMS = default_terms()
 

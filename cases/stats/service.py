@@ -1,0 +1,453 @@
+"""The statistics answer: counts, rates and durations of cases, from clear columns only.
+
+Nothing here opens a key or reads a sealed column: every figure comes from the clear
+metadata DESIGN.md keeps (channel, category, kind, status, outcome, the submission day,
+deadlines, the days of acknowledgement and conclusion) and from rewards' clear amounts. A
+case deleted under retention keeps those columns, so it still counts; no query filters it
+out. Every figure passes the suppression rule of cases/stats/suppression.py, and a filter
+that would single out fewer than THRESHOLD cases is refused (docs/statistics.md).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
+from datetime import date
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import ColumnElement, and_, case, func, or_, select
+from sqlalchemy.orm import Session
+
+from cases.audit.service import AuditLog
+from cases.clock import Clock, local_day
+from cases.errors import Invalid
+from cases.org.models import Category, Channel
+from cases.principals import StaffPrincipal
+from cases.reports.models import Case, Outcome, Status
+from cases.rewards.models import Reward, RewardPayment, RewardStatus
+from cases.staff.roles import STATISTICS_ROLES, require_roles
+from cases.stats.sql import days_between
+from cases.stats.suppression import (
+    THRESHOLD,
+    Figure,
+    chain,
+    count,
+    percentile,
+    rate,
+    suppress_table,
+)
+
+OPEN_STATUSES = (Status.NEW, Status.ACKNOWLEDGED, Status.INVESTIGATING)
+SUBSTANTIATED = (Outcome.SUBSTANTIATED, Outcome.PARTIALLY_SUBSTANTIATED)
+OUTCOMES = (*(str(o) for o in Outcome), "none")
+KINDS = ("report", "retaliation")
+# Open cases by days since submission: (key, first day, last day or None).
+AGE_BUCKETS = (
+    ("0-7", 0, 7),
+    ("8-30", 8, 30),
+    ("31-90", 31, 90),
+    ("91-365", 91, 365),
+    ("366+", 366, None),
+)
+REWARD_STAGES = ("offered", "accepted", "paid")
+ACCEPTED = (RewardStatus.ACCEPTED, RewardStatus.PAID)
+FIRST_YEAR, LAST_YEAR = 2000, 2100
+ID_MAX = 64
+# SQLite's planner prefers a narrower index for a filtered scan and then reads the table row
+# by row; the covering indexes (migration 0013_statistics) answer from the index alone.
+DAYS_INDEX = "INDEXED BY ix_cases_stats_days"
+GROUPS_INDEX = "INDEXED BY ix_cases_stats_groups"
+TOO_FEW = "These filters would narrow the statistics to fewer than 5 cases: widen them."
+
+
+@dataclass(frozen=True)
+class StatsFilters:
+    """Whole calendar years (a range), a channel and a category; empty matches everything.
+
+    Years, not days or months: two answers whose ranges differ by a month would differ by
+    that month's count, however small (docs/statistics.md, "Differencing").
+    """
+
+    from_year: int | None = None
+    to_year: int | None = None
+    channel: str = ""
+    category: str = ""
+
+    @property
+    def narrowed(self) -> bool:
+        return bool(self.from_year or self.to_year or self.channel or self.category)
+
+    def without(self, dimension: str) -> StatsFilters:
+        if dimension == "years":
+            return replace(self, from_year=None, to_year=None)
+        if dimension == "channel":
+            return replace(self, channel="")
+        return replace(self, category="")
+
+    def dimensions(self) -> list[str]:
+        present = ["years"] if self.from_year or self.to_year else []
+        return present + [d for d in ("channel", "category") if getattr(self, d)]
+
+    def as_detail(self) -> dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items() if v}
+
+
+def parse_filters(
+    year: str = "", from_year: str = "", to_year: str = "", channel: str = "", category: str = ""
+) -> StatsFilters:
+    """The filters of a query string; `year` is a one-year range. Invalid names each bad field."""
+    errors: dict[str, str] = {}
+    if year.strip():
+        from_year = to_year = year
+    first, last = _year(from_year, "from", errors), _year(to_year, "to", errors)
+    if first and last and first > last:
+        errors["to"] = "before_from"
+    for name, value in (("channel", channel), ("category", category)):
+        if len(value.strip()) > ID_MAX:
+            errors[name] = "too_long"
+    if errors:
+        raise Invalid("Check the filters.", fields=errors)
+    return StatsFilters(first, last, channel.strip(), category.strip())
+
+
+def _year(raw: str, name: str, errors: dict[str, str]) -> int | None:
+    raw = raw.strip()
+    if not raw:
+        return None
+    if not (raw.isdigit() and FIRST_YEAR <= int(raw) <= LAST_YEAR):
+        errors[name] = "bad_year"
+        return None
+    return int(raw)
+
+
+@dataclass(frozen=True)
+class Row:
+    key: str
+    figure: Figure
+
+
+@dataclass(frozen=True)
+class MonthRow:
+    month: str
+    reports: Figure
+    acknowledged_in_time: Figure
+    feedback_in_time: Figure
+
+
+@dataclass(frozen=True)
+class Duration:
+    """Days from submission to an event: how many cases it covers, the median, the 90th."""
+
+    cases: Figure
+    median_days: Figure
+    p90_days: Figure
+
+
+@dataclass(frozen=True)
+class RewardRow:
+    currency: str
+    stage: str
+    rewards: Figure
+    amount_minor: Figure
+
+
+@dataclass(frozen=True)
+class Statistics:
+    filters: StatsFilters
+    today: date
+    total: Figure
+    per_month: list[MonthRow]
+    per_channel: list[Row]
+    per_category: list[Row]
+    per_outcome: list[Row]
+    per_kind: list[Row]
+    open_by_age: list[Row]
+    acknowledged_in_time: Figure
+    feedback_in_time: Figure
+    time_to_acknowledge: Duration
+    time_to_close: Duration
+    substantiated_rate: Figure
+    retaliation_complaints: Figure
+    rewards: list[RewardRow]
+
+
+@dataclass
+class _Day:
+    """One submission day's counts (what the per-day query returns)."""
+
+    cases: int = 0
+    ack_met: int = 0
+    ack_due: int = 0
+    feedback_met: int = 0
+    feedback_due: int = 0
+    open: int = 0
+
+    def add(self, other: _Day) -> None:
+        for name, value in other.__dict__.items():
+            setattr(self, name, getattr(self, name) + value)
+
+
+class StatisticsService:
+    def __init__(self, db: Session, clock: Clock, audit: AuditLog, zone: ZoneInfo) -> None:
+        self.db = db
+        self.clock = clock
+        self.audit = audit
+        self.zone = zone
+
+    def answer(self, principal: StaffPrincipal, filters: StatsFilters) -> Statistics:
+        """Every figure for these filters, suppressed; refused when the filters single out few."""
+        require_roles(principal, STATISTICS_ROLES)
+        today = self.today()
+        days = self._days(filters, today)
+        self._check_base(filters, days)
+        stats = self._build(filters, today, days)
+        self.audit.record(principal.actor, "audit.statistics_read", detail=filters.as_detail())
+        return stats
+
+    def today(self) -> date:
+        return local_day(self.clock.now(), self.zone)
+
+    def names(self, locale: str) -> dict[str, str]:
+        """Channel and category names by id, inactive ones included: old cases still count."""
+        named = {row.id: row.name(locale) for row in self.db.scalars(select(Channel))}
+        named.update({row.id: row.name(locale) for row in self.db.scalars(select(Category))})
+        return named
+
+    def channels(self, locale: str) -> list[tuple[str, str, list[tuple[str, str]]]]:
+        """The filter's choices: (id, name, [(category id, name)]) of every channel."""
+        return [
+            (c.id, c.name(locale), [(k.id, k.name(locale)) for k in c.categories])
+            for c in self.db.scalars(select(Channel).order_by(Channel.id))
+        ]
+
+    # --- the refusals --------------------------------------------------------------------
+
+    def _check_base(self, filters: StatsFilters, days: Mapping[date, _Day]) -> None:
+        """Refuse a narrowed base under THRESHOLD, or one whose complement is a small group."""
+        if not filters.narrowed:
+            return
+        total = sum(d.cases for d in days.values())
+        small = total < THRESHOLD
+        for dimension in filters.dimensions():
+            small = small or 0 < self._count(filters.without(dimension)) - total < THRESHOLD
+        years = Counter[int]()
+        for day, counts in days.items():
+            years[day.year] += counts.cases
+        small = small or any(0 < n < THRESHOLD for n in years.values())
+        if small:
+            raise Invalid(TOO_FEW, fields={"filters": "too_few"}, code="too_few")
+
+    # --- the queries (clear columns only) ---------------------------------------------------
+
+    def _where(self, filters: StatsFilters) -> list[ColumnElement[bool]]:
+        where: list[ColumnElement[bool]] = []
+        if filters.from_year:
+            where.append(Case.submitted_on >= date(filters.from_year, 1, 1))
+        if filters.to_year:
+            where.append(Case.submitted_on < date(filters.to_year + 1, 1, 1))
+        if filters.channel:
+            where.append(Case.channel_id == filters.channel)
+        if filters.category:
+            where.append(Case.category_id == filters.category)
+        return where
+
+    def _count(self, filters: StatsFilters) -> int:
+        stmt = select(func.count()).select_from(Case).where(*self._where(filters))
+        return int(self.db.scalar(stmt) or 0)
+
+    def _days(self, filters: StatsFilters, today: date) -> dict[date, _Day]:
+        acknowledged, concluded = Case.acknowledged_on, Case.concluded_on
+        stmt = (
+            select(
+                Case.submitted_on,
+                func.count(),
+                _sum(and_(acknowledged.is_not(None), acknowledged <= Case.acknowledge_by)),
+                _sum(or_(acknowledged.is_not(None), Case.acknowledge_by < today)),
+                _sum(and_(concluded.is_not(None), concluded <= Case.feedback_by)),
+                _sum(or_(concluded.is_not(None), Case.feedback_by < today)),
+                _sum(Case.status.in_([str(s) for s in OPEN_STATUSES])),
+            )
+            .where(*self._where(filters))
+            .group_by(Case.submitted_on)
+            .with_hint(Case, DAYS_INDEX, "sqlite")
+        )
+        return {row[0]: _Day(*(int(v or 0) for v in row[1:])) for row in self.db.execute(stmt)}
+
+    def _marginals(self, filters: StatsFilters) -> list[tuple[str, str, str, str, int]]:
+        """(channel, category, outcome or "none", kind, count): every one-way table at once."""
+        columns = (Case.channel_id, Case.category_id, Case.outcome, Case.kind)
+        stmt = (
+            select(*columns, func.count())
+            .where(*self._where(filters))
+            .group_by(*columns)
+            .with_hint(Case, GROUPS_INDEX, "sqlite")
+        )
+        return [
+            (ch, cat, out or "none", kind, int(n))
+            for ch, cat, out, kind, n in self.db.execute(stmt)
+        ]
+
+    def _lags(self, filters: StatsFilters) -> tuple[dict[int, int], dict[int, int]]:
+        """Days from submission to acknowledgement and to conclusion, as {days: cases} each.
+
+        One scan for both: grouped by the pair, which has few distinct values.
+        """
+        dialect = self.db.get_bind().dialect.name
+        to_ack = days_between(Case.acknowledged_on, Case.submitted_on, dialect)
+        to_close = days_between(Case.concluded_on, Case.submitted_on, dialect)
+        stmt = (
+            select(to_ack, to_close, func.count())
+            .where(or_(Case.acknowledged_on.is_not(None), Case.concluded_on.is_not(None)))
+            .where(*self._where(filters))
+            .group_by(to_ack, to_close)
+            .with_hint(Case, DAYS_INDEX, "sqlite")
+        )
+        acknowledge: Counter[int] = Counter()
+        close: Counter[int] = Counter()
+        for ack_days, close_days, n in self.db.execute(stmt):
+            if ack_days is not None:
+                acknowledge[int(ack_days)] += int(n)
+            if close_days is not None:
+                close[int(close_days)] += int(n)
+        return dict(acknowledge), dict(close)
+
+    def _rewards(self, filters: StatsFilters) -> dict[str, dict[str, tuple[int, int]]]:
+        """{currency: {stage: (rewards, amount in minor units)}} for the cases in the base."""
+        where = self._where(filters)
+        totals: dict[str, dict[str, list[int]]] = {}
+
+        def add(currency: str, stage: str, n: int, amount: int) -> None:
+            stages = totals.setdefault(currency, {s: [0, 0] for s in REWARD_STAGES})
+            stages[stage][0] += n
+            stages[stage][1] += amount
+
+        offered = Reward.offered_on.is_not(None)
+        accepted = Reward.status.in_([str(s) for s in ACCEPTED])
+        stmt = (
+            select(Reward.currency, accepted, func.count(), func.sum(Reward.amount_minor))
+            .join(Case, Case.id == Reward.case_id)
+            .where(offered, *where)
+            .group_by(Reward.currency, accepted)
+        )
+        for currency, was_accepted, n, amount in self.db.execute(stmt):
+            add(currency, "offered", int(n), int(amount or 0))
+            if was_accepted:
+                add(currency, "accepted", int(n), int(amount or 0))
+        paid = (
+            select(RewardPayment.currency, func.count(), func.sum(RewardPayment.amount_minor))
+            .join(Reward, Reward.id == RewardPayment.reward_id)
+            .join(Case, Case.id == Reward.case_id)
+            .where(*where)
+            .group_by(RewardPayment.currency)
+        )
+        for currency, n, amount in self.db.execute(paid):
+            add(currency, "paid", int(n), int(amount or 0))
+        return {c: {s: (v[0], v[1]) for s, v in st.items()} for c, st in sorted(totals.items())}
+
+    # --- the figures -----------------------------------------------------------------------
+
+    def _build(self, filters: StatsFilters, today: date, days: Mapping[date, _Day]) -> Statistics:
+        all_days = _Day()
+        for counts in days.values():
+            all_days.add(counts)
+        marginals = self._marginals(filters)
+        outcomes = _fold(marginals, 2, OUTCOMES)
+        kinds = _fold(marginals, 3, KINDS)
+        decided = sum(n for key, n in outcomes.items() if key != "none")
+        per_kind = suppress_table(kinds)
+        to_acknowledge, to_close = self._lags(filters)
+        return Statistics(
+            filters=filters,
+            today=today,
+            total=count(all_days.cases),
+            per_month=_months(days),
+            per_channel=_rows(suppress_table(_fold(marginals, 0))),
+            per_category=_rows(suppress_table(_fold(marginals, 1))),
+            per_outcome=_rows(suppress_table(outcomes)),
+            per_kind=_rows(per_kind),
+            open_by_age=_rows(suppress_table(_ages(days, today))),
+            acknowledged_in_time=rate(all_days.ack_met, all_days.ack_due),
+            feedback_in_time=rate(all_days.feedback_met, all_days.feedback_due),
+            time_to_acknowledge=_duration(to_acknowledge),
+            time_to_close=_duration(to_close),
+            substantiated_rate=rate(sum(outcomes[str(o)] for o in SUBSTANTIATED), decided),
+            retaliation_complaints=per_kind["retaliation"],
+            rewards=_reward_rows(self._rewards(filters)),
+        )
+
+
+def _sum(condition: ColumnElement[bool]) -> Any:
+    return func.sum(case((condition, 1), else_=0))
+
+
+def _fold(
+    marginals: Iterable[tuple[str, str, str, str, int]], index: int, keys: Iterable[str] = ()
+) -> dict[str, int]:
+    folded = dict.fromkeys(keys, 0)
+    for row in marginals:
+        key = str(row[index])
+        folded[key] = folded.get(key, 0) + row[4]
+    return folded
+
+
+def _rows(figures: Mapping[str, Figure]) -> list[Row]:
+    return [Row(key, figure) for key, figure in figures.items()]
+
+
+def _months(days: Mapping[date, _Day]) -> list[MonthRow]:
+    """Per month of submission; months are grouped by year for the secondary suppression."""
+    months: dict[str, _Day] = {}
+    for day in sorted(days):
+        months.setdefault(day.strftime("%Y-%m"), _Day()).add(days[day])
+    figures = suppress_table({m: d.cases for m, d in months.items()}, {m: m[:4] for m in months})
+    return [
+        MonthRow(
+            month,
+            figures[month],
+            rate(d.ack_met, d.ack_due),
+            rate(d.feedback_met, d.feedback_due),
+        )
+        for month, d in months.items()
+    ]
+
+
+def _ages(days: Mapping[date, _Day], today: date) -> dict[str, int]:
+    ages = {key: 0 for key, _first, _last in AGE_BUCKETS}
+    for day, counts in days.items():
+        age = (today - day).days
+        for key, first, last in AGE_BUCKETS:
+            if age >= first and (last is None or age <= last):
+                ages[key] += counts.open
+                break
+    return ages
+
+
+def _duration(histogram: Mapping[int, int]) -> Duration:
+    return Duration(
+        count(sum(histogram.values())), percentile(histogram, 50), percentile(histogram, 90)
+    )
+
+
+def _reward_rows(totals: Mapping[str, Mapping[str, tuple[int, int]]]) -> list[RewardRow]:
+    rows = []
+    for currency, stages in totals.items():
+        figures = chain([stages[s][0] for s in REWARD_STAGES])
+        for stage, figure in zip(REWARD_STAGES, figures, strict=True):
+            amount = Figure(None) if figure.suppressed else Figure(stages[stage][1])
+            rows.append(RewardRow(currency, stage, figure, amount))
+    return rows
+
+
+__all__ = [
+    "AGE_BUCKETS",
+    "Duration",
+    "MonthRow",
+    "RewardRow",
+    "Row",
+    "Statistics",
+    "StatisticsService",
+    "StatsFilters",
+    "parse_filters",
+]
