@@ -18,8 +18,7 @@ from sqlalchemy.orm import Session
 
 from cases.audit.service import AuditLog
 from cases.db import new_id
-from cases.errors import Invalid, NotFound
-from cases.org.admin import require_admin
+from cases.errors import Forbidden, Invalid, NotFound
 from cases.org.models import Channel
 from cases.principals import StaffPrincipal
 from cases.questionnaires.models import QuestionnaireVersion
@@ -39,6 +38,7 @@ from cases.questionnaires.questions import (
     dump,
     load,
 )
+from cases.staff.models import Role
 
 # The key of the questionnaire's part inside a case's sealed report content.
 CONTENT_KEY = "questionnaire"
@@ -278,6 +278,12 @@ class QuestionnaireService:
             detail["question"] = question_id
             self.audit.record(me.actor, "admin.questionnaire_published", detail=detail)
         return _questionnaire(row)
+
+
+def require_admin(me: StaffPrincipal) -> None:
+    """Questionnaires are configuration: admins edit them (cases/org/admin.py's rule)."""
+    if not me.has_role(Role.ADMIN):
+        raise Forbidden("Only admins use these pages.")
 
 
 def _questionnaire(row: QuestionnaireVersion) -> Questionnaire:

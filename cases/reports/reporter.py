@@ -30,6 +30,7 @@ from cases.db import new_id
 from cases.errors import CaseError, Conflict, Invalid, NotFound, Throttled, Unauthorized
 from cases.notify.service import Outbox
 from cases.principals import ReporterPrincipal
+from cases.questionnaires.service import Answers, QuestionnaireService
 from cases.reports.attachments import AttachmentReader, StoredFile, link, sweep_unlinked
 from cases.reports.flood import FloodGauge
 from cases.reports.intake import DETAILS_MAX, Draft, Filed, IntakeConfig, IntakeService, Submission
@@ -122,6 +123,8 @@ class ReporterView:
     linked: list[LinkedCase] = field(default_factory=list)
     reward: dict[str, Any] | None = None
     identity_disclosure: dict[str, Any] | None = None
+    # The reporter's answers to the extra questions, worded as when they filed.
+    answers: Answers | None = None
 
     def as_json(self) -> dict[str, Any]:
         case = self.case
@@ -139,6 +142,7 @@ class ReporterView:
             "reward": self.reward,
             "identity_disclosure": self.identity_disclosure,
             "linked": [c.as_json() for c in self.linked],
+            "questionnaire": self.answers.as_json() if self.answers is not None else None,
         }
 
 
@@ -343,6 +347,7 @@ class ReporterService:
             linked=linked,
             reward=reporter_reward(self.db, self.clock, self._reward_config(), principal, case.id),
             identity_disclosure=disclosure_notice(self.db, case, self.config.zone),
+            answers=QuestionnaireService(self.db).answered(content, case.category_id),
         )
 
     def _reward_config(self) -> RewardConfig:

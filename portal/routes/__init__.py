@@ -16,6 +16,7 @@ from portal.routes import (
     auditor,
     flood,
     public,
+    questionnaires,
     reporter,
     reporter_access,
     reporter_api,
@@ -43,6 +44,7 @@ _AREAS = (
     rewards_api,
     reporter_rewards,
     flood,
+    questionnaires,
 )
 
 

@@ -25,6 +25,8 @@ from cases.errors import CaseError, Invalid, NotFound
 from cases.org.models import Channel
 from cases.org.service import OrgService
 from cases.principals import ReporterPrincipal
+from cases.questionnaires.questions import Questionnaire
+from cases.questionnaires.service import QuestionnaireService
 from cases.reports.attachments import (
     AttachmentWriter,
     UploadTarget,
@@ -60,6 +62,8 @@ from portal.deps import (
 from portal.errors import read_json
 from portal.i18n import N_, request_locale
 from portal.openapi import api_operation
+from portal.shapes import schema
+from portal.shapes.questionnaires import AnswersIn, ChannelOut, answers_from_json
 from portal.uploads import FileOpener, ParsedUpload, UploadLimits, read_upload
 
 T = TypeVar("T")
@@ -189,9 +193,14 @@ def file_opener(request: Request, target: UploadTarget, field: str) -> FileOpene
     return open_file
 
 
-def channel_json(channel: Channel, locale: str) -> dict[str, Any]:
+def channel_json(channel: Channel, locale: str, questions: Questionnaire) -> dict[str, Any]:
     categories = [{"id": c.id, "name": c.name(locale)} for c in channel.categories if c.active]
-    return {"id": channel.id, "name": channel.name(locale), "categories": categories}
+    return {
+        "id": channel.id,
+        "name": channel.name(locale),
+        "categories": categories,
+        "questions": [q.as_json() for q in questions.questions],
+    }
 
 
 # --- channels ------------------------------------------------------------------------------
@@ -199,8 +208,8 @@ def channel_json(channel: Channel, locale: str) -> dict[str, Any]:
 
 @api_operation(
     "listChannels",
-    "Channels and their categories a reporter may choose",
-    responses={200: {"type": "array", "items": {"type": "object"}}},
+    "Channels, their categories and their current extra questions (docs/questionnaires.md)",
+    responses={200: {"type": "array", "items": schema(ChannelOut)}},
     tags=TAGS,
 )
 async def list_channels(request: Request) -> Response:
@@ -210,7 +219,11 @@ async def list_channels(request: Request) -> Response:
 def _channels(request: Request) -> list[dict[str, Any]]:
     locale = request_locale(request)
     with unit_of_work(request.app.state.db) as db:
-        return [channel_json(c, locale) for c in OrgService(db).active_channels()]
+        questionnaires = QuestionnaireService(db)
+        return [
+            channel_json(c, locale, questionnaires.current(c.id))
+            for c in OrgService(db).active_channels()
+        ]
 
 
 @api_operation(
@@ -247,6 +260,7 @@ REPORT_SCHEMA = {
         "subjects": {"type": "array", "items": {"type": "object"}},
         "exclude": {"type": "array", "items": STRING},
         "identity": {"type": ["object", "null"]},
+        "answers": schema(AnswersIn)["properties"]["answers"],
     },
 }
 
@@ -285,6 +299,11 @@ def submission_from_json(body: dict[str, Any]) -> Submission:
         errors["exclude"] = "invalid"
         exclude = []
     identity = _identity(body.get("identity"), errors)
+    try:
+        answers = answers_from_json(body)
+    except Invalid as refused:
+        errors.update(refused.fields)
+        answers = {}
     if errors:
         raise Invalid("Please check the highlighted fields.", fields=errors)
     return Submission(
@@ -297,6 +316,7 @@ def submission_from_json(body: dict[str, Any]) -> Submission:
         exclude=list(exclude),
         identity=identity,
         intake="api",
+        answers=answers,
     )
 
 

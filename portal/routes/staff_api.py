@@ -245,6 +245,7 @@ def case_json(view: CaseView) -> dict[str, Any]:
             for h in view.history
         ],
         "assignees": [{"id": p.id, "name": p.name} for p in view.assignees],
+        "questionnaire": view.answers.as_json() if view.answers is not None else None,
     }
 
 
