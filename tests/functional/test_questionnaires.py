@@ -1,4 +1,4 @@
-"""Questionnaires over HTTP: admins publish versions, reporters answer (form and API), staff read."""
+"""Questionnaires over HTTP: admins publish versions, reporters answer (form, API), staff read."""
 
 from __future__ import annotations
 
@@ -57,22 +57,21 @@ def body(world: dict[str, Any], answers: Any = None, **extra: Any) -> dict[str, 
     }
 
 
+def bearer(client: Any, person: Person, world: dict[str, Any]) -> dict[str, str]:
+    login = {
+        "email": person.account.email,
+        "password": person.password,
+        "totp": person.code(world["clock"]),
+    }
+    token = client.post("/api/v1/staff/session", json=login).json()["token"]
+    return {"Authorization": f"Bearer {token}"}
+
+
 def case_json(client: Any, person: Person, world: dict[str, Any]) -> Any:
-    clock = world["clock"]
-    token = client.post(
-        "/api/v1/staff/session",
-        json={
-            "email": person.account.email,
-            "password": person.password,
-            "totp": person.code(clock),
-        },
-    ).json()["token"]
+    headers = bearer(client, person, world)
     with unit_of_work(world["db"]) as db:
         case_id = db.scalars(select(Case.id).order_by(Case.reference)).all()
-    return [
-        client.get(f"/api/v1/cases/{cid}", headers={"Authorization": f"Bearer {token}"})
-        for cid in case_id
-    ]
+    return [client.get(f"/api/v1/cases/{cid}", headers=headers) for cid in case_id]
 
 
 def test_channels_list_the_questions_with_both_wordings(client: Any, world: dict[str, Any]) -> None:
@@ -331,11 +330,11 @@ def test_admin_pages_add_move_delete_and_are_admin_only(client: Any, world: dict
         },
     )
     with unit_of_work(world["db"]) as db:
-        versions = list(
-            db.scalars(select(QuestionnaireVersion).order_by(QuestionnaireVersion.number))
-        )
-    newest = versions[-1]
-    qid = [q for q in re.findall(r'"id":"([0-9a-f]{32})"', newest.questions)][-1]
+        newest = db.scalars(
+            select(QuestionnaireVersion).order_by(QuestionnaireVersion.number.desc())
+        ).first()
+    assert newest is not None
+    qid = re.findall(r'"id":"([0-9a-f]{32})"', newest.questions)[-1]
     client.post(f"{path}/{qid}/move", data={"csrf": token, "move": "up"})
     client.post(f"{path}/{qid}/delete", data={"csrf": token})
     page = client.get(path)
@@ -351,18 +350,9 @@ def test_admin_pages_add_move_delete_and_are_admin_only(client: Any, world: dict
 
 def test_admin_api_replaces_the_list_as_a_new_version(client: Any, world: dict[str, Any]) -> None:
     """PUT publishes the whole list as the next version; GET reads it; others get 403."""
-    clock = world["clock"]
 
     def token(person: Person) -> dict[str, str]:
-        answer = client.post(
-            "/api/v1/staff/session",
-            json={
-                "email": person.account.email,
-                "password": person.password,
-                "totp": person.code(clock),
-            },
-        )
-        return {"Authorization": f"Bearer {answer.json()['token']}"}
+        return bearer(client, person, world)
 
     path = f"/api/v1/admin/channels/{world['channel']}/questionnaire"
     admin = token(world["boss"])
