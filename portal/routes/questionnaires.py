@@ -20,7 +20,7 @@ from cases.db import unit_of_work
 from cases.org.admin import AdminService
 from cases.principals import StaffPrincipal
 from cases.questionnaires.questions import Kind, Questionnaire
-from cases.questionnaires.service import QuestionForm, QuestionnaireService
+from cases.questionnaires.service import QuestionForm, QuestionnaireService, require_admin
 from portal.auth import require_staff
 from portal.errors import read_json
 from portal.i18n import N_
@@ -169,8 +169,14 @@ def _service(request: Request, db: Session) -> tuple[QuestionnaireService, Staff
 async def questionnaire_api(request: Request) -> Response:
     if request.method == "GET":
         return JSONResponse(await run_in_threadpool(_current, request))
-    body = parse(QuestionnaireIn, await read_json(request))
-    return JSONResponse(await run_in_threadpool(_replace, request, body))
+    # The role first: a non-admin learns nothing about what body the endpoint wants.
+    await run_in_threadpool(_admin_only, request)
+    return JSONResponse(await run_in_threadpool(_replace, request, await read_json(request)))
+
+
+def _admin_only(request: Request) -> None:
+    with unit_of_work(request.app.state.db) as db:
+        require_admin(require_staff(request, db))
 
 
 def _current(request: Request) -> dict[str, Any]:
@@ -180,9 +186,11 @@ def _current(request: Request) -> dict[str, Any]:
         return questionnaire_json(service.current(channel.id))
 
 
-def _replace(request: Request, body: QuestionnaireIn) -> dict[str, Any]:
+def _replace(request: Request, raw: dict[str, Any]) -> dict[str, Any]:
     with unit_of_work(request.app.state.db) as db:
         service, me = _service(request, db)
+        require_admin(me)
+        body = parse(QuestionnaireIn, raw)
         forms = [(q.id, _question_form(q)) for q in body.questions]
         published = service.replace_all(me, _param(request, "channel_id"), forms)
         return questionnaire_json(published)
