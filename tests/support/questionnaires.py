@@ -72,3 +72,21 @@ def clear_holders(engine: Engine, needles: list[str]) -> list[str]:
                     if isinstance(text, str):
                         found += [f"{table.name}.{column}" for n in needles if n in text]
     return found
+
+
+def axe_as_served(browser: Any, page: Any, locale: str) -> None:
+    """axe on the page as a JS-free browser got it: a second, JS-enabled context is served the
+    same HTML at the same address (axe itself needs JavaScript)."""
+    from support.browser import blocking_violations, describe, run_axe
+
+    page.wait_for_load_state("load")
+    html, url = page.content(), page.url
+    context = browser.new_context(java_script_enabled=True, locale=locale)
+    try:
+        context.route(url, lambda route: route.fulfill(body=html, content_type="text/html"))
+        checker = context.new_page()
+        checker.goto(url)
+        violations = blocking_violations(run_axe(checker))
+    finally:
+        context.close()
+    assert not violations, f"axe on {url} ({locale}):\n{describe(violations)}"
