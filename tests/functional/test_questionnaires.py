@@ -379,3 +379,15 @@ def test_admin_api_replaces_the_list_as_a_new_version(client: Any, world: dict[s
     assert got.json()["questions"][1]["type"] == "yes_no"
     assert bad.status_code == 422
     assert other.status_code == 403
+
+
+def test_the_language_switch_keeps_answers(client: Any, world: dict[str, Any]) -> None:
+    """Switching the form's language carries every typed answer over, in the other wording."""
+    fields = form_fields(client, world, short_text="Acme Ltd", single_choice="2")
+
+    switched = client.post("/report/language", data={**fields, "switch_lang": "zh-CN"})
+
+    assert switched.status_code == 200
+    assert 'value="Acme Ltd"' in switched.text
+    assert re.search(r'value="2" checked', switched.text)
+    assert "客户？" in switched.text
