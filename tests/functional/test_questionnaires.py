@@ -391,3 +391,21 @@ def test_the_language_switch_keeps_answers(client: Any, world: dict[str, Any]) -
     assert 'value="Acme Ltd"' in switched.text
     assert re.search(r'value="2" checked', switched.text)
     assert "客户？" in switched.text
+
+
+def test_the_reporter_api_shows_the_reporters_own_answers(
+    client: Any, world: dict[str, Any]
+) -> None:
+    """The reporter's report (by receipt) carries their answers in the filed wording."""
+    answers = {world["ids"]["date"]: "2026-03-01", world["ids"]["short_text"]: "Acme"}
+    receipt = client.post("/api/v1/reports", json=body(world, answers)).json()["receipt"]
+    token = client.post("/api/v1/reporter/session", json={"receipt": receipt}).json()["token"]
+
+    report = client.get("/api/v1/reporter/report", headers={"Authorization": f"Bearer {token}"})
+
+    part = report.json()["questionnaire"]
+    shown = {a["label"]["en"]: a["value"] for a in part["answers"]}
+    assert part["version"] == 2
+    assert shown["Customer?"] == "Acme"
+    assert shown["When?"] == "2026-03-01"
+    assert shown["Still going?"] is None
