@@ -11,6 +11,7 @@ from cases.access.models import (
 from cases.audit.models import AuditEntry
 from cases.notify.models import JobLease, OutboxMessage
 from cases.org.models import Category, Channel, ChannelMember, RecoveryKey, RoutingRule
+from cases.questionnaires.models import QuestionnaireVersion
 from cases.reports.models import (
     Attachment,
     AttachmentChunk,
@@ -53,6 +54,7 @@ __all__ = [
     "OutboxMessage",
     "PendingGrant",
     "ProtectiveMeasure",
+    "QuestionnaireVersion",
     "Receipt",
     "RecoveryKey",
     "Reward",

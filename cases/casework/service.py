@@ -23,6 +23,7 @@ from cases.db import new_id
 from cases.errors import Invalid, NotFound
 from cases.org.models import Category, Channel
 from cases.principals import StaffPrincipal
+from cases.questionnaires.service import Answers, QuestionnaireService
 from cases.reports.attachments import AttachmentReader, FileTicket, StoredFile, link
 from cases.reports.conversation import add_in_order
 from cases.reports.keys import CASE, KeyRing
@@ -92,6 +93,8 @@ class CaseView:
     files: list[StoredFile] = field(default_factory=list)
     history: list[HistoryEntry] = field(default_factory=list)
     assignees: list[Person] = field(default_factory=list)
+    # The extra questions' answers, in the wording of the version filed (None: none asked).
+    answers: Answers | None = None
 
 
 class CaseworkService:
@@ -156,6 +159,7 @@ class CaseworkService:
             return view
         view.awaiting_access = False
         view.report = open_json(key, case.id, REPORT, case.id, case.content)
+        view.answers = QuestionnaireService(self.db).answered(view.report, case.category_id)
         view.subjects = self._subjects(key, case.id)
         viewer = None if own_masks else principal.id
         view.messages = self._entries(key, case.id, "message", viewer)

@@ -7,8 +7,10 @@ for the caller to show after the commit, and is never stored or logged in clear.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -26,6 +28,7 @@ from cases.notify.service import NotifyConfig, Outbox
 from cases.org.models import Category, Channel
 from cases.org.service import OrgService
 from cases.principals import ReporterPrincipal
+from cases.questionnaires.service import CONTENT_KEY, QuestionnaireService
 from cases.reports.attachments import link
 from cases.reports.flood import FloodConfig, FloodGauge
 from cases.reports.keys import CASE, IDENTITY, KeyRing
@@ -68,6 +71,14 @@ class Submission:
     intake: str = "web"
     attachment_ids: list[str] = field(default_factory=list)
     linked_from_id: str | None = None
+    # Answers to the channel's extra questions by question id (cases/questionnaires/).
+    answers: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def answers_required(self) -> bool:
+        """A reporter filing on the web or the API answers required questions; a report staff
+        record and a linked complaint (forms without the questions) may leave them open."""
+        return self.intake in {"web", "api"} and self.linked_from_id is None
 
 
 @dataclass(frozen=True)
@@ -163,6 +174,11 @@ class IntakeService:
             allowed = {s.id for s in self.recipients(channel)}
             if not set(sub.exclude) <= allowed:
                 errors["exclude"] = "unknown_recipient"
+        if channel is not None and category is not None:
+            try:
+                self._answers(sub, channel, category)
+            except Invalid as refused:
+                errors.update(refused.fields)
         if errors or channel is None or category is None:
             raise Invalid("Please check the highlighted fields.", fields=errors)
         return channel, category
@@ -174,6 +190,11 @@ class IntakeService:
             for person in self.org.recipients(channel, category):
                 people[person.id] = person
         return sorted(people.values(), key=lambda s: s.name or s.email)
+
+    def _answers(self, sub: Submission, channel: Channel, category: Category) -> Any:
+        return QuestionnaireService(self.db).sealed_part(
+            channel.id, category.id, sub.answers, required=sub.answers_required
+        )
 
     @property
     def flood(self) -> FloodGauge:
@@ -269,11 +290,14 @@ class IntakeService:
         self, sub: Submission, draft: Draft, channel: Channel, category: Category, receipt: Receipt
     ) -> Case:
         today = self.today()
-        content = {
+        content: dict[str, Any] = {
             "summary": sub.summary.strip(),
             "details": sub.details.strip(),
             "loss_estimate": sub.loss_estimate.strip(),
         }
+        answers = self._answers(sub, channel, category)
+        if answers is not None:
+            content[CONTENT_KEY] = answers
         ack = acknowledge_by(today, channel.acknowledge_days)
         return Case(
             id=draft.case_id,

@@ -29,6 +29,7 @@ from cases.db import new_id
 from cases.errors import CaseError, Conflict, Invalid, NotFound, Throttled, Unauthorized
 from cases.notify.service import Outbox
 from cases.principals import ReporterPrincipal
+from cases.questionnaires.service import Answers, QuestionnaireService
 from cases.reports.attachments import AttachmentReader, StoredFile, link, sweep_unlinked
 from cases.reports.conversation import add_in_order
 from cases.reports.flood import FloodGauge
@@ -112,6 +113,8 @@ class ReporterView:
     linked: list[LinkedCase] = field(default_factory=list)
     reward: RewardNotice | None = None
     identity_disclosure: DisclosureNotice | None = None
+    # The reporter's answers to the extra questions, worded as when they filed.
+    answers: Answers | None = None
 
 
 class ReceiptKdf:
@@ -314,6 +317,7 @@ class ReporterService:
             linked=linked,
             reward=reporter_reward(self.db, self.clock, self._reward_config(), principal, case.id),
             identity_disclosure=disclosure_notice(self.db, case, self.config.zone),
+            answers=QuestionnaireService(self.db).answered(content, case.category_id),
         )
 
     def _reward_config(self) -> RewardConfig:

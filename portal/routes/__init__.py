@@ -18,6 +18,7 @@ from portal.routes import (
     flood,
     health,
     public,
+    questionnaires,
     reporter,
     reporter_access,
     reporter_api,
@@ -51,6 +52,7 @@ _AREAS = (
     reporter_rewards,
     flood,
     retention,
+    questionnaires,
 )
 
 

@@ -32,6 +32,7 @@ from portal.csrf import delete_host_cookie, form_with_csrf, set_host_cookie
 from portal.deps import clock_of, intake_config, retention_service, settings_of
 from portal.errors import BadRequest, http_status
 from portal.i18n import LANG_COOKIE, N_, locale_from_tag, request_locale, tag_for, translator
+from portal.questionnaire_form import ANSWER_MESSAGES, answers_from_fields, form_questions
 from portal.routes.reporter_api import (
     check_receipt,
     file_opener,
@@ -75,6 +76,7 @@ FIELD_MESSAGES = {
         "Too many files for one report. Nothing was sent yet: choose fewer files. You can add "
         'more later from "Check a report".'
     ),
+    **ANSWER_MESSAGES,
 }
 FILE_REFUSALS = ("file_too_large", "too_large", "too_many_files")
 HONEYPOT_MESSAGE = N_(
@@ -117,6 +119,7 @@ def _render_form(request: Request, state: FormState, status: int) -> Response:
                 if c.active
             ],
             "recipients": recipients,
+            "questions": form_questions(db, channel, locale),
             "values": state.values,
             "errors": state.errors,
             "subject_rows": _subject_rows(state.values),
@@ -287,6 +290,7 @@ def submission_from_form(parsed: ParsedUpload) -> Submission:
         exclude=parsed.getlist("exclude"),
         identity=identity,
         attachment_ids=parsed.file_ids,
+        answers=answers_from_fields(parsed.fields.items()),
     )
 
 

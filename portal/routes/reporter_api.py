@@ -24,6 +24,7 @@ from cases.db import is_sqlite, unit_of_work
 from cases.errors import CaseError, Invalid, NotFound
 from cases.org.service import OrgService
 from cases.principals import ReporterPrincipal
+from cases.questionnaires.service import QuestionnaireService
 from cases.reports.attachments import (
     AttachmentWriter,
     UploadTarget,
@@ -193,7 +194,13 @@ async def list_channels(request: Request) -> Response:
 def _channels(request: Request) -> Channels:
     locale = request_locale(request)
     with unit_of_work(request.app.state.db) as db:
-        return Channels([ChannelOut.of(c, locale) for c in OrgService(db).active_channels()])
+        questionnaires = QuestionnaireService(db)
+        return Channels(
+            [
+                ChannelOut.of(c, locale, questionnaires.current(c.id))
+                for c in OrgService(db).active_channels()
+            ]
+        )
 
 
 @api_operation(

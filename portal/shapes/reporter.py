@@ -9,6 +9,7 @@ from pydantic import BeforeValidator, Field, RootModel, WithJsonSchema
 
 from cases.access.reporting import DisclosureNotice
 from cases.org.models import Channel
+from cases.questionnaires.questions import Questionnaire
 from cases.reports.attachments import StoredFile
 from cases.reports.intake import IdentityInput, SubjectInput, Submission
 from cases.reports.models import Case
@@ -16,6 +17,7 @@ from cases.reports.reporter import LinkedCase, Message, ReporterView
 from cases.rewards.service import Payout, RewardNotice
 from portal.shapes import Answer, Shape
 from portal.shapes.common import Ids, Named, Text, empty_if_null
+from portal.shapes.questionnaires import AnswerIn, AnswersOut, QuestionOut, answer_values
 
 
 class SubjectIn(Shape):
@@ -71,6 +73,13 @@ class ReportIn(Shape):
     subjects: Subjects = Field(default_factory=list)
     exclude: Ids = Field(default_factory=list, description="staff ids to keep away from the report")
     identity: IdentityIn | None = None
+    answers: dict[str, AnswerIn] | None = Field(
+        default=None,
+        max_length=100,
+        description="answers to the channel's extra questions, by question id "
+        "(docs/questionnaires.md): text, a date or a choice id as a string, several choice "
+        "ids as a list, yes/no as true/false, an amount as {amount, currency}",
+    )
 
     def submission(self) -> Submission:
         return Submission(
@@ -83,6 +92,7 @@ class ReportIn(Shape):
             exclude=list(self.exclude),
             identity=self.identity.value() if self.identity else None,
             intake="api",
+            answers=answer_values(self.answers),
         )
 
 
@@ -112,18 +122,24 @@ class Category(Named):
 
 
 class ChannelOut(Answer):
-    """A channel and the categories a reporter may choose in it."""
+    """A channel, the categories a reporter may choose in it and its current extra questions."""
 
     id: str
     name: str
     categories: list[Category]
+    questions: list[QuestionOut]
 
     @classmethod
-    def of(cls, channel: Channel, locale: str) -> ChannelOut:
+    def of(cls, channel: Channel, locale: str, questionnaire: Questionnaire) -> ChannelOut:
         categories = [
             Category(id=c.id, name=c.name(locale)) for c in channel.categories if c.active
         ]
-        return cls(id=channel.id, name=channel.name(locale), categories=categories)
+        return cls(
+            id=channel.id,
+            name=channel.name(locale),
+            categories=categories,
+            questions=[QuestionOut.of(q) for q in questionnaire.questions],
+        )
 
 
 class Channels(RootModel[list[ChannelOut]]):
@@ -231,6 +247,7 @@ class ReporterReport(Answer):
     reward: RewardOut | None
     identity_disclosure: DisclosureOut | None
     linked: list[LinkedOut]
+    questionnaire: AnswersOut | None
 
     @classmethod
     def of(cls, view: ReporterView) -> ReporterReport:
@@ -251,6 +268,7 @@ class ReporterReport(Answer):
                 DisclosureOut.of(view.identity_disclosure) if view.identity_disclosure else None
             ),
             linked=[LinkedOut.of(c) for c in view.linked],
+            questionnaire=AnswersOut.of(view.answers),
         )
 
 

@@ -12,6 +12,7 @@ from cases.reports.models import Case
 from cases.workflow.listing import CasePage, CaseRow
 from portal.shapes import Answer, Shape, iso
 from portal.shapes.common import Named, Text
+from portal.shapes.questionnaires import AnswersOut
 
 
 class StaffLoginIn(Shape):
@@ -171,6 +172,7 @@ class CaseOut(Answer):
     attachments: list[AttachmentOut]
     history: list[HistoryOut]
     assignees: list[Named]
+    questionnaire: AnswersOut | None
 
     @classmethod
     def of(cls, view: CaseView) -> CaseOut:
@@ -196,6 +198,7 @@ class CaseOut(Answer):
             attachments=[AttachmentOut.of(f) for f in view.files],
             history=[HistoryOut.of(h) for h in view.history],
             assignees=[Named(id=p.id, name=p.name) for p in view.assignees],
+            questionnaire=AnswersOut.of(view.answers),
         )
 
 

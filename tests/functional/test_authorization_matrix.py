@@ -134,6 +134,8 @@ ACCOUNT_ROUTES: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/api/v1/admin/holds"): frozenset({"admin"}),
     ("POST", "/api/v1/admin/holds/release"): frozenset({"admin"}),
     ("PATCH", "/api/v1/admin/accounts/{staff_id}"): frozenset({"admin"}),
+    ("GET", "/api/v1/admin/channels/{channel_id}/questionnaire"): frozenset({"admin"}),
+    ("PUT", "/api/v1/admin/channels/{channel_id}/questionnaire"): frozenset({"admin"}),
     ("GET", "/api/v1/staff/approvals"): KEY_HOLDERS,
     ("POST", "/api/v1/staff/approvals/{approval_id}/approve"): KEY_HOLDERS,
     ("POST", "/api/v1/staff/approvals/{approval_id}/refuse"): KEY_HOLDERS,

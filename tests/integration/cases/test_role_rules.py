@@ -38,6 +38,7 @@ from cases.notify.service import NotifyConfig
 from cases.org.admin import AdminConfig, AdminService
 from cases.org.approvals import ApprovalService
 from cases.principals import StaffPrincipal
+from cases.questionnaires.service import QuestionnaireService
 from cases.reports.intake import IntakeConfig
 from cases.reports.keys import KeyRing
 from cases.reports.models import Case
@@ -112,6 +113,11 @@ RULES: dict[str, frozenset[str]] = {
     # Asking for approval only withholds keys; whoever changed the account asks.
     "ApprovalService.request": ALL,
     "AuditTrail.page": AUDITOR,
+    # A channel's extra questions are configuration: admins only (docs/questionnaires.md).
+    **{
+        f"QuestionnaireService.{name}": ADMIN
+        for name in ("add", "change", "channel", "delete", "move", "question", "replace_all")
+    },
     "AuditTrail.verify": AUDITOR,
     "CaseExport.case_file": READERS,
     "CaseworkService.add_message": READERS,
@@ -198,6 +204,7 @@ FACTORIES: dict[type, Factory] = {
         db, clock, LoginConfig(SECRET, PROFILE, ThrottleRule(5, 60), SessionPolicy(60, 600))
     ),
     PolicyService: lambda db, clock: PolicyService(db, clock),
+    QuestionnaireService: lambda db, clock: QuestionnaireService(db, _audit(db, clock)),
     ProtectionService: lambda db, clock: ProtectionService(db, clock, _audit(db, clock)),
     RecordedIntake: lambda db, clock: RecordedIntake(
         db, clock, IntakeConfig(ZONE, PROFILE, SECRET)

@@ -1,0 +1,1 @@
+"""questionnaires domain area: a channel's extra questions, versioned; answers sealed."""
