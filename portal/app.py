@@ -13,6 +13,7 @@ from starlette.staticfiles import StaticFiles
 
 from cases.db import make_engine, session_factory
 from portal.bootstrap import warn_role_conflicts
+from portal.deps import Deps
 from portal.errors import exception_handlers
 from portal.gate import StaffFirst
 from portal.jobs import job_loop
@@ -74,6 +75,7 @@ def create_app(
     app.state.engine = db_engine
     app.state.db = session_factory(db_engine, settings.secret_key.reveal())
     app.state.templates = Templating()
+    app.state.deps = Deps.build(settings, db_engine)
     return app
 
 

@@ -9,7 +9,6 @@ id, so it tells nothing about any case); otherwise a case the caller may not see
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Collection, Mapping
-from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -19,12 +18,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from cases.access.disclosure import DisclosureService, RequestView
-from cases.access.protection import ProtectionService
-from cases.access.redaction import ItemView, RedactionService, Span
-from cases.access.service import AccessService
-from cases.audit.service import AuditLog
-from cases.casework.service import CaseworkService
+from cases.access.disclosure import RequestView
+from cases.access.redaction import ItemView, Span
 from cases.db import unit_of_work
 from cases.errors import CaseError, Forbidden, Invalid, Unauthorized
 from cases.principals import StaffPrincipal
@@ -34,12 +29,12 @@ from cases.staff.models import Role
 from cases.staff.roles import CASE_READERS, IDENTITY_READERS, POLICY_ROLES
 from portal.auth import require_staff
 from portal.csrf import form_with_csrf
-from portal.deps import clock_of, intake_config, server_secret, settings_of
+from portal.deps import AccessServices as Services
+from portal.deps import access_services, intake_config, settings_of
 from portal.errors import read_json
 from portal.i18n import N_
 from portal.notices import with_notice
 from portal.openapi import api_operation
-from portal.routes.staff_api import casework
 from portal.templating import render
 
 TAGS = ("access",)
@@ -63,27 +58,6 @@ FIELD_MESSAGES = {
     "bad_date": N_("Write the date as YYYY-MM-DD."),
     "unknown_employee": N_("Nobody in the staff directory has that employee ID."),
 }
-
-
-@dataclass(frozen=True)
-class Services:
-    work: CaseworkService
-    access: AccessService
-    disclosure: DisclosureService
-    protection: ProtectionService
-    redaction: RedactionService
-
-
-def services(request: Request, db: Session) -> Services:
-    settings, clock = settings_of(request), clock_of(request)
-    audit = AuditLog(db, clock, server_secret(settings))
-    return Services(
-        work=casework(request, db),
-        access=AccessService(db, clock, audit),
-        disclosure=DisclosureService(db, clock, audit, settings.timezone),
-        protection=ProtectionService(db, clock, audit),
-        redaction=RedactionService(db, clock, audit),
-    )
 
 
 def require_roles(me: StaffPrincipal, roles: Collection[str]) -> None:
@@ -270,7 +244,7 @@ def run_action(
     with unit_of_work(request.app.state.db) as db:
         me = require_staff(request, db)
         require_roles(me, roles)
-        s = services(request, db)
+        s = access_services(request, db)
         case = s.work.visible_case(me, request.path_params["case_id"])
         result = action(s, me, case, request, data)
     # An action may hand back its refusal instead of raising it, so that what it recorded
@@ -326,7 +300,7 @@ def _page(request: Request, errors: dict[str, str], status: int) -> Response:
         with unit_of_work(request.app.state.db) as db:
             me = require_staff(request, db)
             require_roles(me, CASE_READERS)
-            context = page_context(services(request, db), me, request.path_params["case_id"])
+            context = page_context(access_services(request, db), me, request.path_params["case_id"])
     except Unauthorized:
         return RedirectResponse("/staff/login", status_code=303)
     context.update(errors=errors, field_messages=FIELD_MESSAGES)
@@ -381,7 +355,7 @@ def identity_page(request: Request) -> Response:
         with unit_of_work(request.app.state.db) as db:
             me = require_staff(request, db)
             require_roles(me, IDENTITY_READERS)
-            s = services(request, db)
+            s = access_services(request, db)
             case = s.work.visible_case(me, request.path_params["case_id"])
             identity = s.disclosure.identity(me, case)
     except Unauthorized:
@@ -401,7 +375,7 @@ def _queue(request: Request, errors: dict[str, str], status: int) -> Response:
         with unit_of_work(request.app.state.db) as db:
             me = require_staff(request, db)
             require_roles(me, {Role.CUSTODIAN})
-            s = services(request, db)
+            s = access_services(request, db)
             rows = s.disclosure.pending_for_custodian(me)
             views = [
                 v
@@ -432,7 +406,7 @@ def decide(request: Request, me: StaffPrincipal, db: Session, data: Mapping[str,
     approve = text(data, "decision")
     if approve not in {"approve", "refuse"}:
         raise Invalid("Choose approve or refuse.", fields={"decision": "invalid"})
-    row = services(request, db).disclosure.decide(
+    row = access_services(request, db).disclosure.decide(
         me,
         request.path_params["request_id"],
         approve=approve == "approve",
@@ -496,7 +470,7 @@ def _pending(request: Request) -> dict[str, Any]:
     with unit_of_work(request.app.state.db) as db:
         me = require_staff(request, db)
         require_roles(me, {Role.CUSTODIAN})
-        s = services(request, db)
+        s = access_services(request, db)
         rows = s.disclosure.pending_for_custodian(me)
         items = [
             {**request_json(v), "case": row.case_id}

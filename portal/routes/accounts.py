@@ -16,26 +16,21 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 import crypto
-from cases.audit.service import AuditLog
 from cases.db import unit_of_work
 from cases.errors import CaseError, Invalid, NotFound, Unauthorized
-from cases.notify.service import NotifyConfig
 from cases.org.admin import require_admin
-from cases.org.approvals import ApprovalService, ApprovalView
+from cases.org.approvals import ApprovalView
 from cases.sessions.service import ActiveSession
-from cases.staff.enrolment import EnrolmentService, key_code
+from cases.staff.enrolment import key_code
 from cases.staff.models import StaffAccount
-from cases.staff.service import StaffService
 from portal.auth import STAFF_COOKIE, require_staff, staff_session
 from portal.csrf import form_with_csrf, set_host_cookie
-from portal.deps import clock_of, kdf_profile, server_secret, settings_of
+from portal.deps import admin_service, approval_service, enrolment_service, login_service
 from portal.errors import read_json
 from portal.i18n import N_
 from portal.openapi import api_operation
 from portal.qr import totp_qr_svg
 from portal.routes.admin import ROLE_LABELS, enrolment_url
-from portal.routes.admin import service as admin_service
-from portal.routes.staff_api import login_service
 from portal.start_pages import start_page
 from portal.templating import render
 
@@ -105,23 +100,6 @@ async def json_body(request: Request) -> dict[str, Any]:
     return await read_json(request)
 
 
-def _staff(request: Request, db: Session) -> StaffService:
-    settings = settings_of(request)
-    return StaffService(
-        db, clock_of(request), server_secret=server_secret(settings), profile=kdf_profile(settings)
-    )
-
-
-def enrolment(request: Request, db: Session) -> EnrolmentService:
-    return EnrolmentService(db, clock_of(request), _staff(request, db))
-
-
-def approvals(request: Request, db: Session) -> ApprovalService:
-    settings, clock = settings_of(request), clock_of(request)
-    audit = AuditLog(db, clock, server_secret(settings))
-    return ApprovalService(db, clock, audit, NotifyConfig(settings.base_url, settings.timezone))
-
-
 def account_json(account: StaffAccount) -> dict[str, Any]:
     return {
         "id": account.id,
@@ -151,7 +129,7 @@ def enrol_form(request: Request) -> Response:
     token = request.path_params["token"]
     try:
         with unit_of_work(request.app.state.db) as db:
-            email = enrolment(request, db).account_for(token).email
+            email = enrolment_service(request, db).account_for(token).email
     except NotFound as problem:
         return render(request, "staff/enrol_invalid.html", {"error": problem.message}, 404)
     return render(request, "staff/enrol.html", {"email": email, "errors": {}})
@@ -167,7 +145,7 @@ def _enrol(request: Request, password: str, again: str) -> Response:
     token = request.path_params["token"]
     try:
         with unit_of_work(request.app.state.db) as db:
-            service = enrolment(request, db)
+            service = enrolment_service(request, db)
             email = service.account_for(token).email
             if password != again:
                 raise Invalid(fields={"password_again": "mismatch"})
@@ -232,7 +210,7 @@ def approvals_page(request: Request) -> Response:
     try:
         with unit_of_work(request.app.state.db) as db:
             me = require_staff(request, db)
-            views = approvals(request, db).pending(me)
+            views = approval_service(request, db).pending(me)
             context = {
                 "me": me,
                 "approvals": views,
@@ -262,7 +240,7 @@ def _decide(request: Request, approve: bool) -> dict[str, Any]:
     approval_id = request.path_params["approval_id"]
     with unit_of_work(request.app.state.db) as db:
         me = require_staff(request, db)
-        service = approvals(request, db)
+        service = approval_service(request, db)
         if approve:
             granted = service.approve(me, approval_id)
             return {"id": approval_id, "status": "approved", "keys": granted}
@@ -361,7 +339,7 @@ async def complete_enrolment(request: Request) -> Response:
 
 def _complete(request: Request, token: str, password: str) -> dict[str, Any]:
     with unit_of_work(request.app.state.db) as db:
-        done = enrolment(request, db).complete(token, password)
+        done = enrolment_service(request, db).complete(token, password)
         return {
             "totp_secret": crypto.totp_secret_b32(done.totp_secret),
             "key_code": key_code(done.account),
@@ -383,7 +361,7 @@ async def list_approvals(request: Request) -> Response:
 def _list(request: Request) -> list[dict[str, Any]]:
     with unit_of_work(request.app.state.db) as db:
         me = require_staff(request, db)
-        return [approval_json(v) for v in approvals(request, db).pending(me)]
+        return [approval_json(v) for v in approval_service(request, db).pending(me)]
 
 
 def _decision(approve: bool) -> Callable[[Request], Any]:

@@ -19,7 +19,7 @@ from starlette.routing import BaseRoute, Route
 
 from cases.db import new_id, unit_of_work
 from cases.errors import Conflict, Invalid, Unauthorized
-from cases.org.admin import AdminConfig, AdminService, ChannelForm, require_admin
+from cases.org.admin import AdminService, ChannelForm, require_admin
 from cases.principals import StaffPrincipal
 from cases.reports.attachments import StoredFile
 from cases.staff.directory import parse_csv
@@ -28,7 +28,7 @@ from cases.staff.models import Role
 from cases.staff.roles import accounts_in_conflict
 from portal.auth import require_staff
 from portal.csrf import form_with_csrf
-from portal.deps import clock_of, kdf_profile, server_secret, settings_of
+from portal.deps import admin_service, settings_of
 from portal.i18n import N_
 from portal.notices import with_notice
 from portal.role_messages import ROLE_CONFLICT_MESSAGES
@@ -89,18 +89,6 @@ View = Callable[[Request, AdminService, StaffPrincipal], tuple[str, dict[str, An
 Action = Callable[[Request, AdminService, StaffPrincipal, FormData], str]
 
 
-def service(request: Request, db: Session) -> AdminService:
-    settings = settings_of(request)
-    config = AdminConfig(
-        server_secret(settings),
-        kdf_profile(settings),
-        settings.base_url,
-        settings.timezone,
-        settings.recovery_key_fingerprint,
-    )
-    return AdminService(db, clock_of(request), config)
-
-
 def enrolment_url(request: Request, token: str) -> str:
     return settings_of(request).base_url.rstrip("/") + enrolment_path(token)
 
@@ -108,7 +96,7 @@ def enrolment_url(request: Request, token: str) -> str:
 def _admin(request: Request, db: Session) -> tuple[AdminService, StaffPrincipal]:
     me = require_staff(request, db)
     require_admin(me)
-    return service(request, db), me
+    return admin_service(request, db), me
 
 
 def _render(

@@ -17,10 +17,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from cases.audit.service import AuditLog, VerifyResult
+from cases.audit.service import VerifyResult
 from cases.audit.trail import (
     PAGE_SIZE,
-    AuditTrail,
     Statistics,
     TrailFilters,
     TrailPage,
@@ -33,7 +32,7 @@ from cases.errors import Invalid, Unauthorized
 from cases.principals import StaffPrincipal
 from cases.staff.models import Role
 from portal.auth import require_staff
-from portal.deps import clock_of, server_secret, settings_of
+from portal.deps import audit_trail
 from portal.i18n import N_, request_locale
 from portal.openapi import api_operation
 from portal.routes.staff import STATUS_LABELS
@@ -76,12 +75,6 @@ OVERDUE_LABELS = {
 }
 
 
-def trail_service(request: Request, db: Session) -> AuditTrail:
-    settings, clock = settings_of(request), clock_of(request)
-    audit = AuditLog(db, clock, server_secret(settings))
-    return AuditTrail(db, clock, audit, settings.timezone)
-
-
 def filters_from(params: QueryParams) -> TrailFilters:
     """The filters of a query string; a malformed date is Invalid naming its field."""
     return TrailFilters(
@@ -102,7 +95,7 @@ def number(params: QueryParams, name: str, default: int | None) -> int | None:
 def read_page(request: Request, db: Session, me: StaffPrincipal) -> TrailPage:
     params = request.query_params
     limit = number(params, "limit", PAGE_SIZE) or PAGE_SIZE
-    return trail_service(request, db).page(
+    return audit_trail(request, db).page(
         me, filters_from(params), number(params, "before", None), limit
     )
 
@@ -165,11 +158,11 @@ def _entries(request: Request, db: Session, me: StaffPrincipal) -> dict[str, Any
 
 
 def _verify(request: Request, db: Session, me: StaffPrincipal) -> dict[str, Any]:
-    return verify_json(trail_service(request, db).verify(me))
+    return verify_json(audit_trail(request, db).verify(me))
 
 
 def _statistics(request: Request, db: Session, me: StaffPrincipal) -> dict[str, Any]:
-    return statistics_json(trail_service(request, db).statistics(me))
+    return statistics_json(audit_trail(request, db).statistics(me))
 
 
 entries_api = api_operation(
@@ -223,7 +216,7 @@ def auditor_page(
 
 
 def trail_page(request: Request, db: Session, me: StaffPrincipal) -> Response:
-    service = trail_service(request, db)
+    service = audit_trail(request, db)
     context: dict[str, Any] = {
         "me": me,
         "actions": service.actions(),
@@ -252,7 +245,7 @@ def _next_href(request: Request, page: TrailPage) -> str | None:
 
 
 def verify_page(request: Request, db: Session, me: StaffPrincipal) -> Response:
-    result = trail_service(request, db).verify(me)
+    result = audit_trail(request, db).verify(me)
     why = next(
         (text for start, text in PROBLEM_LABELS.items() if result.problem.startswith(start)), ""
     )
@@ -260,7 +253,7 @@ def verify_page(request: Request, db: Session, me: StaffPrincipal) -> Response:
 
 
 def statistics_page(request: Request, db: Session, me: StaffPrincipal) -> Response:
-    service = trail_service(request, db)
+    service = audit_trail(request, db)
     context = {
         "me": me,
         "stats": service.statistics(me),

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
@@ -16,10 +15,9 @@ from starlette.routing import BaseRoute, Route
 
 from cases.db import unit_of_work
 from cases.errors import Invalid, Unauthorized
-from cases.workflow.flood import FloodTriage
 from portal.auth import require_staff
 from portal.csrf import form_with_csrf
-from portal.deps import clock_of, server_secret, settings_of
+from portal.deps import flood_triage
 from portal.errors import read_json
 from portal.i18n import N_
 from portal.notices import with_notice
@@ -42,14 +40,9 @@ DISMISS_SCHEMA = {
 }
 
 
-def triage(request: Request, db: Session) -> FloodTriage:
-    settings = settings_of(request)
-    return FloodTriage(db, clock_of(request), server_secret(settings), settings.timezone)
-
-
 def _dismiss(request: Request, case_ids: list[str]) -> int:
     with unit_of_work(request.app.state.db) as db:
-        return triage(request, db).dismiss(require_staff(request, db), case_ids)
+        return flood_triage(request, db).dismiss(require_staff(request, db), case_ids)
 
 
 async def dismiss_form(request: Request) -> Response:

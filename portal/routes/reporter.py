@@ -24,20 +24,19 @@ from cases.errors import CaseError, Conflict, Invalid
 from cases.org.models import Channel
 from cases.org.service import OrgService
 from cases.reports.attachments import delete_files
-from cases.reports.intake import Draft, IdentityInput, IntakeService, SubjectInput, Submission
+from cases.reports.intake import Draft, IdentityInput, SubjectInput, Submission
 from cases.reports.reporter import ReporterView
 from portal.auth import REPORTER_COOKIE, require_reporter
 from portal.csrf import delete_host_cookie, form_with_csrf, set_host_cookie
-from portal.deps import clock_of, intake_config, settings_of
+from portal.deps import intake_service, reporter_service, settings_of
 from portal.errors import BadRequest
 from portal.i18n import LANG_COOKIE, N_, locale_from_tag, request_locale, tag_for, translator
-from portal.routes.reporter_api import (
+from portal.reporter_flow import (
     check_receipt,
     file_opener,
     link_evidence,
     prepared_draft,
     reporter_case,
-    reporter_service,
     upload_target,
     write,
 )
@@ -140,8 +139,8 @@ def size_text(size: int) -> str:
 def _recipients(request: Request, db: Any, channel: Channel | None) -> list[dict[str, str]]:
     if channel is None:
         return []
-    intake = IntakeService(db, clock_of(request), intake_config(settings_of(request)))
-    return [{"id": s.id, "name": s.name or s.email} for s in intake.recipients(channel)]
+    people = intake_service(request, db).recipients(channel)
+    return [{"id": s.id, "name": s.name or s.email} for s in people]
 
 
 def _subject_rows(values: dict[str, Any]) -> list[dict[str, str]]:

@@ -21,7 +21,7 @@ from portal.deps import clock_of, intake_config, settings_of
 from portal.errors import read_json
 from portal.i18n import N_
 from portal.openapi import api_operation
-from portal.routes.reporter_api import subjects_from_json
+from portal.reporter_flow import subjects_from_json
 from portal.templating import render
 
 FIELD_MESSAGES = {

@@ -18,11 +18,11 @@ from cases.principals import ReporterPrincipal
 from cases.rewards.service import PAYEES, Payout
 from portal.auth import REPORTER_COOKIE, require_reporter
 from portal.csrf import delete_host_cookie, form_with_csrf
+from portal.deps import reporter_service, reward_service
 from portal.errors import read_json
 from portal.i18n import N_
 from portal.openapi import api_operation
-from portal.routes.reporter_api import reporter_service, write
-from portal.routes.rewards_api import reward_service
+from portal.reporter_flow import write
 from portal.templating import render
 
 TAGS = ("reporter",)

@@ -29,10 +29,10 @@ from cases.rewards.service import Proposal, require_role
 from cases.staff.models import Role
 from portal.auth import require_staff
 from portal.csrf import form_with_csrf
-from portal.deps import settings_of
+from portal.deps import reward_service, settings_of
+from portal.downloads import csv_response
 from portal.i18n import N_, request_locale
 from portal.notices import with_notice
-from portal.routes.rewards_api import csv_response, reward_service
 from portal.templating import render
 
 TO_LOGIN = "/staff/login"

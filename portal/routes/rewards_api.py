@@ -9,7 +9,6 @@ from __future__ import annotations
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -19,9 +18,10 @@ from cases.db import unit_of_work
 from cases.errors import Invalid
 from cases.rewards.ledger import FINANCE_COLUMNS, Ledger, LedgerRow, build_ledger, ledger_csv
 from cases.rewards.models import Reward, RewardPayment
-from cases.rewards.service import PayoutView, Proposal, RewardConfig, RewardService, RewardView
+from cases.rewards.service import PayoutView, Proposal, RewardView
 from portal.auth import require_staff
-from portal.deps import clock_of, server_secret, settings_of
+from portal.deps import reward_service, settings_of
+from portal.downloads import csv_response
 from portal.errors import read_json
 from portal.i18n import N_
 from portal.openapi import api_operation
@@ -31,17 +31,6 @@ STRING = {"type": "string"}
 AMOUNT = {"type": ["string", "integer"], "description": 'major units, e.g. "1234.56"'}
 OBJECT = {"type": "object"}
 LIST = {"type": "array", "items": OBJECT}
-
-
-def reward_service(request: Request, db: Session) -> RewardService:
-    settings = settings_of(request)
-    config = RewardConfig(
-        settings.timezone,
-        server_secret(settings),
-        settings.limits.reward_offer_days,
-        recovery_fingerprint=settings.recovery_key_fingerprint,
-    )
-    return RewardService(db, clock_of(request), config)
 
 
 def amount_text(body: dict[str, Any], name: str) -> str:
@@ -315,14 +304,6 @@ def _ledger_csv(request: Request) -> str:
         zone = settings_of(request).timezone
         reward_service(request, db).expire_due()
         return ledger_csv(build_ledger(db, me, zone, request.query_params.get("status")), zone)
-
-
-def csv_response(body: str) -> Response:
-    return Response(
-        body,
-        media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": 'attachment; filename="reward-ledger.csv"'},
-    )
 
 
 routes: list[BaseRoute] = [

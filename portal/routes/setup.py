@@ -12,10 +12,9 @@ from cases.audit.service import Actor, AuditLog
 from cases.db import unit_of_work
 from cases.errors import Conflict, Invalid
 from cases.org.recovery import RecoveryService
-from cases.staff.service import StaffService
 from cases.staff.setup import SetupLinks
 from portal.csrf import form_with_csrf
-from portal.deps import clock_of, kdf_profile, settings_of
+from portal.deps import clock_of, settings_of, staff_service
 from portal.qr import totp_qr_svg
 from portal.templating import render
 
@@ -23,11 +22,7 @@ FIELDS = ("email", "name", "password", "password_again")
 
 
 def _links(request: Request, db: Session) -> SetupLinks:
-    settings, clock = settings_of(request), clock_of(request)
-    staff = StaffService(
-        db, clock, server_secret=settings.secret_key.reveal(), profile=kdf_profile(settings)
-    )
-    return SetupLinks(db, clock, staff)
+    return SetupLinks(db, clock_of(request), staff_service(request, db))
 
 
 async def setup_form(request: Request) -> Response:

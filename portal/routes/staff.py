@@ -33,19 +33,14 @@ from cases.staff.login import LoginStep
 from cases.staff.models import StaffAccount
 from cases.workflow.rules import ALLOWED
 from portal.auth import STAFF_COOKIE, require_staff, staff_session
+from portal.case_filters import filters_from, offset_from
 from portal.csrf import delete_host_cookie, form_with_csrf, set_host_cookie
-from portal.deps import clock_of, intake_config, settings_of
+from portal.deps import casework, clock_of, intake_config, login_service, settings_of
+from portal.downloads import file_response
 from portal.i18n import N_, request_locale
 from portal.notices import with_notice
 from portal.qr import totp_qr_svg
 from portal.routes.rewards import case_panel
-from portal.routes.staff_api import (
-    casework,
-    file_response,
-    filters_from,
-    login_service,
-    offset_from,
-)
 from portal.start_pages import start_page
 from portal.templating import render
 from portal.uploads import UploadLimits, read_upload
