@@ -17,7 +17,7 @@ from starlette.routing import BaseRoute, Route
 
 import crypto
 from cases.db import unit_of_work
-from cases.errors import CaseError, Invalid, NotFound, Unauthorized
+from cases.errors import CaseError, Invalid, NotFound
 from cases.org.admin import require_admin
 from cases.org.approvals import ApprovalView
 from cases.sessions.service import ActiveSession
@@ -207,19 +207,16 @@ def _half_password(request: Request, db: Session) -> ActiveSession | None:
 
 
 def approvals_page(request: Request) -> Response:
-    try:
-        with unit_of_work(request.app.state.db) as db:
-            me = require_staff(request, db)
-            views = approval_service(request, db).pending(me)
-            context = {
-                "me": me,
-                "approvals": views,
-                "reason_labels": REASON_LABELS,
-                "role_labels": ROLE_LABELS,
-            }
-            return render(request, "staff/approvals.html", context)
-    except Unauthorized:
-        return RedirectResponse(TO_LOGIN, status_code=303)
+    with unit_of_work(request.app.state.db) as db:
+        me = require_staff(request, db)
+        views = approval_service(request, db).pending(me)
+        context = {
+            "me": me,
+            "approvals": views,
+            "reason_labels": REASON_LABELS,
+            "role_labels": ROLE_LABELS,
+        }
+        return render(request, "staff/approvals.html", context)
 
 
 async def decide_page(request: Request) -> Response:
@@ -229,10 +226,7 @@ async def decide_page(request: Request) -> Response:
 
 
 def _decide_page(request: Request, approve: bool) -> Response:
-    try:
-        _decide(request, approve)
-    except Unauthorized:
-        return RedirectResponse(TO_LOGIN, status_code=303)
+    _decide(request, approve)
     return RedirectResponse("/staff/approvals?done=1", status_code=303)
 
 

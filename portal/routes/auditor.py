@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import QueryParams
 from starlette.requests import Request
-from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from cases.audit.service import VerifyResult
@@ -28,7 +28,7 @@ from cases.audit.trail import (
     require_auditor,
 )
 from cases.db import unit_of_work
-from cases.errors import Invalid, Unauthorized
+from cases.errors import Invalid
 from cases.principals import StaffPrincipal
 from cases.staff.models import Role
 from portal.auth import require_staff
@@ -201,13 +201,10 @@ def auditor_page(
     """A signed-in auditor page; no full session goes to the login, other roles get 403."""
 
     def run(request: Request) -> Response:
-        try:
-            with unit_of_work(request.app.state.db) as db:
-                me = require_staff(request, db)
-                require_auditor(me)
-                return page(request, db, me)
-        except Unauthorized:
-            return RedirectResponse("/staff/login", status_code=303)
+        with unit_of_work(request.app.state.db) as db:
+            me = require_staff(request, db)
+            require_auditor(me)
+            return page(request, db, me)
 
     async def endpoint(request: Request) -> Response:
         return await run_in_threadpool(run, request)

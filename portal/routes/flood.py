@@ -14,7 +14,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from cases.db import unit_of_work
-from cases.errors import Invalid, Unauthorized
+from cases.errors import Invalid
 from portal.auth import require_staff
 from portal.csrf import form_with_csrf
 from portal.deps import flood_triage
@@ -48,10 +48,7 @@ def _dismiss(request: Request, case_ids: list[str]) -> int:
 async def dismiss_form(request: Request) -> Response:
     form = await form_with_csrf(request)
     case_ids = [value for value in form.getlist("case") if isinstance(value, str)]
-    try:
-        await run_in_threadpool(_dismiss, request, case_ids)
-    except Unauthorized:
-        return RedirectResponse("/staff/login", status_code=303)
+    await run_in_threadpool(_dismiss, request, case_ids)
     return RedirectResponse(with_notice(request, FLOOD_LIST), status_code=303)
 
 

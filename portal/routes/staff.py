@@ -22,7 +22,7 @@ import crypto
 from cases.casework.intake import RecordedIntake, require_recorder
 from cases.casework.service import CaseworkService
 from cases.db import unit_of_work
-from cases.errors import Invalid, Unauthorized
+from cases.errors import Invalid
 from cases.org.service import OrgService
 from cases.principals import StaffPrincipal
 from cases.reports.attachments import AttachmentWriter, UploadTarget
@@ -37,6 +37,7 @@ from portal.case_filters import filters_from, offset_from
 from portal.csrf import delete_host_cookie, form_with_csrf, set_host_cookie
 from portal.deps import casework, clock_of, intake_config, login_service, settings_of
 from portal.downloads import file_response
+from portal.forms import submit
 from portal.i18n import N_, request_locale
 from portal.notices import with_notice
 from portal.qr import totp_qr_svg
@@ -210,11 +211,8 @@ def signed_in(page: Callable[[Request, Session, StaffPrincipal], Response]) -> C
     """Runs a page with the caller's principal; no full session sends them to the login."""
 
     def endpoint(request: Request) -> Response:
-        try:
-            with unit_of_work(request.app.state.db) as db:
-                return page(request, db, require_staff(request, db))
-        except Unauthorized:
-            return redirect(TO_LOGIN)
+        with unit_of_work(request.app.state.db) as db:
+            return page(request, db, require_staff(request, db))
 
     return endpoint
 
@@ -277,13 +275,10 @@ def _render_case(
 
 
 def download(request: Request) -> Response:
-    try:
-        with unit_of_work(request.app.state.db) as db:
-            me = require_staff(request, db)
-            params = request.path_params
-            ticket = casework(request, db).download(me, params["case_id"], params["file_id"])
-    except Unauthorized:
-        return redirect(TO_LOGIN)
+    with unit_of_work(request.app.state.db) as db:
+        me = require_staff(request, db)
+        params = request.path_params
+        ticket = casework(request, db).download(me, params["case_id"], params["file_id"])
     return file_response(request, ticket)
 
 
@@ -302,16 +297,17 @@ def case_action(action: Action) -> Callable[[Request], Any]:
 
 def _act(request: Request, action: Action, form: FormData) -> Response:
     case_id = request.path_params["case_id"]
-    try:
-        with unit_of_work(request.app.state.db) as db:
-            me = require_staff(request, db)
-            action(casework(request, db), me, case_id, form)
-    except Unauthorized:
-        return redirect(TO_LOGIN)
-    except Invalid as problem:
-        with unit_of_work(request.app.state.db) as db:
-            return _render_case(request, db, require_staff(request, db), problem.fields, 422)
-    return redirect(with_notice(request, f"/staff/cases/{case_id}"))
+
+    def act(db: Session, me: StaffPrincipal) -> None:
+        action(casework(request, db), me, case_id, form)
+
+    def again(db: Session, me: StaffPrincipal, problem: Invalid) -> Response:
+        return _render_case(request, db, me, problem.fields, 422)
+
+    def done(db: Session, me: StaffPrincipal, _: None) -> Response:
+        return redirect(with_notice(request, f"/staff/cases/{case_id}"))
+
+    return submit(request, require_staff, act, done, again, (Invalid,))
 
 
 def _field(form: FormData, name: str) -> str:
@@ -341,8 +337,6 @@ async def upload_evidence(request: Request) -> Response:
     """Staff evidence streams in encrypted; the case key is opened before any byte is stored."""
     case_id = request.path_params["case_id"]
     target = await run_in_threadpool(_upload_target, request, case_id)
-    if target is None:
-        return redirect(TO_LOGIN)
     factory, clock = request.app.state.db, clock_of(request)
     parsed = await read_upload(
         request,
@@ -353,14 +347,11 @@ async def upload_evidence(request: Request) -> Response:
     return redirect(with_notice(request, f"/staff/cases/{case_id}"))
 
 
-def _upload_target(request: Request, case_id: str) -> UploadTarget | None:
+def _upload_target(request: Request, case_id: str) -> UploadTarget:
     settings = settings_of(request)
-    try:
-        with unit_of_work(request.app.state.db) as db:
-            me = require_staff(request, db)
-            key = casework(request, db).evidence_key(me, case_id)
-    except Unauthorized:
-        return None
+    with unit_of_work(request.app.state.db) as db:
+        me = require_staff(request, db)
+        key = casework(request, db).evidence_key(me, case_id)
     return UploadTarget(
         case_id=case_id,
         case_key=key,
@@ -412,20 +403,21 @@ def _record(request: Request, form: FormData) -> Response:
         details=_field(form, "details"),
         subjects=[SubjectInput(name=_field(form, "subject"))] if _field(form, "subject") else [],
     )
-    try:
-        with unit_of_work(request.app.state.db) as db:
-            me = require_staff(request, db)
-            config = intake_config(settings_of(request))
-            filed = RecordedIntake(db, clock_of(request), config).record(
-                me, submission, _field(form, "intake")
-            )
-            context = {"me": me, "receipt": filed.receipt.formatted(), "case": filed.case}
-    except Unauthorized:
-        return redirect(TO_LOGIN)
-    except Invalid as problem:
-        with unit_of_work(request.app.state.db) as db:
-            return _render_record(request, db, require_staff(request, db), problem.fields, 422)
-    return render(request, "staff/recorded.html", {**common(), **context})
+
+    def act(db: Session, me: StaffPrincipal) -> dict[str, Any]:
+        config = intake_config(settings_of(request))
+        filed = RecordedIntake(db, clock_of(request), config).record(
+            me, submission, _field(form, "intake")
+        )
+        return {"me": me, "receipt": filed.receipt.formatted(), "case": filed.case}
+
+    def again(db: Session, me: StaffPrincipal, problem: Invalid) -> Response:
+        return _render_record(request, db, me, problem.fields, 422)
+
+    def done(db: Session, me: StaffPrincipal, context: dict[str, Any]) -> Response:
+        return render(request, "staff/recorded.html", {**common(), **context})
+
+    return submit(request, require_staff, act, done, again, (Invalid,))
 
 
 # --- account -------------------------------------------------------------------------------
@@ -443,25 +435,20 @@ async def change_password(request: Request) -> Response:
 
 
 def _change_password(request: Request, current: str, new: str, rotate: bool = False) -> Response:
-    try:
-        with unit_of_work(request.app.state.db) as db:
-            me = require_staff(request, db)
-            step = login_service(request, db).change_password(me, current, new, rotate=rotate)
-    except Unauthorized:
-        return redirect(TO_LOGIN)
-    except Invalid as problem:
-        with unit_of_work(request.app.state.db) as db:
-            context = {"me": require_staff(request, db), "errors": problem.fields, "error": None}
-            return render(request, "staff/account.html", context, 422)
-    if step.failure is not None:
-        with unit_of_work(request.app.state.db) as db:
-            context = {
-                "me": require_staff(request, db),
-                "errors": {},
-                "error": step.failure.message,
-            }
+    def act(db: Session, me: StaffPrincipal) -> LoginStep:
+        return login_service(request, db).change_password(me, current, new, rotate=rotate)
+
+    def again(db: Session, me: StaffPrincipal, problem: Invalid) -> Response:
+        context = {"me": me, "errors": problem.fields, "error": None}
+        return render(request, "staff/account.html", context, 422)
+
+    def done(db: Session, me: StaffPrincipal, step: LoginStep) -> Response:
+        if step.failure is not None:
+            context = {"me": me, "errors": {}, "error": step.failure.message}
             return render(request, "staff/account.html", context, 401)
-    return _with_cookie(redirect("/staff/account?changed=1"), step)
+        return _with_cookie(redirect("/staff/account?changed=1"), step)
+
+    return submit(request, require_staff, act, done, again, (Invalid,))
 
 
 routes: list[BaseRoute] = [
