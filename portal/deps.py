@@ -23,12 +23,14 @@ from cases.access.redaction import RedactionService
 from cases.access.service import AccessService
 from cases.audit.service import AuditLog
 from cases.audit.trail import AuditTrail
+from cases.casework.intake import RecordedIntake
 from cases.casework.service import CaseworkConfig, CaseworkService
 from cases.clock import Clock, SystemClock
 from cases.db import is_sqlite
 from cases.notify.service import NotifyConfig
 from cases.org.admin import AdminConfig, AdminService
 from cases.org.approvals import ApprovalService
+from cases.org.recovery import RecoveryService
 from cases.reports.flood import FloodConfig
 from cases.reports.intake import IntakeConfig, IntakeService
 from cases.reports.reporter import EvidenceQuota, ReceiptKdf, ReporterConfig, ReporterService
@@ -37,6 +39,7 @@ from cases.sessions.service import SessionPolicy, ThrottleRule
 from cases.staff.enrolment import EnrolmentService
 from cases.staff.login import LoginConfig, LoginService
 from cases.staff.service import StaffService
+from cases.staff.setup import SetupLinks
 from cases.workflow.flood import FloodTriage
 from portal.settings import Settings
 
@@ -241,6 +244,18 @@ def approval_service(conn: HTTPConnection, db: Session) -> ApprovalService:
 
 def audit_trail(conn: HTTPConnection, db: Session) -> AuditTrail:
     return AuditTrail(db, clock_of(conn), audit_log(conn, db), settings_of(conn).timezone)
+
+
+def recorded_intake(conn: HTTPConnection, db: Session) -> RecordedIntake:
+    return RecordedIntake(db, clock_of(conn), intake_config(settings_of(conn)))
+
+
+def setup_links(conn: HTTPConnection, db: Session) -> SetupLinks:
+    return SetupLinks(db, clock_of(conn), staff_service(conn, db))
+
+
+def recovery_service(conn: HTTPConnection, db: Session) -> RecoveryService:
+    return RecoveryService(db, server_secret(settings_of(conn)))
 
 
 def flood_triage(conn: HTTPConnection, db: Session) -> FloodTriage:

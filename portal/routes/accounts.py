@@ -31,6 +31,7 @@ from portal.i18n import N_
 from portal.openapi import api_operation
 from portal.qr import totp_qr_svg
 from portal.routes.admin import ROLE_LABELS, enrolment_url
+from portal.signin import STAFF_LOGIN as TO_LOGIN
 from portal.start_pages import start_page
 from portal.templating import render
 
@@ -83,7 +84,6 @@ DOMAIN_MESSAGES = (
     N_("This person has not set their password yet; approve once they have."),
     N_("An admin chose your password. Log in on the web and choose your own first."),
 )
-TO_LOGIN = "/staff/login"
 
 
 class NotJson(CaseError):

@@ -19,7 +19,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 import crypto
-from cases.casework.intake import RecordedIntake, require_recorder
+from cases.casework.intake import require_recorder
 from cases.casework.service import CaseworkService
 from cases.db import unit_of_work
 from cases.errors import Invalid
@@ -35,13 +35,14 @@ from cases.workflow.rules import ALLOWED
 from portal.auth import STAFF_COOKIE, require_staff, staff_session
 from portal.case_filters import filters_from, offset_from
 from portal.csrf import delete_host_cookie, form_with_csrf, set_host_cookie
-from portal.deps import casework, clock_of, intake_config, login_service, settings_of
+from portal.deps import casework, clock_of, login_service, recorded_intake, settings_of
 from portal.downloads import file_response
 from portal.forms import submit
 from portal.i18n import N_, request_locale
 from portal.notices import with_notice
 from portal.qr import totp_qr_svg
 from portal.routes.rewards import case_panel
+from portal.signin import STAFF_LOGIN as TO_LOGIN
 from portal.start_pages import start_page
 from portal.templating import render
 from portal.uploads import UploadLimits, read_upload
@@ -71,7 +72,6 @@ LOGIN_MESSAGES = (
     N_("That code is wrong or was already used. Wait for the next one and try again."),
     N_("Your current password is wrong."),
 )
-TO_LOGIN = "/staff/login"
 TO_CASES = "/staff/cases"
 TO_OWN_CHOICE = "/staff/login/password"
 
@@ -131,12 +131,17 @@ def code_page(request: Request) -> Response:
 
 def enrol_page(request: Request) -> Response:
     with unit_of_work(request.app.state.db) as db:
-        active = _half(request, db, "enroll")
-        if active is None or active.staff_id is None:
-            return redirect(TO_LOGIN)
-        secret, _uri = login_service(request, db).enrolment_secret(active)
-        email = db.get(StaffAccount, active.staff_id).email  # type: ignore[union-attr]
-    return render(request, "staff/enroll.html", _enrol_context(secret, email, None))
+        return _enrol_in(request, db, None, 200)
+
+
+def _enrol_in(request: Request, db: Session, error: str | None, status: int) -> Response:
+    """The enrolment page (the secret being enrolled as a QR code), from the caller's session."""
+    active = _half(request, db, "enroll")
+    if active is None or active.staff_id is None:
+        return redirect(TO_LOGIN)
+    secret, _uri = login_service(request, db).enrolment_secret(active)
+    email = db.get(StaffAccount, active.staff_id).email  # type: ignore[union-attr]
+    return render(request, "staff/enroll.html", _enrol_context(secret, email, error), status)
 
 
 def _enrol_context(secret: bytes, email: str, error: str | None) -> dict[str, Any]:
@@ -150,37 +155,25 @@ def _enrol_context(secret: bytes, email: str, error: str | None) -> dict[str, An
 async def code_submit(request: Request) -> Response:
     form = await form_with_csrf(request)
     stage = "enroll" if request.url.path.endswith("/enroll") else "totp"
-    answer = await run_in_threadpool(_code_step, request, stage, str(form.get("code", "")))
-    if answer is None:
-        return redirect(TO_LOGIN)
-    step, home = answer
-    if step.failure is not None:
-        if stage == "enroll":
-            return await run_in_threadpool(_enrol_again, request, step.failure.message)
-        context = {"error": step.failure.message}
-        return render(request, "staff/totp.html", context, status_code=step.failure.status)
-    return _with_cookie(redirect(home if step.stage == "full" else TO_OWN_CHOICE), step)
+    return await run_in_threadpool(_code_step, request, stage, str(form.get("code", "")))
 
 
-def _code_step(request: Request, stage: str, code: str) -> tuple[LoginStep, str] | None:
-    """The step, and the start page of the account (portal/start_pages.py)."""
+def _code_step(request: Request, stage: str, code: str) -> Response:
+    """A refused code shows its page again from the same session; a right one goes on to the
+    account's start page (portal/start_pages.py) or to choosing one's own password."""
     with unit_of_work(request.app.state.db) as db:
         active = _half(request, db, stage)
         if active is None:
-            return None
-        step = login_service(request, db).code_step(active, code)
-        account = db.get(StaffAccount, active.staff_id) if active.staff_id else None
-        return step, start_page(account.role_names if account is not None else ())
-
-
-def _enrol_again(request: Request, error: str) -> Response:
-    with unit_of_work(request.app.state.db) as db:
-        active = _half(request, db, "enroll")
-        if active is None or active.staff_id is None:
             return redirect(TO_LOGIN)
-        secret, _uri = login_service(request, db).enrolment_secret(active)
-        email = db.get(StaffAccount, active.staff_id).email  # type: ignore[union-attr]
-    return render(request, "staff/enroll.html", _enrol_context(secret, email, error), 401)
+        step = login_service(request, db).code_step(active, code)
+        if step.failure is not None and stage == "enroll":
+            return _enrol_in(request, db, step.failure.message, 401)
+        account = db.get(StaffAccount, active.staff_id) if active.staff_id else None
+        home = start_page(account.role_names if account is not None else ())
+    if step.failure is not None:
+        context = {"error": step.failure.message}
+        return render(request, "staff/totp.html", context, status_code=step.failure.status)
+    return _with_cookie(redirect(home if step.stage == "full" else TO_OWN_CHOICE), step)
 
 
 async def logout(request: Request) -> Response:
@@ -405,10 +398,7 @@ def _record(request: Request, form: FormData) -> Response:
     )
 
     def act(db: Session, me: StaffPrincipal) -> dict[str, Any]:
-        config = intake_config(settings_of(request))
-        filed = RecordedIntake(db, clock_of(request), config).record(
-            me, submission, _field(form, "intake")
-        )
+        filed = recorded_intake(request, db).record(me, submission, _field(form, "intake"))
         return {"me": me, "receipt": filed.receipt.formatted(), "case": filed.case}
 
     def again(db: Session, me: StaffPrincipal, problem: Invalid) -> Response:
