@@ -12,7 +12,9 @@ from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 
 from cases.db import make_engine, session_factory
+from cases.errors import Unauthorized
 from portal.bootstrap import warn_role_conflicts
+from portal.deps import Deps
 from portal.errors import exception_handlers
 from portal.gate import StaffFirst
 from portal.jobs import job_loop
@@ -21,6 +23,7 @@ from portal.middleware import BodyLimit, ErrorPages, SecurityHeaders
 from portal.routes import all_routes
 from portal.routes.admin import DIRECTORY_MAX_BYTES
 from portal.settings import MIB, Settings
+from portal.signin import unauthorized
 from portal.templating import STATIC_DIR, Templating
 
 # The endpoints that stream file uploads, named exactly ({param} is one path segment): only
@@ -70,7 +73,7 @@ def create_app(
         debug=False,
         routes=[*all_routes(), Mount("/static", StaticFiles(directory=STATIC_DIR), name="static")],
         middleware=_middleware(settings, upload_paths, registry),
-        exception_handlers=exception_handlers(),
+        exception_handlers={**exception_handlers(), Unauthorized: unauthorized},
         lifespan=lifespan,
     )
     app.state.settings = settings
@@ -79,6 +82,7 @@ def create_app(
     app.state.templates = Templating()
     app.state.metrics = registry
     app.state.job_loop = None
+    app.state.deps = Deps.build(settings, db_engine)
     return app
 
 

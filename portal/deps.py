@@ -1,18 +1,77 @@
-"""The small factory that turns a request into the collaborators domain services need."""
+"""Where routes get their collaborators: the app's shared parts and one factory per service.
+
+`Deps` holds what lives as long as the app (the receipt KDF and the limiters); `create_app`
+builds it once and keeps it on ``app.state.deps``. Every service a route uses is made by a
+small factory below, from the request and the unit of work's database session, so no route
+constructs a service (or its config) itself.
+"""
 
 from __future__ import annotations
 
+import os
+from dataclasses import dataclass
+
+from anyio import CapacityLimiter
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 from starlette.requests import HTTPConnection
 
 import crypto
+from cases.access.disclosure import DisclosureService
+from cases.access.protection import ProtectionService
+from cases.access.redaction import RedactionService
+from cases.access.service import AccessService
+from cases.audit.service import AuditLog
+from cases.audit.trail import AuditTrail
+from cases.casework.intake import RecordedIntake
+from cases.casework.service import CaseworkConfig, CaseworkService
 from cases.clock import Clock, SystemClock
+from cases.db import is_sqlite
+from cases.notify.service import NotifyConfig
+from cases.org.admin import AdminConfig, AdminService
+from cases.org.approvals import ApprovalService
+from cases.org.recovery import RecoveryService
 from cases.reports.flood import FloodConfig
-from cases.reports.intake import IntakeConfig
-from cases.reports.reporter import ReceiptKdf
+from cases.reports.intake import IntakeConfig, IntakeService
+from cases.reports.reporter import EvidenceQuota, ReceiptKdf, ReporterConfig, ReporterService
 from cases.retention import RetentionConfig, RetentionService
+from cases.rewards.service import RewardConfig, RewardService
 from cases.sessions.service import SessionPolicy, ThrottleRule
+from cases.staff.enrolment import EnrolmentService
+from cases.staff.login import LoginConfig, LoginService
+from cases.staff.service import StaffService
+from cases.staff.setup import SetupLinks
+from cases.workflow.flood import FloodTriage
 from portal.settings import Settings
+
+
+@dataclass(frozen=True)
+class Deps:
+    """The parts made once per app, in `create_app`, never on first use."""
+
+    # Every receipt check derives (and is counted) here, in production and in tests alike.
+    receipt_kdf: ReceiptKdf
+    # Argon2 runs at once: one per core. Twenty runs in parallel on two cores would each
+    # take ten times longer and starve the writer thread; queued, each request's latency
+    # stays close to its own work.
+    kdf_slots: CapacityLimiter
+    # SQLite takes one writer at a time: a one-token limiter hands its lock over first
+    # come, first served (its busy handler would starve some requests for seconds). Other
+    # databases need no queue (None: the default thread pool).
+    writer: CapacityLimiter | None
+
+    @classmethod
+    def build(cls, settings: Settings, engine: Engine) -> Deps:
+        return cls(
+            receipt_kdf=ReceiptKdf(allow_test=kdf_profile(settings).name == "test"),
+            kdf_slots=CapacityLimiter(os.cpu_count() or 2),
+            writer=CapacityLimiter(1) if is_sqlite(engine) else None,
+        )
+
+
+def deps_of(conn: HTTPConnection) -> Deps:
+    deps: Deps = conn.app.state.deps
+    return deps
 
 
 def settings_of(conn: HTTPConnection) -> Settings:
@@ -27,12 +86,10 @@ def clock_of(conn: HTTPConnection) -> Clock:
 
 
 def receipt_kdf(conn: HTTPConnection) -> ReceiptKdf:
-    """The app's one receipt KDF: every receipt check derives (and is counted) there."""
-    state = conn.app.state
-    kdf: ReceiptKdf | None = getattr(state, "receipt_kdf", None)
-    if kdf is None:
-        kdf = state.receipt_kdf = ReceiptKdf(allow_test=kdf_profile(state.settings).name == "test")
-    return kdf
+    return deps_of(conn).receipt_kdf
+
+
+# --- configuration read from the settings --------------------------------------------------
 
 
 def kdf_profile(settings: Settings) -> crypto.Argon2Profile:
@@ -84,3 +141,131 @@ def retention_service(conn: HTTPConnection, db: Session) -> RetentionService:
     settings = settings_of(conn)
     config = RetentionConfig(settings.timezone, server_secret(settings))
     return RetentionService(db, clock_of(conn), config)
+
+
+def reporter_config(settings: Settings) -> ReporterConfig:
+    return ReporterConfig(
+        intake=intake_config(settings),
+        session=reporter_session_policy(settings),
+        per_selector=receipt_rule(settings),
+        evidence=EvidenceQuota(
+            settings.limits.evidence_max_case, settings.limits.evidence_files_per_day
+        ),
+    )
+
+
+# --- service factories: (request, db) in, a service out ------------------------------------
+
+
+def audit_log(conn: HTTPConnection, db: Session) -> AuditLog:
+    return AuditLog(db, clock_of(conn), server_secret(settings_of(conn)))
+
+
+def intake_service(conn: HTTPConnection, db: Session) -> IntakeService:
+    return IntakeService(db, clock_of(conn), intake_config(settings_of(conn)))
+
+
+def reporter_service(conn: HTTPConnection, db: Session) -> ReporterService:
+    config = reporter_config(settings_of(conn))
+    return ReporterService(db, clock_of(conn), config, receipt_kdf(conn))
+
+
+def login_service(conn: HTTPConnection, db: Session) -> LoginService:
+    settings = settings_of(conn)
+    config = LoginConfig(
+        server_secret(settings),
+        kdf_profile(settings),
+        login_rule(settings),
+        staff_session_policy(settings),
+    )
+    return LoginService(db, clock_of(conn), config)
+
+
+def casework(conn: HTTPConnection, db: Session) -> CaseworkService:
+    settings = settings_of(conn)
+    config = CaseworkConfig(settings.timezone, server_secret(settings))
+    return CaseworkService(db, clock_of(conn), config)
+
+
+@dataclass(frozen=True)
+class AccessServices:
+    """The services of a case's anti-retaliation page, sharing one audit log."""
+
+    work: CaseworkService
+    access: AccessService
+    disclosure: DisclosureService
+    protection: ProtectionService
+    redaction: RedactionService
+
+
+def access_services(conn: HTTPConnection, db: Session) -> AccessServices:
+    settings, clock = settings_of(conn), clock_of(conn)
+    audit = audit_log(conn, db)
+    return AccessServices(
+        work=casework(conn, db),
+        access=AccessService(db, clock, audit),
+        disclosure=DisclosureService(db, clock, audit, settings.timezone),
+        protection=ProtectionService(db, clock, audit),
+        redaction=RedactionService(db, clock, audit),
+    )
+
+
+def reward_service(conn: HTTPConnection, db: Session) -> RewardService:
+    settings = settings_of(conn)
+    config = RewardConfig(
+        settings.timezone,
+        server_secret(settings),
+        settings.limits.reward_offer_days,
+        recovery_fingerprint=settings.recovery_key_fingerprint,
+    )
+    return RewardService(db, clock_of(conn), config)
+
+
+def admin_service(conn: HTTPConnection, db: Session) -> AdminService:
+    settings = settings_of(conn)
+    config = AdminConfig(
+        server_secret(settings),
+        kdf_profile(settings),
+        settings.base_url,
+        settings.timezone,
+        settings.recovery_key_fingerprint,
+    )
+    return AdminService(db, clock_of(conn), config)
+
+
+def staff_service(conn: HTTPConnection, db: Session) -> StaffService:
+    settings = settings_of(conn)
+    return StaffService(
+        db, clock_of(conn), server_secret=server_secret(settings), profile=kdf_profile(settings)
+    )
+
+
+def enrolment_service(conn: HTTPConnection, db: Session) -> EnrolmentService:
+    return EnrolmentService(db, clock_of(conn), staff_service(conn, db))
+
+
+def approval_service(conn: HTTPConnection, db: Session) -> ApprovalService:
+    settings = settings_of(conn)
+    notify = NotifyConfig(settings.base_url, settings.timezone)
+    return ApprovalService(db, clock_of(conn), audit_log(conn, db), notify)
+
+
+def audit_trail(conn: HTTPConnection, db: Session) -> AuditTrail:
+    return AuditTrail(db, clock_of(conn), audit_log(conn, db), settings_of(conn).timezone)
+
+
+def recorded_intake(conn: HTTPConnection, db: Session) -> RecordedIntake:
+    return RecordedIntake(db, clock_of(conn), intake_config(settings_of(conn)))
+
+
+def setup_links(conn: HTTPConnection, db: Session) -> SetupLinks:
+    return SetupLinks(db, clock_of(conn), staff_service(conn, db))
+
+
+def recovery_service(conn: HTTPConnection, db: Session) -> RecoveryService:
+    return RecoveryService(db, server_secret(settings_of(conn)))
+
+
+def flood_triage(conn: HTTPConnection, db: Session) -> FloodTriage:
+    settings = settings_of(conn)
+    return FloodTriage(db, clock_of(conn), server_secret(settings), settings.timezone)

@@ -15,6 +15,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from cases.db import unit_of_work
 from portal.auth import LOGIN_REQUIRED, staff_session
 from portal.errors import error_response
+from portal.signin import STAFF_LOGIN as TO_LOGIN
 
 # Paths (and everything under them) that only staff may send a body to.
 STAFF_AREAS = (
@@ -35,7 +36,6 @@ ANONYMOUS_PREFIXES = ("/staff/enrol/",)
 # password opened.
 HALF_SESSION = frozenset({"/staff/login/totp", "/staff/login/enroll", "/staff/login/password"})
 READ_ONLY = frozenset({"GET", "HEAD", "OPTIONS"})
-TO_LOGIN = "/staff/login"
 
 
 def gated(method: str, path: str) -> bool:

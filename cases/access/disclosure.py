@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 import crypto
 from cases.access.models import DisclosureRequest
-from cases.access.policy import eligible, may_see
+from cases.access.policy import allowed_condition, eligible, may_see
 from cases.audit.service import AuditLog
 from cases.clock import Clock
 from cases.db import new_id
@@ -39,6 +39,15 @@ class RequestView:
     reason: str | None
     decision_reason: str | None
     decided_by: str | None
+
+
+@dataclass(frozen=True)
+class PendingRequest:
+    """A request in a custodian's queue, with the case it is about."""
+
+    view: RequestView
+    case_id: str
+    reference: str
 
 
 def _aad(request_id: str, part: str) -> bytes:
@@ -167,24 +176,32 @@ class DisclosureService:
             self.keys.record_read(case.id, principal, "disclosures")
         return views
 
-    def pending_for_custodian(self, principal: StaffPrincipal) -> list[DisclosureRequest]:
-        """Requests this custodian may decide: pending, on cases they may see, not their own."""
+    def pending_for_custodian(self, principal: StaffPrincipal) -> list[PendingRequest]:
+        """Requests this custodian may decide: pending, on cases they may see, not their own.
+
+        One query whatever the length of the queue: the policy is its SQL form
+        (`allowed_condition`, may_see without asking for a key) and each row comes with its
+        case's reference. Reading the reasons is recorded once per case.
+        """
         require_roles(principal, {Role.CUSTODIAN})
-        rows = self.db.scalars(
-            select(DisclosureRequest)
-            .where(DisclosureRequest.status == "pending")
+        found = self.db.execute(
+            select(DisclosureRequest, Case.reference)
+            .join(Case, Case.id == DisclosureRequest.case_id)
+            .where(
+                DisclosureRequest.status == "pending",
+                DisclosureRequest.requester_id != principal.id,
+                allowed_condition(principal.account, self.db),
+            )
             .order_by(DisclosureRequest.requested_at)
-        )
-        result = []
-        for row in rows:
-            case = self.db.get(Case, row.case_id)
-            if (
-                case
-                and row.requester_id != principal.id
-                and may_see(self.db, principal.account, case)
-            ):
-                result.append(row)
-        return result
+        ).all()
+        pending = [
+            PendingRequest(self._view(row, principal), row.case_id, reference)
+            for row, reference in found
+        ]
+        for item in pending:
+            if item.view.reason is not None:
+                self.keys.record_read(item.case_id, principal, "disclosures")
+        return pending
 
     def _grant_identity(
         self, principal: StaffPrincipal, case: Case, row: DisclosureRequest

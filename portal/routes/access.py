@@ -1,15 +1,13 @@
 """Staff pages and API for anti-retaliation work on a case: disclosure, recusal, subjects,
 retaliation-risk assessment, protective measures, masking and redaction.
 
-Precedence of refusals, the same on every case endpoint here and in staff_api: a role that
-may never use an endpoint gets 403 whatever the case id (the answer is the same for every
-id, so it tells nothing about any case); otherwise a case the caller may not see is 404.
+Who may use which action, and the order of refusals (403 for a role that may never use it,
+then 404 for a case the caller may not see), are the domain's: cases/access/rules.py.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Collection, Mapping
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import date
 from typing import Any
 
@@ -19,27 +17,23 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from cases.access.disclosure import DisclosureService, RequestView
-from cases.access.protection import ProtectionService
-from cases.access.redaction import ItemView, RedactionService, Span
-from cases.access.service import AccessService
-from cases.audit.service import AuditLog
-from cases.casework.service import CaseworkService
+from cases.access.disclosure import RequestView
+from cases.access.redaction import ItemView, Span
+from cases.access.rules import ACTION_ROLES, approves, case_for, named_subject, require_action
 from cases.db import unit_of_work
-from cases.errors import CaseError, Forbidden, Invalid, Unauthorized
+from cases.errors import CaseError, Invalid
 from cases.principals import StaffPrincipal
-from cases.reports.intake import SubjectInput
 from cases.reports.models import Case
-from cases.staff.models import Role
-from cases.staff.roles import CASE_READERS, IDENTITY_READERS, POLICY_ROLES
+from cases.staff.roles import CASE_READERS
 from portal.auth import require_staff
 from portal.csrf import form_with_csrf
-from portal.deps import clock_of, intake_config, server_secret, settings_of
+from portal.deps import AccessServices as Services
+from portal.deps import access_services, intake_config, settings_of
 from portal.errors import read_json
+from portal.forms import submit
 from portal.i18n import N_
 from portal.notices import with_notice
 from portal.openapi import api_operation
-from portal.routes.staff_api import casework
 from portal.shapes import Answer, Shape, answer, parse
 from portal.shapes.access import (
     AssessmentMade,
@@ -89,32 +83,6 @@ FIELD_MESSAGES = {
 }
 
 
-@dataclass(frozen=True)
-class Services:
-    work: CaseworkService
-    access: AccessService
-    disclosure: DisclosureService
-    protection: ProtectionService
-    redaction: RedactionService
-
-
-def services(request: Request, db: Session) -> Services:
-    settings, clock = settings_of(request), clock_of(request)
-    audit = AuditLog(db, clock, server_secret(settings))
-    return Services(
-        work=casework(request, db),
-        access=AccessService(db, clock, audit),
-        disclosure=DisclosureService(db, clock, audit, settings.timezone),
-        protection=ProtectionService(db, clock, audit),
-        redaction=RedactionService(db, clock, audit),
-    )
-
-
-def require_roles(me: StaffPrincipal, roles: Collection[str]) -> None:
-    if not me.account.role_names & set(roles):
-        raise Forbidden(NO_ROLE)
-
-
 def text(data: Mapping[str, Any], name: str) -> str:
     """A text field: absent is empty; any other type is refused, never silently dropped."""
     value = data.get(name, "")
@@ -153,10 +121,7 @@ def _recuse(s: Services, me: StaffPrincipal, case: Case, _r: Request, _d: Any) -
 
 
 def _add_subject(s: Services, me: StaffPrincipal, case: Case, r: Request, d: Any) -> Any:
-    name = text(d, "name").strip()
-    if not name or len(name) > 200:
-        raise Invalid("Give the person's name.", fields={"subject_name": "required"})
-    subject = SubjectInput(name=name, employee_id=text(d, "employee_id"), email=text(d, "email"))
+    subject = named_subject(text(d, "name"), text(d, "employee_id"), text(d, "email"))
     key = s.work.require_key(me, case)
     revoked = s.access.add_subject(me, case, key, subject, intake_config(settings_of(r)))
     return {"revoked": len(revoked)}
@@ -289,16 +254,27 @@ def item_json(view: ItemView) -> dict[str, Any]:
 # --- running an action on a case ------------------------------------------------------------
 
 
-def run_action(
-    request: Request, roles: Collection[str], action: Action, data: Mapping[str, Any]
+def roles_of(action: Action) -> str:
+    """The action's name in the domain's table of who may use what (cases/access/rules.py)."""
+    name = action.__name__.removeprefix("_")
+    if name not in ACTION_ROLES:
+        raise LookupError(f"{name} has no entry in cases.access.rules.ACTION_ROLES")
+    return name
+
+
+def act_on_case(
+    request: Request, db: Session, me: StaffPrincipal, action: Action, data: Mapping[str, Any]
 ) -> Any:
-    """Role check (403), then the policy (404), then the action; one unit of work."""
+    """Role check (403), then the policy (404), then the action."""
+    s = access_services(request, db)
+    case = case_for(s.work, me, request.path_params["case_id"], roles_of(action))
+    return action(s, me, case, request, data)
+
+
+def run_action(request: Request, action: Action, data: Mapping[str, Any]) -> Any:
+    """An action of the API, in one unit of work."""
     with unit_of_work(request.app.state.db) as db:
-        me = require_staff(request, db)
-        require_roles(me, roles)
-        s = services(request, db)
-        case = s.work.visible_case(me, request.path_params["case_id"])
-        result = action(s, me, case, request, data)
+        result = act_on_case(request, db, require_staff(request, db), action, data)
     # An action may hand back its refusal instead of raising it, so that what it recorded
     # (an audited failed match) is committed before the refusal is answered.
     if isinstance(result, CaseError):
@@ -307,15 +283,13 @@ def run_action(
 
 
 def case_api(
-    roles: Collection[str],
-    action: Action,
-    status: int,
-    shape: type[Shape] | None,
-    out: type[Answer],
+    action: Action, status: int, shape: type[Shape] | None, out: type[Answer]
 ) -> Callable[..., Any]:
+    roles_of(action)  # an action missing from the domain's table fails at import
+
     async def endpoint(request: Request) -> Response:
         data = parse(shape, await read_json(request)).model_dump() if shape else {}
-        result = await run_in_threadpool(run_action, request, roles, action, data)
+        result = await run_in_threadpool(run_action, request, action, data)
         return answer(out.model_validate(result), status_code=status)
 
     return endpoint
@@ -324,14 +298,13 @@ def case_api(
 def api(
     operation: str,
     summary: str,
-    roles: Collection[str],
     action: Action,
     out: type[Answer],
     status: int = 200,
     shape: type[Shape] | None = None,
 ) -> Callable[..., Any]:
     """A JSON endpoint for an action: ``shape`` validates the body, ``out`` the answer."""
-    endpoint = case_api(roles, action, status, shape, out)
+    endpoint = case_api(action, status, shape, out)
     errors = (400, 401, 403, 404, 409, 422) if shape is not None else (401, 403, 404)
     return api_operation(
         operation,
@@ -348,17 +321,15 @@ def api(
 
 
 def access_page(request: Request) -> Response:
-    return _page(request, {}, 200)
+    with unit_of_work(request.app.state.db) as db:
+        return _render_page(request, db, require_staff(request, db), {}, 200)
 
 
-def _page(request: Request, errors: dict[str, str], status: int) -> Response:
-    try:
-        with unit_of_work(request.app.state.db) as db:
-            me = require_staff(request, db)
-            require_roles(me, CASE_READERS)
-            context = page_context(services(request, db), me, request.path_params["case_id"])
-    except Unauthorized:
-        return RedirectResponse("/staff/login", status_code=303)
+def _render_page(
+    request: Request, db: Session, me: StaffPrincipal, errors: dict[str, str], status: int
+) -> Response:
+    require_action(me, "access_page")
+    context = page_context(access_services(request, db), me, request.path_params["case_id"])
     context.update(errors=errors, field_messages=FIELD_MESSAGES)
     return render(request, "access/case.html", context, status_code=status)
 
@@ -382,40 +353,39 @@ def page_context(s: Services, me: StaffPrincipal, case_id: str) -> dict[str, Any
     }
 
 
-def case_form(roles: Collection[str], action: Action) -> Callable[[Request], Awaitable[Response]]:
+def case_form(action: Action) -> Callable[[Request], Awaitable[Response]]:
     """A form of the access page: back to the page on success, the page with errors if not."""
+    roles_of(action)
 
     async def endpoint(request: Request) -> Response:
         form = await form_with_csrf(request)
-        return await run_in_threadpool(_submit, request, roles, action, dict(form))
+        return await run_in_threadpool(_submit, request, action, dict(form))
 
     return endpoint
 
 
-def _submit(
-    request: Request, roles: Collection[str], action: Action, data: dict[str, Any]
-) -> Response:
+def _submit(request: Request, action: Action, data: dict[str, Any]) -> Response:
     case_id = request.path_params["case_id"]
-    try:
-        run_action(request, roles, action, data)
-    except Unauthorized:
-        return RedirectResponse("/staff/login", status_code=303)
-    except Invalid as problem:
-        return _page(request, problem.fields or {"form": "invalid"}, 422)
-    target = "/staff/cases" if action is _recuse else f"/staff/cases/{case_id}/access"
-    return RedirectResponse(with_notice(request, target), status_code=303)
+
+    def act(db: Session, me: StaffPrincipal) -> Any:
+        return act_on_case(request, db, me, action, data)
+
+    def again(db: Session, me: StaffPrincipal, problem: Invalid) -> Response:
+        return _render_page(request, db, me, problem.fields or {"form": "invalid"}, 422)
+
+    def done(db: Session, me: StaffPrincipal, _: Any) -> Response:
+        target = "/staff/cases" if action is _recuse else f"/staff/cases/{case_id}/access"
+        return RedirectResponse(with_notice(request, target), status_code=303)
+
+    return submit(request, require_staff, act, done, again, (Invalid,))
 
 
 def identity_page(request: Request) -> Response:
-    try:
-        with unit_of_work(request.app.state.db) as db:
-            me = require_staff(request, db)
-            require_roles(me, IDENTITY_READERS)
-            s = services(request, db)
-            case = s.work.visible_case(me, request.path_params["case_id"])
-            identity = s.disclosure.identity(me, case)
-    except Unauthorized:
-        return RedirectResponse("/staff/login", status_code=303)
+    with unit_of_work(request.app.state.db) as db:
+        me = require_staff(request, db)
+        s = access_services(request, db)
+        case = case_for(s.work, me, request.path_params["case_id"], "identity")
+        identity = s.disclosure.identity(me, case)
     return render(request, "access/identity.html", {"case": case, "identity": identity, "me": me})
 
 
@@ -423,49 +393,31 @@ def identity_page(request: Request) -> Response:
 
 
 def queue_page(request: Request) -> Response:
-    return _queue(request, {}, 200)
+    with unit_of_work(request.app.state.db) as db:
+        return _render_queue(request, db, require_staff(request, db), {}, 200)
 
 
-def _queue(request: Request, errors: dict[str, str], status: int) -> Response:
-    try:
-        with unit_of_work(request.app.state.db) as db:
-            me = require_staff(request, db)
-            require_roles(me, {Role.CUSTODIAN})
-            s = services(request, db)
-            rows = s.disclosure.pending_for_custodian(me)
-            views = [
-                v
-                for row in rows
-                for v in s.disclosure.requests(me, _case(db, row.case_id))
-                if v.id == row.id
-            ]
-            refs = {row.id: _case(db, row.case_id).reference for row in rows}
-    except Unauthorized:
-        return RedirectResponse("/staff/login", status_code=303)
-    context = {"requests": views, "refs": refs, "me": me, "errors": errors}
-    return render(
-        request,
-        "access/queue.html",
-        {**context, "field_messages": FIELD_MESSAGES},
-        status_code=status,
-    )
+def _render_queue(
+    request: Request, db: Session, me: StaffPrincipal, errors: dict[str, str], status: int
+) -> Response:
+    require_action(me, "custodian_queue")
+    pending = access_services(request, db).disclosure.pending_for_custodian(me)
+    context = {
+        "requests": [item.view for item in pending],
+        "refs": {item.view.id: item.reference for item in pending},
+        "me": me,
+        "errors": errors,
+        "field_messages": FIELD_MESSAGES,
+    }
+    return render(request, "access/queue.html", context, status_code=status)
 
 
-def _case(db: Session, case_id: str) -> Case:
-    case = db.get(Case, case_id)
-    assert case is not None
-    return case
-
-
-def decide(request: Request, me: StaffPrincipal, db: Session, data: Mapping[str, Any]) -> Any:
-    require_roles(me, {Role.CUSTODIAN})
-    approve = text(data, "decision")
-    if approve not in {"approve", "refuse"}:
-        raise Invalid("Choose approve or refuse.", fields={"decision": "invalid"})
-    row = services(request, db).disclosure.decide(
+def decide(request: Request, db: Session, me: StaffPrincipal, data: Mapping[str, Any]) -> Any:
+    require_action(me, "decide_disclosure")
+    row = access_services(request, db).disclosure.decide(
         me,
         request.path_params["request_id"],
-        approve=approve == "approve",
+        approve=approves(text(data, "decision")),
         reason=text(data, "reason"),
     )
     return {"id": row.id, "status": row.status}
@@ -473,7 +425,7 @@ def decide(request: Request, me: StaffPrincipal, db: Session, data: Mapping[str,
 
 def run_decision(request: Request, data: Mapping[str, Any]) -> Any:
     with unit_of_work(request.app.state.db) as db:
-        return decide(request, require_staff(request, db), db, data)
+        return decide(request, db, require_staff(request, db), data)
 
 
 async def decide_form(request: Request) -> Response:
@@ -482,14 +434,23 @@ async def decide_form(request: Request) -> Response:
 
 
 def _decide_form(request: Request, form: dict[str, Any]) -> Response:
-    try:
-        run_decision(request, form)
-    except Unauthorized:
-        return RedirectResponse("/staff/login", status_code=303)
-    except Invalid as problem:
-        errors = {f"{request.path_params['request_id']}:{k}": v for k, v in problem.fields.items()}
-        return _queue(request, errors, 422)
-    return RedirectResponse(with_notice(request, "/staff/disclosures"), status_code=303)
+    request_id = request.path_params["request_id"]
+
+    def again(db: Session, me: StaffPrincipal, problem: Invalid) -> Response:
+        errors = {f"{request_id}:{k}": v for k, v in problem.fields.items()}
+        return _render_queue(request, db, me, errors, 422)
+
+    def done(db: Session, me: StaffPrincipal, _: Any) -> Response:
+        return RedirectResponse(with_notice(request, "/staff/disclosures"), status_code=303)
+
+    return submit(
+        request,
+        require_staff,
+        lambda db, me: decide(request, db, me, form),
+        done,
+        again,
+        (Invalid,),
+    )
 
 
 @api_operation(
@@ -522,15 +483,9 @@ async def pending_api(request: Request) -> Response:
 def _pending(request: Request) -> dict[str, Any]:
     with unit_of_work(request.app.state.db) as db:
         me = require_staff(request, db)
-        require_roles(me, {Role.CUSTODIAN})
-        s = services(request, db)
-        rows = s.disclosure.pending_for_custodian(me)
-        items = [
-            {**request_json(v), "case": row.case_id}
-            for row in rows
-            for v in s.disclosure.requests(me, _case(db, row.case_id))
-            if v.id == row.id
-        ]
+        require_action(me, "custodian_queue")
+        pending = access_services(request, db).disclosure.pending_for_custodian(me)
+        items = [{**request_json(item.view), "case": item.case_id} for item in pending]
     return {"items": items}
 
 
@@ -542,9 +497,7 @@ routes: list[BaseRoute] = [
     Route("/api/v1/disclosures/{request_id}/decision", decide_api, methods=["POST"]),
     Route(
         f"{API}/subjects",
-        api(
-            "listCaseSubjects", "Named people and candidates", CASE_READERS, _subjects, SubjectsOut
-        ),
+        api("listCaseSubjects", "Named people and candidates", _subjects, SubjectsOut),
         methods=["GET"],
     ),
     Route(
@@ -552,7 +505,6 @@ routes: list[BaseRoute] = [
         api(
             "addCaseSubject",
             "Name a further subject; whoever that excludes loses access",
-            CASE_READERS,
             _add_subject,
             Revoked,
             201,
@@ -565,7 +517,6 @@ routes: list[BaseRoute] = [
         api(
             "confirmCaseSubject",
             "Keep this candidate of an ambiguous name, drop the others",
-            CASE_READERS,
             _confirm_subject,
             Revoked,
             200,
@@ -578,7 +529,6 @@ routes: list[BaseRoute] = [
         api(
             "rejectCaseSubject",
             "Not this candidate of an ambiguous name: they stop being excluded",
-            CASE_READERS,
             _reject_subject,
             Revoked,
             200,
@@ -591,7 +541,6 @@ routes: list[BaseRoute] = [
         api(
             "listDisclosures",
             "Disclosure requests on this case",
-            IDENTITY_READERS,
             _disclosures,
             RequestsOut,
         ),
@@ -602,7 +551,6 @@ routes: list[BaseRoute] = [
         api(
             "requestDisclosure",
             "Ask a custodian for the reporter's identity",
-            CASE_READERS,
             _request_disclosure,
             RequestStatus,
             201,
@@ -615,7 +563,6 @@ routes: list[BaseRoute] = [
         api(
             "getCaseIdentity",
             "The reporter's identity, for whoever holds its key",
-            IDENTITY_READERS,
             _identity,
             IdentityOut,
         ),
@@ -626,7 +573,6 @@ routes: list[BaseRoute] = [
         api(
             "getCaseProtection",
             "The retaliation-risk assessment and protective measures",
-            CASE_READERS,
             _protection,
             ProtectionOut,
         ),
@@ -637,7 +583,6 @@ routes: list[BaseRoute] = [
         api(
             "assessRetaliationRisk",
             "Record a retaliation-risk assessment",
-            CASE_READERS,
             _assess,
             AssessmentMade,
             201,
@@ -650,7 +595,6 @@ routes: list[BaseRoute] = [
         api(
             "addProtectiveMeasure",
             "Add a protective measure with a follow-up date",
-            CASE_READERS,
             _add_measure,
             MeasureMade,
             201,
@@ -663,7 +607,6 @@ routes: list[BaseRoute] = [
         api(
             "completeProtectiveMeasure",
             "Mark a measure done",
-            CASE_READERS,
             _complete_measure,
             MeasureDone,
             200,
@@ -673,9 +616,7 @@ routes: list[BaseRoute] = [
     ),
     Route(
         f"{API}/items",
-        api(
-            "listCaseItems", "Messages and notes with masks applied", CASE_READERS, _items, ItemsOut
-        ),
+        api("listCaseItems", "Messages and notes with masks applied", _items, ItemsOut),
         methods=["GET"],
     ),
     Route(
@@ -683,7 +624,6 @@ routes: list[BaseRoute] = [
         api(
             "maskCaseItem",
             "Hide a span from colleagues (reversible by its author)",
-            CASE_READERS,
             _mask,
             MaskMade,
             201,
@@ -693,9 +633,7 @@ routes: list[BaseRoute] = [
     ),
     Route(
         f"{API}/masks/{{mask_id}}/remove",
-        api(
-            "unmaskCaseItem", "Lift one's own mask", CASE_READERS, _unmask, Unmasked, 200, NothingIn
-        ),
+        api("unmaskCaseItem", "Lift one's own mask", _unmask, Unmasked, 200, NothingIn),
         methods=["POST"],
     ),
     Route(
@@ -703,7 +641,6 @@ routes: list[BaseRoute] = [
         api(
             "redactCaseItem",
             "Remove a span for good (audited)",
-            CASE_READERS,
             _redact,
             Redacted,
             200,
@@ -716,7 +653,6 @@ routes: list[BaseRoute] = [
         api(
             "recuseFromCase",
             "Step away from a case (conflict of interest)",
-            POLICY_ROLES,
             _recuse,
             Recused,
             200,
@@ -728,27 +664,27 @@ routes: list[BaseRoute] = [
     Route("/staff/disclosures/{request_id}", decide_form, methods=["POST"]),
     Route(f"{PAGE}/access", access_page, methods=["GET"]),
     Route(f"{PAGE}/identity", identity_page, methods=["GET"]),
-    Route(f"{PAGE}/subjects", case_form(CASE_READERS, _add_subject), methods=["POST"]),
+    Route(f"{PAGE}/subjects", case_form(_add_subject), methods=["POST"]),
     Route(
         f"{PAGE}/subjects/{{subject_id}}/confirm",
-        case_form(CASE_READERS, _confirm_subject),
+        case_form(_confirm_subject),
         methods=["POST"],
     ),
     Route(
         f"{PAGE}/subjects/{{subject_id}}/reject",
-        case_form(CASE_READERS, _reject_subject),
+        case_form(_reject_subject),
         methods=["POST"],
     ),
-    Route(f"{PAGE}/disclosures", case_form(CASE_READERS, _request_disclosure), methods=["POST"]),
-    Route(f"{PAGE}/risk", case_form(CASE_READERS, _assess), methods=["POST"]),
-    Route(f"{PAGE}/measures", case_form(CASE_READERS, _add_measure), methods=["POST"]),
+    Route(f"{PAGE}/disclosures", case_form(_request_disclosure), methods=["POST"]),
+    Route(f"{PAGE}/risk", case_form(_assess), methods=["POST"]),
+    Route(f"{PAGE}/measures", case_form(_add_measure), methods=["POST"]),
     Route(
         f"{PAGE}/measures/{{measure_id}}/done",
-        case_form(CASE_READERS, _complete_measure),
+        case_form(_complete_measure),
         methods=["POST"],
     ),
-    Route(f"{PAGE}/items/{{item_id}}/masks", case_form(CASE_READERS, _mask), methods=["POST"]),
-    Route(f"{PAGE}/masks/{{mask_id}}/remove", case_form(CASE_READERS, _unmask), methods=["POST"]),
-    Route(f"{PAGE}/items/{{item_id}}/redact", case_form(CASE_READERS, _redact), methods=["POST"]),
-    Route(f"{PAGE}/recuse", case_form(POLICY_ROLES, _recuse), methods=["POST"]),
+    Route(f"{PAGE}/items/{{item_id}}/masks", case_form(_mask), methods=["POST"]),
+    Route(f"{PAGE}/masks/{{mask_id}}/remove", case_form(_unmask), methods=["POST"]),
+    Route(f"{PAGE}/items/{{item_id}}/redact", case_form(_redact), methods=["POST"]),
+    Route(f"{PAGE}/recuse", case_form(_recuse), methods=["POST"]),
 ]

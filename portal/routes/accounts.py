@@ -16,26 +16,20 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 import crypto
-from cases.audit.service import AuditLog
 from cases.db import unit_of_work
-from cases.errors import CaseError, Invalid, Kind, NotFound, Unauthorized
-from cases.notify.service import NotifyConfig
+from cases.errors import CaseError, Invalid, Kind, NotFound
 from cases.org.admin import require_admin
-from cases.org.approvals import ApprovalService
 from cases.sessions.service import ActiveSession
-from cases.staff.enrolment import EnrolmentService, key_code
+from cases.staff.enrolment import key_code
 from cases.staff.models import StaffAccount
-from cases.staff.service import StaffService
 from portal.auth import STAFF_COOKIE, require_staff, staff_session
 from portal.csrf import form_with_csrf, set_host_cookie
-from portal.deps import clock_of, kdf_profile, server_secret, settings_of
+from portal.deps import admin_service, approval_service, enrolment_service, login_service
 from portal.errors import read_json
 from portal.i18n import N_
 from portal.openapi import api_operation
 from portal.qr import totp_qr_svg
 from portal.routes.admin import ROLE_LABELS, enrolment_url
-from portal.routes.admin import service as admin_service
-from portal.routes.staff_api import login_service
 from portal.shapes import answer, parse
 from portal.shapes.accounts import (
     AccountChangeIn,
@@ -48,6 +42,7 @@ from portal.shapes.accounts import (
     Enrolled,
     EnrolmentIn,
 )
+from portal.signin import STAFF_LOGIN as TO_LOGIN
 from portal.start_pages import start_page
 from portal.templating import render
 
@@ -64,7 +59,6 @@ FIELD_MESSAGES = {
     "common": N_("That password is too easy to guess; choose another."),
     "mismatch": N_("The two passwords are not the same."),
 }
-TO_LOGIN = "/staff/login"
 
 
 class NotJson(CaseError):
@@ -81,23 +75,6 @@ async def json_body(request: Request) -> dict[str, Any]:
     return await read_json(request)
 
 
-def _staff(request: Request, db: Session) -> StaffService:
-    settings = settings_of(request)
-    return StaffService(
-        db, clock_of(request), server_secret=server_secret(settings), profile=kdf_profile(settings)
-    )
-
-
-def enrolment(request: Request, db: Session) -> EnrolmentService:
-    return EnrolmentService(db, clock_of(request), _staff(request, db))
-
-
-def approvals(request: Request, db: Session) -> ApprovalService:
-    settings, clock = settings_of(request), clock_of(request)
-    audit = AuditLog(db, clock, server_secret(settings))
-    return ApprovalService(db, clock, audit, NotifyConfig(settings.base_url, settings.timezone))
-
-
 # --- enrolment page (no login: the link is the credential) ---------------------------------
 
 
@@ -105,7 +82,7 @@ def enrol_form(request: Request) -> Response:
     token = request.path_params["token"]
     try:
         with unit_of_work(request.app.state.db) as db:
-            email = enrolment(request, db).account_for(token).email
+            email = enrolment_service(request, db).account_for(token).email
     except NotFound as problem:
         return render(request, "staff/enrol_invalid.html", {"error": problem.message}, 404)
     return render(request, "staff/enrol.html", {"email": email, "errors": {}})
@@ -121,7 +98,7 @@ def _enrol(request: Request, password: str, again: str) -> Response:
     token = request.path_params["token"]
     try:
         with unit_of_work(request.app.state.db) as db:
-            service = enrolment(request, db)
+            service = enrolment_service(request, db)
             email = service.account_for(token).email
             if password != again:
                 raise Invalid(fields={"password_again": "mismatch"})
@@ -183,19 +160,16 @@ def _half_password(request: Request, db: Session) -> ActiveSession | None:
 
 
 def approvals_page(request: Request) -> Response:
-    try:
-        with unit_of_work(request.app.state.db) as db:
-            me = require_staff(request, db)
-            views = approvals(request, db).pending(me)
-            context = {
-                "me": me,
-                "approvals": views,
-                "reason_labels": REASON_LABELS,
-                "role_labels": ROLE_LABELS,
-            }
-            return render(request, "staff/approvals.html", context)
-    except Unauthorized:
-        return RedirectResponse(TO_LOGIN, status_code=303)
+    with unit_of_work(request.app.state.db) as db:
+        me = require_staff(request, db)
+        views = approval_service(request, db).pending(me)
+        context = {
+            "me": me,
+            "approvals": views,
+            "reason_labels": REASON_LABELS,
+            "role_labels": ROLE_LABELS,
+        }
+        return render(request, "staff/approvals.html", context)
 
 
 async def decide_page(request: Request) -> Response:
@@ -205,10 +179,7 @@ async def decide_page(request: Request) -> Response:
 
 
 def _decide_page(request: Request, approve: bool) -> Response:
-    try:
-        _decide(request, approve)
-    except Unauthorized:
-        return RedirectResponse(TO_LOGIN, status_code=303)
+    _decide(request, approve)
     return RedirectResponse("/staff/approvals?done=1", status_code=303)
 
 
@@ -216,7 +187,7 @@ def _decide(request: Request, approve: bool) -> ApprovalDecided:
     approval_id = request.path_params["approval_id"]
     with unit_of_work(request.app.state.db) as db:
         me = require_staff(request, db)
-        service = approvals(request, db)
+        service = approval_service(request, db)
         if approve:
             granted = service.approve(me, approval_id)
             return ApprovalDecided(id=approval_id, status="approved", keys=granted)
@@ -298,7 +269,7 @@ async def complete_enrolment(request: Request) -> Response:
 
 def _complete(request: Request, token: str, password: str) -> Enrolled:
     with unit_of_work(request.app.state.db) as db:
-        done = enrolment(request, db).complete(token, password)
+        done = enrolment_service(request, db).complete(token, password)
         return Enrolled(
             totp_secret=crypto.totp_secret_b32(done.totp_secret), key_code=key_code(done.account)
         )
@@ -319,7 +290,7 @@ async def list_approvals(request: Request) -> Response:
 def _list(request: Request) -> Approvals:
     with unit_of_work(request.app.state.db) as db:
         me = require_staff(request, db)
-        return Approvals([ApprovalOut.of(v) for v in approvals(request, db).pending(me)])
+        return Approvals([ApprovalOut.of(v) for v in approval_service(request, db).pending(me)])
 
 
 def _decision(approve: bool) -> Callable[[Request], Any]:

@@ -18,8 +18,8 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from cases.db import new_id, unit_of_work
-from cases.errors import Conflict, Invalid, Unauthorized
-from cases.org.admin import AdminConfig, AdminService, ChannelForm, require_admin
+from cases.errors import CaseError, Conflict, Invalid
+from cases.org.admin import AdminService, ChannelForm, require_admin
 from cases.principals import StaffPrincipal
 from cases.reports.attachments import StoredFile
 from cases.staff.directory import parse_csv
@@ -28,8 +28,13 @@ from cases.staff.models import Role
 from cases.staff.roles import accounts_in_conflict
 from portal.auth import require_staff
 from portal.csrf import form_with_csrf
-from portal.deps import clock_of, kdf_profile, retention_service, server_secret, settings_of
+from portal.deps import (
+    admin_service,
+    retention_service,
+    settings_of,
+)
 from portal.errors import http_status
+from portal.forms import submit
 from portal.i18n import N_
 from portal.notices import with_notice
 from portal.role_messages import ROLE_CONFLICT_MESSAGES
@@ -71,22 +76,11 @@ DIRECTORY_PROBLEMS = {
     "too_many_rows": N_("The file has too many rows."),
     "encoding": N_("The file is not UTF-8 text."),
 }
-TO_LOGIN = "/staff/login"
+# The refusals an admin form shows on its page rather than as an error page.
+REFUSED: tuple[type[CaseError], ...] = (Invalid, Conflict)
 
 View = Callable[[Request, AdminService, StaffPrincipal], tuple[str, dict[str, Any]]]
 Action = Callable[[Request, AdminService, StaffPrincipal, FormData], str]
-
-
-def service(request: Request, db: Session) -> AdminService:
-    settings = settings_of(request)
-    config = AdminConfig(
-        server_secret(settings),
-        kdf_profile(settings),
-        settings.base_url,
-        settings.timezone,
-        settings.recovery_key_fingerprint,
-    )
-    return AdminService(db, clock_of(request), config)
 
 
 def enrolment_url(request: Request, token: str) -> str:
@@ -96,35 +90,47 @@ def enrolment_url(request: Request, token: str) -> str:
 def _admin(request: Request, db: Session) -> tuple[AdminService, StaffPrincipal]:
     me = require_staff(request, db)
     require_admin(me)
-    return service(request, db), me
+    return admin_service(request, db), me
+
+
+Admin = tuple[AdminService, StaffPrincipal]
 
 
 def _render(
     request: Request,
     view: View,
-    problem: Invalid | Conflict | None = None,
+    problem: CaseError | None = None,
     extra: dict[str, Any] | None = None,
 ) -> Response:
-    try:
-        with unit_of_work(request.app.state.db) as db:
-            admin, me = _admin(request, db)
-            name, context = view(request, admin, me)
-            context = {
-                "me": me,
-                "recovery_missing": not admin.recovery_configured(),
-                "role_conflicts": accounts_in_conflict(db),
-                "role_labels": ROLE_LABELS,
-                "field_messages": FIELD_MESSAGES,
-                "errors": problem.fields if isinstance(problem, Invalid) else {},
-                "error": problem.message if problem is not None else None,
-                "error_code": problem.code if problem is not None else None,
-                **context,
-                **(extra or {}),
-            }
-            status = 200 if problem is None else http_status(problem)
-            return render(request, name, context, status_code=status)
-    except Unauthorized:
-        return RedirectResponse(TO_LOGIN, status_code=303)
+    with unit_of_work(request.app.state.db) as db:
+        return _render_in(request, db, _admin(request, db), view, problem, extra)
+
+
+def _render_in(
+    request: Request,
+    db: Session,
+    who: Admin,
+    view: View,
+    problem: CaseError | None = None,
+    extra: dict[str, Any] | None = None,
+) -> Response:
+    """An admin page from the request's one session, with a refusal's reason if there was one."""
+    admin, me = who
+    name, context = view(request, admin, me)
+    context = {
+        "me": me,
+        "recovery_missing": not admin.recovery_configured(),
+        "role_conflicts": accounts_in_conflict(db),
+        "role_labels": ROLE_LABELS,
+        "field_messages": FIELD_MESSAGES,
+        "errors": problem.fields if isinstance(problem, Invalid) else {},
+        "error": problem.message if problem is not None else None,
+        "error_code": problem.code if problem is not None else None,
+        **context,
+        **(extra or {}),
+    }
+    status = 200 if problem is None else http_status(problem)
+    return render(request, name, context, status_code=status)
 
 
 def page(view: View) -> Callable[[Request], Any]:
@@ -145,15 +151,16 @@ def action(act: Action, view: View) -> Callable[[Request], Any]:
 
 
 def _act(request: Request, act: Action, view: View, form: FormData) -> Response:
-    try:
-        with unit_of_work(request.app.state.db) as db:
-            admin, me = _admin(request, db)
-            target = act(request, admin, me, form)
-    except Unauthorized:
-        return RedirectResponse(TO_LOGIN, status_code=303)
-    except (Invalid, Conflict) as problem:
-        return _render(request, view, problem)
-    return RedirectResponse(with_notice(request, target), status_code=303)
+    def work(db: Session, who: Admin) -> str:
+        return act(request, *who, form)
+
+    def again(db: Session, who: Admin, problem: CaseError) -> Response:
+        return _render_in(request, db, who, view, problem)
+
+    def done(db: Session, who: Admin, target: str) -> Response:
+        return RedirectResponse(with_notice(request, target), status_code=303)
+
+    return submit(request, _admin, work, done, again, REFUSED)
 
 
 def _field(form: FormData, name: str) -> str:
@@ -253,15 +260,17 @@ def _create(request: Request, admin: AdminService, me: StaffPrincipal, form: For
 
 
 def _enrolment_answer(request: Request, form: FormData, act: Action) -> Response:
-    try:
-        with unit_of_work(request.app.state.db) as db:
-            admin, me = _admin(request, db)
-            token = act(request, admin, me, form)
-    except Unauthorized:
-        return RedirectResponse(TO_LOGIN, status_code=303)
-    except (Invalid, Conflict) as problem:
-        return _render(request, staff_view, problem)
-    return _render(request, staff_view, extra={"enrolment": enrolment_url(request, token)})
+    def work(db: Session, who: Admin) -> str:
+        return act(request, *who, form)
+
+    def again(db: Session, who: Admin, problem: CaseError) -> Response:
+        return _render_in(request, db, who, staff_view, problem)
+
+    def done(db: Session, who: Admin, token: str) -> Response:
+        extra = {"enrolment": enrolment_url(request, token)}
+        return _render_in(request, db, who, staff_view, extra=extra)
+
+    return submit(request, _admin, work, done, again, REFUSED)
 
 
 def staff_roles(request: Request, admin: AdminService, me: StaffPrincipal, form: FormData) -> str:
@@ -429,15 +438,18 @@ def _import(request: Request, data: bytes) -> Response:
     except UnicodeDecodeError:
         problem = Invalid(DIRECTORY_PROBLEMS["encoding"], code="encoding")
         return _render(request, directory_view, problem)
-    try:
-        with unit_of_work(request.app.state.db) as db:
-            admin, me = _admin(request, db)
-            result = admin.import_directory(me, parse_csv(text))
-    except Unauthorized:
-        return RedirectResponse(TO_LOGIN, status_code=303)
-    except Invalid as problem:
-        return _render(request, directory_view, problem)
-    return _render(request, directory_view, extra={"result": result})
+
+    def work(db: Session, who: Admin) -> Any:
+        admin, me = who
+        return admin.import_directory(me, parse_csv(text))
+
+    def again(db: Session, who: Admin, problem: Invalid) -> Response:
+        return _render_in(request, db, who, directory_view, problem)
+
+    def done(db: Session, who: Admin, result: Any) -> Response:
+        return _render_in(request, db, who, directory_view, extra={"result": result})
+
+    return submit(request, _admin, work, done, again, (Invalid,))
 
 
 routes: list[BaseRoute] = [

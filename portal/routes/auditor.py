@@ -16,24 +16,22 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import QueryParams
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from cases.audit.service import AuditLog
 from cases.audit.trail import (
     PAGE_SIZE,
-    AuditTrail,
     TrailFilters,
     TrailPage,
     parse_day,
     require_auditor,
 )
 from cases.db import unit_of_work
-from cases.errors import Invalid, Unauthorized
+from cases.errors import Invalid
 from cases.principals import StaffPrincipal
 from cases.staff.models import Role
 from portal.auth import require_staff
-from portal.deps import clock_of, server_secret, settings_of
+from portal.deps import audit_trail
 from portal.i18n import N_
 from portal.openapi import api_operation
 from portal.shapes import answer
@@ -67,12 +65,6 @@ PROBLEM_LABELS = {
 }
 
 
-def trail_service(request: Request, db: Session) -> AuditTrail:
-    settings, clock = settings_of(request), clock_of(request)
-    audit = AuditLog(db, clock, server_secret(settings))
-    return AuditTrail(db, clock, audit, settings.timezone)
-
-
 def filters_from(params: QueryParams) -> TrailFilters:
     """The filters of a query string; a malformed date is Invalid naming its field."""
     return TrailFilters(
@@ -93,7 +85,7 @@ def number(params: QueryParams, name: str, default: int | None) -> int | None:
 def read_page(request: Request, db: Session, me: StaffPrincipal) -> TrailPage:
     params = request.query_params
     limit = number(params, "limit", PAGE_SIZE) or PAGE_SIZE
-    return trail_service(request, db).page(
+    return audit_trail(request, db).page(
         me, filters_from(params), number(params, "before", None), limit
     )
 
@@ -121,7 +113,7 @@ def _entries(request: Request, db: Session, me: StaffPrincipal) -> TrailPageOut:
 
 
 def _verify(request: Request, db: Session, me: StaffPrincipal) -> VerifyOut:
-    return VerifyOut.of(trail_service(request, db).verify(me))
+    return VerifyOut.of(audit_trail(request, db).verify(me))
 
 
 entries_api = api_operation(
@@ -150,13 +142,10 @@ def auditor_page(
     """A signed-in auditor page; no full session goes to the login, other roles get 403."""
 
     def run(request: Request) -> Response:
-        try:
-            with unit_of_work(request.app.state.db) as db:
-                me = require_staff(request, db)
-                require_auditor(me)
-                return page(request, db, me)
-        except Unauthorized:
-            return RedirectResponse("/staff/login", status_code=303)
+        with unit_of_work(request.app.state.db) as db:
+            me = require_staff(request, db)
+            require_auditor(me)
+            return page(request, db, me)
 
     async def endpoint(request: Request) -> Response:
         return await run_in_threadpool(run, request)
@@ -165,7 +154,7 @@ def auditor_page(
 
 
 def trail_page(request: Request, db: Session, me: StaffPrincipal) -> Response:
-    service = trail_service(request, db)
+    service = audit_trail(request, db)
     context: dict[str, Any] = {
         "me": me,
         "actions": service.actions(),
@@ -194,7 +183,7 @@ def _next_href(request: Request, page: TrailPage) -> str | None:
 
 
 def verify_page(request: Request, db: Session, me: StaffPrincipal) -> Response:
-    result = trail_service(request, db).verify(me)
+    result = audit_trail(request, db).verify(me)
     why = next(
         (text for start, text in PROBLEM_LABELS.items() if result.problem.startswith(start)), ""
     )

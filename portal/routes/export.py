@@ -18,12 +18,11 @@ from cases.casework.export import CaseExport, CaseFile
 from cases.db import unit_of_work
 from cases.reports.attachments import AttachmentReader, FileTicket
 from portal.auth import require_staff
-from portal.deps import clock_of, settings_of
+from portal.deps import casework, clock_of, settings_of
 from portal.export_pdf import Labels, export_name, find_font, render_pdf, zip_stream
 from portal.i18n import request_locale
 from portal.openapi import api_operation
 from portal.routes.staff import OUTCOME_LABELS, STATUS_LABELS
-from portal.routes.staff_api import casework
 
 TAGS = ("staff",)
 PIECE = 64 * 1024

@@ -6,18 +6,15 @@ domain's, in cases/workflow/flood.py; these handlers parse, call it and answer.
 
 from __future__ import annotations
 
-from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from cases.db import unit_of_work
-from cases.errors import Unauthorized
-from cases.workflow.flood import FloodTriage
 from portal.auth import require_staff
 from portal.csrf import form_with_csrf
-from portal.deps import clock_of, server_secret, settings_of
+from portal.deps import flood_triage
 from portal.errors import read_json
 from portal.notices import with_notice
 from portal.openapi import api_operation
@@ -27,23 +24,15 @@ from portal.shapes.flood import DismissalIn, Dismissed
 FLOOD_LIST = "/staff/cases?flood=only"
 
 
-def triage(request: Request, db: Session) -> FloodTriage:
-    settings = settings_of(request)
-    return FloodTriage(db, clock_of(request), server_secret(settings), settings.timezone)
-
-
 def _dismiss(request: Request, case_ids: list[str]) -> int:
     with unit_of_work(request.app.state.db) as db:
-        return triage(request, db).dismiss(require_staff(request, db), case_ids)
+        return flood_triage(request, db).dismiss(require_staff(request, db), case_ids)
 
 
 async def dismiss_form(request: Request) -> Response:
     form = await form_with_csrf(request)
     case_ids = [value for value in form.getlist("case") if isinstance(value, str)]
-    try:
-        await run_in_threadpool(_dismiss, request, case_ids)
-    except Unauthorized:
-        return RedirectResponse("/staff/login", status_code=303)
+    await run_in_threadpool(_dismiss, request, case_ids)
     return RedirectResponse(with_notice(request, FLOOD_LIST), status_code=303)
 
 

@@ -22,11 +22,11 @@ from cases.principals import StaffPrincipal
 from cases.questionnaires.questions import Kind
 from cases.questionnaires.service import QuestionForm, QuestionnaireService, require_admin
 from portal.auth import require_staff
+from portal.deps import admin_service
 from portal.errors import read_json
 from portal.i18n import N_
 from portal.openapi import api_operation
 from portal.routes.admin import FIELD_MESSAGES, action, page
-from portal.routes.admin import service as admin_service
 from portal.shapes import answer, parse, schema
 from portal.shapes.questionnaires import QuestionIn, QuestionnaireIn, QuestionnaireOut
 

@@ -12,6 +12,7 @@ import secrets
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -23,23 +24,24 @@ from cases.db import unit_of_work
 from cases.errors import CaseError, Conflict, Invalid
 from cases.org.models import Channel
 from cases.org.service import OrgService
+from cases.principals import ReporterPrincipal
 from cases.reports.attachments import delete_files
-from cases.reports.intake import Draft, IdentityInput, IntakeService, SubjectInput, Submission
+from cases.reports.intake import Draft, IdentityInput, SubjectInput, Submission
 from cases.reports.reporter import ReporterView
 from cases.retention import DeletedUnderRetention
 from portal.auth import REPORTER_COOKIE, require_reporter
 from portal.csrf import delete_host_cookie, form_with_csrf, set_host_cookie
-from portal.deps import clock_of, intake_config, retention_service, settings_of
+from portal.deps import intake_service, reporter_service, retention_service, settings_of
 from portal.errors import BadRequest, http_status
+from portal.forms import submit
 from portal.i18n import LANG_COOKIE, N_, locale_from_tag, request_locale, tag_for, translator
 from portal.questionnaire_form import ANSWER_MESSAGES, answers_from_fields, form_questions
-from portal.routes.reporter_api import (
+from portal.reporter_flow import (
     check_receipt,
     file_opener,
     link_evidence,
     prepared_draft,
     reporter_case,
-    reporter_service,
     upload_target,
     write,
 )
@@ -144,8 +146,8 @@ def size_text(size: int) -> str:
 def _recipients(request: Request, db: Any, channel: Channel | None) -> list[dict[str, str]]:
     if channel is None:
         return []
-    intake = IntakeService(db, clock_of(request), intake_config(settings_of(request)))
-    return [{"id": s.id, "name": s.name or s.email} for s in intake.recipients(channel)]
+    people = intake_service(request, db).recipients(channel)
+    return [{"id": s.id, "name": s.name or s.email} for s in people]
 
 
 def _subject_rows(values: dict[str, Any]) -> list[dict[str, str]]:
@@ -351,10 +353,10 @@ def _receipt_error(request: Request, error: CaseError | None) -> str | None:
 
 async def status_page(request: Request) -> Response:
     """The case when a reporter session is open; the receipt form otherwise."""
-    return await run_in_threadpool(_status, request, None, 200)
+    return await run_in_threadpool(_status, request)
 
 
-def _status(request: Request, reply_error: str | None, status: int) -> Response:
+def _status(request: Request) -> Response:
     if not request.cookies.get(REPORTER_COOKIE):
         return render(request, "reporter/login.html", {"error": None})
     with unit_of_work(request.app.state.db) as db:
@@ -362,12 +364,19 @@ def _status(request: Request, reply_error: str | None, status: int) -> Response:
             principal = require_reporter(request, db)
         except CaseError:
             principal = None
-        view = reporter_service(request, db).view(principal) if principal else None
-        context = _status_context(request, db, view, reply_error) if view else {"error": None}
-    if view is None:
-        response = render(request, "reporter/login.html", context)
-        delete_host_cookie(response, REPORTER_COOKIE)
-        return response
+        if principal is not None:
+            return _status_in(request, db, principal, None, 200)
+    response = render(request, "reporter/login.html", {"error": None})
+    delete_host_cookie(response, REPORTER_COOKIE)
+    return response
+
+
+def _status_in(
+    request: Request, db: Any, principal: ReporterPrincipal, reply_error: str | None, status: int
+) -> Response:
+    """The status page from the request's one session."""
+    view = reporter_service(request, db).view(principal)
+    context = _status_context(request, db, view, reply_error)
     return render(request, "reporter/status.html", context, status_code=status)
 
 
@@ -413,15 +422,19 @@ async def reply(request: Request) -> Response:
 
 
 def _reply(request: Request, body: str) -> Response:
-    try:
-        with unit_of_work(request.app.state.db) as db:
-            principal = require_reporter(request, db)
-            reporter_service(request, db).reply(principal, body)
-    except Invalid as exc:
+    def act(db: Session, me: ReporterPrincipal) -> None:
+        reporter_service(request, db).reply(me, body)
+
+    def again(db: Session, me: ReporterPrincipal, problem: Invalid) -> Response:
         _ = translator(request)
-        code = exc.fields.get("body", "invalid")
-        return _status(request, _(FIELD_MESSAGES.get(code, FIELD_MESSAGES["invalid"])), 422)
-    return RedirectResponse("/status#conversation", status_code=303)
+        code = problem.fields.get("body", "invalid")
+        error = _(FIELD_MESSAGES.get(code, FIELD_MESSAGES["invalid"]))
+        return _status_in(request, db, me, error, 422)
+
+    def done(db: Session, me: ReporterPrincipal, _: None) -> Response:
+        return RedirectResponse("/status#conversation", status_code=303)
+
+    return submit(request, require_reporter, act, done, again, (Invalid,))
 
 
 async def add_evidence(request: Request) -> Response:

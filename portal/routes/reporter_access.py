@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
@@ -13,12 +15,14 @@ from starlette.routing import BaseRoute, Route
 from cases.access.reporting import Complaint, file_retaliation, retaliation_recipients
 from cases.db import unit_of_work
 from cases.errors import CaseError, Invalid
+from cases.principals import ReporterPrincipal
 from cases.reports.intake import SubjectInput
 from cases.reports.models import Case
 from portal.auth import REPORTER_COOKIE, require_reporter
 from portal.csrf import form_with_csrf
 from portal.deps import clock_of, intake_config, settings_of
 from portal.errors import read_json
+from portal.forms import submit
 from portal.i18n import N_
 from portal.openapi import api_operation
 from portal.shapes import answer, parse
@@ -36,19 +40,22 @@ FIELD_MESSAGES = {
 SUBJECT_ROWS = 3
 
 
+def _file_in(
+    request: Request, db: Session, reporter: ReporterPrincipal, complaint: Complaint
+) -> Case:
+    config = intake_config(settings_of(request))
+    return file_retaliation(db, clock_of(request), config, reporter, complaint)
+
+
 def _file(request: Request, complaint: Complaint) -> Case:
     with unit_of_work(request.app.state.db) as db:
-        reporter = require_reporter(request, db)
-        config = intake_config(settings_of(request))
-        return file_retaliation(db, clock_of(request), config, reporter, complaint)
+        return _file_in(request, db, require_reporter(request, db), complaint)
 
 
-def _recipients(request: Request) -> list[dict[str, str]]:
-    with unit_of_work(request.app.state.db) as db:
-        reporter = require_reporter(request, db)
-        config = intake_config(settings_of(request))
-        people = retaliation_recipients(db, clock_of(request), config, reporter)
-        return [{"id": s.id, "name": s.name or s.email} for s in people]
+def _recipients(request: Request, db: Session, reporter: ReporterPrincipal) -> list[dict[str, str]]:
+    config = intake_config(settings_of(request))
+    people = retaliation_recipients(db, clock_of(request), config, reporter)
+    return [{"id": s.id, "name": s.name or s.email} for s in people]
 
 
 def _text(data: Any, name: str) -> str:
@@ -72,7 +79,12 @@ def _complaint_from_form(form: Any) -> Complaint:
 
 
 def _page(
-    request: Request, values: dict[str, Any], errors: dict[str, str], status: int = 200
+    request: Request,
+    db: Session,
+    reporter: ReporterPrincipal,
+    values: dict[str, Any],
+    errors: dict[str, str],
+    status: int = 200,
 ) -> Response:
     names = [*values.get("subject_name", [])]
     ids = [*values.get("subject_id", [])]
@@ -84,7 +96,7 @@ def _page(
         "values": values,
         "field_messages": FIELD_MESSAGES,
         "subject_rows": [{"name": n, "id": i} for n, i in zip(names, ids, strict=True)],
-        "recipients": _recipients(request),
+        "recipients": _recipients(request, db, reporter),
     }
     return render(request, "access/retaliation.html", context, status_code=status)
 
@@ -93,17 +105,31 @@ async def form_page(request: Request) -> Response:
     if not request.cookies.get(REPORTER_COOKIE):
         return RedirectResponse("/status", status_code=303)
     try:
-        return await run_in_threadpool(_page, request, {}, {})
+        return await run_in_threadpool(_form_page, request)
     except CaseError:
         return RedirectResponse("/status", status_code=303)
 
 
+def _form_page(request: Request) -> Response:
+    with unit_of_work(request.app.state.db) as db:
+        return _page(request, db, require_reporter(request, db), {}, {})
+
+
 async def submit_form(request: Request) -> Response:
+    """Any refusal but a form error sends the reporter back to the status page."""
     form = await form_with_csrf(request)
     complaint = _complaint_from_form(form)
     try:
-        case = await run_in_threadpool(_file, request, complaint)
-    except Invalid as problem:
+        return await run_in_threadpool(_submit, request, form, complaint)
+    except CaseError:
+        return RedirectResponse("/status", status_code=303)
+
+
+def _submit(request: Request, form: FormData, complaint: Complaint) -> Response:
+    def act(db: Session, reporter: ReporterPrincipal) -> Case:
+        return _file_in(request, db, reporter, complaint)
+
+    def again(db: Session, reporter: ReporterPrincipal, problem: Invalid) -> Response:
         values = {
             "summary": complaint.summary,
             "details": complaint.details,
@@ -111,13 +137,12 @@ async def submit_form(request: Request) -> Response:
             "subject_id": [str(v) for v in form.getlist("subject_id")],
             "exclude": complaint.exclude,
         }
-        try:
-            return await run_in_threadpool(_page, request, values, problem.fields, 422)
-        except CaseError:
-            return RedirectResponse("/status", status_code=303)
-    except CaseError:
-        return RedirectResponse("/status", status_code=303)
-    return render(request, "access/retaliation_done.html", {"case": case}, status_code=201)
+        return _page(request, db, reporter, values, problem.fields, 422)
+
+    def done(db: Session, reporter: ReporterPrincipal, case: Case) -> Response:
+        return render(request, "access/retaliation_done.html", {"case": case}, status_code=201)
+
+    return submit(request, require_reporter, act, done, again, (Invalid,))
 
 
 @api_operation(

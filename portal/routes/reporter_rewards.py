@@ -6,23 +6,27 @@ cases/rewards, which seals them for finance before anything is stored.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 
+from sqlalchemy.orm import Session
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from cases.db import unit_of_work
-from cases.errors import CaseError, Invalid, NotFound, Unauthorized
+from cases.errors import CaseError, Invalid, NotFound
 from cases.principals import ReporterPrincipal
 from cases.rewards.service import Payout, RewardNotice
 from portal.auth import REPORTER_COOKIE, require_reporter
 from portal.csrf import delete_host_cookie, form_with_csrf
+from portal.deps import reporter_service, reward_service
 from portal.errors import http_status, read_json
+from portal.forms import submit
 from portal.i18n import N_
 from portal.openapi import api_operation
-from portal.routes.reporter_api import reporter_service, write
-from portal.routes.rewards_api import reward_service
+from portal.reporter_flow import write
 from portal.shapes import answer, parse
 from portal.shapes.reporter import PayoutIn, RewardOut
 from portal.templating import render
@@ -35,30 +39,43 @@ FIELD_MESSAGES = {
 }
 
 
-def _main_case(request: Request, db: Any) -> tuple[ReporterPrincipal, str]:
-    principal = require_reporter(request, db)
+def _main_case(request: Request, db: Session, principal: ReporterPrincipal) -> str:
     cases = reporter_service(request, db).cases(principal.receipt)
     if not cases:
         raise NotFound
-    return principal, cases[0].id
+    return cases[0].id
+
+
+def _reward_in(request: Request, db: Session, principal: ReporterPrincipal) -> RewardNotice | None:
+    return reporter_service(request, db).view(principal).reward
 
 
 def _reward(request: Request) -> RewardNotice | None:
     with unit_of_work(request.app.state.db) as db:
-        principal = require_reporter(request, db)
-        return reporter_service(request, db).view(principal).reward
+        return _reward_in(request, db, require_reporter(request, db))
+
+
+def _accept_in(request: Request, db: Session, principal: ReporterPrincipal, payout: Payout) -> None:
+    case_id = _main_case(request, db, principal)
+    reward_service(request, db).accept(principal, case_id, payout)
+
+
+def _decline_in(request: Request, db: Session, principal: ReporterPrincipal) -> None:
+    reward_service(request, db).decline(_main_case(request, db, principal))
+
+
+def _undo_in(request: Request, db: Session, principal: ReporterPrincipal) -> None:
+    reward_service(request, db).undo_decline(_main_case(request, db, principal))
 
 
 def _accept(request: Request, payout: Payout) -> None:
     with unit_of_work(request.app.state.db) as db:
-        principal, case_id = _main_case(request, db)
-        reward_service(request, db).accept(principal, case_id, payout)
+        _accept_in(request, db, require_reporter(request, db), payout)
 
 
 def _decline(request: Request) -> None:
     with unit_of_work(request.app.state.db) as db:
-        _principal, case_id = _main_case(request, db)
-        reward_service(request, db).decline(case_id)
+        _decline_in(request, db, require_reporter(request, db))
 
 
 def payout_from(values: Any) -> Payout:
@@ -70,30 +87,51 @@ def payout_from(values: Any) -> Payout:
 
 
 async def offer_page(request: Request) -> Response:
-    return await write(request, _offer_page, {}, {}, None, 200)
+    return await write(request, _offer_page)
 
 
-def _offer_page(
+def _offer_page(request: Request) -> Response:
+    try:
+        with unit_of_work(request.app.state.db) as db:
+            principal = require_reporter(request, db)
+            return _offer_in(request, db, principal, {}, {}, None, 200)
+    except CaseError:
+        response = RedirectResponse("/status", status_code=303)
+        delete_host_cookie(response, REPORTER_COOKIE)
+        return response
+
+
+def _offer_in(
     request: Request,
+    db: Session,
+    principal: ReporterPrincipal,
     values: dict[str, str],
     errors: dict[str, str],
     problem: str | None,
     status: int,
 ) -> Response:
-    try:
-        reward = _reward(request)
-    except CaseError:
-        response = RedirectResponse("/status", status_code=303)
-        delete_host_cookie(response, REPORTER_COOKIE)
-        return response
     context = {
-        "reward": reward,
+        "reward": _reward_in(request, db, principal),
         "values": values,
         "errors": errors,
         "field_messages": FIELD_MESSAGES,
         "problem": problem,
     }
     return render(request, "rewards/offer.html", context, status_code=status)
+
+
+def _offer_again(
+    request: Request, db: Session, principal: ReporterPrincipal, exc: CaseError
+) -> Response:
+    """The offer page with the refusal's reason (and its status)."""
+    return _offer_in(request, db, principal, {}, {}, exc.message, http_status(exc))
+
+
+def _back_to(target: str) -> Callable[..., Response]:
+    def done(*_: Any) -> Response:
+        return RedirectResponse(target, status_code=303)
+
+    return done
 
 
 async def accept_form(request: Request) -> Response:
@@ -103,21 +141,22 @@ async def accept_form(request: Request) -> Response:
 
 
 def _accept_form(request: Request, payout: Payout) -> Response:
-    try:
-        _accept(request, payout)
-    except Invalid as exc:
+    def act(db: Session, principal: ReporterPrincipal) -> None:
+        _accept_in(request, db, principal, payout)
+
+    def again(db: Session, principal: ReporterPrincipal, exc: CaseError) -> Response:
+        if not isinstance(exc, Invalid):
+            return _offer_again(request, db, principal, exc)
         values = {
             "name": payout.name,
             "account": payout.account,
             "contact": payout.contact,
             "payee": payout.payee,
         }
-        return _offer_page(request, values, exc.fields, exc.message, 422)
-    except CaseError as exc:
-        if isinstance(exc, Unauthorized):
-            raise
-        return _offer_page(request, {}, {}, exc.message, http_status(exc))
-    return RedirectResponse("/status#reward", status_code=303)
+        return _offer_in(request, db, principal, values, exc.fields, exc.message, 422)
+
+    done = _back_to("/status#reward")
+    return submit(request, require_reporter, act, done, again, (CaseError,))
 
 
 async def decline_form(request: Request) -> Response:
@@ -139,19 +178,9 @@ def _decline_question(request: Request) -> Response:
 
 
 def _decline_form(request: Request) -> Response:
-    try:
-        _decline(request)
-    except CaseError as exc:
-        if isinstance(exc, Unauthorized):
-            raise
-        return _offer_page(request, {}, {}, exc.message, http_status(exc))
-    return RedirectResponse("/status/reward", status_code=303)
-
-
-def _undo(request: Request) -> None:
-    with unit_of_work(request.app.state.db) as db:
-        _principal, case_id = _main_case(request, db)
-        reward_service(request, db).undo_decline(case_id)
+    act, done = partial(_decline_in, request), _back_to("/status/reward")
+    again = partial(_offer_again, request)
+    return submit(request, require_reporter, act, done, again, (CaseError,))
 
 
 async def undo_form(request: Request) -> Response:
@@ -161,13 +190,9 @@ async def undo_form(request: Request) -> Response:
 
 
 def _undo_form(request: Request) -> Response:
-    try:
-        _undo(request)
-    except CaseError as exc:
-        if isinstance(exc, Unauthorized):
-            raise
-        return _offer_page(request, {}, {}, exc.message, http_status(exc))
-    return RedirectResponse("/status/reward", status_code=303)
+    act, done = partial(_undo_in, request), _back_to("/status/reward")
+    again = partial(_offer_again, request)
+    return submit(request, require_reporter, act, done, again, (CaseError,))
 
 
 # --- API -----------------------------------------------------------------------------------

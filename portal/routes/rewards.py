@@ -18,7 +18,7 @@ from starlette.routing import BaseRoute, Route
 
 from cases.casework.service import CaseView
 from cases.db import unit_of_work
-from cases.errors import CaseError, Invalid, NotFound, Unauthorized
+from cases.errors import CaseError, Invalid, NotFound
 from cases.org.service import OrgService
 from cases.principals import StaffPrincipal
 from cases.reports.models import Case
@@ -29,14 +29,14 @@ from cases.rewards.service import Proposal, require_role
 from cases.staff.models import Role
 from portal.auth import require_staff
 from portal.csrf import form_with_csrf
-from portal.deps import settings_of
+from portal.deps import reward_service, settings_of
+from portal.downloads import csv_response
 from portal.errors import http_status
+from portal.forms import submit
 from portal.i18n import N_, request_locale
 from portal.notices import with_notice
-from portal.routes.rewards_api import csv_response, reward_service
 from portal.templating import render
 
-TO_LOGIN = "/staff/login"
 STATUS_LABELS = {
     "proposed": N_("Proposed"),
     "approved": N_("Approved, offered"),
@@ -78,11 +78,8 @@ def staff_page(page: Page) -> Callable[[Request], Any]:
     """A GET page with the caller's principal; no full session sends them to the login."""
 
     def endpoint(request: Request) -> Response:
-        try:
-            with unit_of_work(request.app.state.db) as db:
-                return page(request, db, require_staff(request, db))
-        except Unauthorized:
-            return RedirectResponse(TO_LOGIN, status_code=303)
+        with unit_of_work(request.app.state.db) as db:
+            return page(request, db, require_staff(request, db))
 
     return endpoint
 
@@ -101,18 +98,21 @@ def staff_form(action: Action, again: Page) -> Callable[[Request], Any]:
 
 
 def _run(request: Request, action: Action, again: Page, form: FormData) -> Response:
-    try:
-        with unit_of_work(request.app.state.db) as db:
-            target = action(request, db, require_staff(request, db), form)
-    except Unauthorized:
-        return RedirectResponse(TO_LOGIN, status_code=303)
-    except NotFound:
-        raise
-    except CaseError as problem:
-        with unit_of_work(request.app.state.db) as db:
-            request.state.reward_problem = problem
-            return again(request, db, require_staff(request, db))
-    return RedirectResponse(with_notice(request, target), status_code=303)
+    """A refusal (NotFound aside: that is the 404 page) shows the page again with it."""
+
+    def act(db: Session, me: StaffPrincipal) -> str:
+        return action(request, db, me, form)
+
+    def refused(db: Session, me: StaffPrincipal, problem: CaseError) -> Response:
+        if isinstance(problem, NotFound):
+            raise problem
+        request.state.reward_problem = problem
+        return again(request, db, me)
+
+    def done(db: Session, me: StaffPrincipal, target: str) -> Response:
+        return RedirectResponse(with_notice(request, target), status_code=303)
+
+    return submit(request, require_staff, act, done, refused, (CaseError,))
 
 
 def refused(request: Request, context: dict[str, Any]) -> int:
@@ -167,20 +167,20 @@ async def propose_form(request: Request) -> Response:
 
 def _suggest(request: Request, form: FormData) -> Response:
     request.state.reward_values = _proposal_values(form)
-    try:
-        with unit_of_work(request.app.state.db) as db:
-            me = require_staff(request, db)
-            loss = field(form, "recovered_loss")
-            request.state.reward_suggestion = reward_service(request, db).suggestion(
-                me, request.path_params["case_id"], loss
-            )
-            return propose_page(request, db, me)
-    except Unauthorized:
-        return RedirectResponse(TO_LOGIN, status_code=303)
-    except Invalid as problem:
-        with unit_of_work(request.app.state.db) as db:
-            request.state.reward_problem = problem
-            return propose_page(request, db, require_staff(request, db))
+    case_id, loss = request.path_params["case_id"], field(form, "recovered_loss")
+
+    def act(db: Session, me: StaffPrincipal) -> int:
+        return reward_service(request, db).suggestion(me, case_id, loss)
+
+    def refused(db: Session, me: StaffPrincipal, problem: Invalid) -> Response:
+        request.state.reward_problem = problem
+        return propose_page(request, db, me)
+
+    def done(db: Session, me: StaffPrincipal, suggestion: int) -> Response:
+        request.state.reward_suggestion = suggestion
+        return propose_page(request, db, me)
+
+    return submit(request, require_staff, act, done, refused, (Invalid,))
 
 
 def _proposal_values(form: FormData) -> dict[str, str]:
@@ -266,16 +266,13 @@ def ledger_page(request: Request, db: Session, me: StaffPrincipal) -> Response:
 
 
 def ledger_export(request: Request) -> Response:
-    try:
-        with unit_of_work(request.app.state.db) as db:
-            me = require_staff(request, db)
-            require_ledger_reader(me)
-            reward_service(request, db).expire_due()
-            zone = settings_of(request).timezone
-            ledger = build_ledger(db, me, zone, request.query_params.get("status") or None)
-            body = ledger_csv(ledger, zone)
-    except Unauthorized:
-        return RedirectResponse(TO_LOGIN, status_code=303)
+    with unit_of_work(request.app.state.db) as db:
+        me = require_staff(request, db)
+        require_ledger_reader(me)
+        reward_service(request, db).expire_due()
+        zone = settings_of(request).timezone
+        ledger = build_ledger(db, me, zone, request.query_params.get("status") or None)
+        body = ledger_csv(ledger, zone)
     return csv_response(body)
 
 

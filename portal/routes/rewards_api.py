@@ -6,7 +6,6 @@ and are parsed with Decimal in cases/rewards; answers give integer minor units.
 
 from __future__ import annotations
 
-from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
@@ -15,9 +14,10 @@ from starlette.routing import BaseRoute, Route
 from cases.db import unit_of_work
 from cases.rewards.ledger import build_ledger, ledger_csv
 from cases.rewards.models import RewardPayment
-from cases.rewards.service import Proposal, RewardConfig, RewardService
+from cases.rewards.service import Proposal
 from portal.auth import require_staff
-from portal.deps import clock_of, server_secret, settings_of
+from portal.deps import reward_service, settings_of
+from portal.downloads import csv_response
 from portal.errors import read_json
 from portal.openapi import api_operation
 from portal.shapes import answer, parse
@@ -35,17 +35,6 @@ from portal.shapes.rewards import (
 )
 
 TAGS = ("rewards",)
-
-
-def reward_service(request: Request, db: Session) -> RewardService:
-    settings = settings_of(request)
-    config = RewardConfig(
-        settings.timezone,
-        server_secret(settings),
-        settings.limits.reward_offer_days,
-        recovery_fingerprint=settings.recovery_key_fingerprint,
-    )
-    return RewardService(db, clock_of(request), config)
 
 
 # --- proposing -----------------------------------------------------------------------------
@@ -220,14 +209,6 @@ def _ledger_csv(request: Request) -> str:
         zone = settings_of(request).timezone
         reward_service(request, db).expire_due()
         return ledger_csv(build_ledger(db, me, zone, request.query_params.get("status")), zone)
-
-
-def csv_response(body: str, filename: str = "reward-ledger.csv") -> Response:
-    return Response(
-        body,
-        media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
-    )
 
 
 routes: list[BaseRoute] = [

@@ -2,38 +2,26 @@
 
 from __future__ import annotations
 
-from sqlalchemy.orm import Session
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 import crypto
-from cases.audit.service import Actor, AuditLog
+from cases.audit.service import Actor
 from cases.db import unit_of_work
 from cases.errors import Conflict, Invalid
-from cases.org.recovery import RecoveryService
-from cases.staff.service import StaffService
-from cases.staff.setup import SetupLinks
 from portal.csrf import form_with_csrf
-from portal.deps import clock_of, kdf_profile, settings_of
+from portal.deps import audit_log, recovery_service, setup_links
 from portal.qr import totp_qr_svg
 from portal.templating import render
 
 FIELDS = ("email", "name", "password", "password_again")
 
 
-def _links(request: Request, db: Session) -> SetupLinks:
-    settings, clock = settings_of(request), clock_of(request)
-    staff = StaffService(
-        db, clock, server_secret=settings.secret_key.reveal(), profile=kdf_profile(settings)
-    )
-    return SetupLinks(db, clock, staff)
-
-
 async def setup_form(request: Request) -> Response:
     """The form for the first admin, reachable only through a live one-time link."""
     with unit_of_work(request.app.state.db) as db:
-        _links(request, db).check(request.path_params["token"])
+        setup_links(request, db).check(request.path_params["token"])
     return render(request, "setup/form.html", {"values": {}, "errors": {}})
 
 
@@ -50,20 +38,19 @@ async def setup_submit(request: Request) -> Response:
 
 
 def _complete(request: Request, values: dict[str, str]) -> Response:
-    settings, clock = settings_of(request), clock_of(request)
     if values["password"] != values["password_again"]:
         raise Invalid(fields={"password_again": "mismatch"})
     with unit_of_work(request.app.state.db) as db:
-        links = _links(request, db)
+        links = setup_links(request, db)
         links.check(request.path_params["token"])
         new = links.staff.create(
             values["email"], values["password"], ["admin"], name=values["name"]
         )
-        recovery = RecoveryService(db, settings.secret_key.reveal())
+        recovery = recovery_service(request, db)
         pair_and_row = None if recovery.active() else recovery.create()
         links.complete()
-        audit = AuditLog(db, clock, settings.secret_key.reveal())
-        audit.record(Actor.system(), "setup.completed", detail={"admin_id": new.account.id})
+        detail = {"admin_id": new.account.id}
+        audit_log(request, db).record(Actor.system(), "setup.completed", detail=detail)
     assert new.totp_secret is not None
     context: dict[str, object] = {
         "email": new.account.email,

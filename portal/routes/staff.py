@@ -19,10 +19,10 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 import crypto
-from cases.casework.intake import RecordedIntake, require_recorder
+from cases.casework.intake import require_recorder
 from cases.casework.service import CaseworkService
 from cases.db import unit_of_work
-from cases.errors import Invalid, Unauthorized
+from cases.errors import Invalid
 from cases.org.service import OrgService
 from cases.principals import StaffPrincipal
 from cases.reports.attachments import AttachmentWriter, UploadTarget
@@ -33,20 +33,24 @@ from cases.staff.login import LoginStep
 from cases.staff.models import StaffAccount
 from cases.workflow.rules import ALLOWED
 from portal.auth import STAFF_COOKIE, require_staff, staff_session
+from portal.case_filters import filters_from, offset_from
 from portal.csrf import delete_host_cookie, form_with_csrf, set_host_cookie
-from portal.deps import clock_of, intake_config, retention_service, settings_of
+from portal.deps import (
+    casework,
+    clock_of,
+    login_service,
+    recorded_intake,
+    retention_service,
+    settings_of,
+)
+from portal.downloads import file_response
 from portal.errors import http_status
+from portal.forms import submit
 from portal.i18n import N_, request_locale
 from portal.notices import with_notice
 from portal.qr import totp_qr_svg
 from portal.routes.rewards import case_panel
-from portal.routes.staff_api import (
-    casework,
-    file_response,
-    filters_from,
-    login_service,
-    offset_from,
-)
+from portal.signin import STAFF_LOGIN as TO_LOGIN
 from portal.start_pages import start_page
 from portal.templating import render
 from portal.uploads import UploadLimits, read_upload
@@ -76,7 +80,6 @@ LOGIN_MESSAGES = (
     N_("That code is wrong or was already used. Wait for the next one and try again."),
     N_("Your current password is wrong."),
 )
-TO_LOGIN = "/staff/login"
 TO_CASES = "/staff/cases"
 TO_OWN_CHOICE = "/staff/login/password"
 
@@ -136,12 +139,17 @@ def code_page(request: Request) -> Response:
 
 def enrol_page(request: Request) -> Response:
     with unit_of_work(request.app.state.db) as db:
-        active = _half(request, db, "enroll")
-        if active is None or active.staff_id is None:
-            return redirect(TO_LOGIN)
-        secret, _uri = login_service(request, db).enrolment_secret(active)
-        email = db.get(StaffAccount, active.staff_id).email  # type: ignore[union-attr]
-    return render(request, "staff/enroll.html", _enrol_context(secret, email, None))
+        return _enrol_in(request, db, None, 200)
+
+
+def _enrol_in(request: Request, db: Session, error: str | None, status: int) -> Response:
+    """The enrolment page (the secret being enrolled as a QR code), from the caller's session."""
+    active = _half(request, db, "enroll")
+    if active is None or active.staff_id is None:
+        return redirect(TO_LOGIN)
+    secret, _uri = login_service(request, db).enrolment_secret(active)
+    email = db.get(StaffAccount, active.staff_id).email  # type: ignore[union-attr]
+    return render(request, "staff/enroll.html", _enrol_context(secret, email, error), status)
 
 
 def _enrol_context(secret: bytes, email: str, error: str | None) -> dict[str, Any]:
@@ -155,37 +163,25 @@ def _enrol_context(secret: bytes, email: str, error: str | None) -> dict[str, An
 async def code_submit(request: Request) -> Response:
     form = await form_with_csrf(request)
     stage = "enroll" if request.url.path.endswith("/enroll") else "totp"
-    answer = await run_in_threadpool(_code_step, request, stage, str(form.get("code", "")))
-    if answer is None:
-        return redirect(TO_LOGIN)
-    step, home = answer
-    if step.failure is not None:
-        if stage == "enroll":
-            return await run_in_threadpool(_enrol_again, request, step.failure.message)
-        context = {"error": step.failure.message}
-        return render(request, "staff/totp.html", context, status_code=http_status(step.failure))
-    return _with_cookie(redirect(home if step.stage == "full" else TO_OWN_CHOICE), step)
+    return await run_in_threadpool(_code_step, request, stage, str(form.get("code", "")))
 
 
-def _code_step(request: Request, stage: str, code: str) -> tuple[LoginStep, str] | None:
-    """The step, and the start page of the account (portal/start_pages.py)."""
+def _code_step(request: Request, stage: str, code: str) -> Response:
+    """A refused code shows its page again from the same session; a right one goes on to the
+    account's start page (portal/start_pages.py) or to choosing one's own password."""
     with unit_of_work(request.app.state.db) as db:
         active = _half(request, db, stage)
         if active is None:
-            return None
-        step = login_service(request, db).code_step(active, code)
-        account = db.get(StaffAccount, active.staff_id) if active.staff_id else None
-        return step, start_page(account.role_names if account is not None else ())
-
-
-def _enrol_again(request: Request, error: str) -> Response:
-    with unit_of_work(request.app.state.db) as db:
-        active = _half(request, db, "enroll")
-        if active is None or active.staff_id is None:
             return redirect(TO_LOGIN)
-        secret, _uri = login_service(request, db).enrolment_secret(active)
-        email = db.get(StaffAccount, active.staff_id).email  # type: ignore[union-attr]
-    return render(request, "staff/enroll.html", _enrol_context(secret, email, error), 401)
+        step = login_service(request, db).code_step(active, code)
+        if step.failure is not None and stage == "enroll":
+            return _enrol_in(request, db, step.failure.message, 401)
+        account = db.get(StaffAccount, active.staff_id) if active.staff_id else None
+        home = start_page(account.role_names if account is not None else ())
+    if step.failure is not None:
+        context = {"error": step.failure.message}
+        return render(request, "staff/totp.html", context, status_code=http_status(step.failure))
+    return _with_cookie(redirect(home if step.stage == "full" else TO_OWN_CHOICE), step)
 
 
 async def logout(request: Request) -> Response:
@@ -216,11 +212,8 @@ def signed_in(page: Callable[[Request, Session, StaffPrincipal], Response]) -> C
     """Runs a page with the caller's principal; no full session sends them to the login."""
 
     def endpoint(request: Request) -> Response:
-        try:
-            with unit_of_work(request.app.state.db) as db:
-                return page(request, db, require_staff(request, db))
-        except Unauthorized:
-            return redirect(TO_LOGIN)
+        with unit_of_work(request.app.state.db) as db:
+            return page(request, db, require_staff(request, db))
 
     return endpoint
 
@@ -284,13 +277,10 @@ def render_case(
 
 
 def download(request: Request) -> Response:
-    try:
-        with unit_of_work(request.app.state.db) as db:
-            me = require_staff(request, db)
-            params = request.path_params
-            ticket = casework(request, db).download(me, params["case_id"], params["file_id"])
-    except Unauthorized:
-        return redirect(TO_LOGIN)
+    with unit_of_work(request.app.state.db) as db:
+        me = require_staff(request, db)
+        params = request.path_params
+        ticket = casework(request, db).download(me, params["case_id"], params["file_id"])
     return file_response(request, ticket)
 
 
@@ -309,16 +299,17 @@ def case_action(action: Action) -> Callable[[Request], Any]:
 
 def _act(request: Request, action: Action, form: FormData) -> Response:
     case_id = request.path_params["case_id"]
-    try:
-        with unit_of_work(request.app.state.db) as db:
-            me = require_staff(request, db)
-            action(casework(request, db), me, case_id, form)
-    except Unauthorized:
-        return redirect(TO_LOGIN)
-    except Invalid as problem:
-        with unit_of_work(request.app.state.db) as db:
-            return render_case(request, db, require_staff(request, db), problem.fields, 422)
-    return redirect(with_notice(request, f"/staff/cases/{case_id}"))
+
+    def act(db: Session, me: StaffPrincipal) -> None:
+        action(casework(request, db), me, case_id, form)
+
+    def again(db: Session, me: StaffPrincipal, problem: Invalid) -> Response:
+        return render_case(request, db, me, problem.fields, 422)
+
+    def done(db: Session, me: StaffPrincipal, _: None) -> Response:
+        return redirect(with_notice(request, f"/staff/cases/{case_id}"))
+
+    return submit(request, require_staff, act, done, again, (Invalid,))
 
 
 def _field(form: FormData, name: str) -> str:
@@ -348,8 +339,6 @@ async def upload_evidence(request: Request) -> Response:
     """Staff evidence streams in encrypted; the case key is opened before any byte is stored."""
     case_id = request.path_params["case_id"]
     target = await run_in_threadpool(_upload_target, request, case_id)
-    if target is None:
-        return redirect(TO_LOGIN)
     factory, clock = request.app.state.db, clock_of(request)
     parsed = await read_upload(
         request,
@@ -360,14 +349,11 @@ async def upload_evidence(request: Request) -> Response:
     return redirect(with_notice(request, f"/staff/cases/{case_id}"))
 
 
-def _upload_target(request: Request, case_id: str) -> UploadTarget | None:
+def _upload_target(request: Request, case_id: str) -> UploadTarget:
     settings = settings_of(request)
-    try:
-        with unit_of_work(request.app.state.db) as db:
-            me = require_staff(request, db)
-            key = casework(request, db).evidence_key(me, case_id)
-    except Unauthorized:
-        return None
+    with unit_of_work(request.app.state.db) as db:
+        me = require_staff(request, db)
+        key = casework(request, db).evidence_key(me, case_id)
     return UploadTarget(
         case_id=case_id,
         case_key=key,
@@ -419,20 +405,18 @@ def _record(request: Request, form: FormData) -> Response:
         details=_field(form, "details"),
         subjects=[SubjectInput(name=_field(form, "subject"))] if _field(form, "subject") else [],
     )
-    try:
-        with unit_of_work(request.app.state.db) as db:
-            me = require_staff(request, db)
-            config = intake_config(settings_of(request))
-            filed = RecordedIntake(db, clock_of(request), config).record(
-                me, submission, _field(form, "intake")
-            )
-            context = {"me": me, "receipt": filed.receipt.formatted(), "case": filed.case}
-    except Unauthorized:
-        return redirect(TO_LOGIN)
-    except Invalid as problem:
-        with unit_of_work(request.app.state.db) as db:
-            return _render_record(request, db, require_staff(request, db), problem.fields, 422)
-    return render(request, "staff/recorded.html", {**common(), **context})
+
+    def act(db: Session, me: StaffPrincipal) -> dict[str, Any]:
+        filed = recorded_intake(request, db).record(me, submission, _field(form, "intake"))
+        return {"me": me, "receipt": filed.receipt.formatted(), "case": filed.case}
+
+    def again(db: Session, me: StaffPrincipal, problem: Invalid) -> Response:
+        return _render_record(request, db, me, problem.fields, 422)
+
+    def done(db: Session, me: StaffPrincipal, context: dict[str, Any]) -> Response:
+        return render(request, "staff/recorded.html", {**common(), **context})
+
+    return submit(request, require_staff, act, done, again, (Invalid,))
 
 
 # --- account -------------------------------------------------------------------------------
@@ -450,25 +434,20 @@ async def change_password(request: Request) -> Response:
 
 
 def _change_password(request: Request, current: str, new: str, rotate: bool = False) -> Response:
-    try:
-        with unit_of_work(request.app.state.db) as db:
-            me = require_staff(request, db)
-            step = login_service(request, db).change_password(me, current, new, rotate=rotate)
-    except Unauthorized:
-        return redirect(TO_LOGIN)
-    except Invalid as problem:
-        with unit_of_work(request.app.state.db) as db:
-            context = {"me": require_staff(request, db), "errors": problem.fields, "error": None}
-            return render(request, "staff/account.html", context, 422)
-    if step.failure is not None:
-        with unit_of_work(request.app.state.db) as db:
-            context = {
-                "me": require_staff(request, db),
-                "errors": {},
-                "error": step.failure.message,
-            }
+    def act(db: Session, me: StaffPrincipal) -> LoginStep:
+        return login_service(request, db).change_password(me, current, new, rotate=rotate)
+
+    def again(db: Session, me: StaffPrincipal, problem: Invalid) -> Response:
+        context = {"me": me, "errors": problem.fields, "error": None}
+        return render(request, "staff/account.html", context, 422)
+
+    def done(db: Session, me: StaffPrincipal, step: LoginStep) -> Response:
+        if step.failure is not None:
+            context = {"me": me, "errors": {}, "error": step.failure.message}
             return render(request, "staff/account.html", context, 401)
-    return _with_cookie(redirect("/staff/account?changed=1"), step)
+        return _with_cookie(redirect("/staff/account?changed=1"), step)
+
+    return submit(request, require_staff, act, done, again, (Invalid,))
 
 
 routes: list[BaseRoute] = [

@@ -6,31 +6,18 @@ Authentication is by bearer token only. Domain work runs in the thread pool; eve
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Any
-from urllib.parse import quote
-
-from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import Response, StreamingResponse
+from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from cases.casework.service import CaseworkConfig, CaseworkService
 from cases.db import unit_of_work
 from cases.errors import Invalid
-from cases.reports.attachments import AttachmentReader, FileTicket
-from cases.staff.login import LoginConfig, LoginService
-from cases.workflow.listing import DUE_FILTERS, FLOOD_FILTERS, CaseFilters
+from cases.reports.attachments import FileTicket
 from portal.auth import require_staff, staff_session
-from portal.deps import (
-    clock_of,
-    kdf_profile,
-    login_rule,
-    server_secret,
-    settings_of,
-    staff_session_policy,
-)
+from portal.case_filters import filters_from, offset_from
+from portal.deps import casework, login_service
+from portal.downloads import file_response
 from portal.errors import read_json
 from portal.openapi import api_operation
 from portal.shapes import answer, parse
@@ -45,41 +32,6 @@ from portal.shapes.staff import (
 )
 
 TAGS = ("staff",)
-
-
-def login_service(request: Request, db: Session) -> LoginService:
-    settings = settings_of(request)
-    config = LoginConfig(
-        server_secret(settings),
-        kdf_profile(settings),
-        login_rule(settings),
-        staff_session_policy(settings),
-    )
-    return LoginService(db, clock_of(request), config)
-
-
-def casework(request: Request, db: Session) -> CaseworkService:
-    settings = settings_of(request)
-    config = CaseworkConfig(settings.timezone, server_secret(settings))
-    return CaseworkService(db, clock_of(request), config)
-
-
-def filters_from(params: Any) -> CaseFilters:
-    due = params.get("due") or None
-    flood = params.get("flood") or None
-    return CaseFilters(
-        status=params.get("status") or None,
-        category_id=params.get("category") or None,
-        channel_id=params.get("channel") or None,
-        assignee_id=params.get("assignee") or None,
-        due=due if due in DUE_FILTERS else None,
-        flood=flood if flood in FLOOD_FILTERS else None,
-    )
-
-
-def offset_from(params: Any) -> int:
-    raw = str(params.get("cursor") or params.get("offset") or "0")
-    return int(raw) if raw.isdigit() and len(raw) < 9 else 0
 
 
 # --- session -------------------------------------------------------------------------------
@@ -255,25 +207,6 @@ def _ticket(request: Request) -> FileTicket:
         principal = require_staff(request, db)
         params = request.path_params
         return casework(request, db).download(principal, params["case_id"], params["file_id"])
-
-
-def file_response(request: Request, ticket: FileTicket) -> Response:
-    """Stream the plaintext from a session of its own; always a download, never rendered."""
-    factory = request.app.state.db
-
-    def chunks() -> Iterator[bytes]:
-        with unit_of_work(factory) as db:
-            yield from AttachmentReader(db).stream(ticket)
-
-    name = quote(ticket.info.name or "file", safe="")
-    headers = {
-        "Content-Disposition": f"attachment; filename=\"download\"; filename*=UTF-8''{name}",
-        "Content-Length": str(ticket.info.size),
-        "X-Content-SHA256": ticket.info.sha256,
-        "Cache-Control": "no-store",
-        "X-Content-Type-Options": "nosniff",
-    }
-    return StreamingResponse(chunks(), media_type="application/octet-stream", headers=headers)
 
 
 routes: list[BaseRoute] = [

@@ -26,9 +26,9 @@ from cases.stats.tables import SUPPRESSED, TABLES, table_csv
 from portal.auth import require_staff
 from portal.charts import Chart, bar_chart
 from portal.deps import clock_of, server_secret, settings_of
+from portal.downloads import csv_response
 from portal.i18n import N_, request_locale, translator
 from portal.openapi import api_operation
-from portal.routes.rewards_api import csv_response
 from portal.routes.staff import OUTCOME_LABELS
 from portal.shapes import schema
 from portal.shapes.statistics import StatisticsOut

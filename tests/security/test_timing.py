@@ -104,7 +104,7 @@ def test_unknown_selector_answers_as_slowly_as_a_wrong_verifier(
 
     assert set(answers) == {401}
     assert apart(unknown_median, wrong_median) <= TOLERANCE, (unknown_median, wrong_median)
-    assert app.state.receipt_kdf.derivations == 2 * (TRIES + WARM_UP)
+    assert app.state.deps.receipt_kdf.derivations == 2 * (TRIES + WARM_UP)
 
 
 def test_unknown_email_answers_as_slowly_as_a_wrong_password(
