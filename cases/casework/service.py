@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from cases.access.models import ItemMask
 from cases.access.policy import eligible, may_open, may_see
 from cases.access.redaction import Span, apply_masks
+from cases.access.related import RelatedCase, related_cases
 from cases.audit.service import AuditLog
 from cases.casework.evidence import EvidenceStore, FileInfo, OpenFile, file_info, open_file_key
 from cases.clock import Clock, local_day
@@ -93,6 +94,7 @@ class CaseView:
     files: list[FileInfo] = field(default_factory=list)
     history: list[HistoryEntry] = field(default_factory=list)
     assignees: list[Person] = field(default_factory=list)
+    related: list[RelatedCase] = field(default_factory=list)
 
 
 class CaseworkService:
@@ -148,6 +150,7 @@ class CaseworkService:
             category=self.db.get(Category, case.category_id),
             awaiting_access=True,
             assignees=self.assignees(case.id),
+            related=related_cases(self.db, principal.account, case.id),
         )
         key = self.case_key(principal, case, "case")
         if key is None:

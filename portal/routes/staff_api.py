@@ -245,6 +245,16 @@ def case_json(view: CaseView) -> dict[str, Any]:
             for h in view.history
         ],
         "assignees": [{"id": p.id, "name": p.name} for p in view.assignees],
+        "related": [
+            {
+                "id": r.id,
+                "reference": r.reference,
+                "status": r.status,
+                "submitted_on": _iso(r.submitted_on),
+                "certain": r.certain,
+            }
+            for r in view.related
+        ],
     }
 
 
