@@ -27,7 +27,7 @@ from cases.reports.models import (
 from cases.rewards.models import Reward, RewardDecision, RewardPayment, RewardPolicy
 from cases.sessions.models import ThrottleCounter, UserSession
 from cases.staff.models import DirectoryEntry, SetupToken, StaffAccount, StaffRole
-from cases.workflow.models import KEY_WRAPS_BY_HOLDER
+from cases.workflow.models import KEY_WRAPS_BY_HOLDER, SavedView
 
 __all__ = [
     "KEY_WRAPS_BY_HOLDER",
@@ -61,6 +61,7 @@ __all__ = [
     "RewardPolicy",
     "RiskAssessment",
     "RoutingRule",
+    "SavedView",
     "SetupToken",
     "StaffAccount",
     "StaffRole",

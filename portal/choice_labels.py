@@ -35,6 +35,7 @@ ACTION_LABELS: dict[str, str] = {
     "case.assign": N_("Case assigned"),
     "case.flood_dismissed": N_("Flood report dismissed"),
     "case.read": N_("Case read"),
+    "case.search": N_("Cases searched"),
     "case.recorded": N_("Report recorded by staff"),
     "case.recused": N_("Stepped back from a case"),
     "case.subject_added": N_("Person named added"),

@@ -42,6 +42,7 @@ from cases.reports.sealing import (
 from cases.staff.models import StaffAccount, StaffRole
 from cases.staff.roles import CASE_READERS, POLICY_ROLES, require_roles
 from cases.workflow.listing import CaseFilters, CaseList, CasePage
+from cases.workflow.search import CaseSearch, SearchResult
 from cases.workflow.service import WorkflowConfig, WorkflowService
 
 BODY_MAX = 20_000
@@ -139,6 +140,51 @@ class CaseworkService:
         require_roles(principal, POLICY_ROLES)
         today = local_day(self.clock.now(), self.config.zone)
         return CaseList(self.db).page(principal.account, today, filters, offset=offset, limit=limit)
+
+    def summaries(self, principal: StaffPrincipal, page: CasePage) -> dict[str, str]:
+        """The summary of each listed case whose key the viewer holds, opened in this request
+        with their key; each opening is a `case.read` (view "summary") like any other read.
+        Custodians, approvers and finance see the list's clear columns only."""
+        if not principal.account.role_names & CASE_READERS:
+            return {}
+        return self._summaries(principal, [r.id for r in page.rows if not r.awaiting_access])
+
+    def _summaries(self, principal: StaffPrincipal, case_ids: list[str]) -> dict[str, str]:
+        if not case_ids:
+            return {}
+        stmt = select(Case.id, Case.content).where(Case.id.in_(case_ids))
+        found: dict[str, str] = {}
+        for case_id, content in self.db.execute(stmt):
+            key = self.keys.open_to_read(case_id, CASE, principal, "summary")
+            if key is not None and content:
+                report = open_json(key, case_id, REPORT, case_id, content)
+                found[case_id] = str(report.get("summary") or "")
+        return found
+
+    def search(
+        self,
+        principal: StaffPrincipal,
+        filters: CaseFilters,
+        query: str,
+        offset: int = 0,
+        limit: int = 50,
+    ) -> tuple[SearchResult, dict[str, str]]:
+        """Words in the cases this person may open, decrypted in this request (cases/workflow/
+        search.py), and the summaries of the page shown. One `case.search` entry records how
+        many cases were read to match (never the words); each summary shown is a `case.read`.
+        """
+        require_reader(principal)
+        today = local_day(self.clock.now(), self.config.zone)
+        result = CaseSearch(self.db).search(
+            principal, today, filters, query, offset=offset, limit=limit
+        )
+        self.audit.record(
+            principal.actor,
+            "case.search",
+            detail={"searched": result.searched, "matched": result.total, "cut": result.cut},
+        )
+        shown = [hit.row.id for hit in result.page if not hit.row.awaiting_access]
+        return result, self._summaries(principal, shown)
 
     def view(self, principal: StaffPrincipal, case_id: str) -> CaseView:
         """Everything about a case this person may read, decrypted for this request only."""

@@ -22,7 +22,7 @@ from cases.casework.service import CaseView, CaseworkConfig, CaseworkService
 from cases.db import unit_of_work
 from cases.errors import Invalid
 from cases.staff.login import LoginConfig, LoginService
-from cases.workflow.listing import DUE_FILTERS, FLOOD_FILTERS, CaseFilters, CasePage
+from cases.workflow.listing import CaseFilters, CasePage
 from portal.auth import require_staff, staff_session
 from portal.deps import (
     clock_of,
@@ -59,16 +59,7 @@ def casework(request: Request, db: Session) -> CaseworkService:
 
 
 def filters_from(params: Any) -> CaseFilters:
-    due = params.get("due") or None
-    flood = params.get("flood") or None
-    return CaseFilters(
-        status=params.get("status") or None,
-        category_id=params.get("category") or None,
-        channel_id=params.get("channel") or None,
-        assignee_id=params.get("assignee") or None,
-        due=due if due in DUE_FILTERS else None,
-        flood=flood if flood in FLOOD_FILTERS else None,
-    )
+    return CaseFilters.from_params(params)
 
 
 def offset_from(params: Any) -> int:
