@@ -81,7 +81,7 @@ def test_search_finds_words_only_in_cases_the_viewer_may_open(world: World) -> N
     theirs, _ = service(world).search(bo.principal(world.db, world.clock), CaseFilters(), "ZEPHYR")
 
     assert [h.row.id for h in found.hits] == [seen.id]
-    assert found.total == 1 and found.searched == 1
+    assert (found.total, found.searched) == (1, 1)
     assert summaries == {seen.id: "Kickback from Zephyr Trading"}
     assert [h.row.id for h in chinese.hits] == [seen.id]
     assert {h.row.id for h in theirs.hits} == {seen.id, hidden.id}
@@ -126,7 +126,7 @@ def test_saved_views_are_per_person_and_hold_filters_only(world: World) -> None:
     again = views.save(me, "Overdue new", CaseFilters(status="new"))
 
     assert [v.name for v in views.list(me)] == ["Overdue new"]
-    assert again.id == saved.id and again.query == "status=new"
+    assert (again.id, again.query) == (saved.id, "status=new")
     assert views.list(them) == []
     with pytest.raises(NotFound):
         views.delete(them, saved.id)
