@@ -400,6 +400,11 @@ class CaseworkService:
         )
         return [_person(s) for s in self.db.scalars(stmt)]
 
+    def colleagues(self, principal: StaffPrincipal) -> list[Person]:
+        """The people who work cases (the list's assignee filter and column, bulk assignment)."""
+        require_roles(principal, POLICY_ROLES)
+        return [_person(s) for s in self._worker_staff()]
+
     def candidates(self, principal: StaffPrincipal, case_id: str) -> list[Person]:
         """Who this case may be assigned to: active content staff the policy lets see it."""
         require_reader(principal)

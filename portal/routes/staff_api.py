@@ -22,7 +22,7 @@ from cases.casework.service import CaseView, CaseworkConfig, CaseworkService
 from cases.db import unit_of_work
 from cases.errors import Invalid
 from cases.staff.login import LoginConfig, LoginService
-from cases.workflow.listing import CaseFilters, CasePage
+from cases.workflow.listing import CasePage
 from portal.auth import require_staff, staff_session
 from portal.deps import (
     clock_of,
@@ -56,10 +56,6 @@ def casework(request: Request, db: Session) -> CaseworkService:
     settings = settings_of(request)
     config = CaseworkConfig(settings.timezone, server_secret(settings))
     return CaseworkService(db, clock_of(request), config)
-
-
-def filters_from(params: Any) -> CaseFilters:
-    return CaseFilters.from_params(params)
 
 
 def offset_from(params: Any) -> int:
@@ -130,29 +126,9 @@ def _close_session(request: Request) -> None:
 # --- cases ---------------------------------------------------------------------------------
 
 
-@api_operation(
-    "listCases",
-    "The cases this person may see, by next deadline; filters status, category, channel, "
-    "assignee, due=overdue|due_soon, flood=only|none (reports that arrived during a flood); "
-    "page with cursor",
-    responses={200: OBJECT},
-    errors=(401, 403),
-    bearer=True,
-    tags=TAGS,
-)
-async def list_cases(request: Request) -> Response:
-    return JSONResponse(await run_in_threadpool(_list_cases, request))
-
-
-def _list_cases(request: Request) -> dict[str, Any]:
-    params = request.query_params
-    with unit_of_work(request.app.state.db) as db:
-        principal = require_staff(request, db)
-        page = casework(request, db).page(principal, filters_from(params), offset_from(params))
-        return page_json(page)
-
-
-def page_json(page: CasePage) -> dict[str, Any]:
+def page_json(page: CasePage, summaries: dict[str, str] | None = None) -> dict[str, Any]:
+    """A list page as JSON; `summary` is null where the caller holds no key (or no role) for it."""
+    summaries = summaries or {}
     items = [
         {
             "id": row.id,
@@ -169,6 +145,10 @@ def page_json(page: CasePage) -> dict[str, Any]:
             "due_soon": row.due_soon,
             "awaiting_access": row.awaiting_access,
             "flood": row.flood,
+            "related": row.related,
+            "reward": row.reward,
+            "assignees": list(row.assignee_ids),
+            "summary": summaries.get(row.id),
         }
         for row in page.rows
     ]
@@ -364,7 +344,6 @@ def file_response(request: Request, ticket: OpenFile) -> Response:
 routes: list[BaseRoute] = [
     Route("/api/v1/staff/session", open_session, methods=["POST"]),
     Route("/api/v1/staff/session", close_session, methods=["DELETE"]),
-    Route("/api/v1/cases", list_cases, methods=["GET"]),
     Route("/api/v1/cases/{case_id}", get_case, methods=["GET"]),
     Route("/api/v1/cases/{case_id}/messages", post_message, methods=["POST"]),
     Route("/api/v1/cases/{case_id}/notes", post_note, methods=["POST"]),
