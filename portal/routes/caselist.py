@@ -34,7 +34,7 @@ from portal.auth import require_staff
 from portal.csrf import form_with_csrf
 from portal.deps import clock_of
 from portal.errors import read_json
-from portal.i18n import N_, request_locale, translator
+from portal.i18n import request_locale, translator
 from portal.notices import with_notice
 from portal.openapi import api_operation
 from portal.routes.flood import triage
@@ -45,16 +45,6 @@ from portal.shapes.caselist import BulkIn, BulkOut, CasePageOut, SearchIn, Searc
 from portal.templating import render
 
 TO_CASES = "/staff/cases"
-# Messages the domain writes in English for this area, so the catalogue check sees them.
-DOMAIN_MESSAGES = (
-    N_("Nothing was changed: one of the selected cases refused the action."),
-    N_("Choose the cases to change."),
-    N_("Choose what to do with them."),
-    N_("Give the view a name."),
-    N_("That name is too long."),
-    N_("You have saved as many views as allowed."),
-    N_("There is no such view."),
-)
 
 
 def page_size(params: Any) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -85,3 +86,54 @@ def browser_login(page: Any, base_url: str, person: Person) -> None:
     page.fill("#code", crypto.totp_code(person.totp_secret, time.time()))
     page.locator("form[action$='/staff/login/totp'] button[type=submit]").click()
     page.wait_for_load_state("load")
+
+
+CSRF = re.compile(r'name="csrf" value="([0-9a-f]+)"')
+
+
+def csrf_token(client: Any, path: str) -> str:
+    match = CSRF.search(client.get(path).text)
+    assert match, path
+    return match.group(1)
+
+
+def client_login(client: Any, person: Person, clock: Any) -> str:
+    """Staff login over the test client (password, then TOTP); returns a CSRF token."""
+    token = csrf_token(client, "/staff/login")
+    client.post(
+        "/staff/login",
+        data={"csrf": token, "email": person.account.email, "password": person.password},
+    )
+    answer = client.post(
+        "/staff/login/totp",
+        data={"csrf": token, "code": person.code(clock)},
+        follow_redirects=False,
+    )
+    assert answer.status_code == 303, answer.text
+    return csrf_token(client, "/staff/cases")
+
+
+@dataclass
+class Searchable:
+    """An investigator, a case with a distinctive word they may open, one hidden from them."""
+
+    person: Person
+    seen: Case
+    hidden: Case
+    others: list[Case]
+
+
+def seed_searchable(database_url: str, word: str) -> Searchable:
+    from cases.db import make_engine, session_factory, unit_of_work
+    from support.db import TEST_SECRET
+
+    engine = make_engine(database_url)
+    with unit_of_work(session_factory(engine, TEST_SECRET)) as db:
+        world = build_world(db, FixedClock())
+        ana = world.staff("ana@example.com")
+        world.staff("bo@example.com")
+        seen = world.file(f"Orders diverted to {word} Trading").case
+        hidden = world.file(f"{word} again", exclude=[ana.account.id]).case
+        others = [world.file(f"Unrelated matter {n}").case for n in range(2)]
+    engine.dispose()
+    return Searchable(ana, seen, hidden, others)
