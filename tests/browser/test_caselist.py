@@ -125,7 +125,8 @@ def test_phone_width_and_keyboard(
     assert all(width <= 390 for width in widths.values()), widths
     assert region[0] <= region[1], region
     assert skip["className"] == "skip-link"
-    assert skip["outline"] != "none" and skip["outlineWidth"] != "0px"
+    assert skip["outline"] != "none"
+    assert skip["outlineWidth"] != "0px"
     assert after_skip["inMain"], after_skip
     assert after_skip["outline"] != "none"
 
