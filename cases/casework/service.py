@@ -152,12 +152,13 @@ class CaseworkService:
     def _summaries(self, principal: StaffPrincipal, case_ids: list[str]) -> dict[str, str]:
         if not case_ids:
             return {}
-        stmt = select(Case.id, Case.content).where(Case.id.in_(case_ids))
+        keys = self.keys.open_all_for_staff(case_ids, CASE, principal)
+        stmt = select(Case.id, Case.content).where(Case.id.in_(list(keys)))
         found: dict[str, str] = {}
         for case_id, content in self.db.execute(stmt):
-            key = self.keys.open_to_read(case_id, CASE, principal, "summary")
-            if key is not None and content:
-                report = open_json(key, case_id, REPORT, case_id, content)
+            if content:
+                self.keys.record_read(case_id, principal, "summary")
+                report = open_json(keys[case_id], case_id, REPORT, case_id, content)
                 found[case_id] = str(report.get("summary") or "")
         return found
 

@@ -90,6 +90,7 @@ class CaseSearch:
     def __init__(self, db: Session, window: int = SEARCH_WINDOW) -> None:
         self.db = db
         self.window = window
+        self.decrypted = 0
 
     def search(
         self,
@@ -107,12 +108,11 @@ class CaseSearch:
         listing = CaseList(self.db)
         conditions = listing.conditions(filters, today)
         decrypted = self._window(principal, conditions)
-        summaries = {case.id: str(report.get("summary") or "") for case, report in decrypted}
-        matched: dict[str, tuple[Case, str | None]] = {}
-        for case, report in decrypted:
-            text = report_text(report) if words else ""
-            if words and all(word in text for word in words):
-                matched[case.id] = (case, summaries[case.id])
+        summaries = {case_id: str(report.get("summary") or "") for case_id, report in decrypted}
+        found = [case_id for case_id, report in decrypted if _matches(report, words)]
+        matched: dict[str, tuple[Case, str | None]] = {
+            case.id: (case, summaries[case.id]) for case in self._load(found)
+        }
         for case in self._by_reference(staff, conditions, "".join(words)):
             matched.setdefault(case.id, (case, summaries.get(case.id)))
         ordered = sorted(matched.values(), key=lambda m: (m[0].submitted_on, m[0].id))[::-1]
@@ -121,8 +121,8 @@ class CaseSearch:
         return SearchResult(
             hits=hits,
             total=len(hits),
-            searched=len(decrypted),
-            cut=len(decrypted) >= self.window,
+            searched=self.decrypted,
+            cut=self.decrypted >= self.window,
             window=self.window,
             offset=max(0, offset),
             limit=limit,
@@ -132,10 +132,14 @@ class CaseSearch:
     def _window(
         self, principal: StaffPrincipal, conditions: list[Any]
     ) -> list[tuple[Case, dict[str, Any]]]:
-        """The most recent cases the viewer may open and holds the key to, decrypted here."""
+        """The most recent cases the viewer may open and holds the key to, decrypted here.
+
+        Only the columns decryption needs are read for the whole window; the matched cases
+        are loaded as rows afterwards.
+        """
         holder = staff_holder(principal.id)
         stmt = (
-            select(Case, KeyWrap.wrapped)
+            select(Case.id, Case.content, KeyWrap.wrapped)
             .join(
                 KeyWrap,
                 and_(
@@ -148,12 +152,21 @@ class CaseSearch:
             .order_by(Case.submitted_on.desc(), Case.id.desc())
             .limit(self.window)
         )
-        opened: list[tuple[Case, dict[str, Any]]] = []
-        for case, wrapped in self.db.execute(stmt):
-            report = _open_report(principal, case, wrapped)
+        self.decrypted = 0
+        opened: list[tuple[str, dict[str, Any]]] = []
+        for case_id, content, wrapped in self.db.execute(stmt):
+            self.decrypted += 1
+            report = _open_report(principal, case_id, content, wrapped)
             if report is not None:
-                opened.append((case, report))
+                opened.append((case_id, report))
         return opened
+
+    def _load(self, case_ids: list[str]) -> list[Case]:
+        found: list[Case] = []
+        for start in range(0, len(case_ids), 500):
+            chunk = case_ids[start : start + 500]
+            found += self.db.scalars(select(Case).where(Case.id.in_(chunk)))
+        return found
 
     def _by_reference(self, staff: Any, conditions: list[Any], needle: str) -> list[Case]:
         """Cases whose reference contains the query (letters and digits only, any case)."""
@@ -173,12 +186,24 @@ class CaseSearch:
         return list(self.db.scalars(stmt))
 
 
-def _open_report(principal: StaffPrincipal, case: Case, wrapped: bytes) -> dict[str, Any] | None:
+def _matches(report: dict[str, Any], words: list[str]) -> bool:
+    """Every word appears in the report's text (none given: nothing matches)."""
+    if not words:
+        return False
+    text = report_text(report)
+    return all(word in text for word in words)
+
+
+def _open_report(
+    principal: StaffPrincipal, case_id: str, content: bytes | None, wrapped: bytes
+) -> dict[str, Any] | None:
     """The report under the viewer's wrapped key; None when it no longer opens (shredded)."""
+    if not content:
+        return None
     try:
-        context = wrap_context(case.id, CASE, staff_holder(principal.id))
+        context = wrap_context(case_id, CASE, staff_holder(principal.id))
         key = crypto.unwrap(principal.private_key, wrapped, context)
-        report = open_json(key, case.id, REPORT, case.id, case.content)
+        report = open_json(key, case_id, REPORT, case_id, content)
     except (crypto.CryptoError, ValueError):
         return None
     return report if isinstance(report, dict) else None
