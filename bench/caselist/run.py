@@ -12,8 +12,9 @@ search that finds nothing, and a reference search; over HTTP, GET /api/v1/cases 
 POST /api/v1/cases/search with a bearer token, served by uvicorn in a thread.
 
 Run: python -m bench.caselist.run [--cases N] [--runs N] [--backends sqlite,postgresql];
-PORTAL_BENCH_PG_URL=postgresql+psycopg://… adds a PostgreSQL pass (the database is
-emptied first and after).
+PORTAL_BENCH_PG_URL=postgresql+psycopg://… adds a PostgreSQL pass, in a database of its own
+(`<name>_caselist_bench`, created and dropped here), so it never touches what else uses that
+server.
 """
 
 from __future__ import annotations
@@ -33,13 +34,14 @@ from pathlib import Path
 
 import httpx
 import uvicorn
-from sqlalchemy import insert, text
+from sqlalchemy import create_engine, insert, make_url, text
 from sqlalchemy.engine import Engine
+from sqlalchemy.pool import NullPool
 
 import crypto
 from cases.casework.service import CaseworkConfig, CaseworkService
 from cases.clock import SystemClock
-from cases.db import Base, make_engine, new_id, session_factory
+from cases.db import make_engine, new_id, session_factory
 from cases.models import Case, CaseSubject, KeyWrap, Receipt
 from cases.org.service import OrgService
 from cases.principals import StaffPrincipal
@@ -286,10 +288,17 @@ def run(label: str, engine: Engine, url: str, args: argparse.Namespace) -> None:
     over_http(url, engine, viewer, args.runs)
 
 
-def reset(engine: Engine) -> None:
-    Base.metadata.drop_all(engine)
-    with engine.begin() as conn:
-        conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
+def own_database(server_url: str, create: bool) -> str:
+    """Create (or drop) the benchmark's own database on that server; returns its URL."""
+    url = make_url(server_url)
+    name = f"{url.database}_caselist_bench"
+    admin = create_engine(server_url, isolation_level="AUTOCOMMIT", poolclass=NullPool)
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        if create:
+            conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    admin.dispose()
+    return url.set(database=name).render_as_string(hide_password=False)
 
 
 def main() -> None:
@@ -313,11 +322,13 @@ def main() -> None:
             engine.dispose()
     pg_url = os.environ.get("PORTAL_BENCH_PG_URL")
     if pg_url and "postgresql" in backends:
-        engine = make_engine(pg_url)
-        reset(engine)
-        run("PostgreSQL", engine, pg_url, args)
-        reset(engine)
-        engine.dispose()
+        url = own_database(pg_url, create=True)
+        engine = make_engine(url)
+        try:
+            run("PostgreSQL", engine, url, args)
+        finally:
+            engine.dispose()
+            own_database(pg_url, create=False)
 
 
 if __name__ == "__main__":
