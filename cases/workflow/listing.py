@@ -10,10 +10,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from typing import Any
 
 from sqlalchemy import ColumnElement, and_, exists, func, select
 from sqlalchemy.orm import Session
-from sqlalchemy.sql.elements import UnaryExpression
 
 from cases.access.policy import visible_condition
 from cases.access.related import related_ids
@@ -31,7 +31,7 @@ DUE_FILTERS = frozenset({"overdue", "due_soon"})
 FLOOD_FILTERS = frozenset({"only", "none"})
 # "none": cases nobody is assigned to.
 UNASSIGNED = "none"
-SORTS = {
+SORTS: dict[str, Any] = {
     "deadline": Case.due_on,
     "received": Case.submitted_on,
     "reference": Case.reference,
@@ -265,12 +265,12 @@ class CaseList:
         return conditions
 
 
-def _order(filters: CaseFilters) -> list[UnaryExpression[object]]:
+def _order(filters: CaseFilters) -> list[ColumnElement[Any]]:
     """The chosen column, cases without a value last either way, then the id for a stable page."""
     column = SORTS.get(filters.sort, Case.due_on)
     if filters.order == "desc":
         return [column.desc().nulls_last(), Case.id.desc()]
-    return [column.asc().nulls_last(), Case.id]
+    return [column.asc().nulls_last(), Case.id.asc()]
 
 
 def _row(

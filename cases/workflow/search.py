@@ -131,7 +131,7 @@ class CaseSearch:
 
     def _window(
         self, principal: StaffPrincipal, conditions: list[Any]
-    ) -> list[tuple[Case, dict[str, Any]]]:
+    ) -> list[tuple[str, dict[str, Any]]]:
         """The most recent cases the viewer may open and holds the key to, decrypted here.
 
         Only the columns decryption needs are read for the whole window; the matched cases
