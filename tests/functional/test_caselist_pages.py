@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import sessionmaker
-from support.caselist import client_login
+from support.caselist import client_login, related_world
 from support.staff_world import build_world
 
 from cases.audit.models import AuditEntry
@@ -171,3 +171,27 @@ def test_api_bulk_refusal_names_the_case_and_reason(client: Any, world: dict[str
     assert body["error"] == "bulk_refused"
     assert body["case"] == world["other"].reference
     assert body["reason"]["error"] == "transition_not_allowed"
+
+
+def test_case_json_lists_related_cases_the_viewer_may_see_only(
+    client: Any, app: Any, app_db: sessionmaker[Any]
+) -> None:
+    """GET /api/v1/cases/{id} carries `related`: the visible twin and the possible one only."""
+    with unit_of_work(app_db) as db:
+        made = related_world(db)
+    app.state.clock = made.world.clock
+    person = made.world.people[made.viewer]
+    body = {
+        "email": person.account.email,
+        "password": person.password,
+        "totp": person.code(made.world.clock),
+    }
+    auth = {
+        "Authorization": f"Bearer {client.post('/api/v1/staff/session', json=body).json()['token']}"
+    }
+
+    case = client.get(f"/api/v1/cases/{made.origin.id}", headers=auth).json()
+
+    related = {item["reference"]: item["certain"] for item in case["related"]}
+    assert related == {made.visible_twin.reference: True, made.by_name.reference: False}
+    assert made.hidden_twin.reference not in str(case)

@@ -197,3 +197,18 @@ def test_bulk_refuses_a_hidden_case_without_naming_it(world: World) -> None:
         world.db.scalars(select(CaseAssignee).where(CaseAssignee.case_id == mine.id)).first()
         is None
     )
+
+
+def test_bulk_dismiss_refuses_a_report_that_did_not_arrive_in_a_flood(world: World) -> None:
+    """Dismissing is for flood-marked new reports: an ordinary one refuses the whole batch."""
+    ana = world.staff("ana@example.com")
+    ordinary = world.file("ordinary").case
+
+    with pytest.raises(BulkRefused) as refused:
+        bulk(world).run(
+            ana.principal(world.db, world.clock), BulkRequest("dismiss", (ordinary.id,))
+        )
+
+    world.db.refresh(ordinary)
+    assert refused.value.cause.code == "not_dismissible"
+    assert ordinary.status == Status.NEW
