@@ -12,8 +12,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
-from sqlalchemy import and_, select
+from sqlalchemy import Row, select
 from sqlalchemy.orm import Session, aliased
 
 from cases.access.policy import visible_condition
@@ -22,6 +23,7 @@ from cases.staff.models import StaffAccount
 
 # A repeat offender named in more cases than this is shown with the most recent ones only.
 MAX_RELATED = 50
+CHUNK = 500
 
 
 @dataclass(frozen=True)
@@ -35,31 +37,15 @@ class RelatedCase:
 
 def related_cases(db: Session, staff: StaffAccount, case_id: str) -> list[RelatedCase]:
     """The other cases this person may see that name someone this case names, newest first."""
-    mine, theirs = aliased(CaseSubject), aliased(CaseSubject)
-    stmt = (
-        select(
-            Case.id,
-            Case.reference,
-            Case.status,
-            Case.submitted_on,
-            mine.needs_confirmation,
-            theirs.needs_confirmation,
-        )
-        .join(theirs, theirs.case_id == Case.id)
-        .join(mine, and_(mine.directory_hash == theirs.directory_hash, mine.case_id == case_id))
-        .where(
-            Case.id != case_id,
-            mine.directory_hash.is_not(None),
-            visible_condition(staff, db),
-        )
-    )
-    found: dict[str, RelatedCase] = {}
-    for row_id, reference, status, submitted_on, unsure_here, unsure_there in db.execute(stmt):
-        certain = not (unsure_here or unsure_there)
-        known = found.get(row_id)
-        if known is None or (certain and not known.certain):
-            found[row_id] = RelatedCase(row_id, reference, status, submitted_on, certain)
-    ordered = sorted(found.values(), key=lambda r: (r.submitted_on, r.reference), reverse=True)
+    pairs = _twins(db, [case_id])
+    certain: dict[str, bool] = {}
+    for _mine, theirs, sure in pairs:
+        certain[theirs] = certain.get(theirs, False) or sure
+    found = [
+        RelatedCase(row.id, row.reference, row.status, row.submitted_on, certain[row.id])
+        for row in _visible(db, staff, list(certain))
+    ]
+    ordered = sorted(found, key=lambda r: (r.submitted_on, r.reference), reverse=True)
     return ordered[:MAX_RELATED]
 
 
@@ -68,22 +54,44 @@ def related_ids(db: Session, staff: StaffAccount, case_ids: Sequence[str]) -> se
     person may see: the list's "related" flag, under the same rule as related_cases."""
     if not case_ids:
         return set()
+    pairs = _twins(db, list(case_ids))
+    visible = {row.id for row in _visible(db, staff, sorted({theirs for _, theirs, _ in pairs}))}
+    return {mine for mine, theirs, _ in pairs if theirs in visible}
+
+
+def _twins(db: Session, case_ids: list[str]) -> list[tuple[str, str, bool]]:
+    """(case, other case, both rows settled) for every directory person they share.
+
+    Asked by hash alone first, then filtered by the policy in _visible: with the policy in
+    the same statement SQLite starts from the cases table and checks every case.
+    """
     mine, theirs = aliased(CaseSubject), aliased(CaseSubject)
     stmt = (
-        select(mine.case_id)
-        .join(
-            theirs,
-            and_(theirs.directory_hash == mine.directory_hash, theirs.case_id != mine.case_id),
-        )
-        .join(Case, Case.id == theirs.case_id)
+        select(mine.case_id, theirs.case_id, mine.needs_confirmation, theirs.needs_confirmation)
+        .join(theirs, theirs.directory_hash == mine.directory_hash)
         .where(
-            mine.case_id.in_(list(case_ids)),
+            mine.case_id.in_(case_ids),
             mine.directory_hash.is_not(None),
-            visible_condition(staff, db),
+            theirs.case_id != mine.case_id,
         )
-        .distinct()
     )
-    return set(db.scalars(stmt))
+    return [
+        (here, there, not (unsure_here or unsure_there))
+        for here, there, unsure_here, unsure_there in db.execute(stmt)
+    ]
+
+
+def _visible(db: Session, staff: StaffAccount, case_ids: list[str]) -> list[Row[Any]]:
+    """Those of these cases the person may see (visible_condition), in chunks."""
+    rows: list[Row[Any]] = []
+    condition = visible_condition(staff, db)
+    for start in range(0, len(case_ids), CHUNK):
+        chunk = case_ids[start : start + CHUNK]
+        stmt = select(Case.id, Case.reference, Case.status, Case.submitted_on).where(
+            Case.id.in_(chunk), condition
+        )
+        rows += db.execute(stmt).all()
+    return rows
 
 
 __all__ = ["MAX_RELATED", "RelatedCase", "related_cases", "related_ids"]

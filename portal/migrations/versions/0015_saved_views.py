@@ -5,7 +5,8 @@ Revises: 0010_approval_macs
 Create Date: 2026-11-29
 
 Adds `saved_views`: a staff member's named case-list filters, stored as a query string of
-known filter keys (status, channel, dates...), never a search word or any case content.
+known filter keys (status, channel, dates...), never a search word or any case content; and
+`ix_cases_submitted_id`, along which search walks the newest cases to its window.
 """
 
 from collections.abc import Sequence
@@ -38,9 +39,11 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("saved_views", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_saved_views_staff_id"), ["staff_id"], unique=False)
+    op.create_index("ix_cases_submitted_id", "cases", ["submitted_on", "id"], unique=False)
 
 
 def downgrade() -> None:
+    op.drop_index("ix_cases_submitted_id", table_name="cases")
     with op.batch_alter_table("saved_views", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_saved_views_staff_id"))
     op.drop_table("saved_views")
