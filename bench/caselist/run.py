@@ -36,6 +36,7 @@ import httpx
 import uvicorn
 from sqlalchemy import create_engine, insert, make_url, text
 from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
 from sqlalchemy.pool import NullPool
 
 import crypto
@@ -190,10 +191,17 @@ def in_process(engine: Engine, viewer: Viewer, reference: str, runs: int) -> Non
     profile = crypto.profile_named("test", allow_test=True)
     config = CaseworkConfig(ZoneInfo(ZONE_NAME), SECRET)
 
-    def principal(db: object) -> StaffPrincipal:
-        staff = db.query(StaffAccount).filter_by(email=viewer.email).one()  # type: ignore[attr-defined]
-        service = StaffService(db, SystemClock(), server_secret=SECRET, profile=profile)  # type: ignore[arg-type]
-        return StaffPrincipal(staff, service.check_password(staff, PASSWORD))
+    with factory() as db:
+        staff = db.get(StaffAccount, viewer.account_id)
+        assert staff is not None
+        service = StaffService(db, SystemClock(), server_secret=SECRET, profile=profile)
+        private_key = service.check_password(staff, PASSWORD)
+
+    def principal(db: Session) -> StaffPrincipal:
+        """The viewer as a request sees them: the account row and the key their session holds."""
+        staff = db.get(StaffAccount, viewer.account_id)
+        assert staff is not None
+        return StaffPrincipal(staff, private_key)
 
     def list_page() -> None:
         with factory() as db:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Row, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased
 
 from cases.access.policy import visible_condition
@@ -81,9 +81,9 @@ def _twins(db: Session, case_ids: list[str]) -> list[tuple[str, str, bool]]:
     ]
 
 
-def _visible(db: Session, staff: StaffAccount, case_ids: list[str]) -> list[Row[Any]]:
+def _visible(db: Session, staff: StaffAccount, case_ids: list[str]) -> list[Any]:
     """Those of these cases the person may see (visible_condition), in chunks."""
-    rows: list[Row[Any]] = []
+    rows: list[Any] = []
     condition = visible_condition(staff, db)
     for start in range(0, len(case_ids), CHUNK):
         chunk = case_ids[start : start + CHUNK]

@@ -145,9 +145,7 @@ class CaseSearch:
             .order_by(Case.submitted_on.desc(), Case.id.desc())
             .limit(self.window)
         )
-        contents: dict[str, bytes | None] = {
-            case_id: content for case_id, content in self.db.execute(stmt)
-        }
+        contents: dict[str, bytes | None] = dict(self.db.execute(stmt).all())
         self.decrypted = len(contents)
         wraps = self._wraps(principal, list(contents))
         opened: list[tuple[str, dict[str, Any]]] = []
