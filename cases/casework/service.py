@@ -145,6 +145,7 @@ class CaseworkService:
         """The summary of each listed case whose key the viewer holds, opened in this request
         with their key; each opening is a `case.read` (view "summary") like any other read.
         Custodians, approvers and finance see the list's clear columns only."""
+        require_roles(principal, POLICY_ROLES)
         if not principal.account.role_names & CASE_READERS:
             return {}
         return self._summaries(principal, [r.id for r in page.rows if not r.awaiting_access])

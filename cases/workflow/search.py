@@ -28,6 +28,7 @@ from cases.principals import StaffPrincipal
 from cases.reports.keys import CASE, staff_holder, wrap_context
 from cases.reports.models import Case, KeyWrap
 from cases.reports.sealing import REPORT, open_json
+from cases.staff.roles import CASE_READERS, require_roles
 from cases.workflow.listing import CaseFilters, CaseList, CaseRow
 
 SEARCH_WINDOW = 2000
@@ -103,6 +104,7 @@ class CaseSearch:
         limit: int = 50,
     ) -> SearchResult:
         """Cases matching every word, or the reference; newest first. Nothing is stored."""
+        require_roles(principal, CASE_READERS)
         words = query_words(query)
         staff = principal.account
         listing = CaseList(self.db)
