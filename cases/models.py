@@ -28,9 +28,10 @@ from cases.reports.models import (
 from cases.rewards.models import Reward, RewardDecision, RewardPayment, RewardPolicy
 from cases.sessions.models import ThrottleCounter, UserSession
 from cases.staff.models import DirectoryEntry, SetupToken, StaffAccount, StaffRole
-from cases.workflow.models import KEY_WRAPS_BY_HOLDER
+from cases.workflow.models import CASES_BY_RECEIVED, KEY_WRAPS_BY_HOLDER, SavedView
 
 __all__ = [
+    "CASES_BY_RECEIVED",
     "KEY_WRAPS_BY_HOLDER",
     "Attachment",
     "AttachmentChunk",
@@ -63,6 +64,7 @@ __all__ = [
     "RewardPolicy",
     "RiskAssessment",
     "RoutingRule",
+    "SavedView",
     "SetupToken",
     "StaffAccount",
     "StaffRole",

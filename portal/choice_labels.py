@@ -36,6 +36,7 @@ ACTION_LABELS: dict[str, str] = {
     "case.exported": N_("Case file exported"),
     "case.flood_dismissed": N_("Flood report dismissed"),
     "case.read": N_("Case read"),
+    "case.search": N_("Cases searched"),
     "case.recorded": N_("Report recorded by staff"),
     "case.recused": N_("Stepped back from a case"),
     "case.subject_added": N_("Person named added"),

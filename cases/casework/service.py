@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from cases.access.models import ItemMask
 from cases.access.policy import eligible, may_open, may_see
 from cases.access.redaction import Span, apply_masks
+from cases.access.related import RelatedCase, related_cases
 from cases.audit.service import AuditLog
 from cases.clock import Clock, local_day
 from cases.db import new_id
@@ -41,6 +42,7 @@ from cases.reports.sealing import (
 from cases.staff.models import StaffAccount, StaffRole
 from cases.staff.roles import CASE_READERS, POLICY_ROLES, require_roles
 from cases.workflow.listing import CaseFilters, CaseList, CasePage
+from cases.workflow.search import CaseSearch, SearchResult
 from cases.workflow.service import WorkflowConfig, WorkflowService
 
 BODY_MAX = 20_000
@@ -95,6 +97,7 @@ class CaseView:
     assignees: list[Person] = field(default_factory=list)
     # The extra questions' answers, in the wording of the version filed (None: none asked).
     answers: Answers | None = None
+    related: list[RelatedCase] = field(default_factory=list)
 
 
 class CaseworkService:
@@ -140,6 +143,53 @@ class CaseworkService:
         today = local_day(self.clock.now(), self.config.zone)
         return CaseList(self.db).page(principal.account, today, filters, offset=offset, limit=limit)
 
+    def summaries(self, principal: StaffPrincipal, page: CasePage) -> dict[str, str]:
+        """The summary of each listed case whose key the viewer holds, opened in this request
+        with their key; each opening is a `case.read` (view "summary") like any other read.
+        Custodians, approvers and finance see the list's clear columns only."""
+        require_roles(principal, POLICY_ROLES)
+        if not principal.account.role_names & CASE_READERS:
+            return {}
+        return self._summaries(principal, [r.id for r in page.rows if not r.awaiting_access])
+
+    def _summaries(self, principal: StaffPrincipal, case_ids: list[str]) -> dict[str, str]:
+        if not case_ids:
+            return {}
+        keys = self.keys.open_all_for_staff(case_ids, CASE, principal)
+        stmt = select(Case.id, Case.content).where(Case.id.in_(list(keys)))
+        found: dict[str, str] = {}
+        for case_id, content in self.db.execute(stmt):
+            if content:
+                self.keys.record_read(case_id, principal, "summary")
+                report = open_json(keys[case_id], case_id, REPORT, case_id, content)
+                found[case_id] = str(report.get("summary") or "")
+        return found
+
+    def search(
+        self,
+        principal: StaffPrincipal,
+        filters: CaseFilters,
+        query: str,
+        offset: int = 0,
+        limit: int = 50,
+    ) -> tuple[SearchResult, dict[str, str]]:
+        """Words in the cases this person may open, decrypted in this request (cases/workflow/
+        search.py), and the summaries of the page shown. One `case.search` entry records how
+        many cases were read to match (never the words); each summary shown is a `case.read`.
+        """
+        require_reader(principal)
+        today = local_day(self.clock.now(), self.config.zone)
+        result = CaseSearch(self.db).search(
+            principal, today, filters, query, offset=offset, limit=limit
+        )
+        self.audit.record(
+            principal.actor,
+            "case.search",
+            detail={"searched": result.searched, "matched": result.total, "cut": result.cut},
+        )
+        shown = [hit.row.id for hit in result.page if not hit.row.awaiting_access]
+        return result, self._summaries(principal, shown)
+
     def view(self, principal: StaffPrincipal, case_id: str, *, own_masks: bool = False) -> CaseView:
         """Everything about a case this person may read, decrypted for this request only.
 
@@ -153,6 +203,7 @@ class CaseworkService:
             category=self.db.get(Category, case.category_id),
             awaiting_access=True,
             assignees=self.assignees(case.id),
+            related=related_cases(self.db, principal.account, case.id),
         )
         key = self.case_key(principal, case, "case")
         if key is None:
@@ -329,6 +380,11 @@ class CaseworkService:
             .order_by(StaffAccount.email)
         )
         return [_person(s) for s in self.db.scalars(stmt)]
+
+    def colleagues(self, principal: StaffPrincipal) -> list[Person]:
+        """The people who work cases (the list's assignee filter and column, bulk assignment)."""
+        require_roles(principal, POLICY_ROLES)
+        return [_person(s) for s in self._worker_staff()]
 
     def candidates(self, principal: StaffPrincipal, case_id: str) -> list[Person]:
         """Who this case may be assigned to: active content staff the policy lets see it."""

@@ -7,9 +7,7 @@ that has not passed TOTP reaches only the code and enrolment pages.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
 from typing import Any
-from urllib.parse import urlencode
 
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
@@ -33,7 +31,6 @@ from cases.staff.login import LoginStep
 from cases.staff.models import StaffAccount
 from cases.workflow.rules import ALLOWED
 from portal.auth import STAFF_COOKIE, require_staff, staff_session
-from portal.case_filters import filters_from, offset_from
 from portal.csrf import delete_host_cookie, form_with_csrf, set_host_cookie
 from portal.deps import (
     casework,
@@ -221,36 +218,6 @@ def signed_in(page: Callable[[Request, Session, StaffPrincipal], Response]) -> C
 def home(request: Request, db: Session, me: StaffPrincipal) -> Response:
     """/staff sends a signed-in member to their start page (portal/start_pages.py)."""
     return redirect(start_page(me.account.role_names))
-
-
-def case_list(request: Request, db: Session, me: StaffPrincipal) -> Response:
-    params = request.query_params
-    filters = filters_from(params)
-    if "flood" not in params:
-        # Reports that arrived during a flood are listed apart, behind their own link.
-        filters = replace(filters, flood="none")
-    page = casework(request, db).page(me, filters, offset_from(params))
-    channels = OrgService(db).active_channels()
-    locale = request_locale(request)
-    names = {c.id: c.name(locale) for ch in channels for c in ch.categories}
-    names.update({ch.id: ch.name(locale) for ch in channels})
-    context = {
-        "page": page,
-        "filters": filters,
-        "channels": channels,
-        "names": names,
-        "me": me,
-        "prev_href": _page_href(request, page.offset - page.limit) if page.offset else None,
-        "next_href": _page_href(request, page.next_offset),
-    }
-    return render(request, "staff/cases.html", {**common(), **context})
-
-
-def _page_href(request: Request, offset: int | None) -> str | None:
-    if offset is None:
-        return None
-    params = {k: v for k, v in request.query_params.items() if k not in {"cursor", "offset"}}
-    return "?" + urlencode({**params, "cursor": max(offset, 0)})
 
 
 def case_page(request: Request, db: Session, me: StaffPrincipal) -> Response:
@@ -459,7 +426,6 @@ routes: list[BaseRoute] = [
     Route("/staff/login/enroll", enrol_page, methods=["GET"]),
     Route("/staff/login/enroll", code_submit, methods=["POST"]),
     Route("/staff/logout", logout, methods=["POST"]),
-    Route("/staff/cases", signed_in(case_list), methods=["GET"]),
     Route("/staff/cases/{case_id}", signed_in(case_page), methods=["GET"]),
     Route("/staff/cases/{case_id}/messages", case_action(_message), methods=["POST"]),
     Route("/staff/cases/{case_id}/notes", case_action(_note), methods=["POST"]),

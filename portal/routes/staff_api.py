@@ -15,7 +15,6 @@ from cases.db import unit_of_work
 from cases.errors import Invalid
 from cases.reports.attachments import FileTicket
 from portal.auth import require_staff, staff_session
-from portal.case_filters import filters_from, offset_from
 from portal.deps import casework, login_service
 from portal.downloads import file_response
 from portal.errors import read_json
@@ -23,7 +22,6 @@ from portal.openapi import api_operation
 from portal.shapes import answer, parse
 from portal.shapes.common import BodyIn, Created
 from portal.shapes.staff import (
-    CaseList,
     CaseOut,
     StaffLoginIn,
     StaffToken,
@@ -86,28 +84,6 @@ def _close_session(request: Request) -> None:
 
 
 # --- cases ---------------------------------------------------------------------------------
-
-
-@api_operation(
-    "listCases",
-    "The cases this person may see, by next deadline; filters status, category, channel, "
-    "assignee, due=overdue|due_soon, flood=only|none (reports that arrived during a flood); "
-    "page with cursor",
-    responses={200: CaseList},
-    errors=(401, 403),
-    bearer=True,
-    tags=TAGS,
-)
-async def list_cases(request: Request) -> Response:
-    return answer(await run_in_threadpool(_list_cases, request))
-
-
-def _list_cases(request: Request) -> CaseList:
-    params = request.query_params
-    with unit_of_work(request.app.state.db) as db:
-        principal = require_staff(request, db)
-        page = casework(request, db).page(principal, filters_from(params), offset_from(params))
-        return CaseList.of(page)
 
 
 @api_operation(
@@ -212,7 +188,6 @@ def _ticket(request: Request) -> FileTicket:
 routes: list[BaseRoute] = [
     Route("/api/v1/staff/session", open_session, methods=["POST"]),
     Route("/api/v1/staff/session", close_session, methods=["DELETE"]),
-    Route("/api/v1/cases", list_cases, methods=["GET"]),
     Route("/api/v1/cases/{case_id}", get_case, methods=["GET"]),
     Route("/api/v1/cases/{case_id}/messages", post_message, methods=["POST"]),
     Route("/api/v1/cases/{case_id}/notes", post_note, methods=["POST"]),

@@ -6,6 +6,7 @@ from datetime import date
 
 from pydantic import Field
 
+from cases.access.related import RelatedCase
 from cases.casework.service import CaseView, Entry, HistoryEntry
 from cases.reports.attachments import StoredFile
 from cases.reports.models import Case
@@ -46,9 +47,13 @@ class CaseItem(Answer):
     due_soon: bool
     awaiting_access: bool
     flood: bool
+    related: bool = Field(description="names someone another case this caller may see names")
+    reward: bool
+    assignees: list[str]
+    summary: str | None = Field(description="null where the caller holds no key for the case")
 
     @classmethod
-    def of(cls, row: CaseRow) -> CaseItem:
+    def of(cls, row: CaseRow, summary: str | None = None) -> CaseItem:
         return cls(
             id=row.id,
             reference=row.reference,
@@ -64,6 +69,31 @@ class CaseItem(Answer):
             due_soon=row.due_soon,
             awaiting_access=row.awaiting_access,
             flood=row.flood,
+            related=row.related,
+            reward=row.reward,
+            assignees=list(row.assignee_ids),
+            summary=summary,
+        )
+
+
+class RelatedOut(Answer):
+    """Another case this caller may see that names the same person; ``certain`` is false for
+    a match by name, alias or pinyin only ("possibly related")."""
+
+    id: str
+    reference: str
+    status: str
+    submitted_on: date
+    certain: bool
+
+    @classmethod
+    def of(cls, related: RelatedCase) -> RelatedOut:
+        return cls(
+            id=related.id,
+            reference=related.reference,
+            status=related.status,
+            submitted_on=related.submitted_on,
+            certain=related.certain,
         )
 
 
@@ -75,9 +105,22 @@ class CaseList(Answer):
     total: int
 
     @classmethod
-    def of(cls, page: CasePage) -> CaseList:
+    def of(cls, page: CasePage, summaries: dict[str, str] | None = None) -> CaseList:
         following = str(page.next_offset) if page.next_offset is not None else None
-        return cls(items=[CaseItem.of(r) for r in page.rows], next=following, total=page.total)
+        found = summaries or {}
+        return cls(
+            items=[CaseItem.of(r, found.get(r.id)) for r in page.rows],
+            next=following,
+            total=page.total,
+        )
+
+
+class SearchOut(CaseList):
+    """A page of search hits; ``searched`` cases were read, ``cut`` when older ones were not."""
+
+    searched: int
+    cut: bool
+    window: int
 
 
 class EntryOut(Answer):
@@ -173,6 +216,7 @@ class CaseOut(Answer):
     history: list[HistoryOut]
     assignees: list[Named]
     questionnaire: AnswersOut | None
+    related: list[RelatedOut]
 
     @classmethod
     def of(cls, view: CaseView) -> CaseOut:
@@ -199,6 +243,7 @@ class CaseOut(Answer):
             history=[HistoryOut.of(h) for h in view.history],
             assignees=[Named(id=p.id, name=p.name) for p in view.assignees],
             questionnaire=AnswersOut.of(view.answers),
+            related=[RelatedOut.of(r) for r in view.related],
         )
 
 

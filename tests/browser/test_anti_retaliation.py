@@ -75,7 +75,7 @@ def staff_login(browser: Any, url: str, person: Person) -> Any:
 
 def case_count(page: Any) -> int:
     """The number the case list prints above its table."""
-    found = re.search(r"\d+", page.locator("form.filters + p").inner_text())
+    found = re.search(r"\d+", page.locator("p.count").inner_text())
     assert found is not None
     return int(found.group())
 

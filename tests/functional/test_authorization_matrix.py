@@ -158,6 +158,8 @@ STATISTICS_ROUTES: dict[tuple[str, str], frozenset[str]] = {
 BODY_CASE_ROUTES: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/api/v1/flood/dismissals"): WORKERS,
     ("POST", "/staff/flood/dismiss"): WORKERS,
+    ("POST", "/api/v1/cases/bulk"): WORKERS,
+    ("POST", "/staff/cases/bulk"): WORKERS,
 }
 ROUTE_ROLES.update(BODY_CASE_ROUTES)
 # Routes that check the case before the role: a hidden case is 404 for every role there.
@@ -175,6 +177,7 @@ JSON_BODIES: dict[str, dict[str, Any]] = {
     "redact": {"start": 0, "end": 1},
     "rewards": {"recovered_loss": "1000", "exclusions_checked": True},
     "hold": {"reason": "Court proceedings"},
+    "bulk": {"action": "transition", "status": "closed", "reason": "not allowed from new: 409"},
 }
 FORM_BODIES: dict[str, dict[str, str]] = {
     "messages": {"body": "matrix"},
@@ -188,6 +191,7 @@ FORM_BODIES: dict[str, dict[str, str]] = {
     "redact": {"text": "N"},
     "reward": {"recovered_loss": "1000", "exclusions_checked": "1"},
     "hold": {"reason": "Court proceedings"},
+    "bulk": {"action": "transition", "status": "closed", "reason": "409"},
 }
 RECUSAL = re.compile(r"/(recusal|recuse)$")
 
@@ -422,7 +426,7 @@ def call(client: TestClient, m: Matrix, account: Account, route: tuple[str, str]
         headers = {"Authorization": f"Bearer {account.token}"}
         body = JSON_BODIES.get(last, {}) if method == "POST" else None
         if route in BODY_CASE_ROUTES:
-            body = {"cases": [m.case_id]}
+            body = {**JSON_BODIES.get(last, {}), "cases": [m.case_id]}
         return client.request(method, path, headers=headers, json=body).status_code
     cookie, token = account.csrf
     headers = {"Cookie": f"__Host-staff={account.token}; __Host-csrf={cookie}"}

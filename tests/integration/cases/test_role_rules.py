@@ -29,6 +29,7 @@ from cases.access.redaction import RedactionService, Span
 from cases.access.service import AccessService
 from cases.audit.service import AuditLog
 from cases.audit.trail import AuditTrail
+from cases.casework.bulk import BulkWork
 from cases.casework.export import CaseExport
 from cases.casework.intake import RecordedIntake
 from cases.casework.service import CaseworkConfig, CaseworkService
@@ -50,7 +51,9 @@ from cases.staff.models import Role
 from cases.staff.roles import CASE_READERS, IDENTITY_READERS, POLICY_ROLES
 from cases.stats.service import StatisticsService
 from cases.workflow.flood import FloodTriage
+from cases.workflow.search import CaseSearch
 from cases.workflow.service import WorkflowConfig, WorkflowService
+from cases.workflow.views import SavedViews
 
 ALL = frozenset(str(r) for r in Role)
 READERS = frozenset(str(r) for r in CASE_READERS)
@@ -133,6 +136,14 @@ RULES: dict[str, frozenset[str]] = {
     "CaseworkService.transition": READERS,
     "CaseworkService.unassign": READERS,
     "CaseworkService.view": READERS,
+    "CaseworkService.summaries": POLICY,
+    "CaseworkService.search": READERS,
+    "CaseworkService.colleagues": POLICY,
+    "CaseSearch.search": READERS,
+    "BulkWork.run": READERS,
+    "SavedViews.list": POLICY,
+    "SavedViews.save": POLICY,
+    "SavedViews.delete": POLICY,
     "CaseworkService.visible_case": POLICY,
     "DisclosureService.decide": CUSTODIAN,
     "DisclosureService.identity": IDENTITY,
@@ -143,6 +154,7 @@ RULES: dict[str, frozenset[str]] = {
     "FloodTriage.dismiss": READERS,
     "KeyRing.fulfil_as_staff": ALL,
     "KeyRing.open_for_staff": ALL,
+    "KeyRing.open_all_for_staff": ALL,
     "KeyRing.open_to_read": ALL,
     "KeyRing.record_read": ALL,
     "KeyRing.pending_for_staff_holder": ALL,
@@ -197,6 +209,12 @@ FACTORIES: dict[type, Factory] = {
         db, clock, CaseworkService(db, clock, CaseworkConfig(ZONE, SECRET))
     ),
     CaseworkService: lambda db, clock: CaseworkService(db, clock, CaseworkConfig(ZONE, SECRET)),
+    CaseSearch: lambda db, clock: CaseSearch(db),
+    BulkWork: lambda db, clock: BulkWork(
+        CaseworkService(db, clock, CaseworkConfig(ZONE, SECRET)),
+        FloodTriage(db, clock, SECRET, ZONE),
+    ),
+    SavedViews: lambda db, clock: SavedViews(db, clock),
     DisclosureService: lambda db, clock: DisclosureService(db, clock, _audit(db, clock), ZONE),
     FloodTriage: lambda db, clock: FloodTriage(db, clock, SECRET, ZONE),
     KeyRing: lambda db, clock: key_ring(db),
