@@ -13,7 +13,7 @@ from cases.audit.models import AuditEntry
 from cases.casework.bulk import BulkRefused, BulkRequest, BulkWork
 from cases.casework.service import CaseworkConfig, CaseworkService
 from cases.clock import FixedClock
-from cases.errors import NotFound
+from cases.errors import Kind, NotFound
 from cases.reports.models import Case, CaseAssignee, Status
 from cases.workflow.flood import FloodTriage
 from cases.workflow.listing import CaseFilters, CaseList
@@ -175,7 +175,7 @@ def test_bulk_is_all_or_nothing_and_names_the_refusing_case(world: World) -> Non
     assert good.status == Status.NEW
     assert refused.value.reference == done.reference
     assert refused.value.cause.code == "transition_not_allowed"
-    assert refused.value.status == 409
+    assert refused.value.cause.kind is Kind.CONFLICT
 
 
 def test_bulk_refuses_a_hidden_case_without_naming_it(world: World) -> None:
@@ -192,7 +192,7 @@ def test_bulk_refuses_a_hidden_case_without_naming_it(world: World) -> None:
         )
 
     assert refused.value.reference == hidden.id
-    assert refused.value.status == 404
+    assert refused.value.cause.kind is Kind.NOT_FOUND
     assert (
         world.db.scalars(select(CaseAssignee).where(CaseAssignee.case_id == mine.id)).first()
         is None

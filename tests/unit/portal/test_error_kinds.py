@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import cases.casework.bulk
+import cases.retention  # noqa: F401 (likewise)
 import portal.csrf
 import portal.routes.accounts
 from cases.errors import CaseError, Kind
-from portal.errors import STATUS_BY_KIND, http_status
+from portal.errors import STATUS_BY_KIND
 
 
 def _all_error_classes() -> list[type[CaseError]]:
@@ -45,6 +47,8 @@ def test_statuses_follow_the_contract() -> None:
         "UnsupportedMediaType": 415,
         "UnsupportedForm": 415,
         "NotJson": 415,
+        "DeletedUnderRetention": 410,
+        "BulkRefused": 409,
     }
-    got = {cls.__name__: http_status(cls()) for cls in _all_error_classes()}
+    got = {cls.__name__: STATUS_BY_KIND[cls.kind] for cls in _all_error_classes()}
     assert {name: got[name] for name in expected} == expected
