@@ -219,7 +219,9 @@ class CaseItem(Base):
     __table_args__ = (
         Index("ix_case_items_case_kind", "case_id", "kind"),
         # Two replies at once must not share a place in the conversation (see conversation.py).
-        UniqueConstraint("case_id", "seq", name="uq_case_items_case_seq"),
+        # A unique index rather than a constraint: SQLite adds an index in place, while a
+        # constraint would rebuild the table, and dropping the old one cascades to its masks.
+        Index("uq_case_items_case_seq", "case_id", "seq", unique=True),
     )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)

@@ -18,7 +18,7 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from cases.db import unit_of_work
-from cases.errors import NotFound, Unauthorized
+from cases.errors import NotFound
 from portal.deps import clock_of, settings_of
 from portal.metrics import database_gauges, render
 from portal.migrations import pending
@@ -53,7 +53,10 @@ async def metrics(request: Request) -> Response:
     presented = request.headers.get("authorization", "")
     expected = b"Bearer " + token.reveal()
     if not hmac.compare_digest(presented.encode(), expected):
-        raise Unauthorized("A bearer token is needed.", code="metrics_token")
+        # Answered here, not by raising: /metrics is no page, so no login redirect applies.
+        return PlainTextResponse(
+            "unauthorized", status_code=401, headers={"WWW-Authenticate": "Bearer"}
+        )
     body = await run_in_threadpool(_exposition, request)
     return Response(body, media_type=PROMETHEUS_TEXT)
 

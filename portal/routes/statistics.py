@@ -174,14 +174,15 @@ def statistics_page(request: Request, db: Session, me: StaffPrincipal) -> Respon
 def annual_page(request: Request, db: Session, me: StaffPrincipal) -> Response:
     context = common(request, db, me)
     service = statistics_service(request, db)
-    year = request.query_params.get("year", "")
-    if not year:
-        year = str(service.today().year - 1)
+    asked = request.query_params.get("year", "")
+    year = asked or str(service.today().year - 1)
     try:
         stats = service.answer(me, parse_filters(year))
     except Invalid as refused:
         context.update(stats=None, errors=refused.fields, year=year)
-        return render(request, "statistics/annual.html", context, status_code=422)
+        # The default year (last year) with too few cases is a page that says so, not an error.
+        status = 422 if asked else 200
+        return render(request, "statistics/annual.html", context, status_code=status)
     context.update(stats=stats, errors={}, year=year)
     return render(request, "statistics/annual.html", context)
 

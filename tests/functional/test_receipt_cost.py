@@ -1,4 +1,4 @@
-"""What a receipt check costs, counted on the KDF production runs (app.state.receipt_kdf).
+"""What a receipt check costs, counted on the KDF production runs (app.state.deps.receipt_kdf).
 
 Both logins the reporter has, the API session and the status page form, are sent over HTTP;
 the count is read from the app's one ReceiptKdf, so a login path that skipped it, derived on
@@ -50,9 +50,9 @@ def filed_receipt(client: Any, app_db: sessionmaker[Session]) -> crypto.Receipt:
 
 def costs(app: Any, send: Callable[[], int]) -> tuple[int, int]:
     """The answer's status and how many Argon2id runs the app's receipt KDF made for it."""
-    before = app.state.receipt_kdf.derivations
+    before = app.state.deps.receipt_kdf.derivations
     status = send()
-    return status, app.state.receipt_kdf.derivations - before
+    return status, app.state.deps.receipt_kdf.derivations - before
 
 
 @pytest.mark.parametrize("way", sorted(LOGINS))

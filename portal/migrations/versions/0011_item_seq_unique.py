@@ -28,8 +28,9 @@ ITEMS = sa.table(
 
 def upgrade() -> None:
     _renumber_shared_seqs()
-    with op.batch_alter_table("case_items") as batch:
-        batch.create_unique_constraint("uq_case_items_case_seq", ["case_id", "seq"])
+    # An index, created in place: a batch rebuild of case_items on SQLite would drop the old
+    # table, and its foreign keys would delete every mask on the items (ON DELETE CASCADE).
+    op.create_index("uq_case_items_case_seq", "case_items", ["case_id", "seq"], unique=True)
 
 
 def _renumber_shared_seqs() -> None:
@@ -51,5 +52,4 @@ def _renumber_shared_seqs() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("case_items") as batch:
-        batch.drop_constraint("uq_case_items_case_seq", type_="unique")
+    op.drop_index("uq_case_items_case_seq", table_name="case_items")

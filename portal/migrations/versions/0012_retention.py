@@ -80,10 +80,12 @@ def _as_day(moment: datetime | str | None) -> date | None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("cases") as batch:
-        batch.drop_index(batch.f("ix_cases_retention_deleted_on"))
-        batch.drop_index("ix_cases_status_closed")
-        for column in ("hold_at", "hold_by", "hold_reason", "retention_deleted_on", "closed_on"):
-            batch.drop_column(column)
-    with op.batch_alter_table("channels") as batch:
-        batch.drop_column("retention_months")
+    # Natively, never by a batch copy: on SQLite, dropping the old `cases` table would cascade
+    # to every row that points at it (items, key wraps...) and empty them.
+    op.drop_index(op.f("ix_cases_retention_deleted_on"), table_name="cases")
+    op.drop_index("ix_cases_status_closed", table_name="cases")
+    for column in ("hold_at", "hold_by", "hold_reason", "retention_deleted_on", "closed_on"):
+        op.drop_column("cases", column)
+    # Natively (SQLite 3.35+ and PostgreSQL): a batch copy of `channels` would have to drop a
+    # table other tables' foreign keys point at, which SQLite refuses with them enforced.
+    op.drop_column("channels", "retention_months")

@@ -46,7 +46,7 @@ def test_approval_reaches_only_the_asker(db_session: Session) -> None:
     assert service.identity(_principal(world, "colleague@corp.example"), filed.case) is None
     notice = disclosure_notice(db_session, filed.case, ZONE)
     assert notice is not None
-    assert notice["status"] == "approved"
+    assert notice.status == "approved"
 
 
 def test_custodian_reads_the_reason_and_refusal_grants_nothing(db_session: Session) -> None:
