@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from datetime import date
 
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
-from cases.access.related import RelatedCase
 from cases.casework.service import CaseView, Entry, HistoryEntry
 from cases.reports.attachments import StoredFile
 from cases.reports.models import Case
@@ -80,21 +79,13 @@ class RelatedOut(Answer):
     """Another case this caller may see that names the same person; ``certain`` is false for
     a match by name, alias or pinyin only ("possibly related")."""
 
+    model_config = ConfigDict(extra="forbid", frozen=True, from_attributes=True)
+
     id: str
     reference: str
     status: str
     submitted_on: date
     certain: bool
-
-    @classmethod
-    def of(cls, related: RelatedCase) -> RelatedOut:
-        return cls(
-            id=related.id,
-            reference=related.reference,
-            status=related.status,
-            submitted_on=related.submitted_on,
-            certain=related.certain,
-        )
 
 
 class CaseList(Answer):
@@ -243,7 +234,7 @@ class CaseOut(Answer):
             history=[HistoryOut.of(h) for h in view.history],
             assignees=[Named(id=p.id, name=p.name) for p in view.assignees],
             questionnaire=AnswersOut.of(view.answers),
-            related=[RelatedOut.of(r) for r in view.related],
+            related=[RelatedOut.model_validate(r) for r in view.related],
         )
 
 

@@ -9,10 +9,7 @@ secret is refused in plain words.
 from __future__ import annotations
 
 import io
-import os
 import secrets
-import subprocess
-import sys
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -22,6 +19,7 @@ from typing import Any
 import pytest
 from sqlalchemy.engine import make_url
 from starlette.testclient import TestClient
+from support.cli import operator_env, run_portal
 from support.staff_world import SECRET, Person, build_world
 
 from cases.clock import FixedClock
@@ -47,13 +45,12 @@ class Place:
 def place(tmp_path: Path, name: str, url: str, secret: bytes = SECRET) -> Place:
     data = tmp_path / name
     data.mkdir(mode=0o700)
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("PORTAL_")},
-        "PORTAL_DATA_DIR": str(data),
-        "PORTAL_DATABASE_URL": url,
-        "PORTAL_SECRET_KEY": secret.decode(),
-        "PORTAL_KDF_PROFILE": "owasp",
-    }
+    env = operator_env(
+        PORTAL_DATA_DIR=str(data),
+        PORTAL_DATABASE_URL=url,
+        PORTAL_SECRET_KEY=secret.decode(),
+        PORTAL_KDF_PROFILE="owasp",
+    )
     return Place(Settings.for_tests(data, url, secret_key=_secret(secret)), env)
 
 
@@ -69,18 +66,6 @@ def empty_url(fresh_database: Callable[..., str], tmp_path: Path, name: str) -> 
     if make_url(url).get_backend_name() == "sqlite":
         return f"sqlite:///{tmp_path / name / 'portal.db'}"
     return url
-
-
-def portal(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "portal.cli", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=cwd,
-        timeout=300,
-        check=False,
-    )
 
 
 @pytest.fixture
@@ -164,7 +149,7 @@ def test_backup_during_submissions_restores_every_acknowledged_report(
         filer = threading.Thread(target=keep_filing)
         filer.start()
         try:
-            made = portal("backup", str(tmp_path / "snap.backup"), env=here.env, cwd=tmp_path)
+            made = run_portal("backup", str(tmp_path / "snap.backup"), env=here.env, cwd=tmp_path)
         finally:
             stop.set()
             filer.join(60)
@@ -173,7 +158,7 @@ def test_backup_during_submissions_restores_every_acknowledged_report(
     assert len(during) >= 1  # submissions really did continue around the backup
 
     there = place(tmp_path, "restored", empty_url(fresh_database, tmp_path, "restored"))
-    restored = portal("restore", str(tmp_path / "snap.backup"), env=there.env, cwd=tmp_path)
+    restored = run_portal("restore", str(tmp_path / "snap.backup"), env=there.env, cwd=tmp_path)
     assert restored.returncode == 0, restored.stdout + restored.stderr
 
     engine = make_engine(there.settings.database_url)
@@ -212,14 +197,14 @@ def test_restore_under_another_secret_is_refused_in_plain_words(
     here, app = origin
     with TestClient(app, base_url="https://testserver") as client:
         file_one(client, app.state.ids, files=1)
-    made = portal("backup", str(tmp_path / "snap.backup"), env=here.env, cwd=tmp_path)
+    made = run_portal("backup", str(tmp_path / "snap.backup"), env=here.env, cwd=tmp_path)
     assert made.returncode == 0, made.stderr
 
     other = place(
         tmp_path, "elsewhere", empty_url(fresh_database, tmp_path, "elsewhere"), b"o" * 40
     )
-    refused = portal("restore", str(tmp_path / "snap.backup"), env=other.env, cwd=tmp_path)
-    serve = portal("serve", "--port", "1", env=other.env, cwd=tmp_path)
+    refused = run_portal("restore", str(tmp_path / "snap.backup"), env=other.env, cwd=tmp_path)
+    serve = run_portal("serve", "--port", "1", env=other.env, cwd=tmp_path)
 
     assert refused.returncode == 2
     assert "made with another server secret" in refused.stderr
@@ -234,11 +219,11 @@ def test_restore_refuses_a_place_that_already_holds_a_database(
     """Restoring over a live database is refused and leaves it as it was; a file that is no
     backup is refused too."""
     here, _app = origin
-    made = portal("backup", str(tmp_path / "snap.backup"), env=here.env, cwd=tmp_path)
+    made = run_portal("backup", str(tmp_path / "snap.backup"), env=here.env, cwd=tmp_path)
     (tmp_path / "junk.backup").write_bytes(b"not a backup")
 
-    over = portal("restore", str(tmp_path / "snap.backup"), env=here.env, cwd=tmp_path)
-    junk = portal("restore", str(tmp_path / "junk.backup"), env=here.env, cwd=tmp_path)
+    over = run_portal("restore", str(tmp_path / "snap.backup"), env=here.env, cwd=tmp_path)
+    junk = run_portal("restore", str(tmp_path / "junk.backup"), env=here.env, cwd=tmp_path)
 
     assert made.returncode == 0, made.stderr
     assert over.returncode == 2

@@ -3,7 +3,6 @@ and the secret read from PORTAL_SECRET_KEY_FILE."""
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -12,6 +11,7 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
+from support.cli import operator_env, run_portal
 
 from cases.db import make_engine, session_factory, unit_of_work
 from cases.notify.models import OutboxMessage
@@ -23,24 +23,8 @@ SECRET = "operations-secret-" + "s" * 32
 def environment(tmp_path: Path, url: str, **more: str) -> dict[str, str]:
     data = tmp_path / "data"
     data.mkdir(mode=0o700, exist_ok=True)
-    return {
-        **{k: v for k, v in os.environ.items() if not k.startswith("PORTAL_")},
-        "PORTAL_DATA_DIR": str(data),
-        "PORTAL_DATABASE_URL": url,
-        "PORTAL_SECRET_KEY": SECRET,
-        **more,
-    }
-
-
-def portal(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "portal.cli", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=cwd,
-        timeout=300,
-        check=False,
+    return operator_env(
+        PORTAL_DATA_DIR=str(data), PORTAL_DATABASE_URL=url, PORTAL_SECRET_KEY=SECRET, **more
     )
 
 
@@ -50,10 +34,10 @@ def test_migrate_check_changes_nothing_and_says_whether_an_upgrade_is_due(
     """On an empty database --check exits 1 and applies nothing; after `migrate`, 0."""
     env = environment(tmp_path, fresh_database(migrate=False))
 
-    before = portal("migrate", "--check", env=env, cwd=tmp_path)
-    still = portal("migrate", "--check", env=env, cwd=tmp_path)
-    applied = portal("migrate", env=env, cwd=tmp_path)
-    after = portal("migrate", "--check", env=env, cwd=tmp_path)
+    before = run_portal("migrate", "--check", env=env, cwd=tmp_path)
+    still = run_portal("migrate", "--check", env=env, cwd=tmp_path)
+    applied = run_portal("migrate", env=env, cwd=tmp_path)
+    after = run_portal("migrate", "--check", env=env, cwd=tmp_path)
 
     assert (before.returncode, still.returncode) == (1, 1)
     assert "pending" in before.stdout

@@ -156,18 +156,7 @@ def _as_bytes(value: Any) -> bytes:
 
 
 def axe_as_served(browser: Any, page: Any, locale: str) -> None:
-    """axe on a page as the JS-free browser got it: the same HTML is served at the same address
-    to a JS-enabled context (axe needs JS), so styles load as they did."""
-    from support.browser import blocking_violations, describe, run_axe
+    """axe on the page as the JS-free browser got it (support/browser.py has the one way)."""
+    from support.browser import assert_page_accessible
 
-    page.wait_for_load_state("load")
-    html, url = page.content(), page.url
-    context = browser.new_context(java_script_enabled=True, locale=locale)
-    try:
-        context.route(url, lambda route: route.fulfill(body=html, content_type="text/html"))
-        checker = context.new_page()
-        checker.goto(url)
-        violations = blocking_violations(run_axe(checker))
-    finally:
-        context.close()
-    assert not violations, f"axe on {url} ({locale}):\n{describe(violations)}"
+    assert_page_accessible(browser, page, locale)
