@@ -22,10 +22,8 @@ from __future__ import annotations
 import argparse
 import os
 import random
-import socket
 import statistics
 import tempfile
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -33,13 +31,13 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import httpx
-import uvicorn
 from sqlalchemy import create_engine, insert, make_url, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import NullPool
 
 import crypto
+from bench.threaded import ThreadedServer, serve
 from cases.casework.service import CaseworkConfig, CaseworkService
 from cases.clock import SystemClock
 from cases.db import make_engine, new_id, session_factory
@@ -53,9 +51,7 @@ from cases.staff.models import StaffAccount
 from cases.staff.service import StaffService
 from cases.workflow.listing import CaseFilters
 from cases.workflow.search import SEARCH_WINDOW
-from portal.app import create_app
 from portal.migrations import upgrade
-from portal.settings import Secret, Settings
 
 TODAY = date(2026, 3, 2)
 BATCH = 5000
@@ -263,32 +259,8 @@ def over_http(url: str, engine: Engine, viewer: Viewer, runs: int) -> None:
         server.stop()
 
 
-@dataclass
-class _Server:
-    url: str
-    server: uvicorn.Server
-    thread: threading.Thread
-
-    def stop(self) -> None:
-        self.server.should_exit = True
-        self.thread.join(10)
-
-
-def _serve(url: str, engine: Engine) -> _Server:
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    base_url = f"http://127.0.0.1:{sock.getsockname()[1]}"
-    data_dir = Path(tempfile.mkdtemp(prefix="bench-caselist-"))
-    settings = Settings.for_tests(data_dir, url, base_url=base_url, secret_key=Secret(SECRET))
-    config = uvicorn.Config(
-        create_app(settings, engine=engine), log_level="warning", access_log=False
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.02)
-    return _Server(base_url, server, thread)
+def _serve(url: str, engine: Engine) -> ThreadedServer:
+    return serve(url, engine, SECRET, "bench-caselist-")
 
 
 def run(label: str, engine: Engine, url: str, args: argparse.Namespace) -> None:

@@ -19,10 +19,8 @@ from __future__ import annotations
 import argparse
 import os
 import random
-import socket
 import statistics
 import tempfile
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -30,12 +28,12 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import httpx
-import uvicorn
 from sqlalchemy import insert, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 import crypto
+from bench.threaded import ThreadedServer, serve
 from cases.db import Base, make_engine, new_id, session_factory
 from cases.models import Case, CaseAssignee, CaseExclusion, CaseSubject, KeyWrap, Receipt
 from cases.org.service import OrgService
@@ -43,9 +41,7 @@ from cases.staff.directory import directory_hashes
 from cases.staff.models import DirectoryEntry, StaffAccount
 from cases.staff.service import StaffService
 from cases.workflow.listing import COUNT_CAP, CaseFilters, CaseList
-from portal.app import create_app
 from portal.migrations import upgrade
-from portal.settings import Secret, Settings
 
 STATUSES = ["new", "acknowledged", "investigating", "concluded", "closed"]
 TODAY = date(2026, 3, 2)
@@ -311,33 +307,8 @@ def run(label: str, engine: Engine, url: str, args: argparse.Namespace) -> None:
         server.stop()
 
 
-@dataclass
-class _Server:
-    url: str
-    server: uvicorn.Server
-    thread: threading.Thread
-
-    def stop(self) -> None:
-        self.server.should_exit = True
-        self.thread.join(10)
-
-
-def _serve(url: str, engine: Engine) -> _Server:
-    """The real app (middleware, auth, JSON) under uvicorn in a thread, on this database."""
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    base_url = f"http://127.0.0.1:{sock.getsockname()[1]}"
-    data_dir = Path(tempfile.mkdtemp(prefix="bench-cases-"))
-    settings = Settings.for_tests(data_dir, url, base_url=base_url, secret_key=Secret(SECRET))
-    config = uvicorn.Config(
-        create_app(settings, engine=engine), log_level="warning", access_log=False
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.02)
-    return _Server(base_url, server, thread)
+def _serve(url: str, engine: Engine) -> ThreadedServer:
+    return serve(url, engine, SECRET, "bench-cases-")
 
 
 def reset(engine: Engine) -> None:
