@@ -37,6 +37,8 @@ from bench.threaded import ThreadedServer, serve
 from cases.db import Base, make_engine, new_id, session_factory
 from cases.models import Case, CaseAssignee, CaseExclusion, CaseSubject, KeyWrap, Receipt
 from cases.org.service import OrgService
+from cases.reports.keys import wrap_context
+from cases.reports.sealing import REPORT, seal_json
 from cases.staff.directory import directory_hashes
 from cases.staff.models import DirectoryEntry, StaffAccount
 from cases.staff.service import StaffService
@@ -107,7 +109,8 @@ def seed(engine: Engine, count: int, people: int) -> list[Viewer]:
         heads = {"top of the directory": "E0000000", "division head": "E1000000"}
         heads["bottom of the directory"] = str(rows[-1]["employee_id"])
         viewers = [_viewer(db, label, employee_id, rows) for label, employee_id in heads.items()]
-        accounts = [db.query(StaffAccount).filter_by(email=v.email).one().id for v in viewers]
+        holders = [db.query(StaffAccount).filter_by(email=v.email).one() for v in viewers]
+        accounts = {account.id: account.public_key for account in holders}
         receipt = Receipt(
             selector="BENCH",
             salt=b"s" * 16,
@@ -143,7 +146,9 @@ class _Batch:
     channel_id: str
     categories: list[str]
     receipt_id: str
-    viewers: list[str]  # account ids: all hold every case key; the last is an assignee
+    # account id -> public key: all hold every case key (really wrapped, since the list opens
+    # the summaries it shows); the last is an assignee
+    viewers: dict[str, bytes]
     hashes: list[str]
 
     def __post_init__(self) -> None:
@@ -157,24 +162,27 @@ class _Batch:
 
     def fill(self, start: int, size: int) -> None:
         for n in range(start, start + size):
-            case_id = new_id()
-            self.rows[Case].append(self._case(n, case_id))
-            self.rows[KeyWrap] += [_wrap(case_id, staff_id) for staff_id in self.viewers]
+            case_id, key = new_id(), crypto.random_key()
+            self.rows[Case].append(self._case(n, case_id, key))
+            self.rows[KeyWrap] += [
+                _wrap(case_id, staff_id, public, key) for staff_id, public in self.viewers.items()
+            ]
             subjects = 2 if n % SECOND_SUBJECT_EVERY == 0 else 1
             self.rows[CaseSubject] += [self._subject(case_id) for _ in range(subjects)]
             if n % 10 == 0:
                 self.rows[CaseExclusion].append(
-                    {"case_id": case_id, "staff_id": self.viewers[1], "reason": "reporter"}
+                    {"case_id": case_id, "staff_id": list(self.viewers)[1], "reason": "reporter"}
                 )
             if n % 3 == 0:
-                self.rows[CaseAssignee].append({"case_id": case_id, "staff_id": self.viewers[-1]})
+                assignee = list(self.viewers)[-1]
+                self.rows[CaseAssignee].append({"case_id": case_id, "staff_id": assignee})
 
     def write(self, db: Session) -> None:
         for model, rows in self.rows.items():
             if rows:
                 db.execute(insert(model), rows)
 
-    def _case(self, n: int, case_id: str) -> dict[str, object]:
+    def _case(self, n: int, case_id: str, key: bytes) -> dict[str, object]:
         status = self.rng.choice(STATUSES)
         submitted = TODAY - timedelta(days=self.rng.randint(0, 400))
         ack, feedback = submitted + timedelta(days=7), submitted + timedelta(days=97)
@@ -194,7 +202,7 @@ class _Batch:
             "feedback_by": feedback,
             "due_on": due,
             "receipt_id": self.receipt_id,
-            "content": os.urandom(64),
+            "content": seal_json(key, case_id, REPORT, case_id, {"summary": f"Bench report {n}"}),
         }
 
     def _subject(self, case_id: str) -> dict[str, object]:
@@ -209,14 +217,15 @@ class _Batch:
         }
 
 
-def _wrap(case_id: str, staff_id: str) -> dict[str, object]:
+def _wrap(case_id: str, staff_id: str, public: bytes, key: bytes) -> dict[str, object]:
+    holder = f"staff:{staff_id}"
     return {
         "id": new_id(),
         "case_id": case_id,
         "key_kind": "case",
-        "holder": f"staff:{staff_id}",
+        "holder": holder,
         "staff_id": staff_id,
-        "wrapped": os.urandom(92),
+        "wrapped": crypto.wrap_for(public, key, wrap_context(case_id, "case", holder)),
     }
 
 
