@@ -6,6 +6,8 @@ copied to another row or another case does not open.
 
 from __future__ import annotations
 
+import logging
+
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -29,6 +31,8 @@ from cases.staff.models import StaffAccount
 
 CASE = "case"
 IDENTITY = "identity"
+
+_log = logging.getLogger(__name__)
 
 
 def staff_holder(staff_id: str) -> str:
@@ -165,17 +169,22 @@ class KeyRing:
     def open_all_for_staff(
         self, case_ids: list[str], key_kind: str, principal: StaffPrincipal
     ) -> dict[str, bytes]:
-        """open_for_staff for many cases in one query (a list page): the keys this person holds."""
+        """open_for_staff for many cases in one query (a list page): the keys this person holds.
+
+        A wrap that does not open (altered or damaged in the database) is left out, so one bad
+        row costs the viewer that one case's summary, never the whole list."""
         holder = staff_holder(principal.id)
         stmt = select(KeyWrap.case_id, KeyWrap.wrapped).where(
             KeyWrap.case_id.in_(case_ids), KeyWrap.key_kind == key_kind, KeyWrap.holder == holder
         )
-        return {
-            case_id: crypto.unwrap(
-                principal.private_key, wrapped, wrap_context(case_id, key_kind, holder)
-            )
-            for case_id, wrapped in self.db.execute(stmt)
-        }
+        opened: dict[str, bytes] = {}
+        for case_id, wrapped in self.db.execute(stmt):
+            try:
+                context = wrap_context(case_id, key_kind, holder)
+                opened[case_id] = crypto.unwrap(principal.private_key, wrapped, context)
+            except crypto.CryptoError:
+                _log.warning("a key wrap of case %s does not open; left out", case_id)
+        return opened
 
     def open_for_reporter(
         self, case_id: str, key_kind: str, principal: ReporterPrincipal

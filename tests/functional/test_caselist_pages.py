@@ -13,7 +13,8 @@ from support.staff_world import build_world
 from cases.audit.models import AuditEntry
 from cases.clock import FixedClock
 from cases.db import unit_of_work
-from cases.reports.models import Case, Status
+from cases.reports.keys import CASE, staff_holder
+from cases.reports.models import Case, KeyWrap, Status
 
 
 @pytest.fixture
@@ -76,6 +77,49 @@ def test_list_shows_summaries_the_viewer_opens_and_audits_each(
             )
         )
         assert set(reads) == {world["seen"].id, world["other"].id}
+
+
+@pytest.mark.parametrize("damage", ["key wrap", "sealed report"])
+def test_one_damaged_case_costs_its_summary_not_the_list(
+    client: Any, world: dict[str, Any], app_db: sessionmaker[Any], damage: str
+) -> None:
+    """A database writer who alters one case's key wrap or sealed report must not take the
+    whole list down for every investigator: the page and the API still answer 200, list the
+    damaged case, and show every other summary."""
+    seen, other = world["seen"], world["other"]
+    with unit_of_work(app_db) as db:
+        if damage == "key wrap":
+            wrap = db.scalars(
+                select(KeyWrap).where(
+                    KeyWrap.case_id == seen.id,
+                    KeyWrap.key_kind == CASE,
+                    KeyWrap.holder == staff_holder(world["ana"].account.id),
+                )
+            ).one()
+            wrap.wrapped = _flipped(wrap.wrapped)
+        else:
+            case = db.get(Case, seen.id)
+            assert case is not None and case.content
+            case.content = _flipped(case.content)
+    headers = token(client, world)
+
+    api = client.get("/api/v1/cases", headers=headers)
+    client_login(client, world["ana"], world["clock"])
+    page = client.get("/staff/cases")
+
+    assert api.status_code == 200
+    summaries = {item["id"]: item["summary"] for item in api.json()["items"]}
+    assert summaries[other.id] == "A late invoice"
+    assert seen.id in summaries and summaries[seen.id] is None
+    assert page.status_code == 200
+    assert page.context["summaries"][other.id] == "A late invoice"
+    assert seen.id not in page.context["summaries"]
+    assert seen.reference in page.text
+
+
+def _flipped(blob: bytes) -> bytes:
+    middle = len(blob) // 2
+    return blob[:middle] + bytes([blob[middle] ^ 0x01]) + blob[middle + 1 :]
 
 
 def test_bulk_form_transitions_all_or_refuses_all(
