@@ -85,8 +85,19 @@ def approval_trusted(server_secret: bytes, row: KeyApproval) -> bool:
 def approval_withholds(db: Session, server_secret: bytes, staff_id: str) -> bool:
     """A row of this account is pending or refused, or fails its MAC (so was not written by
     the portal, whatever status it claims)."""
-    rows = db.scalars(select(KeyApproval).where(KeyApproval.staff_id == staff_id))
-    return any(r.status in WITHHOLDING or not approval_trusted(server_secret, r) for r in rows)
+    return staff_id in approvals_withholding(db, server_secret, [staff_id])
+
+
+def approvals_withholding(db: Session, server_secret: bytes, staff_ids: list[str]) -> set[str]:
+    """approval_withholds for many accounts in one query: the ids whose approvals withhold."""
+    if not staff_ids:
+        return set()
+    rows = db.scalars(select(KeyApproval).where(KeyApproval.staff_id.in_(set(staff_ids))))
+    return {
+        r.staff_id
+        for r in rows
+        if r.status in WITHHOLDING or not approval_trusted(server_secret, r)
+    }
 
 
 def recovery_key_trusted(

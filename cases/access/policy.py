@@ -43,15 +43,15 @@ def may_see(db: Session, staff: StaffAccount, case: Case) -> Decision:
             CaseExclusion.case_id == case.id, CaseExclusion.staff_id == staff.id
         )
     ).first()
+    return _decide(db, staff, exclusion, _subject_hashes(db, case))
+
+
+def _decide(
+    db: Session, staff: StaffAccount, exclusion: str | None, subject_hashes: set[str]
+) -> Decision:
+    """may_see's rule once the case's exclusion of this person and its subjects are read."""
     if exclusion is not None:
         return Decision(False, "recused" if exclusion == "recused" else "excluded")
-    subject_hashes = set(
-        db.scalars(
-            select(CaseSubject.directory_hash).where(
-                CaseSubject.case_id == case.id, CaseSubject.directory_hash.is_not(None)
-            )
-        )
-    )
     if not subject_hashes:
         return Decision(True, "ok")
     own = own_hashes(db, staff)
@@ -60,6 +60,13 @@ def may_see(db: Session, staff: StaffAccount, case: Case) -> Decision:
     if conflict_hashes(db, staff) & subject_hashes:
         return Decision(False, "manager")
     return Decision(True, "ok")
+
+
+def _subject_hashes(db: Session, case: Case) -> set[str]:
+    stmt = select(CaseSubject.directory_hash).where(
+        CaseSubject.case_id == case.id, CaseSubject.directory_hash.is_not(None)
+    )
+    return {h for h in db.scalars(stmt) if h is not None}
 
 
 def may_open(db: Session, staff: StaffAccount, case: Case) -> Decision:
@@ -188,8 +195,23 @@ def _subject_among(db: Session, hashes: set[str]) -> ColumnElement[bool]:
 
 
 def eligible(db: Session, staff: list[StaffAccount], case: Case) -> list[StaffAccount]:
-    """The subset of candidates the policy lets see this case (used at routing and reassignment)."""
-    return [person for person in staff if may_see(db, person, case)]
+    """The subset of candidates the policy lets see this case (used at routing and reassignment).
+
+    may_see for each candidate, with the case's exclusions and subjects read once for all of
+    them rather than once per person (a new case is routed to a whole team at filing)."""
+    candidates = [p for p in staff if p.active and p.role_names & POLICY_ROLES]
+    if not candidates:
+        return []
+    ids = {p.id for p in candidates}
+    stmt = select(CaseExclusion.staff_id, CaseExclusion.reason).where(
+        CaseExclusion.case_id == case.id, CaseExclusion.staff_id.in_(ids)
+    )
+    exclusions: dict[str, str] = {}
+    for staff_id, reason in db.execute(stmt):
+        # Several reasons may exclude one person; any one of them is enough.
+        exclusions.setdefault(staff_id, reason)
+    subjects = _subject_hashes(db, case)
+    return [p for p in candidates if _decide(db, p, exclusions.get(p.id), subjects)]
 
 
 __all__ = [

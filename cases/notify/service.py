@@ -63,9 +63,13 @@ class Outbox:
         self.clock = clock
         self.config = config
 
-    def case_filed(self, case: Case) -> int:
-        """A new case: its key holders (and those awaiting the key) hear there is news."""
-        return self._reporter_triggered("new_case", case, self._team(case.id))
+    def case_filed(self, case: Case, team: list[StaffAccount] | None = None) -> int:
+        """A new case: its key holders (and those awaiting the key) hear there is news.
+
+        Intake passes the team it has just given the key to (the policy allowed each of
+        them in the same transaction); otherwise the team is read from the key wraps."""
+        people = self._team(case.id) if team is None else sorted(team, key=lambda p: p.email)
+        return self._reporter_triggered("new_case", case, people)
 
     def case_waiting(self, case: Case) -> int:
         """Nobody eligible holds a new case's key: every active admin hears that one waits."""
@@ -137,10 +141,8 @@ class Outbox:
         # mail's Date header) must not learn the minute a reporter submitted or wrote.
         at = next_full_hour(self.clock.now())
         hour = at.isoformat(timespec="hours")
-        return sum(
-            self._enqueue(person.email, kind, f"{kind}:{case.id}:{hour}:{person.id}", at)
-            for person in people
-        )
+        mails = {f"{kind}:{case.id}:{hour}:{person.id}": person.email for person in people}
+        return self._enqueue_all(mails, kind, at)
 
     def _enqueue(
         self, to: str, kind: str, dedupe_key: str, at: datetime, body: str | None = None
@@ -163,6 +165,30 @@ class Outbox:
         )
         self.db.flush()
         return 1
+
+    def _enqueue_all(self, mails: dict[str, str], kind: str, at: datetime) -> int:
+        """_enqueue for many {dedupe key: address} at once: one lookup, one flush."""
+        if not mails:
+            return 0
+        stmt = select(OutboxMessage.dedupe_key).where(OutboxMessage.dedupe_key.in_(list(mails)))
+        queued = set(self.db.scalars(stmt))
+        body = BODY.format(url=f"{self.config.base_url}/staff/login")
+        fresh = [
+            OutboxMessage(
+                to_address=to,
+                subject=SUBJECT,
+                body=body,
+                kind=kind,
+                dedupe_key=key,
+                next_attempt_at=at,
+                created_at=at,
+            )
+            for key, to in mails.items()
+            if key not in queued
+        ]
+        self.db.add_all(fresh)
+        self.db.flush()
+        return len(fresh)
 
     def _team(self, case_id: str) -> list[StaffAccount]:
         holders = select(KeyWrap.staff_id).where(

@@ -146,6 +146,7 @@ class IntakeService:
         self.keys = KeyRing(db, self.audit, config.server_secret, config.recovery_fingerprint)
         self.org = OrgService(db)
         self._kept = True
+        self._checked: tuple[Submission, Any] | None = None
 
     def validate(self, sub: Submission) -> tuple[Channel, Category]:
         """Check every field; Invalid carries a message key per field for the form."""
@@ -192,9 +193,14 @@ class IntakeService:
         return sorted(people.values(), key=lambda s: s.name or s.email)
 
     def _answers(self, sub: Submission, channel: Channel, category: Category) -> Any:
-        return QuestionnaireService(self.db).sealed_part(
+        """The answers to seal with the report (checked once: validate, then filing, ask)."""
+        if self._checked is not None and self._checked[0] is sub:
+            return self._checked[1]
+        sealed = QuestionnaireService(self.db).sealed_part(
             channel.id, category.id, sub.answers, required=sub.answers_required
         )
+        self._checked = (sub, sealed)
+        return sealed
 
     @property
     def flood(self) -> FloodGauge:
@@ -242,6 +248,7 @@ class IntakeService:
         case.flood_hour = self.flood.arrival(channel.id)
         self.db.add(case)
         self.db.flush()
+        self.keys.new_case(case.id)
         self.record_subjects(case, draft.case_key, sub.subjects)
         exclusions = {(staff_id, "reporter") for staff_id in sub.exclude}
         if inherit is not None:
@@ -255,11 +262,13 @@ class IntakeService:
         for staff_id, reason in sorted(exclusions):
             self.db.add(CaseExclusion(case_id=case.id, staff_id=staff_id, reason=reason))
         self.db.flush()
-        self._distribute(case, channel, category, draft.case_key, receipt_row.id, reporter_key)
+        team = self._distribute(
+            case, channel, category, draft.case_key, receipt_row.id, reporter_key
+        )
         if sub.identity is not None:
             self._seal_identity(case, sub.identity, receipt_row.id, reporter_key)
         self._link_attachments(case, sub.attachment_ids)
-        Outbox(self.db, self.clock, self.config.notify).case_filed(case)
+        Outbox(self.db, self.clock, self.config.notify).case_filed(case, team)
         return case
 
     def new_receipt(
@@ -343,19 +352,21 @@ class IntakeService:
         case_key: bytes,
         receipt_id: str,
         reporter_key: bytes,
-    ) -> None:
+    ) -> list[StaffAccount]:
+        """Wrap the case key for everyone the policy allows, the reporter and recovery: the
+        staff who received it (the case's team)."""
         people = eligible(self.db, self.org.recipients(channel, category), case)
         if not people and category.retaliation:
             # Every retaliation officer is accused or excluded: the channel's investigators.
             people = eligible(self.db, self.org.investigators(channel), case)
-        for person in people:
-            self.keys.wrap_for_staff(case.id, CASE, case_key, person)
+        team = self.keys.wrap_for_team(case.id, CASE, case_key, people)
         self.keys.wrap_for_reporter(case.id, CASE, case_key, receipt_id, reporter_key)
         self.keys.wrap_for_recovery(case.id, CASE, case_key)
         if not people:
             # Held for the recovery key (and the reporter's key) until someone eligible
             # exists; admins hear only that a case is waiting, never which.
             Outbox(self.db, self.clock, self.config.notify).case_waiting(case)
+        return team
 
     def _seal_identity(
         self, case: Case, identity: IdentityInput, receipt_id: str, reporter_key: bytes
@@ -371,8 +382,8 @@ class IntakeService:
                 .where(StaffRole.role == Role.CUSTODIAN, StaffAccount.active.is_(True))
             )
         )
-        for person in eligible(self.db, custodians, case):
-            self.keys.wrap_for_staff(case.id, IDENTITY, identity_key, person)
+        allowed = eligible(self.db, custodians, case)
+        self.keys.wrap_for_team(case.id, IDENTITY, identity_key, allowed)
         self.keys.wrap_for_recovery(case.id, IDENTITY, identity_key)
         # The reporter keeps the identity key too, so grants to custodians who join later
         # can be fulfilled by the reporter's next visit.

@@ -18,6 +18,7 @@ from cases.audit.service import Actor, AuditLog
 from cases.errors import Conflict
 from cases.keytrust import (
     approval_withholds,
+    approvals_withholding,
     grant_trusted,
     recovery_key_trusted,
     seal_grant,
@@ -68,6 +69,27 @@ class KeyRing:
         self.server_secret = server_secret
         self.recovery_fingerprint = recovery_fingerprint
         self._reads: set[tuple[str, str, str]] = set()
+        # Cases created in this transaction (see new_case): no wrap or grant of theirs exists.
+        self._new: set[str] = set()
+
+    def new_case(self, case_id: str) -> None:
+        """Mark a case created in this transaction. No wrap or pending grant can exist for it,
+        and no other transaction sees it before the commit, so its wraps are added without
+        looking for an old one or guarding the insert against a concurrent one."""
+        self._new.add(case_id)
+
+    def wrap_for_team(
+        self, case_id: str, key_kind: str, key: bytes, staff: list[StaffAccount]
+    ) -> list[StaffAccount]:
+        """wrap_for_staff for each of these people (the policy has already allowed them), with
+        their approvals read in one query: those who received the key, in the given order."""
+        withholding = approvals_withholding(self.db, self.server_secret, [p.id for p in staff])
+        return [
+            person
+            for person in staff
+            if person.id not in withholding
+            and self._wrap_unless_withheld(case_id, key_kind, key, person)
+        ]
 
     def withheld(self, staff_id: str) -> bool:
         """True while an admin's change to this account waits for a key holder's approval
@@ -84,7 +106,15 @@ class KeyRing:
     def wrap_for_staff(self, case_id: str, key_kind: str, key: bytes, staff: StaffAccount) -> bool:
         """Wrap for this person's public key. False, with nothing stored, while an admin's change
         to the account awaits approval; False and an audit entry when the key fails its MAC."""
-        if not staff.public_key or self.withheld(staff.id):
+        if approval_withholds(self.db, self.server_secret, staff.id):
+            return False
+        return self._wrap_unless_withheld(case_id, key_kind, key, staff)
+
+    def _wrap_unless_withheld(
+        self, case_id: str, key_kind: str, key: bytes, staff: StaffAccount
+    ) -> bool:
+        """wrap_for_staff once the account's approvals are known not to withhold."""
+        if not staff.public_key or staff_key_withheld(self.server_secret, staff):
             return False
         if not staff_key_trusted(self.server_secret, staff):
             self._refuse("staff", staff.id, case_id, key_kind)
@@ -92,13 +122,14 @@ class KeyRing:
         holder = staff_holder(staff.id)
         wrapped = crypto.wrap_for(staff.public_key, key, wrap_context(case_id, key_kind, holder))
         self._store(case_id, key_kind, holder, wrapped, staff_id=staff.id)
-        self.db.execute(
-            delete(PendingGrant).where(
-                PendingGrant.case_id == case_id,
-                PendingGrant.key_kind == key_kind,
-                PendingGrant.staff_id == staff.id,
+        if case_id not in self._new:
+            self.db.execute(
+                delete(PendingGrant).where(
+                    PendingGrant.case_id == case_id,
+                    PendingGrant.key_kind == key_kind,
+                    PendingGrant.staff_id == staff.id,
+                )
             )
-        )
         return True
 
     def open_to_read(
@@ -362,6 +393,17 @@ class KeyRing:
     def _store(
         self, case_id: str, key_kind: str, holder: str, wrapped: bytes, staff_id: str | None = None
     ) -> None:
+        if case_id in self._new:
+            self.db.add(
+                KeyWrap(
+                    case_id=case_id,
+                    key_kind=key_kind,
+                    holder=holder,
+                    staff_id=staff_id,
+                    wrapped=wrapped,
+                )
+            )
+            return
         existing = self._wrap(case_id, key_kind, holder)
         if existing is not None:
             existing.wrapped = wrapped

@@ -244,6 +244,8 @@ def principal_methods() -> dict[str, tuple[type, str]]:
             if cls.__module__ != module.__name__ or cls is StaffPrincipal:
                 continue
             for name, function in inspect.getmembers(cls, inspect.isfunction):
+                if not function.__module__.startswith("cases."):
+                    continue  # inherited from a library (cases/db.py's SQLite compiler)
                 hints = typing.get_type_hints(function)
                 if not name.startswith("_") and StaffPrincipal in hints.values():
                     found[f"{cls_name}.{name}"] = (cls, name)
