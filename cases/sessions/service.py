@@ -13,10 +13,11 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import case, delete, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.util import identity_key
 
 import crypto
 from cases.clock import Clock, ceil_hour, floor_hour
@@ -184,6 +185,8 @@ class Throttle:
     def fail(self, key: str, rule: ThrottleRule, *, backoff: bool = False) -> int:
         """Count one failure; with backoff, each failure past the limit doubles a delay."""
         now = self.clock.now()
+        if not backoff:
+            return self._count_one(key, rule, now)
         row = self._locked_row(key, now)
         if row.window_ends_at <= now:
             row.count = 0
@@ -196,6 +199,35 @@ class Throttle:
             row.window_ends_at = max(row.window_ends_at, row.blocked_until)
         self.db.flush()
         return row.count
+
+    def _count_one(self, key: str, rule: ThrottleRule, now: datetime) -> int:
+        """fail() without backoff as one atomic statement: insert the counter at 1, or add one
+        to it (starting a new window once the old one has ended), and return the new count.
+
+        Both databases apply the update under the row's lock (PostgreSQL's ON CONFLICT DO
+        UPDATE; SQLite's single writer), so two simultaneous failures count two."""
+        table = ThrottleCounter.__table__
+        insert = sqlite_insert if self.db.get_bind().dialect.name == "sqlite" else pg_insert
+        values = insert(ThrottleCounter).values(
+            key=key, count=1, window_ends_at=rule.window_end(now), blocked_until=None
+        )
+        ended = table.c.window_ends_at <= now
+        stmt = values.on_conflict_do_update(
+            index_elements=["key"],
+            set_={
+                "count": case((ended, 1), else_=table.c.count + 1),
+                "window_ends_at": case(
+                    (ended, values.excluded.window_ends_at), else_=table.c.window_ends_at
+                ),
+                "blocked_until": case((ended, None), else_=table.c.blocked_until),
+            },
+        ).returning(table.c.count)
+        count = int(self.db.execute(stmt).scalar_one())
+        # A counter this session loaded before is now stale: the next read reloads it.
+        loaded = self.db.identity_map.get(identity_key(ThrottleCounter, key))
+        if loaded is not None:
+            self.db.expire(loaded)
+        return count
 
     def _locked_row(self, key: str, now: datetime) -> ThrottleCounter:
         """The counter row, created if missing and locked for this transaction.
