@@ -20,6 +20,7 @@ limits raised through the environment, prints the values it ran with, then:
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import random
@@ -35,6 +36,7 @@ from typing import Any
 import httpx
 
 import crypto
+from bench.load.client import run_clients
 from bench.load.server import Server
 
 ENV = {
@@ -84,39 +86,15 @@ def report(channel: dict[str, Any], n: int) -> dict[str, Any]:
 def file_reports(
     url: str | list[str], clients: int, seconds: float
 ) -> tuple[list[float], Counter[int], list[str]]:
+    """`clients` keep-alive connections file reports for `seconds` (bench/load/client.py:
+    a light client, so the machine's cores go to the server being measured)."""
     urls = [url] if isinstance(url, str) else url
     channel = httpx.get(f"{urls[0]}/api/v1/channels").json()[0]
-    latencies: list[float] = []
-    statuses: Counter[int] = Counter()
-    receipts: list[str] = []
-    lock = threading.Lock()
-    end = time.monotonic() + seconds
-
-    def client(index: int) -> None:
-        # Clients are spread over the processes as a round-robin proxy would spread them.
-        with httpx.Client(base_url=urls[index % len(urls)], timeout=30) as http:
-            n = 0
-            while time.monotonic() < end:
-                started = time.perf_counter()
-                try:
-                    answer = http.post("/api/v1/reports", json=report(channel, index * 100000 + n))
-                    status = answer.status_code
-                except httpx.HTTPError:
-                    status = 0
-                took = time.perf_counter() - started
-                with lock:
-                    latencies.append(took)
-                    statuses[status] += 1
-                    if status == 201:
-                        receipts.append(answer.json()["receipt"])
-                n += 1
-
-    threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return latencies, statuses, receipts
+    tally = run_clients(
+        urls, "/api/v1/reports", clients, seconds, lambda i, n: report(channel, i * 100000 + n)
+    )
+    receipts = [json.loads(body)["receipt"] for body in tally.bodies]
+    return tally.latencies, tally.statuses, receipts
 
 
 def flood(url: str, known: list[str], stop: threading.Event, statuses: Counter[int]) -> None:

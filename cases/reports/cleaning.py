@@ -19,8 +19,6 @@ import shutil
 import zipfile
 from typing import Protocol
 
-import pikepdf
-
 JPEG_MAGIC = b"\xff\xd8\xff"
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 SNIFF_BYTES = len(PNG_MAGIC)
@@ -283,6 +281,9 @@ class _DocumentFilter:
 
 def _clean_pdf(data: bytes) -> bytes | None:
     """The PDF without its information dictionary or any XMP stream; None if unreadable."""
+    # Imported on a process's first PDF (qpdf's library is 13 MiB resident), not at start.
+    import pikepdf
+
     try:
         with pikepdf.open(io.BytesIO(data)) as pdf:
             if "/Info" in pdf.trailer:

@@ -19,17 +19,15 @@ from cases.db import unit_of_work
 from cases.reports.attachments import AttachmentReader, FileTicket
 from portal.auth import require_staff
 from portal.deps import casework, clock_of, settings_of
-from portal.export_pdf import Labels, export_name, find_font, render_pdf, zip_stream
 from portal.i18n import request_locale
 from portal.openapi import api_operation
 from portal.routes.staff import OUTCOME_LABELS, STATUS_LABELS
 
 TAGS = ("staff",)
 PIECE = 64 * 1024
-LABELS = Labels(
-    status={str(code): label for code, label in STATUS_LABELS.items()},
-    outcome={str(code): label for code, label in OUTCOME_LABELS.items()},
-)
+
+# portal/export_pdf.py (fpdf2 and fontTools, about 50 MiB resident) is imported on a
+# process's first export, not at start: most processes serve reporters and never draw one.
 
 
 def case_export(request: Request, fmt: str) -> CaseFile:
@@ -43,9 +41,15 @@ def case_export(request: Request, fmt: str) -> CaseFile:
 def _drawn(request: Request, fmt: str) -> tuple[CaseFile, bytes]:
     """The audited case file and its PDF (the font is found first: no export is audited
     that cannot be drawn)."""
+    from portal.export_pdf import Labels, find_font, render_pdf
+
+    labels = Labels(
+        status={str(code): label for code, label in STATUS_LABELS.items()},
+        outcome={str(code): label for code, label in OUTCOME_LABELS.items()},
+    )
     font = find_font(settings_of(request).export_font)
     case_file = case_export(request, fmt)
-    return case_file, render_pdf(case_file, request_locale(request), font, LABELS)
+    return case_file, render_pdf(case_file, request_locale(request), font, labels)
 
 
 def _headers(name: str) -> dict[str, str]:
@@ -72,6 +76,8 @@ def _pieces(data: bytes) -> Iterator[bytes]:
     response_media_type="application/pdf",
 )
 async def export_pdf(request: Request) -> Response:
+    from portal.export_pdf import export_name
+
     case_file, pdf = await run_in_threadpool(_drawn, request, "pdf")
     headers = _headers(export_name(case_file, "pdf"))
     headers["Content-Length"] = str(len(pdf))
@@ -88,6 +94,8 @@ async def export_pdf(request: Request) -> Response:
     response_media_type="application/zip",
 )
 async def export_zip(request: Request) -> Response:
+    from portal.export_pdf import export_name, zip_stream
+
     case_file, pdf = await run_in_threadpool(_drawn, request, "zip")
     factory = request.app.state.db
 

@@ -99,7 +99,8 @@ def test_one_damaged_case_costs_its_summary_not_the_list(
             wrap.wrapped = _flipped(wrap.wrapped)
         else:
             case = db.get(Case, seen.id)
-            assert case is not None and case.content
+            assert case is not None
+            assert case.content
             case.content = _flipped(case.content)
     headers = token(client, world)
 
@@ -110,7 +111,8 @@ def test_one_damaged_case_costs_its_summary_not_the_list(
     assert api.status_code == 200
     summaries = {item["id"]: item["summary"] for item in api.json()["items"]}
     assert summaries[other.id] == "A late invoice"
-    assert seen.id in summaries and summaries[seen.id] is None
+    assert seen.id in summaries
+    assert summaries[seen.id] is None
     assert page.status_code == 200
     assert page.context["summaries"][other.id] == "A late invoice"
     assert seen.id not in page.context["summaries"]

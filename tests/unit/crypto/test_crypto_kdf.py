@@ -189,3 +189,33 @@ def test_argon2_runs_at_most_one_per_core_at_once(monkeypatch: pytest.MonkeyPatc
 
     assert len({r.key for r in results}) == 12
     assert 1 <= most <= _kdf.ARGON2_SLOTS
+
+
+def test_every_argon2_run_happens_on_the_argon2_threads(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Derivations asked for from many threads run on the process's long-lived Argon2 threads,
+    one per core, so each run's memory is reused instead of being left behind in the allocator
+    arena of whichever short-lived worker thread asked; hashing and verifying still work."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+    from typing import Any
+
+    from crypto import _kdf
+
+    names: set[str] = set()
+    real_hash = _kdf.hash_secret_raw
+
+    def watched(*args: Any, **kwargs: Any) -> bytes:
+        names.add(threading.current_thread().name)
+        return real_hash(*args, **kwargs)
+
+    monkeypatch.setattr(_kdf, "hash_secret_raw", watched)
+    profile = _kdf.profile_named("test", allow_test=True)
+    with ThreadPoolExecutor(6) as pool:
+        list(pool.map(lambda n: _kdf.derive_keys(bytes([n]) * 8, b"s" * 16, profile), range(12)))
+    stored = _kdf.hash_password("a password", profile)
+
+    assert _kdf.verify_password(stored, "a password")
+    assert not _kdf.verify_password(stored, "another one")
+    assert names
+    assert all(name.startswith("argon2") for name in names), names
+    assert len(names) <= _kdf.ARGON2_SLOTS
