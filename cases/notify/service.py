@@ -68,8 +68,11 @@ class Outbox:
 
         Intake passes the team it has just given the key to (the policy allowed each of
         them in the same transaction); otherwise the team is read from the key wraps."""
-        people = self._team(case.id) if team is None else sorted(team, key=lambda p: p.email)
-        return self._reporter_triggered("new_case", case, people)
+        if team is None:
+            return self._reporter_triggered("new_case", case, self._team(case.id))
+        # A case filed in this transaction: no mail about it can be queued yet.
+        people = sorted(team, key=lambda p: p.email)
+        return self._reporter_triggered("new_case", case, people, new=True)
 
     def case_waiting(self, case: Case) -> int:
         """Nobody eligible holds a new case's key: every active admin hears that one waits."""
@@ -136,13 +139,15 @@ class Outbox:
         people.update({p.id: p for p in self.db.scalars(officers)})
         return eligible(self.db, sorted(people.values(), key=lambda p: p.email), case)
 
-    def _reporter_triggered(self, kind: str, case: Case, people: Iterable[StaffAccount]) -> int:
+    def _reporter_triggered(
+        self, kind: str, case: Case, people: Iterable[StaffAccount], *, new: bool = False
+    ) -> int:
         # Both stored times move to the next full hour: an operator reading the outbox (or a
         # mail's Date header) must not learn the minute a reporter submitted or wrote.
         at = next_full_hour(self.clock.now())
         hour = at.isoformat(timespec="hours")
         mails = {f"{kind}:{case.id}:{hour}:{person.id}": person.email for person in people}
-        return self._enqueue_all(mails, kind, at)
+        return self._enqueue_all(mails, kind, at, look=not new)
 
     def _enqueue(
         self, to: str, kind: str, dedupe_key: str, at: datetime, body: str | None = None
@@ -166,12 +171,18 @@ class Outbox:
         self.db.flush()
         return 1
 
-    def _enqueue_all(self, mails: dict[str, str], kind: str, at: datetime) -> int:
-        """_enqueue for many {dedupe key: address} at once: one lookup, one flush."""
+    def _enqueue_all(
+        self, mails: dict[str, str], kind: str, at: datetime, *, look: bool = True
+    ) -> int:
+        """_enqueue for many {dedupe key: address} at once: one lookup (none when the keys
+        cannot exist yet), one flush."""
         if not mails:
             return 0
-        stmt = select(OutboxMessage.dedupe_key).where(OutboxMessage.dedupe_key.in_(list(mails)))
-        queued = set(self.db.scalars(stmt))
+        queued: set[str] = set()
+        if look:
+            keys = list(mails)
+            stmt = select(OutboxMessage.dedupe_key).where(OutboxMessage.dedupe_key.in_(keys))
+            queued = set(self.db.scalars(stmt))
         body = BODY.format(url=f"{self.config.base_url}/staff/login")
         fresh = [
             OutboxMessage(
