@@ -393,24 +393,16 @@ class KeyRing:
     def _store(
         self, case_id: str, key_kind: str, holder: str, wrapped: bytes, staff_id: str | None = None
     ) -> None:
+        row = KeyWrap(
+            case_id=case_id, key_kind=key_kind, holder=holder, staff_id=staff_id, wrapped=wrapped
+        )
         if case_id in self._new:
-            self.db.add(
-                KeyWrap(
-                    case_id=case_id,
-                    key_kind=key_kind,
-                    holder=holder,
-                    staff_id=staff_id,
-                    wrapped=wrapped,
-                )
-            )
+            self.db.add(row)
             return
         existing = self._wrap(case_id, key_kind, holder)
         if existing is not None:
             existing.wrapped = wrapped
             return
-        row = KeyWrap(
-            case_id=case_id, key_kind=key_kind, holder=holder, staff_id=staff_id, wrapped=wrapped
-        )
         try:
             # Two sessions fulfilling the same pending grant at once race on this insert;
             # the loser keeps the winner's wrap instead of failing the whole request.
