@@ -21,7 +21,7 @@ from collections.abc import Iterator
 
 import httpx
 
-from bench.load.server import PeakRss, Server
+from bench.load.server import ROOT, PeakRss, Server
 
 MIB = 1 << 20
 PORTAL_LABEL = "portal (parse, clean, encrypt, chunk rows)"
@@ -90,6 +90,8 @@ def main() -> None:
         "PORTAL_UPLOAD_MAX_FILE_MB": str(args.mib + 1),
         "PORTAL_UPLOAD_MAX_REPORT_MB": str(args.mib + 1),
         "BENCH_TEAM": "1",
+        # `portal serve` (the console script) imports this checkout's code, not the installed one.
+        "PYTHONPATH": str(ROOT),
     }
     print(
         f"machine: {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}"
@@ -99,6 +101,7 @@ def main() -> None:
     )
     for name, value in env.items():
         print(f"  {name}={value}")
+    print(f"code: {ROOT}")
     portal = Server.portal(env, team=1)
     plain = Server.uvicorn("bench.upload.plain:app", {"TMPDIR": data_dir})
     runs: dict[str, list[tuple[float, int, int]]] = {"portal": [], "plain": []}
