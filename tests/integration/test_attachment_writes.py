@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import hashlib
 import os
+import sqlite3
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -105,3 +107,31 @@ def test_aborted_file_of_several_batches_leaves_no_row(one_connection: Engine) -
     with unit_of_work(factory) as db:
         assert db.scalar(select(func.count()).select_from(AttachmentChunk)) == 0
         assert db.scalar(select(func.count()).select_from(Attachment)) == 0
+
+
+def test_new_sqlite_database_has_16_kib_pages(one_connection: Engine) -> None:
+    """A new SQLite database is made with 16 KiB pages (chunk writes cost per page)."""
+    if not is_sqlite(one_connection):
+        pytest.skip("SQLite's page size")
+    with one_connection.connect() as connection:
+        assert connection.exec_driver_sql("PRAGMA page_size").scalar() == 16384
+
+
+def test_old_4_kib_page_database_opens_and_keeps_its_pages(tmp_path: Path) -> None:
+    """A database made with 4 KiB pages before this change keeps them and still works."""
+    path = tmp_path / "old.db"
+    old = sqlite3.connect(path)
+    old.execute("PRAGMA page_size=4096")
+    old.execute("PRAGMA journal_mode=WAL")
+    old.execute("CREATE TABLE t (x BLOB)")
+    old.execute("INSERT INTO t VALUES (randomblob(100000))")
+    old.commit()
+    old.close()
+    engine = make_engine(f"sqlite:///{path}")
+    try:
+        with engine.begin() as connection:
+            connection.exec_driver_sql("INSERT INTO t VALUES (randomblob(100000))")
+            assert connection.exec_driver_sql("SELECT count(*) FROM t").scalar() == 2
+            assert connection.exec_driver_sql("PRAGMA page_size").scalar() == 4096
+    finally:
+        engine.dispose()
