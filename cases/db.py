@@ -95,7 +95,12 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     for pragma in (
-        # Takes effect only on a new, empty database (cases/retention/space.py converts old ones).
+        # Both take effect only on a new, empty database (cases/retention/space.py converts
+        # old ones to INCREMENTAL; an old database keeps its page size, see docs/deploy.md).
+        # 16 KiB pages: attachment chunks are overflow-page chains, and SQLite's cost is per
+        # page (a WAL frame, two writes and a read at checkpoint); with 4 KiB pages a 1 GiB
+        # upload was bound by it at ~95 MiB/s, with 16 KiB ~150 MiB/s (docs/architecture.md).
+        "page_size=16384",
         "auto_vacuum=INCREMENTAL",
         "journal_mode=WAL",
         "synchronous=FULL",
