@@ -109,14 +109,14 @@ def test_aborted_file_of_several_batches_leaves_no_row(one_connection: Engine) -
         assert db.scalar(select(func.count()).select_from(Attachment)) == 0
 
 
+@pytest.mark.sqlite_only
 def test_new_sqlite_database_has_16_kib_pages(one_connection: Engine) -> None:
     """A new SQLite database is made with 16 KiB pages (chunk writes cost per page)."""
-    if not is_sqlite(one_connection):
-        pytest.skip("SQLite's page size")
     with one_connection.connect() as connection:
         assert connection.exec_driver_sql("PRAGMA page_size").scalar() == 16384
 
 
+@pytest.mark.sqlite_only
 def test_old_4_kib_page_database_opens_and_keeps_its_pages(tmp_path: Path) -> None:
     """A database made with 4 KiB pages before this change keeps them and still works."""
     path = tmp_path / "old.db"
