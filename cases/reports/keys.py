@@ -106,9 +106,7 @@ class KeyRing:
     def wrap_for_staff(self, case_id: str, key_kind: str, key: bytes, staff: StaffAccount) -> bool:
         """Wrap for this person's public key. False, with nothing stored, while an admin's change
         to the account awaits approval; False and an audit entry when the key fails its MAC."""
-        if approval_withholds(self.db, self.server_secret, staff.id):
-            return False
-        return self._wrap_unless_withheld(case_id, key_kind, key, staff)
+        return bool(self.wrap_for_team(case_id, key_kind, key, [staff]))
 
     def _wrap_unless_withheld(
         self, case_id: str, key_kind: str, key: bytes, staff: StaffAccount
