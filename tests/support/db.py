@@ -15,6 +15,7 @@ import os
 import pkgutil
 import secrets
 import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
 from pathlib import Path
@@ -22,6 +23,7 @@ from typing import Any
 
 from sqlalchemy import MetaData, Table, create_engine, make_url, select
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import ProgrammingError
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import NullPool
 
@@ -122,11 +124,24 @@ class DatabaseFactory:
             self._created.remove(url)
         if self.server_url:
             database = make_url(url).database
-            self._admin_execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+            self._drop_database(str(database))
         else:
             path = Path(str(make_url(url).database))
             for suffix in ("", "-wal", "-shm", "-journal"):
                 Path(f"{path}{suffix}").unlink(missing_ok=True)
+
+    def _drop_database(self, database: str, attempts: int = 50) -> None:
+        """DROP ... WITH (FORCE), retried for a few seconds: FORCE may not terminate a process
+        of another role on the database (an autovacuum worker on a freshly written copy seen
+        in CI: InsufficientPrivilege), which leaves soon by itself."""
+        for attempt in range(attempts):
+            try:
+                self._admin_execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+                return
+            except ProgrammingError as error:
+                if "pg_signal_backend" not in str(error) or attempt == attempts - 1:
+                    raise
+                time.sleep(0.1)
 
     def close(self) -> None:
         """Drop every database this factory made, the template included."""
