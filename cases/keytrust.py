@@ -18,7 +18,7 @@ import hashlib
 import hmac
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from cases.org.models import RecoveryKey
@@ -88,11 +88,17 @@ def approval_withholds(db: Session, server_secret: bytes, staff_id: str) -> bool
     return staff_id in approvals_withholding(db, server_secret, [staff_id])
 
 
+# Built once: every report filed asks it for its whole team.
+_APPROVALS_OF = select(KeyApproval).where(
+    KeyApproval.staff_id.in_(bindparam("ids", expanding=True))
+)
+
+
 def approvals_withholding(db: Session, server_secret: bytes, staff_ids: list[str]) -> set[str]:
     """approval_withholds for many accounts in one query: the ids whose approvals withhold."""
     if not staff_ids:
         return set()
-    rows = db.scalars(select(KeyApproval).where(KeyApproval.staff_id.in_(set(staff_ids))))
+    rows = db.scalars(_APPROVALS_OF, {"ids": sorted(set(staff_ids))})
     return {
         r.staff_id
         for r in rows

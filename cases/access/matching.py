@@ -12,13 +12,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import delete, or_, select
+from sqlalchemy import bindparam, delete, insert, or_, select
 from sqlalchemy.orm import Session
 
 import crypto
 from cases.access.models import CaseSubjectKey, DirectoryKey
 from cases.access.names import EXACT_KINDS, entry_keys, id_hash, typed_keys
-from cases.db import new_id
+from cases.db import new_id, table_of
 from cases.reports.models import Case, CaseSubject
 from cases.reports.sealing import SUBJECT, open_json, seal_json
 from cases.staff.models import DirectoryEntry
@@ -51,6 +51,16 @@ def index_entries(db: Session, entries: Iterable[DirectoryEntry]) -> None:
     db.flush()
 
 
+# Built once: every report filed matches and stores the people it names through these.
+_DIRECTORY_KEYS = (
+    select(DirectoryKey.key, DirectoryKey.kind, DirectoryEntry.employee_id)
+    .join(DirectoryEntry, DirectoryEntry.id == DirectoryKey.entry_id)
+    .where(DirectoryKey.key.in_(bindparam("keys", expanding=True)))
+)
+_INSERT_SUBJECT = insert(table_of(CaseSubject))
+_INSERT_SUBJECT_KEY = insert(table_of(CaseSubjectKey))
+
+
 class Matcher:
     def __init__(self, db: Session, server_secret: bytes) -> None:
         self.db = db
@@ -63,11 +73,7 @@ class Matcher:
         namesakes are not candidates. Otherwise every person found either way is one.
         """
         typed = typed_keys(name, employee_id, email)
-        rows = self.db.execute(
-            select(DirectoryKey.key, DirectoryKey.kind, DirectoryEntry.employee_id)
-            .join(DirectoryEntry, DirectoryEntry.id == DirectoryKey.entry_id)
-            .where(DirectoryKey.key.in_(sorted(typed.all())))
-        )
+        rows = self.db.execute(_DIRECTORY_KEYS, {"keys": sorted(typed.all())})
         exact: dict[str, str] = {}
         fuzzy: dict[str, str] = {}
         for key, kind, person in rows:
@@ -101,19 +107,23 @@ class Matcher:
                 rows.setdefault(self._hash(key.removeprefix("#id:")), ("employee_id", False))
         if not rows:
             rows[None] = ("none", False)
+        subjects = []
         for directory_hash, (kind, unsure) in rows.items():
             item_id = new_id()
-            self.db.add(
-                CaseSubject(
-                    id=item_id,
-                    case_id=case.id,
-                    group_id=group,
-                    directory_hash=directory_hash,
-                    matched_by=kind,
-                    needs_confirmation=unsure,
-                    sealed=seal_json(case_key, case.id, SUBJECT, item_id, typed),
-                )
+            sealed = seal_json(case_key, case.id, SUBJECT, item_id, typed)
+            subjects.append(
+                {
+                    "id": item_id,
+                    "case_id": case.id,
+                    "group_id": group,
+                    "directory_hash": directory_hash,
+                    "matched_by": kind,
+                    "needs_confirmation": unsure,
+                    "sealed": sealed,
+                }
             )
+        # One statement each for the rows and the keys: a report names people at filing.
+        self.db.execute(_INSERT_SUBJECT, subjects)
         self._store_keys(case.id, group, name, employee_id, email)
         return sum(1 for _, unsure in rows.values() if unsure)
 
@@ -218,10 +228,12 @@ class Matcher:
         keys = {self._key_hash(k): kind for k, kind in typed.exact.items()}
         for key in typed.names:
             keys.setdefault(self._key_hash(key), "name")
-        self.db.add_all(
-            CaseSubjectKey(case_id=case_id, group_id=group, key_hash=h, kind=kind)
-            for h, kind in keys.items()
-        )
+        if keys:
+            rows = [
+                {"case_id": case_id, "group_id": group, "key_hash": h, "kind": kind}
+                for h, kind in keys.items()
+            ]
+            self.db.execute(_INSERT_SUBJECT_KEY, rows)
 
     def _hash(self, employee_id: str) -> str:
         return id_hash(self.server_secret, employee_id)

@@ -11,7 +11,18 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, String, and_, exists, func, literal, or_, select, union_all
+from sqlalchemy import (
+    ColumnElement,
+    String,
+    and_,
+    bindparam,
+    exists,
+    func,
+    literal,
+    or_,
+    select,
+    union_all,
+)
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session, object_session
 from sqlalchemy.sql import Select
@@ -62,11 +73,18 @@ def _decide(
     return Decision(True, "ok")
 
 
+# Built once (each keeps its cache key): every report filed is routed through eligible().
+_SUBJECT_HASHES = select(CaseSubject.directory_hash).where(
+    CaseSubject.case_id == bindparam("case"), CaseSubject.directory_hash.is_not(None)
+)
+_EXCLUSIONS = select(CaseExclusion.staff_id, CaseExclusion.reason).where(
+    CaseExclusion.case_id == bindparam("case"),
+    CaseExclusion.staff_id.in_(bindparam("ids", expanding=True)),
+)
+
+
 def _subject_hashes(db: Session, case: Case) -> set[str]:
-    stmt = select(CaseSubject.directory_hash).where(
-        CaseSubject.case_id == case.id, CaseSubject.directory_hash.is_not(None)
-    )
-    return {h for h in db.scalars(stmt) if h is not None}
+    return {h for h in db.scalars(_SUBJECT_HASHES, {"case": case.id}) if h is not None}
 
 
 def may_open(db: Session, staff: StaffAccount, case: Case) -> Decision:
@@ -203,11 +221,8 @@ def eligible(db: Session, staff: list[StaffAccount], case: Case) -> list[StaffAc
     if not candidates:
         return []
     ids = {p.id for p in candidates}
-    stmt = select(CaseExclusion.staff_id, CaseExclusion.reason).where(
-        CaseExclusion.case_id == case.id, CaseExclusion.staff_id.in_(ids)
-    )
     exclusions: dict[str, str] = {}
-    for staff_id, reason in db.execute(stmt):
+    for staff_id, reason in db.execute(_EXCLUSIONS, {"case": case.id, "ids": sorted(ids)}):
         # Several reasons may exclude one person; any one of them is enough.
         exclusions.setdefault(staff_id, reason)
     subjects = _subject_hashes(db, case)

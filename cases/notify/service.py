@@ -11,12 +11,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, insert, select
 from sqlalchemy.orm import Session
 
 from cases.access.models import ProtectiveMeasure
 from cases.access.policy import eligible
 from cases.clock import Clock, local_day
+from cases.db import table_of
 from cases.notify.models import OutboxMessage
 from cases.reports.models import Case, CaseAssignee, KeyWrap, PendingGrant, Status
 from cases.staff.models import Role, StaffAccount, StaffRole
@@ -38,6 +39,13 @@ WAITING_BODY = (
 )
 REMINDER_DAYS = 2
 OPEN_STATUSES = (Status.NEW, Status.ACKNOWLEDGED, Status.INVESTIGATING)
+
+
+# Built once: every report filed queues its team's mails through these.
+_QUEUED = select(OutboxMessage.dedupe_key).where(
+    OutboxMessage.dedupe_key.in_(bindparam("keys", expanding=True))
+)
+_INSERT_MAIL = insert(table_of(OutboxMessage))
 
 
 @dataclass(frozen=True)
@@ -180,25 +188,24 @@ class Outbox:
             return 0
         queued: set[str] = set()
         if look:
-            keys = list(mails)
-            stmt = select(OutboxMessage.dedupe_key).where(OutboxMessage.dedupe_key.in_(keys))
-            queued = set(self.db.scalars(stmt))
+            queued = set(self.db.scalars(_QUEUED, {"keys": sorted(mails)}))
         body = BODY.format(url=f"{self.config.base_url}/staff/login")
         fresh = [
-            OutboxMessage(
-                to_address=to,
-                subject=SUBJECT,
-                body=body,
-                kind=kind,
-                dedupe_key=key,
-                next_attempt_at=at,
-                created_at=at,
-            )
+            {
+                "to_address": to,
+                "subject": SUBJECT,
+                "body": body,
+                "kind": kind,
+                "dedupe_key": key,
+                "next_attempt_at": at,
+                "created_at": at,
+            }
             for key, to in mails.items()
             if key not in queued
         ]
-        self.db.add_all(fresh)
-        self.db.flush()
+        if fresh:
+            # One statement for all of them; the rows are never needed as objects here.
+            self.db.execute(_INSERT_MAIL, fresh)
         return len(fresh)
 
     def _team(self, case_id: str) -> list[StaffAccount]:

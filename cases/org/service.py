@@ -2,12 +2,30 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import bindparam, select
+from sqlalchemy.orm import Session, joinedload
 
 from cases.errors import NotFound
 from cases.org.models import Category, Channel, ChannelMember, RoutingRule
 from cases.staff.models import KeyApproval, Role, StaffAccount, StaffRole
+
+# Built once (each keeps its cache key): every report filed routes through these.
+_TEAM = (
+    select(StaffAccount)
+    .join(ChannelMember, ChannelMember.staff_id == StaffAccount.id)
+    .where(ChannelMember.channel_id == bindparam("channel"), StaffAccount.active.is_(True))
+)
+_WITH_ROLE = (
+    select(StaffAccount)
+    .join(StaffRole)
+    .where(StaffRole.role == bindparam("role"), StaffAccount.active.is_(True))
+    .order_by(StaffAccount.email)
+)
+# With its categories in the same statement (not a second, selectin, query).
+_CHANNEL = (
+    select(Channel).options(joinedload(Channel.categories)).where(Channel.id == bindparam("id"))
+)
+_RULES = select(RoutingRule).where(RoutingRule.category_id == bindparam("category"))
 
 
 class OrgService:
@@ -26,7 +44,7 @@ class OrgService:
         return list(self.db.scalars(stmt))
 
     def channel(self, channel_id: str) -> Channel | None:
-        channel = self.db.get(Channel, channel_id)
+        channel = self.db.scalars(_CHANNEL, {"id": channel_id}).unique().first()
         return channel if channel is not None and channel.active else None
 
     def category(self, channel: Channel, category_id: str) -> Category | None:
@@ -46,7 +64,7 @@ class OrgService:
         if category.retaliation:
             return self._with_role(Role.RETALIATION_OFFICER)
         team = self.investigators(channel)
-        rules = self.db.scalars(select(RoutingRule).where(RoutingRule.category_id == category.id))
+        rules = self.db.scalars(_RULES, {"category": category.id})
         by_id = {s.id: s for s in team}
         for rule in rules:
             if rule.action == "remove":
@@ -77,18 +95,8 @@ class OrgService:
         ]
 
     def _team(self, channel: Channel) -> list[StaffAccount]:
-        stmt = (
-            select(StaffAccount)
-            .join(ChannelMember, ChannelMember.staff_id == StaffAccount.id)
-            .where(ChannelMember.channel_id == channel.id, StaffAccount.active.is_(True))
-        )
-        return [person for person in self.db.scalars(stmt) if person.has_role(Role.INVESTIGATOR)]
+        team = self.db.scalars(_TEAM, {"channel": channel.id})
+        return [person for person in team if person.has_role(Role.INVESTIGATOR)]
 
     def _with_role(self, role: Role) -> list[StaffAccount]:
-        stmt = (
-            select(StaffAccount)
-            .join(StaffRole)
-            .where(StaffRole.role == role, StaffAccount.active.is_(True))
-            .order_by(StaffAccount.email)
-        )
-        return list(self.db.scalars(stmt))
+        return list(self.db.scalars(_WITH_ROLE, {"role": role}))

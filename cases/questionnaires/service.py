@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from cases.audit.service import AuditLog
@@ -94,6 +94,15 @@ class Answers:
     missing: bool = False
 
 
+# Built once: every report filed reads its channel's questionnaire through it.
+_CURRENT = (
+    select(QuestionnaireVersion)
+    .where(QuestionnaireVersion.channel_id == bindparam("channel"))
+    .order_by(QuestionnaireVersion.number.desc())
+    .limit(1)
+)
+
+
 class QuestionnaireService:
     def __init__(self, db: Session, audit: AuditLog | None = None) -> None:
         self.db = db
@@ -103,12 +112,7 @@ class QuestionnaireService:
 
     def current(self, channel_id: str) -> Questionnaire:
         """The channel's latest version (an empty questionnaire when it has none)."""
-        row = self.db.scalars(
-            select(QuestionnaireVersion)
-            .where(QuestionnaireVersion.channel_id == channel_id)
-            .order_by(QuestionnaireVersion.number.desc())
-            .limit(1)
-        ).first()
+        row = self.db.scalars(_CURRENT, {"channel": channel_id}).first()
         return _questionnaire(row) if row is not None else Questionnaire(None, 0)
 
     def versions(self, channel_id: str) -> list[QuestionnaireVersion]:

@@ -27,7 +27,7 @@ from datetime import date, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, Engine, delete, func, insert, select, text, update
+from sqlalchemy import Connection, Engine, bindparam, delete, func, insert, select, text, update
 from sqlalchemy.orm import Session, sessionmaker
 
 import crypto
@@ -345,12 +345,15 @@ def link(db: Session, case_id: str, ids: list[str]) -> int:
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
+# Built once: every report filed sweeps first.
+_STALE = select(Attachment.id).where(
+    Attachment.linked.is_(False), Attachment.sweep_after <= bindparam("now")
+)
+
+
 def sweep_unlinked(db: Session, clock: Clock) -> int:
     """Delete uploads whose report never arrived once their grace period is over."""
-    stale = select(Attachment.id).where(
-        Attachment.linked.is_(False), Attachment.sweep_after <= clock.now()
-    )
-    ids = list(db.scalars(stale))
+    ids = list(db.scalars(_STALE, {"now": clock.now()}))
     if not ids:
         return 0
     db.execute(delete(AttachmentChunk).where(AttachmentChunk.attachment_id.in_(ids)))

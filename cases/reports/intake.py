@@ -13,7 +13,7 @@ from datetime import date
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, insert, select
 from sqlalchemy.orm import Session
 
 import crypto
@@ -21,7 +21,7 @@ from cases.access.matching import Matcher
 from cases.access.policy import eligible
 from cases.audit.service import AuditLog
 from cases.clock import Clock, local_day
-from cases.db import new_id
+from cases.db import insert_row, new_id, table_of
 from cases.deadlines import acknowledge_by, feedback_by
 from cases.errors import Invalid
 from cases.notify.service import NotifyConfig, Outbox
@@ -137,6 +137,13 @@ class IntakeConfig:
         return NotifyConfig(self.base_url, self.zone)
 
 
+# Built once (each keeps its cache key): every report filed runs these.
+_INSERT_RECEIPT = insert(table_of(Receipt))
+_INSERT_EXCLUSION = insert(table_of(CaseExclusion))
+_SELECTOR_TAKEN = select(Receipt.id).where(Receipt.selector == bindparam("selector"))
+_REFERENCE_TAKEN = select(Case.id).where(Case.reference == bindparam("ref"))
+
+
 class IntakeService:
     def __init__(self, db: Session, clock: Clock, config: IntakeConfig) -> None:
         self.db = db
@@ -210,8 +217,8 @@ class IntakeService:
         """File a new report under a new receipt."""
         channel, category = self.validate(sub)
         draft = draft or Draft.new()
-        receipt, receipt_row, reporter_key = self.new_receipt(draft.receipt)
-        case = self._file(sub, draft, channel, category, receipt_row, reporter_key)
+        receipt, receipt_id, reporter_key = self.new_receipt(draft.receipt)
+        case = self._file(sub, draft, channel, category, receipt_id, reporter_key)
         dropped = bool(sub.attachment_ids) and not self._kept
         return Filed(case, receipt, reporter_key, files_dropped=dropped)
 
@@ -231,7 +238,7 @@ class IntakeService:
             inherit = (origin, origin_key)
         channel, category = self.validate(sub)
         draft = draft or Draft.new()
-        return self._file(sub, draft, channel, category, reporter.receipt, reporter.key, inherit)
+        return self._file(sub, draft, channel, category, reporter.receipt.id, reporter.key, inherit)
 
     def _file(
         self,
@@ -239,15 +246,12 @@ class IntakeService:
         draft: Draft,
         channel: Channel,
         category: Category,
-        receipt_row: Receipt,
+        receipt_id: str,
         reporter_key: bytes,
         inherit: tuple[Case, bytes] | None = None,
     ) -> Case:
-        case = self._case(sub, draft, channel, category, receipt_row)
-        # Never refused for volume: at worst marked, listed apart and dismissed in bulk.
-        case.flood_hour = self.flood.arrival(channel.id)
-        self.db.add(case)
-        self.db.flush()
+        identity = self._sealed_identity(draft.case_id, sub.identity)
+        case = self._case(sub, draft, channel, category, receipt_id, identity)
         self.keys.new_case(case.id)
         self.record_subjects(case, draft.case_key, sub.subjects)
         exclusions = {(staff_id, "reporter") for staff_id in sub.exclude}
@@ -259,45 +263,52 @@ class IntakeService:
             )
             inherited = select(CaseExclusion).where(CaseExclusion.case_id == origin.id)
             exclusions |= {(row.staff_id, row.reason) for row in self.db.scalars(inherited)}
-        for staff_id, reason in sorted(exclusions):
-            self.db.add(CaseExclusion(case_id=case.id, staff_id=staff_id, reason=reason))
-        self.db.flush()
-        team = self._distribute(
-            case, channel, category, draft.case_key, receipt_row.id, reporter_key
-        )
-        if sub.identity is not None:
-            self._seal_identity(case, sub.identity, receipt_row.id, reporter_key)
+        if exclusions:
+            rows = [{"case_id": case.id, "staff_id": s, "reason": r} for s, r in sorted(exclusions)]
+            self.db.execute(_INSERT_EXCLUSION, rows)
+        team = self._distribute(case, channel, category, draft.case_key, receipt_id, reporter_key)
+        if identity is not None:
+            self._wrap_identity(case, identity[1], receipt_id, reporter_key)
         self._link_attachments(case, sub.attachment_ids)
         Outbox(self.db, self.clock, self.config.notify).case_filed(case, team)
         return case
 
     def new_receipt(
         self, prepared: PreparedReceipt | None = None
-    ) -> tuple[crypto.Receipt, Receipt, bytes]:
+    ) -> tuple[crypto.Receipt, str, bytes]:
+        """Store a new receipt's verifier: the receipt (shown once), its row id, the key."""
         while prepared is None or self._selector_taken(prepared.receipt.selector):
             prepared = PreparedReceipt.new(self.config.profile)
-        receipt, salt, derived = prepared.receipt, prepared.salt, prepared.derived
-        row = Receipt(
-            selector=receipt.selector,
-            salt=salt,
-            verifier=derived.verifier,
-            kdf_profile=prepared.profile.name,
-            created_on=self.today(),
+        receipt_id = new_id()
+        self.db.execute(
+            _INSERT_RECEIPT,
+            {
+                "id": receipt_id,
+                "selector": prepared.receipt.selector,
+                "salt": prepared.salt,
+                "verifier": prepared.derived.verifier,
+                "kdf_profile": prepared.profile.name,
+                "created_on": self.today(),
+            },
         )
-        self.db.add(row)
-        self.db.flush()
-        return receipt, row, derived.key
+        return prepared.receipt, receipt_id, prepared.derived.key
 
     def _selector_taken(self, selector: str) -> bool:
-        stmt = select(Receipt.id).where(Receipt.selector == selector)
-        return self.db.scalars(stmt).first() is not None
+        return self.db.execute(_SELECTOR_TAKEN, {"selector": selector}).first() is not None
 
     def today(self) -> date:
         return local_day(self.clock.now(), self.config.zone)
 
     def _case(
-        self, sub: Submission, draft: Draft, channel: Channel, category: Category, receipt: Receipt
+        self,
+        sub: Submission,
+        draft: Draft,
+        channel: Channel,
+        category: Category,
+        receipt_id: str,
+        identity: tuple[bytes, bytes] | None,
     ) -> Case:
+        """Insert the case row (one statement) and return it as this session's object."""
         today = self.today()
         content: dict[str, Any] = {
             "summary": sub.summary.strip(),
@@ -308,34 +319,38 @@ class IntakeService:
         if answers is not None:
             content[CONTENT_KEY] = answers
         ack = acknowledge_by(today, channel.acknowledge_days)
-        return Case(
-            id=draft.case_id,
-            reference=self._reference(),
-            channel_id=channel.id,
-            category_id=category.id,
-            kind="retaliation" if category.retaliation else "report",
-            priority="high" if category.retaliation else "normal",
-            intake=sub.intake,
-            confidential=sub.identity is not None,
-            submitted_on=today,
-            acknowledge_by=ack,
-            feedback_by=feedback_by(
+        values: dict[str, Any] = {
+            "id": draft.case_id,
+            "reference": self._reference(),
+            "channel_id": channel.id,
+            "category_id": category.id,
+            "kind": "retaliation" if category.retaliation else "report",
+            "priority": "high" if category.retaliation else "normal",
+            "intake": sub.intake,
+            "confidential": sub.identity is not None,
+            "submitted_on": today,
+            "acknowledge_by": ack,
+            "feedback_by": feedback_by(
                 today,
                 None,
                 acknowledge_days=channel.acknowledge_days,
                 months=channel.feedback_months,
             ),
-            due_on=ack,
-            receipt_id=receipt.id,
-            linked_from_id=sub.linked_from_id,
-            record_state="pending" if sub.intake in {"phone", "meeting", "letter"} else None,
-            content=seal_json(draft.case_key, draft.case_id, REPORT, draft.case_id, content),
-        )
+            "due_on": ack,
+            "receipt_id": receipt_id,
+            "linked_from_id": sub.linked_from_id,
+            "record_state": "pending" if sub.intake in {"phone", "meeting", "letter"} else None,
+            "content": seal_json(draft.case_key, draft.case_id, REPORT, draft.case_id, content),
+            "identity": identity[0] if identity is not None else None,
+            # Never refused for volume: at worst marked, listed apart and dismissed in bulk.
+            "flood_hour": self.flood.arrival(channel.id),
+        }
+        return insert_row(self.db, Case, values)
 
     def _reference(self) -> str:
         while True:
             ref = "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(8))
-            if self.db.scalars(select(Case.id).where(Case.reference == ref)).first() is None:
+            if self.db.execute(_REFERENCE_TAKEN, {"ref": ref}).first() is None:
                 return ref
 
     def record_subjects(self, case: Case, case_key: bytes, subjects: list[SubjectInput]) -> int:
@@ -368,13 +383,20 @@ class IntakeService:
             Outbox(self.db, self.clock, self.config.notify).case_waiting(case)
         return team
 
-    def _seal_identity(
-        self, case: Case, identity: IdentityInput, receipt_id: str, reporter_key: bytes
-    ) -> None:
-        """Only custodians (and recovery) receive the identity key; investigators never do."""
+    def _sealed_identity(
+        self, case_id: str, identity: IdentityInput | None
+    ) -> tuple[bytes, bytes] | None:
+        """The reporter's identity sealed under a key of its own: (sealed, identity key)."""
+        if identity is None:
+            return None
         identity_key = crypto.random_key()
         plain = {"name": identity.name.strip(), "contact": identity.contact.strip()}
-        case.identity = seal_json(identity_key, case.id, IDENTITY_PURPOSE, case.id, plain)
+        return seal_json(identity_key, case_id, IDENTITY_PURPOSE, case_id, plain), identity_key
+
+    def _wrap_identity(
+        self, case: Case, identity_key: bytes, receipt_id: str, reporter_key: bytes
+    ) -> None:
+        """Only custodians (and recovery) receive the identity key; investigators never do."""
         custodians = list(
             self.db.scalars(
                 select(StaffAccount)

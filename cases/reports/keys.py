@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import logging
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 import crypto
 from cases.access.policy import may_see
 from cases.audit.service import Actor, AuditLog
+from cases.db import table_of
 from cases.errors import Conflict
 from cases.keytrust import (
     approval_withholds,
@@ -52,6 +53,10 @@ def wrap_context(case_id: str, key_kind: str, holder: str) -> bytes:
     return f"key-wrap|{case_id}|{key_kind}|{holder}".encode()
 
 
+# Built once: every report filed runs these.
+_ACTIVE_RECOVERY = select(RecoveryKey).where(RecoveryKey.active.is_(True))
+_INSERT_WRAP = insert(table_of(KeyWrap))
+
 REPORTER = Actor("reporter")
 RECOVERY = Actor("recovery")
 
@@ -84,12 +89,28 @@ class KeyRing:
         """wrap_for_staff for each of these people (the policy has already allowed them), with
         their approvals read in one query: those who received the key, in the given order."""
         withholding = approvals_withholding(self.db, self.server_secret, [p.id for p in staff])
-        return [
-            person
-            for person in staff
-            if person.id not in withholding
-            and self._wrap_unless_withheld(case_id, key_kind, key, person)
-        ]
+        team: list[tuple[StaffAccount, bytes]] = []
+        for person in staff:
+            wrapped = (
+                None
+                if person.id in withholding
+                else self._wrapped_for(case_id, key_kind, key, person)
+            )
+            if wrapped is not None:
+                team.append((person, wrapped))
+        if case_id in self._new:
+            self._insert(case_id, key_kind, [(staff_holder(p.id), w, p.id) for p, w in team])
+            return [person for person, _ in team]
+        for person, wrapped in team:
+            self._store(case_id, key_kind, staff_holder(person.id), wrapped, staff_id=person.id)
+            self.db.execute(
+                delete(PendingGrant).where(
+                    PendingGrant.case_id == case_id,
+                    PendingGrant.key_kind == key_kind,
+                    PendingGrant.staff_id == person.id,
+                )
+            )
+        return [person for person, _ in team]
 
     def withheld(self, staff_id: str) -> bool:
         """True while an admin's change to this account waits for a key holder's approval
@@ -108,27 +129,19 @@ class KeyRing:
         to the account awaits approval; False and an audit entry when the key fails its MAC."""
         return bool(self.wrap_for_team(case_id, key_kind, key, [staff]))
 
-    def _wrap_unless_withheld(
+    def _wrapped_for(
         self, case_id: str, key_kind: str, key: bytes, staff: StaffAccount
-    ) -> bool:
-        """wrap_for_staff once the account's approvals are known not to withhold."""
+    ) -> bytes | None:
+        """The key wrapped for this person once their approvals are known not to withhold:
+        None when the public key is missing or withheld, and an audit entry too when it
+        fails its MAC."""
         if not staff.public_key or staff_key_withheld(self.server_secret, staff):
-            return False
+            return None
         if not staff_key_trusted(self.server_secret, staff):
             self._refuse("staff", staff.id, case_id, key_kind)
-            return False
-        holder = staff_holder(staff.id)
-        wrapped = crypto.wrap_for(staff.public_key, key, wrap_context(case_id, key_kind, holder))
-        self._store(case_id, key_kind, holder, wrapped, staff_id=staff.id)
-        if case_id not in self._new:
-            self.db.execute(
-                delete(PendingGrant).where(
-                    PendingGrant.case_id == case_id,
-                    PendingGrant.key_kind == key_kind,
-                    PendingGrant.staff_id == staff.id,
-                )
-            )
-        return True
+            return None
+        context = wrap_context(case_id, key_kind, staff_holder(staff.id))
+        return crypto.wrap_for(staff.public_key, key, context)
 
     def open_to_read(
         self, case_id: str, key_kind: str, principal: StaffPrincipal, view: str
@@ -174,7 +187,7 @@ class KeyRing:
 
     def wrap_for_recovery(self, case_id: str, key_kind: str, key: bytes) -> bool:
         """Wrap for the organisation's recovery key when one is configured."""
-        recovery = self.db.scalars(select(RecoveryKey).where(RecoveryKey.active.is_(True))).first()
+        recovery = self.db.scalars(_ACTIVE_RECOVERY).first()
         if recovery is None:
             return False
         if not recovery_key_trusted(self.server_secret, recovery, self.recovery_fingerprint):
@@ -388,15 +401,26 @@ class KeyRing:
         )
         return self.db.scalars(stmt).first()
 
+    def _insert(
+        self, case_id: str, key_kind: str, wraps: list[tuple[str, bytes, str | None]]
+    ) -> None:
+        """The wraps of a case created in this transaction, in one statement (see new_case)."""
+        if wraps:
+            rows = [
+                {"case_id": case_id, "key_kind": key_kind, "holder": h, "wrapped": w, "staff_id": s}
+                for h, w, s in wraps
+            ]
+            self.db.execute(_INSERT_WRAP, rows)
+
     def _store(
         self, case_id: str, key_kind: str, holder: str, wrapped: bytes, staff_id: str | None = None
     ) -> None:
+        if case_id in self._new:
+            self._insert(case_id, key_kind, [(holder, wrapped, staff_id)])
+            return
         row = KeyWrap(
             case_id=case_id, key_kind=key_kind, holder=holder, staff_id=staff_id, wrapped=wrapped
         )
-        if case_id in self._new:
-            self.db.add(row)
-            return
         existing = self._wrap(case_id, key_kind, holder)
         if existing is not None:
             existing.wrapped = wrapped

@@ -249,16 +249,16 @@ class ReporterService:
         """Replace a receipt staff handed over: every key it holds is sealed again for a new
         receipt only the reporter sees, the cases move to it, and the old one is deleted."""
         intake = IntakeService(self.db, self.clock, self.config.intake)
-        receipt, row, key = intake.new_receipt()
+        receipt, receipt_id, key = intake.new_receipt()
         old_holder = reporter_holder(old.receipt.id)
         for wrap in list(self.db.scalars(select(KeyWrap).where(KeyWrap.holder == old_holder))):
             context = wrap_context(wrap.case_id, wrap.key_kind, old_holder)
             opened = crypto.unseal(old.key, wrap.wrapped, context)
-            self.keys.wrap_for_reporter(wrap.case_id, wrap.key_kind, opened, row.id, key)
+            self.keys.wrap_for_reporter(wrap.case_id, wrap.key_kind, opened, receipt_id, key)
             self.db.delete(wrap)
         cases = self.cases(old.receipt)
         self.db.execute(
-            update(Case).where(Case.receipt_id == old.receipt.id).values(receipt_id=row.id)
+            update(Case).where(Case.receipt_id == old.receipt.id).values(receipt_id=receipt_id)
         )
         self.db.execute(delete(UserSession).where(UserSession.receipt_id == old.receipt.id))
         self.db.delete(old.receipt)
@@ -266,7 +266,7 @@ class ReporterService:
         self.db.expire_all()
         for case in cases:
             self.audit.record(REPORTER, "receipt.reissued", case_id=case.id)
-        fresh = self.db.get(Receipt, row.id)
+        fresh = self.db.get(Receipt, receipt_id)
         assert fresh is not None
         return ReporterPrincipal(fresh, key), receipt.formatted()
 

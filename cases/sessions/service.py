@@ -12,8 +12,9 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import case, delete, select
+from sqlalchemy import bindparam, case, delete, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -164,6 +165,30 @@ class ThrottleRule:
         return ceil_hour(end) if self.hourly else end
 
 
+def _count_one_statement(insert: Any) -> Any:
+    table = ThrottleCounter.__table__
+    values = insert(table).values(
+        key=bindparam("key"), count=1, window_ends_at=bindparam("ends"), blocked_until=None
+    )
+    ended = table.c.window_ends_at <= bindparam("now")
+    return values.on_conflict_do_update(
+        index_elements=["key"],
+        set_={
+            "count": case((ended, 1), else_=table.c.count + 1),
+            "window_ends_at": case(
+                (ended, values.excluded.window_ends_at), else_=table.c.window_ends_at
+            ),
+            "blocked_until": case((ended, None), else_=table.c.blocked_until),
+        },
+    ).returning(table.c.count)
+
+
+# Built once (by dialect: is it SQLite?), so each count reuses the statement and its cache
+# key: the flood gauge and the one-time form tokens count on every report filed.
+_COUNT_ONE = {True: _count_one_statement(sqlite_insert), False: _count_one_statement(pg_insert)}
+_COUNT = select(ThrottleCounter.count).where(ThrottleCounter.key == bindparam("key"))
+
+
 class Throttle:
     """Counts failures per key in the database, shared by every process and host."""
 
@@ -206,23 +231,9 @@ class Throttle:
 
         Both databases apply the update under the row's lock (PostgreSQL's ON CONFLICT DO
         UPDATE; SQLite's single writer), so two simultaneous failures count two."""
-        table = ThrottleCounter.__table__
-        insert = sqlite_insert if self.db.get_bind().dialect.name == "sqlite" else pg_insert
-        values = insert(ThrottleCounter).values(
-            key=key, count=1, window_ends_at=rule.window_end(now), blocked_until=None
-        )
-        ended = table.c.window_ends_at <= now
-        stmt = values.on_conflict_do_update(
-            index_elements=["key"],
-            set_={
-                "count": case((ended, 1), else_=table.c.count + 1),
-                "window_ends_at": case(
-                    (ended, values.excluded.window_ends_at), else_=table.c.window_ends_at
-                ),
-                "blocked_until": case((ended, None), else_=table.c.blocked_until),
-            },
-        ).returning(table.c.count)
-        count = int(self.db.execute(stmt).scalar_one())
+        stmt = _COUNT_ONE[self.db.get_bind().dialect.name == "sqlite"]
+        params = {"key": key, "ends": rule.window_end(now), "now": now}
+        count = int(self.db.execute(stmt, params).scalar_one())
         # A counter this session loaded before is now stale: the next read reloads it.
         loaded = self.db.identity_map.get(identity_key(ThrottleCounter, key))
         if loaded is not None:
@@ -262,5 +273,5 @@ class Throttle:
         return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
     def count(self, key: str) -> int:
-        row = self.db.scalars(select(ThrottleCounter).where(ThrottleCounter.key == key)).first()
-        return row.count if row else 0
+        found = self.db.execute(_COUNT, {"key": key}).scalar()
+        return int(found) if found is not None else 0
