@@ -2,23 +2,52 @@
 
 from __future__ import annotations
 
-from sqlalchemy import bindparam, select
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy import bindparam, exists, or_, select
+from sqlalchemy.orm import Session, aliased, joinedload
 
 from cases.errors import NotFound
 from cases.org.models import Category, Channel, ChannelMember, RoutingRule
 from cases.staff.models import KeyApproval, Role, StaffAccount, StaffRole
 
-# Built once (each keeps its cache key): every report filed routes through these.
-_TEAM = (
+# Built once (each keeps its cache key): every report filed routes through these. Each
+# loads the people with their roles in the same statement (not a second, selectin, query).
+_TEAMMATE = aliased(StaffAccount)
+_TEAMMATE_ROLE = aliased(StaffRole)
+_HAS_TEAM = exists().where(
+    ChannelMember.channel_id == bindparam("channel"),
+    ChannelMember.staff_id == _TEAMMATE.id,
+    _TEAMMATE.active.is_(True),
+    _TEAMMATE_ROLE.staff_id == _TEAMMATE.id,
+    _TEAMMATE_ROLE.role == Role.INVESTIGATOR.value,
+)
+# The channel's team (its active members with the investigator role), or, when it has
+# none, every active investigator: OrgService.investigators in one statement.
+_INVESTIGATORS = (
     select(StaffAccount)
-    .join(ChannelMember, ChannelMember.staff_id == StaffAccount.id)
-    .where(ChannelMember.channel_id == bindparam("channel"), StaffAccount.active.is_(True))
+    .options(joinedload(StaffAccount.roles))
+    .where(
+        StaffAccount.active.is_(True),
+        StaffAccount.id.in_(
+            select(StaffRole.staff_id).where(StaffRole.role == Role.INVESTIGATOR.value)
+        ),
+        or_(
+            StaffAccount.id.in_(
+                select(ChannelMember.staff_id).where(
+                    ChannelMember.channel_id == bindparam("channel")
+                )
+            ),
+            ~_HAS_TEAM,
+        ),
+    )
+    .order_by(StaffAccount.email)
 )
 _WITH_ROLE = (
     select(StaffAccount)
-    .join(StaffRole)
-    .where(StaffRole.role == bindparam("role"), StaffAccount.active.is_(True))
+    .options(joinedload(StaffAccount.roles))
+    .where(
+        StaffAccount.active.is_(True),
+        StaffAccount.id.in_(select(StaffRole.staff_id).where(StaffRole.role == bindparam("role"))),
+    )
     .order_by(StaffAccount.email)
 )
 # With its categories in the same statement (not a second, selectin, query).
@@ -77,7 +106,7 @@ class OrgService:
 
     def investigators(self, channel: Channel) -> list[StaffAccount]:
         """The channel's team, or every active investigator when it has none."""
-        return self._team(channel) or self._with_role(Role.INVESTIGATOR)
+        return list(self.db.scalars(_INVESTIGATORS, {"channel": channel.id}).unique())
 
     def unstaffed_channels(self) -> list[Channel]:
         """Active channels where no investigator could read a new report today: none is
@@ -94,9 +123,5 @@ class OrgService:
             )
         ]
 
-    def _team(self, channel: Channel) -> list[StaffAccount]:
-        team = self.db.scalars(_TEAM, {"channel": channel.id})
-        return [person for person in team if person.has_role(Role.INVESTIGATOR)]
-
     def _with_role(self, role: Role) -> list[StaffAccount]:
-        return list(self.db.scalars(_WITH_ROLE, {"role": role}))
+        return list(self.db.scalars(_WITH_ROLE, {"role": role.value}).unique())

@@ -252,7 +252,6 @@ class IntakeService:
     ) -> Case:
         identity = self._sealed_identity(draft.case_id, sub.identity)
         case = self._case(sub, draft, channel, category, receipt_id, identity)
-        self.keys.new_case(case.id)
         self.record_subjects(case, draft.case_key, sub.subjects)
         exclusions = {(staff_id, "reporter") for staff_id in sub.exclude}
         if inherit is not None:
@@ -266,9 +265,12 @@ class IntakeService:
         if exclusions:
             rows = [{"case_id": case.id, "staff_id": s, "reason": r} for s, r in sorted(exclusions)]
             self.db.execute(_INSERT_EXCLUSION, rows)
-        team = self._distribute(case, channel, category, draft.case_key, receipt_id, reporter_key)
-        if identity is not None:
-            self._wrap_identity(case, identity[1], receipt_id, reporter_key)
+        with self.keys.new_case(case.id):
+            team = self._distribute(
+                case, channel, category, draft.case_key, receipt_id, reporter_key
+            )
+            if identity is not None:
+                self._wrap_identity(case, identity[1], receipt_id, reporter_key)
         self._link_attachments(case, sub.attachment_ids)
         Outbox(self.db, self.clock, self.config.notify).case_filed(case, team)
         return case

@@ -7,6 +7,9 @@ copied to another row or another case does not open.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
 
 from sqlalchemy import delete, func, insert, select
 from sqlalchemy.exc import IntegrityError
@@ -74,14 +77,24 @@ class KeyRing:
         self.server_secret = server_secret
         self.recovery_fingerprint = recovery_fingerprint
         self._reads: set[tuple[str, str, str]] = set()
-        # Cases created in this transaction (see new_case): no wrap or grant of theirs exists.
-        self._new: set[str] = set()
+        # Cases created in this transaction (see new_case), with the wraps still to store.
+        self._new: dict[str, list[dict[str, Any]]] = {}
 
-    def new_case(self, case_id: str) -> None:
-        """Mark a case created in this transaction. No wrap or pending grant can exist for it,
-        and no other transaction sees it before the commit, so its wraps are added without
-        looking for an old one or guarding the insert against a concurrent one."""
-        self._new.add(case_id)
+    @contextmanager
+    def new_case(self, case_id: str) -> Iterator[None]:
+        """Wrap a case created in this transaction: inside the block, its wraps (team,
+        reporter, recovery, identity) are collected and then stored in one statement when
+        the block ends. No wrap or pending grant can exist for such a case, and no other
+        transaction sees it before the commit, so nothing is looked up or guarded; nothing
+        inside the block may read the case's wraps back."""
+        self._new[case_id] = []
+        try:
+            yield
+            rows = self._new.pop(case_id)
+            if rows:
+                self.db.execute(_INSERT_WRAP, rows)
+        finally:
+            self._new.pop(case_id, None)
 
     def wrap_for_team(
         self, case_id: str, key_kind: str, key: bytes, staff: list[StaffAccount]
@@ -404,13 +417,11 @@ class KeyRing:
     def _insert(
         self, case_id: str, key_kind: str, wraps: list[tuple[str, bytes, str | None]]
     ) -> None:
-        """The wraps of a case created in this transaction, in one statement (see new_case)."""
-        if wraps:
-            rows = [
-                {"case_id": case_id, "key_kind": key_kind, "holder": h, "wrapped": w, "staff_id": s}
-                for h, w, s in wraps
-            ]
-            self.db.execute(_INSERT_WRAP, rows)
+        """Collect wraps of a case created in this transaction (stored by new_case)."""
+        self._new[case_id].extend(
+            {"case_id": case_id, "key_kind": key_kind, "holder": h, "wrapped": w, "staff_id": s}
+            for h, w, s in wraps
+        )
 
     def _store(
         self, case_id: str, key_kind: str, holder: str, wrapped: bytes, staff_id: str | None = None

@@ -30,7 +30,7 @@ from cases.errors import CaseError, Conflict, Invalid, NotFound, Throttled, Unau
 from cases.notify.service import Outbox
 from cases.principals import ReporterPrincipal
 from cases.questionnaires.service import Answers, QuestionnaireService
-from cases.reports.attachments import AttachmentReader, StoredFile, link, sweep_unlinked
+from cases.reports.attachments import AttachmentReader, StoredFile, link
 from cases.reports.conversation import add_in_order
 from cases.reports.flood import FloodGauge
 from cases.reports.intake import DETAILS_MAX, Draft, Filed, IntakeConfig, IntakeService, Submission
@@ -162,8 +162,10 @@ class ReporterService:
     # --- filing ---------------------------------------------------------------------------
 
     def file(self, sub: Submission, draft: Draft | None = None, once: str | None = None) -> Filed:
-        """File a report; a form token seen before is a replay and changes nothing."""
-        sweep_unlinked(self.db, self.clock)
+        """File a report; a form token seen before is a replay and changes nothing.
+
+        Stale unlinked uploads are not swept here but by the jobs round (portal/jobs.py),
+        once a minute, off the path every report takes."""
         if once is not None:
             self.consume_once(once)
         return IntakeService(self.db, self.clock, self.config.intake).submit(sub, draft)
@@ -398,7 +400,6 @@ class ReporterService:
     def add_evidence(self, principal: ReporterPrincipal, ids: list[str]) -> int:
         """Link files the reporter uploaded in this session to their case, within the quota."""
         case, _key = self.case_and_key(principal)
-        sweep_unlinked(self.db, self.clock)
         if ids and not self._flood_gauge().evidence_room(case, ids):
             raise Conflict(FLOOD_FULL, code="flood_quota")
         self.check_evidence_room(principal, ids)
