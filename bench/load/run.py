@@ -238,16 +238,22 @@ def main() -> None:
         print(f"  {name}={value}")
     server = Server.portal(env, workers=args.workers)
     try:
-        one_ms, bound = argon2_bound()
+        before_ms, _ = argon2_bound()
         latencies, statuses, receipts = file_reports(server.url, args.clients, args.seconds)
+        after_ms, _ = argon2_bound()
+        # The faster of two measurements (before and after the filing, the server idle both
+        # times): the higher bound, so anything else running on the machine lowers the
+        # printed ratio rather than raising it.
+        one_ms = min(before_ms, after_ms)
+        bound = (os.cpu_count() or 1) / (one_ms / 1000)
         ok = statuses.get(201, 0)
         print(f"\n1. filing: {args.clients} clients for {args.seconds:.0f} s")
         print(f"   submissions: {ok} ok, {sum(statuses.values()) - ok} errors {dict(statuses)}")
         print(f"   throughput: {ok / args.seconds:.1f} submissions/s")
         print(
             f"   Argon2id bound: {bound:.0f} submissions/s ({os.cpu_count()} cores, one "
-            f"derivation {one_ms:.1f} ms); achieved {ok / args.seconds / bound:.2f} of it "
-            "(goal: 0.7)"
+            f"derivation {one_ms:.1f} ms, the faster of {before_ms:.1f} before and "
+            f"{after_ms:.1f} after); achieved {ok / args.seconds / bound:.2f} of it (goal: 0.7)"
         )
         print(
             f"   latency: p50 {percentile(latencies, 0.5) * 1000:.0f} ms, "

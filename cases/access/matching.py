@@ -52,10 +52,12 @@ def index_entries(db: Session, entries: Iterable[DirectoryEntry]) -> None:
 
 
 # Built once: every report filed matches and stores the people it names through these.
+_KEYS = table_of(DirectoryKey).c
+_ENTRIES = table_of(DirectoryEntry).c
 _DIRECTORY_KEYS = (
-    select(DirectoryKey.key, DirectoryKey.kind, DirectoryEntry.employee_id)
-    .join(DirectoryEntry, DirectoryEntry.id == DirectoryKey.entry_id)
-    .where(DirectoryKey.key.in_(bindparam("keys", expanding=True)))
+    select(_KEYS.key, _KEYS.kind, _ENTRIES.employee_id)
+    .join_from(table_of(DirectoryKey), table_of(DirectoryEntry), _ENTRIES.id == _KEYS.entry_id)
+    .where(_KEYS.key.in_(bindparam("keys", expanding=True)))
 )
 _INSERT_SUBJECT = insert(table_of(CaseSubject))
 _INSERT_SUBJECT_KEY = insert(table_of(CaseSubjectKey))

@@ -42,8 +42,9 @@ OPEN_STATUSES = (Status.NEW, Status.ACKNOWLEDGED, Status.INVESTIGATING)
 
 
 # Built once: every report filed queues its team's mails through these.
-_QUEUED = select(OutboxMessage.dedupe_key).where(
-    OutboxMessage.dedupe_key.in_(bindparam("keys", expanding=True))
+_OUTBOX = table_of(OutboxMessage).c
+_QUEUED = select(_OUTBOX.dedupe_key).where(
+    _OUTBOX.dedupe_key.in_(bindparam("keys", expanding=True))
 )
 _INSERT_MAIL = insert(table_of(OutboxMessage))
 

@@ -186,7 +186,8 @@ def _count_one_statement(insert: Any) -> Any:
 # Built once (by dialect: is it SQLite?), so each count reuses the statement and its cache
 # key: the flood gauge and the one-time form tokens count on every report filed.
 _COUNT_ONE = {True: _count_one_statement(sqlite_insert), False: _count_one_statement(pg_insert)}
-_COUNT = select(ThrottleCounter.count).where(ThrottleCounter.key == bindparam("key"))
+_COUNTERS = ThrottleCounter.__table__.c
+_COUNT = select(_COUNTERS.count).where(_COUNTERS.key == bindparam("key"))
 
 
 class Throttle:
