@@ -9,7 +9,9 @@ receives a wrapped case key, so it is enforced cryptographically as well as here
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 
 from sqlalchemy import (
     ColumnElement,
@@ -54,23 +56,86 @@ def may_see(db: Session, staff: StaffAccount, case: Case) -> Decision:
             CaseExclusion.case_id == case.id, CaseExclusion.staff_id == staff.id
         )
     ).first()
-    return _decide(db, staff, exclusion, _subject_hashes(db, case))
+    return _decide(exclusion, _subject_hashes(db, case), lambda: _chains(db, [staff])[staff.id])
 
 
 def _decide(
-    db: Session, staff: StaffAccount, exclusion: str | None, subject_hashes: set[str]
+    exclusion: str | None, subject_hashes: set[str], chain: Callable[[], Chain]
 ) -> Decision:
-    """may_see's rule once the case's exclusion of this person and its subjects are read."""
+    """may_see's rule once the case's exclusion of this person and its subjects are read;
+    the person's chain is read only when the case names someone in the directory."""
     if exclusion is not None:
         return Decision(False, "recused" if exclusion == "recused" else "excluded")
     if not subject_hashes:
         return Decision(True, "ok")
-    own = own_hashes(db, staff)
-    if own & subject_hashes:
+    mine = chain()
+    if mine.own & subject_hashes:
         return Decision(False, "subject")
-    if conflict_hashes(db, staff) & subject_hashes:
+    if mine.below & subject_hashes:
         return Decision(False, "manager")
     return Decision(True, "ok")
+
+
+@dataclass(frozen=True)
+class Chain:
+    """Keyed hashes of a person's own directory entries and of everyone below them."""
+
+    own: frozenset[str]
+    below: frozenset[str]  # the own entries included: a chain starts at its head
+
+
+def _chains(db: Session, staff: list[StaffAccount]) -> dict[str, Chain]:
+    """Each person's Chain, for any number of people in one recursive query.
+
+    A person's own entries are those with their e-mail or (when they have one) their
+    employee id; below them is everyone whose manager chain leads to one of those, at any
+    depth. UNION (not UNION ALL) makes the recursion stop on a cyclic management chain.
+    Hashed here under the server secret: the database never holds a hash beside an id.
+    """
+    ids = sorted({person.id for person in staff})
+    rows = db.execute(_CHAINS, {"ids": ids}).all() if ids else []
+    hashed = dict(
+        zip(
+            (r.employee_id for r in rows),
+            directory_hashes(server_secret_of(db), [r.employee_id for r in rows]),
+            strict=True,
+        )
+    )
+    own: dict[str, set[str]] = {i: set() for i in ids}
+    below: dict[str, set[str]] = {i: set() for i in ids}
+    for row in rows:
+        below[row.staff_id].add(hashed[row.employee_id])
+        if row.own:
+            own[row.staff_id].add(hashed[row.employee_id])
+    return {i: Chain(frozenset(own[i]), frozenset(below[i])) for i in ids}
+
+
+def _chains_statement() -> Select[tuple[str, str, bool]]:
+    has_id = and_(StaffAccount.employee_id.is_not(None), StaffAccount.employee_id != "")
+    heads = (
+        select(
+            StaffAccount.id.label("staff_id"),
+            DirectoryEntry.employee_id.label("employee_id"),
+            literal(True).label("own"),
+        )
+        .join(
+            DirectoryEntry,
+            or_(
+                DirectoryEntry.email == StaffAccount.email,
+                and_(has_id, DirectoryEntry.employee_id == StaffAccount.employee_id),
+            ),
+        )
+        .where(StaffAccount.id.in_(bindparam("ids", expanding=True)))
+        .cte("chain", recursive=True)
+    )
+    below = select(heads.c.staff_id, DirectoryEntry.employee_id, literal(False)).join(
+        heads, DirectoryEntry.manager_employee_id == heads.c.employee_id
+    )
+    tree = heads.union(below)
+    return select(tree.c.staff_id, tree.c.employee_id, tree.c.own)
+
+
+_CHAINS = _chains_statement()
 
 
 # Built once (each keeps its cache key): every report filed is routed through eligible().
@@ -111,29 +176,7 @@ def may_open(db: Session, staff: StaffAccount, case: Case) -> Decision:
 
 def own_hashes(db: Session, staff: StaffAccount) -> set[str]:
     """Keyed hashes of this person's own directory entries, computed here: none are stored."""
-    ids = db.scalars(select(DirectoryEntry.employee_id).where(_own_entry(staff)))
-    return set(directory_hashes(server_secret_of(db), ids))
-
-
-def _own_entry(staff: StaffAccount) -> ColumnElement[bool]:
-    conditions = [DirectoryEntry.email == staff.email]
-    if staff.employee_id:
-        conditions.append(DirectoryEntry.employee_id == staff.employee_id)
-    return or_(*conditions)
-
-
-def chain_ids(staff: StaffAccount) -> Select[tuple[str]]:
-    """Employee ids of this person's directory entry and everyone below them, at any depth.
-
-    UNION (not UNION ALL) makes the recursion stop on a cyclic management chain.
-    """
-    base = select(DirectoryEntry.employee_id).where(_own_entry(staff))
-    tree = base.cte("chain", recursive=True)
-    below = select(DirectoryEntry.employee_id).join(
-        tree, DirectoryEntry.manager_employee_id == tree.c.employee_id
-    )
-    tree = tree.union(below)
-    return select(tree.c.employee_id)
+    return set(_chains(db, [staff])[staff.id].own)
 
 
 def conflict_hashes(db: Session, staff: StaffAccount) -> set[str]:
@@ -142,7 +185,7 @@ def conflict_hashes(db: Session, staff: StaffAccount) -> set[str]:
     Hashed in the application under the server secret, so the database never holds a
     hash beside a directory id (docs/access.md, "A stolen database").
     """
-    return set(directory_hashes(server_secret_of(db), db.scalars(chain_ids(staff))))
+    return set(_chains(db, [staff])[staff.id].below)
 
 
 def _session(staff: StaffAccount, db: Session | None) -> Session:
@@ -226,13 +269,19 @@ def eligible(db: Session, staff: list[StaffAccount], case: Case) -> list[StaffAc
         # Several reasons may exclude one person; any one of them is enough.
         exclusions.setdefault(staff_id, reason)
     subjects = _subject_hashes(db, case)
-    return [p for p in candidates if _decide(db, p, exclusions.get(p.id), subjects)]
+    # Everyone's chain in one query (not two per person), and only when the case names
+    # someone in the directory at all.
+    chains = _chains(db, candidates) if subjects else {}
+    return [
+        person
+        for person in candidates
+        if _decide(exclusions.get(person.id), subjects, partial(chains.__getitem__, person.id))
+    ]
 
 
 __all__ = [
     "Decision",
     "allowed_condition",
-    "chain_ids",
     "conflict_hashes",
     "eligible",
     "may_open",
