@@ -365,23 +365,33 @@ class _Checkpointer:
         self._db.close()
 
     def _run(self) -> None:
-        while True:
+        try:
+            while self._one_pass():
+                pass
+        finally:
+            # Never leave the writer waiting on a thread that is gone.
             with self._cond:
-                self._cond.wait_for(lambda: self._wanted or self._stopped)
-                if self._stopped:
-                    return
-                self._wanted = False
-                self._started += 1
-                number = self._started
-            try:
-                busy = self._db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()[0]
-            except sqlite3.Error:
-                busy = 1
-            with self._cond:
-                self._finished = number
+                self._stopped = True
                 self._cond.notify_all()
-            if busy:
-                time.sleep(0.01)  # another connection is checkpointing: let it finish
+
+    def _one_pass(self) -> bool:
+        with self._cond:
+            self._cond.wait_for(lambda: self._wanted or self._stopped)
+            if self._stopped:
+                return False
+            self._wanted = False
+            self._started += 1
+            number = self._started
+        try:
+            busy = self._db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()[0]
+        except sqlite3.Error:
+            busy = 1
+        with self._cond:
+            self._finished = number
+            self._cond.notify_all()
+        if busy:
+            time.sleep(0.01)  # another connection is checkpointing: let it finish
+        return True
 
 
 @contextmanager
