@@ -27,6 +27,7 @@ import statistics
 import tempfile
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 
@@ -39,8 +40,8 @@ LABELS = {
     "plain": "plain Starlette request.form() to disk    ",
     "durable": "plain, and fsync before the 201          ",
 }
-# Seconds taken, HTTP status, the server's peak RSS growth (KiB).
-Run = tuple[float, int, int]
+# Seconds taken, HTTP status, the server's peak RSS growth (KiB), its CPU seconds used.
+Run = tuple[float, int, int, float]
 BOUNDARY = "benchboundary7c1f0e"
 
 
@@ -63,7 +64,7 @@ def body(size_mib: int) -> tuple[Iterator[bytes], int]:
 
 
 def upload(server: Server, path: str, size_mib: int, headers: dict[str, str]) -> Run:
-    """Seconds taken, status, and the server's peak RSS growth (KiB)."""
+    """Seconds taken, status, the server's peak RSS growth (KiB) and CPU seconds."""
     content, length = body(size_mib)
     headers = {
         **headers,
@@ -72,10 +73,27 @@ def upload(server: Server, path: str, size_mib: int, headers: dict[str, str]) ->
     }
     os.sync()  # no dirty pages left by the previous run to slow this one down
     peak = PeakRss(server)
+    cpu = cpu_seconds(server.process.pid)
     started = time.perf_counter()
     answer = httpx.post(f"{server.url}{path}", content=content, headers=headers, timeout=3600)
     took = time.perf_counter() - started
-    return took, answer.status_code, peak.stop()
+    return took, answer.status_code, peak.stop(), cpu_seconds(server.process.pid) - cpu
+
+
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU time of a server process and its worker processes."""
+    total = 0.0
+    try:
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:
+        children = []
+    for one in [pid, *map(int, children)]:
+        try:
+            fields = Path(f"/proc/{one}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
 
 
 def reporter_token(server: Server) -> str:
@@ -148,7 +166,8 @@ def main() -> None:
 
 
 def print_round(number: int, order: list[str], results: dict[str, Run], mib: int) -> None:
-    rate = {name: mib / took for name, (took, _status, _rss) in results.items()}
+    rate = {name: mib / result[0] for name, result in results.items()}
+    cpu = {name: result[3] * 1024 / mib for name, result in results.items()}
     statuses = ",".join(str(results[name][1]) for name in order)
     print(
         f"round {number} ({' '.join(order)}; status {statuses}): "
@@ -156,7 +175,8 @@ def print_round(number: int, order: list[str], results: dict[str, Run], mib: int
         f"plain+fsync {rate['durable']:.0f} MiB/s; "
         f"ratio {rate['portal'] / rate['plain']:.2f}, "
         f"with fsync {rate['portal'] / rate['durable']:.2f}; "
-        f"portal RSS growth {results['portal'][2] / 1024:.1f} MiB"
+        f"portal RSS growth {results['portal'][2] / 1024:.1f} MiB; server CPU s/GiB: "
+        f"portal {cpu['portal']:.1f}, plain {cpu['plain']:.1f}, plain+fsync {cpu['durable']:.1f}"
     )
 
 
@@ -169,7 +189,8 @@ def print_summary(rounds: list[dict[str, Run]], mib: int) -> None:
 
     rates = {name: [mib / r[name][0] for r in rounds] for name in NAMES}
     for name in NAMES:
-        print(f"{LABELS[name]}: MiB/s {spread(rates[name], 0)}")
+        cpu = [r[name][3] * 1024 / mib for r in rounds]
+        print(f"{LABELS[name]}: MiB/s {spread(rates[name], 0)}; server CPU s/GiB {spread(cpu, 1)}")
     bad = sorted({r[name][1] for r in rounds for name in NAMES} - {201})
     if bad:
         print(f"NOT ALL UPLOADS WERE STORED: statuses {bad}")
