@@ -121,6 +121,9 @@ def main() -> None:
         "PORTAL_DATA_DIR": data_dir,
         "PORTAL_UPLOAD_MAX_FILE_MB": str(args.mib + 1),
         "PORTAL_UPLOAD_MAX_REPORT_MB": str(args.mib + 1),
+        # Every round adds a file to the same report: room for all of them (the default
+        # 4 GiB per case refuses the fifth 1 GiB file with a 409).
+        "PORTAL_EVIDENCE_MAX_CASE_MB": str((args.rounds + 1) * (args.mib + 1)),
         "BENCH_TEAM": "1",
         # `portal serve` (the console script) imports this checkout's code, not the installed one.
         "PYTHONPATH": str(ROOT),
