@@ -93,10 +93,9 @@ class StreamEncryptor:
                 return out
             # A chunk is emitted only once a byte beyond it exists: it cannot be the last.
             need = size - held
-            chunk: memoryview | bytearray = self._held
-            if need:
-                chunk = self._own_held()
-                chunk += view[:need]
+            # The chunk across the two pieces is copied once (a bytearray grown by the second
+            # piece could be copied twice).
+            chunk = b"".join((self._held, view[:need])) if need else self._held
             out.append(self._encrypt(chunk, last=False))
             view = view[need:]
         while len(view) > size:
@@ -124,7 +123,7 @@ class StreamEncryptor:
         if self._finished:
             raise CryptoError("stream already finalized")
 
-    def _encrypt(self, chunk: memoryview | bytearray, *, last: bool) -> bytes:
+    def _encrypt(self, chunk: bytes | memoryview | bytearray, *, last: bool) -> bytes:
         if self._counter >= MAX_CHUNKS:
             raise CryptoError("stream too long for a 32-bit chunk counter")
         nonce = self._prefix + NONCE_TAIL.pack(self._counter, last)

@@ -59,7 +59,10 @@ class Limits:
     upload_max_file: int = 1024 * MIB
     upload_max_report: int = 2048 * MIB
     upload_max_files: int = 20
-    chunk_size: int = 64 * 1024
+    # Plaintext bytes per encrypted chunk row of a new file (a file keeps the size it was
+    # written with: its stream header says it). 256 KiB rather than 64 KiB: a quarter of the
+    # rows, and the upload's writer thread spends ~20% less CPU per GiB (docs/architecture.md).
+    chunk_size: int = 256 * 1024
     staff_session_idle: int = 30 * 60
     staff_session_absolute: int = 12 * 3600
     reporter_session_idle: int = 15 * 60

@@ -7,8 +7,14 @@ AES-GCM stream encryption, chunk rows in SQLite) and to a plain Starlette app wh
 request.form() spools the file to a temporary file on disk, never fsynced (the issue's
 yardstick), and once more to the same app fsyncing the file before its 201 (the portal's
 201 waits for its last commit's flush). Every timed upload starts after os.sync(), so
-dirty pages left by the previous run do not slow the next one. Prints the throughput of
-each, the ratios, and each server's peak resident-memory growth during the upload.
+dirty pages left by the previous run do not slow the next one.
+
+Each round uploads once to each of the three, in an order rotating from round to round,
+and takes the ratios within the round: the plain app's own speed swings a lot on this disk
+from one upload to the next (115-450 MiB/s), so a ratio of medians over a few rounds was
+mostly its noise. Prints every round, then per app the median and spread of the
+throughput, the median and spread of the per-round ratios, and the portal's peak
+resident-memory growth during its uploads.
 """
 
 from __future__ import annotations
@@ -21,15 +27,21 @@ import statistics
 import tempfile
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 
 from bench.load.server import ROOT, PeakRss, Server
 
 MIB = 1 << 20
-PORTAL_LABEL = "portal (parse, clean, encrypt, chunk rows)"
-PLAIN_LABEL = "plain Starlette request.form() to disk  "
-DURABLE_LABEL = "plain, and fsync before the 201        "
+NAMES = ["portal", "plain", "durable"]
+LABELS = {
+    "portal": "portal (parse, clean, encrypt, chunk rows)",
+    "plain": "plain Starlette request.form() to disk    ",
+    "durable": "plain, and fsync before the 201          ",
+}
+# Seconds taken, HTTP status, the server's peak RSS growth (KiB), its CPU seconds used.
+Run = tuple[float, int, int, float]
 BOUNDARY = "benchboundary7c1f0e"
 
 
@@ -51,10 +63,8 @@ def body(size_mib: int) -> tuple[Iterator[bytes], int]:
     return pieces(), len(head) + size_mib * MIB + len(tail)
 
 
-def upload(
-    server: Server, path: str, size_mib: int, headers: dict[str, str]
-) -> tuple[float, int, int]:
-    """Seconds taken, status, and the server's peak RSS growth (KiB)."""
+def upload(server: Server, path: str, size_mib: int, headers: dict[str, str]) -> Run:
+    """Seconds taken, status, the server's peak RSS growth (KiB) and CPU seconds."""
     content, length = body(size_mib)
     headers = {
         **headers,
@@ -63,10 +73,27 @@ def upload(
     }
     os.sync()  # no dirty pages left by the previous run to slow this one down
     peak = PeakRss(server)
+    cpu = cpu_seconds(server.process.pid)
     started = time.perf_counter()
     answer = httpx.post(f"{server.url}{path}", content=content, headers=headers, timeout=3600)
     took = time.perf_counter() - started
-    return took, answer.status_code, peak.stop()
+    return took, answer.status_code, peak.stop(), cpu_seconds(server.process.pid) - cpu
+
+
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU time of a server process and its worker processes."""
+    total = 0.0
+    try:
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:
+        children = []
+    for one in [pid, *map(int, children)]:
+        try:
+            fields = Path(f"/proc/{one}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
 
 
 def reporter_token(server: Server) -> str:
@@ -87,13 +114,16 @@ def reporter_token(server: Server) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--mib", type=int, default=1024, help="file size in MiB (default 1 GiB)")
-    parser.add_argument("--rounds", type=int, default=3, help="alternating runs of each server")
+    parser.add_argument("--rounds", type=int, default=5, help="rounds (one upload to each app)")
     args = parser.parse_args()
     data_dir = tempfile.mkdtemp(prefix="portal-bench-upload-")
     env = {
         "PORTAL_DATA_DIR": data_dir,
         "PORTAL_UPLOAD_MAX_FILE_MB": str(args.mib + 1),
         "PORTAL_UPLOAD_MAX_REPORT_MB": str(args.mib + 1),
+        # Every round adds a file to the same report: room for all of them (the default
+        # 4 GiB per case refuses the fifth 1 GiB file with a 409).
+        "PORTAL_EVIDENCE_MAX_CASE_MB": str((args.rounds + 1) * (args.mib + 1)),
         "BENCH_TEAM": "1",
         # `portal serve` (the console script) imports this checkout's code, not the installed one.
         "PYTHONPATH": str(ROOT),
@@ -107,41 +137,81 @@ def main() -> None:
     for name, value in env.items():
         print(f"  {name}={value}")
     print(f"code: {ROOT}")
+    print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     portal = Server.portal(env, team=1)
     plain = Server.uvicorn("bench.upload.plain:app", {"TMPDIR": data_dir})
-    runs: dict[str, list[tuple[float, int, int]]] = {"portal": [], "plain": [], "durable": []}
+    rounds: list[dict[str, Run]] = []
     try:
-        headers = {"Authorization": f"Bearer {reporter_token(portal)}"}
-        upload(portal, "/api/v1/reporter/attachments", 1, headers)  # warm up
-        upload(plain, "/upload", 1, {})
-        # Alternate, so both see the same machine (other work on it comes and goes).
-        for _ in range(args.rounds):
-            runs["portal"].append(upload(portal, "/api/v1/reporter/attachments", args.mib, headers))
-            runs["plain"].append(upload(plain, "/upload", args.mib, {}))
-            runs["durable"].append(upload(plain, "/upload-durable", args.mib, {}))
+        bearer = {"Authorization": f"Bearer {reporter_token(portal)}"}
+        targets = {
+            "portal": (portal, "/api/v1/reporter/attachments", bearer),
+            "plain": (plain, "/upload", {}),
+            "durable": (plain, "/upload-durable", {}),
+        }
+        for server, path, headers in targets.values():
+            upload(server, path, 1, headers)  # warm up
+        # Interleaved: each round uploads once to each app, in an order that rotates from
+        # round to round, so both see the same machine (other work on it comes and goes)
+        # and neither always goes first. A ratio is taken within each round.
+        for n in range(args.rounds):
+            order = NAMES[n % 3 :] + NAMES[: n % 3]
+            results: dict[str, Run] = {}
+            for name in order:
+                server, path, headers = targets[name]
+                results[name] = upload(server, path, args.mib, headers)
+            rounds.append(results)
+            print_round(n + 1, order, results, args.mib)
     finally:
         portal.stop()
         plain.stop()
         shutil.rmtree(data_dir, ignore_errors=True)
-    rates = {}
-    labels = (("portal", PORTAL_LABEL), ("plain", PLAIN_LABEL), ("durable", DURABLE_LABEL))
-    for name, label in labels:
-        for took, status, rss in runs[name]:
-            print(
-                f"{label}: status {status}, {took:.1f} s, {args.mib / took:.0f} MiB/s, "
-                f"peak RSS growth {rss / 1024:.1f} MiB"
-            )
-        rates[name] = args.mib / statistics.median(t for t, _s, _r in runs[name])
+    print_summary(rounds, args.mib)
+
+
+def print_round(number: int, order: list[str], results: dict[str, Run], mib: int) -> None:
+    rate = {name: mib / result[0] for name, result in results.items()}
+    cpu = {name: result[3] * 1024 / mib for name, result in results.items()}
+    statuses = ",".join(str(results[name][1]) for name in order)
     print(
-        f"median throughput: portal {rates['portal']:.0f} MiB/s, plain {rates['plain']:.0f} MiB/s"
+        f"round {number} ({' '.join(order)}; status {statuses}): "
+        f"portal {rate['portal']:.0f}, plain {rate['plain']:.0f}, "
+        f"plain+fsync {rate['durable']:.0f} MiB/s; "
+        f"ratio {rate['portal'] / rate['plain']:.2f}, "
+        f"with fsync {rate['portal'] / rate['durable']:.2f}; "
+        f"portal RSS growth {results['portal'][2] / 1024:.1f} MiB; server CPU s/GiB: "
+        f"portal {cpu['portal']:.1f}, plain {cpu['plain']:.1f}, plain+fsync {cpu['durable']:.1f}"
     )
-    print(f"ratio portal/plain: {rates['portal'] / rates['plain']:.2f}")
+
+
+def print_summary(rounds: list[dict[str, Run]], mib: int) -> None:
+    def spread(values: list[float], digits: int) -> str:
+        return (
+            f"median {statistics.median(values):.{digits}f} "
+            f"(min {min(values):.{digits}f}, max {max(values):.{digits}f})"
+        )
+
+    rates = {name: [mib / r[name][0] for r in rounds] for name in NAMES}
+    for name in NAMES:
+        cpu = [r[name][3] * 1024 / mib for r in rounds]
+        print(f"{LABELS[name]}: MiB/s {spread(rates[name], 0)}; server CPU s/GiB {spread(cpu, 1)}")
+    bad = sorted({r[name][1] for r in rounds for name in NAMES} - {201})
+    if bad:
+        print(f"NOT ALL UPLOADS WERE STORED: statuses {bad}")
+    plain = [p / q for p, q in zip(rates["portal"], rates["plain"], strict=True)]
+    durable = [p / q for p, q in zip(rates["portal"], rates["durable"], strict=True)]
+    print(f"ratio portal/plain, per round: {spread(plain, 2)}")
+    print(f"ratio portal/plain with fsync before the 201, per round: {spread(durable, 2)}")
     print(
-        f"ratio portal/plain with fsync before the 201: {rates['portal'] / rates['durable']:.2f}"
-        f" (plain with fsync {rates['durable']:.0f} MiB/s)"
+        "ratio of the medians: "
+        f"{statistics.median(rates['portal']) / statistics.median(rates['plain']):.2f}, "
+        f"with fsync {statistics.median(rates['portal']) / statistics.median(rates['durable']):.2f}"
     )
-    worst = max(r for _t, _s, r in runs["portal"])
-    print(f"portal peak RSS growth (worst run): {worst / 1024:.1f} MiB")
+    growth = [r["portal"][2] / 1024 for r in rounds]
+    print(
+        f"portal peak RSS growth: worst {max(growth):.1f} MiB, "
+        f"median {statistics.median(growth):.1f} MiB (goal < 64 MiB)"
+    )
+    print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
 
 if __name__ == "__main__":

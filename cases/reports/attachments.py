@@ -19,7 +19,9 @@ from __future__ import annotations
 
 import queue
 import re
+import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
@@ -43,9 +45,12 @@ FLUSH_BYTES = 4 * 1024 * 1024
 # Batches waiting for the writer thread; with the one being written and the one filling,
 # at most (QUEUE_DEPTH + 2) * FLUSH_BYTES of ciphertext is held per upload.
 QUEUE_DEPTH = 2
-# SQLite: how much WAL an upload's writer lets grow before it checkpoints (see _BatchWriter).
-CHECKPOINT_BYTES = 32 * 1024 * 1024
-READ_BATCH = 16
+# SQLite: how much an upload's writer commits before it waits for its checkpointer to have
+# copied the WAL into the database file, so the WAL starts over (see _Checkpointer).
+CHECKPOINT_BYTES = 64 * 1024 * 1024
+# Ciphertext read per query when a file is read back (its chunks may be 64 KiB, 256 KiB or
+# whatever size it was written with).
+READ_BYTES = 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -219,10 +224,12 @@ class _BatchWriter:
     fsynced at each commit) or PostgreSQL's ``synchronous_commit = off``. The last commit's
     flush covers every earlier one, since both databases make a log durable in order, so
     when `finish` returns every chunk is on disk; a crash before it leaves an incomplete,
-    unlinked file for the sweeper, never a complete file with chunks missing. On SQLite
-    the connection also checkpoints the WAL only every `CHECKPOINT_BYTES`, not after every
-    batch: each checkpoint fsyncs a growing database file, which on ext4 costs far more
-    than the bytes it writes.
+    unlinked file for the sweeper, never a complete file with chunks missing.
+
+    On SQLite the batches' commits never checkpoint: a `_Checkpointer` beside the writer
+    copies the WAL into the database file (and fsyncs both) while the next batches are
+    written, and every `CHECKPOINT_BYTES` the writer waits for it to have copied all, so
+    the WAL starts over instead of growing with the file.
     """
 
     def __init__(self, factory: sessionmaker[Session], attachment_id: str) -> None:
@@ -231,6 +238,8 @@ class _BatchWriter:
         self._queue: queue.Queue[_Batch | None] = queue.Queue(maxsize=QUEUE_DEPTH)
         self._error: BaseException | None = None
         self._closed = False
+        self._checkpointer = _Checkpointer.beside(factory)
+        self._since_checkpoint = 0
         self._thread = threading.Thread(target=self._run, name="attachment-writer", daemon=True)
         self._thread.start()
 
@@ -251,12 +260,16 @@ class _BatchWriter:
             raise self._error
 
     def _run(self) -> None:
-        while (batch := self._queue.get()) is not None:
-            if self._error is None:
-                try:
-                    self._write(batch)
-                except BaseException as exc:  # handed to the uploader's thread
-                    self._error = exc
+        try:
+            while (batch := self._queue.get()) is not None:
+                if self._error is None:
+                    try:
+                        self._write(batch)
+                    except BaseException as exc:  # handed to the uploader's thread
+                        self._error = exc
+        finally:
+            if self._checkpointer is not None:
+                self._checkpointer.close()
 
     def _write(self, batch: _Batch) -> None:
         rows = [
@@ -269,9 +282,13 @@ class _BatchWriter:
         values: dict[str, Any] = {"stored_bytes": files.c.stored_bytes + batch.size}
         if last:
             values.update(meta=batch.meta, complete=True)
+        checkpointer = self._checkpointer
+        if checkpointer is not None and last:
+            # What is left of the WAL is copied now, not by the last commit itself.
+            checkpointer.catch_up()
         # Core statements (no ORM bookkeeping per row): the writer thread's CPU is the
         # upload's bound, and it shares two cores with parsing and encrypting.
-        with _batch_session(self.factory, durable=last) as db:
+        with _batch_session(self.factory, durable=last, own_checkpoints=checkpointer is None) as db:
             if rows:
                 db.execute(insert(chunks), rows)
             changed = db.execute(
@@ -279,14 +296,113 @@ class _BatchWriter:
             )
             if not changed.rowcount:  # type: ignore[attr-defined]
                 raise NotFound("The upload was removed while it was being received.")
+        if checkpointer is not None and not last:
+            self._since_checkpoint += batch.size
+            if self._since_checkpoint >= CHECKPOINT_BYTES:
+                # Nothing is committed while it copies: the WAL starts over at the next batch.
+                checkpointer.catch_up()
+                self._since_checkpoint = 0
+            else:
+                checkpointer.nudge()
+
+
+class _Checkpointer:
+    """SQLite: copies the WAL into the database file in a thread of its own, during an upload.
+
+    Without it, the commit that crosses SQLite's checkpoint threshold copies the WAL into
+    the database file and fsyncs both before it returns, and the upload's writer thread,
+    which is its bound, waits for the disk at each. Here that work runs beside the writer:
+    each nudge asks for a passive checkpoint (`PRAGMA wal_checkpoint(PASSIVE)`, which never
+    blocks a writer or a reader and is SQLite's own procedure, fsyncs included), and
+    `catch_up` waits for one pass that starts after it is called. The connection is a
+    plain one to the same file, not one of the engine's pool (a pool of one connection
+    must not be exhausted by an upload).
+    """
+
+    def __init__(self, path: str) -> None:
+        self._db = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
+        self._cond = threading.Condition()
+        self._wanted = False
+        self._stopped = False
+        self._started = 0
+        self._finished = 0
+        self._thread = threading.Thread(target=self._run, name="attachment-checkpoint", daemon=True)
+        self._thread.start()
+
+    @classmethod
+    def beside(cls, factory: sessionmaker[Session]) -> _Checkpointer | None:
+        """One for an upload written through this factory's SQLite file engine, else None."""
+        bind = factory.kw.get("bind")
+        if not isinstance(bind, Engine) or not is_sqlite(bind):
+            return None
+        path = bind.url.database
+        if not path or path == ":memory:" or path.startswith("file:"):
+            return None
+        try:
+            return cls(path)
+        except sqlite3.Error:
+            return None  # the writer's commits then checkpoint as SQLite's settings say
+
+    def nudge(self) -> None:
+        with self._cond:
+            self._wanted = True
+            self._cond.notify_all()
+
+    def catch_up(self) -> None:
+        """Return once a pass started after this call has ended (everything committed by then
+        is copied, unless a reader still needs part of the WAL)."""
+        with self._cond:
+            seen = self._started
+            self._wanted = True
+            self._cond.notify_all()
+            self._cond.wait_for(lambda: self._finished > seen or self._stopped)
+
+    def close(self) -> None:
+        with self._cond:
+            self._stopped = True
+            self._cond.notify_all()
+        self._thread.join()
+        self._db.close()
+
+    def _run(self) -> None:
+        try:
+            while self._one_pass():
+                pass
+        finally:
+            # Never leave the writer waiting on a thread that is gone.
+            with self._cond:
+                self._stopped = True
+                self._cond.notify_all()
+
+    def _one_pass(self) -> bool:
+        with self._cond:
+            self._cond.wait_for(lambda: self._wanted or self._stopped)
+            if self._stopped:
+                return False
+            self._wanted = False
+            self._started += 1
+            number = self._started
+        try:
+            busy = self._db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()[0]
+        except sqlite3.Error:
+            busy = 1
+        with self._cond:
+            self._finished = number
+            self._cond.notify_all()
+        if busy:
+            time.sleep(0.01)  # another connection is checkpointing: let it finish
+        return True
 
 
 @contextmanager
-def _batch_session(factory: sessionmaker[Session], *, durable: bool) -> Iterator[Session]:
+def _batch_session(
+    factory: sessionmaker[Session], *, durable: bool, own_checkpoints: bool = True
+) -> Iterator[Session]:
     """One batch's transaction; unless `durable`, its commit does not wait for the disk.
 
     Without an engine to connect to (a factory bound to a test's connection), every commit
-    keeps the database's own settings.
+    keeps the database's own settings. On SQLite, unless `own_checkpoints`, the commit
+    leaves the WAL to the upload's `_Checkpointer`.
     """
     bind = factory.kw.get("bind")
     if durable or not isinstance(bind, Engine):
@@ -294,7 +410,7 @@ def _batch_session(factory: sessionmaker[Session], *, durable: bool) -> Iterator
             yield db
         return
     with bind.connect() as connection:
-        relaxed = _sqlite_relaxed(connection) if is_sqlite(bind) else nullcontext()
+        relaxed = _sqlite_relaxed(connection, own_checkpoints) if is_sqlite(bind) else nullcontext()
         with relaxed, unit_of_work(sessionmaker(**{**factory.kw, "bind": connection})) as db:
             if bind.dialect.name == "postgresql":
                 db.execute(text("SET LOCAL synchronous_commit = off"))
@@ -302,17 +418,21 @@ def _batch_session(factory: sessionmaker[Session], *, durable: bool) -> Iterator
 
 
 @contextmanager
-def _sqlite_relaxed(connection: Connection) -> Iterator[None]:
-    """synchronous=NORMAL and a longer WAL for one transaction, then cases/db.py's settings.
+def _sqlite_relaxed(connection: Connection, checkpoints: bool) -> Iterator[None]:
+    """synchronous=NORMAL for one transaction, then cases/db.py's settings.
 
     Set on the DBAPI connection outside any transaction (SQLite refuses to change the sync
-    level inside one) and put back before the connection returns to the pool.
+    level inside one) and put back before the connection returns to the pool. Without
+    `checkpoints` the commit never checkpoints (the upload's `_Checkpointer` copies the
+    WAL); with them, only once the WAL holds `CHECKPOINT_BYTES`.
     """
     raw = connection.connection.driver_connection
     assert raw is not None
-    page_size = int(raw.execute("PRAGMA page_size").fetchone()[0])
+    pages = 0
+    if checkpoints:
+        pages = max(1000, CHECKPOINT_BYTES // int(raw.execute("PRAGMA page_size").fetchone()[0]))
     raw.execute("PRAGMA synchronous=NORMAL")
-    raw.execute(f"PRAGMA wal_autocheckpoint={max(1000, CHECKPOINT_BYTES // page_size)}")
+    raw.execute(f"PRAGMA wal_autocheckpoint={pages}")
     try:
         yield
     finally:
@@ -434,17 +554,19 @@ class AttachmentReader:
         )
 
     def _chunks(self, attachment_id: str) -> Iterator[bytes]:
-        # A few chunks per query: a 1 GiB file is never loaded at once.
-        start = 0
+        # About READ_BYTES per query, sized by the first chunk: a 1 GiB file is never
+        # loaded at once, whatever its chunk size.
+        start, limit = 0, 1
         while True:
             stmt = (
                 select(AttachmentChunk.data)
                 .where(AttachmentChunk.attachment_id == attachment_id, AttachmentChunk.idx >= start)
                 .order_by(AttachmentChunk.idx)
-                .limit(READ_BATCH)
+                .limit(limit)
             )
             batch = list(self.db.scalars(stmt))
             yield from batch
-            if len(batch) < READ_BATCH:
+            if len(batch) < limit:
                 return
-            start += READ_BATCH
+            start += limit
+            limit = max(1, READ_BYTES // max(1, len(batch[0])))
