@@ -1,7 +1,6 @@
 """Argon2id profiles, password hashes, and the one-run derivation of a verifier and a key."""
 
 import os
-import threading
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -68,22 +67,7 @@ def _cores() -> int:
 # the thread that freed it, so runs spread over many short-lived worker threads each left one
 # behind (peak resident memory under bench/load grew by 80 MiB; now by about cores x 19 MiB).
 ARGON2_SLOTS = _cores()
-# How much lower than the rest of the process these threads run (Linux `nice`, per thread).
-# Under load every core is busy with Argon2id, and the one writer that commits reports in
-# turn must still get a core the moment it is ready: it is the queue everything waits in.
-ARGON2_NICE = 5
-
-
-def _lower_priority() -> None:
-    try:
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), ARGON2_NICE)
-    except (AttributeError, OSError):  # not on Linux, or not allowed: run at the same priority
-        pass
-
-
-_threads = ThreadPoolExecutor(
-    max_workers=ARGON2_SLOTS, thread_name_prefix="argon2", initializer=_lower_priority
-)
+_threads = ThreadPoolExecutor(max_workers=ARGON2_SLOTS, thread_name_prefix="argon2")
 
 
 def _on_argon2_thread(run: Callable[..., T], *args: Any) -> T:
