@@ -465,7 +465,7 @@ def link(db: Session, case_id: str, ids: list[str]) -> int:
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
-# Built once: every report filed sweeps first.
+# Built once: the jobs round sweeps with it every minute.
 _STALE = select(Attachment.id).where(
     Attachment.linked.is_(False), Attachment.sweep_after <= bindparam("now")
 )
