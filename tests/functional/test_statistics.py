@@ -187,6 +187,30 @@ def test_only_statistics_roles_read_them(
     assert answers == [status] * 4
 
 
+def test_the_nav_offers_the_case_list_only_to_roles_that_may_open_it(
+    client: Any, world: dict[str, Any]
+) -> None:
+    """Analysts and admins are not led to a 403: their nav has no Cases link; others' has."""
+    links = {}
+    for role in ("analyst", "admin", "auditor", "investigator", "finance"):
+        page = client.get("/staff/account", headers=cookie(client, world, role))
+        assert page.status_code == 200
+        links[role] = 'href="/staff/cases"' in page.text
+    cases = {
+        role: client.get("/staff/cases", headers=cookie(client, world, role)) for role in links
+    }
+
+    assert links == {
+        "analyst": False,
+        "admin": False,
+        "auditor": False,
+        "investigator": True,
+        "finance": True,
+    }
+    # The link is shown exactly where the page answers.
+    assert {role: answer.status_code == 200 for role, answer in cases.items()} == links
+
+
 def test_without_a_staff_session_there_are_no_statistics(
     client: Any, world: dict[str, Any], app_db: sessionmaker[Any]
 ) -> None:
