@@ -55,6 +55,12 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     """An engine tuned per backend: SQLite gets WAL, full sync, foreign keys and a busy timeout."""
     if url.startswith("sqlite"):
         _private_sqlite_files(url)
+        if "poolclass" not in kwargs and not _in_memory(url):
+            # Last in, first out: the connection a transaction gets is the one the last
+            # transaction used. SQLite drops a connection's page cache whenever another
+            # connection wrote since it last read; handed round first in, first out, every
+            # write transaction re-read each page it touched (80 reads of 16 KiB a filing).
+            kwargs.setdefault("pool_use_lifo", True)
         engine = create_engine(
             url, connect_args={"timeout": 30, "check_same_thread": False}, **kwargs
         )
@@ -75,6 +81,11 @@ class _SQLiteHintCompiler(SQLiteCompiler):
 
     def get_from_hint_text(self, table: Any, text: str | None) -> str | None:
         return text
+
+
+def _in_memory(url: str) -> bool:
+    database = make_url(url).database
+    return not database or database == ":memory:" or "mode=memory" in database
 
 
 def _private_sqlite_files(url: str) -> None:

@@ -51,9 +51,12 @@ class Deps:
 
     # Every receipt check derives (and is counted) here, in production and in tests alike.
     receipt_kdf: ReceiptKdf
-    # Argon2 runs at once: one per core. Twenty runs in parallel on two cores would each
-    # take ten times longer and starve the writer thread; queued, each request's latency
-    # stays close to its own work.
+    # Argon2 runs on its own threads, one per core (crypto/_kdf.py): twenty runs in
+    # parallel on two cores would each take ten times longer and starve the writer thread.
+    # Twice as many requests as cores are let through to that queue, so a thread that
+    # finishes one derivation starts the next at once rather than waiting for the event
+    # loop to hand it over (with one slot per core a core idled about 5% of the time under
+    # load). The rest wait here in arrival order.
     kdf_slots: CapacityLimiter
     # SQLite takes one writer at a time: a one-token limiter hands its lock over first
     # come, first served (its busy handler would starve some requests for seconds). Other
@@ -64,7 +67,7 @@ class Deps:
     def build(cls, settings: Settings, engine: Engine) -> Deps:
         return cls(
             receipt_kdf=ReceiptKdf(allow_test=kdf_profile(settings).name == "test"),
-            kdf_slots=CapacityLimiter(os.cpu_count() or 2),
+            kdf_slots=CapacityLimiter(2 * (os.cpu_count() or 2)),
             writer=CapacityLimiter(1) if is_sqlite(engine) else None,
         )
 
