@@ -190,10 +190,16 @@ class Segment:
         return (os.cpu_count() or 1) / (min(self.before_ms, self.after_ms) / 1000)
 
 
-def server_cpu_seconds(pid: int) -> float:
-    """User and system CPU the server process has used so far (Linux /proc)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+def server_cpu_seconds(server: Server) -> float:
+    """User and system CPU the server's processes have used so far (Linux /proc)."""
+    ticks = 0
+    for pid in server.pids():
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        ticks += int(fields[11]) + int(fields[12])
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 def file_in_segments(
@@ -298,11 +304,11 @@ def main() -> None:
         print(f"  {name}={value}")
     server = Server.portal(env, workers=args.workers)
     try:
-        cpu_before = server_cpu_seconds(server.process.pid)
+        cpu_before = server_cpu_seconds(server)
         parts, latencies, statuses, receipts = file_in_segments(
             server.url, args.clients, args.seconds, args.segments
         )
-        cpu = server_cpu_seconds(server.process.pid) - cpu_before
+        cpu = server_cpu_seconds(server) - cpu_before
         ok = statuses.get(201, 0)
         seconds = sum(part.seconds for part in parts)
         print(

@@ -90,10 +90,14 @@ class Server:
                 time.sleep(0.1)
         raise RuntimeError("server did not start")
 
+    def pids(self) -> list[int]:
+        """The server process and its workers."""
+        return [self.process.pid, *_children(self.process.pid)]
+
     def rss_kib(self, field: str = "VmRSS") -> int:
         """Resident memory (or with field="VmHWM" its kernel-kept peak) of the server, in KiB."""
         total = 0
-        for pid in [self.process.pid, *_children(self.process.pid)]:
+        for pid in self.pids():
             try:
                 status = Path(f"/proc/{pid}/status").read_text()
             except OSError:
@@ -106,7 +110,7 @@ class Server:
     def peaks_mib(self) -> list[float]:
         """Each server process's peak resident memory (the kernel's VmHWM), in MiB."""
         peaks = []
-        for pid in [self.process.pid, *_children(self.process.pid)]:
+        for pid in self.pids():
             try:
                 status = Path(f"/proc/{pid}/status").read_text()
             except OSError:
