@@ -36,7 +36,6 @@ import threading
 import time
 from collections import Counter
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -190,18 +189,6 @@ class Segment:
         return (os.cpu_count() or 1) / (min(self.before_ms, self.after_ms) / 1000)
 
 
-def server_cpu_seconds(server: Server) -> float:
-    """User and system CPU the server's processes have used so far (Linux /proc)."""
-    ticks = 0
-    for pid in server.pids():
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        ticks += int(fields[11]) + int(fields[12])
-    return ticks / os.sysconf("SC_CLK_TCK")
-
-
 def file_in_segments(
     url: str, clients: int, seconds: float, segments: int
 ) -> tuple[list[Segment], list[float], Counter[int], list[str]]:
@@ -304,11 +291,11 @@ def main() -> None:
         print(f"  {name}={value}")
     server = Server.portal(env, workers=args.workers)
     try:
-        cpu_before = server_cpu_seconds(server)
+        cpu_before = server.cpu_seconds()
         parts, latencies, statuses, receipts = file_in_segments(
             server.url, args.clients, args.seconds, args.segments
         )
-        cpu = server_cpu_seconds(server) - cpu_before
+        cpu = server.cpu_seconds() - cpu_before
         ok = statuses.get(201, 0)
         seconds = sum(part.seconds for part in parts)
         print(

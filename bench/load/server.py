@@ -94,6 +94,17 @@ class Server:
         """The server process and its workers."""
         return [self.process.pid, *_children(self.process.pid)]
 
+    def cpu_seconds(self) -> float:
+        """User and system CPU the server's processes have used so far (Linux /proc)."""
+        ticks = 0
+        for pid in self.pids():
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            ticks += int(fields[11]) + int(fields[12])
+        return ticks / os.sysconf("SC_CLK_TCK")
+
     def rss_kib(self, field: str = "VmRSS") -> int:
         """Resident memory (or with field="VmHWM" its kernel-kept peak) of the server, in KiB."""
         total = 0

@@ -27,7 +27,6 @@ import statistics
 import tempfile
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 
@@ -73,27 +72,11 @@ def upload(server: Server, path: str, size_mib: int, headers: dict[str, str]) ->
     }
     os.sync()  # no dirty pages left by the previous run to slow this one down
     peak = PeakRss(server)
-    cpu = cpu_seconds(server.process.pid)
+    cpu = server.cpu_seconds()
     started = time.perf_counter()
     answer = httpx.post(f"{server.url}{path}", content=content, headers=headers, timeout=3600)
     took = time.perf_counter() - started
-    return took, answer.status_code, peak.stop(), cpu_seconds(server.process.pid) - cpu
-
-
-def cpu_seconds(pid: int) -> float:
-    """User and system CPU time of a server process and its worker processes."""
-    total = 0.0
-    try:
-        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-    except OSError:
-        children = []
-    for one in [pid, *map(int, children)]:
-        try:
-            fields = Path(f"/proc/{one}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    return total
+    return took, answer.status_code, peak.stop(), server.cpu_seconds() - cpu
 
 
 def reporter_token(server: Server) -> str:
