@@ -56,7 +56,7 @@ class Deps:
     # Twice as many requests as cores are let through to that queue, so a thread that
     # finishes one derivation starts the next at once rather than waiting for the event
     # loop to hand it over (with one slot per core a core idled about 5% of the time under
-    # load). The rest wait here in arrival order.
+    # load; docs/deploy.md, "Headroom"). The rest wait here in arrival order.
     kdf_slots: CapacityLimiter
     # SQLite takes one writer at a time: a one-token limiter hands its lock over first
     # come, first served (its busy handler would starve some requests for seconds). Other
