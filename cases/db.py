@@ -95,7 +95,7 @@ def _private_sqlite_files(url: str) -> None:
     the database file.
     """
     database = make_url(url).database
-    if not database or database == ":memory:" or database.startswith("file:"):
+    if not database or _in_memory(url) or database.startswith("file:"):
         return
     path = Path(database)
     if path.parent.is_dir():

@@ -10,15 +10,15 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import Connection, text
 
 from cases.db import make_engine
 
 pytestmark = pytest.mark.sqlite_only
 
 
-def _driver(connection: object) -> int:
-    return id(connection.connection.driver_connection)  # type: ignore[attr-defined]
+def _driver(connection: Connection) -> int:
+    return id(connection.connection.driver_connection)
 
 
 def test_the_next_transaction_gets_the_connection_returned_last(tmp_path: Path) -> None:
