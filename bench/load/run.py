@@ -174,7 +174,7 @@ def argon2_bound(runs_of: int = 15) -> tuple[float, float]:
     return one * 1000, (os.cpu_count() or 1) / one
 
 
-def argon2_saturated(per_core: int = 4) -> float:
+def argon2_saturated(per_core: int = 6) -> float:
     """Derivations per second with every core deriving at once: what the machine can do if it
     did nothing but a report's one derivation. Lower than cores ÷ one idle derivation, because
     parallel derivations share the memory bus and the last-level cache (19 MiB each)."""
