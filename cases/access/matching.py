@@ -26,13 +26,18 @@ from cases.staff.models import DirectoryEntry
 # Rows in these states settle who a typed person is: later namesakes are not candidates.
 SETTLED = frozenset({"id+name", "confirmed"})
 # Preference when one person matches several ways: the most exact label is kept.
-KIND_ORDER = ("name", "alias", "pinyin")
+KIND_ORDER = ("name", "alias", "pinyin", "within")
+# A name found within what was typed ("张伟经理" holds 张伟) counts only while nothing
+# matches what was typed as a whole: "张伟强" is 张伟强 when the directory has them, and
+# only otherwise perhaps 张伟.
+WITHIN = "within"
+WHOLE = frozenset({"name", "alias", "pinyin", "employee_id", "email", "id+name", "confirmed"})
 
 
 @dataclass(frozen=True)
 class Candidate:
     employee_id: str
-    kind: str  # employee_id | email | id+name | name | alias | pinyin
+    kind: str  # employee_id | email | id+name | name | alias | pinyin | within
 
     @property
     def exact(self) -> bool:
@@ -72,17 +77,24 @@ class Matcher:
         """Everyone the typed values may mean, exact identifier matches first.
 
         When an exact id (or e-mail) and the name agree on a person, that settles it and
-        namesakes are not candidates. Otherwise every person found either way is one.
+        namesakes are not candidates. Otherwise every person found either way is one. When
+        nothing matches at all, everyone whose name is within what was typed is one
+        ("销售总监张伟", "Mr Zhang Wei (Sales)": typed_keys' `within`).
         """
         typed = typed_keys(name, employee_id, email)
         rows = self.db.execute(_DIRECTORY_KEYS, {"keys": sorted(typed.all())})
         exact: dict[str, str] = {}
         fuzzy: dict[str, str] = {}
+        within: set[str] = set()
         for key, kind, person in rows:
             if key in typed.exact:
                 exact[person] = typed.exact[key]
+            elif key in typed.within:
+                within.add(person)
             elif _rank(kind) < _rank(fuzzy.get(person, "")):
                 fuzzy[person] = kind
+        if not exact and not fuzzy:
+            fuzzy = dict.fromkeys(within, WITHIN)
         settled = [person for person in exact if person in fuzzy]
         if settled:
             return [Candidate(p, "id+name" if p in settled else exact[p]) for p in sorted(exact)]
@@ -184,7 +196,8 @@ class Matcher:
         for row in self.db.scalars(
             select(CaseSubjectKey).where(CaseSubjectKey.key_hash.in_(sorted(kinds)))
         ):
-            hits.setdefault((row.case_id, row.group_id), []).append(kinds[row.key_hash])
+            kind = WITHIN if row.kind == WITHIN else kinds[row.key_hash]
+            hits.setdefault((row.case_id, row.group_id), []).append(kind)
         person = self._hash(entry.employee_id)
         touched: set[str] = set()
         for (case_id, group), found in hits.items():
@@ -192,6 +205,8 @@ class Matcher:
             if self._already_candidate(case_id, group, person):
                 continue
             if not exact and self._settled(case_id, group):
+                continue
+            if set(found) == {WITHIN} and self._matched_whole(case_id, group):
                 continue
             kind = exact[0] if exact else min(found, key=_rank)
             self.db.add(
@@ -215,6 +230,15 @@ class Matcher:
         )
         return self.db.scalars(stmt).first() is not None
 
+    def _matched_whole(self, case_id: str, group: str) -> bool:
+        """Whether someone matches what was typed as a whole (not just a name within it)."""
+        stmt = select(CaseSubject.id).where(
+            CaseSubject.case_id == case_id,
+            CaseSubject.group_id == group,
+            CaseSubject.matched_by.in_(sorted(WHOLE)),
+        )
+        return self.db.scalars(stmt).first() is not None
+
     def _settled(self, case_id: str, group: str) -> bool:
         stmt = select(CaseSubject.id).where(
             CaseSubject.case_id == case_id,
@@ -230,6 +254,8 @@ class Matcher:
         keys = {self._key_hash(k): kind for k, kind in typed.exact.items()}
         for key in typed.names:
             keys.setdefault(self._key_hash(key), "name")
+        for key in typed.within:
+            keys.setdefault(self._key_hash(key), WITHIN)
         if keys:
             rows = [
                 {"case_id": case_id, "group_id": group, "key_hash": h, "kind": kind}

@@ -4,7 +4,9 @@ Two spellings of one person must share a key: "zhang wei", "ZHANG WEI", "Zhang  
 "Wei Zhang", "Zhang-Wei", "张 伟", "张伟" and "Zhāng Wěi" all do. Keys are compared for
 equality only; a shared key is a match. Identifier keys (employee id, e-mail) are exact;
 name keys (the name as written, in any order, its aliases, its pinyin) are not, and a
-match by them alone must be confirmed by an investigator before it is settled.
+match by them alone must be confirmed by an investigator before it is settled. A name
+written with a title or department ("张伟经理", "销售总监张伟", "Mr Zhang Wei (Sales)")
+also carries the keys of the names within it, which count when nothing else matches.
 """
 
 from __future__ import annotations
@@ -22,6 +24,11 @@ import crypto
 MAX_PERMUTED_PARTS = 4
 # Readings of characters with several pronunciations (曾 ceng/zeng) multiply: keep a few.
 MAX_READINGS = 4
+# How much of a long text is searched for a name within it (typed_keys' `within`): these
+# bound the keys one typed person makes (at most about 90 of each script; every key is a
+# stored row, and a flood of reports must not multiply them).
+WITHIN_HAN_CHARS = 32
+WITHIN_WORDS = 24
 ID_PREFIX = "#id:"
 EMAIL_PREFIX = "#email:"
 EXACT_KINDS = frozenset({"employee_id", "email"})
@@ -97,9 +104,35 @@ def _pinyin(han: str) -> set[str]:
 
 def name_keys(name: str) -> dict[str, str]:
     """Every key of a name, each with how it was made ("name" or "pinyin")."""
-    han, other = _parts(name)
+    return _name_keys(*_parts(name))
+
+
+def _name_keys(han: list[str], other: list[str]) -> dict[str, str]:
     keys = dict.fromkeys(_pinyin("".join(han)) if han else set(), "pinyin")
     keys.update(dict.fromkeys(_orderless(han) | _orderless(other), "name"))
+    return keys
+
+
+def _within(han: list[str], other: list[str]) -> set[str]:
+    """Keys of the names a longer text may hold: "王伟经理", "销售总监王伟" and "王伟（销售部）"
+    hold 王伟; "Mr Wang Wei" and "Wang Wei (Sales Director)" hold Wang Wei.
+
+    Chinese: every run of 2 to 4 characters of the Chinese text, spaces and punctuation
+    removed (a Chinese name is 2 to 4 characters and is written without a separator
+    before a title). Latin: every 2 or 3 neighbouring words, as two keys that every
+    directory name of those words holds: the words sorted (any order) and run together as
+    written (the pinyin of a Chinese name, family name first or last). A single word is
+    never a key: "Mr Wang" is nobody, as "Wang" alone is.
+    """
+    keys: set[str] = set()
+    joined = "".join(han)[:WITHIN_HAN_CHARS]
+    for size in range(2, 5):
+        keys |= {joined[start : start + size] for start in range(len(joined) - size + 1)}
+    words = other[:WITHIN_WORDS]
+    for size in (2, 3):
+        for start in range(len(words) - size + 1):
+            run = words[start : start + size]
+            keys |= {" ".join(sorted(run)), "".join(run)}
     return keys
 
 
@@ -109,9 +142,12 @@ class TypedKeys:
 
     exact: dict[str, str] = field(default_factory=dict)  # key -> "employee_id" | "email"
     names: frozenset[str] = frozenset()
+    # Keys of names within what was typed (a title or department around a name): they
+    # count only while nothing matches what was typed as a whole (Matcher.candidates).
+    within: frozenset[str] = frozenset()
 
     def all(self) -> set[str]:
-        return set(self.exact) | set(self.names)
+        return set(self.exact) | set(self.names) | set(self.within)
 
 
 def _identifier_keys(value: str) -> dict[str, str]:
@@ -130,7 +166,10 @@ def typed_keys(name: str, employee_id: str = "", email: str = "") -> TypedKeys:
     # An id or e-mail typed into the name field counts as one too.
     if "@" in folded or (len(folded.split()) == 1 and any(c.isdigit() for c in folded)):
         exact.update(_identifier_keys(folded))
-    return TypedKeys(exact, frozenset(name_keys(name)))
+    han, other = _parts(name)
+    names = _name_keys(han, other)
+    within = _within(han, other) - set(names)
+    return TypedKeys(exact, frozenset(names), frozenset(within))
 
 
 def entry_keys(employee_id: str, email: str, name: str, aliases: str) -> dict[str, str]:

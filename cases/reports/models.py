@@ -176,7 +176,8 @@ class CaseSubject(Base):
     case_id: Mapped[str] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
     directory_hash: Mapped[str | None] = mapped_column(String(64), index=True)
     # How the match was made: employee_id | email | id+name (id and name agree) | name |
-    # alias | pinyin | confirmed | rejected | none. Anything but an exact id needs confirming.
+    # alias | pinyin | within (a name inside what was typed) | confirmed | rejected | none.
+    # Anything but an exact id needs confirming.
     matched_by: Mapped[str] = mapped_column(String(16), default="none")
     needs_confirmation: Mapped[bool] = mapped_column(Boolean, default=False)
     # {name, employee_id, email} as typed; empty on candidates found later by a directory

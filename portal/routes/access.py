@@ -69,6 +69,7 @@ MATCH_LABELS = {
     "name": N_("needs confirming: matched by name only"),
     "alias": N_("needs confirming: matched by another name in the directory"),
     "pinyin": N_("needs confirming: matched by the pinyin of a Chinese name"),
+    "within": N_("needs confirming: their name is part of what was typed, with other words"),
 }
 FIELD_MESSAGES = {
     "required": N_("This is required."),

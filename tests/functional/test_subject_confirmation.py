@@ -142,3 +142,34 @@ def test_an_admin_page_upload_with_aliases_removes_the_chain_at_once(
     assert answer.status_code == 200
     assert answer.context["result"].revoked == 1
     assert not _director_may_see(app_db, world)
+
+
+def test_a_name_written_with_a_title_is_shown_as_found_within_it(
+    client: Any, app: Any, app_db: sessionmaker[Any]
+) -> None:
+    """ "销售总监张伟" (sales director 张伟): the director above 张伟 is kept away, and the
+    access page says the name was found within what was typed, to be confirmed."""
+    with app_world(app, app_db) as made:
+        DirectoryService(made.db, made.clock, SECRET).import_rows(
+            [
+                Row("D1", "Director", "director@corp.example", "Sales", ""),
+                Row("E3", "张伟", "zw@corp.example", "Sales", "D1"),
+            ]
+        )
+        director = made.staff("director@corp.example", "investigator", employee_id="D1")
+        ana = made.staff("ana@example.com")
+        filed = made.file(subjects=[SubjectInput(name="销售总监张伟")])
+        clock = made.clock
+    world = {"director": director.account.id, "case": filed.case.id}
+    log_in(client, ana, clock)
+
+    page = client.get(f"/staff/cases/{filed.case.id}/access")
+    chinese = client.get(
+        f"/staff/cases/{filed.case.id}/access", headers={"Accept-Language": "zh-CN"}
+    )
+
+    assert page.status_code == 200
+    assert [(s.entry_name, s.matched_by) for s in page.context["subjects"]] == [("张伟", "within")]
+    assert "their name is part of what was typed" in page.text
+    assert "所填内容中包含此人的姓名" in chinese.text
+    assert not _director_may_see(app_db, world)

@@ -67,6 +67,13 @@ VARIANTS = [
     (ZHANG, SubjectInput(name="Somebody", employee_id="e3")),
     (ZHANG_HAN, SubjectInput(name="张 伟")),
     (ZHANG_HAN, SubjectInput(name="Zhang Wei")),
+    # With a title, honorific or department, as people write about a boss.
+    (ZHANG_HAN, SubjectInput(name="张伟经理")),
+    (ZHANG_HAN, SubjectInput(name="销售总监张伟")),
+    (ZHANG_HAN, SubjectInput(name="张伟（销售部）")),
+    (ZHANG_HAN, SubjectInput(name="Sales director Zhang Wei")),
+    (ZHANG, SubjectInput(name="Mr. Zhang Wei")),
+    (ZHANG, SubjectInput(name="Zhang Wei (Sales Director)")),
 ]
 
 
@@ -79,6 +86,12 @@ VARIANT_IDS = [
     "lowercase-id",
     "han-with-space",
     "pinyin-for-han",
+    "han-with-title-after",
+    "han-with-title-before",
+    "han-with-department",
+    "pinyin-with-title",
+    "latin-with-honorific",
+    "latin-with-title",
 ]
 
 
@@ -292,3 +305,73 @@ def test_the_matcher_finds_every_candidate_of_a_common_name(db_session: Session)
     found = Matcher(db_session, SECRET).candidates("Zhang Wei")
 
     assert [(c.employee_id, c.exact) for c in found] == [("E3", False), ("E7", False)]
+
+
+def _states(db: Session, case: Case) -> list[tuple[str, bool]]:
+    rows = db.scalars(select(CaseSubject).where(CaseSubject.case_id == case.id))
+    return sorted((r.matched_by, r.needs_confirmation) for r in rows)
+
+
+def test_a_name_within_what_was_typed_waits_for_confirmation(db_session: Session) -> None:
+    """ "销售总监张伟": 张伟 is a candidate to confirm ("within"), never settled by it."""
+    world = _world(db_session, ZHANG_HAN)
+
+    filed = world.file(subjects=[SubjectInput(name="销售总监张伟")])
+
+    assert _states(db_session, filed.case) == [("within", True)]
+    found = Matcher(db_session, SECRET).candidates("张伟经理")
+    assert [(c.employee_id, c.kind, c.exact) for c in found] == [("E3", "within", False)]
+
+
+def test_a_whole_name_match_keeps_the_names_within_it_out(db_session: Session) -> None:
+    """张伟强 is in the directory: "张伟强" means them, and 张伟 (whose name is inside it)
+    is not a candidate. Without 张伟强 in the directory, 张伟 is one."""
+    world = _world(db_session, ZHANG_HAN)
+    matcher = Matcher(db_session, SECRET)
+    assert [(c.employee_id, c.kind) for c in matcher.candidates("张伟强")] == [("E3", "within")]
+
+    DirectoryService(db_session, world.clock, SECRET).import_rows(
+        [Row("E8", "张伟强", "zwq@corp.example", "Audit", "")]
+    )
+
+    assert [(c.employee_id, c.kind) for c in matcher.candidates("张伟强")] == [("E8", "name")]
+    assert [(c.employee_id, c.kind) for c in matcher.candidates("张伟强经理")] == [
+        ("E3", "within"),
+        ("E8", "within"),
+    ]
+    assert matcher.candidates("Mr Zhang") == []  # one word is nobody, with a title or not
+
+
+def test_a_name_within_is_found_when_the_person_joins_the_directory_later(
+    db_session: Session,
+) -> None:
+    """ "Wang Qiang (Sales)" filed before 王强 was imported: the import makes 王强 a candidate
+    and takes the keys of the chain above at once."""
+    world = _world(db_session, ZHANG)
+    filed = world.file(subjects=[SubjectInput(name="Sales manager Wang Qiang")])
+    director = world.people["director@corp.example"].account
+    assert director.id in _holders(db_session, filed.case.id)
+    access = AccessService(db_session, world.clock, AuditLog(db_session, world.clock, SECRET))
+
+    report = DirectoryService(db_session, world.clock, SECRET).import_rows(
+        [Row("E1043", "王强", "", "Sales", "D1")]
+    )
+    access.enforce_all()
+
+    assert report.rematched_cases == {filed.case.id}
+    assert ("within", True) in _states(db_session, filed.case)
+    _shut_out(db_session, world, filed.case, "director@corp.example", "ceo@corp.example")
+
+
+def test_an_import_adds_no_name_within_beside_a_whole_match(db_session: Session) -> None:
+    """ "张伟强" matched 张伟强 at filing; importing someone named 张伟 later adds nothing."""
+    world = _world(db_session, Row("E8", "张伟强", "zwq@corp.example", "Sales", "D1"))
+    filed = world.file(subjects=[SubjectInput(name="张伟强")])
+    assert _states(db_session, filed.case) == [("name", True)]
+
+    report = DirectoryService(db_session, world.clock, SECRET).import_rows(
+        [Row("E9", "张伟", "zw9@corp.example", "Audit", "")]
+    )
+
+    assert report.rematched_cases == set()
+    assert _states(db_session, filed.case) == [("name", True)]

@@ -1,5 +1,6 @@
 """Property: any spelling variant of a directory name (case, spaces, punctuation, order, tone
-marks, Chinese spacing, pinyin) excludes that person and their whole management chain."""
+marks, Chinese spacing, pinyin), also with a title, honorific or department before or after
+it, excludes that person and their whole management chain."""
 
 from __future__ import annotations
 
@@ -81,6 +82,35 @@ def han_variant(draw: st.DrawFn, name: str) -> str:
     return text.upper() if draw(st.booleans()) else text.title()
 
 
+# What people write around a name: titles, honorifics, departments, regions.
+WORDS_ZH = ["经理", "总监", "销售总监", "销售部", "主管", "先生", "女士", "华东区", "的", "副总"]
+WORDS_EN = ["Mr", "Ms.", "Sales Director", "manager", "from Sales", "East region", "(VP)"]
+
+
+@st.composite
+def with_words(draw: st.DrawFn, name: str, variant: st.SearchStrategy[str]) -> str:
+    """A spelling of the name with words before and/or after it, in brackets or not. Chinese
+    words may touch Chinese characters (张伟经理); Latin words are set apart, as written."""
+    typed = draw(variant).strip()
+    words = draw(st.lists(st.sampled_from(WORDS_ZH + WORDS_EN), min_size=1, max_size=3))
+    for word in words:
+        if draw(st.booleans()):
+            word = draw(st.sampled_from(["({})", "（{}）", "[{}]"])).format(word)
+        before = draw(st.booleans())
+        touching = (word[-1], typed[0]) if before else (typed[-1], word[0])
+        # Chinese touches Chinese ("张伟经理") and brackets touch anything ("张伟（销售部）"),
+        # but Latin never touches a letter: not "Mrwang", nor "经理wang".
+        joins = all(_is_han(c) or not c.isalnum() for c in touching)
+        gaps = ["", " ", "、", "，"] if joins else [" ", ", "]
+        gap = draw(st.sampled_from(gaps))
+        typed = f"{word}{gap}{typed}" if before else f"{typed}{gap}{word}"
+    return typed
+
+
+def _is_han(char: str) -> bool:
+    return "\u4e00" <= char <= "\u9fff"
+
+
 def _check_excluded(db: Session, world: World, typed: str) -> None:
     filed = world.file(subjects=[SubjectInput(name=typed)])
     holders = set(db.scalars(select(KeyWrap.staff_id).where(KeyWrap.case_id == filed.case.id)))
@@ -117,6 +147,24 @@ def test_chinese_spelling_and_pinyin_variants_exclude_the_person_and_chain(
 
     @settings(max_examples=10, deadline=None, suppress_health_check=list(HealthCheck))
     @given(typed=han_variant(name))
+    def check(typed: str) -> None:
+        _check_excluded(db_session, world, typed)
+
+    check()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", LATIN + HAN)
+def test_a_name_among_titles_and_departments_excludes_the_person_and_chain(
+    db_session: Session, name: str
+) -> None:
+    """ "销售总监张伟", "张伟（销售部）经理", "Mr Zhang Wei (VP)": the person named inside is a
+    candidate, so they and everyone above them are kept away."""
+    world = _world(db_session, name)
+    variant = han_variant(name) if name in HAN else latin_variant(name)
+
+    @settings(max_examples=10, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(typed=with_words(name, variant))
     def check(typed: str) -> None:
         _check_excluded(db_session, world, typed)
 

@@ -45,6 +45,33 @@ def test_a_different_person_or_a_part_of_the_name_does_not_match() -> None:
     assert not _matches("Li Wei", "张伟")
 
 
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "张伟经理",
+        "销售总监张伟",
+        "张伟（销售部）",
+        "华东区 销售部 张 伟",
+        "Sales director Zhang Wei",
+        "Mr. Zhang Wei",
+        "Zhang Wei (Sales)",
+        "Wei Zhang, East region",
+    ],
+)
+def test_a_name_with_a_title_or_department_holds_the_name_within_it(typed: str) -> None:
+    """The name's key is among the keys of names within what was typed, not the whole."""
+    keys = typed_keys(typed)
+    directory = set(entry_keys("E3", "", "张伟", "")) | set(entry_keys("E4", "", "Zhang Wei", ""))
+    assert keys.within & directory
+    assert not keys.names & directory
+
+
+def test_one_word_with_a_title_is_nobody() -> None:
+    """ "Mr Zhang" or "张经理" name no one: a family name alone is not a person."""
+    for typed in ("Mr Zhang", "Manager Zhang", "张经理"):
+        assert not typed_keys(typed).all() & set(entry_keys("E3", "", "Zhang Wei", ""))
+
+
 def test_an_alias_matches_like_the_name() -> None:
     """Aliases from the directory's aliases column are keys of their own, pinyin included."""
     assert _matches("tom zhang", "张伟", "Tom Zhang|小张")
