@@ -12,6 +12,7 @@ also carries the keys of the names within it, which count when nothing else matc
 from __future__ import annotations
 
 import itertools
+import re
 import unicodedata
 from dataclasses import dataclass, field
 
@@ -92,14 +93,25 @@ def _orderless(parts: list[str]) -> set[str]:
 
 def _pinyin(han: str) -> set[str]:
     """The Latin keys of a Chinese name: its readings, tones and separators dropped, with the
-    family name first or last ("Zhang Wei", "Wei Zhang"; 欧阳娜 as "Na Ouyang" too)."""
+    family name first or last ("Zhang Wei", "Wei Zhang"; 欧阳娜 as "Na Ouyang" too). ü is
+    written v, u or yu (吕 as Lv, Lu or Lyu, the passport spelling)."""
     readings = pinyin(han, style=Style.NORMAL, heteronym=True, errors="ignore")
     keys: set[str] = set()
     for syllables in itertools.islice(itertools.product(*readings), MAX_READINGS):
         for cut in range(len(syllables)):
-            key = "".join(syllables[cut:] + syllables[:cut])
-            keys |= {key, key.replace("v", "u").replace("ü", "u")}
+            key = "".join(syllables[cut:] + syllables[:cut]).replace("ü", "v")
+            keys |= {key, key.replace("v", "u"), key.replace("v", "yu")}
     return keys
+
+
+# ü after l or n written "yu", as passports do (吕 Lyu, 女 Nyu, 略 Lyue).
+_PASSPORT_U = re.compile(r"(?<=[ln])yu")
+
+
+def _as_pinyin_v(words: list[str]) -> list[str]:
+    """The words with the passport spelling of ü as pinyin's v: "lyu wei" → "lv wei", so a
+    name typed as on a passport meets a directory keyed before Lyu was a key of its own."""
+    return [_PASSPORT_U.sub("v", word) for word in words]
 
 
 def name_keys(name: str) -> dict[str, str]:
@@ -109,6 +121,7 @@ def name_keys(name: str) -> dict[str, str]:
 
 def _name_keys(han: list[str], other: list[str]) -> dict[str, str]:
     keys = dict.fromkeys(_pinyin("".join(han)) if han else set(), "pinyin")
+    keys.update(dict.fromkeys(_orderless(_as_pinyin_v(other)), "name"))
     keys.update(dict.fromkeys(_orderless(han) | _orderless(other), "name"))
     return keys
 
@@ -128,11 +141,11 @@ def _within(han: list[str], other: list[str]) -> set[str]:
     joined = "".join(han)[:WITHIN_HAN_CHARS]
     for size in range(2, 5):
         keys |= {joined[start : start + size] for start in range(len(joined) - size + 1)}
-    words = other[:WITHIN_WORDS]
-    for size in (2, 3):
-        for start in range(len(words) - size + 1):
-            run = words[start : start + size]
-            keys |= {" ".join(sorted(run)), "".join(run)}
+    for words in {tuple(other[:WITHIN_WORDS]), tuple(_as_pinyin_v(other[:WITHIN_WORDS]))}:
+        for size in (2, 3):
+            for start in range(len(words) - size + 1):
+                run = words[start : start + size]
+                keys |= {" ".join(sorted(run)), "".join(run)}
     return keys
 
 

@@ -77,7 +77,7 @@ class CaseItem(Answer):
 
 class RelatedOut(Answer):
     """Another case this caller may see that names the same person; ``certain`` is false for
-    a match by name, alias or pinyin only ("possibly related")."""
+    a match by name, alias, pinyin or a name within what was typed ("possibly related")."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, from_attributes=True)
 

@@ -74,6 +74,7 @@ VARIANTS = [
     (ZHANG_HAN, SubjectInput(name="Sales director Zhang Wei")),
     (ZHANG, SubjectInput(name="Mr. Zhang Wei")),
     (ZHANG, SubjectInput(name="Zhang Wei (Sales Director)")),
+    (Row("E3", "吕伟", "lv.wei@corp.example", "Sales", "D1"), SubjectInput(name="LYU Wei")),
 ]
 
 
@@ -92,6 +93,7 @@ VARIANT_IDS = [
     "pinyin-with-title",
     "latin-with-honorific",
     "latin-with-title",
+    "passport-spelling-of-u-umlaut",
 ]
 
 

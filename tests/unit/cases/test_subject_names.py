@@ -30,6 +30,10 @@ def _matches(typed: str, directory_name: str, aliases: str = "") -> bool:
         ("周婷", "周婷 Zhou Ting"),
         ("Na Ouyang", "欧阳娜"),
         ("Zeng Wei", "曾伟"),
+        ("Lyu Wei", "吕伟"),
+        ("LV WEI", "吕伟"),
+        ("Wei Lu", "吕伟"),
+        ("吕伟", "Lyu Wei"),
     ],
 )
 def test_each_spelling_shares_a_key_with_the_directory_name(
@@ -64,6 +68,14 @@ def test_a_name_with_a_title_or_department_holds_the_name_within_it(typed: str) 
     directory = set(entry_keys("E3", "", "张伟", "")) | set(entry_keys("E4", "", "Zhang Wei", ""))
     assert keys.within & directory
     assert not keys.names & directory
+
+
+def test_the_passport_spelling_of_u_umlaut_meets_keys_made_before_it() -> None:
+    """ "Lyu Wei" (吕伟 as a passport writes it) carries pinyin's "lvwei", the key a directory
+    imported before "lyu" was a key already holds, so no re-import is needed."""
+    assert {"lvwei", "weilv"} <= typed_keys("Lyu Wei").all()
+    assert "lvwei" in typed_keys("Mr Lyu Wei (Sales)").within
+    assert "nvwa" in typed_keys("Nyu Wa").all()
 
 
 def test_one_word_with_a_title_is_nobody() -> None:
