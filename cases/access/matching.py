@@ -12,16 +12,23 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import bindparam, delete, insert, or_, select
+from sqlalchemy import and_, bindparam, delete, insert, or_, select
 from sqlalchemy.orm import Session
 
 import crypto
 from cases.access.models import CaseSubjectKey, DirectoryKey
-from cases.access.names import EXACT_KINDS, entry_keys, id_hash, typed_keys
+from cases.access.names import (
+    EXACT_KINDS,
+    account_keys,
+    entry_keys,
+    id_hash,
+    staff_hash,
+    typed_keys,
+)
 from cases.db import new_id, table_of
 from cases.reports.models import Case, CaseSubject
 from cases.reports.sealing import SUBJECT, open_json, seal_json
-from cases.staff.models import DirectoryEntry
+from cases.staff.models import DirectoryEntry, StaffAccount
 
 # Rows in these states settle who a typed person is: later namesakes are not candidates.
 SETTLED = frozenset({"id+name", "confirmed"})
@@ -36,12 +43,17 @@ WHOLE = frozenset({"name", "alias", "pinyin", "employee_id", "email", "id+name",
 
 @dataclass(frozen=True)
 class Candidate:
-    employee_id: str
+    employee_id: str  # "" for a portal account the directory does not know (staff_id)
     kind: str  # employee_id | email | id+name | name | alias | pinyin | within
+    staff_id: str | None = None
 
     @property
     def exact(self) -> bool:
         return self.kind in EXACT_KINDS or self.kind == "id+name"
+
+
+# Who a match found: ("directory", employee id) or ("staff", account id).
+Person = tuple[str, str]
 
 
 def index_entries(db: Session, entries: Iterable[DirectoryEntry]) -> None:
@@ -64,6 +76,23 @@ _DIRECTORY_KEYS = (
     .join_from(table_of(DirectoryKey), table_of(DirectoryEntry), _ENTRIES.id == _KEYS.entry_id)
     .where(_KEYS.key.in_(bindparam("keys", expanding=True)))
 )
+# Every portal account with the directory entry it is linked to, if any (as the policy
+# links them: by e-mail, or by the employee id the account carries).
+_ACCOUNTS = table_of(StaffAccount).c
+_ACCOUNT_PEOPLE = select(
+    _ACCOUNTS.id, _ACCOUNTS.name, _ACCOUNTS.email, _ENTRIES.employee_id
+).outerjoin_from(
+    table_of(StaffAccount),
+    table_of(DirectoryEntry),
+    or_(
+        _ENTRIES.email == _ACCOUNTS.email,
+        and_(
+            _ACCOUNTS.employee_id.is_not(None),
+            _ACCOUNTS.employee_id != "",
+            _ENTRIES.employee_id == _ACCOUNTS.employee_id,
+        ),
+    ),
+)
 _INSERT_SUBJECT = insert(table_of(CaseSubject))
 _INSERT_SUBJECT_KEY = insert(table_of(CaseSubjectKey))
 
@@ -82,24 +111,40 @@ class Matcher:
         ("销售总监张伟", "Mr Zhang Wei (Sales)": typed_keys' `within`).
         """
         typed = typed_keys(name, employee_id, email)
-        rows = self.db.execute(_DIRECTORY_KEYS, {"keys": sorted(typed.all())})
-        exact: dict[str, str] = {}
-        fuzzy: dict[str, str] = {}
-        within: set[str] = set()
-        for key, kind, person in rows:
+        wanted = typed.all()
+        rows = self.db.execute(_DIRECTORY_KEYS, {"keys": sorted(wanted)})
+        exact: dict[Person, str] = {}
+        fuzzy: dict[Person, str] = {}
+        within: set[Person] = set()
+
+        def found(key: str, kind: str, person: Person) -> None:
             if key in typed.exact:
                 exact[person] = typed.exact[key]
             elif key in typed.within:
                 within.add(person)
             elif _rank(kind) < _rank(fuzzy.get(person, "")):
                 fuzzy[person] = kind
+
+        for key, kind, employee in rows:
+            found(key, kind, ("directory", employee))
+        # Portal accounts are people too, directory or not: an account the directory does
+        # not know is excluded as itself, and one it knows by its directory entry (with the
+        # managers above it) when named by the account's own name or e-mail.
+        # The directory's own way of matching a person comes first: an account adds what it
+        # alone matched (a person the directory did not find, or an exact e-mail).
+        by_directory = set(exact) | set(fuzzy) | within
+        for staff_id, account_name, account_email, linked in self.db.execute(_ACCOUNT_PEOPLE):
+            person = ("directory", linked) if linked else ("staff", staff_id)
+            for key, kind in account_keys(account_name or "", account_email or ""):
+                if key in wanted and (person not in by_directory or key in typed.exact):
+                    found(key, kind, person)
         if not exact and not fuzzy:
             fuzzy = dict.fromkeys(within, WITHIN)
         settled = [person for person in exact if person in fuzzy]
         if settled:
-            return [Candidate(p, "id+name" if p in settled else exact[p]) for p in sorted(exact)]
-        found = [Candidate(p, exact[p]) for p in sorted(exact)]
-        return found + [Candidate(p, k) for p, k in sorted(fuzzy.items()) if p not in exact]
+            return [_candidate(p, "id+name" if p in settled else exact[p]) for p in sorted(exact)]
+        first = [_candidate(p, exact[p]) for p in sorted(exact)]
+        return first + [_candidate(p, k) for p, k in sorted(fuzzy.items()) if p not in exact]
 
     def is_known_id(self, employee_id: str) -> bool:
         keys = typed_keys("", employee_id).exact
@@ -114,7 +159,7 @@ class Matcher:
         group = new_id()
         rows: dict[str | None, tuple[str, bool]] = {}
         for found in self.candidates(name, employee_id, email):
-            rows[self._hash(found.employee_id)] = (found.kind, not found.exact)
+            rows[self._person_hash(found)] = (found.kind, not found.exact)
         # An id nobody in the directory has yet still excludes whoever gets it later.
         for key, kind in typed_keys(name, employee_id, email).exact.items():
             if kind == "employee_id":
@@ -189,8 +234,26 @@ class Matcher:
         self.db.flush()
         return touched
 
+    def rematch_account(self, account: StaffAccount) -> set[str]:
+        """A new portal account against everyone typed in reports already filed, as a
+        directory import does for its people: a report that named the account's e-mail or
+        name before it existed keeps it away. Returns the ids of the cases that gained one."""
+        keys = dict(account_keys(account.name or "", account.email))
+        linked = self.db.execute(
+            _ACCOUNT_PEOPLE.where(_ACCOUNTS.id == account.id, _ENTRIES.employee_id.is_not(None))
+        ).first()
+        person = (
+            self._hash(linked.employee_id) if linked else staff_hash(self.server_secret, account.id)
+        )
+        touched = self._rematch(keys, person)
+        self.db.flush()
+        return touched
+
     def _rematch_one(self, entry: DirectoryEntry) -> set[str]:
         keys = entry_keys(entry.employee_id, entry.email or "", entry.name, entry.aliases or "")
+        return self._rematch(keys, self._hash(entry.employee_id))
+
+    def _rematch(self, keys: dict[str, str], person: str) -> set[str]:
         kinds = {self._key_hash(key): kind for key, kind in keys.items()}
         hits: dict[tuple[str, str], list[str]] = {}
         for row in self.db.scalars(
@@ -198,7 +261,6 @@ class Matcher:
         ):
             kind = WITHIN if row.kind == WITHIN else kinds[row.key_hash]
             hits.setdefault((row.case_id, row.group_id), []).append(kind)
-        person = self._hash(entry.employee_id)
         touched: set[str] = set()
         for (case_id, group), found in hits.items():
             exact = sorted(k for k in found if k in EXACT_KINDS)
@@ -266,6 +328,11 @@ class Matcher:
     def _hash(self, employee_id: str) -> str:
         return id_hash(self.server_secret, employee_id)
 
+    def _person_hash(self, found: Candidate) -> str:
+        if found.staff_id is not None:
+            return staff_hash(self.server_secret, found.staff_id)
+        return self._hash(found.employee_id)
+
     def _key_hash(self, key: str) -> str:
         return crypto.keyed_hash(self.server_secret, "subject-match-key", key)
 
@@ -274,6 +341,11 @@ def open_subject(case: Case, case_key: bytes, row: CaseSubject) -> dict[str, str
     """What was typed about a subject, from a row of a case whose key the caller holds."""
     value = open_json(case_key, case.id, SUBJECT, row.id, row.sealed)
     return {k: str(v) for k, v in value.items()}
+
+
+def _candidate(person: Person, kind: str) -> Candidate:
+    where, ident = person
+    return Candidate(ident, kind) if where == "directory" else Candidate("", kind, ident)
 
 
 def _rank(kind: str) -> int:

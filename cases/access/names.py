@@ -11,6 +11,7 @@ also carries the keys of the names within it, which count when nothing else matc
 
 from __future__ import annotations
 
+import functools
 import itertools
 import re
 import unicodedata
@@ -48,6 +49,29 @@ def identifier(value: str) -> str:
 def id_hash(server_secret: bytes, employee_id: str) -> str:
     """Keyed hash of an employee id: the same for "E3", " e3 " and "Ｅ３"."""
     return crypto.keyed_hash(server_secret, "directory-employee-id", identifier(employee_id))
+
+
+def staff_hash(server_secret: bytes, staff_id: str) -> str:
+    """Keyed hash a case subject stores for a portal account the directory does not know.
+
+    Its own label, so no directory employee id, however chosen, can hash to it."""
+    return crypto.keyed_hash(server_secret, "staff-account", staff_id)
+
+
+@functools.lru_cache(maxsize=4096)
+def account_keys(name: str, email: str) -> tuple[tuple[str, str], ...]:
+    """The keys of a portal account as a person: its display name (kind "name" or "pinyin"),
+    its e-mail (exact) and, when it has two or more parts, the e-mail's local part as a name
+    ("li.qiang@…" is Li Qiang). Remembered: a pure function of the two values."""
+    keys: dict[str, str] = {}
+    local = email.partition("@")[0]
+    han, other = _parts(local)
+    if len(han) + len(other) >= 2:
+        keys.update(_name_keys(han, other))
+    if name.strip():
+        keys.update(name_keys(name))
+    keys.update(_identifier_keys(email) if "@" in email else {})
+    return tuple(sorted(keys.items()))
 
 
 def is_han(char: str) -> bool:
@@ -203,11 +227,13 @@ def split_aliases(aliases: str) -> list[str]:
 __all__ = [
     "EXACT_KINDS",
     "TypedKeys",
+    "account_keys",
     "entry_keys",
     "fold",
     "id_hash",
     "identifier",
     "name_keys",
     "split_aliases",
+    "staff_hash",
     "typed_keys",
 ]

@@ -29,6 +29,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session, object_session
 from sqlalchemy.sql import Select
 
+from cases.access.names import staff_hash
 from cases.db import server_secret_of
 from cases.reports.models import Case, CaseExclusion, CaseSubject, KeyWrap, PendingGrant
 from cases.staff.directory import directory_hashes
@@ -101,8 +102,11 @@ def _chains(db: Session, staff: list[StaffAccount]) -> dict[str, Chain]:
             strict=True,
         )
     )
-    own: dict[str, set[str]] = {i: set() for i in ids}
-    below: dict[str, set[str]] = {i: set() for i in ids}
+    # Everyone is also the portal account they are: a report can name an account the
+    # directory does not know (Matcher.candidates), and it is theirs whatever the directory says.
+    secret = server_secret_of(db)
+    own: dict[str, set[str]] = {i: {staff_hash(secret, i)} for i in ids}
+    below: dict[str, set[str]] = {i: set(own[i]) for i in ids}
     for row in rows:
         below[row.staff_id].add(hashed[row.employee_id])
         if row.own:

@@ -13,6 +13,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from cases.access.matching import Matcher
+from cases.access.names import staff_hash
 from cases.access.policy import eligible, may_see
 from cases.audit.service import Actor, AuditLog
 from cases.clock import Clock
@@ -107,10 +108,24 @@ class AccessService:
             if row.sealed:
                 typed.setdefault(row.group_id or row.id, self._typed(case, case_key, row))
         hashes = {row.directory_hash for row in rows if row.directory_hash is not None}
-        entries = entries_by_hash(self.db, server_secret_of(self.db), hashes)
+        secret = server_secret_of(self.db)
+        entries = entries_by_hash(self.db, secret, hashes)
+        accounts = self._accounts_by_hash(secret, hashes - set(entries))
         return [
-            self._subject_row(row, typed.get(row.group_id or row.id, {}), entries) for row in rows
+            self._subject_row(row, typed.get(row.group_id or row.id, {}), entries, accounts)
+            for row in rows
         ]
+
+    def _accounts_by_hash(self, secret: bytes, hashes: set[str]) -> dict[str, StaffAccount]:
+        """The portal accounts behind subject hashes the directory does not explain."""
+        if not hashes:
+            return {}
+        found = {}
+        for account in self.db.scalars(select(StaffAccount)):
+            hashed = staff_hash(secret, account.id)
+            if hashed in hashes:
+                found[hashed] = account
+        return found
 
     def confirm_subject(
         self, principal: StaffPrincipal, case: Case, case_key: bytes, subject_id: str
@@ -178,9 +193,25 @@ class AccessService:
         return {k: str(v) for k, v in value.items()}
 
     def _subject_row(
-        self, row: CaseSubject, typed: dict[str, str], entries: dict[str, DirectoryEntry]
+        self,
+        row: CaseSubject,
+        typed: dict[str, str],
+        entries: dict[str, DirectoryEntry],
+        accounts: dict[str, StaffAccount],
     ) -> SubjectRow:
         entry = entries.get(row.directory_hash) if row.directory_hash is not None else None
+        account = accounts.get(row.directory_hash) if row.directory_hash is not None else None
+        if entry is None and account is not None:
+            # A portal account the directory does not know: shown by its name and e-mail.
+            return SubjectRow(
+                id=row.id,
+                name=typed.get("name", ""),
+                employee_id=typed.get("employee_id", ""),
+                needs_confirmation=row.needs_confirmation,
+                matched_by=row.matched_by,
+                entry_name=account.name or account.email,
+                entry_department=account.email,
+            )
         return SubjectRow(
             id=row.id,
             name=typed.get("name", ""),

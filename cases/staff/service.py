@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 import crypto
+from cases.access.matching import Matcher
 from cases.clock import Clock, epoch
 from cases.db import new_id
 from cases.errors import Conflict, Invalid, Message, Unauthorized
@@ -103,6 +104,7 @@ class StaffService:
             account.totp_enrolled = True
         self.db.add(account)
         self.db.flush()
+        self._named_before(account)
         return NewAccount(account, secret)
 
     def create_unenrolled(
@@ -126,7 +128,13 @@ class StaffService:
         self.clear_login(account)
         self.db.add(account)
         self.db.flush()
+        self._named_before(account)
         return account
+
+    def _named_before(self, account: StaffAccount) -> None:
+        """Reports filed before this account existed that named its e-mail or name keep it
+        away (it holds no key yet, so there is nothing to revoke)."""
+        Matcher(self.db, self.server_secret).rematch_account(account)
 
     def clear_login(self, account: StaffAccount) -> None:
         """No password, no key pair, no TOTP: the account waits for its enrolment link."""
