@@ -251,9 +251,11 @@ def _merged(ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:
 class IsoMediaFilter:
     """Streams an ISO base media file, neutralising its metadata in place."""
 
-    def __init__(self) -> None:
+    def __init__(self, box_cap: int = BOX_CAP) -> None:
         self.cleaned = False
+        # The most bytes held at once (a held box and a box header), for the memory tests.
         self.peak_buffer = 0
+        self._cap = box_cap
         self._ok = True
         self._pos = 0
         self._state = "header"
@@ -334,7 +336,7 @@ class IsoMediaFilter:
             self._fail(out, head)
             return
         self._left = size - len(head)
-        if kind in _HELD and size <= BOX_CAP:
+        if kind in _HELD and size <= self._cap:
             self._state, self._box_start = "box", self._pos - len(head)
             self._box += head
         elif kind in _TOP_BLANK:
