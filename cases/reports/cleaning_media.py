@@ -59,8 +59,7 @@ _LEAVES = frozenset(
 )
 # A HEIF image's meta box: what it may hold, and what its item properties may be.
 _HEIF_KEEP = frozenset(
-    {b"hdlr", b"pitm", b"iinf", b"iloc", b"iref", b"idat", b"dinf", b"grpl", b"free"}
-    | {b"skip"}
+    {b"hdlr", b"pitm", b"iinf", b"iloc", b"iref", b"idat", b"dinf", b"grpl", b"free"} | {b"skip"}
 )
 _HEIF_BLANK = frozenset({b"xml ", b"bxml", b"uuid", b"udta", b"XMP_"})
 _HEIF_PROPERTIES = frozenset(
@@ -402,7 +401,9 @@ class IsoMediaFilter:
             elif kind not in _LEAVES:
                 self._ok = False
 
-    def _top_meta(self, data: bytearray, payload: int, end: int, start: int) -> list[tuple[int, int]]:
+    def _top_meta(
+        self, data: bytearray, payload: int, end: int, start: int
+    ) -> list[tuple[int, int]]:
         """A top-level meta box: an image's keeps its structure, any other is blanked."""
         children = _image_meta_children(data, payload, end)
         if children is None:

@@ -204,7 +204,7 @@ def webp_with_exif_and_xmp() -> tuple[bytes, Image.Image]:
     return out.getvalue(), image
 
 
-def boxes(data: bytes, start: int = 0, end: int | None = None, depth: int = 0) -> dict[int, tuple[int, bytes]]:
+def boxes(data: bytes, start: int = 0, end: int | None = None) -> dict[int, tuple[int, bytes]]:
     """Offset to (size, type) of every box, walking into containers and meta boxes."""
     end = len(data) if end is None else end
     found: dict[int, tuple[int, bytes]] = {}
@@ -216,14 +216,15 @@ def boxes(data: bytes, start: int = 0, end: int | None = None, depth: int = 0) -
             size, header = struct.unpack_from(">Q", data, at + 8)[0], 16
         elif size == 0:
             size = end - at
-        assert size >= header and at + size <= end, f"bad box {kind!r} at {at}"
+        assert size >= header, f"box {kind!r} at {at} smaller than its header"
+        assert at + size <= end, f"box {kind!r} at {at} past its parent"
         found[at] = (size, kind)
         inner = at + header
         if kind == b"meta":
             inner += 4 if data[inner : inner + 4] == b"\x00\x00\x00\x00" else 0
-            found.update(boxes(data, inner, at + size, depth + 1))
+            found.update(boxes(data, inner, at + size))
         elif kind in CONTAINERS:
-            found.update(boxes(data, inner, at + size, depth + 1))
+            found.update(boxes(data, inner, at + size))
         at += size
     assert at == end, "boxes do not fill their parent"
     return found

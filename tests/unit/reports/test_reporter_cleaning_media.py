@@ -29,7 +29,8 @@ def test_voice_memo_loses_date_encoder_place_model_and_times() -> None:
     """An M4A tagged with ©day, ©too (the iPhone), ©xyz and a model keeps its layout and
     audio bytes, and mutagen finds no tag in what comes out."""
     original = media.voice_memo()
-    assert media.MODEL.encode() in original and media.GPS.encode() in original
+    assert media.MODEL.encode() in original
+    assert media.GPS.encode() in original
 
     cleaned, cleaner = clean(original)
 
@@ -92,7 +93,8 @@ def test_webp_loses_exif_and_xmp_and_decodes_to_the_same_pixels() -> None:
 
     assert len(cleaned) == len(original)
     media.assert_no_canary(cleaned)
-    assert b"EXIF" not in cleaned and b"XMP " not in cleaned
+    assert b"EXIF" not in cleaned
+    assert b"XMP " not in cleaned
     assert cleaned[20] & 0x0C == 0  # VP8X flags: no EXIF, no XMP
     decoded = Image.open(io.BytesIO(cleaned))
     decoded.load()
