@@ -277,7 +277,7 @@ def assert_no_canary(data: bytes) -> None:
 
 def header_times(data: bytes) -> list[int]:
     """Creation and modification times of every mvhd, tkhd and mdhd."""
-    times = []
+    times: list[int] = []
     for offset, (_, kind) in boxes(data).items():
         if kind in {b"mvhd", b"tkhd", b"mdhd"}:
             version = data[offset + 8]
