@@ -143,7 +143,8 @@ def exif_payload() -> bytes:
 
 def heic(exif_in: str = "mdat", method: int | None = None) -> tuple[bytes, tuple[int, int]]:
     """A HEIC: meta (hdlr pict, pitm, iinf with an hvc1 and an Exif item, iloc, iprp) and
-    mdat; exif_in "mdat" or "idat". Returns the file and the Exif item's absolute range."""
+    mdat; exif_in "mdat", "idat" or "mdat before meta". Returns the file and the Exif
+    item's absolute range."""
     picture = b"\x00\x00\x00\x10" + MEDIA[:200]
     exif = exif_payload()
 
@@ -187,6 +188,10 @@ def heic(exif_in: str = "mdat", method: int | None = None) -> tuple[bytes, tuple
         meta = layout(0, mdat_payload)
         exif_range = (len(ftyp) + meta_size - len(exif), len(ftyp) + meta_size)
         return ftyp + meta + box(b"mdat", picture), exif_range
+    if exif_in == "mdat before meta":
+        start = len(ftyp) + 8 + len(picture)
+        meta = layout(start, len(ftyp) + 8)
+        return ftyp + box(b"mdat", picture, exif) + meta, (start, start + len(exif))
     meta = layout(mdat_payload + len(picture), mdat_payload)
     start = mdat_payload + len(picture)
     return ftyp + meta + box(b"mdat", picture, exif), (start, start + len(exif))

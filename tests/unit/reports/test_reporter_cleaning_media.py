@@ -84,6 +84,34 @@ def test_heic_exif_item_it_cannot_locate_is_not_called_cleaned() -> None:
     assert not cleaner.cleaned
 
 
+def test_heic_exif_item_sent_on_before_its_meta_is_not_called_cleaned() -> None:
+    """An Exif item in an mdat that comes before the meta box naming it has gone by when it
+    is found: the file is stored with the same length and reported not cleaned."""
+    original, _ = media.heic("mdat before meta")
+
+    cleaned, cleaner = clean(original)
+
+    assert len(cleaned) == len(original)
+    assert not cleaner.cleaned
+
+
+def test_version_1_times_and_a_large_size_mdat_are_handled() -> None:
+    """mvhd with 64-bit times (version 1) is zeroed, and an mdat with a 64-bit size
+    streams through untouched; the file is called cleaned."""
+    times = struct.pack(">QQ", media.RECORDED, media.RECORDED)
+    mvhd = media.full(b"mvhd", 1, 0, times, struct.pack(">IQ", 1000, 2000), bytes(80))
+    ftyp = media.box(b"ftyp", b"isom", bytes(4), b"isom")
+    mdat = struct.pack(">I4sQ", 1, b"mdat", 16 + len(media.MEDIA)) + media.MEDIA
+    original = ftyp + media.box(b"moov", mvhd) + mdat
+
+    cleaned, cleaner = clean(original, 11)
+
+    assert media.header_times(original) == [media.RECORDED, media.RECORDED]
+    assert media.header_times(cleaned) == [0, 0]
+    assert cleaned[-len(mdat) :] == mdat
+    assert cleaner.cleaned
+
+
 def test_webp_loses_exif_and_xmp_and_decodes_to_the_same_pixels() -> None:
     """WebP's EXIF and XMP chunks become zeroed JUNK chunks and VP8X loses their flags;
     Pillow finds no EXIF and decodes the same pixels."""
