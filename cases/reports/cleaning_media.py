@@ -33,6 +33,13 @@ _AUDIO_BRANDS = frozenset({b"M4A ", b"M4B ", b"M4P ", b"F4A "})
 # QuickTime files may start without ftyp; these are the boxes they start with.
 _QUICKTIME_FIRST = frozenset({b"wide", b"mdat", b"moov", b"free", b"skip"})
 
+# Track handlers whose samples may hold a place or a time: timed metadata, text,
+# subtitles, closed captions and timecode.
+_TIMED_DETAILS = frozenset({b"meta", b"text", b"sbtl", b"subt", b"clcp", b"tmcd"})
+# More separate Exif/XMP ranges than this in one file is not a phone's: refused rather
+# than checked against every block of mdat.
+_MAX_RANGES = 1024
+
 _HELD = frozenset({b"moov", b"moof", b"meta"})
 # Top-level boxes that carry nothing about the reporter, copied as they are.
 _TOP_KEEP = frozenset(
@@ -236,6 +243,36 @@ def _image_meta_children(
     return None
 
 
+def _child(data: bytearray, start: int, end: int, *path: bytes) -> tuple[int, int] | None:
+    """Payload start and end of the box at `path` below [start, end); None if absent."""
+    for name in path:
+        found = [(p, stop) for kind, _, p, stop in _children(data, start, end) if kind == name]
+        if not found:
+            return None
+        start, end = found[0]
+    return start, end
+
+
+def _samples_plain(data: bytearray, start: int, end: int) -> bool:
+    """Whether a track's samples are free of recording details we cannot reach.
+
+    Picture and sound are; timed text, timecode (a time of day) and timed metadata such
+    as GoPro's GPS track (``gpmd``) may carry the place or time in ``mdat``, which is not
+    read. Apple's ``mebx`` metadata tracks (orientation, Live Photo) pass unless their
+    keys name a location.
+    """
+    hdlr = _child(data, start, end, b"mdia", b"hdlr")
+    handler = bytes(data[hdlr[0] + 8 : hdlr[0] + 12]) if hdlr else b""
+    if handler not in _TIMED_DETAILS:
+        return True
+    stsd = _child(data, start, end, b"mdia", b"minf", b"stbl", b"stsd")
+    if handler != b"meta" or stsd is None:
+        return False
+    entries = _children(data, stsd[0] + 8, stsd[1])
+    described = bytes(data[stsd[0] : stsd[1]]).lower()
+    return all(kind == b"mebx" for kind, *_ in entries) and b"location" not in described
+
+
 def _merged(ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:
     """Sorted ranges with overlapping ones joined, so no byte is counted twice."""
     out: list[tuple[int, int]] = []
@@ -384,19 +421,25 @@ class IsoMediaFilter:
         except _Malformed:
             self._ok = False
             return bytes(box)
-        self._ranges = _merged([*self._ranges, *ranges])
-        self._to_cover = sum(high - low for low, high in self._ranges)
+        merged = _merged([*self._ranges, *ranges])
+        if len(merged) > _MAX_RANGES:
+            self._ok = False
+        else:
+            self._ranges = merged
+            self._to_cover = sum(high - low for low, high in merged)
         return bytes(work)
 
     def _walk(self, data: bytearray, start: int, end: int, depth: int) -> None:
         if depth > _MAX_DEPTH:
             raise _Malformed("boxes nested too deep")
         for kind, at, payload, stop in _children(data, start, end):
+            if kind == b"trak" and not _samples_plain(data, payload, stop):
+                self._ok = False
             if kind in _CONTAINERS:
                 self._walk(data, payload, stop, depth + 1)
             elif kind in _TIMES:
                 _zero_times(data, payload, stop)
-            elif kind in _BLANK:
+            elif kind in _BLANK or kind[0] == 0xA9:  # ©xyz, ©day... outside udta
                 _blank(data, at, payload, stop)
             elif kind not in _LEAVES:
                 self._ok = False

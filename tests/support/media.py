@@ -44,7 +44,7 @@ def full(kind: bytes, version: int, flags: int, *parts: bytes) -> bytes:
     return box(kind, struct.pack(">I", version << 24 | flags), *parts)
 
 
-def _moov(chunk_offset: int, handler: bytes, extra: bytes = b"") -> bytes:
+def _moov(chunk_offset: int, handler: bytes, extra: bytes = b"", entry: bytes = b"") -> bytes:
     times = struct.pack(">II", RECORDED, RECORDED + 60)
     mvhd = full(b"mvhd", 0, 0, times, struct.pack(">II", 1000, 2000), bytes(80))
     tkhd = full(b"tkhd", 0, 3, times, struct.pack(">IIII", 1, 0, 2000, 0), bytes(60))
@@ -61,7 +61,7 @@ def _moov(chunk_offset: int, handler: bytes, extra: bytes = b"") -> bytes:
     )
     stbl = box(
         b"stbl",
-        full(b"stsd", 0, 0, struct.pack(">I", 1), mp4a),
+        full(b"stsd", 0, 0, struct.pack(">I", 1), entry or mp4a),
         full(b"stts", 0, 0, struct.pack(">III", 1, 2, 1024)),
         full(b"stsc", 0, 0, struct.pack(">IIII", 1, 1, 2, 1)),
         full(b"stsz", 0, 0, struct.pack(">IIII", 0, 2, len(MEDIA) // 2, len(MEDIA) // 2)),
@@ -73,11 +73,27 @@ def _moov(chunk_offset: int, handler: bytes, extra: bytes = b"") -> bytes:
     return box(b"moov", mvhd, trak, extra)
 
 
-def plain_mp4(brand: bytes = b"M4A ", extra: bytes = b"", media: bytes = MEDIA) -> bytes:
-    """ftyp, moov (mvhd, one sound trak with its sample table) and mdat, times set."""
+def plain_mp4(
+    brand: bytes = b"M4A ",
+    extra: bytes = b"",
+    media: bytes = MEDIA,
+    handler: bytes = b"soun",
+    entry: bytes = b"",
+) -> bytes:
+    """ftyp, moov (mvhd, one trak, sound unless told, with its sample table) and mdat,
+    times set; `entry` replaces the mp4a sample entry."""
     ftyp = box(b"ftyp", brand, struct.pack(">I", 0), brand, b"isom")
-    size = len(ftyp) + len(_moov(0, b"soun", extra))
-    return ftyp + _moov(size + 8, b"soun", extra) + box(b"mdat", media)
+    size = len(ftyp) + len(_moov(0, handler, extra, entry))
+    return ftyp + _moov(size + 8, handler, extra, entry) + box(b"mdat", media)
+
+
+def mebx(*keys: str) -> bytes:
+    """Apple's timed metadata sample entry naming its keys."""
+    named = b"".join(
+        box(struct.pack(">I", i), box(b"keyd", b"mdta", key.encode()))
+        for i, key in enumerate(keys, start=1)
+    )
+    return box(b"mebx", bytes(6), struct.pack(">H", 1), box(b"keys", named))
 
 
 def voice_memo() -> bytes:

@@ -268,6 +268,30 @@ def test_unknown_box_in_moov_is_still_neutralised_but_not_called_cleaned() -> No
 
 
 @pytest.mark.parametrize(
+    ("handler", "entry", "cleaned"),
+    [
+        (b"meta", media.box(b"gpmd", bytes(6), struct.pack(">H", 1)), False),
+        (b"meta", media.mebx("com.apple.quicktime.location.ISO6709"), False),
+        (b"tmcd", media.box(b"tmcd", bytes(6), struct.pack(">H", 1)), False),
+        (b"sbtl", media.box(b"tx3g", bytes(6), struct.pack(">H", 1)), False),
+        (b"meta", media.mebx("com.apple.quicktime.video-orientation"), True),
+    ],
+)
+def test_tracks_whose_samples_may_hold_place_or_time_are_not_called_cleaned(
+    handler: bytes, entry: bytes, cleaned: bool
+) -> None:
+    """A GPS telemetry track (gpmd), timed location keys, timecode or subtitles keep their
+    samples in mdat, which is not read: such a file is not called cleaned. Apple's
+    orientation track carries nothing of the kind."""
+    original = media.plain_mp4(b"qt  ", handler=handler, entry=entry)
+
+    out, cleaner = clean(original)
+
+    assert set(media.header_times(out)) == {0}
+    assert cleaner.cleaned is cleaned
+
+
+@pytest.mark.parametrize(
     ("build", "kind"),
     [
         (lambda: media.plain_mp4(b"isom"), "video/mp4"),
