@@ -9,6 +9,9 @@ zeros; ``mvhd``/``tkhd``/``mdhd`` creation and modification times become 0. A HE
 WebP's ``EXIF`` and ``XMP `` chunks become zeroed ``JUNK`` chunks (readers skip chunks
 they do not know) and ``VP8X`` loses its EXIF and XMP flags.
 
+Samples are never read: a track whose samples may hold the place or the time (GPS
+telemetry, timed location keys, timecode, subtitles) makes the file "not cleaned".
+
 Media data streams through: only ``moov``, ``moof`` and a top-level ``meta`` box are held
 whole, up to ``BOX_CAP`` bytes (a larger one passes unchanged). A file is reported cleaned
 only when every box or chunk was understood and every neutralisation was complete; a
