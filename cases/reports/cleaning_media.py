@@ -78,6 +78,10 @@ _HEIF_PROPERTIES = frozenset(
     | {b"lhvC", b"oinf", b"tols", b"altt", b"uncC", b"cmpd", b"free", b"skip"}
 )
 _HEIF_METADATA_ITEMS = frozenset({b"Exif", b"mime"})
+# What a zeroed Exif item starts with, so readers find an empty EXIF rather than bytes
+# they cannot parse: no offset to the TIFF header, a big-endian header, one IFD with no
+# entries and no next IFD.
+_EMPTY_EXIF = b"\x00\x00\x00\x00MM\x00\x2a\x00\x00\x00\x08" + bytes(6)
 _HEIF_IMAGE_ITEMS = frozenset(
     {b"hvc1", b"av01", b"grid", b"iden", b"iovl", b"hvt1", b"jpeg", b"tmap", b"unci"}
 )
@@ -305,6 +309,8 @@ class IsoMediaFilter:
         self._in_mdat = False
         # Absolute [start, end) ranges still to be zeroed as mdat streams past.
         self._ranges: list[tuple[int, int]] = []
+        # Where a zeroed Exif item starts (absolute), to be given an empty EXIF there.
+        self._empty_exif: list[int] = []
         self._to_cover = 0
         self._covered = 0
 
@@ -409,6 +415,10 @@ class IsoMediaFilter:
                 zeroed = bytearray(chunk) if zeroed is None else zeroed
                 zeroed[a - start : b - start] = bytes(b - a)
                 self._covered += b - a
+        for at in self._empty_exif:
+            a, b = max(at, start), min(at + len(_EMPTY_EXIF), end)
+            if zeroed is not None and a < b:
+                zeroed[a - start : b - start] = _EMPTY_EXIF[a - at : b - at]
         return chunk if zeroed is None else bytes(zeroed)
 
     def _process(self, box: bytearray, start: int) -> bytes:
@@ -416,11 +426,12 @@ class IsoMediaFilter:
         work = bytearray(box)
         try:
             kind, payload, end = _box_at(work, 0, len(work))
+            ranges: list[tuple[int, int]] = []
+            empty_exif: list[int] = []
             if kind == b"meta":
-                ranges = self._top_meta(work, payload, end, start)
+                ranges, empty_exif = self._top_meta(work, payload, end, start)
             else:
                 self._walk(work, payload, end, 1)
-                ranges = []
         except _Malformed:
             self._ok = False
             return bytes(box)
@@ -429,6 +440,7 @@ class IsoMediaFilter:
             self._ok = False
         else:
             self._ranges = merged
+            self._empty_exif += empty_exif
             self._to_cover = sum(high - low for low, high in merged)
         return bytes(work)
 
@@ -449,12 +461,15 @@ class IsoMediaFilter:
 
     def _top_meta(
         self, data: bytearray, payload: int, end: int, start: int
-    ) -> list[tuple[int, int]]:
-        """A top-level meta box: an image's keeps its structure, any other is blanked."""
+    ) -> tuple[list[tuple[int, int]], list[int]]:
+        """A top-level meta box: an image's keeps its structure, any other is blanked.
+
+        Returns the Exif/XMP ranges after this box, and where the Exif items among them start.
+        """
         children = _image_meta_children(data, payload, end)
         if children is None:
             _blank(data, 0, payload, end)
-            return []
+            return [], []
         boxes = {kind: (at, p, stop) for kind, at, p, stop in children}
         for kind, at, p, stop in children:
             if kind in _HEIF_BLANK:
@@ -478,14 +493,16 @@ class IsoMediaFilter:
 
     def _item_ranges(
         self, data: bytearray, boxes: dict[bytes, tuple[int, int, int]], start: int
-    ) -> list[tuple[int, int]]:
-        """Zeroes the Exif and XMP items held in this box; returns those still to come."""
+    ) -> tuple[list[tuple[int, int]], list[int]]:
+        """Zeroes the Exif and XMP items held in this box; returns those still to come, and
+        where the Exif ones among them start."""
         if b"iinf" not in boxes:
-            return []
+            return [], []
         types = _item_types(data, boxes[b"iinf"][1], boxes[b"iinf"][2])
         extents = _item_extents(data, *boxes[b"iloc"][1:]) if b"iloc" in boxes else {}
         idat = boxes.get(b"idat")
         later: list[tuple[int, int]] = []
+        empty_exif: list[int] = []
         for item_id, item_type in types.items():
             if item_type not in _HEIF_METADATA_ITEMS:
                 self._ok = self._ok and item_type in _HEIF_IMAGE_ITEMS
@@ -494,18 +511,24 @@ class IsoMediaFilter:
             if reference or method == 2 or (method == 1 and idat is None):
                 self._ok = False
                 continue
-            for offset, length in spans:
+            if method == 1 and idat is not None:
+                spans = [(start + idat[1] + offset, length) for offset, length in spans]
+            for low, length in spans:
                 if not length:
                     self._ok = False  # "to the end of the data": not resolved here
                     continue
-                if method == 1 and idat is not None:
-                    low, high = idat[1] + offset, idat[1] + offset + length
-                    if high > idat[2]:
-                        raise _Malformed("idat extent past the end of idat")
-                    data[low:high] = bytes(length)
-                    continue
-                later += self._place(data, start, offset, offset + length)
-        return later
+                if method == 1 and idat is not None and low + length > start + idat[2]:
+                    raise _Malformed("idat extent past the end of idat")
+                later += self._place(data, start, low, low + length)
+            if item_type == b"Exif" and spans and spans[0][1] >= len(_EMPTY_EXIF):
+                empty_exif.append(spans[0][0])
+        # Exif items that start in this box get their empty EXIF now, later ones as they
+        # stream past; one that straddles the box's end stays plain zeros.
+        end = start + len(data)
+        for at in empty_exif:
+            if start <= at and at + len(_EMPTY_EXIF) <= end:
+                data[at - start : at - start + len(_EMPTY_EXIF)] = _EMPTY_EXIF
+        return later, [at for at in empty_exif if at >= end]
 
     def _place(self, data: bytearray, start: int, low: int, high: int) -> list[tuple[int, int]]:
         """Zeroes the part of [low, high) inside this held box; returns the part after it."""

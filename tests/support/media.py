@@ -274,20 +274,34 @@ def mdat_payloads(data: bytes) -> list[tuple[int, bytes]]:
 
 
 def assert_media_untouched(
-    original: bytes, cleaned: bytes, zeroed: Iterable[tuple[int, int]] = ()
+    original: bytes, cleaned: bytes, cleared: Iterable[tuple[int, int]] = ()
 ) -> None:
-    """mdat bytes are identical, except the given absolute ranges, which are all zeros."""
-    ranges = list(zeroed)
+    """mdat bytes are identical outside the given absolute ranges (checked elsewhere)."""
+    ranges = list(cleared)
     for (offset, before), (_, after) in zip(
         mdat_payloads(original), mdat_payloads(cleaned), strict=True
     ):
-        keep = bytearray(before)
+        keep, got = bytearray(before), bytearray(after)
         for low, high in ranges:
             a, b = max(low, offset), min(high, offset + len(before))
             if a < b:
-                assert after[a - offset : b - offset] == bytes(b - a)
-                keep[a - offset : b - offset] = bytes(b - a)
-        assert after == bytes(keep)
+                keep[a - offset : b - offset] = got[a - offset : b - offset] = bytes(b - a)
+        assert got == keep
+
+
+def assert_exif_item_empty(data: bytes, where: tuple[int, int]) -> None:
+    """The Exif item's bytes read as an EXIF with no tag, and nothing else is left in them:
+    past the TIFF header and its empty first IFD, every byte is zero."""
+    low, high = where
+    offset = int.from_bytes(data[low : low + 4], "big")
+    tiff = data[low + 4 + offset : high]
+    exif = Image.Exif()
+    exif.load(tiff)
+    assert not dict(exif)
+    first_ifd = int.from_bytes(tiff[4:8], "big" if tiff[:2] == b"MM" else "little")
+    assert tiff[first_ifd : first_ifd + 2] == b"\x00\x00"  # no entries
+    assert not any(tiff[first_ifd + 6 :])
+    assert not any(data[low : low + 4 + offset])
 
 
 def assert_no_canary(data: bytes) -> None:
