@@ -82,6 +82,11 @@ _HEIF_METADATA_ITEMS = frozenset({b"Exif", b"mime"})
 # they cannot parse: no offset to the TIFF header, a big-endian header, one IFD with no
 # entries and no next IFD.
 _EMPTY_EXIF = b"\x00\x00\x00\x00MM\x00\x2a\x00\x00\x00\x08" + bytes(6)
+# And a zeroed XMP item: an empty XMP document, then spaces (XML allows them after it).
+_EMPTY_XMP = b'<x:xmpmeta xmlns:x="adobe:ns:meta/"/>'
+_XMP_TYPES = frozenset({b"application/rdf+xml", b"application/xmp+xml"})
+# (absolute start, length, what it starts with, the byte after that)
+_Fill = tuple[int, int, bytes, int]
 _HEIF_IMAGE_ITEMS = frozenset(
     {b"hvc1", b"av01", b"grid", b"iden", b"iovl", b"hvt1", b"jpeg", b"tmap", b"unci"}
 )
@@ -182,13 +187,14 @@ class _Reader:
         return out
 
 
-def _item_types(data: bytearray, payload: int, end: int) -> dict[int, bytes]:
-    """Item id to item type, from iinf; infe versions before 2 carry no type and are refused."""
+def _item_types(data: bytearray, payload: int, end: int) -> dict[int, tuple[bytes, bytes]]:
+    """Item id to item type and (for mime items) content type, from iinf; infe versions
+    before 2 carry no type and are refused."""
     read = _Reader(data, payload, end)
     version = read.uint(1)
     read.take(3)
     read.uint(2 if version == 0 else 4)
-    types: dict[int, bytes] = {}
+    types: dict[int, tuple[bytes, bytes]] = {}
     for kind, _, entry, stop in _children(data, read.at, end):
         if kind != b"infe":
             raise _Malformed("iinf holds something other than infe")
@@ -199,7 +205,12 @@ def _item_types(data: bytearray, payload: int, end: int) -> dict[int, bytes]:
             raise _Malformed("infe without an item type")
         item_id = item.uint(2 if infe_version == 2 else 4)
         item.take(2)
-        types[item_id] = item.take(4)
+        item_type = item.take(4)
+        content = b""
+        if item_type == b"mime":
+            item.string()
+            content = item.string().lower()
+        types[item_id] = (item_type, content)
     return types
 
 
@@ -280,6 +291,17 @@ def _samples_plain(data: bytearray, start: int, end: int) -> bool:
     return all(kind == b"mebx" for kind, *_ in entries) and b"location" not in described
 
 
+def _overlay(buf: bytearray, buf_start: int, fill: _Fill) -> None:
+    """Writes the part of `fill` that falls in `buf` (which starts at `buf_start`)."""
+    at, length, template, pad = fill
+    low, high = max(at, buf_start), min(at + length, buf_start + len(buf))
+    split = min(max(at + len(template), low), high)
+    if low < split:
+        buf[low - buf_start : split - buf_start] = template[low - at : split - at]
+    if split < high:
+        buf[split - buf_start : high - buf_start] = bytes([pad]) * (high - split)
+
+
 def _merged(ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:
     """Sorted ranges with overlapping ones joined, so no byte is counted twice."""
     out: list[tuple[int, int]] = []
@@ -289,6 +311,18 @@ def _merged(ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:
         else:
             out.append((low, high))
     return out
+
+
+def _empty_item(item_type: bytes, content: bytes, spans: list[tuple[int, int]]) -> list[_Fill]:
+    """What a zeroed Exif or XMP item's first extent starts with, if it has room for it."""
+    if not spans:
+        return []
+    at, length = spans[0]
+    if item_type == b"Exif" and length >= len(_EMPTY_EXIF):
+        return [(at, length, _EMPTY_EXIF, 0)]
+    if content in _XMP_TYPES and length >= len(_EMPTY_XMP):
+        return [(at, length, _EMPTY_XMP, 0x20)]
+    return []
 
 
 class IsoMediaFilter:
@@ -309,8 +343,8 @@ class IsoMediaFilter:
         self._in_mdat = False
         # Absolute [start, end) ranges still to be zeroed as mdat streams past.
         self._ranges: list[tuple[int, int]] = []
-        # Where a zeroed Exif item starts (absolute), to be given an empty EXIF there.
-        self._empty_exif: list[int] = []
+        # Zeroed Exif and XMP items still to come, to be given empty EXIF or XMP there.
+        self._fills: list[_Fill] = []
         self._to_cover = 0
         self._covered = 0
 
@@ -415,10 +449,9 @@ class IsoMediaFilter:
                 zeroed = bytearray(chunk) if zeroed is None else zeroed
                 zeroed[a - start : b - start] = bytes(b - a)
                 self._covered += b - a
-        for at in self._empty_exif:
-            a, b = max(at, start), min(at + len(_EMPTY_EXIF), end)
-            if zeroed is not None and a < b:
-                zeroed[a - start : b - start] = _EMPTY_EXIF[a - at : b - at]
+        if zeroed is not None:
+            for fill in self._fills:
+                _overlay(zeroed, start, fill)
         return chunk if zeroed is None else bytes(zeroed)
 
     def _process(self, box: bytearray, start: int) -> bytes:
@@ -427,9 +460,9 @@ class IsoMediaFilter:
         try:
             kind, payload, end = _box_at(work, 0, len(work))
             ranges: list[tuple[int, int]] = []
-            empty_exif: list[int] = []
+            fills: list[_Fill] = []
             if kind == b"meta":
-                ranges, empty_exif = self._top_meta(work, payload, end, start)
+                ranges, fills = self._top_meta(work, payload, end, start)
             else:
                 self._walk(work, payload, end, 1)
         except _Malformed:
@@ -440,7 +473,7 @@ class IsoMediaFilter:
             self._ok = False
         else:
             self._ranges = merged
-            self._empty_exif += empty_exif
+            self._fills += fills
             self._to_cover = sum(high - low for low, high in merged)
         return bytes(work)
 
@@ -461,10 +494,10 @@ class IsoMediaFilter:
 
     def _top_meta(
         self, data: bytearray, payload: int, end: int, start: int
-    ) -> tuple[list[tuple[int, int]], list[int]]:
+    ) -> tuple[list[tuple[int, int]], list[_Fill]]:
         """A top-level meta box: an image's keeps its structure, any other is blanked.
 
-        Returns the Exif/XMP ranges after this box, and where the Exif items among them start.
+        Returns the Exif/XMP ranges after this box, and the empty EXIF/XMP to write there.
         """
         children = _image_meta_children(data, payload, end)
         if children is None:
@@ -493,17 +526,17 @@ class IsoMediaFilter:
 
     def _item_ranges(
         self, data: bytearray, boxes: dict[bytes, tuple[int, int, int]], start: int
-    ) -> tuple[list[tuple[int, int]], list[int]]:
+    ) -> tuple[list[tuple[int, int]], list[_Fill]]:
         """Zeroes the Exif and XMP items held in this box; returns those still to come, and
-        where the Exif ones among them start."""
+        the empty EXIF/XMP to write at the start of each."""
         if b"iinf" not in boxes:
             return [], []
         types = _item_types(data, boxes[b"iinf"][1], boxes[b"iinf"][2])
         extents = _item_extents(data, *boxes[b"iloc"][1:]) if b"iloc" in boxes else {}
         idat = boxes.get(b"idat")
         later: list[tuple[int, int]] = []
-        empty_exif: list[int] = []
-        for item_id, item_type in types.items():
+        fills: list[_Fill] = []
+        for item_id, (item_type, content) in types.items():
             if item_type not in _HEIF_METADATA_ITEMS:
                 self._ok = self._ok and item_type in _HEIF_IMAGE_ITEMS
                 continue
@@ -520,15 +553,13 @@ class IsoMediaFilter:
                 if method == 1 and idat is not None and low + length > start + idat[2]:
                     raise _Malformed("idat extent past the end of idat")
                 later += self._place(data, start, low, low + length)
-            if item_type == b"Exif" and spans and spans[0][1] >= len(_EMPTY_EXIF):
-                empty_exif.append(spans[0][0])
-        # Exif items that start in this box get their empty EXIF now, later ones as they
-        # stream past; one that straddles the box's end stays plain zeros.
-        end = start + len(data)
-        for at in empty_exif:
-            if start <= at and at + len(_EMPTY_EXIF) <= end:
-                data[at - start : at - start + len(_EMPTY_EXIF)] = _EMPTY_EXIF
-        return later, [at for at in empty_exif if at >= end]
+            fills += _empty_item(item_type, content, spans)
+        # Items in this box get their empty EXIF or XMP now, later ones as they stream
+        # past; one that starts before this box stays plain zeros where it was reached.
+        for fill in fills:
+            if fill[0] >= start:
+                _overlay(data, start, fill)
+        return later, [fill for fill in fills if fill[0] >= start]
 
     def _place(self, data: bytearray, start: int, low: int, high: int) -> list[tuple[int, int]]:
         """Zeroes the part of [low, high) inside this held box; returns the part after it."""

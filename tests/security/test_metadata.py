@@ -150,9 +150,9 @@ def test_voice_memo_and_video_recording_time_place_and_device_do_not_reach_staff
 
 
 def test_heic_and_webp_photo_exif_does_not_reach_staff(client: Any, world: dict[str, Any]) -> None:
-    """A HEIC's Exif item is emptied in place (model, GPS, date gone, the picture intact) and
-    a WebP's EXIF and XMP are gone while it still decodes; both are marked cleaned."""
-    heic, exif = media.heic()
+    """A HEIC's Exif and XMP items are emptied in place (model, GPS, date gone, the picture
+    intact) and a WebP's EXIF and XMP are gone while it still decodes; both marked cleaned."""
+    heic, exif, xmp = media.heic()
     webp, image = media.webp_with_exif_and_xmp()
 
     heic_entry, heic_data = staff_download(
@@ -164,7 +164,8 @@ def test_heic_and_webp_photo_exif_does_not_reach_staff(client: Any, world: dict[
 
     media.assert_no_canary(heic_data)
     media.assert_exif_item_empty(heic_data, exif)
-    media.assert_media_untouched(heic, heic_data, [exif])
+    media.assert_xmp_item_empty(heic_data, xmp)
+    media.assert_media_untouched(heic, heic_data, [exif, xmp])
     media.assert_no_canary(webp_data)
     decoded = Image.open(io.BytesIO(webp_data))
     assert not decoded.getexif()

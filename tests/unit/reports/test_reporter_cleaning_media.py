@@ -59,25 +59,26 @@ def test_iphone_mov_loses_apple_keys_udta_and_xmp_with_moov_after_mdat() -> None
 
 @pytest.mark.parametrize("where", ["mdat", "idat"])
 def test_heic_exif_item_is_zeroed_where_iloc_puts_it(where: str) -> None:
-    """A HEIC's Exif item (model, GPS, date) is zeroed in mdat or idat, an empty EXIF at
-    its start so readers find no tag rather than fail; the meta box that describes the
-    picture, and the picture's bytes, stay as they were."""
-    original, exif = media.heic(where)
+    """A HEIC's Exif item (model, GPS, date) and XMP item are zeroed in mdat or idat, an
+    empty EXIF or XMP at their start so readers find nothing rather than fail; the meta box
+    that describes the picture, and the picture's bytes, stay as they were."""
+    original, exif, xmp = media.heic(where)
 
     cleaned, cleaner = clean(original, 13)
 
     media.assert_same_layout(original, cleaned)
-    media.assert_media_untouched(original, cleaned, [exif])
+    media.assert_media_untouched(original, cleaned, [exif, xmp])
     media.assert_exif_item_empty(cleaned, exif)
+    media.assert_xmp_item_empty(cleaned, xmp)
     media.assert_no_canary(cleaned)
-    assert cleaned[: exif[0]] + cleaned[exif[1] :] == original[: exif[0]] + original[exif[1] :]
+    assert cleaned[: exif[0]] + cleaned[xmp[1] :] == original[: exif[0]] + original[xmp[1] :]
     assert (cleaner.content_type, cleaner.cleaned) == ("image/heic", True)
 
 
 def test_heic_exif_item_it_cannot_locate_is_not_called_cleaned() -> None:
     """An Exif item built by construction method 2 (from other items) cannot be resolved:
     the file passes and is reported not cleaned."""
-    original, _ = media.heic("mdat", method=2)
+    original = media.heic("mdat", method=2).data
 
     cleaned, cleaner = clean(original)
 
@@ -88,7 +89,7 @@ def test_heic_exif_item_it_cannot_locate_is_not_called_cleaned() -> None:
 def test_heic_exif_item_sent_on_before_its_meta_is_not_called_cleaned() -> None:
     """An Exif item in an mdat that comes before the meta box naming it has gone by when it
     is found: the file is stored with the same length and reported not cleaned."""
-    original, _ = media.heic("mdat before meta")
+    original = media.heic("mdat before meta").data
 
     cleaned, cleaner = clean(original)
 
