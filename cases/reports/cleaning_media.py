@@ -85,11 +85,11 @@ _EMPTY_EXIF = b"\x00\x00\x00\x00MM\x00\x2a\x00\x00\x00\x08" + bytes(6)
 # And a zeroed XMP item: an empty XMP document, then spaces (XML allows them after it).
 _EMPTY_XMP = b'<x:xmpmeta xmlns:x="adobe:ns:meta/"/>'
 _XMP_TYPES = frozenset({b"application/rdf+xml", b"application/xmp+xml"})
-# (absolute start, length, what it starts with, the byte after that)
-_Fill = tuple[int, int, bytes, int]
 _HEIF_IMAGE_ITEMS = frozenset(
     {b"hvc1", b"av01", b"grid", b"iden", b"iovl", b"hvt1", b"jpeg", b"tmap", b"unci"}
 )
+# An emptied item: (absolute start, length, what it starts with, the byte after that).
+_Fill = tuple[int, int, bytes, int]
 
 
 class _Malformed(Exception):
@@ -116,6 +116,7 @@ def iso_content_type(head: bytes) -> str | None:
 
 
 def is_webp(head: bytes) -> bool:
+    """Whether the first bytes are a WebP's RIFF header."""
     return head[:4] == b"RIFF" and head[8:12] == b"WEBP"
 
 

@@ -215,6 +215,16 @@ def test_truncated_files_never_raise_lose_no_byte_and_are_not_called_cleaned(
             assert out == part, cut
 
 
+def test_truncated_webp_never_raises_loses_no_byte_and_is_not_called_cleaned() -> None:
+    """A WebP cut anywhere comes out at the same length and is not called cleaned."""
+    original, _ = media.webp_with_exif_and_xmp()
+    for cut in range(len(original)):
+        out, cleaner = clean(original[:cut], 7)
+
+        assert len(out) == cut
+        assert not cleaner.cleaned, cut
+
+
 def _malformed() -> dict[str, bytes]:
     ftyp = media.box(b"ftyp", b"mp42", bytes(4), b"mp42")
     udta = media.box(b"udta", media.box(b"\xa9xyz", media.GPS.encode()))
