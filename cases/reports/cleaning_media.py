@@ -5,7 +5,8 @@ file offsets, so every box keeps its size and place. Metadata boxes (``udta``, `
 with QuickTime keys and ``ilst``, ``uuid`` such as XMP, ``XMP_``) become ``free`` boxes of
 zeros; ``mvhd``/``tkhd``/``mdhd`` creation and modification times become 0. A HEIF image's
 ``meta`` box stays (it describes the picture) but the bytes of its ``Exif`` and ``mime``
-(XMP) items are zeroed where ``iloc`` puts them, in ``idat`` or as ``mdat`` streams past.
+(XMP) items are zeroed where ``iloc`` puts them, in ``idat`` or as ``mdat`` streams past,
+each starting with an empty EXIF or XMP so that readers find no tag rather than fail.
 WebP's ``EXIF`` and ``XMP `` chunks become zeroed ``JUNK`` chunks (readers skip chunks
 they do not know) and ``VP8X`` loses its EXIF and XMP flags.
 
