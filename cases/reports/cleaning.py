@@ -365,7 +365,8 @@ class MetadataCleaner:
 
     @property
     def cleaned(self) -> bool:
-        """Whether this file's metadata was removed (known type, and small enough if a document)."""
+        """Whether this file's metadata was removed: a known type, small enough if a
+        document, and (media) every box or chunk understood and neutralised."""
         if isinstance(self._filter, _DocumentFilter | IsoMediaFilter | WebpFilter):
             return self._filter.cleaned
         return self.content_type in {"image/jpeg", "image/png"}
