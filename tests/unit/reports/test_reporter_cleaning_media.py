@@ -194,7 +194,7 @@ def _top_boxes(data: bytes) -> list[int]:
     return ends
 
 
-@pytest.mark.parametrize("build", [media.voice_memo, lambda: media.heic()[0]])
+@pytest.mark.parametrize("build", [media.voice_memo, lambda: media.heic()[0]], ids=["m4a", "heic"])
 def test_truncated_files_never_raise_lose_no_byte_and_are_not_called_cleaned(
     build: Callable[[], bytes],
 ) -> None:
@@ -288,6 +288,7 @@ def test_unknown_box_in_moov_is_still_neutralised_but_not_called_cleaned() -> No
         (b"sbtl", media.box(b"tx3g", bytes(6), struct.pack(">H", 1)), False),
         (b"meta", media.mebx("com.apple.quicktime.video-orientation"), True),
     ],
+    ids=["gps telemetry", "timed location", "timecode", "subtitles", "apple orientation"],
 )
 def test_tracks_whose_samples_may_hold_place_or_time_are_not_called_cleaned(
     handler: bytes, entry: bytes, cleaned: bool
@@ -314,6 +315,7 @@ def test_tracks_whose_samples_may_hold_place_or_time_are_not_called_cleaned(
         (lambda: media.webp_with_exif_and_xmp()[0], "image/webp"),
         (lambda: media.iphone_mov()[20:], "video/quicktime"),
     ],
+    ids=["mp4", "m4a", "mov", "heic", "avif", "webp", "mov without ftyp"],
 )
 def test_media_types_are_told_by_their_bytes(build: Callable[[], bytes], kind: str) -> None:
     """The type comes from the first box or the RIFF header, as a file name is not seen."""
