@@ -7,8 +7,10 @@ ever decoded. PDF and Office files are cleaned whole, in memory and never on dis
 ``max_document_bytes`` they are held, and the PDF document information dictionary and
 every XMP stream, or Office's ``docProps/core.xml``, ``app.xml`` and ``custom.xml`` (with
 zip timestamps and extra fields) are removed; larger ones pass through unchanged and are
-reported as not cleaned. The type is told by magic bytes, never by the file's name. Files
-of other types pass through unchanged and are reported as not cleaned.
+reported as not cleaned. Videos, voice recordings, HEIC/AVIF and WebP photos keep their
+size and every byte offset: their metadata is zeroed in place as they stream
+(`cleaning_media`). The type is told by magic bytes, never by the file's name. Files of
+other types pass through unchanged and are reported as not cleaned.
 """
 
 from __future__ import annotations
@@ -19,9 +21,12 @@ import shutil
 import zipfile
 from typing import Protocol
 
+from cases.reports.cleaning_media import IsoMediaFilter, WebpFilter, is_webp, iso_content_type
+
 JPEG_MAGIC = b"\xff\xd8\xff"
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
-SNIFF_BYTES = len(PNG_MAGIC)
+# Enough for an ISO media file's first box and brand, and for RIFF....WEBP.
+SNIFF_BYTES = 12
 
 # JPEG segments kept (a keep list: anything else, such as APP1 EXIF/XMP, APP13 IPTC/XMP,
 # APP2 ICC, comments or markers not yet defined, is dropped): frame and Huffman/arithmetic
@@ -70,12 +75,19 @@ _KNOWN_TYPES = (
 )
 
 
+_ISO_MEDIA_TYPES = frozenset(
+    {"video/mp4", "video/quicktime", "audio/mp4", "image/heic", "image/avif"}
+)
+
+
 def sniff_type(head: bytes) -> str:
     """The content type the first bytes show; a generic type when they show none we know."""
     for magic, kind in _KNOWN_TYPES:
         if head.startswith(magic):
             return kind
-    return "application/octet-stream"
+    if is_webp(head):
+        return "image/webp"
+    return iso_content_type(head) or "application/octet-stream"
 
 
 class _Filter(Protocol):
@@ -353,8 +365,9 @@ class MetadataCleaner:
 
     @property
     def cleaned(self) -> bool:
-        """Whether this file's metadata was removed (known type, and small enough if a document)."""
-        if isinstance(self._filter, _DocumentFilter):
+        """Whether this file's metadata was removed: a known type, small enough if a
+        document, and (media) every box or chunk understood and neutralised."""
+        if isinstance(self._filter, _DocumentFilter | IsoMediaFilter | WebpFilter):
             return self._filter.cleaned
         return self.content_type in {"image/jpeg", "image/png"}
 
@@ -381,6 +394,10 @@ class MetadataCleaner:
             self._filter = _PngFilter()
         elif self.content_type in {"application/pdf", "application/zip"}:
             self._filter = _DocumentFilter(self.content_type, self._max_document)
+        elif self.content_type == "image/webp":
+            self._filter = WebpFilter()
+        elif self.content_type in _ISO_MEDIA_TYPES:
+            self._filter = IsoMediaFilter()
         else:
             self._filter = _PassThrough()
         return self._filter.feed(head)

@@ -15,7 +15,7 @@ import pikepdf
 import pytest
 from PIL import Image
 from sqlalchemy.orm import sessionmaker
-from support import crafted
+from support import crafted, media
 from support.staff_http import app_world
 
 from cases.reports.cleaning import MetadataCleaner
@@ -126,6 +126,51 @@ def test_docx_creator_in_core_xml_does_not_reach_staff(client: Any, world: dict[
     assert b"Ledger attached." in parts["word/document.xml"]
     assert times == {(1980, 1, 1, 0, 0, 0)}
     assert entry["metadata_removed"] is True
+
+
+@pytest.mark.parametrize(
+    ("name", "build"),
+    [("memo.m4a", media.voice_memo), ("clip.mov", media.iphone_mov)],
+)
+def test_voice_memo_and_video_recording_time_place_and_device_do_not_reach_staff(
+    client: Any, world: dict[str, Any], name: str, build: Any
+) -> None:
+    """An M4A (©day, ©too naming the iPhone, ©xyz) and a MOV (Apple's location, model and
+    creation date keys, XMP) reach staff with none of it, same size, times 0, no tags."""
+    original = build()
+
+    entry, data = staff_download(client, world, reporter_upload(client, world, name, original))
+
+    media.assert_no_canary(data)
+    media.assert_same_layout(original, data)
+    media.assert_media_untouched(original, data)
+    assert set(media.header_times(data)) == {0}
+    media.assert_no_mp4_tags(data)
+    assert entry["metadata_removed"] is True
+
+
+def test_heic_and_webp_photo_exif_does_not_reach_staff(client: Any, world: dict[str, Any]) -> None:
+    """A HEIC's Exif and XMP items are emptied in place (model, GPS, date gone, the picture
+    intact) and a WebP's EXIF and XMP are gone while it still decodes; both marked cleaned."""
+    heic, exif, xmp = media.heic()
+    webp, image = media.webp_with_exif_and_xmp()
+
+    heic_entry, heic_data = staff_download(
+        client, world, reporter_upload(client, world, "IMG_0001.HEIC", heic)
+    )
+    webp_entry, webp_data = staff_download(
+        client, world, reporter_upload(client, world, "photo.webp", webp)
+    )
+
+    media.assert_no_canary(heic_data)
+    media.assert_exif_item_empty(heic_data, exif)
+    media.assert_xmp_item_empty(heic_data, xmp)
+    media.assert_media_untouched(heic, heic_data, [exif, xmp])
+    media.assert_no_canary(webp_data)
+    decoded = Image.open(io.BytesIO(webp_data))
+    assert not decoded.getexif()
+    assert decoded.convert("RGB").tobytes() == image.tobytes()
+    assert heic_entry["metadata_removed"] is webp_entry["metadata_removed"] is True
 
 
 def test_pdf_over_the_cleaning_limit_is_marked_metadata_not_removed(
