@@ -1,4 +1,4 @@
-"""Red team (staff side): a disclosure approved after the asker stopped being a case reader."""
+"""Red team (staff side): breaks found in code the lead owns, each failing until fixed there."""
 
 from __future__ import annotations
 
@@ -12,14 +12,16 @@ from support.staff_world import PROFILE, SECRET, ZONE, build_world
 from cases.access.disclosure import DisclosureService
 from cases.access.eligibility import may_hold
 from cases.audit.service import AuditLog
+from cases.audit.trail import AuditTrail, TrailFilters
 from cases.clock import FixedClock
 from cases.errors import CaseError
 from cases.notify.service import NotifyConfig
 from cases.org.admin import AdminConfig, AdminService
 from cases.org.approvals import ApprovalService
-from cases.reports.intake import IdentityInput
+from cases.reports.intake import IdentityInput, SubjectInput
 from cases.reports.keys import IDENTITY
 from cases.reports.models import KeyWrap
+from cases.staff.directory import DirectoryService, Row
 from cases.staff.models import KeyApproval
 
 
@@ -59,3 +61,34 @@ def test_an_asker_moved_to_finance_is_not_given_the_identity_key(db_session: Ses
         KeyWrap.staff_id == ana.account.id, KeyWrap.case_id == case.id
     )
     assert IDENTITY not in list(db_session.scalars(held))
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="cases/org/admin.py + cases/access/service.py (lead's): enforce_all after a link "
+    "records access.revoked per case, right after admin.staff_linked naming the account",
+)
+def test_the_trail_does_not_tie_a_linked_account_to_the_case_it_lost(db_session: Session) -> None:
+    """An auditor cannot read, from the entries of one link, which case names the linked person."""
+    world = build_world(db_session, FixedClock())
+    DirectoryService(db_session, world.clock, SECRET).import_rows(
+        [
+            Row("D1", "Director", "director@corp.example", "Sales", ""),
+            Row("E3", "Zhang Wei", "zhang.wei@corp.example", "Sales", "D1"),
+        ]
+    )
+    second = world.staff("second.mailbox@corp.example", "investigator")
+    world.staff("neutral@corp.example", "investigator")
+    case = world.file(subjects=[SubjectInput(name="X", employee_id="E3")]).case
+    boss = world.staff("admin@corp.example", "admin").principal(db_session, world.clock)
+    auditor = world.staff("auditor@corp.example", "auditor").principal(db_session, world.clock)
+    AdminService(db_session, world.clock, AdminConfig(SECRET, PROFILE)).link_employee(
+        boss, second.account.id, "D1"
+    )
+
+    audit = AuditLog(db_session, world.clock, SECRET)
+    rows = AuditTrail(db_session, world.clock, audit, ZONE).page(auditor, TrailFilters()).rows
+    linked = next(r for r in rows if r.action == "admin.staff_linked")
+    assert linked.detail["target"] == second.account.id
+    same_change = [r for r in rows if r.seq > linked.seq and r.action == "access.revoked"]
+    assert case.id not in {r.case_id for r in same_change}
