@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 import crypto
+from cases.access.eligibility import CASE_ROLES
 from cases.access.models import DisclosureRequest
 from cases.access.policy import allowed_condition, eligible, may_see
 from cases.audit.service import AuditLog
@@ -207,7 +208,13 @@ class DisclosureService:
         self, principal: StaffPrincipal, case: Case, row: DisclosureRequest
     ) -> None:
         requester = self.db.get(StaffAccount, row.requester_id)
-        if requester is None or not may_see(self.db, requester, case):
+        # Still someone who works cases (an asker moved to finance, say, is not) and who may
+        # see this one: the identity key follows the roles, as every other key does.
+        if (
+            requester is None
+            or not (requester.role_names & CASE_ROLES)
+            or not may_see(self.db, requester, case)
+        ):
             raise Conflict("The person who asked can no longer see this case.", code="ineligible")
         key = self.keys.open_for_staff(case.id, IDENTITY, principal)
         if key is None:

@@ -222,7 +222,7 @@ class AccessService:
             entry_department=entry.department if entry else "",
         )
 
-    def enforce(self, case: Case) -> list[Revocation]:
+    def enforce(self, case: Case, *, itemised: bool = True) -> list[Revocation]:
         """Remove keys and pending grants of everyone the policy now excludes from this case.
 
         Unlike a voluntary removal this may take the last staff key: an excluded person must
@@ -235,7 +235,7 @@ class AccessService:
             if not decision:
                 self._drop_keys(case.id, staff.id)
                 revoked.append(Revocation(staff.id, decision.reason))
-        if revoked:
+        if revoked and itemised:
             # Auditors read this trail: naming who lost access, or why, would name the
             # accused (a subject or their manager). The count is all it says.
             self.audit.record(
@@ -246,7 +246,13 @@ class AccessService:
         return revoked
 
     def enforce_all(self) -> int:
-        """Re-run the policy for every case someone holds a key to (after a directory import)."""
+        """Re-run the policy for every case someone holds a key to (after a directory import
+        or an account linked to an employee id).
+
+        The keys it removes are not itemised in the trail: beside the change that caused it
+        (`admin.staff_linked` names the account, an import its rows), an entry per case would
+        tell an auditor which case names that person or someone below them. The change's own
+        entry is the record."""
         case_ids = set(
             self.db.scalars(select(KeyWrap.case_id).where(KeyWrap.staff_id.is_not(None)))
         )
@@ -255,7 +261,7 @@ class AccessService:
         for case_id in sorted(case_ids):
             case = self.db.get(Case, case_id)
             if case is not None:
-                total += len(self.enforce(case))
+                total += len(self.enforce(case, itemised=False))
         return total
 
     def _people_with_access(self, case_id: str) -> list[StaffAccount]:

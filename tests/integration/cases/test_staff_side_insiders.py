@@ -1,10 +1,10 @@
-"""Red team (staff side): breaks found in code the lead owns, each failing until fixed there."""
+"""Insiders on the staff side: an asker moved to finance, an auditor reading a link beside the
+keys it removed. Each test failed before its fix."""
 
 from __future__ import annotations
 
 import contextlib
 
-import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from support.staff_world import PROFILE, SECRET, ZONE, build_world
@@ -25,10 +25,6 @@ from cases.staff.directory import DirectoryService, Row
 from cases.staff.models import KeyApproval
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="cases/access/disclosure.py (lead's): _grant_identity checks may_see, not may_hold",
-)
 def test_an_asker_moved_to_finance_is_not_given_the_identity_key(db_session: Session) -> None:
     """An investigator who asked, then became finance only, never receives the identity key."""
     world = build_world(db_session, FixedClock())
@@ -63,11 +59,6 @@ def test_an_asker_moved_to_finance_is_not_given_the_identity_key(db_session: Ses
     assert IDENTITY not in list(db_session.scalars(held))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="cases/org/admin.py + cases/access/service.py (lead's): enforce_all after a link "
-    "records access.revoked per case, right after admin.staff_linked naming the account",
-)
 def test_the_trail_does_not_tie_a_linked_account_to_the_case_it_lost(db_session: Session) -> None:
     """An auditor cannot read, from the entries of one link, which case names the linked person."""
     world = build_world(db_session, FixedClock())
