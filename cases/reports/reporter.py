@@ -281,7 +281,7 @@ class ReporterService:
         )
 
     def logout(self, token: str) -> None:
-        SessionService(self.db, self.clock).close(token)
+        SessionService(self.db, self.clock).close_token(token, "reporter")
 
     # --- the case -------------------------------------------------------------------------
 
