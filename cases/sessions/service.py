@@ -120,9 +120,22 @@ class SessionService:
             row.stage = stage
 
     def close(self, token_or_hash: str) -> None:
+        """End a session by its token or, for a caller that resumed it, by its id hash."""
         parsed = self._parse(token_or_hash)
         id_hash = parsed[0] if parsed else token_or_hash
         self.db.execute(delete(UserSession).where(UserSession.id_hash == id_hash))
+
+    def close_token(self, token: str, kind: str) -> None:
+        """End the session of a token a client sent, only if it is a whole token of this kind.
+
+        A bare id hash (readable in the database or a backup) ends nothing: logging a person
+        out takes the token they hold, not a value someone else could have read."""
+        parsed = self._parse(token)
+        if parsed is None:
+            return
+        self.db.execute(
+            delete(UserSession).where(UserSession.id_hash == parsed[0], UserSession.kind == kind)
+        )
 
     def close_all_for_staff(self, staff_id: str) -> int:
         result = self.db.execute(delete(UserSession).where(UserSession.staff_id == staff_id))

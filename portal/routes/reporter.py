@@ -21,7 +21,7 @@ from starlette.routing import BaseRoute, Route
 import crypto
 from cases.access.reporting import access_summary
 from cases.db import unit_of_work
-from cases.errors import CaseError, Conflict, Invalid
+from cases.errors import CaseError, Conflict, Invalid, Unauthorized
 from cases.org.models import Channel
 from cases.org.service import OrgService
 from cases.principals import ReporterPrincipal
@@ -372,12 +372,28 @@ def _status(request: Request) -> Response:
 
 
 def _status_in(
-    request: Request, db: Any, principal: ReporterPrincipal, reply_error: str | None, status: int
+    request: Request,
+    db: Any,
+    principal: ReporterPrincipal,
+    reply_error: str | None,
+    status: int,
+    reply_body: str = "",
 ) -> Response:
-    """The status page from the request's one session."""
+    """The status page from the request's one session; a refused reply keeps its words."""
     view = reporter_service(request, db).view(principal)
-    context = _status_context(request, db, view, reply_error)
+    context = {**_status_context(request, db, view, reply_error), "reply_body": reply_body}
     return render(request, "reporter/status.html", context, status_code=status)
+
+
+def words_kept(request: Request, words: str) -> Response:
+    """The receipt form, with the words of a form sent after the session had ended.
+
+    Nothing was sent or stored: the words travel back in this answer only (no-store, like
+    every page), so the reporter can copy them and send them after logging in again."""
+    context = {"error": None, "kept_words": words}
+    response = render(request, "reporter/login.html", context, status_code=401)
+    delete_host_cookie(response, REPORTER_COOKIE)
+    return response
 
 
 def _status_context(
@@ -429,12 +445,16 @@ def _reply(request: Request, body: str) -> Response:
         _ = translator(request)
         code = problem.fields.get("body", "invalid")
         error = _(FIELD_MESSAGES.get(code, FIELD_MESSAGES["invalid"]))
-        return _status_in(request, db, me, error, 422)
+        return _status_in(request, db, me, error, 422, body)
 
     def done(db: Session, me: ReporterPrincipal, _: None) -> Response:
         return RedirectResponse("/status#conversation", status_code=303)
 
-    return submit(request, require_reporter, act, done, again, (Invalid,))
+    try:
+        return submit(request, require_reporter, act, done, again, (Invalid,))
+    except Unauthorized:
+        # The session ended while the reporter wrote: nothing was sent; the words come back.
+        return words_kept(request, body)
 
 
 async def add_evidence(request: Request) -> Response:

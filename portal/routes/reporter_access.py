@@ -14,7 +14,7 @@ from starlette.routing import BaseRoute, Route
 
 from cases.access.reporting import Complaint, file_retaliation, retaliation_recipients
 from cases.db import unit_of_work
-from cases.errors import CaseError, Invalid
+from cases.errors import CaseError, Invalid, Unauthorized
 from cases.principals import ReporterPrincipal
 from cases.reports.intake import SubjectInput
 from cases.reports.models import Case
@@ -25,6 +25,7 @@ from portal.errors import read_json
 from portal.forms import submit
 from portal.i18n import N_
 from portal.openapi import api_operation
+from portal.routes.reporter import words_kept
 from portal.shapes import answer, parse
 from portal.shapes.reporter import ComplaintFiled, ComplaintIn
 from portal.templating import render
@@ -142,7 +143,17 @@ def _submit(request: Request, form: FormData, complaint: Complaint) -> Response:
     def done(db: Session, reporter: ReporterPrincipal, case: Case) -> Response:
         return render(request, "access/retaliation_done.html", {"case": case}, status_code=201)
 
-    return submit(request, require_reporter, act, done, again, (Invalid,))
+    try:
+        return submit(request, require_reporter, act, done, again, (Invalid,))
+    except Unauthorized:
+        # The session ended while the reporter wrote: nothing was filed; the words come back.
+        return words_kept(request, complaint_words(complaint))
+
+
+def complaint_words(complaint: Complaint) -> str:
+    """What the reporter typed into the complaint form, as one text to copy."""
+    names = [" ".join(p for p in (s.name, s.employee_id) if p) for s in complaint.subjects]
+    return "\n\n".join(part for part in (complaint.summary, complaint.details, *names) if part)
 
 
 @api_operation(

@@ -107,8 +107,8 @@ def test_a_staff_page_after_the_session_ended_goes_to_the_staff_login(
 def test_a_reporter_form_after_the_session_ended_goes_back_to_the_receipt_form(
     client: Any, world: dict[str, Any]
 ) -> None:
-    """A reporter's reply sent after their session ended: 303 to /status, the stale cookie gone,
-    and /status then asks for the receipt."""
+    """A reporter's reply sent after their session ended: the receipt form (401) with the words
+    shown back, the stale cookie gone, and /status then asks for the receipt."""
     token = reporter_login(client, world["receipt"])
     world["clock"].advance(seconds=ENDED)
 
@@ -117,8 +117,9 @@ def test_a_reporter_form_after_the_session_ended_goes_back_to_the_receipt_form(
     )
     after = client.get("/status")
 
-    assert answer.status_code == 303
-    assert answer.headers["location"] == "/status"
+    assert answer.status_code == 401
+    assert answer.template.name == "reporter/login.html"
+    assert "Still there?" in answer.text
     assert "__Host-reporter=" in answer.headers["set-cookie"]
     assert "Max-Age=0" in answer.headers["set-cookie"]
     assert after.template.name == "reporter/login.html"

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 import crypto
 from cases.clock import FixedClock
-from cases.errors import Kind
+from cases.errors import Kind, Throttled
 from cases.org.service import OrgService
 from cases.reports.attachments import sweep_unlinked
 from cases.reports.intake import IntakeConfig, Submission
@@ -42,7 +42,8 @@ def file_one(db: Session, clock: FixedClock) -> str:
 
 
 def test_throttle_window_passes(db_session: Session, clock: FixedClock) -> None:
-    """After the window (ending on the next full hour), the right receipt works again."""
+    """Guesses stay throttled until the window ends on the next full hour; the right receipt
+    opens the report all along (DESIGN.md, "Availability")."""
     receipt = crypto.parse_receipt(file_one(db_session, clock))
     wrong = crypto.Receipt(receipt.selector, "Z" * 16).formatted()
     reporter = service(db_session, clock)
@@ -50,11 +51,15 @@ def test_throttle_window_passes(db_session: Session, clock: FixedClock) -> None:
         reporter.login(wrong)
 
     clock.advance(seconds=901)
-    assert reporter.login(receipt.formatted()).error is not None
+    still = reporter.login(wrong).error
+    right = reporter.login(receipt.formatted()).error
     clock.advance(hours=1)
-    login = reporter.login(receipt.formatted())
+    after = reporter.login(wrong).error
 
-    assert login.error is None
+    assert isinstance(still, Throttled)
+    assert right is None
+    assert after is not None
+    assert not isinstance(after, Throttled)
 
 
 def test_sweeper_removes_only_stale_unlinked_uploads(

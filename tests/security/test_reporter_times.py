@@ -253,3 +253,52 @@ def test_reporter_audit_entries_join_the_chain_only_after_their_day(
     assert {e.at for e in entries[2:]} == {datetime(2026, 3, 2)}
     assert db_session.scalar(select(func.count()).select_from(HeldAuditEntry)) == 0
     assert audit.verify().ok
+
+
+def test_the_pages_and_the_other_reporter_actions_store_no_time_finer_than_the_hour(
+    client: Any, app_db: sessionmaker[Session], engine: Engine, clock: FixedClock
+) -> None:
+    """The same oracle over what the first test does not send: the language switch, the
+    receipt.txt download, the status page login, reply, evidence and retaliation forms, the
+    reward page, declining, taking the decline back, accepting by form, and the page logout."""
+    with unit_of_work(app_db) as db:
+        world = build_world(db, clock)
+        ana = world.staff("ana@example.com", "investigator")
+        dai = world.staff("dai@example.com", "reward_approver")
+        world.staff("fin@example.com", "finance")
+        channel_id, category_id = world.channel.id, world.category().id
+    found: dict[str, list[str]] = {}
+    state: dict[str, str] = {}
+
+    def step(name: str, path: str, data: dict[str, Any], files: Any = None) -> Any:
+        before = snapshot(engine)
+        pages = ("/status/retaliation", "/status/reward", "/status", "/report")
+        fields = {**form_tokens(client, next(p for p in pages if path.startswith(p))), **data}
+        answer = client.post(path, data=fields, files=files, follow_redirects=False)
+        assert answer.status_code < 400, f"{name}: {answer.status_code}"
+        found[name] = finer_than_the_hour(before, snapshot(engine))
+        clock.advance(minutes=7, seconds=11, microseconds=1013)
+        return answer
+
+    report = {"channel": channel_id, "category": category_id, "summary": "S", "details": "D"}
+    step("language", "/report/language", {**report, "switch_lang": "zh-CN"})
+    extra = {"subject_name": ["Wang Wei"], "subject_id": [""], "mode": "anonymous", "website": ""}
+    upload = [("files", ("a.txt", io.BytesIO(b"notes"), "text/plain"))]
+    state["receipt"] = step("file", "/report", {**report, **extra}, upload).context["receipt"]
+    step("receipt.txt", "/report/receipt.txt", {"receipt": state["receipt"]})
+    step("login", "/status", {"receipt": state["receipt"]})
+    step("reply", "/status/reply", {"body": "More"})
+    more = [("files", ("b.txt", io.BytesIO(b"scan"), "text/plain"))]
+    step("evidence", "/status/evidence", {}, more)
+    step("retaliation", "/status/retaliation", {"summary": "Nights", "details": "Since then."})
+    offer_reward(client, app_db, clock, ana, dai)
+    step("decline", "/status/reward/decline", {"confirm": "yes"})
+    step("undo", "/status/reward/undo", {})
+    payout = {**PAYOUT, "payee": "self"}
+    step("accept", "/status/reward/accept", payout)
+    step("logout", "/status/logout", {})
+
+    assert {name: times for name, times in found.items() if times} == {}
+    with unit_of_work(app_db) as db:
+        live = select(func.count()).select_from(UserSession).where(UserSession.kind == "reporter")
+        assert db.scalar(live) == 0
