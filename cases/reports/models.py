@@ -58,7 +58,7 @@ class Receipt(Base):
     staff_issued: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
     # HMAC of the verifier under the server secret (useless without it): lets a correct
     # receipt through a selector someone else's wrong guesses throttled, while those guesses
-    # still cost no Argon2 run (cases/reports/reporter.py::quick_tag). Set at filing, at a
+    # still cost no Argon2 run (cases/reports/intake.py::quick_tag). Set at filing, at a
     # reissue, or at the first correct entry of an older receipt.
     quick_tag: Mapped[bytes | None] = mapped_column(LargeBinary(32))
 
