@@ -505,8 +505,10 @@ class RewardService:
             )
         if self._open_reward(case_id) is not None:
             raise Conflict("There is no declined offer to take back.", code="not_declined")
-        locked = self.db.get(Reward, reward.id, with_for_update=True)
-        assert locked is not None
+        locked = self._locked(reward.id)
+        if locked.status != RewardStatus.DECLINED:
+            # Another request changed it between the read above and the lock.
+            raise Conflict("There is no declined offer to take back.", code="not_declined")
         locked.status, locked.answered_on = RewardStatus.APPROVED, None
         self.db.flush()
         self._audit(REPORTER, "reward.decline_undo", locked)
@@ -520,7 +522,16 @@ class RewardService:
                     "This offer has expired and can no longer be accepted.", code="offer_expired"
                 )
             raise Conflict("There is no open reward offer.", code="no_offer")
-        locked = self.db.get(Reward, reward.id, with_for_update=True)
+        locked = self._locked(reward.id)
+        if locked.status != RewardStatus.APPROVED:
+            # Accepted, declined or paid by another request between the read and the lock.
+            raise Conflict("There is no open reward offer.", code="no_offer")
+        return locked
+
+    def _locked(self, reward_id: str) -> Reward:
+        """The reward row locked and read afresh: without populate_existing the session
+        would hand back the object it already holds, with the status read before the lock."""
+        locked = self.db.get(Reward, reward_id, with_for_update=True, populate_existing=True)
         assert locked is not None
         return locked
 
@@ -641,7 +652,9 @@ class RewardService:
 
     def _visible_reward(self, principal: StaffPrincipal, reward_id: str, *, lock: bool) -> Reward:
         reward = (
-            self.db.get(Reward, reward_id, with_for_update=lock) if len(reward_id) <= 64 else None
+            self.db.get(Reward, reward_id, with_for_update=lock, populate_existing=lock)
+            if len(reward_id) <= 64
+            else None
         )
         case = self.db.get(Case, reward.case_id) if reward is not None else None
         if reward is None or case is None or not may_see(self.db, principal.account, case):

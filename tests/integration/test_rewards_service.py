@@ -358,3 +358,24 @@ def test_payout_key_grants_to_finance_are_audited(scene: Scene) -> None:
     entries = scene.db.scalars(select(AuditEntry).where(AuditEntry.action == "key.granted")).all()
     assert [(e.actor_kind, e.case_id) for e in entries] == [("reporter", scene.case.id)]
     assert scene.people["fin"].account.id in entries[0].detail
+
+
+def test_an_offer_changed_by_another_request_after_it_was_read_is_not_accepted_again(
+    scene: Scene,
+) -> None:
+    """The offer was read as open, then another request (a second tab, a double click) paid
+    or answered it before this one took the row lock: the lock reads the row afresh, so this
+    acceptance is refused instead of moving a paid reward back to "accepted"."""
+    reward = offered(scene)
+    service = scene.service()
+    assert service.reporter_reward(scene.case.id) is reward  # read into the session as open
+    rewards = Reward.metadata.tables["rewards"]
+    # What a concurrent request committed meanwhile, beside this session's copy of the row.
+    scene.db.execute(rewards.update().where(rewards.c.id == reward.id).values(status="paid"))
+
+    with pytest.raises(Conflict) as refused:
+        service.accept(scene.reporter, scene.case.id, PAYOUT)
+
+    assert refused.value.code == "no_offer"
+    status = scene.db.scalar(select(rewards.c.status).where(rewards.c.id == reward.id))
+    assert status == "paid"
