@@ -25,6 +25,7 @@ from cases.db import new_id, unit_of_work
 from cases.notify.service import NotifyConfig, Outbox
 from cases.notify.smtp import Delivery, Sender, SmtpSender, acquire_job
 from cases.reports.attachments import sweep_unlinked
+from cases.reports.conversation import release_held
 from cases.retention import RetentionConfig, RetentionService, reclaim_space, touched_tables
 from cases.sessions.service import SessionService, Throttle
 from portal.settings import Settings
@@ -104,13 +105,15 @@ class JobRunner:
         return self._outbox(db).measure_reminders(due)
 
     def sweep(self, db: Session) -> int:
-        """Expired sessions, old throttle counters and uploads whose report never came; and
-        audit entries of reporters' requests, held back until their day is over."""
+        """Expired sessions, old throttle counters and uploads whose report never came; audit
+        entries of reporters' requests, held back until their day is over; and reporters'
+        messages, held out of the conversation's order until their hour has come."""
         return (
             SessionService(db, self.clock).sweep()
             + Throttle(db, self.clock).sweep()
             + sweep_unlinked(db, self.clock)
             + AuditLog(db, self.clock, self.config.server_secret).release_held()
+            + release_held(db, self.clock.now())
         )
 
     def retention(self, db: Session) -> int:

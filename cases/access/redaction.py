@@ -20,6 +20,7 @@ from cases.clock import Clock
 from cases.db import new_id
 from cases.errors import Conflict, Forbidden, Invalid, NotFound
 from cases.principals import StaffPrincipal
+from cases.reports.conversation import shown_to_staff
 from cases.reports.models import Case, CaseItem
 from cases.reports.sealing import MESSAGE, NOTE, open_text, seal_text
 from cases.staff.roles import CASE_READERS, require_roles
@@ -116,7 +117,11 @@ class RedactionService:
 
     def items(self, principal: StaffPrincipal, case: Case, case_key: bytes) -> list[ItemView]:
         require_roles(principal, CASE_READERS)
-        stmt = select(CaseItem).where(CaseItem.case_id == case.id).order_by(CaseItem.seq)
+        stmt = (
+            select(CaseItem)
+            .where(CaseItem.case_id == case.id, shown_to_staff())
+            .order_by(CaseItem.seq)
+        )
         masks = self._masks(case.id)
         return [
             self._view(principal, case, case_key, item, masks) for item in self.db.scalars(stmt)
@@ -222,7 +227,8 @@ class RedactionService:
 
     def _item(self, case: Case, item_id: str) -> CaseItem:
         item = self.db.get(CaseItem, item_id) if len(item_id) <= 64 else None
-        if item is None or item.case_id != case.id:
+        # A reporter's item still held out of the order is not there for staff yet.
+        if item is None or item.case_id != case.id or item.seq <= 0:
             raise NotFound("There is no such message or note.", code="item_not_found")
         return item
 

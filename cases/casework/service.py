@@ -28,7 +28,7 @@ from cases.org.models import Category, Channel
 from cases.principals import StaffPrincipal
 from cases.questionnaires.service import Answers, QuestionnaireService
 from cases.reports.attachments import AttachmentReader, FileTicket, StoredFile, link
-from cases.reports.conversation import add_in_order
+from cases.reports.conversation import add_in_order, shown_to_staff
 from cases.reports.keys import CASE, KeyRing
 from cases.reports.models import Case, CaseAssignee, CaseEvent, CaseItem, CaseSubject
 from cases.reports.sealing import (
@@ -250,7 +250,7 @@ class CaseworkService:
         """Messages or notes, with every mask but the viewer's own applied (all: no viewer)."""
         stmt = (
             select(CaseItem)
-            .where(CaseItem.case_id == case_id, CaseItem.kind == kind)
+            .where(CaseItem.case_id == case_id, CaseItem.kind == kind, shown_to_staff())
             .order_by(CaseItem.seq, CaseItem.created_on)
         )
         purpose = MESSAGE if kind == "message" else NOTE

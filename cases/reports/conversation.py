@@ -3,11 +3,20 @@
 Two writers may read the same highest seq at once (PostgreSQL runs them side by side). The
 (case_id, seq) unique constraint refuses the second insert; it is retried, a bounded number of
 times, inside a savepoint with the next number, so the rest of the transaction is kept.
+
+A reporter's item is held out of that order until the next full hour (`hold`): staff items
+keep their minute, so a reporter message placed between a note at 09:17 and one at 09:24
+would say when the reporter wrote. Held, it has a negative seq (its place among the held
+items) and its hour in `created_at`; the jobs round (`release_held`) gives it the next seq
+once the hour has come, after every staff item written before then. The reporter sees it at
+once; staff see it from that hour, which is also when the "there is news" mail goes.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from datetime import datetime
+
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -19,8 +28,58 @@ ATTEMPTS = 8
 
 def next_seq(db: Session, case_id: str) -> int:
     """The next position in a case's conversation: orders items made on the same day."""
-    stmt = select(func.max(CaseItem.seq)).where(CaseItem.case_id == case_id)
+    stmt = select(func.max(CaseItem.seq)).where(CaseItem.case_id == case_id, CaseItem.seq > 0)
     return int(db.scalar(stmt) or 0) + 1
+
+
+def shown_to_staff() -> ColumnElement[bool]:
+    """The items staff may see: those in the shared order (not a reporter's, still held)."""
+    return CaseItem.seq > 0
+
+
+def hold(db: Session, item: CaseItem, until: datetime) -> CaseItem:
+    """Insert a reporter's `item` held out of the shared order until `until` (a full hour)."""
+    item.created_at = until
+    seq = 0
+    for _ in range(ATTEMPTS):
+        stmt = select(func.min(CaseItem.seq)).where(CaseItem.case_id == item.case_id)
+        seq = min(min(int(db.scalar(stmt) or 0), 0) - 1, seq - 1)
+        item.seq = seq
+        try:
+            with db.begin_nested():
+                db.add(item)
+        except IntegrityError:
+            continue
+        return item
+    raise Conflict("Many messages arrived at once. Please send yours again.", code="busy")
+
+
+def release_held(db: Session, now: datetime) -> int:
+    """Give every held item whose hour has come the next seq of its case, in the order the
+    reporter wrote them; returns how many."""
+    stmt = (
+        select(CaseItem)
+        .where(CaseItem.seq < 0, CaseItem.created_at <= now)
+        .order_by(CaseItem.case_id, CaseItem.seq.desc())
+    )
+    released = 0
+    for item in db.scalars(stmt).all():
+        _move_in_order(db, item)
+        released += 1
+    return released
+
+
+def _move_in_order(db: Session, item: CaseItem) -> None:
+    seq = 0
+    for _ in range(ATTEMPTS):
+        seq = max(next_seq(db, item.case_id), seq + 1)
+        try:
+            with db.begin_nested():
+                item.seq = seq
+        except IntegrityError:
+            continue
+        return
+    raise Conflict("Many messages arrived at once. Please send yours again.", code="busy")
 
 
 def add_in_order(db: Session, item: CaseItem) -> CaseItem:

@@ -24,14 +24,14 @@ from sqlalchemy.orm import Session
 import crypto
 from cases.access.reporting import DisclosureNotice, disclosure_notice
 from cases.audit.service import AuditLog
-from cases.clock import Clock, local_day
+from cases.clock import Clock, ceil_hour, local_day
 from cases.db import new_id
 from cases.errors import CaseError, Conflict, Invalid, NotFound, Throttled, Unauthorized
 from cases.notify.service import Outbox
 from cases.principals import ReporterPrincipal
 from cases.questionnaires.service import Answers, QuestionnaireService
 from cases.reports.attachments import AttachmentReader, StoredFile, link
-from cases.reports.conversation import add_in_order
+from cases.reports.conversation import hold
 from cases.reports.flood import FloodGauge
 from cases.reports.intake import (
     DETAILS_MAX,
@@ -364,6 +364,8 @@ class ReporterService:
             .where(CaseItem.case_id == case.id, CaseItem.kind == "message")
             .order_by(CaseItem.seq, CaseItem.created_on)
         )
+        # The reporter's own held items come last, in the order written.
+        items = sorted(self.db.scalars(stmt), key=lambda item: (item.seq < 0, abs(item.seq)))
         return [
             Message(
                 item.author,
@@ -371,7 +373,7 @@ class ReporterService:
                 item.created_on,
                 item.created_at if item.author != "reporter" else None,
             )
-            for item in self.db.scalars(stmt)
+            for item in items
             if not item.redacted
         ]
 
@@ -383,16 +385,17 @@ class ReporterService:
             raise Invalid("The message is too long.", fields={"body": "too_long"})
         case, key = self.case_and_key(principal)
         item_id = new_id()
+        now = self.clock.now()
         item = CaseItem(
             id=item_id,
             case_id=case.id,
             kind="message",
             author="reporter",
-            created_on=local_day(self.clock.now(), self.config.zone),
-            created_at=None,
+            created_on=local_day(now, self.config.zone),
             body=seal_text(key, case.id, MESSAGE, item_id, body.strip()),
         )
-        add_in_order(self.db, item)
+        # Out of the shared order until the next full hour (cases/reports/conversation.py).
+        hold(self.db, item, ceil_hour(now))
         self.db.flush()
         Outbox(self.db, self.clock, self.config.intake.notify).reporter_message(case)
 

@@ -1,4 +1,5 @@
-"""Replies sent to one case at the same moment each get their own place in the conversation.
+"""Replies sent to one case at the same moment each get their own place in the conversation;
+a reporter's are held out of the order until their hour has come, then placed after it.
 
 Two writers that read the same highest seq would both take the next one; the (case, seq)
 unique constraint refuses the second insert and the domain retries it with the next number.
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -18,6 +20,7 @@ from support.staff_world import build_world
 
 from cases.clock import SystemClock
 from cases.db import make_engine, session_factory, unit_of_work
+from cases.reports.conversation import release_held
 from cases.reports.models import CaseItem
 
 EACH = 6  # staff replies and reporter replies, sent together
@@ -35,7 +38,8 @@ def seed(database_url: str) -> dict[str, Any]:
 
 
 def test_simultaneous_replies_get_distinct_seqs(start_live_server: Callable[..., Any]) -> None:
-    """Staff and reporter replies sent at once all succeed, numbered 1..n without a gap."""
+    """Staff and reporter replies sent at once all succeed; staff's are numbered at once, the
+    reporter's held (-1, -2, …) until their hour, then numbered after them, without a gap."""
     server = start_live_server()
     data = seed(server.database_url)
     ana = data["ana"]
@@ -66,8 +70,20 @@ def test_simultaneous_replies_get_distinct_seqs(start_live_server: Callable[...,
     for thread in threads:
         thread.join()
 
-    with unit_of_work(session_factory(data["engine"], TEST_SECRET)) as db:
-        seqs = sorted(db.scalars(select(CaseItem.seq).where(CaseItem.case_id == data["case_id"])))
+    factory = session_factory(data["engine"], TEST_SECRET)
+    mine = select(CaseItem.author, CaseItem.seq).where(CaseItem.case_id == data["case_id"])
+    with unit_of_work(factory) as db:
+        held = sorted((row[0], row[1]) for row in db.execute(mine))
+    # The jobs round an hour later releases the reporter's held replies into the order.
+    with unit_of_work(factory) as db:
+        released = release_held(db, SystemClock().now() + timedelta(hours=1))
+    with unit_of_work(factory) as db:
+        after = sorted(((row[0], row[1]) for row in db.execute(mine)), key=lambda row: row[1])
     data["engine"].dispose()
     assert codes == [201] * len(sends)
-    assert seqs == list(range(1, len(sends) + 1))
+    assert held == [("reporter", -n) for n in range(EACH, 0, -1)] + [
+        ("staff", n) for n in range(1, EACH + 1)
+    ]
+    assert released == EACH
+    assert [seq for _, seq in after] == list(range(1, len(sends) + 1))
+    assert [author for author, _ in after] == ["staff"] * EACH + ["reporter"] * EACH

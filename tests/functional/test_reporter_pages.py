@@ -258,7 +258,10 @@ def test_status_journey_read_reply_evidence_logout(
     assert after.template.name == "reporter/login.html"
     with unit_of_work(app_db) as db:
         mine = db.scalars(select(CaseItem).where(CaseItem.author == "reporter")).one()
-        assert mine.created_at is None
+        # Only the full hour it is held until (cases/reports/conversation.py), never the minute.
+        assert mine.created_at is not None
+        assert (mine.created_at.minute, mine.created_at.second) == (0, 0)
+        assert mine.seq < 0
 
 
 def test_wrong_receipt_on_the_status_page_is_401_with_the_form_again(
