@@ -100,6 +100,8 @@ class Message:
     body: str
     on: date
     at: datetime | None
+    # A reporter's message staff cannot see yet: held until the next full hour.
+    held: bool = False
 
 
 @dataclass(frozen=True)
@@ -372,6 +374,7 @@ class ReporterService:
                 open_text(key, case.id, MESSAGE, item.id, item.body),
                 item.created_on,
                 item.created_at if item.author != "reporter" else None,
+                held=item.seq < 0,
             )
             for item in items
             if not item.redacted

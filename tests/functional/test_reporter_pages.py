@@ -244,6 +244,7 @@ def test_status_journey_read_reply_evidence_logout(
     assert page.template.name == "reporter/status.html"
     assert "请问是哪一个订单？" in page.text
     assert replied.template.name == "reporter/status.html"
+    assert "The case team will see it from the next full hour" in replied.text
     assert [m.body for m in replied.context["view"].messages] == [
         "请问是哪一个订单？",
         "订单 A-1001",
