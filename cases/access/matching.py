@@ -266,9 +266,9 @@ class Matcher:
             exact = sorted(k for k in found if k in EXACT_KINDS)
             if self._already_candidate(case_id, group, person):
                 continue
-            if not exact and self._settled(case_id, group):
+            if not exact and self._group_matched(case_id, group, SETTLED):
                 continue
-            if set(found) == {WITHIN} and self._matched_whole(case_id, group):
+            if set(found) == {WITHIN} and self._group_matched(case_id, group, WHOLE):
                 continue
             kind = exact[0] if exact else min(found, key=_rank)
             self.db.add(
@@ -292,20 +292,13 @@ class Matcher:
         )
         return self.db.scalars(stmt).first() is not None
 
-    def _matched_whole(self, case_id: str, group: str) -> bool:
-        """Whether someone matches what was typed as a whole (not just a name within it)."""
+    def _group_matched(self, case_id: str, group: str, kinds: frozenset[str]) -> bool:
+        """Whether a row of this typed person was matched in one of these ways: SETTLED (it is
+        decided who was meant) or WHOLE (someone matches what was typed as a whole)."""
         stmt = select(CaseSubject.id).where(
             CaseSubject.case_id == case_id,
             CaseSubject.group_id == group,
-            CaseSubject.matched_by.in_(sorted(WHOLE)),
-        )
-        return self.db.scalars(stmt).first() is not None
-
-    def _settled(self, case_id: str, group: str) -> bool:
-        stmt = select(CaseSubject.id).where(
-            CaseSubject.case_id == case_id,
-            CaseSubject.group_id == group,
-            CaseSubject.matched_by.in_(sorted(SETTLED)),
+            CaseSubject.matched_by.in_(sorted(kinds)),
         )
         return self.db.scalars(stmt).first() is not None
 

@@ -14,6 +14,7 @@ once; staff see it from that hour, which is also when the "there is news" mail g
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
 from sqlalchemy import ColumnElement, func, select
@@ -40,18 +41,8 @@ def shown_to_staff() -> ColumnElement[bool]:
 def hold(db: Session, item: CaseItem, until: datetime) -> CaseItem:
     """Insert a reporter's `item` held out of the shared order until `until` (a full hour)."""
     item.created_at = until
-    seq = 0
-    for _ in range(ATTEMPTS):
-        stmt = select(func.min(CaseItem.seq)).where(CaseItem.case_id == item.case_id)
-        seq = min(min(int(db.scalar(stmt) or 0), 0) - 1, seq - 1)
-        item.seq = seq
-        try:
-            with db.begin_nested():
-                db.add(item)
-        except IntegrityError:
-            continue
-        return item
-    raise Conflict("Many messages arrived at once. Please send yours again.", code="busy")
+    lowest = select(func.min(CaseItem.seq)).where(CaseItem.case_id == item.case_id)
+    return _place(db, item, lambda tried: min(min(int(db.scalar(lowest) or 0), 0) - 1, tried - 1))
 
 
 def release_held(db: Session, now: datetime) -> int:
@@ -64,33 +55,27 @@ def release_held(db: Session, now: datetime) -> int:
     )
     released = 0
     for item in db.scalars(stmt).all():
-        _move_in_order(db, item)
+        add_in_order(db, item)
         released += 1
     return released
 
 
-def _move_in_order(db: Session, item: CaseItem) -> None:
+def add_in_order(db: Session, item: CaseItem) -> CaseItem:
+    """Insert `item` with the next free seq of its case, retrying when another writer took it."""
+    return _place(db, item, lambda tried: max(next_seq(db, item.case_id), tried + 1))
+
+
+def _place(db: Session, item: CaseItem, pick: Callable[[int], int]) -> CaseItem:
+    """Give `item` the seq `pick` chooses (from the one tried last, 0 at first) and write it in
+    a savepoint; another writer holding that seq makes it pick again, a bounded number of times.
+    Under a snapshot that cannot see the other writer's row, the query repeats: `pick` steps
+    past what was tried."""
     seq = 0
     for _ in range(ATTEMPTS):
-        seq = max(next_seq(db, item.case_id), seq + 1)
+        seq = pick(seq)
         try:
             with db.begin_nested():
                 item.seq = seq
-        except IntegrityError:
-            continue
-        return
-    raise Conflict("Many messages arrived at once. Please send yours again.", code="busy")
-
-
-def add_in_order(db: Session, item: CaseItem) -> CaseItem:
-    """Insert `item` with the next free seq of its case, retrying when another writer took it."""
-    seq = 0
-    for _ in range(ATTEMPTS):
-        # Under a snapshot that cannot see the other writer's row, max() repeats: step past it.
-        seq = max(next_seq(db, item.case_id), seq + 1)
-        item.seq = seq
-        try:
-            with db.begin_nested():
                 db.add(item)
         except IntegrityError:
             continue
