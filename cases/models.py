@@ -26,6 +26,7 @@ from cases.reports.models import (
     Receipt,
 )
 from cases.rewards.models import Reward, RewardDecision, RewardPayment, RewardPolicy
+from cases.row_order import RowOrderMark
 from cases.sessions.models import ThrottleCounter, UserSession
 from cases.staff.models import DirectoryEntry, SetupToken, StaffAccount, StaffRole
 from cases.workflow.models import CASES_BY_RECEIVED, KEY_WRAPS_BY_HOLDER, SavedView
@@ -64,6 +65,7 @@ __all__ = [
     "RewardPolicy",
     "RiskAssessment",
     "RoutingRule",
+    "RowOrderMark",
     "SavedView",
     "SetupToken",
     "StaffAccount",

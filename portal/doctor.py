@@ -52,7 +52,13 @@ DatabaseCheck = Callable[[Settings, Engine], Iterator[Finding]]
 def run_checks(settings: Settings, environ: Mapping[str, str]) -> list[Finding]:
     """Every check, in order; the database ones only once the database can be reached."""
     config: tuple[ConfigCheck, ...] = (_base_url, _secret, _data_dir, _smtp, _metrics)
-    stored: tuple[DatabaseCheck, ...] = (_clock, _recovery_key, _investigators, _integrity)
+    stored: tuple[DatabaseCheck, ...] = (
+        _clock,
+        _server_records,
+        _recovery_key,
+        _investigators,
+        _integrity,
+    )
     findings = [finding for check in config for finding in check(settings, environ)]
     engine = make_engine(settings.database_url)
     try:
@@ -222,6 +228,45 @@ def _clock(_s: Settings, engine: Engine) -> Iterator[Finding]:
         yield Finding(name, f"the clock says {here:%Y-%m-%d}", "set the time and run NTP")
         return
     yield Finding(name, passed=f"{here:%Y-%m-%d %H:%M} UTC")
+
+
+# PostgreSQL settings that would date every reporter's request outside the portal's rows:
+# each commit's time, or the statements themselves (with their values) in the server's log.
+# The name, the values that are safe, and what to set.
+SERVER_RECORDS = (
+    ("track_commit_timestamp", {"off"}, "track_commit_timestamp = off"),
+    ("log_statement", {"none", "ddl"}, "log_statement = 'ddl'"),
+    ("log_min_duration_statement", {"-1"}, "log_min_duration_statement = -1"),
+    ("log_min_duration_sample", {"-1"}, "log_min_duration_sample = -1"),
+)
+
+
+def _server_records(_s: Settings, engine: Engine) -> Iterator[Finding]:
+    if engine.dialect.name != "postgresql":
+        return
+    with engine.connect() as connection:
+        values = {
+            name: str(connection.execute(text(f"SHOW {name}")).scalar_one())
+            for name, _safe, _fix in SERVER_RECORDS
+        }
+    yield from postgres_records(values)
+
+
+def postgres_records(values: Mapping[str, str]) -> Iterator[Finding]:
+    """Findings for PostgreSQL's own records of when statements ran (`SHOW` values)."""
+    wrong = [
+        (name, fix)
+        for name, safe, fix in SERVER_RECORDS
+        if name in values and values[name].lower() not in safe
+    ]
+    for name, fix in wrong:
+        yield Finding(
+            "database records",
+            f"{name} is {values[name]}: PostgreSQL would keep the time of each reporter's request",
+            f"set {fix} in postgresql.conf (docs/deploy.md) and reload PostgreSQL",
+        )
+    if not wrong:
+        yield Finding("database records", passed="PostgreSQL keeps no commit times or statements")
 
 
 def _recovery_key(settings: Settings, engine: Engine) -> Iterator[Finding]:

@@ -27,6 +27,7 @@ from cases.notify.smtp import Delivery, Sender, SmtpSender, acquire_job
 from cases.reports.attachments import sweep_unlinked
 from cases.reports.conversation import release_held
 from cases.retention import RetentionConfig, RetentionService, reclaim_space, touched_tables
+from cases.row_order import blur
 from cases.sessions.service import SessionService, Throttle
 from portal.settings import Settings
 
@@ -93,6 +94,7 @@ class JobRunner:
             "measure_reminders": self.measure_reminders,
             "sweep": self.sweep,
             "retention": self.retention,
+            "row_order": self.row_order,
         }
 
     def deadline_reminders(self, db: Session) -> int:
@@ -115,6 +117,12 @@ class JobRunner:
             + AuditLog(db, self.clock, self.config.server_secret).release_held()
             + release_held(db, self.clock.now())
         )
+
+    def row_order(self, db: Session) -> int:
+        """Once an hour, rows written since lose the order they were written in (rowids,
+        transaction ids): a reporter's rows say no more than their hour (cases/row_order.py).
+        After `sweep`, so held messages released this round are among them."""
+        return blur(db, self.clock.now())
 
     def retention(self, db: Session) -> int:
         """Cases past their channel's retention period, not on hold, deleted for good."""

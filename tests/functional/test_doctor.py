@@ -19,7 +19,7 @@ from cases.clock import FixedClock
 from cases.db import make_engine, session_factory, unit_of_work
 from cases.org.models import ChannelMember
 from cases.org.recovery import RecoveryService
-from portal.doctor import Finding, report, run_checks
+from portal.doctor import Finding, postgres_records, report, run_checks
 from portal.settings import Secret, Settings
 
 # The world signs its keys with this secret; the deployment must use the same one.
@@ -77,6 +77,9 @@ def test_a_deployment_as_documented_passes_every_check(
     assert "PROBLEM" not in done.stdout
     for check in ("public address", "server secret", "data directory", "mail", "migrations"):
         assert f"ok       {check}:" in done.stdout
+    if env["PORTAL_DATABASE_URL"].startswith("postgresql"):
+        # Read from the running server with SHOW: its defaults keep no times.
+        assert "ok       database records:" in done.stdout
 
 
 def test_each_configuration_mistake_is_named_with_its_fix(
@@ -129,3 +132,27 @@ def test_database_findings_recovery_key_investigators_migrations(
     assert "not pinned" in found["recovery key"]
     assert "General" in found["investigators"]
     assert stale["migrations"] == "the database is behind this version"
+
+
+def test_postgresql_settings_that_would_date_each_request_are_named() -> None:
+    """Commit timestamps, statement logging and slow-statement logging each keep the time of
+    every reporter's request outside the portal's rows: each is a problem with its fix."""
+    risky = {
+        "track_commit_timestamp": "on",
+        "log_statement": "mod",
+        "log_min_duration_statement": "250ms",
+        "log_min_duration_sample": "-1",
+    }
+    safe = {**risky, "track_commit_timestamp": "off", "log_statement": "ddl"}
+    safe["log_min_duration_statement"] = "-1"
+
+    found = [f for f in postgres_records(risky) if not f.ok]
+    fine = list(postgres_records(safe))
+
+    assert [f.problem.split(" is ")[0] for f in found] == [
+        "track_commit_timestamp",
+        "log_statement",
+        "log_min_duration_statement",
+    ]
+    assert all("postgresql.conf" in f.fix for f in found)
+    assert [f.ok for f in fine] == [True]

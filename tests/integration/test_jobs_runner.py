@@ -109,7 +109,13 @@ def test_a_second_runner_skips_leased_jobs_until_the_lease_ends(shared_db: Any) 
     clock.advance(seconds=CONFIG.lease_seconds + 1)
     taken = second.run_once()
 
-    assert set(ran) == {"deadline_reminders", "measure_reminders", "sweep", "retention"}
+    assert set(ran) == {
+        "deadline_reminders",
+        "measure_reminders",
+        "sweep",
+        "retention",
+        "row_order",
+    }
     assert skipped == {}
     assert set(taken) == set(ran)
 
