@@ -29,13 +29,18 @@ import secrets
 from datetime import datetime
 
 from sqlalchemy import BigInteger, String, Table, text
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from cases.db import Base
 
-# The one row of `row_order_marks`: the hour last blurred and, on PostgreSQL, the id of the
-# transaction that blurred it.
+# The one row of `row_order_marks`: the hour last blurred and, on PostgreSQL, where the next
+# round's window of transaction ids starts.
 MARK = "last"
+# How long the round waits for a row a request holds before giving up until the next round
+# (below PostgreSQL's one-second deadlock check, so a request is never the one cancelled).
+LOCK_WAIT_MS = 200
+_OLDEST_RUNNING = "SELECT txid_snapshot_xmin(txid_current_snapshot())"
 # On the first run there is no mark: every row not yet frozen counts as new.
 _ALL_OF_THEM = 2**31 - 1
 
@@ -78,9 +83,22 @@ def blur(db: Session, now: datetime) -> int:
         moved = sum(_sqlite(db, table.name) for table in blurred_tables())
         xid = None
     elif dialect == "postgresql":
-        xid = int(db.execute(text("SELECT txid_current()")).scalar_one())
-        span = _ALL_OF_THEM if mark is None or mark.xid is None else xid - mark.xid
-        moved = sum(_postgresql(db, table, min(span, _ALL_OF_THEM)) for table in blurred_tables())
+        # Transactions still running may commit rows of this hour after these statements
+        # have looked: the next round's window starts at the oldest of them.
+        start = int(db.execute(text(_OLDEST_RUNNING)).scalar_one())
+        now_xid = int(db.execute(text("SELECT txid_current()")).scalar_one())
+        span = _ALL_OF_THEM if mark is None or mark.xid is None else now_xid - mark.xid
+        try:
+            with db.begin_nested():
+                # Never wait long for a row a request holds: a filing waiting on this round
+                # would be the one a deadlock check picks. The next round tries again.
+                db.execute(text(f"SET LOCAL lock_timeout = '{LOCK_WAIT_MS}ms'"))
+                moved = sum(
+                    _postgresql(db, table, min(span, _ALL_OF_THEM)) for table in blurred_tables()
+                )
+        except OperationalError:
+            return 0
+        xid = start
     else:  # pragma: no cover - the portal runs on these two only
         return 0
     if mark is None:

@@ -10,6 +10,7 @@ that order away (cases/row_order.py). Each step below is its own transaction, as
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import Any
@@ -174,3 +175,35 @@ def test_postgresql_transaction_ids_do_not_date_a_reporter_request_after_the_hou
             seen |= set(db.execute(text(f"SELECT DISTINCT xmin::text FROM {table.name}")).scalars())  # noqa: S608
         assert db.execute(text(mine)).scalar() == 1
     assert len(seen) <= 2
+
+
+@pytest.mark.postgres_only
+def test_postgresql_round_gives_way_to_a_request_holding_a_row(
+    factory: sessionmaker[Session],
+) -> None:
+    """While a request holds a row of the hour the round waits a moment, gives up, marks
+    nothing and rolls back; the request goes on; the next round does the hour."""
+    clock = FixedClock(datetime(2026, 3, 2, 9, 10))
+    with factory() as db:
+        case_id = build_world(db, clock).file().case.id
+        db.commit()
+    clock.current = datetime(2026, 3, 2, 10, 0, 30)
+    engine = factory.kw["bind"]
+    runner = JobRunner(factory, clock, CONFIG)
+    with engine.connect() as holder:
+        holder.execute(text("SELECT id FROM cases WHERE id = :id FOR UPDATE"), {"id": case_id})
+        began = time.monotonic()
+        gave_way = runner.run_once()["row_order"]
+        waited = time.monotonic() - began
+        holder.execute(text("UPDATE cases SET priority = 'high' WHERE id = :id"), {"id": case_id})
+        holder.commit()
+    clock.current = datetime(2026, 3, 2, 10, 1, 30)
+    later = runner.run_once()["row_order"]
+    with factory() as db:
+        marks = db.execute(text("SELECT count(*) FROM row_order_marks")).scalar()
+        priority = db.execute(text("SELECT priority FROM cases WHERE id = :id"), {"id": case_id})
+    assert gave_way == 0
+    assert waited < 10
+    assert later > 0
+    assert marks == 1
+    assert priority.scalar() == "high"
