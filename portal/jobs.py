@@ -27,7 +27,7 @@ from cases.notify.smtp import Delivery, Sender, SmtpSender, acquire_job
 from cases.reports.attachments import sweep_unlinked
 from cases.reports.conversation import release_held
 from cases.retention import RetentionConfig, RetentionService, reclaim_space, touched_tables
-from cases.row_order import blur
+from cases.row_order import blur, blurred_tables
 from cases.sessions.service import SessionService, Throttle
 from portal.settings import Settings
 
@@ -82,6 +82,10 @@ class JobRunner:
         if done.get("retention"):
             # After the deleting transaction committed: VACUUM runs outside any transaction.
             reclaim_space(self.factory.kw["bind"], touched_tables())
+        if done.get("row_order"):
+            # The WAL and PostgreSQL's dead row versions still hold the rows in their old
+            # order: checkpoint and truncate the WAL, vacuum the old versions away.
+            reclaim_space(self.factory.kw["bind"], [t.name for t in blurred_tables()])
         if self.sender is not None:
             done["deliver"] = Delivery(
                 self.factory, self.clock, self.sender, worker=self.owner

@@ -13,6 +13,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -97,6 +98,12 @@ def spearman(order: list[int]) -> float:
     return 1 - 6 * d2 / (n * (n * n - 1))
 
 
+def wal_size(factory: sessionmaker[Session]) -> int:
+    database = factory.kw["bind"].url.database
+    wal = Path(f"{database}-wal")
+    return wal.stat().st_size if wal.exists() else 0
+
+
 def rowids(db: Session, table: str, ids: list[str]) -> list[int]:
     found = {row[0]: row[1] for row in db.execute(text(f"SELECT id, rowid FROM {table}"))}  # noqa: S608
     return [int(found[i]) for i in ids]
@@ -115,6 +122,7 @@ def test_sqlite_rowids_do_not_date_a_reporter_message_after_the_hour(
         before = rowids(db, "case_items", done["written"])
         older = rowids(db, "cases", [done["case"]])[0]
     assert spearman(before) == 1.0  # the attack works on rows not yet blurred
+    assert wal_size(factory) > 0
 
     clock.current = datetime(2026, 3, 2, 10, 0, 30)
     JobRunner(factory, clock, CONFIG).run_once()
@@ -130,6 +138,8 @@ def test_sqlite_rowids_do_not_date_a_reporter_message_after_the_hour(
     assert sorted(after) != after
     assert newer < older < 0  # the hour, and only the hour, is still told
     assert {name: n for name, n in left.items() if n} == {}
+    # The WAL, which held the pages in their old order, is checkpointed and truncated.
+    assert wal_size(factory) == 0
 
 
 @pytest.mark.sqlite_only
