@@ -17,6 +17,7 @@ from portal.bootstrap import warn_role_conflicts
 from portal.deps import Deps
 from portal.errors import exception_handlers
 from portal.gate import StaffFirst
+from portal.held_log import HourlyFlush
 from portal.jobs import job_loop
 from portal.metrics import Metrics, Registry
 from portal.middleware import BodyLimit, ErrorPages, SecurityHeaders
@@ -62,7 +63,10 @@ def create_app(
         app.state.job_loop = loop
         if loop is not None:
             loop.start()
+        flush = HourlyFlush()
+        flush.start()
         yield
+        flush.stop()
         if loop is not None:
             loop.stop()
         if owns_engine:

@@ -24,6 +24,7 @@ from starlette.responses import Response
 
 from cases.errors import CaseError, Forbidden, Kind
 from portal.errors import BadRequest, TooLarge, media_type
+from portal.held_log import HELD
 from portal.i18n import N_
 
 CSRF_COOKIE = "__Host-csrf"
@@ -118,7 +119,8 @@ def verify_csrf(conn: HTTPConnection, token: str | None, purpose: str = DEFAULT_
 
 def _refuse(conn: HTTPConnection, cause: str) -> NoReturn:
     """Logs why a form was refused (never a value) and refuses it."""
-    logger.warning("CSRF refusal on %s %s: %s", _method(conn), conn.url.path, cause)
+    path = conn.url.path
+    HELD.log(path, logger, logging.WARNING, "CSRF refusal on %s %s: %s", _method(conn), path, cause)
     raise Forbidden(MISSING_OR_WRONG, code="csrf")
 
 

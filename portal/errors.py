@@ -22,6 +22,7 @@ from cases.db import unit_of_work
 from cases.errors import CaseError, Invalid, Kind, Throttled
 from cases.principals import StaffPrincipal
 from portal.auth import require_staff
+from portal.held_log import HELD
 from portal.i18n import N_, translator
 from portal.shapes import ErrorOut
 
@@ -210,7 +211,8 @@ def _html_page(
             headers=headers,
         )
     except Exception as exc:  # an error page must never fail into a traceback
-        logger.error("error page could not be rendered: %s", type(exc).__name__)
+        kind = type(exc).__name__
+        HELD.log(conn.url.path, logger, logging.ERROR, "error page could not be rendered: %s", kind)
         return PlainTextResponse(message, status_code=status, headers=headers)
 
 

@@ -13,21 +13,11 @@ from starlette.responses import RedirectResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from cases.db import unit_of_work
+from portal.areas import STAFF_AREAS
 from portal.auth import LOGIN_REQUIRED, staff_session
 from portal.errors import error_response
 from portal.signin import STAFF_LOGIN as TO_LOGIN
 
-# Paths (and everything under them) that only staff may send a body to.
-STAFF_AREAS = (
-    "/staff",
-    "/admin",
-    "/api/v1/staff",
-    "/api/v1/cases",
-    "/api/v1/disclosures",
-    "/api/v1/rewards",
-    "/api/v1/admin",
-    "/api/v1/audit",
-)
 # Logging in and enrolling by a one-time link start without a session (their forms stay
 # within the small form limit; the link's token is checked by the route).
 ANONYMOUS = frozenset({"/staff/login", "/api/v1/staff/session", "/api/v1/staff/enrolment"})

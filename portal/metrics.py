@@ -35,13 +35,12 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from cases.clock import Clock, SystemClock, local_day
 from cases.notify.models import OutboxMessage
 from cases.reports.models import Case
-from portal.gate import STAFF_AREAS
+from portal.areas import published_at_once
 
 BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 UNMATCHED = "unmatched"
 # Requests that are part of no one's visit: counted live.
-PLUMBING = ("/healthz", "/readyz", "/metrics", "/static/")
 
 Key = tuple[str, str, str]  # method, route template, status
 
@@ -65,13 +64,6 @@ class Series:
         self.total += other.total
         self.seconds += other.seconds
         self.counts = [a + b for a, b in zip(self.counts, other.counts, strict=True)]
-
-
-def published_at_once(path: str) -> bool:
-    """Staff areas and plumbing are published live; everything a reporter may visit is held."""
-    if path.startswith(PLUMBING):
-        return True
-    return any(path == area or path.startswith(area + "/") for area in STAFF_AREAS)
 
 
 class Registry:

@@ -17,8 +17,9 @@ from starlette.exceptions import HTTPException
 from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from portal.areas import published_at_once
 from portal.errors import error_response
-from portal.metrics import published_at_once
+from portal.held_log import HELD
 
 logger = logging.getLogger("portal.errors")
 
@@ -230,12 +231,15 @@ class ErrorPages:
             conn = HTTPConnection(scope)
             await error_response(conn, exc.status_code, headers=exc.headers)(scope, receive, send)
         except Exception as exc:
-            _log_unhandled(exc)
+            _log_unhandled(exc, scope["path"])
             if not started:
                 await error_response(HTTPConnection(scope), 500)(scope, receive, send)
 
 
-def _log_unhandled(exc: Exception) -> None:
+def _log_unhandled(exc: Exception, path: str) -> None:
+    """The type and the innermost source line; on a reporter's page, only once its hour is
+    over (portal/held_log.py)."""
     frames = traceback.extract_tb(exc.__traceback__)
     where = f"{Path(frames[-1].filename).name}:{frames[-1].lineno}" if frames else "?"
-    logger.error("unhandled %s.%s at %s", type(exc).__module__, type(exc).__qualname__, where)
+    kind = f"{type(exc).__module__}.{type(exc).__qualname__}"
+    HELD.log(path, logger, logging.ERROR, "unhandled %s at %s", kind, where)

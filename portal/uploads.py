@@ -24,8 +24,13 @@ from cases.errors import Invalid
 from cases.reports.attachments import StoredFile
 from portal.csrf import CSRF_FIELD, UnsupportedForm, verify_csrf
 from portal.errors import BadRequest, TooLarge
+from portal.held_log import hold_logger
 from portal.i18n import N_
 from portal.settings import Settings
+
+# The parser warns about each malformed body as it reads it: a reporter's dropped upload
+# would be dated by that line (portal/held_log.py).
+hold_logger("python_multipart.multipart")
 
 # Bytes gathered from the socket before one hop to the worker thread that parses them.
 BLOCK = 1024 * 1024

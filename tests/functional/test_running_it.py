@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ import httpx
 import pytest
 from support.availability import free_port
 
+from portal.held_log import HELD
 from portal.settings import Settings, SettingsError
 
 PROJECT = Path(__file__).resolve().parents[2]
@@ -180,26 +182,31 @@ def test_insecure_http_trial_mode_serves_forms_and_warns_loudly(
 def test_csrf_refusal_logs_its_cause_never_a_value(
     client: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """A refused form logs why (no cookie, no token, mismatch) on portal.csrf, never a value."""
+    """A refused form logs why (no cookie, no token, mismatch) on portal.csrf, never a value;
+    on a reporter's page once the hour is over, through portal.held_log (one line per cause)."""
     page = client.get("/status")
     token = CSRF.findall(page.text)[0]
     cookie = client.cookies["__Host-csrf"]
     wrong = "0" * len(token)
     caplog.set_level(logging.INFO, logger="portal.csrf")
+    caplog.set_level(logging.INFO, logger="portal.held_log")
 
     mismatch = client.post("/report/check", data={"csrf": wrong, "receipt": "x"})
     no_token = client.post("/report/check", data={"receipt": "x"})
     client.cookies.clear()
     no_cookie = client.post("/report/check", data={"csrf": token, "receipt": "x"})
+    at_the_time = [r for r in caplog.records if "CSRF" in r.getMessage()]
+    HELD.flush(datetime(2026, 3, 2, 10, 0))
 
     assert [r.status_code for r in (mismatch, no_token, no_cookie)] == [403, 403, 403]
-    records = [r for r in caplog.records if r.name == "portal.csrf"]
-    messages = [r.getMessage() for r in records]
+    assert at_the_time == []
+    records = [r for r in caplog.records if r.getMessage().startswith("portal.csrf: ")]
+    messages = sorted(r.getMessage() for r in records)
     assert len(messages) == 3, messages
     assert "mismatch" in messages[0]
-    assert "missing token" in messages[1]
-    assert "missing cookie" in messages[2]
-    assert "PORTAL_BASE_URL" in messages[2]
+    assert "missing cookie" in messages[1]
+    assert "PORTAL_BASE_URL" in messages[1]
+    assert "missing token" in messages[2]
     assert all("/report/check" in m for m in messages)
     assert all(r.levelno >= logging.WARNING for r in records)
     for message in messages:
