@@ -12,6 +12,7 @@ from cases.audit.models import AuditEntry
 from cases.notify.models import JobLease, OutboxMessage
 from cases.org.models import Category, Channel, ChannelMember, RecoveryKey, RoutingRule
 from cases.questionnaires.models import QuestionnaireVersion
+from cases.reports.handover import Handover
 from cases.reports.models import (
     Attachment,
     AttachmentChunk,
@@ -50,6 +51,7 @@ __all__ = [
     "DirectoryEntry",
     "DirectoryKey",
     "DisclosureRequest",
+    "Handover",
     "ItemMask",
     "JobLease",
     "KeyWrap",

@@ -32,6 +32,7 @@ from cases.org.admin import AdminConfig, AdminService
 from cases.org.approvals import ApprovalService
 from cases.org.recovery import RecoveryService
 from cases.reports.flood import FloodConfig
+from cases.reports.handover import Handovers
 from cases.reports.intake import IntakeConfig, IntakeService
 from cases.reports.reporter import EvidenceQuota, ReceiptKdf, ReporterConfig, ReporterService
 from cases.retention import RetentionConfig, RetentionService
@@ -166,6 +167,11 @@ def audit_log(conn: HTTPConnection, db: Session) -> AuditLog:
 
 def intake_service(conn: HTTPConnection, db: Session) -> IntakeService:
     return IntakeService(db, clock_of(conn), intake_config(settings_of(conn)))
+
+
+def handovers(conn: HTTPConnection, db: Session) -> Handovers:
+    """Pages a reporter's form leads to, sealed behind a short-lived link (after a 303)."""
+    return Handovers(db, clock_of(conn), server_secret(settings_of(conn)))
 
 
 def reporter_service(conn: HTTPConnection, db: Session) -> ReporterService:

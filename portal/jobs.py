@@ -26,6 +26,7 @@ from cases.notify.service import NotifyConfig, Outbox
 from cases.notify.smtp import Delivery, Sender, SmtpSender, acquire_job
 from cases.reports.attachments import sweep_unlinked
 from cases.reports.conversation import release_held
+from cases.reports.handover import Handovers
 from cases.retention import RetentionConfig, RetentionService, reclaim_space, touched_tables
 from cases.row_order import blur, blurred_tables
 from cases.sessions.service import SessionService, Throttle
@@ -112,14 +113,16 @@ class JobRunner:
 
     def sweep(self, db: Session) -> int:
         """Expired sessions, old throttle counters and uploads whose report never came; audit
-        entries of reporters' requests, held back until their day is over; and reporters'
-        messages, held out of the conversation's order until their hour has come."""
+        entries of reporters' requests, held back until their day is over; reporters'
+        messages, held out of the conversation's order until their hour has come; and
+        receipt pages whose short-lived link has run out."""
         return (
             SessionService(db, self.clock).sweep()
             + Throttle(db, self.clock).sweep()
             + sweep_unlinked(db, self.clock)
             + AuditLog(db, self.clock, self.config.server_secret).release_held()
             + release_held(db, self.clock.now())
+            + Handovers(db, self.clock, self.config.server_secret).sweep()
         )
 
     def row_order(self, db: Session) -> int:

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
+from urllib.parse import urlencode
 
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
@@ -31,7 +33,13 @@ from cases.reports.reporter import ReporterView
 from cases.retention import DeletedUnderRetention
 from portal.auth import REPORTER_COOKIE, require_reporter
 from portal.csrf import delete_host_cookie, form_with_csrf, set_host_cookie
-from portal.deps import intake_service, reporter_service, retention_service, settings_of
+from portal.deps import (
+    handovers,
+    intake_service,
+    reporter_service,
+    retention_service,
+    settings_of,
+)
 from portal.errors import BadRequest, http_status
 from portal.forms import submit
 from portal.i18n import LANG_COOKIE, N_, locale_from_tag, request_locale, tag_for, translator
@@ -80,6 +88,11 @@ FIELD_MESSAGES = {
     ),
     **ANSWER_MESSAGES,
 }
+# The receipt page's handover kind; the check page's answer for a right code; the statuses a
+# wrong one may be answered with (carried in the redirect, checked against this list).
+DONE_PAGE = "receipt-page"
+CORRECT = "correct"
+CHECK_STATUSES = frozenset({"401", "413", "422", "429"})
 FILE_REFUSALS = ("file_too_large", "too_large", "too_many_files")
 HONEYPOT_MESSAGE = N_(
     "This form could not be accepted. If you are a person, leave the last field empty."
@@ -239,15 +252,39 @@ def _file(request: Request, parsed: ParsedUpload, draft: Draft) -> Response:
         filed = reporter_service(request, db).file(submission, draft, once=parsed.get("once"))
         case = filed.case
         months = retention_service(request, db).months_for(case.channel_id)
+        # The receipt page is not the form's answer: a browser would keep the form's body
+        # (the report) in its session files. It is a GET page behind a short-lived link.
+        token = handovers(request, db).put(
+            DONE_PAGE,
+            {
+                "receipt": filed.receipt.formatted(),
+                "acknowledge_by": case.acknowledge_by.isoformat(),
+                "feedback_by": case.feedback_by.isoformat(),
+                "files_count": len(parsed.files),
+                "files_dropped": filed.files_dropped,
+                "retention_months": months,
+            },
+        )
+    return RedirectResponse(f"/report/done/{token}", status_code=303)
+
+
+async def done_page(request: Request) -> Response:
+    """The receipt page the filing redirected to, while its link lives (a reload works)."""
+    return await run_in_threadpool(_done, request, str(request.path_params["token"]))
+
+
+def _done(request: Request, token: str) -> Response:
+    with unit_of_work(request.app.state.db) as db:
+        values = handovers(request, db).get(DONE_PAGE, token)
+    if values is None:
+        return render(request, "reporter/shown.html", status_code=410)
     context = {
-        "receipt": filed.receipt.formatted(),
-        "acknowledge_by": case.acknowledge_by,
-        "feedback_by": case.feedback_by,
-        "files": parsed.files,
-        "files_dropped": filed.files_dropped,
-        "retention_months": months,
+        **values,
+        "acknowledge_by": date.fromisoformat(values["acknowledge_by"]),
+        "feedback_by": date.fromisoformat(values["feedback_by"]),
+        "handover": token,
     }
-    return render(request, "reporter/done.html", context, status_code=201)
+    return render(request, "reporter/done.html", context)
 
 
 async def _form_again(
@@ -333,12 +370,39 @@ async def save_receipt(request: Request) -> Response:
 
 
 async def check_typed_receipt(request: Request) -> Response:
-    """The type-it-back step: says whether the typed code opens the report; opens no session."""
+    """The type-it-back step: whether the typed code opens the report (no session opens).
+    A right code ends the receipt page's link; the answer is a redirect, so the browser
+    keeps no typed code in its session files."""
     form = await form_with_csrf(request)
     outcome = await check_receipt(request, str(form.get("receipt", "")), open_session=False)
-    error = _receipt_error(request, outcome.error)
-    status = http_status(outcome.error) if outcome.error is not None else 200
-    return render(request, "reporter/check.html", {"error": error}, status_code=status)
+    back = str(form.get("handover", ""))
+    query: dict[str, str] = {"result": CORRECT}
+    if outcome.error is None:
+        if back:
+            await run_in_threadpool(_forget, request, back)
+    else:
+        query = {"result": outcome.error.code, "status": str(http_status(outcome.error))}
+        if back:
+            query["back"] = back
+    return RedirectResponse(f"/report/check?{urlencode(query)}", status_code=303)
+
+
+def _forget(request: Request, token: str) -> None:
+    with unit_of_work(request.app.state.db) as db:
+        handovers(request, db).forget(token)
+
+
+async def checked_page(request: Request) -> Response:
+    """What the check found (from the redirect's query: a result code, never the code)."""
+    result = request.query_params.get("result", "")
+    if result == CORRECT:
+        return render(request, "reporter/check.html", {"error": None, "back": None})
+    _ = translator(request)
+    error = _(FIELD_MESSAGES.get(result, FIELD_MESSAGES["wrong_receipt"]))
+    status = request.query_params.get("status", "")
+    code = int(status) if status in CHECK_STATUSES else 422
+    back = request.query_params.get("back") or None
+    return render(request, "reporter/check.html", {"error": error, "back": back}, status_code=code)
 
 
 def _receipt_error(request: Request, error: CaseError | None) -> str | None:
@@ -489,7 +553,9 @@ routes: list[BaseRoute] = [
     Route("/report", submit_report, methods=["POST"], name="submit_report"),
     Route("/report/language", switch_form_language, methods=["POST"], name="report_language"),
     Route("/report/receipt.txt", save_receipt, methods=["POST"], name="save_receipt"),
+    Route("/report/done/{token}", done_page, methods=["GET"], name="report_done"),
     Route("/report/check", check_typed_receipt, methods=["POST"], name="check_receipt"),
+    Route("/report/check", checked_page, methods=["GET"], name="checked_receipt"),
     Route("/status", status_page, methods=["GET"], name="status"),
     Route("/status", login, methods=["POST"], name="status_login"),
     Route("/status/reply", reply, methods=["POST"], name="status_reply"),

@@ -6,7 +6,7 @@ import io
 from typing import Any
 
 from PIL import Image
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session, sessionmaker
 from support.reporter_http import (
     CSRF,
@@ -66,21 +66,50 @@ def test_form_renders_categories_and_a_csrf_field(
     assert CSRF.search(response.text)
 
 
-def test_filing_shows_the_receipt_once_without_cookie_or_redirect(
-    client: Any, app_db: sessionmaker[Session]
+def test_filing_redirects_to_a_receipt_page_behind_a_short_lived_link(
+    client: Any, app_db: sessionmaker[Session], engine: Any
 ) -> None:
-    """The POST answers with the receipt page itself; the receipt is in no header or cookie."""
+    """The form's answer is a 303 with no receipt in any header or cookie (a browser keeps the
+    body of a form answered by a page); the page behind it shows the receipt and can be
+    reloaded; the database holds it only sealed; a right typed-back code closes the link."""
     ids = seed(app_db)
 
-    response = file_report(client, ids)
+    answer = client.post(
+        "/report", data=fields(ids, form_tokens(client)), files=two_files(), follow_redirects=False
+    )
+    link = answer.headers["location"]
+    page = client.get(link)
+    again = client.get(link)
+    receipt = page.context["receipt"]
+    with engine.connect() as connection:
+        stored = [bytes(row[0]) for row in connection.execute(text("SELECT sealed FROM handovers"))]
+    checked = client.post(
+        "/report/check",
+        data={
+            "csrf": form_tokens(client)["csrf"],
+            "receipt": receipt,
+            "handover": page.context["handover"],
+        },
+    )
+    closed = client.get(link)
 
-    assert response.status_code == 201
-    assert response.template.name == "reporter/done.html"
-    receipt = response.context["receipt"]
-    crypto.parse_receipt(receipt)
-    assert receipt in response.text
-    assert receipt not in str(response.headers)
+    assert answer.status_code == 303
+    assert link.startswith("/report/done/")
+    assert receipt not in str(answer.headers) + str(page.headers)
     assert all(receipt not in value for value in client.cookies.values())
+    assert page.status_code == 200
+    assert page.template.name == "reporter/done.html"
+    crypto.parse_receipt(receipt)
+    assert receipt in page.text
+    assert again.status_code == 200
+    assert receipt in again.text
+    assert len(stored) == 1
+    assert receipt.encode() not in stored[0]
+    assert link.rsplit("/", 1)[1].encode() not in stored[0]
+    assert checked.status_code == 200
+    assert checked.context["error"] is None
+    assert closed.status_code == 410
+    assert receipt not in closed.text
     assert counts(app_db)[:2] == (1, 2)
 
 
@@ -142,7 +171,7 @@ def test_replayed_form_changes_nothing(client: Any, app_db: sessionmaker[Session
     first = client.post("/report", data=fields(ids, tokens), files=NO_FILE)
     again = client.post("/report", data=fields(ids, tokens), files=two_files())
 
-    assert first.status_code == 201
+    assert first.status_code == 200  # the receipt page, after the redirect
     assert again.status_code == 409
     assert counts(app_db) == (1, 0, 0)
 
@@ -197,7 +226,7 @@ def test_empty_file_is_refused_and_nothing_is_filed(
     )
 
     assert empty.status_code == 422
-    assert unused.status_code == 201
+    assert unused.status_code == 200
     assert counts(app_db)[:2] == (1, 0)
 
 

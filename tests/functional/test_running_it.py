@@ -170,7 +170,11 @@ def test_insecure_http_trial_mode_serves_forms_and_warns_loudly(
         assert all("httponly" in c.lower() and "samesite=strict" in c.lower() for c in cookies)
         assert BANNER_EN in page.text
         token = CSRF.findall(page.text)[0]
-        sent = browser.post("/report/check", data={"csrf": token, "receipt": "AAAA-BBBB"})
+        sent = browser.post(
+            "/report/check",
+            data={"csrf": token, "receipt": "AAAA-BBBB"},
+            follow_redirects=True,
+        )
         # The form got past CSRF: the answer is about the receipt, not an expired form.
         assert sent.status_code != 403, sent.text
         assert "This form has expired" not in sent.text
