@@ -28,7 +28,7 @@ from __future__ import annotations
 import secrets
 from datetime import datetime
 
-from sqlalchemy import BigInteger, String, Table, text
+from sqlalchemy import BigInteger, Integer, String, Table, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -61,12 +61,22 @@ def hour_of(now: datetime) -> int:
 def blurred_tables() -> list[Table]:
     """Every table whose rows have a write order of their own to hide.
 
-    The audit chain's order is its point: its entries of reporters' requests are held
-    apart (`audit_held`) and enter the chain only once their day is over. This table's
-    one row says nothing of anyone.
+    Not a table whose key is one integer column: in SQLite that column is the rowid itself,
+    and its value is the order on purpose. The audit chain is one (its entries of
+    reporters' requests are held apart in `audit_held` and enter the chain only once their
+    day is over); the others are single rows written by staff changes. Nor this table's
+    one row, which says nothing of anyone.
     """
-    skip = {"audit_entries", RowOrderMark.__tablename__}
-    return [t for t in Base.metadata.sorted_tables if t.name not in skip]
+    return [
+        t
+        for t in Base.metadata.sorted_tables
+        if t.name != RowOrderMark.__tablename__ and not _integer_key(t)
+    ]
+
+
+def _integer_key(table: Table) -> bool:
+    columns = list(table.primary_key.columns)
+    return len(columns) == 1 and isinstance(columns[0].type, Integer)
 
 
 def blur(db: Session, now: datetime) -> int:
