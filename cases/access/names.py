@@ -215,9 +215,13 @@ def mention_forms(name: str) -> MentionForms:
     return MentionForms(frozenset(forms), frozenset(words))
 
 
-# Latin words of a folded text: letters of the Latin blocks (pinyin's tone marks included),
-# digits and combining marks, so Chinese characters and punctuation end a word.
-_LATIN_WORD = re.compile("[a-z0-9\u00c0-\u024f\u0300-\u036f\u1e00-\u1eff]+")
+# Latin words of a text as written: Latin letters (pinyin's tone marks and full-width forms
+# included), digits and combining marks, so Chinese characters and punctuation end a word.
+_LATIN_WORD = re.compile(
+    "[A-Za-z0-9\u00c0-\u024f\u0300-\u036f\u1e00-\u1eff\uff10-\uff19\uff21-\uff3a\uff41-\uff5a]+"
+)
+# Chinese characters NFKC maps to others (the CJK compatibility ideographs).
+_COMPATIBILITY_HAN = re.compile("[\uf900-\ufaff\U0002f800-\U0002fa1f]")
 
 
 def text_mentions(
@@ -225,31 +229,34 @@ def text_mentions(
 ) -> dict[str, str]:
     """The forms (mention_forms) found in a free text, each by the words it was found as.
 
-    One pass, proportional to the text: Chinese is looked up only where a character starts
-    some form (`first_han`, a character class), 4, 3 then 2 characters from there, the
-    longest found kept (张伟强 before 张伟); Latin only over runs of words that are parts of
-    some form (`words`), 2 or 3 neighbouring words at a time, as the words sorted and as run
-    together, like the names within what was typed (_within)."""
-    folded = fold(text)
+    One pass, proportional to the text, folded as names are (fold, _without_marks) piece by
+    piece rather than as a whole (NFKC of a whole long text costs more than the scan).
+    Chinese is looked up only where a character starts some form (`first_han`, a character
+    class), 4, 3 then 2 characters from there, the longest found kept (张伟强 before 张伟);
+    Latin only over runs of words that are parts of some form (`words`), 2 or 3 neighbouring
+    words at a time, as the words sorted and as run together, like the names within what
+    was typed (_within)."""
     found: dict[str, str] = {}
     if first_han is not None:
-        for start in first_han.finditer(folded):
+        han = _COMPATIBILITY_HAN.sub(lambda m: fold(m.group()), text)
+        for start in first_han.finditer(han):
             at = start.start()
             for size in (4, 3, 2):
-                piece = folded[at : at + size]
+                piece = han[at : at + size]
                 if piece in forms:
                     found[piece] = piece
                     break
     run: list[str] = []
-    for match in itertools.chain(_LATIN_WORD.finditer(folded), (None,)):
-        word = "" if match is None else match.group()
-        if word and not word.isascii():
-            word = _without_marks(word)
+    for written in _LATIN_WORD.findall(text):
+        word = written.lower() if written.isascii() else _without_marks(fold(written))
         if word in words:
             run.append(word)
             continue
-        _latin_mentions(run, forms, found)
+        if len(run) > 1:
+            _latin_mentions(run, forms, found)
         run = []
+    if len(run) > 1:
+        _latin_mentions(run, forms, found)
     return found
 
 
