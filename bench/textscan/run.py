@@ -50,11 +50,12 @@ COMMON = (
     "圆包火住调满县局照参红细引听该铁价严"
 )
 # English words, pinyin syllables among them (so the scan meets runs of name words).
-WORDS = [
-    *("the order went to a rival and the sales team said it was approved by the").split(),
-    *("director last week when the customer asked for a discount we saw the").split(),
-    *("invoice and the payment an wang li ma he so she long").split(),
-]
+ENGLISH = (
+    "the order went to a rival and the sales team said it was approved by the director "
+    "last week when the customer asked for a discount we saw the invoice and the payment "
+    "an wang li ma he so she long"
+)
+WORDS = ENGLISH.split(" ")
 
 
 def _names(people: int, rng: random.Random) -> list[str]:
