@@ -38,7 +38,7 @@ def chain_tree() -> CTE:
     return heads.union(below)
 
 
-def _chain_entries_statement() -> Select[tuple[str, str, str]]:
+def _chain_entries_statement() -> Select[str, str, str]:
     tree = chain_tree()
     return (
         select(DirectoryEntry.employee_id, DirectoryEntry.name, DirectoryEntry.aliases)

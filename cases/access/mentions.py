@@ -115,7 +115,8 @@ def _build(db: Session) -> ScanSet:
         add(name or "", person)
         add((email or "").partition("@")[0], person)
     ids = sorted({row.id for row in accounts})
-    for employee_id, name, aliases in db.execute(CHAIN_ENTRIES, {"ids": ids}) if ids else ():
+    entries = db.execute(CHAIN_ENTRIES, {"ids": ids}).all() if ids else []
+    for employee_id, name, aliases in entries:
         for written in (name, *split_aliases(aliases or "")):
             add(written, ("directory", employee_id))
     starts = sorted({form[0] for form in people if is_han(form[0])})
