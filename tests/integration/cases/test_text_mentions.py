@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
+from support.questionnaires import every_kind
 from support.staff_world import SECRET, World, build_world, key_ring
 
 from cases.access.mentions import scan_set
@@ -105,6 +106,20 @@ def test_the_loss_estimate_and_summary_are_scanned_too(db_session: Session) -> N
 
     _shut_out(db_session, world, in_summary, "director@corp.example")
     _shut_out(db_session, world, in_loss, "zw@corp.example")
+
+
+def test_the_answers_to_the_channel_questions_are_scanned_too(db_session: Session) -> None:
+    """A name written in a free-text answer keeps that person's manager away as well."""
+    world = _world(db_session)
+    ids = every_kind(world, world.staff("boss@corp.example", "admin"), db_session, world.clock)
+
+    case = _file(
+        world,
+        "见下。",
+        answers={ids["date"]: "2026-03-01", ids["long_text"]: "经手人是李强。"},
+    )
+
+    _shut_out(db_session, world, case, "director@corp.example")
 
 
 def test_a_text_candidate_is_confirmed_or_rejected_like_a_typed_one(db_session: Session) -> None:
