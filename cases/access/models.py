@@ -100,7 +100,7 @@ class CaseSubjectKey(Base):
     )
     group_id: Mapped[str] = mapped_column(String(32), primary_key=True)
     key_hash: Mapped[str] = mapped_column(String(64), primary_key=True, index=True)
-    kind: Mapped[str] = mapped_column(String(16))  # employee_id | email | name | within
+    kind: Mapped[str] = mapped_column(String(16))  # employee_id | email | name | within | text
 
 
 class PeopleVersion(Base):
