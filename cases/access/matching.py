@@ -16,7 +16,7 @@ from sqlalchemy import and_, bindparam, delete, insert, or_, select
 from sqlalchemy.orm import Session
 
 import crypto
-from cases.access.mentions import scan_set
+from cases.access.mentions import report_text, scan_set
 from cases.access.models import CaseSubjectKey, DirectoryKey
 from cases.access.names import (
     EXACT_KINDS,
@@ -193,14 +193,14 @@ class Matcher:
         self._store_keys(case.id, group, name, employee_id, email)
         return sum(1 for _, unsure in rows.values() if unsure)
 
-    def record_mentions(self, case: Case, case_key: bytes, text: str) -> int:
-        """Store each person of the scan set a report's text names (cases/access/mentions.py)
-        as a candidate of kind "text": a row per person, sealed with the words found, and the
-        keyed hashes of those words' forms, like a typed person's. Everyone it finds waits for
-        confirmation; someone the typed fields already matched is not added again. Returns
-        how many candidates it added."""
+    def record_mentions(self, case: Case, case_key: bytes) -> int:
+        """Store each person of the scan set the report's text names as a candidate of kind
+        "text" (cases/access/mentions.py; the text opened from the case's sealed content at
+        filing): a row per person, sealed with the words found, and the keyed hashes of those
+        words' forms, like a typed person's. Everyone it finds waits for confirmation; someone
+        the typed fields already matched is not added again. Returns how many it added."""
         scans = scan_set(self.db)
-        found = scans.find(text) if scans.people else {}
+        found = scans.find(report_text(case, case_key)) if scans.people else {}
         subjects: list[dict[str, object]] = []
         keys: list[dict[str, object]] = []
         for written, people in sorted(found.items()):

@@ -20,7 +20,6 @@ from sqlalchemy.orm import Session
 
 import crypto
 from cases.access.matching import Matcher
-from cases.access.mentions import report_text
 from cases.access.policy import eligible
 from cases.audit.service import AuditLog
 from cases.clock import Clock, local_day
@@ -379,7 +378,7 @@ class IntakeService:
             matcher.record(case, case_key, s.name, s.employee_id, s.email) for s in subjects
         )
         if scan_text:
-            unsure += matcher.record_mentions(case, case_key, report_text(case, case_key))
+            unsure += matcher.record_mentions(case, case_key)
         return unsure
 
     def _distribute(
