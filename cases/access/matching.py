@@ -16,6 +16,7 @@ from sqlalchemy import and_, bindparam, delete, insert, or_, select
 from sqlalchemy.orm import Session
 
 import crypto
+from cases.access.mentions import report_text, scan_set
 from cases.access.models import CaseSubjectKey, DirectoryKey
 from cases.access.names import (
     EXACT_KINDS,
@@ -33,18 +34,21 @@ from cases.staff.models import DirectoryEntry, StaffAccount
 # Rows in these states settle who a typed person is: later namesakes are not candidates.
 SETTLED = frozenset({"id+name", "confirmed"})
 # Preference when one person matches several ways: the most exact label is kept.
-KIND_ORDER = ("name", "alias", "pinyin", "within")
+KIND_ORDER = ("name", "alias", "pinyin", "within", "text")
 # A name found within what was typed ("张伟经理" holds 张伟) counts only while nothing
 # matches what was typed as a whole: "张伟强" is 张伟强 when the directory has them, and
 # only otherwise perhaps 张伟.
 WITHIN = "within"
+# A name found in the report's text (summary, details, ...) at filing, not in what was typed
+# about a person (cases/access/mentions.py): always a candidate.
+TEXT = "text"
 WHOLE = frozenset({"name", "alias", "pinyin", "employee_id", "email", "id+name", "confirmed"})
 
 
 @dataclass(frozen=True)
 class Candidate:
     employee_id: str  # "" for a portal account the directory does not know (staff_id)
-    kind: str  # employee_id | email | id+name | name | alias | pinyin | within
+    kind: str  # employee_id | email | id+name | name | alias | pinyin | within | text
     staff_id: str | None = None
 
     @property
@@ -101,6 +105,8 @@ class Matcher:
     def __init__(self, db: Session, server_secret: bytes) -> None:
         self.db = db
         self.server_secret = server_secret
+        # The people this matcher stored for a case: the text does not add them again.
+        self._recorded: set[str] = set()
 
     def candidates(self, name: str, employee_id: str = "", email: str = "") -> list[Candidate]:
         """Everyone the typed values may mean, exact identifier matches first.
@@ -160,6 +166,7 @@ class Matcher:
         rows: dict[str | None, tuple[str, bool]] = {}
         for found in self.candidates(name, employee_id, email):
             rows[self._person_hash(found)] = (found.kind, not found.exact)
+        self._recorded |= {h for h in rows if h is not None}
         # An id nobody in the directory has yet still excludes whoever gets it later.
         for key, kind in typed_keys(name, employee_id, email).exact.items():
             if kind == "employee_id":
@@ -185,6 +192,45 @@ class Matcher:
         self.db.execute(_INSERT_SUBJECT, subjects)
         self._store_keys(case.id, group, name, employee_id, email)
         return sum(1 for _, unsure in rows.values() if unsure)
+
+    def record_mentions(self, case: Case, case_key: bytes) -> int:
+        """Store each person of the scan set the report's text names as a candidate of kind
+        "text" (cases/access/mentions.py; the text opened from the case's sealed content at
+        filing): a row per person, sealed with the words found, and the keyed hashes of those
+        words' forms, like a typed person's. Everyone it finds waits for confirmation; someone
+        the typed fields already matched is not added again. Returns how many it added."""
+        scans = scan_set(self.db)
+        found = scans.find(report_text(case, case_key)) if scans.people else {}
+        subjects: list[dict[str, object]] = []
+        keys: list[dict[str, object]] = []
+        for written, people in sorted(found.items()):
+            hashes = {self._person_hash(_candidate(p, TEXT)) for p in people} - self._recorded
+            if not hashes:
+                continue
+            self._recorded |= hashes
+            group = new_id()
+            typed = {"name": written, "employee_id": "", "email": ""}
+            for directory_hash in sorted(hashes):
+                item_id = new_id()
+                subjects.append(
+                    {
+                        "id": item_id,
+                        "case_id": case.id,
+                        "group_id": group,
+                        "directory_hash": directory_hash,
+                        "matched_by": TEXT,
+                        "needs_confirmation": True,
+                        "sealed": seal_json(case_key, case.id, SUBJECT, item_id, typed),
+                    }
+                )
+            keys += [
+                {"case_id": case.id, "group_id": group, "key_hash": self._key_hash(f), "kind": TEXT}
+                for f in sorted(scans.forms_of(written))
+            ]
+        if subjects:
+            self.db.execute(_INSERT_SUBJECT, subjects)
+            self.db.execute(_INSERT_SUBJECT_KEY, keys)
+        return len(subjects)
 
     def copy_subjects(self, origin: Case, origin_key: bytes, case: Case, case_key: bytes) -> None:
         """Give a linked case (a retaliation complaint) the people its origin named, with
@@ -259,7 +305,7 @@ class Matcher:
         for row in self.db.scalars(
             select(CaseSubjectKey).where(CaseSubjectKey.key_hash.in_(sorted(kinds)))
         ):
-            kind = WITHIN if row.kind == WITHIN else kinds[row.key_hash]
+            kind = row.kind if row.kind in (WITHIN, TEXT) else kinds[row.key_hash]
             hits.setdefault((row.case_id, row.group_id), []).append(kind)
         touched: set[str] = set()
         for (case_id, group), found in hits.items():

@@ -100,4 +100,20 @@ class CaseSubjectKey(Base):
     )
     group_id: Mapped[str] = mapped_column(String(32), primary_key=True)
     key_hash: Mapped[str] = mapped_column(String(64), primary_key=True, index=True)
-    kind: Mapped[str] = mapped_column(String(16))  # employee_id | email | name | within
+    kind: Mapped[str] = mapped_column(String(16))  # employee_id | email | name | within | text
+
+
+class PeopleVersion(Base):
+    """One row: a token that database triggers replace with a random one whenever the people
+    who could read a case change (an account's name, e-mail or employee id, a role, a
+    directory entry's id, name, e-mail, aliases or manager), in the changing transaction.
+
+    A process keeps what it derived from those people (cases/access/mentions.py) while the
+    token it read is unchanged. Random, not a counter: after a rollback or a restore, a
+    counter comes back to a value an older derivation was made under; a random token never.
+    """
+
+    __tablename__ = "people_version"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token: Mapped[str] = mapped_column(String(32))

@@ -15,6 +15,7 @@ import functools
 import itertools
 import re
 import unicodedata
+from collections.abc import Container
 from dataclasses import dataclass, field
 
 from pypinyin import Style, pinyin
@@ -115,16 +116,26 @@ def _orderless(parts: list[str]) -> set[str]:
     return keys
 
 
+def _readings(han: str) -> list[tuple[str, ...]]:
+    """The syllables of a Chinese name, tones dropped, for its first few readings."""
+    readings = pinyin(han, style=Style.NORMAL, heteronym=True, errors="ignore")
+    return list(itertools.islice(itertools.product(*readings), MAX_READINGS))
+
+
+def _u_spellings(word: str) -> set[str]:
+    """ü written v, u or yu (吕 as Lv, Lu or Lyu, the passport spelling)."""
+    word = word.replace("ü", "v")
+    return {word, word.replace("v", "u"), word.replace("v", "yu")}
+
+
 def _pinyin(han: str) -> set[str]:
     """The Latin keys of a Chinese name: its readings, tones and separators dropped, with the
     family name first or last ("Zhang Wei", "Wei Zhang"; 欧阳娜 as "Na Ouyang" too). ü is
     written v, u or yu (吕 as Lv, Lu or Lyu, the passport spelling)."""
-    readings = pinyin(han, style=Style.NORMAL, heteronym=True, errors="ignore")
     keys: set[str] = set()
-    for syllables in itertools.islice(itertools.product(*readings), MAX_READINGS):
+    for syllables in _readings(han):
         for cut in range(len(syllables)):
-            key = "".join(syllables[cut:] + syllables[:cut]).replace("ü", "v")
-            keys |= {key, key.replace("v", "u"), key.replace("v", "yu")}
+            keys |= _u_spellings("".join(syllables[cut:] + syllables[:cut]))
     return keys
 
 
@@ -171,6 +182,92 @@ def _within(han: list[str], other: list[str]) -> set[str]:
                 run = words[start : start + size]
                 keys |= {" ".join(sorted(run)), "".join(run)}
     return keys
+
+
+@dataclass(frozen=True)
+class MentionForms:
+    """What a scan of free text looks for to find one name (cases/access/mentions.py)."""
+
+    forms: frozenset[str]  # as text_mentions makes them from the text
+    words: frozenset[str]  # the Latin words the Latin forms are made of
+
+
+@functools.lru_cache(maxsize=65536)
+def mention_forms(name: str) -> MentionForms:
+    """The forms of a name in free text: its Chinese characters as written (2 to 4 of them);
+    two or more Latin words, in any order, sorted or run together; the pinyin of the Chinese
+    run together, family name first or last. A single Latin word is no form: "Zhang" or "Mr
+    Zhang" is nobody. Remembered: a pure function of the name (a directory rebuild after one
+    change recomputes only the names that changed)."""
+    han, other = _parts(name)
+    joined = "".join(han)
+    forms: set[str] = set()
+    words: set[str] = set()
+    if 2 <= len(joined) <= 4:
+        forms.add(joined)
+        forms |= _pinyin(joined)
+        for syllables in _readings(joined):
+            for start, end in itertools.combinations(range(len(syllables) + 1), 2):
+                words |= _u_spellings("".join(syllables[start:end]))
+    if len(other) >= 2:
+        forms |= _orderless(other) | _orderless(_as_pinyin_v(other))
+        words |= set(other) | set(_as_pinyin_v(other))
+    return MentionForms(frozenset(forms), frozenset(words))
+
+
+# Latin words of a text as written: Latin letters (pinyin's tone marks and full-width forms
+# included), digits and combining marks, so Chinese characters and punctuation end a word.
+_LATIN_WORD = re.compile(
+    "[A-Za-z0-9\u00c0-\u024f\u0300-\u036f\u1e00-\u1eff\uff10-\uff19\uff21-\uff3a\uff41-\uff5a]+"
+)
+# Chinese characters NFKC maps to others (the CJK compatibility ideographs).
+_COMPATIBILITY_HAN = re.compile("[\uf900-\ufaff\U0002f800-\U0002fa1f]")
+
+
+def text_mentions(
+    text: str, forms: Container[str], words: Container[str], first_han: re.Pattern[str] | None
+) -> dict[str, str]:
+    """The forms (mention_forms) found in a free text, each by the words it was found as.
+
+    One pass, proportional to the text, folded as names are (fold, _without_marks) piece by
+    piece rather than as a whole (NFKC of a whole long text costs more than the scan).
+    Chinese is looked up only where a character starts some form (`first_han`, a character
+    class), 4, 3 then 2 characters from there, the longest found kept (张伟强 before 张伟);
+    Latin only over runs of words that are parts of some form (`words`), 2 or 3 neighbouring
+    words at a time, as the words sorted and as run together, like the names within what
+    was typed (_within)."""
+    found: dict[str, str] = {}
+    if first_han is not None:
+        han = _COMPATIBILITY_HAN.sub(lambda m: fold(m.group()), text)
+        for start in first_han.finditer(han):
+            at = start.start()
+            for size in (4, 3, 2):
+                piece = han[at : at + size]
+                if piece in forms:
+                    found[piece] = piece
+                    break
+    run: list[str] = []
+    for written in _LATIN_WORD.findall(text):
+        word = written.lower() if written.isascii() else _without_marks(fold(written))
+        if word in words:
+            run.append(word)
+            continue
+        if len(run) > 1:
+            _latin_mentions(run, forms, found)
+        run = []
+    if len(run) > 1:
+        _latin_mentions(run, forms, found)
+    return found
+
+
+def _latin_mentions(run: list[str], forms: Container[str], found: dict[str, str]) -> None:
+    for size in (2, 3):
+        for start in range(len(run) - size + 1):
+            piece = run[start : start + size]
+            for key in (" ".join(sorted(piece)), "".join(piece)):
+                if key in forms:
+                    found[" ".join(piece)] = key
+                    break
 
 
 @dataclass(frozen=True)
@@ -226,14 +323,18 @@ def split_aliases(aliases: str) -> list[str]:
 
 __all__ = [
     "EXACT_KINDS",
+    "MentionForms",
     "TypedKeys",
     "account_keys",
     "entry_keys",
     "fold",
     "id_hash",
     "identifier",
+    "is_han",
+    "mention_forms",
     "name_keys",
     "split_aliases",
     "staff_hash",
+    "text_mentions",
     "typed_keys",
 ]

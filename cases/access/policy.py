@@ -21,7 +21,6 @@ from sqlalchemy import (
     exists,
     func,
     literal,
-    or_,
     select,
     union_all,
 )
@@ -29,11 +28,12 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session, object_session
 from sqlalchemy.sql import Select
 
+from cases.access.chains import chain_tree
 from cases.access.names import staff_hash
 from cases.db import server_secret_of
 from cases.reports.models import Case, CaseExclusion, CaseSubject, KeyWrap, PendingGrant
 from cases.staff.directory import directory_hashes
-from cases.staff.models import DirectoryEntry, StaffAccount
+from cases.staff.models import StaffAccount
 from cases.staff.roles import POLICY_ROLES
 
 
@@ -115,27 +115,7 @@ def _chains(db: Session, staff: list[StaffAccount]) -> dict[str, Chain]:
 
 
 def _chains_statement() -> Select[tuple[str, str, bool]]:
-    has_id = and_(StaffAccount.employee_id.is_not(None), StaffAccount.employee_id != "")
-    heads = (
-        select(
-            StaffAccount.id.label("staff_id"),
-            DirectoryEntry.employee_id.label("employee_id"),
-            literal(True).label("own"),
-        )
-        .join(
-            DirectoryEntry,
-            or_(
-                DirectoryEntry.email == StaffAccount.email,
-                and_(has_id, DirectoryEntry.employee_id == StaffAccount.employee_id),
-            ),
-        )
-        .where(StaffAccount.id.in_(bindparam("ids", expanding=True)))
-        .cte("chain", recursive=True)
-    )
-    below = select(heads.c.staff_id, DirectoryEntry.employee_id, literal(False)).join(
-        heads, DirectoryEntry.manager_employee_id == heads.c.employee_id
-    )
-    tree = heads.union(below)
+    tree = chain_tree()
     return select(tree.c.staff_id, tree.c.employee_id, tree.c.own)
 
 

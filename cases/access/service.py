@@ -90,7 +90,10 @@ class AccessService:
                 "Nobody in the staff directory has that employee ID. Check it, or leave it empty.",
                 fields={"employee_id": "unknown_employee"},
             )
-        IntakeService(self.db, self.clock, config).record_subjects(case, case_key, [subject])
+        # The report's text was scanned at filing; a person named now is only what was typed.
+        IntakeService(self.db, self.clock, config).record_subjects(
+            case, case_key, [subject], scan_text=False
+        )
         self.db.flush()
         self.audit.record(principal.actor, "case.subject_added", case_id=case.id)
         return self.enforce(case)

@@ -361,11 +361,25 @@ class IntakeService:
             if self.db.execute(_REFERENCE_TAKEN, {"ref": ref}).first() is None:
                 return ref
 
-    def record_subjects(self, case: Case, case_key: bytes, subjects: list[SubjectInput]) -> int:
+    def record_subjects(
+        self,
+        case: Case,
+        case_key: bytes,
+        subjects: list[SubjectInput],
+        *,
+        scan_text: bool = True,
+    ) -> int:
         """Seal each named person and store the keyed hash of every directory candidate
-        (cases/access/matching.py); returns how many candidates wait for confirmation."""
+        (cases/access/matching.py); at filing (`scan_text`), also everyone who could read the
+        case whom the report's text names (cases/access/mentions.py). Returns how many
+        candidates wait for confirmation."""
         matcher = Matcher(self.db, self.config.server_secret)
-        return sum(matcher.record(case, case_key, s.name, s.employee_id, s.email) for s in subjects)
+        unsure = sum(
+            matcher.record(case, case_key, s.name, s.employee_id, s.email) for s in subjects
+        )
+        if scan_text:
+            unsure += matcher.record_mentions(case, case_key)
+        return unsure
 
     def _distribute(
         self,

@@ -70,6 +70,7 @@ MATCH_LABELS = {
     "alias": N_("needs confirming: matched by another name in the directory"),
     "pinyin": N_("needs confirming: matched by the pinyin of a Chinese name"),
     "within": N_("needs confirming: their name is part of what was typed, with other words"),
+    "text": N_("needs confirming: named in the report text"),
 }
 FIELD_MESSAGES = {
     "required": N_("This is required."),

@@ -1,0 +1,149 @@
+"""Names written in a report's text: which of the people who could read the case it names.
+
+Only those people are looked for: every account holding a role the policy covers, and every
+directory person whose management chain reaches such an account (chains.py; naming anyone
+else changes nobody's access). Their names' forms (names.py, mention_forms) make a scan
+set, built once per process and kept while the database's people_version token is unchanged;
+every filing reads the token (one statement) and scans its text in memory
+(names.text_mentions). What is found is a candidate, never settled (Matcher.record_mentions).
+docs/access.md, "Names written only in the report text".
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from cases.access.chains import CHAIN_ENTRIES
+from cases.access.models import PeopleVersion
+from cases.access.names import is_han, mention_forms, split_aliases, text_mentions
+from cases.db import table_of
+from cases.questionnaires.service import CONTENT_KEY
+from cases.reports.models import Case
+from cases.reports.sealing import REPORT, open_json
+from cases.staff.models import DirectoryEntry, StaffAccount, StaffRole
+from cases.staff.roles import POLICY_ROLES
+
+# Who a find means: ("directory", employee id) or ("staff", account id), as Matcher's Person.
+Person = tuple[str, str]
+# Scan sets kept per process, by people_version token (tests and tools may use several
+# databases in one process; the newest few are enough).
+KEPT = 4
+
+_TOKEN = select(table_of(PeopleVersion).c.token).where(table_of(PeopleVersion).c.id == 1)
+_ACCOUNTS = table_of(StaffAccount).c
+_ENTRIES = table_of(DirectoryEntry).c
+_ROLES = table_of(StaffRole).c
+# Every account with a policy role (active or not: it can be reactivated), with the directory
+# entry it is linked to as the policy links them (by e-mail, or by its employee id).
+_POLICY_ACCOUNTS = (
+    select(_ACCOUNTS.id, _ACCOUNTS.name, _ACCOUNTS.email, _ENTRIES.employee_id)
+    .distinct()
+    .join_from(table_of(StaffAccount), table_of(StaffRole), _ROLES.staff_id == _ACCOUNTS.id)
+    .outerjoin(
+        table_of(DirectoryEntry),
+        (_ENTRIES.email == _ACCOUNTS.email)
+        | (
+            _ACCOUNTS.employee_id.is_not(None)
+            & (_ACCOUNTS.employee_id != "")
+            & (_ENTRIES.employee_id == _ACCOUNTS.employee_id)
+        ),
+    )
+    .where(_ROLES.role.in_(sorted(POLICY_ROLES)))
+)
+
+
+@dataclass(frozen=True)
+class ScanSet:
+    """The forms of the names of everyone who could read a case, and who each form is."""
+
+    people: Mapping[str, frozenset[Person]]
+    words: frozenset[str]
+    first_han: re.Pattern[str] | None
+
+    def find(self, text: str) -> dict[str, frozenset[Person]]:
+        """Each name found in the text, by the words it was found as, with its people."""
+        found = text_mentions(text, self.people, self.words, self.first_han)
+        return {written: self.people[form] for written, form in found.items()}
+
+    def forms_of(self, written: str) -> set[str]:
+        """The forms a found text stands for (names.text_mentions' two ways of a Latin run)."""
+        words = written.split()
+        keys = {written} if len(words) == 1 else {" ".join(sorted(words)), "".join(words)}
+        return {key for key in keys if key in self.people}
+
+
+_kept: dict[str, ScanSet] = {}
+_lock = threading.Lock()
+
+
+def scan_set(db: Session) -> ScanSet:
+    """This database's scan set: one statement when the process already holds it."""
+    token = db.execute(_TOKEN).scalar()
+    kept = _kept.get(token) if token is not None else None
+    if kept is not None:
+        return kept
+    built = _build(db)
+    if token is not None:
+        with _lock:
+            while len(_kept) >= KEPT:
+                _kept.pop(next(iter(_kept)))
+            _kept[token] = built
+    return built
+
+
+def _build(db: Session) -> ScanSet:
+    people: dict[str, set[Person]] = {}
+    words: set[str] = set()
+
+    def add(name: str, person: Person) -> None:
+        found = mention_forms(name)
+        for form in found.forms:
+            people.setdefault(form, set()).add(person)
+        words.update(found.words)
+
+    accounts = db.execute(_POLICY_ACCOUNTS).all()
+    for staff_id, name, email, linked in accounts:
+        # As the matcher does: an account the directory knows is that directory person.
+        person = ("directory", linked) if linked else ("staff", staff_id)
+        add(name or "", person)
+        add((email or "").partition("@")[0], person)
+    ids = sorted({row.id for row in accounts})
+    entries = db.execute(CHAIN_ENTRIES, {"ids": ids}).all() if ids else []
+    for employee_id, name, aliases in entries:
+        for written in (name, *split_aliases(aliases or "")):
+            add(written, ("directory", employee_id))
+    starts = sorted({form[0] for form in people if is_han(form[0])})
+    first_han = re.compile("[" + "".join(map(re.escape, starts)) + "]") if starts else None
+    return ScanSet(
+        {form: frozenset(found) for form, found in people.items()}, frozenset(words), first_han
+    )
+
+
+def report_text(case: Case, case_key: bytes) -> str:
+    """The text a reporter wrote in a report, opened from the case's sealed content: summary,
+    details, loss estimate and the text of the answers to the channel's questions."""
+    content = open_json(case_key, case.id, REPORT, case.id, case.content)
+    written = [content.get(field, "") for field in ("summary", "details", "loss_estimate")]
+    answers = (content.get(CONTENT_KEY) or {}).get("answers", {})
+    return "\n".join([*written, *_strings(answers)])
+
+
+def _strings(value: Any) -> Iterator[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, Mapping):
+        for item in value.values():
+            yield from _strings(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _strings(item)
+
+
+__all__ = ["ScanSet", "report_text", "scan_set"]

@@ -1,0 +1,81 @@
+"""Over HTTP: an investigator named only in a report's text (filed through the API) gets 404
+on the case and no key; a colleague sees the candidate, labelled, on the access page."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import sessionmaker
+from support.staff_http import app_world, bearer, log_in
+from support.staff_world import Person
+
+from cases.db import unit_of_work
+from cases.reports.models import Case, KeyWrap
+
+
+@pytest.fixture
+def world(app: Any, app_db: sessionmaker[Any]) -> dict[str, Any]:
+    with app_world(app, app_db) as made:
+        zhang = made.staff("zw@corp.example", "investigator", name="张伟")
+        ana = made.staff("ana@corp.example", "investigator", name="Ana")
+        category = made.category("order-diversion")
+        ids = {"channel": made.channel.id, "category": category.id}
+    return {"clock": made.clock, "zhang": zhang, "ana": ana, "ids": ids}
+
+
+def _file(client: Any, app_db: sessionmaker[Any], ids: dict[str, str], details: str) -> str:
+    with unit_of_work(app_db) as db:
+        before = set(db.scalars(select(Case.id)))
+    body = {**ids, "summary": "订单", "details": details, "subjects": [], "exclude": []}
+    answer = client.post("/api/v1/reports", json={**body, "identity": None})
+    assert answer.status_code == 201, answer.text
+    with unit_of_work(app_db) as db:
+        (case_id,) = set(db.scalars(select(Case.id))) - before
+    return case_id
+
+
+def _holds_key(app_db: sessionmaker[Any], person: Person, case_id: str) -> bool:
+    with unit_of_work(app_db) as db:
+        stmt = select(KeyWrap.id).where(
+            KeyWrap.case_id == case_id, KeyWrap.staff_id == person.account.id
+        )
+        return db.scalars(stmt).first() is not None
+
+
+@pytest.mark.parametrize(
+    "details",
+    ["销售总监张伟让我把订单转给另一家公司。", "last week wei zhang told me to move the order."],
+)
+def test_an_account_named_only_in_the_details_gets_404_and_no_key(
+    client: Any, app_db: sessionmaker[Any], world: dict[str, Any], details: str
+) -> None:
+    """张伟, named inside a title or as "wei zhang", cannot open the case on the API or the page."""
+    case_id = _file(client, app_db, world["ids"], details)
+    headers = bearer(client, world["zhang"], world["clock"])
+
+    api = client.get(f"/api/v1/cases/{case_id}", headers=headers)
+    log_in(client, world["zhang"], world["clock"])
+    page = client.get(f"/staff/cases/{case_id}")
+
+    assert api.status_code == 404
+    assert page.status_code == 404
+    assert not _holds_key(app_db, world["zhang"], case_id)
+    assert _holds_key(app_db, world["ana"], case_id)
+
+
+def test_the_access_page_says_the_name_was_in_the_report_text(
+    client: Any, app_db: sessionmaker[Any], world: dict[str, Any]
+) -> None:
+    """A colleague sees the text candidate, marked to confirm, in English and in Chinese."""
+    case_id = _file(client, app_db, world["ids"], "销售总监张伟让我把订单转给另一家公司。")
+    log_in(client, world["ana"], world["clock"])
+
+    english = client.get(f"/staff/cases/{case_id}/access", headers={"Accept-Language": "en"})
+    chinese = client.get(f"/staff/cases/{case_id}/access", headers={"Accept-Language": "zh-CN"})
+
+    [row] = english.context["subjects"]
+    assert (row.name, row.matched_by, row.entry_name) == ("张伟", "text", "张伟")
+    assert "needs confirming: named in the report text" in english.text
+    assert "待确认：在举报正文中被提及" in chinese.text
