@@ -1,7 +1,7 @@
 """row_order_marks: the hour whose rows last lost their write order
 
 Revision ID: 0019_row_order_marks
-Revises: 0016_receipt_quick_tag
+Revises: 0017_text_mentions
 Create Date: 2026-11-30
 
 One row: the hour the jobs round last took away the write order of the rows written since
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0019_row_order_marks"
-down_revision: str | None = "0016_receipt_quick_tag"
+down_revision: str | None = "0017_text_mentions"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
