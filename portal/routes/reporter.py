@@ -88,9 +88,12 @@ FIELD_MESSAGES = {
     ),
     **ANSWER_MESSAGES,
 }
-# The receipt page's handover kind; the check page's answer for a right code; the statuses a
-# wrong one may be answered with (carried in the redirect, checked against this list).
+# The handover kinds of the receipt page and of the form handed back; where a form sent
+# again lands; the check page's answer for a right code; the statuses a wrong one may be
+# answered with (carried in the redirect, checked against this list).
 DONE_PAGE = "receipt-page"
+FORM_AGAIN = "report-form"
+FILED_ALREADY = "/report/filed"
 CORRECT = "correct"
 CHECK_STATUSES = frozenset({"401", "413", "422", "429"})
 FILE_REFUSALS = ("file_too_large", "too_large", "too_many_files")
@@ -111,8 +114,33 @@ class FormState:
 
 
 async def report_form(request: Request) -> Response:
-    """The intake form, in the channel the query names (the first one otherwise)."""
-    return await run_in_threadpool(_render_form, request, FormState(), 200)
+    """The intake form, in the channel the query names (the first one otherwise); with
+    `again`, the form handed back after a refusal or a language switch, words and all."""
+    return await run_in_threadpool(_form_page, request, request.query_params.get("again", ""))
+
+
+def _form_page(request: Request, token: str) -> Response:
+    if token:
+        with unit_of_work(request.app.state.db) as db:
+            kept = handovers(request, db).get(FORM_AGAIN, token)
+        if kept is not None:
+            state = FormState(kept["values"], kept["errors"])
+            return _render_form(request, state, int(kept["status"]))
+    return _render_form(request, FormState(), 200)
+
+
+def _hand_back(request: Request, state: FormState, status: int) -> Response:
+    """The form again with every typed word, as a redirect to a page behind a short-lived
+    link: answered directly, the browser would keep the form's body (cases/reports/handover.py)."""
+    kept = {"values": state.values, "errors": state.errors, "status": status}
+    with unit_of_work(request.app.state.db) as db:
+        token = handovers(request, db).put(FORM_AGAIN, kept)
+    return RedirectResponse(f"/report?{urlencode({'again': token})}", status_code=303)
+
+
+async def already_filed(request: Request) -> Response:
+    """Where a form sent again lands: it was filed once (409, as the resent form's answer)."""
+    return render(request, "reporter/already_filed.html", status_code=409)
 
 
 def _render_form(request: Request, state: FormState, status: int) -> Response:
@@ -188,7 +216,7 @@ async def submit_report(request: Request) -> Response:
         if parsed.refused is not None:
             if await run_in_threadpool(_once_used, request, parsed.get("once")):
                 # A reload of the receipt page may resend the files empty: it was filed.
-                return render(request, "reporter/already_filed.html", status_code=409)
+                return RedirectResponse(FILED_ALREADY, status_code=303)
             # Nothing is filed: the form comes back with every word and the file problem.
             refusal = Invalid(fields={"files": parsed.refused}, code=parsed.refused)
             status = 422 if parsed.refused == "empty_file" else 413
@@ -202,7 +230,7 @@ async def submit_report(request: Request) -> Response:
         if exc.code != "replayed":
             raise
         # The same form sent again (a reload of the receipt page): the report WAS filed.
-        return render(request, "reporter/already_filed.html", status_code=409)
+        return RedirectResponse(FILED_ALREADY, status_code=303)
     except BaseException:
         await run_in_threadpool(delete_files, request.app.state.db, parsed.file_ids)
         raise
@@ -225,19 +253,10 @@ async def switch_form_language(request: Request) -> Response:
     for name, value in form.multi_items():
         if isinstance(value, str) and name not in {"switch_lang", "files", "csrf", "once"}:
             parsed.fields.setdefault(name, []).append(value)
-    switched = Request(with_cookie(request, LANG_COOKIE, tag_for(locale)), request.receive)
     values = _typed_values(parsed)
-    response = await run_in_threadpool(_render_form, switched, FormState(values, {}), 200)
+    response = await run_in_threadpool(_hand_back, request, FormState(values, {}), 200)
     set_host_cookie(response, LANG_COOKIE, tag_for(locale))
     return response
-
-
-def with_cookie(request: Request, name: str, value: str) -> dict[str, Any]:
-    """The request's scope with one cookie set, so the page renders as the next visit will."""
-    cookies = {**request.cookies, name: value}
-    header = "; ".join(f"{key}={val}" for key, val in cookies.items()).encode("latin-1")
-    headers = [(k, v) for k, v in request.scope["headers"] if k.lower() != b"cookie"]
-    return {**request.scope, "headers": [*headers, (b"cookie", header)]}
 
 
 def _refuse_bots(parsed: ParsedUpload) -> None:
@@ -297,7 +316,7 @@ async def _form_again(
     }
     values = _typed_values(parsed)
     values["had_files"] = bool(parsed.files) or parsed.refused is not None
-    return await run_in_threadpool(_render_form, request, FormState(values, errors), status)
+    return await run_in_threadpool(_hand_back, request, FormState(values, errors), status)
 
 
 def _typed_values(parsed: ParsedUpload) -> dict[str, Any]:
@@ -554,6 +573,7 @@ routes: list[BaseRoute] = [
     Route("/report/language", switch_form_language, methods=["POST"], name="report_language"),
     Route("/report/receipt.txt", save_receipt, methods=["POST"], name="save_receipt"),
     Route("/report/done/{token}", done_page, methods=["GET"], name="report_done"),
+    Route(FILED_ALREADY, already_filed, methods=["GET"], name="report_filed"),
     Route("/report/check", check_typed_receipt, methods=["POST"], name="check_receipt"),
     Route("/report/check", checked_page, methods=["GET"], name="checked_receipt"),
     Route("/status", status_page, methods=["GET"], name="status"),

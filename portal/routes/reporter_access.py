@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
+from urllib.parse import urlencode
 
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
@@ -39,6 +41,8 @@ FIELD_MESSAGES = {
     "invalid": N_("This is not valid."),
 }
 SUBJECT_ROWS = 3
+# Where a filed complaint lands (a GET page: see `done`).
+DONE = "/status/retaliation/done"
 
 
 def _file_in(
@@ -102,6 +106,15 @@ def _page(
     return render(request, "access/retaliation.html", context, status_code=status)
 
 
+async def done_page(request: Request) -> Response:
+    """Where a filed complaint lands: the day its confirmation is due, read from the link."""
+    try:
+        due = date.fromisoformat(request.query_params.get("by", ""))
+    except ValueError:
+        return RedirectResponse("/status", status_code=303)
+    return render(request, "access/retaliation_done.html", {"acknowledge_by": due})
+
+
 async def form_page(request: Request) -> Response:
     if not request.cookies.get(REPORTER_COOKIE):
         return RedirectResponse("/status", status_code=303)
@@ -141,7 +154,10 @@ def _submit(request: Request, form: FormData, complaint: Complaint) -> Response:
         return _page(request, db, reporter, values, problem.fields, 422)
 
     def done(db: Session, reporter: ReporterPrincipal, case: Case) -> Response:
-        return render(request, "access/retaliation_done.html", {"case": case}, status_code=201)
+        # A redirect, not a page: the browser would keep the complaint's body in its session
+        # files (cases/reports/handover.py). The link carries only the confirmation's day.
+        query = urlencode({"by": case.acknowledge_by.isoformat()})
+        return RedirectResponse(f"{DONE}?{query}", status_code=303)
 
     try:
         return submit(request, require_reporter, act, done, again, (Invalid,))
@@ -175,6 +191,7 @@ async def submit_api(request: Request) -> Response:
 
 routes: list[BaseRoute] = [
     Route("/status/retaliation", form_page, methods=["GET"]),
+    Route(DONE, done_page, methods=["GET"]),
     Route("/status/retaliation", submit_form, methods=["POST"]),
     Route("/api/v1/reporter/retaliation", submit_api, methods=["POST"]),
 ]

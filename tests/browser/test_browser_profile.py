@@ -8,8 +8,9 @@ happened, the names of the people it accuses, the reporter's own name. So every 
 form turns autocomplete off, and every form whose body holds the report or the receipt is
 answered by a redirect (portal/routes/reporter.py, cases/reports/handover.py).
 
-A real Chromium with a profile on disk files a confidential report, types the receipt back,
-logs in, replies and logs out; then every file of the closed profile is searched.
+A real Chromium with a profile on disk sends a report that is refused (no category), files it
+as a confidential report, types the receipt back, logs in, replies, files a retaliation
+complaint and logs out; then every file of the closed profile is searched.
 """
 
 from __future__ import annotations
@@ -42,7 +43,8 @@ def found_in(profile: Path, needles: dict[str, str]) -> list[str]:
 def test_nothing_typed_stays_in_the_browser_profile(
     start_live_server: Any, browser: Any, tmp_path: Path
 ) -> None:
-    """No field of the report, no reply and no form of the receipt is in the closed profile."""
+    """No field of the report (refused once, then filed), no reply, no retaliation complaint
+    and no form of the receipt is in the closed profile."""
     server = start_live_server()
     seed_url(server.database_url)
     tag = secrets.token_hex(4).upper()
@@ -54,6 +56,8 @@ def test_nothing_typed_stays_in_the_browser_profile(
         "identity": f"Li QXME{tag}",
         "contact": f"qxcontact{tag.lower()}@example.net",
         "reply": f"It was order QXREPLY{tag}",
+        "complaint": f"Moved to night shifts QXCOMP{tag}",
+        "retaliator": f"Zhou QXBOSS{tag}",
     }
     profile = tmp_path / "profile"
     context = browser.browser_type.launch_persistent_context(
@@ -68,6 +72,13 @@ def test_nothing_typed_stays_in_the_browser_profile(
     try:
         page = context.new_page()
         page.goto(f"{server.url}/report")
+        page.fill("#summary", typed["summary"])
+        page.fill("#details", typed["details"])
+        page.fill("#subject-name-1", typed["subject"])
+        # Refused first (no category): the form comes back with every word.
+        page.get_by_role("button", name="Send report").click()
+        page.wait_for_load_state("load")
+        assert page.locator("#summary").input_value() == typed["summary"]
         page.select_option("#category", index=1)
         page.fill("#summary", typed["summary"])
         page.fill("#details", typed["details"])
@@ -93,6 +104,15 @@ def test_nothing_typed_stays_in_the_browser_profile(
         page.fill("#body", typed["reply"])
         page.get_by_role("button", name="Send message").click()
         assert typed["reply"] in page.locator(".message--reporter").inner_text()
+        page.goto(f"{server.url}/status/retaliation")
+        page.fill("#summary", typed["complaint"])
+        page.fill("#details", typed["complaint"])
+        page.fill("#subject-name-1", typed["retaliator"])
+        page.get_by_role("button", name="Send").click()
+        page.wait_for_load_state("load")
+        assert page.locator("h1").inner_text() == "Retaliation report received"
+        assert_page_accessible(browser, page, "en")
+        page.goto(f"{server.url}/status")
         with page.expect_navigation():
             page.get_by_role("button", name="Log out").click()
     finally:
