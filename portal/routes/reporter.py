@@ -139,8 +139,8 @@ def _hand_back(request: Request, state: FormState, status: int) -> Response:
 
 
 async def already_filed(request: Request) -> Response:
-    """Where a form sent again lands: it was filed once (409, as the resent form's answer)."""
-    return render(request, "reporter/already_filed.html", status_code=409)
+    """Where a form sent again lands: it was filed once."""
+    return render(request, "reporter/already_filed.html")
 
 
 def _render_form(request: Request, state: FormState, status: int) -> Response:
@@ -414,6 +414,8 @@ def _forget(request: Request, token: str) -> None:
 async def checked_page(request: Request) -> Response:
     """What the check found (from the redirect's query: a result code, never the code)."""
     result = request.query_params.get("result", "")
+    if not result:
+        return RedirectResponse("/status", status_code=303)
     if result == CORRECT:
         return render(request, "reporter/check.html", {"error": None, "back": None})
     _ = translator(request)
