@@ -164,7 +164,7 @@ def test_form_without_csrf_is_403_and_stores_nothing(
 
 
 def test_replayed_form_changes_nothing(client: Any, app_db: sessionmaker[Session]) -> None:
-    """Sending the same form twice files one report; the second lands on the "already filed" page."""
+    """Sending the same form twice files one report; the second lands on "already filed"."""
     ids = seed(app_db)
     tokens = form_tokens(client)
 
