@@ -93,6 +93,8 @@ FIELD_MESSAGES = {
 # answered with (carried in the redirect, checked against this list).
 DONE_PAGE = "receipt-page"
 FORM_AGAIN = "report-form"
+REPLY_AGAIN = "reply-again"
+WORDS_KEPT = "words-kept"
 FILED_ALREADY = "/report/filed"
 CORRECT = "correct"
 CHECK_STATUSES = frozenset({"401", "413", "422", "429"})
@@ -443,13 +445,17 @@ async def status_page(request: Request) -> Response:
 
 def _status(request: Request) -> Response:
     if not request.cookies.get(REPORTER_COOKIE):
-        return render(request, "reporter/login.html", {"error": None})
+        return _login_page(request)
     with unit_of_work(request.app.state.db) as db:
         try:
             principal = require_reporter(request, db)
         except CaseError:
             principal = None
         if principal is not None:
+            again = request.query_params.get("again", "")
+            kept = handovers(request, db).get(REPLY_AGAIN, again) if again else None
+            if kept is not None:
+                return _status_in(request, db, principal, kept["error"], 422, kept["body"])
             return _status_in(request, db, principal, None, 200)
     response = render(request, "reporter/login.html", {"error": None})
     delete_host_cookie(response, REPORTER_COOKIE)
@@ -470,13 +476,27 @@ def _status_in(
     return render(request, "reporter/status.html", context, status_code=status)
 
 
+def _login_page(request: Request) -> Response:
+    """The receipt form; with `kept`, the words of a form sent after the session ended."""
+    token = request.query_params.get("kept", "")
+    if token:
+        with unit_of_work(request.app.state.db) as db:
+            kept = handovers(request, db).get(WORDS_KEPT, token)
+        if kept is not None:
+            context = {"error": None, "kept_words": kept["words"]}
+            return render(request, "reporter/login.html", context, status_code=401)
+    return render(request, "reporter/login.html", {"error": None})
+
+
 def words_kept(request: Request, words: str) -> Response:
     """The receipt form, with the words of a form sent after the session had ended.
 
-    Nothing was sent or stored: the words travel back in this answer only (no-store, like
-    every page), so the reporter can copy them and send them after logging in again."""
-    context = {"error": None, "kept_words": words}
-    response = render(request, "reporter/login.html", context, status_code=401)
+    Nothing was sent or stored as a message: the words wait sealed behind a short-lived
+    link (cases/reports/handover.py) that this redirect leads to, so the reporter can copy
+    them and send them after logging in again, and the browser keeps no form body."""
+    with unit_of_work(request.app.state.db) as db:
+        token = handovers(request, db).put(WORDS_KEPT, {"words": words})
+    response = RedirectResponse(f"/status?{urlencode({'kept': token})}", status_code=303)
     delete_host_cookie(response, REPORTER_COOKIE)
     return response
 
@@ -530,7 +550,9 @@ def _reply(request: Request, body: str) -> Response:
         _ = translator(request)
         code = problem.fields.get("body", "invalid")
         error = _(FIELD_MESSAGES.get(code, FIELD_MESSAGES["invalid"]))
-        return _status_in(request, db, me, error, 422, body)
+        # The status page again with the words, behind a redirect (cases/reports/handover.py).
+        token = handovers(request, db).put(REPLY_AGAIN, {"error": error, "body": body})
+        return RedirectResponse(f"/status?{urlencode({'again': token})}#body", status_code=303)
 
     def done(db: Session, me: ReporterPrincipal, _: None) -> Response:
         return RedirectResponse("/status#conversation", status_code=303)

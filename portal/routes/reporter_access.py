@@ -22,7 +22,7 @@ from cases.reports.intake import SubjectInput
 from cases.reports.models import Case
 from portal.auth import REPORTER_COOKIE, require_reporter
 from portal.csrf import form_with_csrf
-from portal.deps import clock_of, intake_config, settings_of
+from portal.deps import clock_of, handovers, intake_config, settings_of
 from portal.errors import read_json
 from portal.forms import submit
 from portal.i18n import N_
@@ -42,7 +42,9 @@ FIELD_MESSAGES = {
 }
 SUBJECT_ROWS = 3
 # Where a filed complaint lands (a GET page: see `done`).
+FORM = "/status/retaliation"
 DONE = "/status/retaliation/done"
+COMPLAINT_AGAIN = "complaint-form"
 
 
 def _file_in(
@@ -125,8 +127,14 @@ async def form_page(request: Request) -> Response:
 
 
 def _form_page(request: Request) -> Response:
+    """The complaint form; with `again`, handed back after a refusal with every word."""
     with unit_of_work(request.app.state.db) as db:
-        return _page(request, db, require_reporter(request, db), {}, {})
+        reporter = require_reporter(request, db)
+        again = request.query_params.get("again", "")
+        kept = handovers(request, db).get(COMPLAINT_AGAIN, again) if again else None
+        if kept is not None:
+            return _page(request, db, reporter, kept["values"], kept["errors"], 422)
+        return _page(request, db, reporter, {}, {})
 
 
 async def submit_form(request: Request) -> Response:
@@ -151,7 +159,10 @@ def _submit(request: Request, form: FormData, complaint: Complaint) -> Response:
             "subject_id": [str(v) for v in form.getlist("subject_id")],
             "exclude": complaint.exclude,
         }
-        return _page(request, db, reporter, values, problem.fields, 422)
+        # The form again with its words, behind a redirect (cases/reports/handover.py).
+        kept = {"values": values, "errors": problem.fields}
+        token = handovers(request, db).put(COMPLAINT_AGAIN, kept)
+        return RedirectResponse(f"{FORM}?{urlencode({'again': token})}", status_code=303)
 
     def done(db: Session, reporter: ReporterPrincipal, case: Case) -> Response:
         # A redirect, not a page: the browser would keep the complaint's body in its session
@@ -190,7 +201,7 @@ async def submit_api(request: Request) -> Response:
 
 
 routes: list[BaseRoute] = [
-    Route("/status/retaliation", form_page, methods=["GET"]),
+    Route(FORM, form_page, methods=["GET"]),
     Route(DONE, done_page, methods=["GET"]),
     Route("/status/retaliation", submit_form, methods=["POST"]),
     Route("/api/v1/reporter/retaliation", submit_api, methods=["POST"]),

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import partial
 from typing import Any
+from urllib.parse import urlencode
 
 from sqlalchemy.orm import Session
 from starlette.requests import Request
@@ -21,7 +22,7 @@ from cases.principals import ReporterPrincipal
 from cases.rewards.service import Payout, RewardNotice
 from portal.auth import REPORTER_COOKIE, require_reporter
 from portal.csrf import delete_host_cookie, form_with_csrf
-from portal.deps import reporter_service, reward_service
+from portal.deps import handovers, reporter_service, reward_service
 from portal.errors import http_status, read_json
 from portal.forms import submit
 from portal.i18n import N_
@@ -32,6 +33,8 @@ from portal.shapes.reporter import PayoutIn, RewardOut
 from portal.templating import render
 
 TAGS = ("reporter",)
+# The acceptance form handed back after a refusal (cases/reports/handover.py).
+OFFER_AGAIN = "reward-offer"
 FIELD_MESSAGES = {
     "required": N_("Please fill this in."),
     "too_long": N_("This is too long."),
@@ -91,9 +94,22 @@ async def offer_page(request: Request) -> Response:
 
 
 def _offer_page(request: Request) -> Response:
+    """The offer; with `again`, the acceptance form handed back after a refusal."""
     try:
         with unit_of_work(request.app.state.db) as db:
             principal = require_reporter(request, db)
+            again = request.query_params.get("again", "")
+            kept = handovers(request, db).get(OFFER_AGAIN, again) if again else None
+            if kept is not None:
+                return _offer_in(
+                    request,
+                    db,
+                    principal,
+                    kept["values"],
+                    kept["errors"],
+                    kept["problem"],
+                    int(kept["status"]),
+                )
             return _offer_in(request, db, principal, {}, {}, None, 200)
     except CaseError:
         response = RedirectResponse("/status", status_code=303)
@@ -145,15 +161,20 @@ def _accept_form(request: Request, payout: Payout) -> Response:
         _accept_in(request, db, principal, payout)
 
     def again(db: Session, principal: ReporterPrincipal, exc: CaseError) -> Response:
-        if not isinstance(exc, Invalid):
-            return _offer_again(request, db, principal, exc)
-        values = {
-            "name": payout.name,
-            "account": payout.account,
-            "contact": payout.contact,
-            "payee": payout.payee,
-        }
-        return _offer_in(request, db, principal, values, exc.fields, exc.message, 422)
+        # The offer page again, behind a redirect: answered directly, the browser would keep
+        # the payout details of the form's body in its session files (handover.py).
+        kept: dict[str, Any] = {"values": {}, "errors": {}, "problem": exc.message}
+        kept["status"] = http_status(exc)
+        if isinstance(exc, Invalid):
+            kept["values"] = {
+                "name": payout.name,
+                "account": payout.account,
+                "contact": payout.contact,
+                "payee": payout.payee,
+            }
+            kept["errors"], kept["status"] = exc.fields, 422
+        token = handovers(request, db).put(OFFER_AGAIN, kept)
+        return RedirectResponse(f"/status/reward?{urlencode({'again': token})}", status_code=303)
 
     done = _back_to("/status#reward")
     return submit(request, require_reporter, act, done, again, (CaseError,))

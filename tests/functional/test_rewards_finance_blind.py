@@ -259,3 +259,37 @@ def test_payout_form_offers_a_representative_and_says_what_finance_sees(
     assert form.context["reward"].status == "offered"
     assert sent.status_code == 200
     assert desk[0]["payout"] == PAYOUT
+
+
+def test_a_refused_payout_form_comes_back_behind_a_redirect(
+    client: Any, world: dict[str, Any]
+) -> None:
+    """A payout form refused (no account) answers with a redirect, never a page, so the
+    browser keeps no body with the payout details; the page behind it shows them again."""
+    clock = world["clock"]
+    clock.advance(days=10)
+    ana, dai = bearer(client, world["ana"], clock), bearer(client, world["dai"], clock)
+    made = client.post(
+        f"/api/v1/cases/{world['case'].id}/rewards",
+        headers=ana,
+        json={"recovered_loss": "300000", "exclusions_checked": True},
+    )
+    client.post(
+        f"/api/v1/rewards/{made.json()['id']}/decision", headers=dai, json={"approve": True}
+    )
+    csrf = CSRF.search(client.get("/status").text)
+    assert csrf
+    client.post("/status", data={"csrf": csrf.group(1), "receipt": world["receipt"]})
+    partial = {**PAYOUT, "account": ""}
+
+    sent = client.post(
+        "/status/reward/accept", data={"csrf": csrf.group(1), **partial}, follow_redirects=False
+    )
+    page = client.get(sent.headers["location"])
+
+    assert sent.status_code == 303
+    assert PAYOUT["name"] not in sent.headers["location"] + sent.text
+    assert page.status_code == 422
+    assert page.context["values"]["name"] == PAYOUT["name"]
+    assert page.context["errors"]
+    assert f'value="{PAYOUT["contact"]}"' in page.text
