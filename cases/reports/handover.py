@@ -8,14 +8,15 @@ report itself (what happened, the names of the people involved, the reporter's n
 confidential). So the form's answer is a redirect (303) to a GET page instead, and what
 that page shows waits here, sealed, for a few minutes:
 
-- the token is 256 random bits, in the redirect's path only (no cookie, no header);
+- the token is 256 random bits, in the redirect's URL only (no cookie, no header);
 - the row holds HMAC(server secret, token) as its id and the page's values sealed under a
   key derived from both the server secret and the token: the database alone, or the URL
   alone (it stays in the browser's history), opens nothing;
-- it can be shown again (a reload, "back") until its expiry, at least `VIEWABLE` and at
-  most an hour more, stored as a full hour like everything a reporter's request writes;
-  then the jobs round deletes it. `forget` deletes it at once (a correctly typed-back
-  receipt does).
+- the page takes it (`take`): it is shown once and deleted as it is read, so the URL in
+  the history opens nothing afterwards, like the old answer to the form, which a reload
+  could not show again either. A link never followed (the answer lost on the way) runs
+  out at its expiry, at least `VIEWABLE` and at most an hour more, stored as a full hour
+  like everything a reporter's request writes, and the jobs round deletes it.
 """
 
 from __future__ import annotations
@@ -78,6 +79,13 @@ class Handovers:
         except crypto.DecryptionError:
             return None
         return values if isinstance(values, dict) else None
+
+    def take(self, kind: str, token: str) -> dict[str, Any] | None:
+        """The values behind a token, once: the row is deleted as it is read."""
+        values = self.get(kind, token)
+        if values is not None:
+            self.forget(token)
+        return values
 
     def forget(self, token: str) -> None:
         row = self._row(token)

@@ -124,7 +124,7 @@ async def report_form(request: Request) -> Response:
 def _form_page(request: Request, token: str) -> Response:
     if token:
         with unit_of_work(request.app.state.db) as db:
-            kept = handovers(request, db).get(FORM_AGAIN, token)
+            kept = handovers(request, db).take(FORM_AGAIN, token)
         if kept is not None:
             state = FormState(kept["values"], kept["errors"])
             return _render_form(request, state, int(kept["status"]))
@@ -290,20 +290,19 @@ def _file(request: Request, parsed: ParsedUpload, draft: Draft) -> Response:
 
 
 async def done_page(request: Request) -> Response:
-    """The receipt page the filing redirected to, while its link lives (a reload works)."""
+    """The receipt page the filing redirected to: shown once, then its link opens nothing."""
     return await run_in_threadpool(_done, request, str(request.path_params["token"]))
 
 
 def _done(request: Request, token: str) -> Response:
     with unit_of_work(request.app.state.db) as db:
-        values = handovers(request, db).get(DONE_PAGE, token)
+        values = handovers(request, db).take(DONE_PAGE, token)
     if values is None:
         return render(request, "reporter/shown.html", status_code=410)
     context = {
         **values,
         "acknowledge_by": date.fromisoformat(values["acknowledge_by"]),
         "feedback_by": date.fromisoformat(values["feedback_by"]),
-        "handover": token,
     }
     return render(request, "reporter/done.html", context)
 
@@ -392,25 +391,14 @@ async def save_receipt(request: Request) -> Response:
 
 async def check_typed_receipt(request: Request) -> Response:
     """The type-it-back step: whether the typed code opens the report (no session opens).
-    A right code ends the receipt page's link; the answer is a redirect, so the browser
-    keeps no typed code in its session files."""
+    The answer is a redirect carrying the result only, so the browser keeps no typed code
+    in its session files."""
     form = await form_with_csrf(request)
     outcome = await check_receipt(request, str(form.get("receipt", "")), open_session=False)
-    back = str(form.get("handover", ""))
     query: dict[str, str] = {"result": CORRECT}
-    if outcome.error is None:
-        if back:
-            await run_in_threadpool(_forget, request, back)
-    else:
+    if outcome.error is not None:
         query = {"result": outcome.error.code, "status": str(http_status(outcome.error))}
-        if back:
-            query["back"] = back
     return RedirectResponse(f"/report/check?{urlencode(query)}", status_code=303)
-
-
-def _forget(request: Request, token: str) -> None:
-    with unit_of_work(request.app.state.db) as db:
-        handovers(request, db).forget(token)
 
 
 async def checked_page(request: Request) -> Response:
@@ -419,13 +407,12 @@ async def checked_page(request: Request) -> Response:
     if not result:
         return RedirectResponse("/status", status_code=303)
     if result == CORRECT:
-        return render(request, "reporter/check.html", {"error": None, "back": None})
+        return render(request, "reporter/check.html", {"error": None})
     _ = translator(request)
     error = _(FIELD_MESSAGES.get(result, FIELD_MESSAGES["wrong_receipt"]))
     status = request.query_params.get("status", "")
     code = int(status) if status in CHECK_STATUSES else 422
-    back = request.query_params.get("back") or None
-    return render(request, "reporter/check.html", {"error": error, "back": back}, status_code=code)
+    return render(request, "reporter/check.html", {"error": error}, status_code=code)
 
 
 def _receipt_error(request: Request, error: CaseError | None) -> str | None:
@@ -453,7 +440,7 @@ def _status(request: Request) -> Response:
             principal = None
         if principal is not None:
             again = request.query_params.get("again", "")
-            kept = handovers(request, db).get(REPLY_AGAIN, again) if again else None
+            kept = handovers(request, db).take(REPLY_AGAIN, again) if again else None
             if kept is not None:
                 return _status_in(request, db, principal, kept["error"], 422, kept["body"])
             return _status_in(request, db, principal, None, 200)
@@ -481,7 +468,7 @@ def _login_page(request: Request) -> Response:
     token = request.query_params.get("kept", "")
     if token:
         with unit_of_work(request.app.state.db) as db:
-            kept = handovers(request, db).get(WORDS_KEPT, token)
+            kept = handovers(request, db).take(WORDS_KEPT, token)
         if kept is not None:
             context = {"error": None, "kept_words": kept["words"]}
             return render(request, "reporter/login.html", context, status_code=401)

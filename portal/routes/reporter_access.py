@@ -131,7 +131,7 @@ def _form_page(request: Request) -> Response:
     with unit_of_work(request.app.state.db) as db:
         reporter = require_reporter(request, db)
         again = request.query_params.get("again", "")
-        kept = handovers(request, db).get(COMPLAINT_AGAIN, again) if again else None
+        kept = handovers(request, db).take(COMPLAINT_AGAIN, again) if again else None
         if kept is not None:
             return _page(request, db, reporter, kept["values"], kept["errors"], 422)
         return _page(request, db, reporter, {}, {})

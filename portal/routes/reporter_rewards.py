@@ -99,7 +99,7 @@ def _offer_page(request: Request) -> Response:
         with unit_of_work(request.app.state.db) as db:
             principal = require_reporter(request, db)
             again = request.query_params.get("again", "")
-            kept = handovers(request, db).get(OFFER_AGAIN, again) if again else None
+            kept = handovers(request, db).take(OFFER_AGAIN, again) if again else None
             if kept is not None:
                 return _offer_in(
                     request,

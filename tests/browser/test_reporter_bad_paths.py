@@ -20,14 +20,14 @@ WORDS = {
         "send": "提交举报",
         "save": "将回执码保存为文本文件",
         "too_large": "有文件超过了大小上限",
-        "filed": "您的举报已经提交过了",
+        "closed": "此回执页已关闭",
         "code": "回执码",
     },
     "en": {
         "send": "Send report",
         "save": "Save the code as a text file",
         "too_large": "A file is larger than allowed",
-        "filed": "Your report was already filed",
+        "closed": "This receipt page has closed",
         "code": "receipt code",
     },
 }
@@ -46,7 +46,8 @@ TYPED = {
 def test_refused_file_keeps_every_word_and_the_receipt_survives_a_reload(
     start_live_server: Any, page_nojs: Any, browser: Any, locale: str
 ) -> None:
-    """Over-limit file: the form comes back whole; a reload says filed; the saved file has it."""
+    """Over-limit file: the form comes back whole; the saved file has the receipt; a reload
+    of the receipt page (shown once) says it has closed and shows no code."""
     server = start_live_server(
         limits=Limits(upload_max_file=MAX_FILE, upload_max_report=3000, upload_max_files=2)
     )
@@ -96,7 +97,7 @@ def test_refused_file_keeps_every_word_and_the_receipt_survives_a_reload(
 
     page.reload()
     page.wait_for_load_state("load")
-    assert page.locator("h1").inner_text().strip() == words["filed"]
+    assert page.locator("h1").inner_text().strip() == words["closed"]
     assert receipt not in page.content()
     assert_page_accessible(browser, page, locale)
     assert page.requests.foreign(server.url) == []
