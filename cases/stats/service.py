@@ -11,7 +11,7 @@ that would single out fewer than THRESHOLD cases is refused (docs/statistics.md)
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
@@ -28,8 +28,10 @@ from cases.principals import StaffPrincipal
 from cases.reports.models import Case, Outcome, Status
 from cases.rewards.models import Reward, RewardPayment, RewardStatus
 from cases.staff.roles import STATISTICS_ROLES, require_roles
-from cases.stats.sql import days_between
+from cases.stats.patterns import Pattern, pattern
+from cases.stats.sql import days_between, month_of
 from cases.stats.suppression import (
+    HIDDEN,
     THRESHOLD,
     Figure,
     chain,
@@ -202,7 +204,9 @@ class StatisticsService:
         today = self.today()
         days = self._days(filters, today)
         self._check_base(filters, days)
-        stats = self._build(filters, today, days)
+        whole = self._whole(today)
+        whole.check(filters)
+        stats = self._build(filters, today, days, whole)
         self.audit.record(principal.actor, "audit.statistics_read", detail=filters.as_detail())
         return stats
 
@@ -275,19 +279,33 @@ class StatisticsService:
         )
         return {row[0]: _Day(*(int(v or 0) for v in row[1:])) for row in self.db.execute(stmt)}
 
-    def _marginals(self, filters: StatsFilters) -> list[tuple[str, str, str, str, int]]:
-        """(channel, category, outcome or "none", kind, count): every one-way table at once."""
-        columns = (Case.channel_id, Case.category_id, Case.outcome, Case.kind)
+    def _whole(self, today: date) -> Whole:
+        """The whole data set's one-way counts by month and group: what the patterns read."""
+        dialect = self.db.get_bind().dialect.name
+        month = month_of(Case.submitted_on, dialect)
+        columns = (month, Case.channel_id, Case.category_id, Case.outcome, Case.kind)
         stmt = (
             select(*columns, func.count())
-            .where(*self._where(filters))
             .group_by(*columns)
             .with_hint(Case, GROUPS_INDEX, "sqlite")
         )
-        return [
-            (ch, cat, out or "none", kind, int(n))
-            for ch, cat, out, kind, n in self.db.execute(stmt)
+        rows = [
+            _Cell(str(m), ch, cat, out or "none", kind, int(n))
+            for m, ch, cat, out, kind, n in self.db.execute(stmt)
         ]
+        opened = (
+            select(Case.submitted_on, Case.channel_id, Case.category_id, func.count())
+            .where(Case.status.in_([str(s) for s in OPEN_STATUSES]))
+            .group_by(Case.submitted_on, Case.channel_id, Case.category_id)
+            .with_hint(Case, DAYS_INDEX, "sqlite")
+        )
+        ages = [
+            _Cell(f"{day.year:04d}", ch, cat, _age(day, today), "", int(n))
+            for day, ch, cat, n in self.db.execute(opened)
+        ]
+        channel_of = {c.id: c.channel_id for c in self.db.scalars(select(Category))}
+        channels = list(self.db.scalars(select(Channel.id).order_by(Channel.id)))
+        return Whole(rows, ages, channel_of, channels, today)
 
     def _lags(self, filters: StatsFilters) -> tuple[dict[int, int], dict[int, int]]:
         """Days from submission to acknowledgement and to conclusion, as {days: cases} each.
@@ -348,33 +366,36 @@ class StatisticsService:
 
     # --- the figures -----------------------------------------------------------------------
 
-    def _build(self, filters: StatsFilters, today: date, days: Mapping[date, _Day]) -> Statistics:
+    def _build(
+        self, filters: StatsFilters, today: date, days: Mapping[date, _Day], whole: Whole
+    ) -> Statistics:
         all_days = _Day()
         for counts in days.values():
             all_days.add(counts)
-        marginals = self._marginals(filters)
-        outcomes = _fold(marginals, 2, OUTCOMES)
-        kinds = _fold(marginals, 3, KINDS)
+        outcomes = whole.counts(filters, "outcome")
         decided = sum(n for key, n in outcomes.items() if key != "none")
-        per_kind = suppress_table(kinds)
+        per_kind = whole.table(filters, "kind")
         to_acknowledge, to_close = self._lags(filters)
+        # The counts behind the durations and the rewards are not cut through the cube's
+        # pattern: an answer narrowed by anything hides them (docs/statistics.md).
+        narrowed = filters.narrowed
         return Statistics(
             filters=filters,
             today=today,
             total=count(all_days.cases),
-            per_month=_months(days),
-            per_channel=_rows(suppress_table(_fold(marginals, 0))),
-            per_category=_rows(suppress_table(_fold(marginals, 1))),
-            per_outcome=_rows(suppress_table(outcomes)),
+            per_month=whole.months(filters, days),
+            per_channel=_rows(whole.groups(filters, "channel")),
+            per_category=_rows(whole.groups(filters, "category")),
+            per_outcome=_rows(whole.table(filters, "outcome")),
             per_kind=_rows(per_kind),
-            open_by_age=_rows(suppress_table(_ages(days, today))),
+            open_by_age=_rows(whole.table(filters, "age")),
             acknowledged_in_time=rate(all_days.ack_met, all_days.ack_due),
             feedback_in_time=rate(all_days.feedback_met, all_days.feedback_due),
-            time_to_acknowledge=_duration(to_acknowledge),
-            time_to_close=_duration(to_close),
+            time_to_acknowledge=_duration(to_acknowledge, narrowed),
+            time_to_close=_duration(to_close, narrowed),
             substantiated_rate=rate(sum(outcomes[str(o)] for o in SUBSTANTIATED), decided),
             retaliation_complaints=per_kind["retaliation"],
-            rewards=_reward_rows(self._rewards(filters)),
+            rewards=_reward_rows(self._rewards(filters), narrowed),
         )
 
 
@@ -382,58 +403,231 @@ def _sum(condition: ColumnElement[bool]) -> Any:
     return func.sum(case((condition, 1), else_=0))
 
 
-def _fold(
-    marginals: Iterable[tuple[str, str, str, str, int]], index: int, keys: Iterable[str] = ()
-) -> dict[str, int]:
-    folded = dict.fromkeys(keys, 0)
-    for row in marginals:
-        key = str(row[index])
-        folded[key] = folded.get(key, 0) + row[4]
-    return folded
-
-
 def _rows(figures: Mapping[str, Figure]) -> list[Row]:
     return [Row(key, figure) for key, figure in figures.items()]
 
 
-def _months(days: Mapping[date, _Day]) -> list[MonthRow]:
-    """Per month of submission; months are grouped by year for the secondary suppression."""
-    months: dict[str, _Day] = {}
-    for day in sorted(days):
-        months.setdefault(day.strftime("%Y-%m"), _Day()).add(days[day])
-    figures = suppress_table({m: d.cases for m, d in months.items()}, {m: m[:4] for m in months})
-    return [
-        MonthRow(
-            month,
-            figures[month],
-            rate(d.ack_met, d.ack_due),
-            rate(d.feedback_met, d.feedback_due),
+def _age(day: date, today: date) -> str:
+    age = (today - day).days
+    for key, first, last in AGE_BUCKETS:
+        if age >= first and (last is None or age <= last):
+            return key
+    return AGE_BUCKETS[0][0]  # submitted "after" today (a clock moved back): the newest
+
+
+@dataclass(frozen=True)
+class _Cell:
+    """Cases of one month (or, for ages of open cases, one year), channel, category and value."""
+
+    month: str
+    channel: str
+    category: str
+    value: str  # outcome ("none" if not concluded); age bucket for open cases
+    kind: str
+    n: int
+
+    @property
+    def year(self) -> int:
+        return int(self.month[:4])
+
+
+Group = tuple[str, str] | None  # ("channel", id), ("category", id); None: the top row
+TABLE_KEYS = {"outcome": OUTCOMES, "kind": KINDS, "age": tuple(k for k, _f, _l in AGE_BUCKETS)}
+
+
+class Whole:
+    """The whole data set's counts and each table's pattern (cases/stats/patterns.py).
+
+    An answer takes its cells from here: its own counts, hidden where the pattern of its years
+    hides them (for its group row when it is filtered by channel or category), or under 5.
+    """
+
+    def __init__(
+        self,
+        cells: list[_Cell],
+        open_cells: list[_Cell],
+        channel_of: dict[str, str],
+        channels: list[str],
+        today: date,
+    ) -> None:
+        self.cells = cells
+        self.open_cells = open_cells
+        self.channel_of = channel_of
+        self.channels = channels
+        self.today = today
+        self.years = sorted({c.year for c in cells})
+        self.patterns: dict[str, Pattern[str]] = {}
+        for name in ("month", "outcome", "kind", "age"):
+            self.patterns[name] = pattern(self._cube(name), self._columns(name))
+        self.group_hidden = self._group_hidden()
+
+    # --- what each table counts -----------------------------------------------------------
+
+    def _source(self, name: str) -> list[_Cell]:
+        return self.open_cells if name == "age" else self.cells
+
+    @staticmethod
+    def _key(name: str, cell: _Cell) -> str:
+        if name == "month":
+            return cell.month
+        return cell.kind if name == "kind" else cell.value
+
+    def _months_of(self, year: int) -> list[str]:
+        last = self.today.month if year == self.today.year else 12
+        return [f"{year:04d}-{m:02d}" for m in range(1, last + 1)]
+
+    def _columns(self, name: str) -> dict[int, list[str]]:
+        if name == "month":
+            return {y: self._months_of(y) for y in self._cube_years(name)}
+        return {y: list(TABLE_KEYS[name]) for y in self._cube_years(name)}
+
+    def _cube_years(self, name: str) -> list[int]:
+        return sorted({c.year for c in self._source(name)})
+
+    def _cube(self, name: str) -> dict[int, dict[Group, dict[str, int]]]:
+        cube: dict[int, dict[Group, dict[str, int]]] = {}
+        for cell in self._source(name):
+            key = self._key(name, cell)
+            rows = cube.setdefault(cell.year, {})
+            groups: tuple[Group, ...] = (
+                None,
+                ("channel", cell.channel),
+                ("category", cell.category),
+            )
+            for group in groups:
+                row = rows.setdefault(group, {})
+                row[key] = row.get(key, 0) + cell.n
+        return cube
+
+    # --- an answer's cells ------------------------------------------------------------------
+
+    def _years(self, filters: StatsFilters) -> list[int]:
+        first, last = filters.from_year or 0, filters.to_year or 9999
+        return [y for y in self.years if first <= y <= last]
+
+    @staticmethod
+    def _within(filters: StatsFilters, cell: _Cell) -> bool:
+        return (
+            (not filters.from_year or cell.year >= filters.from_year)
+            and (not filters.to_year or cell.year <= filters.to_year)
+            and (not filters.channel or cell.channel == filters.channel)
+            and (not filters.category or cell.category == filters.category)
         )
-        for month, d in months.items()
-    ]
+
+    def counts(self, filters: StatsFilters, name: str) -> dict[str, int]:
+        found = dict.fromkeys(TABLE_KEYS.get(name, ()), 0)
+        for cell in self._source(name):
+            if self._within(filters, cell):
+                key = self._key(name, cell)
+                found[key] = found.get(key, 0) + cell.n
+        return found
+
+    def table(self, filters: StatsFilters, name: str) -> dict[str, Figure]:
+        """One table of the answer: outcomes, kinds or ages of open cases."""
+        grouped = bool(filters.channel or filters.category)
+        hidden = self.patterns[name].hidden(self._years(filters), grouped)
+        return {
+            key: HIDDEN if key in hidden or n < THRESHOLD else Figure(n)
+            for key, n in self.counts(filters, name).items()
+        }
+
+    def months(self, filters: StatsFilters, days: Mapping[date, _Day]) -> list[MonthRow]:
+        """Every month of the answer's years (zeros too: a missing month would say 0)."""
+        grouped = bool(filters.channel or filters.category)
+        counts = self.counts(filters, "month")
+        per_month: dict[str, _Day] = {}
+        for day, found in days.items():
+            per_month.setdefault(day.strftime("%Y-%m"), _Day()).add(found)
+        rows = []
+        for year in self._years(filters):
+            hidden = self.patterns["month"].hidden([year], grouped)
+            for month in self._months_of(year):
+                n = counts.get(month, 0)
+                if month in hidden or n < THRESHOLD:
+                    rows.append(MonthRow(month, HIDDEN, HIDDEN, HIDDEN))
+                    continue
+                d = per_month.get(month, _Day())
+                rows.append(
+                    MonthRow(
+                        month,
+                        Figure(n),
+                        rate(d.ack_met, d.ack_due),
+                        rate(d.feedback_met, d.feedback_due),
+                    )
+                )
+        return rows
+
+    # --- the channels and categories: the bases of the filtered answers --------------------
+
+    def _group_hidden(self) -> dict[int, set[str]]:
+        """Per year, the channels and categories the top row's two tables hide.
+
+        Categories are suppressed within their channel too, since the channel's count is shown.
+        """
+        hidden: dict[int, set[str]] = {}
+        for year in self.years:
+            per_category = dict.fromkeys(self.channel_of, 0)
+            per_channel = dict.fromkeys(self.channels, 0)
+            for cell in self.cells:
+                if cell.year == year:
+                    per_category[cell.category] = per_category.get(cell.category, 0) + cell.n
+                    per_channel[cell.channel] = per_channel.get(cell.channel, 0) + cell.n
+            found = suppress_table(per_category, dict(self.channel_of))
+            found |= suppress_table(per_channel)
+            held = per_category | per_channel
+            hidden[year] = {k for k, f in found.items() if f.suppressed and held[k] > 0}
+        return hidden
+
+    def groups(self, filters: StatsFilters, dimension: str) -> dict[str, Figure]:
+        """The channels or categories table: every one the answer's base may hold, zeros too."""
+        counts: dict[str, int] = {}
+        for cell in self.cells:
+            if self._within(filters, cell):
+                key = cell.channel if dimension == "channel" else cell.category
+                counts[key] = counts.get(key, 0) + cell.n
+        if dimension == "channel":
+            keys = [c for c in self.channels if not filters.channel or c == filters.channel]
+            if filters.category:
+                keys = [c for c in keys if self.channel_of.get(filters.category) == c]
+        else:
+            keys = [
+                k
+                for k, channel in self.channel_of.items()
+                if (not filters.channel or channel == filters.channel)
+                and (not filters.category or k == filters.category)
+            ]
+        hidden: set[str] = set()
+        for year in self._years(filters):
+            hidden |= self.group_hidden.get(year, set())
+        return {
+            k: HIDDEN if k in hidden or counts.get(k, 0) < THRESHOLD else Figure(counts[k])
+            for k in sorted(keys, key=lambda k: (-counts.get(k, 0), k))
+        }
+
+    def check(self, filters: StatsFilters) -> None:
+        """Refuse a channel or category the answer without that filter hides for these years."""
+        hidden: set[str] = set()
+        for year in self._years(filters):
+            hidden |= self.group_hidden.get(year, set())
+        if (filters.channel and filters.channel in hidden) or (
+            filters.category and filters.category in hidden
+        ):
+            raise Invalid(TOO_FEW, fields={"filters": "too_few"}, code="too_few")
 
 
-def _ages(days: Mapping[date, _Day], today: date) -> dict[str, int]:
-    ages = {key: 0 for key, _first, _last in AGE_BUCKETS}
-    for day, counts in days.items():
-        age = (today - day).days
-        for key, first, last in AGE_BUCKETS:
-            if age >= first and (last is None or age <= last):
-                ages[key] += counts.open
-                break
-    return ages
+def _duration(histogram: Mapping[int, int], narrowed: bool) -> Duration:
+    cases = HIDDEN if narrowed else count(sum(histogram.values()))
+    return Duration(cases, percentile(histogram, 50), percentile(histogram, 90))
 
 
-def _duration(histogram: Mapping[int, int]) -> Duration:
-    return Duration(
-        count(sum(histogram.values())), percentile(histogram, 50), percentile(histogram, 90)
-    )
-
-
-def _reward_rows(totals: Mapping[str, Mapping[str, tuple[int, int]]]) -> list[RewardRow]:
+def _reward_rows(
+    totals: Mapping[str, Mapping[str, tuple[int, int]]], narrowed: bool
+) -> list[RewardRow]:
     rows = []
     for currency, stages in totals.items():
         figures = chain([stages[s][0] for s in REWARD_STAGES])
+        if narrowed:
+            figures = [HIDDEN for _ in figures]
         for stage, figure in zip(REWARD_STAGES, figures, strict=True):
             amount = Figure(None) if figure.suppressed else Figure(stages[stage][1])
             rows.append(RewardRow(currency, stage, figure, amount))
