@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 from itertools import product
 from typing import Any
 
@@ -246,15 +246,20 @@ def _published(seeded: Seeded, unknowns: Unknowns) -> Iterator[Published]:
             if (not channel or seeded.channel_of[c] == channel) and category in ("", c)
         ]
 
-        def cell(name: str, value: dict[str, Any], *key: str, only: list[str] = cats) -> Published:
-            terms: list[int] = []
-            for year, cat in product(span, only):
-                found = unknowns.index.get(
-                    (name, str(year), cat, *key) if key else (name, str(year), cat)
-                )
-                if found is not None:
-                    terms.append(found)
-            return Published(f"{params} {name} {key}", tuple(terms), value["value"])
+        def cell(
+            name: str,
+            value: dict[str, Any],
+            *key: str,
+            only: list[str] = cats,
+            span: list[int] = span,
+            where: str = str(params),
+        ) -> Published:
+            terms = [
+                unknowns.index[(name, str(year), cat, *key)]
+                for year, cat in product(span, only)
+                if (name, str(year), cat, *key) in unknowns.index
+            ]
+            return Published(f"{where} {name} {key}", tuple(terms), value["value"])
 
         yield cell("n", body["total"])
         for month in body["per_month"]:
