@@ -370,3 +370,23 @@ def test_the_oracle_finds_what_the_old_rule_gave_away() -> None:
     low, high = _bounds(unknowns, shown, list(unknowns.ties()))((b,))
 
     assert (low, high) == (3, 3)
+
+
+@pytest.mark.parametrize(
+    ("locale", "said"),
+    [("en", "no two sets of figures, one subtracted from the other"), ("zh-CN", "两组数字相减")],
+)
+def test_the_page_says_why_filtered_figures_hide_more(
+    seeded: Seeded, locale: str, said: str
+) -> None:
+    """The statistics page explains, in the reader's language, the differencing rule."""
+    staff_token = seeded.headers["Authorization"].removeprefix("Bearer ")
+    headers = {"Cookie": f"__Host-staff={staff_token}", "Accept-Language": locale}
+
+    page = seeded.client.get(
+        "/staff/statistics", params={"channel": seeded.channels["a"]}, headers=headers
+    )
+
+    assert page.status_code == 200
+    assert said in page.text
+    assert 'id="differencing-note"' in page.text
