@@ -32,6 +32,7 @@ from typing import Generic, TypeVar
 from cases.stats.suppression import THRESHOLD, suppress_table
 
 K = TypeVar("K", bound=Hashable)
+G = TypeVar("G", bound=Hashable)
 
 
 def _small(value: int) -> bool:
@@ -80,7 +81,7 @@ def protect(top: Mapping[K, int], groups: Iterable[Mapping[K, int]]) -> YearPatt
                     k for k in top if k not in grouped and _partner(top, hidden_top, row, column, k)
                 ]
                 if room:
-                    grouped.add(max(room, key=lambda k, row=row: (top[k] - row.get(k, 0), str(k))))
+                    grouped.add(max(room, key=lambda k: (top[k] - row.get(k, 0), str(k))))
                 elif column not in forced:
                     # Hide the column in the top row too, with a partner that holds cases.
                     forced.add(column)
@@ -108,7 +109,7 @@ class Pattern(Generic[K]):
 
 
 def pattern(
-    cube: Mapping[int, Mapping[Hashable, Mapping[K, int]]], columns: Mapping[int, Iterable[K]]
+    cube: Mapping[int, Mapping[G | None, Mapping[K, int]]], columns: Mapping[int, Iterable[K]]
 ) -> Pattern[K]:
     """The pattern of a table from {year: {group: {column: count}}}, the top row under `None`.
 
