@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -290,18 +290,20 @@ class StatisticsService:
             .with_hint(Case, GROUPS_INDEX, "sqlite")
         )
         rows = [
-            _Cell(str(m), ch, cat, out or "none", kind, int(n))
+            _Cell(int(m[:4]), str(m), ch, cat, out or "none", kind, int(n))
             for m, ch, cat, out, kind, n in self.db.execute(stmt)
         ]
+        age = _age_bucket(Case.submitted_on, today)
+        grouping = (month, Case.channel_id, Case.category_id, age)
         opened = (
-            select(Case.submitted_on, Case.channel_id, Case.category_id, func.count())
+            select(*grouping, func.count())
             .where(Case.status.in_([str(s) for s in OPEN_STATUSES]))
-            .group_by(Case.submitted_on, Case.channel_id, Case.category_id)
+            .group_by(*grouping)
             .with_hint(Case, DAYS_INDEX, "sqlite")
         )
         ages = [
-            _Cell(f"{day.year:04d}", ch, cat, _age(day, today), "", int(n))
-            for day, ch, cat, n in self.db.execute(opened)
+            _Cell(int(m[:4]), str(m), ch, cat, str(bucket), "", int(n))
+            for m, ch, cat, bucket, n in self.db.execute(opened)
         ]
         channel_of = {c.id: c.channel_id for c in self.db.scalars(select(Category))}
         channels = list(self.db.scalars(select(Channel.id).order_by(Channel.id)))
@@ -407,28 +409,23 @@ def _rows(figures: Mapping[str, Figure]) -> list[Row]:
     return [Row(key, figure) for key, figure in figures.items()]
 
 
-def _age(day: date, today: date) -> str:
-    age = (today - day).days
-    for key, first, last in AGE_BUCKETS:
-        if age >= first and (last is None or age <= last):
-            return key
-    return AGE_BUCKETS[0][0]  # submitted "after" today (a clock moved back): the newest
+def _age_bucket(day: Any, today: date) -> Any:
+    """The AGE_BUCKETS key of a submission day, in SQL (a day after today is the newest)."""
+    whens = [(day >= today - timedelta(days=last), key) for key, _f, last in AGE_BUCKETS if last]
+    return case(*whens, else_=AGE_BUCKETS[-1][0])
 
 
 @dataclass(frozen=True)
 class _Cell:
-    """Cases of one month (or, for ages of open cases, one year), channel, category and value."""
+    """Cases of one month, channel, category, value (outcome or age) and kind."""
 
+    year: int
     month: str
     channel: str
     category: str
     value: str  # outcome ("none" if not concluded); age bucket for open cases
     kind: str
     n: int
-
-    @property
-    def year(self) -> int:
-        return int(self.month[:4])
 
 
 Group = tuple[str, str] | None  # ("channel", id), ("category", id); None: the top row
@@ -456,45 +453,33 @@ class Whole:
         self.channels = channels
         self.today = today
         self.years = sorted({c.year for c in cells})
-        self.patterns: dict[str, Pattern[str]] = {}
-        for name in ("month", "outcome", "kind", "age"):
-            self.patterns[name] = pattern(self._cube(name), self._columns(name))
+        self.cubes = {name: self._cube(name) for name in ("month", "outcome", "kind", "age")}
+        self.patterns: dict[str, Pattern[str]] = {
+            name: pattern(cube, self._columns(name, cube)) for name, cube in self.cubes.items()
+        }
+        self.per_category: dict[int, dict[str, int]] = {}
+        self.per_channel: dict[int, dict[str, int]] = {}
         self.group_hidden = self._group_hidden()
 
     # --- what each table counts -----------------------------------------------------------
-
-    def _source(self, name: str) -> list[_Cell]:
-        return self.open_cells if name == "age" else self.cells
-
-    @staticmethod
-    def _key(name: str, cell: _Cell) -> str:
-        if name == "month":
-            return cell.month
-        return cell.kind if name == "kind" else cell.value
 
     def _months_of(self, year: int) -> list[str]:
         last = self.today.month if year == self.today.year else 12
         return [f"{year:04d}-{m:02d}" for m in range(1, last + 1)]
 
-    def _columns(self, name: str) -> dict[int, list[str]]:
+    def _columns(self, name: str, cube: Mapping[int, object]) -> dict[int, list[str]]:
         if name == "month":
-            return {y: self._months_of(y) for y in self._cube_years(name)}
-        return {y: list(TABLE_KEYS[name]) for y in self._cube_years(name)}
-
-    def _cube_years(self, name: str) -> list[int]:
-        return sorted({c.year for c in self._source(name)})
+            return {y: self._months_of(y) for y in cube}
+        return {y: list(TABLE_KEYS[name]) for y in cube}
 
     def _cube(self, name: str) -> dict[int, dict[Group, dict[str, int]]]:
+        """{year: {group: {column: cases}}}: the top row under None, each channel, category."""
         cube: dict[int, dict[Group, dict[str, int]]] = {}
-        for cell in self._source(name):
-            key = self._key(name, cell)
+        column = name if name in ("month", "kind") else "value"
+        for cell in self.open_cells if name == "age" else self.cells:
+            key = str(getattr(cell, column))
             rows = cube.setdefault(cell.year, {})
-            groups: tuple[Group, ...] = (
-                None,
-                ("channel", cell.channel),
-                ("category", cell.category),
-            )
-            for group in groups:
+            for group in (None, ("channel", cell.channel), ("category", cell.category)):
                 row = rows.setdefault(group, {})
                 row[key] = row.get(key, 0) + cell.n
         return cube
@@ -505,21 +490,24 @@ class Whole:
         first, last = filters.from_year or 0, filters.to_year or 9999
         return [y for y in self.years if first <= y <= last]
 
-    @staticmethod
-    def _within(filters: StatsFilters, cell: _Cell) -> bool:
-        return (
-            (not filters.from_year or cell.year >= filters.from_year)
-            and (not filters.to_year or cell.year <= filters.to_year)
-            and (not filters.channel or cell.channel == filters.channel)
-            and (not filters.category or cell.category == filters.category)
-        )
+    def _group(self, filters: StatsFilters) -> Group:
+        if filters.category:
+            return ("category", filters.category)
+        return ("channel", filters.channel) if filters.channel else None
+
+    def _empty(self, filters: StatsFilters) -> bool:
+        """A category of another channel than the one asked for: nothing matches."""
+        owner = self.channel_of.get(filters.category)
+        return bool(filters.channel and filters.category and owner != filters.channel)
 
     def counts(self, filters: StatsFilters, name: str) -> dict[str, int]:
         found = dict.fromkeys(TABLE_KEYS.get(name, ()), 0)
-        for cell in self._source(name):
-            if self._within(filters, cell):
-                key = self._key(name, cell)
-                found[key] = found.get(key, 0) + cell.n
+        if self._empty(filters):
+            return found
+        group = self._group(filters)
+        for year in self._years(filters):
+            for key, n in self.cubes[name].get(year, {}).get(group, {}).items():
+                found[key] = found.get(key, 0) + n
         return found
 
     def table(self, filters: StatsFilters, name: str) -> dict[str, Figure]:
@@ -564,31 +552,34 @@ class Whole:
 
         Categories are suppressed within their channel too, since the channel's count is shown.
         """
+        for cell in self.cells:
+            if cell.year not in self.per_category:
+                self.per_category[cell.year] = dict.fromkeys(self.channel_of, 0)
+                self.per_channel[cell.year] = dict.fromkeys(self.channels, 0)
+            categories, channels = self.per_category[cell.year], self.per_channel[cell.year]
+            categories[cell.category] = categories.get(cell.category, 0) + cell.n
+            channels[cell.channel] = channels.get(cell.channel, 0) + cell.n
         hidden: dict[int, set[str]] = {}
-        for year in self.years:
-            per_category = dict.fromkeys(self.channel_of, 0)
-            per_channel = dict.fromkeys(self.channels, 0)
-            for cell in self.cells:
-                if cell.year == year:
-                    per_category[cell.category] = per_category.get(cell.category, 0) + cell.n
-                    per_channel[cell.channel] = per_channel.get(cell.channel, 0) + cell.n
-            found = suppress_table(per_category, dict(self.channel_of))
-            found |= suppress_table(per_channel)
-            held = per_category | per_channel
+        for year, categories in self.per_category.items():
+            found = suppress_table(categories, dict(self.channel_of))
+            found |= suppress_table(self.per_channel[year])
+            held = categories | self.per_channel[year]
             hidden[year] = {k for k, f in found.items() if f.suppressed and held[k] > 0}
         return hidden
 
     def groups(self, filters: StatsFilters, dimension: str) -> dict[str, Figure]:
         """The channels or categories table: every one the answer's base may hold, zeros too."""
+        years = self._years(filters)
         counts: dict[str, int] = {}
-        for cell in self.cells:
-            if self._within(filters, cell):
-                key = cell.channel if dimension == "channel" else cell.category
-                counts[key] = counts.get(key, 0) + cell.n
         if dimension == "channel":
             keys = [c for c in self.channels if not filters.channel or c == filters.channel]
             if filters.category:
                 keys = [c for c in keys if self.channel_of.get(filters.category) == c]
+            for key in keys:
+                if filters.category:
+                    counts[key] = sum(self.per_category[y].get(filters.category, 0) for y in years)
+                else:
+                    counts[key] = sum(self.per_channel[y].get(key, 0) for y in years)
         else:
             keys = [
                 k
@@ -596,12 +587,14 @@ class Whole:
                 if (not filters.channel or channel == filters.channel)
                 and (not filters.category or k == filters.category)
             ]
+            for key in keys:
+                counts[key] = sum(self.per_category[y].get(key, 0) for y in years)
         hidden: set[str] = set()
-        for year in self._years(filters):
+        for year in years:
             hidden |= self.group_hidden.get(year, set())
         return {
-            k: HIDDEN if k in hidden or counts.get(k, 0) < THRESHOLD else Figure(counts[k])
-            for k in sorted(keys, key=lambda k: (-counts.get(k, 0), k))
+            k: HIDDEN if k in hidden or counts[k] < THRESHOLD else Figure(counts[k])
+            for k in sorted(keys, key=lambda k: (-counts[k], k))
         }
 
     def check(self, filters: StatsFilters) -> None:
