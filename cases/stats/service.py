@@ -333,38 +333,50 @@ class StatisticsService:
                 close[int(close_days)] += int(n)
         return dict(acknowledge), dict(close)
 
-    def _rewards(self, filters: StatsFilters) -> dict[str, dict[str, tuple[int, int]]]:
-        """{currency: {stage: (rewards, amount in minor units)}} for the cases in the base."""
-        where = self._where(filters)
-        totals: dict[str, dict[str, list[int]]] = {}
+    def _rewards(self) -> dict[int, dict[str, dict[str, tuple[int, int]]]]:
+        """{year: {currency: {stage: (rewards, amount in minor units)}}} by the case's year.
 
-        def add(currency: str, stage: str, n: int, amount: int) -> None:
-            stages = totals.setdefault(currency, {s: [0, 0] for s in REWARD_STAGES})
+        Over the whole data set: an answer sums its years, and hides what any of them hides.
+        """
+        dialect = self.db.get_bind().dialect.name
+        month = month_of(Case.submitted_on, dialect)
+        totals: dict[int, dict[str, dict[str, list[int]]]] = {}
+
+        def add(when: str, currency: str, stage: str, n: int, amount: int) -> None:
+            year = totals.setdefault(int(when[:4]), {})
+            stages = year.setdefault(currency, {s: [0, 0] for s in REWARD_STAGES})
             stages[stage][0] += n
             stages[stage][1] += amount
 
         offered = Reward.offered_on.is_not(None)
         accepted = Reward.status.in_([str(s) for s in ACCEPTED])
         stmt = (
-            select(Reward.currency, accepted, func.count(), func.sum(Reward.amount_minor))
+            select(month, Reward.currency, accepted, func.count(), func.sum(Reward.amount_minor))
             .join(Case, Case.id == Reward.case_id)
-            .where(offered, *where)
-            .group_by(Reward.currency, accepted)
+            .where(offered)
+            .group_by(month, Reward.currency, accepted)
         )
-        for currency, was_accepted, n, amount in self.db.execute(stmt):
-            add(currency, "offered", int(n), int(amount or 0))
+        for when, currency, was_accepted, n, amount in self.db.execute(stmt):
+            add(when, currency, "offered", int(n), int(amount or 0))
             if was_accepted:
-                add(currency, "accepted", int(n), int(amount or 0))
+                add(when, currency, "accepted", int(n), int(amount or 0))
         paid = (
-            select(RewardPayment.currency, func.count(), func.sum(RewardPayment.amount_minor))
+            select(
+                month,
+                RewardPayment.currency,
+                func.count(),
+                func.sum(RewardPayment.amount_minor),
+            )
             .join(Reward, Reward.id == RewardPayment.reward_id)
             .join(Case, Case.id == Reward.case_id)
-            .where(*where)
-            .group_by(RewardPayment.currency)
+            .group_by(month, RewardPayment.currency)
         )
-        for currency, n, amount in self.db.execute(paid):
-            add(currency, "paid", int(n), int(amount or 0))
-        return {c: {s: (v[0], v[1]) for s, v in st.items()} for c, st in sorted(totals.items())}
+        for when, currency, n, amount in self.db.execute(paid):
+            add(when, currency, "paid", int(n), int(amount or 0))
+        return {
+            y: {c: {s: (v[0], v[1]) for s, v in st.items()} for c, st in sorted(cs.items())}
+            for y, cs in totals.items()
+        }
 
     # --- the figures -----------------------------------------------------------------------
 
@@ -378,8 +390,8 @@ class StatisticsService:
         decided = sum(n for key, n in outcomes.items() if key != "none")
         per_kind = whole.table(filters, "kind")
         to_acknowledge, to_close = self._lags(filters)
-        # The counts behind the durations and the rewards are not cut through the cube's
-        # pattern: an answer narrowed by anything hides them (docs/statistics.md).
+        # The counts behind the durations are not cut through the cube's pattern: an answer
+        # narrowed by anything hides them (docs/statistics.md).
         narrowed = filters.narrowed
         return Statistics(
             filters=filters,
@@ -397,7 +409,7 @@ class StatisticsService:
             time_to_close=_duration(to_close, narrowed),
             substantiated_rate=rate(sum(outcomes[str(o)] for o in SUBSTANTIATED), decided),
             retaliation_complaints=per_kind["retaliation"],
-            rewards=_reward_rows(self._rewards(filters), narrowed),
+            rewards=_reward_rows(self._rewards(), filters),
         )
 
 
@@ -614,16 +626,36 @@ def _duration(histogram: Mapping[int, int], narrowed: bool) -> Duration:
 
 
 def _reward_rows(
-    totals: Mapping[str, Mapping[str, tuple[int, int]]], narrowed: bool
+    years: Mapping[int, Mapping[str, Mapping[str, tuple[int, int]]]],
+    filters: StatsFilters,
 ) -> list[RewardRow]:
+    """Each year's reward figures are suppressed as a chain; an answer sums its years and
+    hides a figure any of them hides (a zero hides nothing). A channel or category answer
+    hides them all: rewards are not cut by group (docs/statistics.md)."""
+    first, last = filters.from_year or 0, filters.to_year or 9999
+    mine = [y for y in years if first <= y <= last]
+    currencies = sorted({c for found in years.values() for c in found})
+    grouped = bool(filters.channel or filters.category)
     rows = []
-    for currency, stages in totals.items():
-        figures = chain([stages[s][0] for s in REWARD_STAGES])
-        if narrowed:
-            figures = [HIDDEN for _ in figures]
+    for currency in currencies:
+        totals = {s: [0, 0] for s in REWARD_STAGES}
+        hidden: set[str] = set()
+        for year in mine:
+            stages = years[year].get(currency)
+            if stages is None:
+                continue
+            counts = [stages[s][0] for s in REWARD_STAGES]
+            for stage, figure, n in zip(REWARD_STAGES, chain(counts), counts, strict=True):
+                totals[stage][0] += n
+                totals[stage][1] += stages[stage][1]
+                if figure.suppressed and n > 0:
+                    hidden.add(stage)
+        figures = chain([totals[s][0] for s in REWARD_STAGES])
         for stage, figure in zip(REWARD_STAGES, figures, strict=True):
-            amount = Figure(None) if figure.suppressed else Figure(stages[stage][1])
-            rows.append(RewardRow(currency, stage, figure, amount))
+            if grouped or stage in hidden or figure.suppressed:
+                rows.append(RewardRow(currency, stage, HIDDEN, HIDDEN))
+            else:
+                rows.append(RewardRow(currency, stage, figure, Figure(totals[stage][1])))
     return rows
 
 

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from itertools import product
 from typing import Any
 
 import numpy as np
 import pytest
 from scipy.optimize import Bounds, LinearConstraint, milp
+from sqlalchemy import select
 from sqlalchemy.orm import sessionmaker
 from support.staff_world import build_world
 from support.statistics import seed_cases
@@ -25,6 +26,9 @@ from support.statistics import seed_cases
 from cases.clock import FixedClock
 from cases.db import unit_of_work
 from cases.org.models import Category, Channel
+from cases.reports.models import Case
+from cases.rewards.models import Reward
+from cases.staff.models import StaffAccount
 
 API = "/api/v1/statistics"
 TODAY = date(2026, 3, 2)
@@ -390,3 +394,46 @@ def test_the_page_says_why_filtered_figures_hide_more(
     assert page.status_code == 200
     assert said in page.text
     assert 'id="differencing-note"' in page.text
+
+
+def test_a_range_of_years_does_not_give_a_year_s_rewards_back(
+    seeded: Seeded, app_db: sessionmaker[Any]
+) -> None:
+    """Rewards: 3 offered in 2024, 10 in 2025; 2024-2025 (or all years) minus 2025 is not 3."""
+    with unit_of_work(app_db) as db:
+        staff = db.scalars(select(StaffAccount.id)).first()
+        rewarded = [
+            *db.scalars(select(Case.id).where(Case.submitted_on == date(2024, 5, 6)).limit(3)),
+            *db.scalars(select(Case.id).where(Case.submitted_on == date(2025, 3, 3)).limit(10)),
+        ]
+        db.add_all(
+            Reward(
+                case_id=case_id,
+                channel_id=seeded.channels["a"],
+                status="offered",
+                currency="CNY",
+                recovered_loss_minor=1,
+                suggested_minor=1,
+                amount_minor=1000,
+                approvals_needed=1,
+                proposed_by=staff,
+                proposed_at=datetime(2025, 4, 1),
+                offered_on=date(2025, 4, 1),
+            )
+            for case_id in rewarded
+        )
+    client, headers = seeded.client, seeded.headers
+
+    def offered(params: dict[str, str]) -> Any:
+        body = client.get(API, params=params, headers=headers).json()
+        rows = {(r["currency"], r["stage"]): r for r in body["rewards"]}
+        return rows[("CNY", "offered")]["rewards"]["value"], rows[("CNY", "offered")]
+
+    this_year, _row = offered({"year": "2025"})
+    both, both_row = offered({"from": "2024", "to": "2025"})
+    every, _row = offered({})
+
+    assert this_year == 10
+    assert both is None
+    assert every is None
+    assert both_row["amount_minor"]["value"] is None
