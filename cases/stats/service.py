@@ -465,6 +465,11 @@ class Whole:
         self.channels = channels
         self.today = today
         self.years = sorted({c.year for c in cells})
+        self.last_month: dict[int, int] = {}
+        for cell in cells:
+            month = int(cell.month[5:])
+            if month > self.last_month.get(cell.year, 0):
+                self.last_month[cell.year] = month
         self.cubes = {name: self._cube(name) for name in ("month", "outcome", "kind", "age")}
         self.patterns: dict[str, Pattern[str]] = {
             name: pattern(cube, self._columns(name, cube)) for name, cube in self.cubes.items()
@@ -476,7 +481,10 @@ class Whole:
     # --- what each table counts -----------------------------------------------------------
 
     def _months_of(self, year: int) -> list[str]:
+        """January to December, or to this month in this year (or the last month with cases,
+        should a case be dated later than today)."""
         last = self.today.month if year == self.today.year else 12
+        last = max(last, self.last_month.get(year, 0))
         return [f"{year:04d}-{m:02d}" for m in range(1, last + 1)]
 
     def _columns(self, name: str, cube: Mapping[int, object]) -> dict[int, list[str]]:
