@@ -4,8 +4,10 @@ Nothing here opens a key or reads a sealed column: every figure comes from the c
 metadata DESIGN.md keeps (channel, category, kind, status, outcome, the submission day,
 deadlines, the days of acknowledgement and conclusion) and from rewards' clear amounts. A
 case deleted under retention keeps those columns, so it still counts; no query filters it
-out. Every figure passes the suppression rule of cases/stats/suppression.py, and a filter
-that would single out fewer than THRESHOLD cases is refused (docs/statistics.md).
+out. Every figure passes the suppression rule of cases/stats/suppression.py, cut from one
+pattern per table for the whole data set (cases/stats/patterns.py) so that answers cannot be
+subtracted from each other, and a filter that would single out fewer than THRESHOLD cases,
+or a channel or category the answer without it hides, is refused (docs/statistics.md).
 """
 
 from __future__ import annotations
