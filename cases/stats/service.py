@@ -4,16 +4,18 @@ Nothing here opens a key or reads a sealed column: every figure comes from the c
 metadata DESIGN.md keeps (channel, category, kind, status, outcome, the submission day,
 deadlines, the days of acknowledgement and conclusion) and from rewards' clear amounts. A
 case deleted under retention keeps those columns, so it still counts; no query filters it
-out. Every figure passes the suppression rule of cases/stats/suppression.py, and a filter
-that would single out fewer than THRESHOLD cases is refused (docs/statistics.md).
+out. Every figure passes the suppression rule of cases/stats/suppression.py, cut from one
+pattern per table for the whole data set (cases/stats/patterns.py) so that answers cannot be
+subtracted from each other, and a filter that would single out fewer than THRESHOLD cases,
+or a channel or category the answer without it hides, is refused (docs/statistics.md).
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -28,8 +30,10 @@ from cases.principals import StaffPrincipal
 from cases.reports.models import Case, Outcome, Status
 from cases.rewards.models import Reward, RewardPayment, RewardStatus
 from cases.staff.roles import STATISTICS_ROLES, require_roles
-from cases.stats.sql import days_between
+from cases.stats.patterns import Pattern, pattern
+from cases.stats.sql import days_between, month_of
 from cases.stats.suppression import (
+    HIDDEN,
     THRESHOLD,
     Figure,
     chain,
@@ -202,7 +206,9 @@ class StatisticsService:
         today = self.today()
         days = self._days(filters, today)
         self._check_base(filters, days)
-        stats = self._build(filters, today, days)
+        whole = self._whole(today)
+        whole.check(filters)
+        stats = self._build(filters, today, days, whole)
         self.audit.record(principal.actor, "audit.statistics_read", detail=filters.as_detail())
         return stats
 
@@ -275,19 +281,35 @@ class StatisticsService:
         )
         return {row[0]: _Day(*(int(v or 0) for v in row[1:])) for row in self.db.execute(stmt)}
 
-    def _marginals(self, filters: StatsFilters) -> list[tuple[str, str, str, str, int]]:
-        """(channel, category, outcome or "none", kind, count): every one-way table at once."""
-        columns = (Case.channel_id, Case.category_id, Case.outcome, Case.kind)
+    def _whole(self, today: date) -> Whole:
+        """The whole data set's one-way counts by month and group: what the patterns read."""
+        dialect = self.db.get_bind().dialect.name
+        month = month_of(Case.submitted_on, dialect)
+        columns = (month, Case.channel_id, Case.category_id, Case.outcome, Case.kind)
         stmt = (
             select(*columns, func.count())
-            .where(*self._where(filters))
             .group_by(*columns)
             .with_hint(Case, GROUPS_INDEX, "sqlite")
         )
-        return [
-            (ch, cat, out or "none", kind, int(n))
-            for ch, cat, out, kind, n in self.db.execute(stmt)
+        rows = [
+            _Cell(int(m[:4]), str(m), ch, cat, out or "none", kind, int(n))
+            for m, ch, cat, out, kind, n in self.db.execute(stmt)
         ]
+        age = _age_bucket(Case.submitted_on, today)
+        grouping = (month, Case.channel_id, Case.category_id, age)
+        opened = (
+            select(*grouping, func.count())
+            .where(Case.status.in_([str(s) for s in OPEN_STATUSES]))
+            .group_by(*grouping)
+            .with_hint(Case, DAYS_INDEX, "sqlite")
+        )
+        ages = [
+            _Cell(int(m[:4]), str(m), ch, cat, str(bucket), "", int(n))
+            for m, ch, cat, bucket, n in self.db.execute(opened)
+        ]
+        channel_of = {c.id: c.channel_id for c in self.db.scalars(select(Category))}
+        channels = list(self.db.scalars(select(Channel.id).order_by(Channel.id)))
+        return Whole(rows, ages, channel_of, channels, today)
 
     def _lags(self, filters: StatsFilters) -> tuple[dict[int, int], dict[int, int]]:
         """Days from submission to acknowledgement and to conclusion, as {days: cases} each.
@@ -313,68 +335,83 @@ class StatisticsService:
                 close[int(close_days)] += int(n)
         return dict(acknowledge), dict(close)
 
-    def _rewards(self, filters: StatsFilters) -> dict[str, dict[str, tuple[int, int]]]:
-        """{currency: {stage: (rewards, amount in minor units)}} for the cases in the base."""
-        where = self._where(filters)
-        totals: dict[str, dict[str, list[int]]] = {}
+    def _rewards(self) -> dict[int, dict[str, dict[str, tuple[int, int]]]]:
+        """{year: {currency: {stage: (rewards, amount in minor units)}}} by the case's year.
 
-        def add(currency: str, stage: str, n: int, amount: int) -> None:
-            stages = totals.setdefault(currency, {s: [0, 0] for s in REWARD_STAGES})
+        Over the whole data set: an answer sums its years, and hides what any of them hides.
+        """
+        dialect = self.db.get_bind().dialect.name
+        month = month_of(Case.submitted_on, dialect)
+        totals: dict[int, dict[str, dict[str, list[int]]]] = {}
+
+        def add(when: str, currency: str, stage: str, n: int, amount: int) -> None:
+            year = totals.setdefault(int(when[:4]), {})
+            stages = year.setdefault(currency, {s: [0, 0] for s in REWARD_STAGES})
             stages[stage][0] += n
             stages[stage][1] += amount
 
         offered = Reward.offered_on.is_not(None)
         accepted = Reward.status.in_([str(s) for s in ACCEPTED])
         stmt = (
-            select(Reward.currency, accepted, func.count(), func.sum(Reward.amount_minor))
+            select(month, Reward.currency, accepted, func.count(), func.sum(Reward.amount_minor))
             .join(Case, Case.id == Reward.case_id)
-            .where(offered, *where)
-            .group_by(Reward.currency, accepted)
+            .where(offered)
+            .group_by(month, Reward.currency, accepted)
         )
-        for currency, was_accepted, n, amount in self.db.execute(stmt):
-            add(currency, "offered", int(n), int(amount or 0))
+        for when, currency, was_accepted, n, amount in self.db.execute(stmt):
+            add(when, currency, "offered", int(n), int(amount or 0))
             if was_accepted:
-                add(currency, "accepted", int(n), int(amount or 0))
+                add(when, currency, "accepted", int(n), int(amount or 0))
         paid = (
-            select(RewardPayment.currency, func.count(), func.sum(RewardPayment.amount_minor))
+            select(
+                month,
+                RewardPayment.currency,
+                func.count(),
+                func.sum(RewardPayment.amount_minor),
+            )
             .join(Reward, Reward.id == RewardPayment.reward_id)
             .join(Case, Case.id == Reward.case_id)
-            .where(*where)
-            .group_by(RewardPayment.currency)
+            .group_by(month, RewardPayment.currency)
         )
-        for currency, n, amount in self.db.execute(paid):
-            add(currency, "paid", int(n), int(amount or 0))
-        return {c: {s: (v[0], v[1]) for s, v in st.items()} for c, st in sorted(totals.items())}
+        for when, currency, n, amount in self.db.execute(paid):
+            add(when, currency, "paid", int(n), int(amount or 0))
+        return {
+            y: {c: {s: (v[0], v[1]) for s, v in st.items()} for c, st in sorted(cs.items())}
+            for y, cs in totals.items()
+        }
 
     # --- the figures -----------------------------------------------------------------------
 
-    def _build(self, filters: StatsFilters, today: date, days: Mapping[date, _Day]) -> Statistics:
+    def _build(
+        self, filters: StatsFilters, today: date, days: Mapping[date, _Day], whole: Whole
+    ) -> Statistics:
         all_days = _Day()
         for counts in days.values():
             all_days.add(counts)
-        marginals = self._marginals(filters)
-        outcomes = _fold(marginals, 2, OUTCOMES)
-        kinds = _fold(marginals, 3, KINDS)
+        outcomes = whole.counts(filters, "outcome")
         decided = sum(n for key, n in outcomes.items() if key != "none")
-        per_kind = suppress_table(kinds)
+        per_kind = whole.table(filters, "kind")
         to_acknowledge, to_close = self._lags(filters)
+        # The counts behind the durations are not cut through the cube's pattern: an answer
+        # narrowed by anything hides them (docs/statistics.md).
+        narrowed = filters.narrowed
         return Statistics(
             filters=filters,
             today=today,
             total=count(all_days.cases),
-            per_month=_months(days),
-            per_channel=_rows(suppress_table(_fold(marginals, 0))),
-            per_category=_rows(suppress_table(_fold(marginals, 1))),
-            per_outcome=_rows(suppress_table(outcomes)),
+            per_month=whole.months(filters, days),
+            per_channel=_rows(whole.groups(filters, "channel")),
+            per_category=_rows(whole.groups(filters, "category")),
+            per_outcome=_rows(whole.table(filters, "outcome")),
             per_kind=_rows(per_kind),
-            open_by_age=_rows(suppress_table(_ages(days, today))),
+            open_by_age=_rows(whole.table(filters, "age")),
             acknowledged_in_time=rate(all_days.ack_met, all_days.ack_due),
             feedback_in_time=rate(all_days.feedback_met, all_days.feedback_due),
-            time_to_acknowledge=_duration(to_acknowledge),
-            time_to_close=_duration(to_close),
+            time_to_acknowledge=_duration(to_acknowledge, narrowed),
+            time_to_close=_duration(to_close, narrowed),
             substantiated_rate=rate(sum(outcomes[str(o)] for o in SUBSTANTIATED), decided),
             retaliation_complaints=per_kind["retaliation"],
-            rewards=_reward_rows(self._rewards(filters)),
+            rewards=_reward_rows(self._rewards(), filters),
         )
 
 
@@ -382,61 +419,253 @@ def _sum(condition: ColumnElement[bool]) -> Any:
     return func.sum(case((condition, 1), else_=0))
 
 
-def _fold(
-    marginals: Iterable[tuple[str, str, str, str, int]], index: int, keys: Iterable[str] = ()
-) -> dict[str, int]:
-    folded = dict.fromkeys(keys, 0)
-    for row in marginals:
-        key = str(row[index])
-        folded[key] = folded.get(key, 0) + row[4]
-    return folded
-
-
 def _rows(figures: Mapping[str, Figure]) -> list[Row]:
     return [Row(key, figure) for key, figure in figures.items()]
 
 
-def _months(days: Mapping[date, _Day]) -> list[MonthRow]:
-    """Per month of submission; months are grouped by year for the secondary suppression."""
-    months: dict[str, _Day] = {}
-    for day in sorted(days):
-        months.setdefault(day.strftime("%Y-%m"), _Day()).add(days[day])
-    figures = suppress_table({m: d.cases for m, d in months.items()}, {m: m[:4] for m in months})
-    return [
-        MonthRow(
-            month,
-            figures[month],
-            rate(d.ack_met, d.ack_due),
-            rate(d.feedback_met, d.feedback_due),
-        )
-        for month, d in months.items()
-    ]
+def _age_bucket(day: Any, today: date) -> Any:
+    """The AGE_BUCKETS key of a submission day, in SQL (a day after today is the newest)."""
+    whens = [(day >= today - timedelta(days=last), key) for key, _f, last in AGE_BUCKETS if last]
+    return case(*whens, else_=AGE_BUCKETS[-1][0])
 
 
-def _ages(days: Mapping[date, _Day], today: date) -> dict[str, int]:
-    ages = {key: 0 for key, _first, _last in AGE_BUCKETS}
-    for day, counts in days.items():
-        age = (today - day).days
-        for key, first, last in AGE_BUCKETS:
-            if age >= first and (last is None or age <= last):
-                ages[key] += counts.open
-                break
-    return ages
+@dataclass(frozen=True)
+class _Cell:
+    """Cases of one month, channel, category, value (outcome or age) and kind."""
+
+    year: int
+    month: str
+    channel: str
+    category: str
+    value: str  # outcome ("none" if not concluded); age bucket for open cases
+    kind: str
+    n: int
 
 
-def _duration(histogram: Mapping[int, int]) -> Duration:
-    return Duration(
-        count(sum(histogram.values())), percentile(histogram, 50), percentile(histogram, 90)
-    )
+Group = tuple[str, str] | None  # ("channel", id), ("category", id); None: the top row
+TABLE_KEYS = {"outcome": OUTCOMES, "kind": KINDS, "age": tuple(k for k, _f, _l in AGE_BUCKETS)}
 
 
-def _reward_rows(totals: Mapping[str, Mapping[str, tuple[int, int]]]) -> list[RewardRow]:
+class Whole:
+    """The whole data set's counts and each table's pattern (cases/stats/patterns.py).
+
+    An answer takes its cells from here: its own counts, hidden where the pattern of its years
+    hides them (for its group row when it is filtered by channel or category), or under 5.
+    """
+
+    def __init__(
+        self,
+        cells: list[_Cell],
+        open_cells: list[_Cell],
+        channel_of: dict[str, str],
+        channels: list[str],
+        today: date,
+    ) -> None:
+        self.cells = cells
+        self.open_cells = open_cells
+        self.channel_of = channel_of
+        self.channels = channels
+        self.today = today
+        self.years = sorted({c.year for c in cells})
+        self.last_month: dict[int, int] = {}
+        for cell in cells:
+            month = int(cell.month[5:])
+            if month > self.last_month.get(cell.year, 0):
+                self.last_month[cell.year] = month
+        self.cubes = {name: self._cube(name) for name in ("month", "outcome", "kind", "age")}
+        self.patterns: dict[str, Pattern[str]] = {
+            name: pattern(cube, self._columns(name, cube)) for name, cube in self.cubes.items()
+        }
+        self.per_category: dict[int, dict[str, int]] = {}
+        self.per_channel: dict[int, dict[str, int]] = {}
+        self.group_hidden = self._group_hidden()
+
+    # --- what each table counts -----------------------------------------------------------
+
+    def _months_of(self, year: int) -> list[str]:
+        """January to December, or to this month in this year (or the last month with cases,
+        should a case be dated later than today)."""
+        last = self.today.month if year == self.today.year else 12
+        last = max(last, self.last_month.get(year, 0))
+        return [f"{year:04d}-{m:02d}" for m in range(1, last + 1)]
+
+    def _columns(self, name: str, cube: Mapping[int, object]) -> dict[int, list[str]]:
+        if name == "month":
+            return {y: self._months_of(y) for y in cube}
+        return {y: list(TABLE_KEYS[name]) for y in cube}
+
+    def _cube(self, name: str) -> dict[int, dict[Group, dict[str, int]]]:
+        """{year: {group: {column: cases}}}: the top row under None, each channel, category."""
+        cube: dict[int, dict[Group, dict[str, int]]] = {}
+        column = name if name in ("month", "kind") else "value"
+        for cell in self.open_cells if name == "age" else self.cells:
+            key = str(getattr(cell, column))
+            rows = cube.setdefault(cell.year, {})
+            for group in (None, ("channel", cell.channel), ("category", cell.category)):
+                row = rows.setdefault(group, {})
+                row[key] = row.get(key, 0) + cell.n
+        return cube
+
+    # --- an answer's cells ------------------------------------------------------------------
+
+    def _years(self, filters: StatsFilters) -> list[int]:
+        first, last = filters.from_year or 0, filters.to_year or 9999
+        return [y for y in self.years if first <= y <= last]
+
+    def _group(self, filters: StatsFilters) -> Group:
+        if filters.category:
+            return ("category", filters.category)
+        return ("channel", filters.channel) if filters.channel else None
+
+    def _empty(self, filters: StatsFilters) -> bool:
+        """A category of another channel than the one asked for: nothing matches."""
+        owner = self.channel_of.get(filters.category)
+        return bool(filters.channel and filters.category and owner != filters.channel)
+
+    def counts(self, filters: StatsFilters, name: str) -> dict[str, int]:
+        found = dict.fromkeys(TABLE_KEYS.get(name, ()), 0)
+        if self._empty(filters):
+            return found
+        group = self._group(filters)
+        for year in self._years(filters):
+            for key, n in self.cubes[name].get(year, {}).get(group, {}).items():
+                found[key] = found.get(key, 0) + n
+        return found
+
+    def table(self, filters: StatsFilters, name: str) -> dict[str, Figure]:
+        """One table of the answer: outcomes, kinds or ages of open cases."""
+        grouped = bool(filters.channel or filters.category)
+        hidden = self.patterns[name].hidden(self._years(filters), grouped)
+        return {
+            key: HIDDEN if key in hidden or n < THRESHOLD else Figure(n)
+            for key, n in self.counts(filters, name).items()
+        }
+
+    def months(self, filters: StatsFilters, days: Mapping[date, _Day]) -> list[MonthRow]:
+        """Every month of the answer's years (zeros too: a missing month would say 0)."""
+        grouped = bool(filters.channel or filters.category)
+        counts = self.counts(filters, "month")
+        per_month: dict[str, _Day] = {}
+        for day, found in days.items():
+            per_month.setdefault(day.strftime("%Y-%m"), _Day()).add(found)
+        rows = []
+        for year in self._years(filters):
+            hidden = self.patterns["month"].hidden([year], grouped)
+            for month in self._months_of(year):
+                n = counts.get(month, 0)
+                if month in hidden or n < THRESHOLD:
+                    rows.append(MonthRow(month, HIDDEN, HIDDEN, HIDDEN))
+                    continue
+                d = per_month.get(month, _Day())
+                rows.append(
+                    MonthRow(
+                        month,
+                        Figure(n),
+                        rate(d.ack_met, d.ack_due),
+                        rate(d.feedback_met, d.feedback_due),
+                    )
+                )
+        return rows
+
+    # --- the channels and categories: the bases of the filtered answers --------------------
+
+    def _group_hidden(self) -> dict[int, set[str]]:
+        """Per year, the channels and categories the top row's two tables hide.
+
+        Categories are suppressed within their channel too, since the channel's count is shown.
+        """
+        for cell in self.cells:
+            if cell.year not in self.per_category:
+                self.per_category[cell.year] = dict.fromkeys(self.channel_of, 0)
+                self.per_channel[cell.year] = dict.fromkeys(self.channels, 0)
+            categories, channels = self.per_category[cell.year], self.per_channel[cell.year]
+            categories[cell.category] = categories.get(cell.category, 0) + cell.n
+            channels[cell.channel] = channels.get(cell.channel, 0) + cell.n
+        hidden: dict[int, set[str]] = {}
+        for year, categories in self.per_category.items():
+            found = suppress_table(categories, dict(self.channel_of))
+            found |= suppress_table(self.per_channel[year])
+            held = categories | self.per_channel[year]
+            hidden[year] = {k for k, f in found.items() if f.suppressed and held[k] > 0}
+        return hidden
+
+    def groups(self, filters: StatsFilters, dimension: str) -> dict[str, Figure]:
+        """The channels or categories table: every one the answer's base may hold, zeros too."""
+        years = self._years(filters)
+        counts: dict[str, int] = {}
+        if dimension == "channel":
+            keys = [c for c in self.channels if not filters.channel or c == filters.channel]
+            if filters.category:
+                keys = [c for c in keys if self.channel_of.get(filters.category) == c]
+            for key in keys:
+                if filters.category:
+                    counts[key] = sum(self.per_category[y].get(filters.category, 0) for y in years)
+                else:
+                    counts[key] = sum(self.per_channel[y].get(key, 0) for y in years)
+        else:
+            keys = [
+                k
+                for k, channel in self.channel_of.items()
+                if (not filters.channel or channel == filters.channel)
+                and (not filters.category or k == filters.category)
+            ]
+            for key in keys:
+                counts[key] = sum(self.per_category[y].get(key, 0) for y in years)
+        hidden: set[str] = set()
+        for year in years:
+            hidden |= self.group_hidden.get(year, set())
+        return {
+            k: HIDDEN if k in hidden or counts[k] < THRESHOLD else Figure(counts[k])
+            for k in sorted(keys, key=lambda k: (-counts[k], k))
+        }
+
+    def check(self, filters: StatsFilters) -> None:
+        """Refuse a channel or category the answer without that filter hides for these years."""
+        hidden: set[str] = set()
+        for year in self._years(filters):
+            hidden |= self.group_hidden.get(year, set())
+        if (filters.channel and filters.channel in hidden) or (
+            filters.category and filters.category in hidden
+        ):
+            raise Invalid(TOO_FEW, fields={"filters": "too_few"}, code="too_few")
+
+
+def _duration(histogram: Mapping[int, int], narrowed: bool) -> Duration:
+    cases = HIDDEN if narrowed else count(sum(histogram.values()))
+    return Duration(cases, percentile(histogram, 50), percentile(histogram, 90))
+
+
+def _reward_rows(
+    years: Mapping[int, Mapping[str, Mapping[str, tuple[int, int]]]],
+    filters: StatsFilters,
+) -> list[RewardRow]:
+    """Each year's reward figures are suppressed as a chain; an answer sums its years and
+    hides a figure any of them hides (a zero hides nothing). A channel or category answer
+    hides them all: rewards are not cut by group (docs/statistics.md)."""
+    first, last = filters.from_year or 0, filters.to_year or 9999
+    mine = [y for y in years if first <= y <= last]
+    currencies = sorted({c for found in years.values() for c in found})
+    grouped = bool(filters.channel or filters.category)
     rows = []
-    for currency, stages in totals.items():
-        figures = chain([stages[s][0] for s in REWARD_STAGES])
+    for currency in currencies:
+        totals = {s: [0, 0] for s in REWARD_STAGES}
+        hidden: set[str] = set()
+        for year in mine:
+            stages = years[year].get(currency)
+            if stages is None:
+                continue
+            counts = [stages[s][0] for s in REWARD_STAGES]
+            for stage, figure, n in zip(REWARD_STAGES, chain(counts), counts, strict=True):
+                totals[stage][0] += n
+                totals[stage][1] += stages[stage][1]
+                if figure.suppressed and n > 0:
+                    hidden.add(stage)
+        figures = chain([totals[s][0] for s in REWARD_STAGES])
         for stage, figure in zip(REWARD_STAGES, figures, strict=True):
-            amount = Figure(None) if figure.suppressed else Figure(stages[stage][1])
-            rows.append(RewardRow(currency, stage, figure, amount))
+            if grouped or stage in hidden or figure.suppressed:
+                rows.append(RewardRow(currency, stage, HIDDEN, HIDDEN))
+            else:
+                rows.append(RewardRow(currency, stage, figure, Figure(totals[stage][1])))
     return rows
 
 

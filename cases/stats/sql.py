@@ -1,4 +1,4 @@
-"""The one piece of SQL the two databases write differently: whole days between two dates."""
+"""The SQL the two databases write differently: whole days between two dates, a date's month."""
 
 from __future__ import annotations
 
@@ -16,4 +16,11 @@ def days_between(later: Any, earlier: Any, dialect: str) -> ColumnElement[int]:
     return cast(later - earlier, Integer)
 
 
-__all__ = ["days_between"]
+def month_of(day: Any, dialect: str) -> ColumnElement[str]:
+    """The "YYYY-MM" of a DATE column in this dialect's SQL."""
+    if dialect == "sqlite":
+        return func.strftime("%Y-%m", day)
+    return func.to_char(day, "YYYY-MM")
+
+
+__all__ = ["days_between", "month_of"]

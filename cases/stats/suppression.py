@@ -15,7 +15,7 @@ docs/statistics.md explains it; in short:
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Mapping
+from collections.abc import Hashable, Iterable, Mapping
 from dataclasses import dataclass
 from itertools import pairwise
 from typing import TypeVar
@@ -77,10 +77,17 @@ def _safe(hidden: list[int]) -> bool:
 
 
 def suppress_table(
-    counts: Mapping[K, int], groups: Mapping[K, Hashable] | None = None
+    counts: Mapping[K, int],
+    groups: Mapping[K, Hashable] | None = None,
+    forced: Iterable[K] = (),
 ) -> dict[K, Figure]:
-    """The table's cells with primary and secondary suppression, within each group and overall."""
+    """The table's cells with primary and secondary suppression, within each group and overall.
+
+    `forced` cells are hidden whatever they hold (cases/stats/patterns.py hides a column of the
+    whole table when no other answer may show it), and the secondary rule then protects them.
+    """
     hidden = {key for key, value in counts.items() if value < THRESHOLD}
+    hidden.update(key for key in forced if key in counts)
     group_of = groups or {}
     members: dict[Hashable, list[K]] = {}
     for key in counts:

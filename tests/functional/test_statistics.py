@@ -356,7 +356,7 @@ def test_on_sqlite_each_case_scan_answers_from_its_covering_index(
 
     assert answer.status_code == 200, answer.text
     scans = [s for s in statements if "INDEXED BY ix_cases_stats_" in s]
-    assert len(scans) == 3, statements  # per day, the one-way tables, the lags
+    assert len(scans) == 4, statements  # per day, the whole by month and group, open ones, lags
     with engine.connect() as conn:
         for statement in scans:
             params = ["2024-01-01"] * statement.count("?")
