@@ -107,22 +107,26 @@ def test_a_staff_page_after_the_session_ended_goes_to_the_staff_login(
 def test_a_reporter_form_after_the_session_ended_goes_back_to_the_receipt_form(
     client: Any, world: dict[str, Any]
 ) -> None:
-    """A reporter's reply sent after their session ended: the receipt form (401) with the words
-    shown back, the stale cookie gone, and /status then asks for the receipt."""
+    """A reporter's reply sent after their session ended: a redirect that drops the stale
+    cookie, to the receipt form (401) with the words shown back, once; /status then asks for
+    the receipt."""
     token = reporter_login(client, world["receipt"])
     world["clock"].advance(seconds=ENDED)
 
-    answer = client.post(
+    sent = client.post(
         "/status/reply", data={"csrf": token, "body": "Still there?"}, follow_redirects=False
     )
+    answer = client.get(sent.headers["location"])
     after = client.get("/status")
 
+    assert sent.status_code == 303
+    assert "__Host-reporter=" in sent.headers["set-cookie"]
+    assert "Max-Age=0" in sent.headers["set-cookie"]
     assert answer.status_code == 401
     assert answer.template.name == "reporter/login.html"
     assert "Still there?" in answer.text
-    assert "__Host-reporter=" in answer.headers["set-cookie"]
-    assert "Max-Age=0" in answer.headers["set-cookie"]
     assert after.template.name == "reporter/login.html"
+    assert "Still there?" not in after.text
 
 
 def test_the_api_answers_an_ended_session_with_401_json(client: Any, world: dict[str, Any]) -> None:
@@ -147,15 +151,20 @@ def test_the_api_answers_an_ended_session_with_401_json(client: Any, world: dict
 def test_a_refused_reporter_form_opens_one_database_session(
     app: Any, client: Any, world: dict[str, Any]
 ) -> None:
-    """An empty reply is refused and the status page shown again from the same session."""
+    """An empty reply is refused in one session, which also hands its words back for the
+    status page the redirect leads to (shown with the 422)."""
     token = reporter_login(client, world["receipt"])
 
     with counting(app.state.engine, "checkout") as sessions:
-        answer = client.post("/status/reply", data={"csrf": token, "body": ""})
+        sent = client.post(
+            "/status/reply", data={"csrf": token, "body": ""}, follow_redirects=False
+        )
+    answer = client.get(sent.headers["location"])
 
+    assert sent.status_code == 303
+    assert sessions[0] == 1
     assert answer.status_code == 422
     assert answer.template.name == "reporter/status.html"
-    assert sessions[0] == 1
 
 
 def test_a_refused_staff_form_opens_one_session_after_the_gate(
