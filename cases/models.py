@@ -30,6 +30,7 @@ from cases.rewards.models import Reward, RewardDecision, RewardPayment, RewardPo
 from cases.row_order import RowOrderMark
 from cases.sessions.models import ThrottleCounter, UserSession
 from cases.staff.models import DirectoryEntry, SetupToken, StaffAccount, StaffRole
+from cases.stats.models import StatsVersion
 from cases.workflow.models import CASES_BY_RECEIVED, KEY_WRAPS_BY_HOLDER, SavedView
 
 __all__ = [
@@ -72,6 +73,7 @@ __all__ = [
     "SetupToken",
     "StaffAccount",
     "StaffRole",
+    "StatsVersion",
     "ThrottleCounter",
     "UserSession",
 ]

@@ -38,6 +38,7 @@ from cases.reports.models import Case, Receipt
 from cases.rewards.models import Reward, RewardPayment
 from cases.staff.service import StaffService
 from cases.stats import StatisticsService, StatsFilters
+from cases.stats.service import forget_kept
 from cases.stats.tables import TABLES, table_csv
 from portal.migrations import upgrade
 
@@ -167,11 +168,14 @@ def _reward(
     return reward, payment
 
 
-def timed(call: Callable[[], object], runs: int) -> tuple[float, float, float]:
-    """Median and worst wall time, and median CPU time of this process, in ms.
+def timed(call: Callable[[], object], runs: int) -> tuple[float, float, float, float]:
+    """Median and worst wall time, median CPU time of this process, and the first run's wall
+    time, in ms.
 
     The CPU time is what the answer costs here whatever else the machine runs (on SQLite,
-    the whole query; on PostgreSQL, only the client's part).
+    the whole query; on PostgreSQL, only the client's part). The first run builds the whole
+    data set's cube, which later runs find kept (the data does not change between them):
+    it is what the first answer after any change to the cases costs.
     """
     walls, cpus = [], []
     for _ in range(runs):
@@ -179,7 +183,7 @@ def timed(call: Callable[[], object], runs: int) -> tuple[float, float, float]:
         call()
         walls.append((time.perf_counter() - started) * 1000)
         cpus.append((time.process_time() - cpu) * 1000)
-    return statistics.median(walls), max(walls), statistics.median(cpus)
+    return statistics.median(walls), max(walls), statistics.median(cpus), walls[0]
 
 
 def run(label: str, engine: Engine, args: argparse.Namespace) -> bool:
@@ -212,11 +216,12 @@ def run(label: str, engine: Engine, args: argparse.Namespace) -> bool:
                 db.commit()
                 return stats
 
-        median, worst, cpu = timed(answer, args.runs)
-        ok = ok and median < LIMIT_MS
+        forget_kept()  # each answer's first run builds the cube, as after a change
+        median, worst, cpu, first = timed(answer, args.runs)
+        ok = ok and first < LIMIT_MS
         print(
-            f"  {name:22} median {median:6.1f} ms  worst {worst:6.1f} ms  "
-            f"cpu {cpu:6.1f} ms  (limit {LIMIT_MS} ms)"
+            f"  {name:22} first {first:6.1f} ms  median {median:6.1f} ms  "
+            f"worst {worst:6.1f} ms  cpu {cpu:6.1f} ms  (limit {LIMIT_MS} ms, on the first)"
         )
     print(f"  load average {'/'.join(f'{n:.1f}' for n in os.getloadavg())}")
     return ok

@@ -12,6 +12,7 @@ or a channel or category the answer without it hides, is refused (docs/statistic
 
 from __future__ import annotations
 
+import threading
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
@@ -30,6 +31,7 @@ from cases.principals import StaffPrincipal
 from cases.reports.models import Case, Outcome, Status
 from cases.rewards.models import Reward, RewardPayment, RewardStatus
 from cases.staff.roles import STATISTICS_ROLES, require_roles
+from cases.stats.models import StatsVersion
 from cases.stats.patterns import Pattern, pattern
 from cases.stats.sql import days_between, month_of
 from cases.stats.suppression import (
@@ -193,6 +195,20 @@ class _Day:
             setattr(self, name, getattr(self, name) + value)
 
 
+# Wholes kept per process, by stats_version token and day (tests and tools may use several
+# databases in one process; the newest few are enough). A Whole is read-only once built.
+KEPT_WHOLES = 4
+_KEPT: dict[tuple[str, date], Whole] = {}
+_KEPT_LOCK = threading.Lock()
+_STATS_TOKEN = select(StatsVersion.token).where(StatsVersion.id == 1)
+
+
+def forget_kept() -> None:
+    """Drop every kept cube: the next answer builds its own (benchmarks time that one)."""
+    with _KEPT_LOCK:
+        _KEPT.clear()
+
+
 class StatisticsService:
     def __init__(self, db: Session, clock: Clock, audit: AuditLog, zone: ZoneInfo) -> None:
         self.db = db
@@ -282,6 +298,25 @@ class StatisticsService:
         return {row[0]: _Day(*(int(v or 0) for v in row[1:])) for row in self.db.execute(stmt)}
 
     def _whole(self, today: date) -> Whole:
+        """The whole data set's cube and patterns, kept in this process while the database's
+        stats_version token (moved by triggers on every change that matters, migration
+        0021) and the day are those it was built under."""
+        token = self.db.execute(_STATS_TOKEN).scalar()
+        key = (str(token), today)
+        if token is not None:
+            with _KEPT_LOCK:
+                kept = _KEPT.get(key)
+            if kept is not None:
+                return kept
+        built = self._build_whole(today)
+        if token is not None:
+            with _KEPT_LOCK:
+                while len(_KEPT) >= KEPT_WHOLES:
+                    _KEPT.pop(next(iter(_KEPT)))
+                _KEPT[key] = built
+        return built
+
+    def _build_whole(self, today: date) -> Whole:
         """The whole data set's one-way counts by month and group: what the patterns read."""
         dialect = self.db.get_bind().dialect.name
         month = month_of(Case.submitted_on, dialect)
