@@ -229,10 +229,9 @@ def test_payee_must_be_self_or_representative(client: Any, world: dict[str, Any]
     assert still["status"] == "offered"
 
 
-def test_payout_form_offers_a_representative_and_says_what_finance_sees(
-    client: Any, world: dict[str, Any]
-) -> None:
-    """The HTML offer page names the representative choice and what finance will see; it works."""
+def offered_and_logged_in(client: Any, world: dict[str, Any]) -> str:
+    """Ten days on, a reward proposed and approved through the API; the reporter logged in
+    on the web. Returns the page's CSRF token."""
     clock = world["clock"]
     clock.advance(days=10)
     ana, dai = bearer(client, world["ana"], clock), bearer(client, world["dai"], clock)
@@ -244,12 +243,21 @@ def test_payout_form_offers_a_representative_and_says_what_finance_sees(
     client.post(
         f"/api/v1/rewards/{made.json()['id']}/decision", headers=dai, json={"approve": True}
     )
-    csrf = CSRF.search(client.get("/status").text)
-    assert csrf
-    client.post("/status", data={"csrf": csrf.group(1), "receipt": world["receipt"]})
+    found = CSRF.search(client.get("/status").text)
+    assert found
+    client.post("/status", data={"csrf": found.group(1), "receipt": world["receipt"]})
+    return found.group(1)
+
+
+def test_payout_form_offers_a_representative_and_says_what_finance_sees(
+    client: Any, world: dict[str, Any]
+) -> None:
+    """The HTML offer page names the representative choice and what finance will see; it works."""
+    clock = world["clock"]
+    csrf = offered_and_logged_in(client, world)
 
     form = client.get("/status/reward")
-    sent = client.post("/status/reward/accept", data={"csrf": csrf.group(1), **PAYOUT})
+    sent = client.post("/status/reward/accept", data={"csrf": csrf, **PAYOUT})
     fin = bearer(client, world["fin"], clock)
     desk = client.get("/api/v1/rewards/payouts", headers=fin).json()
 
@@ -266,24 +274,11 @@ def test_a_refused_payout_form_comes_back_behind_a_redirect(
 ) -> None:
     """A payout form refused (no account) answers with a redirect, never a page, so the
     browser keeps no body with the payout details; the page behind it shows them again."""
-    clock = world["clock"]
-    clock.advance(days=10)
-    ana, dai = bearer(client, world["ana"], clock), bearer(client, world["dai"], clock)
-    made = client.post(
-        f"/api/v1/cases/{world['case'].id}/rewards",
-        headers=ana,
-        json={"recovered_loss": "300000", "exclusions_checked": True},
-    )
-    client.post(
-        f"/api/v1/rewards/{made.json()['id']}/decision", headers=dai, json={"approve": True}
-    )
-    csrf = CSRF.search(client.get("/status").text)
-    assert csrf
-    client.post("/status", data={"csrf": csrf.group(1), "receipt": world["receipt"]})
+    csrf = offered_and_logged_in(client, world)
     partial = {**PAYOUT, "account": ""}
 
     sent = client.post(
-        "/status/reward/accept", data={"csrf": csrf.group(1), **partial}, follow_redirects=False
+        "/status/reward/accept", data={"csrf": csrf, **partial}, follow_redirects=False
     )
     page = client.get(sent.headers["location"])
 
