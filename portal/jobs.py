@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from cases.access.held import release_mentions
 from cases.access.protection import ProtectionService
 from cases.audit.service import AuditLog
 from cases.clock import Clock, SystemClock, local_day
@@ -114,13 +115,16 @@ class JobRunner:
     def sweep(self, db: Session) -> int:
         """Expired sessions, old throttle counters and uploads whose report never came; audit
         entries of reporters' requests, held back until their day is over; reporters'
-        messages, held out of the conversation's order until their hour has come; and
+        messages, held out of the conversation's order until their hour has come (the people
+        they name lose the case first); and
         receipt pages whose short-lived link has run out."""
         return (
             SessionService(db, self.clock).sweep()
             + Throttle(db, self.clock).sweep()
             + sweep_unlinked(db, self.clock)
             + AuditLog(db, self.clock, self.config.server_secret).release_held()
+            # The people a held message names lose the case first (cases/access/held.py).
+            + release_mentions(db, self.clock, self.config.server_secret, self.clock.now())
             + release_held(db, self.clock.now())
             + Handovers(db, self.clock, self.config.server_secret).sweep()
         )

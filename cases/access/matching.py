@@ -9,8 +9,11 @@ pinyin match keeps every candidate excluded until an investigator confirms or re
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import base64
+import json
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import and_, bindparam, delete, insert, or_, select
 from sqlalchemy.orm import Session
@@ -27,7 +30,7 @@ from cases.access.names import (
     typed_keys,
 )
 from cases.db import new_id, table_of
-from cases.reports.models import Case, CaseSubject
+from cases.reports.models import Case, CaseSubject, HeldMention
 from cases.reports.sealing import SUBJECT, open_json, seal_json
 from cases.staff.models import DirectoryEntry, StaffAccount
 
@@ -199,8 +202,43 @@ class Matcher:
         filing): a row per person, sealed with the words found, and the keyed hashes of those
         words' forms, like a typed person's. Everyone it finds waits for confirmation; someone
         the typed fields already matched is not added again. Returns how many it added."""
+        subjects, keys = self._mention_rows(case, case_key, lambda: report_text(case, case_key))
+        if subjects:
+            self.db.execute(_INSERT_SUBJECT, subjects)
+            self.db.execute(_INSERT_SUBJECT_KEY, keys)
+        return len(subjects)
+
+    def hold_mentions(self, case: Case, case_key: bytes, item_id: str, text: str) -> int:
+        """The people of the scan set a reporter's later message names, held with that message
+        (a HeldMention row) until its hour comes: `release_mentions` then makes them candidates
+        and takes the case from whoever they exclude, in the transaction that shows the message
+        to staff. Before that hour nothing changes, so no one watching their access learns the
+        minute the reporter wrote. Returns how many people it holds."""
+        self._recorded |= set(
+            self.db.scalars(
+                select(CaseSubject.directory_hash).where(
+                    CaseSubject.case_id == case.id, CaseSubject.directory_hash.is_not(None)
+                )
+            )
+        )
+        subjects, keys = self._mention_rows(case, case_key, lambda: text)
+        if subjects:
+            self.db.add(
+                HeldMention(
+                    case_id=case.id,
+                    item_id=item_id,
+                    rows=json.dumps({"subjects": [_portable(s) for s in subjects], "keys": keys}),
+                )
+            )
+        return len(subjects)
+
+    def _mention_rows(
+        self, case: Case, case_key: bytes, text: Callable[[], str]
+    ) -> tuple[list[dict[str, object]], list[dict[str, object]]]:
+        """The subject rows and key rows for everyone of the scan set `text` names whom this
+        matcher has not recorded yet."""
         scans = scan_set(self.db)
-        found = scans.find(report_text(case, case_key)) if scans.people else {}
+        found = scans.find(text()) if scans.people else {}
         subjects: list[dict[str, object]] = []
         keys: list[dict[str, object]] = []
         for written, people in sorted(found.items()):
@@ -227,10 +265,27 @@ class Matcher:
                 {"case_id": case.id, "group_id": group, "key_hash": self._key_hash(f), "kind": TEXT}
                 for f in sorted(scans.forms_of(written))
             ]
+        return subjects, keys
+
+    def release_mentions(self, held: HeldMention) -> None:
+        """Store a held message's candidates (those the case does not name already) and drop
+        the hold."""
+        rows = json.loads(held.rows)
+        named = set(
+            self.db.scalars(
+                select(CaseSubject.directory_hash).where(
+                    CaseSubject.case_id == held.case_id, CaseSubject.directory_hash.is_not(None)
+                )
+            )
+        )
+        subjects = [_stored(s) for s in rows["subjects"] if s["directory_hash"] not in named]
+        groups = {s["group_id"] for s in subjects}
+        keys = [k for k in rows["keys"] if k["group_id"] in groups]
         if subjects:
             self.db.execute(_INSERT_SUBJECT, subjects)
+        if keys:
             self.db.execute(_INSERT_SUBJECT_KEY, keys)
-        return len(subjects)
+        self.db.delete(held)
 
     def copy_subjects(self, origin: Case, origin_key: bytes, case: Case, case_key: bytes) -> None:
         """Give a linked case (a retaliation complaint) the people its origin named, with
@@ -380,6 +435,17 @@ def open_subject(case: Case, case_key: bytes, row: CaseSubject) -> dict[str, str
     """What was typed about a subject, from a row of a case whose key the caller holds."""
     value = open_json(case_key, case.id, SUBJECT, row.id, row.sealed)
     return {k: str(v) for k, v in value.items()}
+
+
+def _portable(row: dict[str, object]) -> dict[str, object]:
+    """A subject row as JSON can hold it (its sealed bytes in base64)."""
+    sealed = row["sealed"]
+    assert isinstance(sealed, bytes)
+    return {**row, "sealed": base64.b64encode(sealed).decode()}
+
+
+def _stored(row: dict[str, Any]) -> dict[str, object]:
+    return {**row, "sealed": base64.b64decode(row["sealed"])}
 
 
 def _candidate(person: Person, kind: str) -> Candidate:

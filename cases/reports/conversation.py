@@ -9,7 +9,9 @@ keep their minute, so a reporter message placed between a note at 09:17 and one 
 would say when the reporter wrote. Held, it has a negative seq (its place among the held
 items) and its hour in `created_at`; the jobs round (`release_held`) gives it the next seq
 once the hour has come, after every staff item written before then. The reporter sees it at
-once; staff see it from that hour, which is also when the "there is news" mail goes.
+once; staff see it from that hour, which is also when the "there is news" mail goes. The
+people a held message names wait with it (HeldMention) and lose the case in that round,
+before the message is shown (cases/access/held.py).
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from cases.errors import Conflict
-from cases.reports.models import CaseItem
+from cases.reports.models import CaseItem, HeldMention
 
 ATTEMPTS = 8
 
@@ -47,10 +49,13 @@ def hold(db: Session, item: CaseItem, until: datetime) -> CaseItem:
 
 def release_held(db: Session, now: datetime) -> int:
     """Give every held item whose hour has come the next seq of its case, in the order the
-    reporter wrote them; returns how many."""
+    reporter wrote them; returns how many. An item whose named people are still held stays
+    held (cases/access/held.py releases them first, in the same round): staff never see a
+    message before the people it names have lost the case."""
+    mentions = select(HeldMention.id).where(HeldMention.item_id == CaseItem.id)
     stmt = (
         select(CaseItem)
-        .where(CaseItem.seq < 0, CaseItem.created_at <= now)
+        .where(CaseItem.seq < 0, CaseItem.created_at <= now, ~mentions.exists())
         .order_by(CaseItem.case_id, CaseItem.seq.desc())
     )
     released = 0

@@ -19,6 +19,7 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     String,
+    Text,
     UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column
@@ -240,6 +241,23 @@ class CaseItem(Base):
     seq: Mapped[int] = mapped_column(Integer, default=0)
     body: Mapped[bytes] = mapped_column(LargeBinary)
     redacted: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class HeldMention(Base):
+    """The people a reporter's later message names (cases/access/matching.py, hold_mentions),
+    held with that message until its hour: then they become candidates of the case and
+    whoever they exclude loses it, in the transaction that shows the message to staff
+    (cases/access/held.py). JSON {subjects: [case_subjects rows, sealed in base64], keys:
+    [case_subject_keys rows]}; what it holds in clear is what those tables hold in clear."""
+
+    __tablename__ = "held_mentions"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    item_id: Mapped[str] = mapped_column(
+        ForeignKey("case_items.id", ondelete="CASCADE"), index=True
+    )
+    rows: Mapped[str] = mapped_column(Text)
 
 
 class CaseEvent(Base):

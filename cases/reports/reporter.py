@@ -22,6 +22,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 import crypto
+from cases.access.matching import Matcher
 from cases.access.reporting import DisclosureNotice, disclosure_notice
 from cases.audit.service import AuditLog
 from cases.clock import Clock, ceil_hour, local_day
@@ -400,6 +401,8 @@ class ReporterService:
         # Out of the shared order until the next full hour (cases/reports/conversation.py).
         hold(self.db, item, ceil_hour(now))
         self.db.flush()
+        # Whoever it names loses the case at that hour, before staff see it (cases/access/held.py).
+        Matcher(self.db, self.config.intake.server_secret).hold_mentions(case, key, item_id, body)
         Outbox(self.db, self.clock, self.config.intake.notify).reporter_message(case)
 
     def _flood_gauge(self) -> FloodGauge:

@@ -1,0 +1,67 @@
+"""The people a reporter's later message names lose the case when staff first see it.
+
+A reporter's message is held out of the conversation until the next full hour
+(cases/reports/conversation.py). Its text is scanned when it is written, while the
+reporter's request holds the case key (Matcher.hold_mentions); the people of the scan set
+it names wait in `held_mentions` beside it. When the hour has come, the jobs round calls
+`release_mentions` before `release_held`: the held people become candidates of the case
+(kind "text", as names in a report's text are at filing), the policy takes the case from
+everyone they now exclude, their "there is news" mails for the message are withdrawn, and
+only then is the message placed where staff see it. Nothing changes before that hour, so
+the accused, watching their own access, learns no more than the hour the reporter wrote in.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from cases.access.matching import Matcher
+from cases.access.service import AccessService
+from cases.audit.service import AuditLog
+from cases.clock import Clock
+from cases.notify.models import OutboxMessage
+from cases.reports.models import Case, CaseItem, HeldMention
+
+
+def release_mentions(db: Session, clock: Clock, server_secret: bytes, now: datetime) -> int:
+    """Release the held mentions of every held message whose hour has come, and enforce the
+    policy on their cases; returns how many people lost a case by it."""
+    due = (
+        select(HeldMention)
+        .join(CaseItem, CaseItem.id == HeldMention.item_id)
+        .where(CaseItem.seq < 0, CaseItem.created_at <= now)
+        .order_by(HeldMention.case_id, HeldMention.id)
+    )
+    by_case: dict[str, list[HeldMention]] = defaultdict(list)
+    for held in db.scalars(due).all():
+        by_case[held.case_id].append(held)
+    if not by_case:
+        return 0
+    matcher = Matcher(db, server_secret)
+    access = AccessService(db, clock, AuditLog(db, clock, server_secret))
+    revoked = 0
+    for case_id, held in sorted(by_case.items()):
+        for one in held:
+            matcher.release_mentions(one)
+        db.flush()
+        case = db.get(Case, case_id)
+        if case is None:
+            continue
+        for lost in access.enforce(case):
+            revoked += 1
+            # The mail that says there is news would still reach them at this hour.
+            db.execute(
+                delete(OutboxMessage).where(
+                    OutboxMessage.kind == "reporter_message",
+                    OutboxMessage.dedupe_key.like(f"reporter_message:{case_id}:%:{lost.staff_id}"),
+                    OutboxMessage.status == "pending",
+                )
+            )
+    return revoked
+
+
+__all__ = ["release_mentions"]

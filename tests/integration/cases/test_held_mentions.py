@@ -1,0 +1,185 @@
+"""A reporter's later message that names someone who can read the case takes the case from
+them (and from everyone above them) before staff see the message, and not before its hour
+(cases/access/held.py, docs/access.md "Names in a reporter's later messages")."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+from support.staff_world import SECRET, ZONE, World, build_world, key_ring
+
+import crypto
+from cases.access.policy import may_see
+from cases.casework.service import CaseworkConfig, CaseworkService
+from cases.clock import FixedClock
+from cases.errors import NotFound
+from cases.notify.models import OutboxMessage
+from cases.principals import ReporterPrincipal
+from cases.reports.conversation import release_held
+from cases.reports.intake import IntakeConfig
+from cases.reports.keys import CASE
+from cases.reports.models import Case, CaseSubject, HeldMention, KeyWrap, Receipt
+from cases.reports.reporter import ReporterConfig, ReporterService
+from cases.sessions.service import SessionPolicy, ThrottleRule
+from cases.staff.directory import DirectoryService, Row
+from portal.jobs import JobConfig, JobRunner
+
+SALES = [
+    Row("D1", "Director", "director@corp.example", "Sales", ""),
+    Row("E3", "李强", "", "Sales", "D1"),
+]
+WORDS = "张伟一直在帮他隐瞒，还让我别再提这件事。"
+
+
+class Scene:
+    """Three investigators (a sales director above 李强, 张伟, a neutral one) and a report that
+    names nobody, filed at 09:17; every one of them holds its key."""
+
+    def __init__(self, db: Session) -> None:
+        self.db = db
+        self.clock = FixedClock(datetime(2026, 3, 2, 9, 17))
+        self.world: World = build_world(db, self.clock)
+        DirectoryService(db, self.clock, SECRET).import_rows(SALES)
+        self.world.staff("director@corp.example", "investigator", employee_id="D1")
+        self.world.staff("zw@corp.example", "investigator", name="张伟")
+        self.world.staff("neutral@corp.example", "investigator")
+        filed = self.world.file(
+            summary="订单问题", details="上个月的订单被转给了另一家公司。", subjects=[]
+        )
+        self.case: Case = filed.case
+        receipt = db.get(Receipt, filed.case.receipt_id)
+        assert receipt is not None
+        self.reporter = ReporterService(
+            db,
+            self.clock,
+            ReporterConfig(
+                intake=IntakeConfig(
+                    ZONE,
+                    crypto.profile_named("test", allow_test=True),
+                    SECRET,
+                    base_url="https://portal.example",
+                ),
+                session=SessionPolicy(900, 7200),
+                per_selector=ThrottleRule(5, 900, hourly=True),
+            ),
+        )
+        self.principal = ReporterPrincipal(receipt, filed.reporter_key)
+        self.work = CaseworkService(db, self.clock, CaseworkConfig(ZONE, SECRET))
+
+    def can_read(self, email: str) -> bool:
+        account = self.world.people[email].account
+        return bool(may_see(self.db, account, self.case))
+
+    def holds_key(self, email: str) -> bool:
+        account = self.world.people[email].account
+        wraps = select(KeyWrap.staff_id).where(KeyWrap.case_id == self.case.id)
+        return account.id in set(self.db.scalars(wraps))
+
+    def messages_for(self, email: str) -> list[str]:
+        me = self.world.people[email].principal(self.db, self.clock)
+        return [m.body for m in self.work.view(me, self.case.id).messages]
+
+    def jobs_sweep(self) -> int:
+        """The jobs round's sweep, as `portal jobs` runs it, in this test's transaction."""
+        config = JobConfig("https://portal.example", ZONE, SECRET, 60)
+        return JobRunner(sessionmaker(), self.clock, config).sweep(self.db)
+
+    def subjects(self) -> list[tuple[str, bool]]:
+        rows = self.db.scalars(select(CaseSubject).where(CaseSubject.case_id == self.case.id))
+        return sorted((row.matched_by, row.needs_confirmation) for row in rows)
+
+
+@pytest.fixture
+def scene(db_session: Session) -> Scene:
+    return Scene(db_session)
+
+
+def test_a_later_message_naming_an_investigator_takes_the_case_from_them_before_they_read_it(
+    scene: Scene,
+) -> None:
+    """张伟 holds the case; at 09:20 the reporter writes that 张伟 covers for the accused. From
+    10:00 the message is shown to staff, and 张伟 has neither the key nor the case."""
+    assert scene.holds_key("zw@corp.example")
+    assert scene.can_read("zw@corp.example")
+    scene.clock.advance(minutes=3)
+
+    scene.reporter.reply(scene.principal, WORDS)
+    scene.clock.advance(minutes=40)  # 10:00
+    scene.jobs_sweep()
+
+    assert not scene.holds_key("zw@corp.example")
+    assert not scene.can_read("zw@corp.example")
+    with pytest.raises(NotFound):
+        scene.messages_for("zw@corp.example")
+    assert scene.messages_for("neutral@corp.example") == [WORDS]
+    assert scene.subjects() == [("text", True)]
+    mails = scene.db.scalars(
+        select(OutboxMessage.to_address).where(OutboxMessage.kind == "reporter_message")
+    )
+    assert "zw@corp.example" not in set(mails)
+    assert scene.db.scalars(select(HeldMention)).all() == []
+
+
+def test_nothing_changes_before_the_hour_so_access_does_not_date_the_message(
+    scene: Scene,
+) -> None:
+    """Between the message and its hour 张伟's access, the case's subjects and what staff see
+    are as before: watching them tells nobody the minute the reporter wrote."""
+    before = scene.subjects()
+    scene.clock.advance(minutes=3)
+
+    scene.reporter.reply(scene.principal, WORDS)
+    scene.clock.advance(minutes=39)  # 09:59
+    scene.jobs_sweep()
+
+    assert scene.holds_key("zw@corp.example")
+    assert scene.can_read("zw@corp.example")
+    assert scene.subjects() == before
+    assert scene.messages_for("zw@corp.example") == []
+    assert scene.messages_for("neutral@corp.example") == []
+    assert [m.body for m in scene.reporter.view(scene.principal).messages] == [WORDS]
+
+
+def test_a_message_is_not_released_while_the_people_it_names_are_held(scene: Scene) -> None:
+    """Releasing held messages on their own (without the held mentions) leaves that message
+    held: staff never see it before the people it names have lost the case."""
+    scene.reporter.reply(scene.principal, WORDS)
+    scene.reporter.reply(scene.principal, "我还有一份发票的照片。")
+    scene.clock.advance(hours=1)
+
+    released = release_held(scene.db, scene.clock.now())
+
+    assert released == 1
+    assert scene.messages_for("zw@corp.example") == ["我还有一份发票的照片。"]
+    assert scene.can_read("zw@corp.example")
+
+
+def test_naming_a_rep_in_a_later_message_takes_the_case_from_their_manager(
+    scene: Scene,
+) -> None:
+    """李强 has no account; his sales director, an investigator, loses the case at the hour."""
+    scene.reporter.reply(scene.principal, "经手人是李强，他的领导也知道。")
+    scene.clock.advance(hours=1)
+    scene.jobs_sweep()
+
+    assert not scene.holds_key("director@corp.example")
+    assert not scene.can_read("director@corp.example")
+    assert scene.can_read("zw@corp.example")
+    neutral = scene.world.people["neutral@corp.example"].principal(scene.db, scene.clock)
+    assert key_ring(scene.db).open_for_staff(scene.case.id, CASE, neutral) is not None
+
+
+def test_a_person_the_case_already_names_is_not_added_again(scene: Scene) -> None:
+    """Two messages naming 张伟, in two hours: one candidate row, not two."""
+    scene.reporter.reply(scene.principal, WORDS)
+    scene.clock.advance(hours=1)
+    scene.jobs_sweep()
+    scene.reporter.reply(scene.principal, "张伟今天又来问我了。")
+    scene.clock.advance(hours=1)
+    scene.jobs_sweep()
+
+    assert scene.subjects() == [("text", True)]
+    assert len(scene.messages_for("neutral@corp.example")) == 2
