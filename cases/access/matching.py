@@ -30,8 +30,8 @@ from cases.access.names import (
     typed_keys,
 )
 from cases.db import new_id, table_of
-from cases.reports.models import Case, CaseSubject, HeldMention
-from cases.reports.sealing import SUBJECT, open_json, seal_json
+from cases.reports.models import Case, CaseItem, CaseSubject, HeldMention
+from cases.reports.sealing import MESSAGE, SUBJECT, open_json, open_text, seal_json
 from cases.staff.models import DirectoryEntry, StaffAccount
 
 # Rows in these states settle who a typed person is: later namesakes are not candidates.
@@ -230,6 +230,41 @@ class Matcher:
                     rows=json.dumps({"subjects": [_portable(s) for s in subjects], "keys": keys}),
                 )
             )
+        return len(subjects)
+
+    def rescan(self, case: Case, case_key: bytes) -> int:
+        """Before a case's key reaches someone after filing: read what the reporter wrote (the
+        report and every message staff can see) against today's scan set, and store everyone
+        it names whom the case does not name yet, nor had rejected, as a "text" candidate.
+        So a person who joined the scan set after filing (a new investigator, the manager of
+        a rep named in the text who got an account since) is found before they get the key;
+        the caller asks the policy again afterwards. Returns how many it added."""
+        named = self.db.execute(
+            select(CaseSubject.directory_hash, CaseSubject.rejected_hash).where(
+                CaseSubject.case_id == case.id
+            )
+        ).all()
+        self._recorded |= {h for row in named for h in row if h is not None}
+
+        def written() -> str:
+            messages = self.db.execute(
+                select(CaseItem.id, CaseItem.body)
+                .where(
+                    CaseItem.case_id == case.id,
+                    CaseItem.author == "reporter",
+                    CaseItem.kind == "message",
+                    # A held message's people are held with it (HeldMention).
+                    CaseItem.seq > 0,
+                )
+                .order_by(CaseItem.seq)
+            ).all()
+            bodies = [open_text(case_key, case.id, MESSAGE, i, body) for i, body in messages]
+            return "\n".join([report_text(case, case_key), *bodies])
+
+        subjects, keys = self._mention_rows(case, case_key, written)
+        if subjects:
+            self.db.execute(_INSERT_SUBJECT, subjects)
+            self.db.execute(_INSERT_SUBJECT_KEY, keys)
         return len(subjects)
 
     def _mention_rows(

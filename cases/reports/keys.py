@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 import crypto
+from cases.access.matching import Matcher
 from cases.access.policy import may_see
 from cases.audit.service import Actor, AuditLog
 from cases.db import table_of
@@ -100,7 +101,13 @@ class KeyRing:
         self, case_id: str, key_kind: str, key: bytes, staff: list[StaffAccount]
     ) -> list[StaffAccount]:
         """wrap_for_staff for each of these people (the policy has already allowed them), with
-        their approvals read in one query: those who received the key, in the given order."""
+        their approvals read in one query: those who received the key, in the given order.
+
+        After filing, a case key is first checked against what the reporter wrote
+        (Matcher.rescan): anyone it names who joined the scan set since becomes a candidate,
+        and whoever the policy then keeps away receives nothing."""
+        if key_kind == CASE and case_id not in self._new:
+            staff = self._still_allowed(case_id, key, staff)
         withholding = approvals_withholding(self.db, self.server_secret, [p.id for p in staff])
         team: list[tuple[StaffAccount, bytes]] = []
         for person in staff:
@@ -124,6 +131,17 @@ class KeyRing:
                 )
             )
         return [person for person, _ in team]
+
+    def _still_allowed(
+        self, case_id: str, key: bytes, staff: list[StaffAccount]
+    ) -> list[StaffAccount]:
+        case = self.db.get(Case, case_id)
+        if case is None:
+            return []
+        if Matcher(self.db, self.server_secret).rescan(case, key):
+            self.db.flush()
+            return [person for person in staff if may_see(self.db, person, case)]
+        return staff
 
     def withheld(self, staff_id: str) -> bool:
         """True while an admin's change to this account waits for a key holder's approval

@@ -15,7 +15,7 @@ import crypto
 from cases.access.policy import may_see
 from cases.casework.service import CaseworkConfig, CaseworkService
 from cases.clock import FixedClock
-from cases.errors import NotFound
+from cases.errors import Invalid, NotFound
 from cases.notify.models import OutboxMessage
 from cases.principals import ReporterPrincipal
 from cases.reports.conversation import release_held
@@ -183,3 +183,73 @@ def test_a_person_the_case_already_names_is_not_added_again(scene: Scene) -> Non
 
     assert scene.subjects() == [("text", True)]
     assert len(scene.messages_for("neutral@corp.example")) == 2
+
+
+# --- people who could not read cases when the reporter wrote -------------------------------
+
+
+def _assign(scene: Scene, target_email: str) -> None:
+    me = scene.world.people["neutral@corp.example"].principal(scene.db, scene.clock)
+    target = scene.world.people[target_email].account
+    scene.work.assign(me, scene.case.id, target.id)
+
+
+def test_an_investigator_named_in_the_report_before_they_had_an_account_cannot_be_assigned(
+    db_session: Session,
+) -> None:
+    """王芳 is named in the details while nobody of that name can read cases; she gets an
+    investigator account later. Assigning her is refused and she receives no key."""
+    scene = Scene(db_session)
+    scene.case = scene.world.file(
+        summary="客户名单", details="王芳把客户名单发给了竞争对手。", subjects=[]
+    ).case
+    assert scene.subjects() == []
+    scene.world.staff("wf@corp.example", "investigator", name="王芳")
+
+    with pytest.raises(Invalid):
+        _assign(scene, "wf@corp.example")
+
+    assert not scene.holds_key("wf@corp.example")
+    assert not scene.can_read("wf@corp.example")
+    assert scene.subjects() == [("text", True)]
+
+
+def test_a_later_message_is_read_again_before_a_new_person_is_given_the_case(
+    scene: Scene,
+) -> None:
+    """The reporter names 王芳 in a message; months later 王芳 becomes an investigator and a
+    colleague tries to assign her: refused, no key."""
+    scene.reporter.reply(scene.principal, "王芳也参与了，她负责开票。")
+    scene.clock.advance(hours=1)
+    scene.jobs_sweep()
+    scene.world.staff("wf@corp.example", "investigator", name="王芳")
+
+    with pytest.raises(Invalid):
+        _assign(scene, "wf@corp.example")
+
+    assert not scene.holds_key("wf@corp.example")
+
+
+def test_a_pending_grant_does_not_reach_the_new_manager_of_a_rep_named_in_the_text(
+    db_session: Session,
+) -> None:
+    """李强 is named in the details while his director has no account. The director gets one
+    and a grant waits for him; the key holder's visit fulfils grants, but not his."""
+    clock = FixedClock(datetime(2026, 3, 2, 9, 17))
+    world = build_world(db_session, clock)
+    DirectoryService(db_session, clock, SECRET).import_rows(SALES)
+    neutral = world.staff("neutral@corp.example", "investigator")
+    case = world.file(summary="回扣", details="李强收了供应商的回扣。", subjects=[]).case
+    director = world.staff("director@corp.example", "investigator", employee_id="D1")
+    colleague = world.staff("colleague@corp.example", "investigator")
+    ring = key_ring(db_session, clock=clock)
+    assert may_see(db_session, director.account, case)
+    ring.request_grant(case.id, CASE, director.account.id, "policy_change")
+    ring.request_grant(case.id, CASE, colleague.account.id, "policy_change")
+
+    ring.fulfil_as_staff(neutral.principal(db_session, clock))
+
+    holders = set(db_session.scalars(select(KeyWrap.staff_id).where(KeyWrap.case_id == case.id)))
+    assert director.account.id not in holders
+    assert colleague.account.id in holders
+    assert not may_see(db_session, director.account, case)
