@@ -37,8 +37,8 @@ def release_mentions(db: Session, clock: Clock, server_secret: bytes, now: datet
         .order_by(HeldMention.case_id, HeldMention.id)
     )
     by_case: dict[str, list[HeldMention]] = defaultdict(list)
-    for held in db.scalars(due).all():
-        by_case[held.case_id].append(held)
+    for row in db.scalars(due).all():
+        by_case[row.case_id].append(row)
     if not by_case:
         return 0
     matcher = Matcher(db, server_secret)
