@@ -6,34 +6,30 @@ account is in the directory, and everyone below them at any depth.
 
 from __future__ import annotations
 
-from sqlalchemy import and_, bindparam, literal, or_, select
+from sqlalchemy import bindparam, literal, select
 from sqlalchemy.sql import Select
 from sqlalchemy.sql.expression import CTE
 
-from cases.staff.models import DirectoryEntry, StaffAccount
+from cases.staff.models import DirectoryEdge, DirectoryEntry, DirectoryLink
 
 
 def chain_tree() -> CTE:
-    """Every (account, directory employee id, own) pair of the people in `ids` and below."""
-    has_id = and_(StaffAccount.employee_id.is_not(None), StaffAccount.employee_id != "")
+    """Every (account, directory employee id, own) pair of the people in `ids` and below.
+
+    Read from the directory's history (migration 0025_directory_history), not from today's
+    rows alone: every entry an account has been linked to is its own, and everyone who ever
+    reported to one of those is below it, at any depth. A directory change only adds."""
     heads = (
         select(
-            StaffAccount.id.label("staff_id"),
-            DirectoryEntry.employee_id.label("employee_id"),
+            DirectoryLink.staff_id.label("staff_id"),
+            DirectoryLink.employee_id.label("employee_id"),
             literal(True).label("own"),
         )
-        .join(
-            DirectoryEntry,
-            or_(
-                DirectoryEntry.email == StaffAccount.email,
-                and_(has_id, DirectoryEntry.employee_id == StaffAccount.employee_id),
-            ),
-        )
-        .where(StaffAccount.id.in_(bindparam("ids", expanding=True)))
+        .where(DirectoryLink.staff_id.in_(bindparam("ids", expanding=True)))
         .cte("chain", recursive=True)
     )
-    below = select(heads.c.staff_id, DirectoryEntry.employee_id, literal(False)).join(
-        heads, DirectoryEntry.manager_employee_id == heads.c.employee_id
+    below = select(heads.c.staff_id, DirectoryEdge.employee_id, literal(False)).join(
+        heads, DirectoryEdge.manager_employee_id == heads.c.employee_id
     )
     return heads.union(below)
 

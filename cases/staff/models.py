@@ -52,6 +52,35 @@ class DirectoryEntry(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 
+class DirectoryLink(Base):
+    """Every directory entry a portal account has ever been linked to (by e-mail, or by the
+    employee id it carries), written by database triggers on `directory_entries` and
+    `staff_accounts` (migration 0025_directory_history), never removed by the portal.
+
+    The policy reads a person's own entries from here, not from today's link alone: an
+    import that gives the accused sales director a new employee id, or moves their e-mail to
+    a fresh entry, must not make them someone the reports about them do not name
+    (docs/access.md, "A directory change does not lift an exclusion")."""
+
+    __tablename__ = "directory_links"
+
+    staff_id: Mapped[str] = mapped_column(
+        ForeignKey("staff_accounts.id", ondelete="CASCADE"), primary_key=True
+    )
+    employee_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+
+
+class DirectoryEdge(Base):
+    """Every manager a directory entry has ever had (employee id → manager's employee id),
+    written by triggers on `directory_entries`, never removed by the portal: moving a named
+    rep under another manager does not hand their former manager the case."""
+
+    __tablename__ = "directory_edges"
+
+    employee_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    manager_employee_id: Mapped[str] = mapped_column(String(64), primary_key=True, index=True)
+
+
 class StaffAccount(Base):
     __tablename__ = "staff_accounts"
 
