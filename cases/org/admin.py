@@ -17,14 +17,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import ColumnElement, delete, func, or_, select
 from sqlalchemy.orm import Session
 
 import crypto
 from cases.access.eligibility import drop_all_keys, prune
 from cases.access.service import AccessService
 from cases.audit.service import AuditLog
-from cases.clock import Clock
+from cases.clock import Clock, local_day
 from cases.errors import Conflict, Forbidden, Invalid, NotFound
 from cases.keytrust import WITHHOLDING, untrusted_rows
 from cases.notify.models import OutboxMessage
@@ -114,15 +114,21 @@ class AdminService:
     # --- overview --------------------------------------------------------------------------
 
     def overview(self, me: StaffPrincipal) -> Overview:
-        """Counts only: how many, never what."""
+        """Counts only: how many, never what.
+
+        None of them moves when a report arrives: an admin reloading this page must not learn
+        the minute a reporter filed. Open cases count those filed before today (a case
+        stores its day only), and the outbox counts mails from their queued time, which for
+        a reporter's mail is the next full hour (cases/notify/service.py)."""
         require_admin(me)
+        today = local_day(self.clock.now(), self.config.zone)
         return Overview(
             staff=self._count(select(func.count()).select_from(StaffAccount)),
             channels=self._count(select(func.count()).select_from(Channel)),
             open_cases=self._count(
                 select(func.count())
                 .select_from(Case)
-                .where(Case.status.in_([str(s) for s in OPEN_STATUSES]))
+                .where(Case.status.in_([str(s) for s in OPEN_STATUSES]), Case.submitted_on < today)
             ),
             outbox_pending=self._outbox_count("pending"),
             outbox_failed=self._outbox_count("failed"),
@@ -143,8 +149,18 @@ class AdminService:
         return int(self.db.scalar(stmt) or 0)  # type: ignore[call-overload]
 
     def _outbox_count(self, status: str) -> int:
-        stmt = select(func.count()).select_from(OutboxMessage).where(OutboxMessage.status == status)
+        stmt = (
+            select(func.count())
+            .select_from(OutboxMessage)
+            .where(OutboxMessage.status == status, self._queued_by_now())
+        )
         return self._count(stmt)
+
+    def _queued_by_now(self) -> ColumnElement[bool]:
+        """Mails whose queued time has come: a mail a reporter's request queued is dated the
+        next full hour, and shown (and counted) from then, so its row does not appear at
+        the minute the reporter acted."""
+        return OutboxMessage.created_at <= self.clock.now()
 
     # --- staff accounts --------------------------------------------------------------------
 
@@ -594,7 +610,12 @@ class AdminService:
     def outbox(self, me: StaffPrincipal, limit: int = 100) -> list[OutboxMessage]:
         """Recent mails with status and errors; the bodies are the same fixed text anyway."""
         require_admin(me)
-        stmt = select(OutboxMessage).order_by(OutboxMessage.created_at.desc()).limit(limit)
+        stmt = (
+            select(OutboxMessage)
+            .where(self._queued_by_now())
+            .order_by(OutboxMessage.created_at.desc())
+            .limit(limit)
+        )
         return list(self.db.scalars(stmt))
 
     def _record(self, me: StaffPrincipal, action: str, target: str, **detail: object) -> None:

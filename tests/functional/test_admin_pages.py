@@ -55,6 +55,7 @@ def test_only_admins_enter(client: Any, world: dict[str, Any]) -> None:
 
 def test_admin_sees_counts_and_the_recovery_warning(client: Any, world: dict[str, Any]) -> None:
     """The overview shows counts, no report text, and warns that no recovery key exists."""
+    world["clock"].advance(days=1)  # the case was filed today: counted from tomorrow
     log_in(client, world["boss"], world["clock"])
 
     page = client.get("/admin")
@@ -201,3 +202,36 @@ def test_admin_is_warned_of_a_swapped_public_key(client: Any, world: dict[str, A
         f"staff public key {world['bob'].account.id}: fails its MAC (not written by this portal)",
     )
     assert 'id="key-integrity"' in page.text
+
+
+def test_a_report_arriving_moves_nothing_an_admin_can_watch(
+    client: Any, app_db: sessionmaker[Any], world: dict[str, Any]
+) -> None:
+    """An admin reloading the overview and the outbox while a report is filed at 09:20 sees
+    the same counts and rows until 10:00 (the mails) and the next day (the open cases): the
+    pages do not give the minute a reporter filed."""
+    clock = world["clock"]
+    clock.advance(days=1, minutes=20)  # 09:20 the next day; yesterday's case counts
+
+    def watched() -> tuple[object, ...]:
+        log_in(client, world["boss"], clock)  # a fresh session each time (idle timeout)
+        overview = client.get("/admin").context["overview"]
+        rows = client.get("/admin/outbox").context["messages"]
+        return overview.open_cases, overview.outbox_pending, tuple(m.id for m in rows)
+
+    before = watched()
+    with unit_of_work(app_db) as db:
+        build_world(db, clock).file(summary="Kickbacks on the March orders")
+    clock.advance(minutes=29)  # 09:50
+    still = watched()
+    clock.advance(minutes=10)  # 10:00: the new case's mails are queued for now
+    at_the_hour = watched()
+    clock.advance(days=1)
+    next_day = watched()
+
+    assert before[0] == 1
+    assert still == before
+    assert at_the_hour[0] == before[0]
+    assert at_the_hour[1] > before[1]
+    assert len(at_the_hour[2]) > len(before[2])
+    assert next_day[0] == before[0] + 1
