@@ -264,7 +264,7 @@ class StatisticsService:
     # --- the queries (clear columns only) ---------------------------------------------------
 
     def _where(self, filters: StatsFilters) -> list[ColumnElement[bool]]:
-        where: list[ColumnElement[bool]] = []
+        where: list[ColumnElement[bool]] = [_before_today(self.today())]
         if filters.from_year:
             where.append(Case.submitted_on >= date(filters.from_year, 1, 1))
         if filters.to_year:
@@ -323,6 +323,7 @@ class StatisticsService:
         columns = (month, Case.channel_id, Case.category_id, Case.outcome, Case.kind)
         stmt = (
             select(*columns, func.count())
+            .where(_before_today(today))
             .group_by(*columns)
             .with_hint(Case, GROUPS_INDEX, "sqlite")
         )
@@ -334,7 +335,7 @@ class StatisticsService:
         grouping = (month, Case.channel_id, Case.category_id, age)
         opened = (
             select(*grouping, func.count())
-            .where(Case.status.in_([str(s) for s in OPEN_STATUSES]))
+            .where(Case.status.in_([str(s) for s in OPEN_STATUSES]), _before_today(today))
             .group_by(*grouping)
             .with_hint(Case, DAYS_INDEX, "sqlite")
         )
@@ -390,7 +391,7 @@ class StatisticsService:
         stmt = (
             select(month, Reward.currency, accepted, func.count(), func.sum(Reward.amount_minor))
             .join(Case, Case.id == Reward.case_id)
-            .where(offered)
+            .where(offered, _before_today(self.today()))
             .group_by(month, Reward.currency, accepted)
         )
         for when, currency, was_accepted, n, amount in self.db.execute(stmt):
@@ -406,6 +407,7 @@ class StatisticsService:
             )
             .join(Reward, Reward.id == RewardPayment.reward_id)
             .join(Case, Case.id == Reward.case_id)
+            .where(_before_today(self.today()))
             .group_by(month, RewardPayment.currency)
         )
         for when, currency, n, amount in self.db.execute(paid):
@@ -702,6 +704,13 @@ def _reward_rows(
             else:
                 rows.append(RewardRow(currency, stage, figure, Figure(totals[stage][1])))
     return rows
+
+
+def _before_today(today: date) -> ColumnElement[bool]:
+    """Every figure counts the cases filed before today: a case filed now moves no figure
+    until the day is over, so whoever reloads the statistics (an admin, an auditor) does not
+    learn the minute a report arrived. The figures are those of the end of yesterday."""
+    return Case.submitted_on < today
 
 
 __all__ = [

@@ -365,3 +365,23 @@ def test_on_sqlite_each_case_scan_answers_from_its_covering_index(
                 for r in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", tuple(params))
             )
             assert "USING COVERING INDEX ix_cases_stats_" in plan, (statement, plan)
+
+
+def test_a_report_filed_today_moves_no_figure_until_the_day_is_over(
+    client: Any, app_db: sessionmaker[Any], world: dict[str, Any]
+) -> None:
+    """An admin reloads the statistics while a report is filed at 17:20 (Asia/Shanghai): every
+    figure is as before for the rest of the day, and the report is counted from the next day."""
+    clock = world["clock"]
+    clock.advance(minutes=20)
+    before = client.get(API, headers=bearer(client, world, "admin")).json()
+    with unit_of_work(app_db) as db:
+        build_world(db, clock).file(summary="Kickbacks on the March orders")
+    clock.advance(hours=6)  # 15:20 UTC: 23:20 the same day in Asia/Shanghai
+    later_today = client.get(API, headers=bearer(client, world, "admin")).json()
+    clock.advance(days=1)
+    next_day = client.get(API, headers=bearer(client, world, "admin")).json()
+
+    assert later_today == before
+    assert before["total"] == {"value": 20, "suppressed": False}
+    assert next_day["total"] == {"value": 21, "suppressed": False}
