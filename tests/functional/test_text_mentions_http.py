@@ -8,11 +8,13 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import sessionmaker
+from support.reporter_http import login
 from support.staff_http import app_world, bearer, log_in
 from support.staff_world import Person
 
 from cases.db import unit_of_work
 from cases.reports.models import Case, KeyWrap
+from portal.jobs import JobConfig, JobRunner
 
 
 @pytest.fixture
@@ -79,3 +81,48 @@ def test_the_access_page_says_the_name_was_in_the_report_text(
     assert (row.name, row.matched_by, row.entry_name) == ("张伟", "text", "张伟")
     assert "needs confirming: named in the report text" in english.text
     assert "待确认：在举报正文中被提及" in chinese.text
+
+
+def test_a_later_message_naming_an_investigator_closes_the_case_to_them_at_the_hour(
+    client: Any, app: Any, app_db: sessionmaker[Any], world: dict[str, Any]
+) -> None:
+    """Over HTTP: a report naming nobody reaches 张伟; the reporter then writes that 张伟 covers
+    for the accused. Until the jobs round of the next hour 张伟 still has the case (without the
+    message); after it, 404 on the API and the page, and no key; Ana reads the message."""
+    clock = world["clock"]
+    clock.advance(minutes=20)
+    case_id, receipt = _filed_receipt(client, app_db, world["ids"])
+    reporter = login(client, receipt)
+    words = "张伟一直在帮他隐瞒这件事。"
+    zhang = bearer(client, world["zhang"], clock)
+    assert client.get(f"/api/v1/cases/{case_id}", headers=zhang).status_code == 200
+
+    sent = client.post("/api/v1/reporter/messages", json={"body": words}, headers=reporter)
+    still = client.get(f"/api/v1/cases/{case_id}", headers=zhang)
+    clock.advance(hours=1)
+    config = JobConfig.of(app.state.settings)
+    JobRunner(app_db, clock, config).run_once()
+    zhang = bearer(client, world["zhang"], clock)
+    after = client.get(f"/api/v1/cases/{case_id}", headers=zhang)
+    ana = client.get(f"/api/v1/cases/{case_id}", headers=bearer(client, world["ana"], clock))
+
+    assert sent.status_code == 201
+    assert still.status_code == 200
+    assert words not in still.text
+    assert after.status_code == 404
+    assert not _holds_key(app_db, world["zhang"], case_id)
+    assert words in ana.text
+
+
+def _filed_receipt(client: Any, app_db: sessionmaker[Any], ids: dict[str, str]) -> tuple[str, str]:
+    """File through the API a report that names nobody: (case id, receipt)."""
+    with unit_of_work(app_db) as db:
+        before = set(db.scalars(select(Case.id)))
+    body = {**ids, "summary": "订单", "details": "上个月的订单被转给了竞争对手。"}
+    answer = client.post(
+        "/api/v1/reports", json={**body, "subjects": [], "exclude": [], "identity": None}
+    )
+    assert answer.status_code == 201, answer.text
+    with unit_of_work(app_db) as db:
+        (case_id,) = set(db.scalars(select(Case.id))) - before
+    return case_id, str(answer.json()["receipt"])
