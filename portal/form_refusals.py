@@ -106,6 +106,31 @@ REFUSALS: dict[str, Refusal] = {
     ),
     "unreadable": Refusal(400, _UNREADABLE_TITLE, _UNREADABLE),
     "unsupported": Refusal(415, _UNREADABLE_TITLE, _UNREADABLE),
+    # Evidence refused because the case's total or today's files are used up: checked before
+    # the upload streams (and again before linking it; what was stored is then deleted).
+    "evidence-full": Refusal(
+        409,
+        N_("No more files can be added"),
+        N_(
+            "This report already holds as much evidence as it can take. Describe the rest "
+            "in a message instead."
+        ),
+    ),
+    "evidence-busy": Refusal(
+        409,
+        N_("No more files can be added"),
+        N_(
+            "The portal is receiving an unusual number of reports right now and cannot keep "
+            "more files. Your report is safe; please add the files later."
+        ),
+    ),
+    "evidence-today": Refusal(
+        429,
+        N_("No more files today"),
+        N_(
+            "You have added as many files as can be added today. Please add the rest tomorrow."
+        ),
+    ),
 }
 # The error codes of a refusal that happens before (or instead of) reading the body.
 REFUSAL_BY_CODE: dict[str, str] = {
@@ -118,6 +143,14 @@ REFUSAL_BY_CODE: dict[str, str] = {
     "unsupported_form": "unsupported",
     "unsupported_media_type": "unsupported",
 }
+# The evidence form's own refusals by the case's quotas (its body never holds typed words,
+# but the browser would keep the chosen files' names and folders).
+EVIDENCE_PATH = "/status/evidence"
+EVIDENCE_REFUSALS: dict[str, str] = {
+    "evidence_quota": "evidence-full",
+    "flood_quota": "evidence-busy",
+    "throttled": "evidence-today",
+}
 
 
 def refused_form_target(conn: HTTPConnection, code: str, wants_json: bool) -> str | None:
@@ -127,6 +160,8 @@ def refused_form_target(conn: HTTPConnection, code: str, wants_json: bool) -> st
         return None
     back = REPORTER_FORMS.get(conn.url.path)
     why = REFUSAL_BY_CODE.get(code)
+    if why is None and conn.url.path == EVIDENCE_PATH:
+        why = EVIDENCE_REFUSALS.get(code)
     if back is None or why is None:
         return None
     return f"{REFUSED_PATH}/{why}?{urlencode({'back': back})}"
