@@ -66,6 +66,11 @@ def receipt_needles(receipt: str) -> dict[str, str]:
     }
 
 
+def last_words(typed: dict[str, str]) -> dict[str, str]:
+    """Each value's last word alone: a form-encoded body turns the spaces into "+"."""
+    return {f"{name} (last word)": value.split()[-1] for name, value in typed.items()}
+
+
 def test_nothing_typed_stays_in_the_browser_profile(
     start_live_server: Any, browser: Any, tmp_path: Path
 ) -> None:
@@ -136,7 +141,7 @@ def test_nothing_typed_stays_in_the_browser_profile(
     finally:
         context.close()
 
-    needles = {**typed, **receipt_needles(receipt)}
+    needles = {**typed, **last_words(typed), **receipt_needles(receipt)}
     assert closed == "This receipt page has closed"
     assert found_in(profile, needles) == []
 
@@ -238,7 +243,5 @@ def test_forms_refused_before_they_are_read_leave_nothing_in_the_browser_profile
     finally:
         context.close()
 
-    # A form-encoded body turns spaces into "+": each value's last word is searched alone too.
-    markers = {f"{name} (last word)": value.split()[-1] for name, value in typed.items()}
-    needles = {**typed, **markers, **receipt_needles(receipt), "file name": evidence.name}
+    needles = {**typed, **last_words(typed), **receipt_needles(receipt), "file name": evidence.name}
     assert found_in(profile, needles) == []
