@@ -127,9 +127,7 @@ REFUSALS: dict[str, Refusal] = {
     "evidence-today": Refusal(
         429,
         N_("No more files today"),
-        N_(
-            "You have added as many files as can be added today. Please add the rest tomorrow."
-        ),
+        N_("You have added as many files as can be added today. Please add the rest tomorrow."),
     ),
 }
 # The error codes of a refusal that happens before (or instead of) reading the body.

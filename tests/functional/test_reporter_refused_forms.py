@@ -86,7 +86,8 @@ def test_every_small_reporter_form_that_expired_is_sent_to_the_refusal_page(
 
     back = REPORTER_FORMS[path]
     if path == "/status/evidence":  # no session: the receipt form, before the body is read
-        assert answer.status_code == 303 and answer.headers["location"] == "/status"
+        assert answer.status_code == 303
+        assert answer.headers["location"] == "/status"
     else:
         refused(client, answer, "expired", back, 403, "This form had expired")
     assert stored(app_db) == before
@@ -132,7 +133,8 @@ def test_an_expired_receipt_form_counts_no_failed_attempt(
     opened = client.post(
         "/status", data={"csrf": token, "receipt": receipt}, follow_redirects=False
     )
-    assert opened.status_code == 303 and opened.headers["location"] == "/status"
+    assert opened.status_code == 303
+    assert opened.headers["location"] == "/status"
 
 
 def test_a_reply_refused_unread_stores_nothing_and_keeps_the_session(
@@ -301,4 +303,5 @@ def test_the_api_json_clients_and_staff_forms_keep_their_statuses(
 
     assert (api.status_code, api.json()["error"]) == (413, "too_large")
     assert (json_client.status_code, json_client.json()["error"]) == (403, "csrf")
-    assert staff.status_code == 403 and "location" not in staff.headers
+    assert staff.status_code == 403
+    assert "location" not in staff.headers
