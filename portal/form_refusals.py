@@ -2,17 +2,23 @@
 
 Chromium keeps the body of every form whose answer is a page in its session files
 (``Default/Sessions/*``), to offer the page again after a restart. The portal already answers
-every reporter form it reads with a redirect (cases/reports/handover.py); a form it refuses
+every reporter form it reads with a redirect (cases/reports/handover.py). A form it refuses
 before reading it (an expired form, a body over a size limit, a body that stopped arriving,
-one it cannot parse) would otherwise be answered by an error page, and the report, the
-receipt or the payout details typed into it would stay on the reporter's computer.
+one it cannot parse, evidence over the case's quota; and a fault of the portal's own) would
+otherwise be answered by an error page, and the report, the receipt or the payout details
+typed into it would stay on the reporter's computer.
 
 So such a refusal is a 303 to ``GET /refused/<why>``, a page in plain words whose own status
-is the refusal's (403, 413, 408, 400 or 415): a tool that follows redirects and watches
-statuses still sees the refusal; the browser's history holds only that GET. The typed
-words are not shown again (they were never read). Only HTML form posts to the reporter
-pages named in ``REPORTER_FORMS`` are answered so; the JSON API, a client that asks only
-for JSON, and staff pages keep their plain error status.
+is the refusal's (403, 413, 408, 400, 415, 409, 429 or 500): a tool that follows redirects
+and watches statuses still sees the refusal; the browser's history holds only that GET. The
+typed words are not shown again (they were never read). Only HTML form posts to the reporter
+pages named in ``REPORTER_FORMS`` are answered so; the JSON API, a client that asks only for
+JSON, and staff pages keep their plain error status.
+
+The server need not read the rest of a refused body first: uvicorn (httptools and h11 alike)
+reads on and drops it once the answer is sent, and keeps the connection, so the browser
+finishes sending and then reads the redirect (tests/browser/test_browser_profile.py sends
+6 MiB of evidence refused by its declared length).
 """
 
 from __future__ import annotations
@@ -106,6 +112,12 @@ REFUSALS: dict[str, Refusal] = {
     ),
     "unreadable": Refusal(400, _UNREADABLE_TITLE, _UNREADABLE),
     "unsupported": Refusal(415, _UNREADABLE_TITLE, _UNREADABLE),
+    # A fault of the portal's own while it answered the form: said as the 500 page says it.
+    "failed": Refusal(
+        500,
+        N_("Something went wrong"),
+        N_("Something went wrong on our side. Please try again later."),
+    ),
     # Evidence refused because the case's total or today's files are used up: checked before
     # the upload streams (and again before linking it; what was stored is then deleted).
     "evidence-full": Refusal(
@@ -140,6 +152,7 @@ REFUSAL_BY_CODE: dict[str, str] = {
     "bad_request": "unreadable",
     "unsupported_form": "unsupported",
     "unsupported_media_type": "unsupported",
+    "internal": "failed",
 }
 # The evidence form's own refusals by the case's quotas (its body never holds typed words,
 # but the browser would keep the chosen files' names and folders).

@@ -14,6 +14,12 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+from starlette.testclient import TestClient
 from support.reporter_http import CSRF, NO_FILE, counts, fields, form_tokens, report_body, seed
 
 from cases.audit.models import AuditEntry, HeldAuditEntry
@@ -23,6 +29,7 @@ from cases.reports.handover import Handover
 from cases.reports.models import CaseItem
 from cases.sessions.models import ThrottleCounter
 from portal.form_refusals import BACK_PAGES, REPORTER_FORMS
+from portal.middleware import ErrorPages
 
 FORM = "application/x-www-form-urlencoded"
 # A token of the right shape made for no cookie of this browser: an expired form.
@@ -305,3 +312,29 @@ def test_the_api_json_clients_and_staff_forms_keep_their_statuses(
     assert (json_client.status_code, json_client.json()["error"]) == (403, "csrf")
     assert staff.status_code == 403
     assert "location" not in staff.headers
+
+
+async def _broken(request: Request) -> Response:
+    raise RuntimeError("a bug")
+
+
+def test_a_fault_while_answering_a_reporter_form_is_sent_to_the_500_page() -> None:
+    """An unhandled error on a reporter form: a 303 to the 500 page; on a staff form the
+    500 page itself, as before."""
+    routes = [Route(p, _broken, methods=["POST"]) for p in ("/status/reply", "/staff/cases")]
+    app = Starlette(routes=routes, middleware=[Middleware(ErrorPages)])
+    with TestClient(app, raise_server_exceptions=False) as http:
+        reporter = http.post("/status/reply", data={"body": WORDS}, follow_redirects=False)
+        staff = http.post("/staff/cases", data={"body": WORDS}, follow_redirects=False)
+
+    assert reporter.status_code == 303
+    assert reporter.headers["location"] == "/refused/failed?back=status"
+    assert staff.status_code == 500
+
+
+def test_the_page_of_a_fault_says_so_with_its_status(client: Any) -> None:
+    """The refusal page for a fault answers 500 with the 500 page's words."""
+    page = client.get("/refused/failed?back=status")
+
+    assert page.status_code == 500
+    assert "Something went wrong on our side. Please try again later." in page.text
