@@ -118,6 +118,12 @@ REFUSALS: dict[str, Refusal] = {
         N_("Something went wrong"),
         N_("Something went wrong on our side. Please try again later."),
     ),
+    # The report form's hidden field (left empty by people) was filled: a script sent it.
+    "rejected": Refusal(
+        400,
+        N_("This form could not be accepted"),
+        N_("This form could not be accepted. If you are a person, leave the last field empty."),
+    ),
     # Evidence refused because the case's total or today's files are used up: checked before
     # the upload streams (and again before linking it; what was stored is then deleted).
     "evidence-full": Refusal(
@@ -136,6 +142,11 @@ REFUSALS: dict[str, Refusal] = {
             "more files. Your report is safe; please add the files later."
         ),
     ),
+    "empty-file": Refusal(
+        422,
+        N_("A file was empty"),
+        N_("A file you chose is empty."),
+    ),
     "evidence-today": Refusal(
         429,
         N_("No more files today"),
@@ -153,6 +164,10 @@ REFUSAL_BY_CODE: dict[str, str] = {
     "unsupported_form": "unsupported",
     "unsupported_media_type": "unsupported",
     "internal": "failed",
+    # Refused once read, but for a reason that hands nothing back: a page would keep the body.
+    "rejected": "rejected",
+    "bad_language": "unreadable",
+    "bad_receipt": "unreadable",
 }
 # The evidence form's own refusals by the case's quotas (its body never holds typed words,
 # but the browser would keep the chosen files' names and folders).
@@ -161,6 +176,7 @@ EVIDENCE_REFUSALS: dict[str, str] = {
     "evidence_quota": "evidence-full",
     "flood_quota": "evidence-busy",
     "throttled": "evidence-today",
+    "empty_file": "empty-file",
 }
 
 

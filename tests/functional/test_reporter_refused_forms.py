@@ -338,3 +338,35 @@ def test_the_page_of_a_fault_says_so_with_its_status(client: Any) -> None:
 
     assert page.status_code == 500
     assert "Something went wrong on our side. Please try again later." in page.text
+
+
+def test_a_report_with_the_hidden_field_filled_is_sent_to_a_page_without_its_words(
+    client: Any, app_db: sessionmaker[Session]
+) -> None:
+    """The honeypot's refusal (read, but nothing handed back): 303 to the 400 page; no case."""
+    ids = seed(app_db)
+    form = fields(ids, form_tokens(client), summary=WORDS, website="http://spam.example")
+    before = stored(app_db)
+
+    answer = client.post("/report", data=form, files=NO_FILE, follow_redirects=False)
+
+    refused(client, answer, "rejected", "report", 400, "This form could not be accepted")
+    assert stored(app_db) == before
+
+
+def test_an_empty_evidence_file_is_sent_to_a_page_and_nothing_is_kept(
+    client: Any, app: Any, app_db: sessionmaker[Session]
+) -> None:
+    """Evidence with an empty file among the chosen ones: 303 to the 422 page; no file kept."""
+    logged_in(client, app, app_db)
+    before = stored(app_db)
+    files = [
+        ("files", ("ledger.pdf", io.BytesIO(b"%PDF-1.4 ledger"), "application/pdf")),
+        ("files", ("empty.txt", io.BytesIO(b""), "text/plain")),
+    ]
+
+    answer = evidence_post(client, files)
+
+    page = refused(client, answer, "empty-file", "status", 422, "A file was empty")
+    assert "A file you chose is empty." in page
+    assert stored(app_db) == before
