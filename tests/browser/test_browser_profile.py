@@ -240,6 +240,10 @@ def test_forms_refused_before_they_are_read_leave_nothing_in_the_browser_profile
         page.get_by_role("link", name="Fill in the form again").click()
         assert "No files yet." in page.locator("main").inner_text()
         assert typed["expired reply"] not in page.locator("main").inner_text()
+        # 7. Where a stalled upload is sent: Chromium shows a page answered 408 as it is.
+        page = context.new_page()
+        page.goto(f"{server.url}/refused/stalled?back=status")
+        refused_page(browser, page, "stalled", "What you sent stopped arriving")
     finally:
         context.close()
 
