@@ -28,8 +28,10 @@ from cases.db import unit_of_work
 from cases.reports.handover import Handover
 from cases.reports.models import CaseItem
 from cases.sessions.models import ThrottleCounter
+from portal.areas import published_at_once
 from portal.form_refusals import BACK_PAGES, REPORTER_FORMS
 from portal.middleware import ErrorPages
+from portal.routes import all_routes
 
 FORM = "application/x-www-form-urlencoded"
 # A token of the right shape made for no cookie of this browser: an expired form.
@@ -370,3 +372,20 @@ def test_an_empty_evidence_file_is_sent_to_a_page_and_nothing_is_kept(
     page = refused(client, answer, "empty-file", "status", 422, "A file was empty")
     assert "A file you chose is empty." in page
     assert stored(app_db) == before
+
+
+def test_every_reporter_form_of_the_route_table_is_answered_so() -> None:
+    """Each POST route a reporter may use outside the API (not staff, not the setup page) is
+    in REPORTER_FORMS: a new reporter form cannot be forgotten."""
+    posts = {
+        route.path
+        for route in all_routes()
+        if isinstance(route, Route) and "POST" in (route.methods or set())
+    }
+    reporter_forms = {
+        path
+        for path in posts
+        if not published_at_once(path) and not path.startswith(("/api/", "/setup/"))
+    }
+
+    assert reporter_forms == set(REPORTER_FORMS)
