@@ -15,13 +15,14 @@ from typing import Any
 
 from starlette.exceptions import HTTPException
 from starlette.requests import HTTPConnection, Request
-from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.types import ExceptionHandler
 
 from cases.db import unit_of_work
 from cases.errors import CaseError, Invalid, Kind, Throttled
 from cases.principals import StaffPrincipal
 from portal.auth import require_staff
+from portal.form_refusals import refused_form_target
 from portal.held_log import HELD
 from portal.i18n import N_, translator
 from portal.shapes import ErrorOut
@@ -184,8 +185,15 @@ def error_response(
     headers: Mapping[str, str] | None = None,
     fields: Mapping[str, str] | None = None,
 ) -> Response:
-    """The error answer for a status; code and message default to the status's own."""
+    """The error answer for a status; code and message default to the status's own.
+
+    A reporter's HTML form refused before its body is read is answered by a redirect to a
+    page that says why (portal/form_refusals.py), so the browser keeps no body of it.
+    """
     default_code, title, default_message = _STATUS_TEXT.get(status, _GENERIC)
+    target = refused_form_target(conn, code or default_code, wants_json(conn))
+    if target is not None:
+        return RedirectResponse(target, status_code=303, headers=headers)
     _ = translator(conn)
     text = _(message or default_message)
     if wants_json(conn):

@@ -23,7 +23,7 @@ from starlette.routing import BaseRoute, Route
 import crypto
 from cases.access.reporting import access_summary
 from cases.db import unit_of_work
-from cases.errors import CaseError, Conflict, Invalid, Unauthorized
+from cases.errors import CaseError, Conflict, Invalid, NotFound, Unauthorized
 from cases.org.models import Channel
 from cases.org.service import OrgService
 from cases.principals import ReporterPrincipal
@@ -41,6 +41,7 @@ from portal.deps import (
     settings_of,
 )
 from portal.errors import BadRequest, http_status
+from portal.form_refusals import BACK_PAGES, REFUSALS, REFUSED_PATH
 from portal.forms import submit
 from portal.i18n import LANG_COOKIE, N_, locale_from_tag, request_locale, tag_for, translator
 from portal.questionnaire_form import ANSWER_MESSAGES, answers_from_fields, form_questions
@@ -422,6 +423,20 @@ def _receipt_error(request: Request, error: CaseError | None) -> str | None:
     return _(FIELD_MESSAGES.get(error.code, FIELD_MESSAGES["wrong_receipt"]))
 
 
+# --- a form refused before it was read ----------------------------------------------------
+
+
+async def refused_page(request: Request) -> Response:
+    """Why a reporter's form was refused before it was read (portal/form_refusals.py), with
+    the refusal's own status; the words typed into the form are not shown (never read)."""
+    refusal = REFUSALS.get(str(request.path_params["why"]))
+    if refusal is None:
+        raise NotFound
+    back = BACK_PAGES.get(request.query_params.get("back", ""), BACK_PAGES["report"])
+    context = {"title": refusal.title, "message": refusal.message, "back": back}
+    return render(request, "reporter/refused.html", context, status_code=refusal.status)
+
+
 # --- the status page -----------------------------------------------------------------------
 
 
@@ -587,6 +602,7 @@ routes: list[BaseRoute] = [
     Route(FILED_ALREADY, already_filed, methods=["GET"], name="report_filed"),
     Route("/report/check", check_typed_receipt, methods=["POST"], name="check_receipt"),
     Route("/report/check", checked_page, methods=["GET"], name="checked_receipt"),
+    Route(f"{REFUSED_PATH}/{{why}}", refused_page, methods=["GET"], name="form_refused"),
     Route("/status", status_page, methods=["GET"], name="status"),
     Route("/status", login, methods=["POST"], name="status_login"),
     Route("/status/reply", reply, methods=["POST"], name="status_reply"),
