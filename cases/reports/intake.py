@@ -27,8 +27,9 @@ from cases.db import insert_row, new_id, table_of
 from cases.deadlines import acknowledge_by, feedback_by
 from cases.errors import Invalid
 from cases.notify.service import NotifyConfig, Outbox
-from cases.org.models import Category, Channel
+from cases.org.models import Channel
 from cases.org.service import OrgService
+from cases.org.snapshot import CategoryData, ChannelData, FilingConfig
 from cases.principals import ReporterPrincipal
 from cases.questionnaires.service import CONTENT_KEY, QuestionnaireService
 from cases.reports.attachments import link
@@ -37,7 +38,7 @@ from cases.reports.keys import CASE, IDENTITY, KeyRing
 from cases.reports.models import Case, CaseExclusion, Receipt
 from cases.reports.sealing import IDENTITY as IDENTITY_PURPOSE
 from cases.reports.sealing import REPORT, seal_json
-from cases.staff.models import Role, StaffAccount, StaffRole
+from cases.staff.models import StaffAccount
 
 SUMMARY_MAX = 200
 DETAILS_MAX = 20_000
@@ -157,14 +158,24 @@ class IntakeService:
         self.audit = AuditLog(db, clock, config.server_secret)
         self.keys = KeyRing(db, self.audit, config.server_secret, config.recovery_fingerprint)
         self.org = OrgService(db)
+        self._config: FilingConfig | None = None
         self._kept = True
         self._checked: tuple[Submission, Any] | None = None
 
-    def validate(self, sub: Submission) -> tuple[Channel, Category]:
+    @property
+    def filing_config(self) -> FilingConfig:
+        """The configuration kept per process, checked against the database once per service
+        (one statement; cases/org/snapshot.py)."""
+        if self._config is None:
+            self._config = FilingConfig(self.db)
+        return self._config
+
+    def validate(self, sub: Submission) -> tuple[ChannelData, CategoryData]:
         """Check every field; Invalid carries a message key per field for the form."""
         errors: dict[str, str] = {}
-        channel = self.org.channel(sub.channel_id)
-        category = self.org.category(channel, sub.category_id) if channel else None
+        config = self.filing_config
+        channel = config.channel(sub.channel_id)
+        category = channel.category(sub.category_id) if channel else None
         if channel is None:
             errors["channel"] = "unknown_channel"
         elif category is None:
@@ -184,7 +195,11 @@ class IntakeService:
             _text(errors, "identity_name", sub.identity.name, NAME_MAX, required=True)
             _text(errors, "identity_contact", sub.identity.contact, NAME_MAX, required=True)
         if channel is not None and category is not None and sub.exclude:
-            allowed = {s.id for s in self.recipients(channel)}
+            allowed = {
+                person.id
+                for each in channel.categories
+                for person in config.recipients(channel, each)
+            }
             if not set(sub.exclude) <= allowed:
                 errors["exclude"] = "unknown_recipient"
         if channel is not None and category is not None:
@@ -204,12 +219,16 @@ class IntakeService:
                 people[person.id] = person
         return sorted(people.values(), key=lambda s: s.name or s.email)
 
-    def _answers(self, sub: Submission, channel: Channel, category: Category) -> Any:
+    def _answers(self, sub: Submission, channel: ChannelData, category: CategoryData) -> Any:
         """The answers to seal with the report (checked once: validate, then filing, ask)."""
         if self._checked is not None and self._checked[0] is sub:
             return self._checked[1]
         sealed = QuestionnaireService(self.db).sealed_part(
-            channel.id, category.id, sub.answers, required=sub.answers_required
+            channel.id,
+            category.id,
+            sub.answers,
+            required=sub.answers_required,
+            current=self.filing_config.questionnaire(channel.id),
         )
         self._checked = (sub, sealed)
         return sealed
@@ -249,8 +268,8 @@ class IntakeService:
         self,
         sub: Submission,
         draft: Draft,
-        channel: Channel,
-        category: Category,
+        channel: ChannelData,
+        category: CategoryData,
         receipt_id: str,
         reporter_key: bytes,
         inherit: tuple[Case, bytes] | None = None,
@@ -311,8 +330,8 @@ class IntakeService:
         self,
         sub: Submission,
         draft: Draft,
-        channel: Channel,
-        category: Category,
+        channel: ChannelData,
+        category: CategoryData,
         receipt_id: str,
         identity: tuple[bytes, bytes] | None,
     ) -> Case:
@@ -384,18 +403,19 @@ class IntakeService:
     def _distribute(
         self,
         case: Case,
-        channel: Channel,
-        category: Category,
+        channel: ChannelData,
+        category: CategoryData,
         case_key: bytes,
         receipt_id: str,
         reporter_key: bytes,
     ) -> list[StaffAccount]:
         """Wrap the case key for everyone the policy allows, the reporter and recovery: the
         staff who received it (the case's team)."""
-        people = eligible(self.db, self.org.recipients(channel, category), case)
+        config = self.filing_config
+        people = eligible(self.db, config.recipients(channel, category), case)
         if not people and category.retaliation:
             # Every retaliation officer is accused or excluded: the channel's investigators.
-            people = eligible(self.db, self.org.investigators(channel), case)
+            people = eligible(self.db, config.investigators(channel), case)
         team = self.keys.wrap_for_team(case.id, CASE, case_key, people)
         self.keys.wrap_for_reporter(case.id, CASE, case_key, receipt_id, reporter_key)
         self.keys.wrap_for_recovery(case.id, CASE, case_key)
@@ -419,14 +439,7 @@ class IntakeService:
         self, case: Case, identity_key: bytes, receipt_id: str, reporter_key: bytes
     ) -> None:
         """Only custodians (and recovery) receive the identity key; investigators never do."""
-        custodians = list(
-            self.db.scalars(
-                select(StaffAccount)
-                .join(StaffRole)
-                .where(StaffRole.role == Role.CUSTODIAN, StaffAccount.active.is_(True))
-            )
-        )
-        allowed = eligible(self.db, custodians, case)
+        allowed = eligible(self.db, self.filing_config.custodians(), case)
         self.keys.wrap_for_team(case.id, IDENTITY, identity_key, allowed)
         self.keys.wrap_for_recovery(case.id, IDENTITY, identity_key)
         # The reporter keeps the identity key too, so grants to custodians who join later
