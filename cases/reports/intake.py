@@ -164,8 +164,8 @@ class IntakeService:
 
     @property
     def filing_config(self) -> FilingConfig:
-        """The configuration kept per process, checked against the database once per service
-        (one statement; cases/org/snapshot.py)."""
+        """The configuration kept per process, as of the last `validate` (each checks the
+        database's config_version token again: one statement; cases/org/snapshot.py)."""
         if self._config is None:
             self._config = FilingConfig(self.db)
         return self._config
@@ -173,7 +173,7 @@ class IntakeService:
     def validate(self, sub: Submission) -> tuple[ChannelData, CategoryData]:
         """Check every field; Invalid carries a message key per field for the form."""
         errors: dict[str, str] = {}
-        config = self.filing_config
+        config = self._config = FilingConfig(self.db)
         channel = config.channel(sub.channel_id)
         category = channel.category(sub.category_id) if channel else None
         if channel is None:
