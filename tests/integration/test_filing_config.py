@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import Engine, event, select, text
 from sqlalchemy.orm import Session, object_session, sessionmaker
 from support.db import TEST_SECRET
-from support.staff_world import SECRET, World, build_world
+from support.staff_world import World, build_world
 
 from cases.clock import FixedClock
 from cases.db import make_engine, new_id, session_factory
@@ -153,20 +153,22 @@ def test_unchanged_configuration_is_not_read_again(factory: sessionmaker[Session
 
 
 def test_each_session_gets_its_own_objects(factory: sessionmaker[Session]) -> None:
-    """The kept people become each session's own persistent objects, never shared."""
+    """The kept people become each filing's own loaded objects, never shared between sessions."""
     _team(factory, "a@corp.example")
     _file(factory)
     found = []
     for _ in range(2):
         with factory() as db:
             config = FilingConfig(db)
-            channel = config.channel(build_world(db, CLOCK).channel.id)
-            assert channel is not None
-            category = channel.categories[0]
+            world = build_world(db, CLOCK)
+            channel = config.channel(world.channel.id)
+            category = channel.category(world.category().id) if channel else None
+            assert channel is not None and category is not None
+            seen = _reads(factory)
             people = config.recipients(channel, category)
-            assert [object_session(p) for p in people] == [db] * len(people)
-            assert all(p.roles and p.public_key for p in people)
+            assert all(p.role_names == {"investigator"} and p.public_key for p in people)
+            assert all(object_session(p) in (None, db) for p in people)
+            assert seen == []  # every column and the roles loaded, without a statement
             found.append(people[0])
     assert found[0] is not found[1]
     assert found[0].id == found[1].id
-    assert SECRET
