@@ -130,46 +130,46 @@ class FilingConfig:
         """The active channel with this id (OrgService.channel), with all its categories."""
         kept = self._kept.channels
         if channel_id not in kept:
-            kept[channel_id] = _channel_data(self._orm_channel(channel_id))
+            kept[channel_id] = _channel_data(self.db.get(Channel, channel_id))
         data = kept[channel_id]
         return data if data is not None and data.active else None
-
-    def _orm_channel(self, channel_id: str) -> Channel | None:
-        return self.db.get(Channel, channel_id)
 
     # --- people ----------------------------------------------------------------------------
 
     def recipients(self, channel: ChannelData, category: CategoryData) -> list[StaffAccount]:
-        """OrgService.recipients, before the policy, as this session's objects."""
+        """OrgService.recipients, before the policy."""
         return self._people(
             ("recipients", channel.id, category.id),
-            lambda org, ch: org.recipients(ch, _orm_category(ch, category.id)),
-            channel.id,
+            lambda org: org.recipients(*_with_category(self._orm(channel.id), category.id)),
         )
 
     def investigators(self, channel: ChannelData) -> list[StaffAccount]:
         """OrgService.investigators (the team, or every active investigator)."""
         return self._people(
-            ("investigators", channel.id), lambda org, ch: org.investigators(ch), channel.id
+            ("investigators", channel.id),
+            lambda org: org.investigators(self._orm(channel.id)),
         )
 
     def custodians(self) -> list[StaffAccount]:
         """Every active custodian (who receives a confidential report's identity key)."""
-        return self._people(("custodians",), lambda org, _ch: org.with_role(Role.CUSTODIAN), None)
+        return self._people(("custodians",), lambda org: org.with_role(Role.CUSTODIAN))
 
     def _people(
-        self,
-        key: tuple[str, ...],
-        read: Callable[[OrgService, Channel], list[StaffAccount]],
-        channel_id: str | None,
+        self, key: tuple[str, ...], read: Callable[[OrgService], list[StaffAccount]]
     ) -> list[StaffAccount]:
         kept = self._kept.people
         data = kept.get(key)
         if data is None:
-            channel = self._orm_channel(channel_id) if channel_id is not None else None
-            people = read(OrgService(self.db), channel)  # type: ignore[arg-type]
+            people = read(OrgService(self.db))
             data = kept.setdefault(key, tuple(_staff_data(p) for p in people))
         return [_account(self.db, person) for person in data]
+
+    def _orm(self, channel_id: str) -> Channel:
+        """The session's channel (active or not), to read what is not kept yet."""
+        channel = self.db.get(Channel, channel_id)
+        if channel is None:
+            raise LookupError(f"channel {channel_id}")
+        return channel
 
     # --- questionnaires ----------------------------------------------------------------------
 
@@ -196,11 +196,11 @@ def _channel_data(channel: Channel | None) -> ChannelData | None:
     )
 
 
-def _orm_category(channel: Channel, category_id: str) -> Category:
+def _with_category(channel: Channel, category_id: str) -> tuple[Channel, Category]:
     for category in channel.categories:
         if category.id == category_id:
-            return category
-    raise LookupError(category_id)
+            return channel, category
+    raise LookupError(f"category {category_id}")
 
 
 def _staff_data(account: StaffAccount) -> StaffData:

@@ -163,7 +163,8 @@ def test_each_session_gets_its_own_objects(factory: sessionmaker[Session]) -> No
             world = build_world(db, CLOCK)
             channel = config.channel(world.channel.id)
             category = channel.category(world.category().id) if channel else None
-            assert channel is not None and category is not None
+            assert channel is not None
+            assert category is not None
             seen = _reads(factory)
             people = config.recipients(channel, category)
             assert all(p.role_names == {"investigator"} and p.public_key for p in people)
