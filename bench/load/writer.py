@@ -15,6 +15,7 @@ import statistics
 import tempfile
 import time
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import crypto
 from cases.clock import SystemClock
@@ -56,7 +57,7 @@ def main() -> None:
             channel_id = channel.id
             categories = [c.id for c in channel.categories if c.active and not c.retaliation]
         config = IntakeConfig(
-            zone=__import__("zoneinfo").ZoneInfo("Asia/Shanghai"),
+            zone=ZoneInfo("Asia/Shanghai"),
             profile=profile,
             server_secret=SECRET,
         )
