@@ -88,3 +88,20 @@ class RecoveryKey(Base):
     fingerprint: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class ConfigVersion(Base):
+    """One row: a token that database triggers replace with a random one on every change to
+    what a filing reads as configuration (channels, categories, teams, routing rules, staff
+    accounts and roles, questionnaires), in the changing transaction (migration
+    `0022_config_version`).
+
+    A process keeps that configuration as plain data (cases/org/snapshot.py) while the token
+    it read is unchanged, as the text scan does with `people_version`. Random, not a counter:
+    a counter comes back to an old value after a rollback or a restore; a random token never.
+    """
+
+    __tablename__ = "config_version"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token: Mapped[str] = mapped_column(String(32))

@@ -91,7 +91,7 @@ class OrgService:
         naming someone without that role (finance, say) hands them no case key.
         """
         if category.retaliation:
-            return self._with_role(Role.RETALIATION_OFFICER)
+            return self.with_role(Role.RETALIATION_OFFICER)
         team = self.investigators(channel)
         rules = self.db.scalars(_RULES, {"category": category.id})
         by_id = {s.id: s for s in team}
@@ -123,5 +123,6 @@ class OrgService:
             )
         ]
 
-    def _with_role(self, role: Role) -> list[StaffAccount]:
+    def with_role(self, role: Role) -> list[StaffAccount]:
+        """Every active account with this role, by e-mail."""
         return list(self.db.scalars(_WITH_ROLE, {"role": role.value}).unique())

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
+from functools import cached_property
 from typing import Any
 
 from babel.numbers import list_currencies
@@ -137,8 +138,9 @@ class Questionnaire:
     def text(self) -> str:
         return dump(self.questions)
 
-    @property
+    @cached_property
     def digest(self) -> str:
+        # Kept on the (frozen) object: a kept questionnaire is digested once per process.
         return digest(self.text)
 
     def for_category(self, category_id: str) -> list[Question]:

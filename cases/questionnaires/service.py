@@ -132,11 +132,14 @@ class QuestionnaireService:
         raw: Mapping[str, Any],
         *,
         required: bool = True,
+        current: Questionnaire | None = None,
     ) -> dict[str, Any] | None:
         """What goes into the sealed content: version, digest and checked answers (None when
         the channel has no questionnaire). Invalid names each refused answer; `required=False`
-        (a report staff record, a linked complaint) lets required questions stay unanswered."""
-        questionnaire = self.current(channel_id)
+        (a report staff record, a linked complaint) lets required questions stay unanswered.
+        `current` is the channel's latest version when the caller has it already (a filing's
+        kept configuration, cases/org/snapshot.py)."""
+        questionnaire = current if current is not None else self.current(channel_id)
         if questionnaire.version_id is None:
             if raw:
                 fields = {f"answers.{key}": "unknown_question" for key in raw}

@@ -15,7 +15,7 @@ from datetime import date
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import bindparam, insert, select
+from sqlalchemy import bindparam, exists, insert, select
 from sqlalchemy.orm import Session
 
 import crypto
@@ -27,8 +27,9 @@ from cases.db import insert_row, new_id, table_of
 from cases.deadlines import acknowledge_by, feedback_by
 from cases.errors import Invalid
 from cases.notify.service import NotifyConfig, Outbox
-from cases.org.models import Category, Channel
+from cases.org.models import Channel
 from cases.org.service import OrgService
+from cases.org.snapshot import CategoryData, ChannelData, FilingConfig
 from cases.principals import ReporterPrincipal
 from cases.questionnaires.service import CONTENT_KEY, QuestionnaireService
 from cases.reports.attachments import link
@@ -37,7 +38,7 @@ from cases.reports.keys import CASE, IDENTITY, KeyRing
 from cases.reports.models import Case, CaseExclusion, Receipt
 from cases.reports.sealing import IDENTITY as IDENTITY_PURPOSE
 from cases.reports.sealing import REPORT, seal_json
-from cases.staff.models import Role, StaffAccount, StaffRole
+from cases.staff.models import StaffAccount
 
 SUMMARY_MAX = 200
 DETAILS_MAX = 20_000
@@ -147,6 +148,11 @@ _RECEIPTS = table_of(Receipt).c
 _CASES = table_of(Case).c
 _SELECTOR_TAKEN = select(_RECEIPTS.id).where(_RECEIPTS.selector == bindparam("selector"))
 _REFERENCE_TAKEN = select(_CASES.id).where(_CASES.reference == bindparam("ref"))
+# A new report's receipt selector and case reference checked in one statement.
+_BOTH_TAKEN = select(
+    exists().where(_RECEIPTS.selector == bindparam("selector")),
+    exists().where(_CASES.reference == bindparam("ref")),
+)
 
 
 class IntakeService:
@@ -157,14 +163,26 @@ class IntakeService:
         self.audit = AuditLog(db, clock, config.server_secret)
         self.keys = KeyRing(db, self.audit, config.server_secret, config.recovery_fingerprint)
         self.org = OrgService(db)
+        self._config: FilingConfig | None = None
         self._kept = True
         self._checked: tuple[Submission, Any] | None = None
+        # A case reference checked free together with the receipt's selector (submit).
+        self._free_reference: str | None = None
 
-    def validate(self, sub: Submission) -> tuple[Channel, Category]:
+    @property
+    def filing_config(self) -> FilingConfig:
+        """The configuration kept per process, as of the last `validate` (each checks the
+        database's config_version token again: one statement; cases/org/snapshot.py)."""
+        if self._config is None:
+            self._config = FilingConfig(self.db)
+        return self._config
+
+    def validate(self, sub: Submission) -> tuple[ChannelData, CategoryData]:
         """Check every field; Invalid carries a message key per field for the form."""
         errors: dict[str, str] = {}
-        channel = self.org.channel(sub.channel_id)
-        category = self.org.category(channel, sub.category_id) if channel else None
+        config = self._config = FilingConfig(self.db)
+        channel = config.channel(sub.channel_id)
+        category = channel.category(sub.category_id) if channel else None
         if channel is None:
             errors["channel"] = "unknown_channel"
         elif category is None:
@@ -184,7 +202,11 @@ class IntakeService:
             _text(errors, "identity_name", sub.identity.name, NAME_MAX, required=True)
             _text(errors, "identity_contact", sub.identity.contact, NAME_MAX, required=True)
         if channel is not None and category is not None and sub.exclude:
-            allowed = {s.id for s in self.recipients(channel)}
+            allowed = {
+                person.id
+                for each in channel.categories
+                for person in config.recipients(channel, each)
+            }
             if not set(sub.exclude) <= allowed:
                 errors["exclude"] = "unknown_recipient"
         if channel is not None and category is not None:
@@ -204,12 +226,16 @@ class IntakeService:
                 people[person.id] = person
         return sorted(people.values(), key=lambda s: s.name or s.email)
 
-    def _answers(self, sub: Submission, channel: Channel, category: Category) -> Any:
+    def _answers(self, sub: Submission, channel: ChannelData, category: CategoryData) -> Any:
         """The answers to seal with the report (checked once: validate, then filing, ask)."""
         if self._checked is not None and self._checked[0] is sub:
             return self._checked[1]
         sealed = QuestionnaireService(self.db).sealed_part(
-            channel.id, category.id, sub.answers, required=sub.answers_required
+            channel.id,
+            category.id,
+            sub.answers,
+            required=sub.answers_required,
+            current=self.filing_config.questionnaire(channel.id),
         )
         self._checked = (sub, sealed)
         return sealed
@@ -222,7 +248,7 @@ class IntakeService:
         """File a new report under a new receipt."""
         channel, category = self.validate(sub)
         draft = draft or Draft.new()
-        receipt, receipt_id, reporter_key = self.new_receipt(draft.receipt)
+        receipt, receipt_id, reporter_key = self.new_receipt(draft.receipt, with_reference=True)
         case = self._file(sub, draft, channel, category, receipt_id, reporter_key)
         dropped = bool(sub.attachment_ids) and not self._kept
         return Filed(case, receipt, reporter_key, files_dropped=dropped)
@@ -249,8 +275,8 @@ class IntakeService:
         self,
         sub: Submission,
         draft: Draft,
-        channel: Channel,
-        category: Category,
+        channel: ChannelData,
+        category: CategoryData,
         receipt_id: str,
         reporter_key: bytes,
         inherit: tuple[Case, bytes] | None = None,
@@ -281,11 +307,27 @@ class IntakeService:
         return case
 
     def new_receipt(
-        self, prepared: PreparedReceipt | None = None
+        self, prepared: PreparedReceipt | None = None, *, with_reference: bool = False
     ) -> tuple[crypto.Receipt, str, bytes]:
-        """Store a new receipt's verifier: the receipt (shown once), its row id, the key."""
-        while prepared is None or self._selector_taken(prepared.receipt.selector):
-            prepared = PreparedReceipt.new(self.config.profile)
+        """Store a new receipt's verifier: the receipt (shown once), its row id, the key.
+
+        `with_reference`: also choose the new case's reference, checked free in the same
+        statement as the receipt's selector (one read instead of two)."""
+        reference = _new_reference() if with_reference else None
+        while True:
+            ready = prepared or PreparedReceipt.new(self.config.profile)
+            selector = ready.receipt.selector
+            if reference is None:
+                selector_taken, reference_taken = self._selector_taken(selector), False
+            else:
+                params = {"selector": selector, "ref": reference}
+                selector_taken, reference_taken = self.db.execute(_BOTH_TAKEN, params).one()
+            prepared = None if selector_taken else ready
+            if reference_taken:
+                reference = _new_reference()
+            if prepared is not None and not reference_taken:
+                break
+        self._free_reference = reference
         receipt_id = new_id()
         self.db.execute(
             _INSERT_RECEIPT,
@@ -311,8 +353,8 @@ class IntakeService:
         self,
         sub: Submission,
         draft: Draft,
-        channel: Channel,
-        category: Category,
+        channel: ChannelData,
+        category: CategoryData,
         receipt_id: str,
         identity: tuple[bytes, bytes] | None,
     ) -> Case:
@@ -356,8 +398,11 @@ class IntakeService:
         return insert_row(self.db, Case, values)
 
     def _reference(self) -> str:
+        if self._free_reference is not None:
+            ref, self._free_reference = self._free_reference, None
+            return ref
         while True:
-            ref = "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(8))
+            ref = _new_reference()
             if self.db.execute(_REFERENCE_TAKEN, {"ref": ref}).first() is None:
                 return ref
 
@@ -384,18 +429,19 @@ class IntakeService:
     def _distribute(
         self,
         case: Case,
-        channel: Channel,
-        category: Category,
+        channel: ChannelData,
+        category: CategoryData,
         case_key: bytes,
         receipt_id: str,
         reporter_key: bytes,
     ) -> list[StaffAccount]:
         """Wrap the case key for everyone the policy allows, the reporter and recovery: the
         staff who received it (the case's team)."""
-        people = eligible(self.db, self.org.recipients(channel, category), case)
+        config = self.filing_config
+        people = eligible(self.db, config.recipients(channel, category), case)
         if not people and category.retaliation:
             # Every retaliation officer is accused or excluded: the channel's investigators.
-            people = eligible(self.db, self.org.investigators(channel), case)
+            people = eligible(self.db, config.investigators(channel), case)
         team = self.keys.wrap_for_team(case.id, CASE, case_key, people)
         self.keys.wrap_for_reporter(case.id, CASE, case_key, receipt_id, reporter_key)
         self.keys.wrap_for_recovery(case.id, CASE, case_key)
@@ -419,14 +465,7 @@ class IntakeService:
         self, case: Case, identity_key: bytes, receipt_id: str, reporter_key: bytes
     ) -> None:
         """Only custodians (and recovery) receive the identity key; investigators never do."""
-        custodians = list(
-            self.db.scalars(
-                select(StaffAccount)
-                .join(StaffRole)
-                .where(StaffRole.role == Role.CUSTODIAN, StaffAccount.active.is_(True))
-            )
-        )
-        allowed = eligible(self.db, custodians, case)
+        allowed = eligible(self.db, self.filing_config.custodians(), case)
         self.keys.wrap_for_team(case.id, IDENTITY, identity_key, allowed)
         self.keys.wrap_for_recovery(case.id, IDENTITY, identity_key)
         # The reporter keeps the identity key too, so grants to custodians who join later
@@ -446,6 +485,10 @@ def quick_tag(server_secret: bytes, receipt: crypto.Receipt) -> bytes:
     guess costs no Argon2 run; without the server secret it cannot be tested or reversed."""
     message = b"receipt-quick|" + receipt.verifier_bytes
     return hmac.new(server_secret, message, hashlib.sha256).digest()
+
+
+def _new_reference() -> str:
+    return "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(8))
 
 
 def _text(errors: dict[str, str], name: str, value: str, limit: int, *, required: bool) -> None:
