@@ -1,7 +1,7 @@
 """held_mentions: the people a reporter's later message names, held until its hour
 
 Revision ID: 0024_held_mentions
-Revises: 0021_stats_version
+Revises: 0022_config_version
 Create Date: 2026-11-30
 
 A reporter's message is held out of the conversation until the next full hour. The people
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0024_held_mentions"
-down_revision: str | None = "0021_stats_version"
+down_revision: str | None = "0022_config_version"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
