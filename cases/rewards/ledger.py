@@ -5,6 +5,12 @@ what anyone wrote. A case reference is shown only to someone the policy lets see
 Finance sees each payment without its case: no case id or reference, no recovered loss,
 no dates of the case's reward decisions; only the payment id, status, amount and its own
 payment (who is paid stays behind the payout key, on the desk).
+
+A reward of a case the access policy keeps a reader away from (it names them, someone below
+them, or excluded them) is not in their ledger at all: no row, no case id, not in the totals.
+Otherwise the accused director who approves rewards would find a row without a reference,
+which is exactly the case about him, with its recovered loss and its dates. Auditors hold
+no policy role and read every reward, as they read every audit entry.
 """
 
 from __future__ import annotations
@@ -18,14 +24,14 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from cases.access.policy import may_see
+from cases.access.policy import allowed_condition, may_see
 from cases.clock import local_day
 from cases.principals import StaffPrincipal
 from cases.reports.models import Case
 from cases.rewards.models import Reward, RewardPayment, RewardStatus
 from cases.spreadsheet import csv_text
 from cases.staff.models import Role
-from cases.staff.roles import LEDGER_ROLES, require_roles
+from cases.staff.roles import LEDGER_ROLES, POLICY_ROLES, require_roles
 
 STATUSES = tuple(RewardStatus)
 COLUMNS = (
@@ -117,6 +123,11 @@ def build_ledger(
     )
     if status in STATUSES:
         stmt = stmt.where(Reward.status == status)
+    if principal.account.role_names & POLICY_ROLES:
+        # The policy's own SQL form: the same rule as the case list and every case URL.
+        stmt = stmt.join(Case, Case.id == Reward.case_id).where(
+            allowed_condition(principal.account, db)
+        )
     finance = is_finance_view(principal)
     rows = [
         LedgerRow(

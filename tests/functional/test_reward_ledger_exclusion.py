@@ -1,0 +1,51 @@
+"""The reward ledger never shows a reward of a case its reader is kept away from."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.orm import Session, sessionmaker
+from support.staff_http import app_world, bearer, log_in
+from support.staff_world import SECRET, ZONE
+
+from cases.casework.service import CaseworkConfig, CaseworkService
+from cases.reports.intake import SubjectInput
+
+
+def test_a_reward_approver_named_in_a_case_does_not_see_its_reward_in_the_ledger(
+    client: Any, app: Any, app_db: sessionmaker[Session]
+) -> None:
+    """The accused director, a reward approver, finds no row, total or case id of the case
+    that names him in the ledger (JSON, CSV, page); a colleague approver still does."""
+    with app_world(app, app_db) as world:
+        ana = world.staff("ana@example.com", "investigator")
+        dai = world.staff("dai@example.com", "reward_approver")
+        dan = world.staff("dan@example.com", "reward_approver", name="Dan Director")
+        filed = world.file(subjects=[SubjectInput(name="Dan", email="dan@example.com")])
+        work = CaseworkService(world.db, world.clock, CaseworkConfig(ZONE, SECRET))
+        me = ana.principal(world.db, world.clock)
+        work.transition(me, filed.case.id, "acknowledged", "Received")
+        work.transition(me, filed.case.id, "concluded", "Proven", "substantiated")
+        clock, case = world.clock, filed.case
+    proposal = {"recovered_loss": "987654", "exclusions_checked": True}
+    made = client.post(
+        f"/api/v1/cases/{case.id}/rewards", headers=bearer(client, ana, clock), json=proposal
+    )
+    assert made.status_code == 201, made.text
+    reward_id = made.json()["id"]
+    colleague = client.get("/api/v1/rewards/ledger", headers=bearer(client, dai, clock)).json()
+    assert [item["id"] for item in colleague["items"]] == [reward_id]
+
+    accused = bearer(client, dan, clock)
+    answer = client.get("/api/v1/rewards/ledger", headers=accused)
+    sheet = client.get("/api/v1/rewards/ledger.csv", headers=accused)
+    log_in(client, dan, clock)
+    page = client.get("/staff/rewards/ledger")
+
+    assert answer.status_code == sheet.status_code == page.status_code == 200
+    assert answer.json() == {"items": [], "totals": []}
+    for text in (answer.text, sheet.text, page.text):
+        assert reward_id not in text
+        assert case.id not in text
+        assert "987654" not in text
+        assert "987,654" not in text
