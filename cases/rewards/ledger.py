@@ -10,7 +10,9 @@ A reward of a case the access policy keeps a reader away from (it names them, so
 them, or excluded them) is not in their ledger at all: no row, no case id, not in the totals.
 Otherwise the accused director who approves rewards would find a row without a reference,
 which is exactly the case about him, with its recovered loss and its dates. Auditors hold
-no policy role and read every reward, as they read every audit entry.
+no policy role and read every reward, as they read every audit entry. A reward of a case
+deleted under retention is for auditors only: its subjects went with it, so the policy could
+no longer keep it from the people it named.
 """
 
 from __future__ import annotations
@@ -124,9 +126,11 @@ def build_ledger(
     if status in STATUSES:
         stmt = stmt.where(Reward.status == status)
     if principal.account.role_names & POLICY_ROLES:
-        # The policy's own SQL form: the same rule as the case list and every case URL.
+        # The policy's own SQL form: the same rule as the case list and every case URL. A case
+        # deleted under retention has lost the subjects the rule reads, so it would show to
+        # the people it named, reference and all: it is shown to no policy role (auditors only).
         stmt = stmt.join(Case, Case.id == Reward.case_id).where(
-            allowed_condition(principal.account, db)
+            allowed_condition(principal.account, db), Case.retention_deleted_on.is_(None)
         )
     finance = is_finance_view(principal)
     rows = [

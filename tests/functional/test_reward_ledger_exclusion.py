@@ -10,6 +10,9 @@ from support.staff_world import SECRET, ZONE
 
 from cases.casework.service import CaseworkConfig, CaseworkService
 from cases.reports.intake import SubjectInput
+from cases.retention.service import RetentionConfig, RetentionService
+from cases.rewards.ledger import build_ledger
+from cases.rewards.service import Proposal, RewardConfig, RewardService
 
 
 def test_a_reward_approver_named_in_a_case_does_not_see_its_reward_in_the_ledger(
@@ -49,3 +52,33 @@ def test_a_reward_approver_named_in_a_case_does_not_see_its_reward_in_the_ledger
         assert case.id not in text
         assert "987654" not in text
         assert "987,654" not in text
+
+
+def test_a_reward_of_a_case_deleted_under_retention_does_not_appear_to_the_accused(
+    app: Any, app_db: sessionmaker[Session]
+) -> None:
+    """Deletion takes the case's subjects, so the policy can no longer hide it: its reward must
+    not then turn up in the accused approver's ledger, with the reference, as the one row that
+    was missing before. Auditors keep reading it."""
+    with app_world(app, app_db) as world:
+        ana = world.staff("ana@example.com", "investigator")
+        dai = world.staff("dai@example.com", "reward_approver")
+        dan = world.staff("dan@example.com", "reward_approver")
+        aud = world.staff("aud@example.com", "auditor")
+        filed = world.file(subjects=[SubjectInput(name="Dan", email="dan@example.com")])
+        work = CaseworkService(world.db, world.clock, CaseworkConfig(ZONE, SECRET))
+        me = ana.principal(world.db, world.clock)
+        work.transition(me, filed.case.id, "acknowledged", "Received")
+        work.transition(me, filed.case.id, "concluded", "Proven", "substantiated")
+        rewards = RewardService(world.db, world.clock, RewardConfig(ZONE, SECRET))
+        reward = rewards.propose(me, filed.case.id, Proposal("987654", exclusions_checked=True))
+        rewards.decide(dai.principal(world.db, world.clock), reward.id, False, "Too much")
+        RetentionService(world.db, world.clock, RetentionConfig(ZONE, SECRET)).shred(filed.case)
+        world.db.flush()
+
+        accused = build_ledger(world.db, dan.principal(world.db, world.clock), ZONE)
+        auditor = build_ledger(world.db, aud.principal(world.db, world.clock), ZONE)
+
+    assert accused.rows == []
+    assert accused.totals == []
+    assert [row.reward.id for row in auditor.rows] == [reward.id]
