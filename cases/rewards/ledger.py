@@ -142,6 +142,13 @@ def build_ledger(
         )
         for reward, paid in db.execute(stmt.order_by(Reward.proposed_at.desc(), Reward.id))
     ]
+    if finance:
+        # Nothing of finance's view may follow the proposal: not the order of the rows, nor
+        # the month its totals are counted in. Finance sees its own payments' days, so the
+        # rows go newest payment first (then by payment id) and the totals by payment month;
+        # a reward not paid yet is not in the totals.
+        rows.sort(key=_finance_order)
+        return Ledger(rows, payment_totals(rows, zone), finance)
     return Ledger(rows, month_totals(rows), finance)
 
 
@@ -173,6 +180,26 @@ def ledger_csv(ledger: Ledger, zone: ZoneInfo) -> str:
     header = FINANCE_COLUMNS if ledger.for_finance else COLUMNS
     cells = (r.finance_cells(zone) if ledger.for_finance else r.cells(zone) for r in ledger.rows)
     return csv_text(header, cells)
+
+
+def _finance_order(row: LedgerRow) -> tuple[bool, float, str]:
+    paid = row.payment
+    return (paid is None, -paid.paid_at.timestamp() if paid else 0.0, row.reward.id)
+
+
+def payment_totals(rows: Iterable[LedgerRow], zone: ZoneInfo) -> list[MonthTotal]:
+    """Finance's totals: per month of its own payments and currency, paid rewards only."""
+    totals: dict[tuple[str, str], MonthTotal] = {}
+    for row in rows:
+        if row.payment is None:
+            continue
+        month = local_day(row.payment.paid_at, zone).strftime("%Y-%m")
+        total = totals.setdefault(
+            (month, row.payment.currency), MonthTotal(month, row.payment.currency)
+        )
+        total.counts[row.reward.status] += 1
+        total.sums[row.reward.status] += row.payment.amount_minor
+    return [totals[k] for k in sorted(totals, reverse=True)]
 
 
 def _day(value: date | None) -> str:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
+from support.reporter_http import login
+from support.rewards import offer, reward_world, staff_tokens
 from support.staff_http import app_world, bearer, log_in
 from support.staff_world import SECRET, ZONE
 
@@ -82,3 +84,35 @@ def test_a_reward_of_a_case_deleted_under_retention_does_not_appear_to_the_accus
     assert accused.rows == []
     assert accused.totals == []
     assert [row.reward.id for row in auditor.rows] == [reward.id]
+
+
+def test_finance_totals_do_not_date_the_proposal(
+    client: Any, app: Any, app_db: sessionmaker[Session]
+) -> None:
+    """Finance's ledger totals a month by its own payments, not by the month the reward was
+    proposed (a date of the case's reward decisions finance must not learn)."""
+    world = reward_world(app, app_db)
+    clock = world["clock"]
+    auth = staff_tokens(client, world)
+    reward_id = offer(client, world, auth)
+    proposed_month = clock.now().strftime("%Y-%m")
+    me = login(client, world["receipt"])
+    payout = {"name": "Li Ming", "account": "6222-0000-1111-2222", "contact": "li@example.net"}
+    assert client.post("/api/v1/reporter/reward/accept", headers=me, json=payout).status_code == 200
+    clock.advance(days=45)
+    paid_month = clock.now().strftime("%Y-%m")
+    fin = bearer(client, world["fin"], clock)
+    paid = client.post(
+        f"/api/v1/rewards/{reward_id}/payment", headers=fin, json={"reference": "B-1"}
+    )
+
+    answer = client.get("/api/v1/rewards/ledger", headers=fin)
+    sheet = client.get("/api/v1/rewards/ledger.csv", headers=fin)
+    log_in(client, world["fin"], clock)
+    page = client.get("/staff/rewards/ledger")
+
+    assert paid.status_code == 201, paid.text
+    assert proposed_month != paid_month
+    assert [t["month"] for t in answer.json()["totals"]] == [paid_month]
+    for text in (answer.text, sheet.text, page.text):
+        assert proposed_month not in text
