@@ -5,11 +5,11 @@ from __future__ import annotations
 import base64
 from typing import Any
 
-import crypto
 from sqlalchemy.orm import Session, sessionmaker
 from support.staff_http import app_world
 from support.staff_world import Person, build_world
 
+import crypto
 from cases.clock import FixedClock, epoch
 from cases.db import unit_of_work
 from cases.reports.intake import SubjectInput
@@ -74,5 +74,8 @@ def test_the_accused_cannot_approve_a_puppet_into_the_case_about_him(
         c: client.get(f"/api/v1/cases/{c}", headers=puppet).status_code
         for c in (other, before, after)
     }
+    listed = client.get("/api/v1/cases", headers=puppet).json()
     assert approved.status_code == 200, approved.text
+    assert [item["id"] for item in listed["items"]] == [other]
+    assert listed["total"] == 1
     assert seen == {other: 200, before: 404, after: 404}
