@@ -6,7 +6,7 @@ account is in the directory, and everyone below them at any depth.
 
 from __future__ import annotations
 
-from sqlalchemy import bindparam, literal, or_, select
+from sqlalchemy import ColumnElement, bindparam, literal, or_, select
 from sqlalchemy.sql import Select
 from sqlalchemy.sql.expression import CTE
 
@@ -20,7 +20,7 @@ def chain_tree(also: Select[tuple[str]] | None = None) -> CTE:
     Read from the directory's history (migration 0025_directory_history), not from today's
     rows alone: every entry an account has been linked to is its own, and everyone who ever
     reported to one of those is below it, at any depth. A directory change only adds."""
-    people = DirectoryLink.staff_id.in_(bindparam("ids", expanding=True))
+    people: ColumnElement[bool] = DirectoryLink.staff_id.in_(bindparam("ids", expanding=True))
     if also is not None:
         people = or_(people, DirectoryLink.staff_id.in_(also))
     heads = (

@@ -191,7 +191,7 @@ class _Row:
     own: bool
 
 
-def _chains_statement() -> CompoundSelect:
+def _chains_statement() -> CompoundSelect[str, str, str, bool]:
     """("chain", account, employee id, own) rows of the accounts `ids` and of everyone up
     their approvals, and ("approver", account, approver, false) rows tying them together."""
     approvers = _APPROVERS
