@@ -6,30 +6,26 @@ account is in the directory, and everyone below them at any depth.
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, bindparam, literal, or_, select
+from sqlalchemy import bindparam, literal, select
 from sqlalchemy.sql import Select
 from sqlalchemy.sql.expression import CTE
 
 from cases.staff.models import DirectoryEdge, DirectoryEntry, DirectoryLink
 
 
-def chain_tree(also: Select[tuple[str]] | None = None) -> CTE:
-    """Every (account, directory employee id, own) pair of the people in `ids` and below
-    (and of the accounts `also` selects, when given).
+def chain_tree() -> CTE:
+    """Every (account, directory employee id, own) pair of the people in `ids` and below.
 
     Read from the directory's history (migration 0025_directory_history), not from today's
     rows alone: every entry an account has been linked to is its own, and everyone who ever
     reported to one of those is below it, at any depth. A directory change only adds."""
-    people: ColumnElement[bool] = DirectoryLink.staff_id.in_(bindparam("ids", expanding=True))
-    if also is not None:
-        people = or_(people, DirectoryLink.staff_id.in_(also))
     heads = (
         select(
             DirectoryLink.staff_id.label("staff_id"),
             DirectoryLink.employee_id.label("employee_id"),
             literal(True).label("own"),
         )
-        .where(people)
+        .where(DirectoryLink.staff_id.in_(bindparam("ids", expanding=True)))
         .cte("chain", recursive=True)
     )
     below = select(heads.c.staff_id, DirectoryEdge.employee_id, literal(False)).join(

@@ -31,7 +31,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session, object_session
-from sqlalchemy.sql import CompoundSelect
+from sqlalchemy.sql import Select
 from sqlalchemy.sql.selectable import CTE
 
 from cases.access.chains import chain_tree
@@ -58,13 +58,11 @@ def may_see(db: Session, staff: StaffAccount, case: Case) -> Decision:
         return Decision(False, "inactive")
     if not (staff.role_names & POLICY_ROLES):
         return Decision(False, "role")
-    reasons = [r for _, r in db.execute(_EXCLUSIONS, {"case": case.id, "ids": [staff.id]})]
-    # Their own exclusion first (recused, excluded by the reporter), then an approver's.
-    own = [r for r in reasons if r != APPROVER]
+    exclusions, vouched = _exclusions(db, case, [staff.id])
     return _decide(
-        (own or reasons or [None])[0],
+        exclusions.get(staff.id),
         _subject_hashes(db, case),
-        lambda: _chains(db, [staff])[staff.id],
+        lambda: _chains(db, [staff], vouched)[staff.id],
     )
 
 
@@ -103,7 +101,9 @@ class Chain:
         return self.below | self.approvers
 
 
-def _chains(db: Session, staff: list[StaffAccount]) -> dict[str, Chain]:
+def _chains(
+    db: Session, staff: list[StaffAccount], vouched: dict[str, set[str]] | None = None
+) -> dict[str, Chain]:
     """Each person's Chain, for any number of people in one recursive query.
 
     A person's own entries are those with their e-mail or (when they have one) their
@@ -112,16 +112,10 @@ def _chains(db: Session, staff: list[StaffAccount]) -> dict[str, Chain]:
     Hashed here under the server secret: the database never holds a hash beside an id.
     """
     ids = sorted({person.id for person in staff})
-    vouched: dict[str, set[str]] = {}
-    rows = []
-    # One statement: the approvers up each account's approvals, and everyone's chains.
-    for kind, staff_id, value, is_own in db.execute(_CHAINS, {"ids": ids}) if ids else ():
-        if kind == "approver":
-            if value != staff_id:
-                vouched.setdefault(staff_id, set()).add(value)
-        else:
-            rows.append(_Row(staff_id, value, bool(is_own)))
+    if vouched is None:
+        vouched = vouchers(db, ids)
     everyone = sorted(set(ids).union(*vouched.values()))
+    rows = db.execute(_CHAINS, {"ids": everyone}).all() if everyone else []
     hashed = dict(
         zip(
             (r.employee_id for r in rows),
@@ -184,27 +178,9 @@ def vouchers(db: Session, ids: list[str]) -> dict[str, set[str]]:
     return found
 
 
-@dataclass(frozen=True)
-class _Row:
-    staff_id: str
-    employee_id: str
-    own: bool
-
-
-def _chains_statement() -> CompoundSelect[str, str, str, bool]:
-    """("chain", account, employee id, own) rows of the accounts `ids` and of everyone up
-    their approvals, and ("approver", account, approver, false) rows tying them together."""
-    approvers = _APPROVERS
-    tree = chain_tree(also=select(approvers.c.approver))
-    return union_all(
-        select(literal("chain", String), tree.c.staff_id, tree.c.employee_id, tree.c.own),
-        select(
-            literal("approver", String),
-            approvers.c.account,
-            approvers.c.approver,
-            literal(False),
-        ),
-    )
+def _chains_statement() -> Select[tuple[str, str, bool]]:
+    tree = chain_tree()
+    return select(tree.c.staff_id, tree.c.employee_id, tree.c.own)
 
 
 _CHAINS = _chains_statement()
@@ -215,17 +191,36 @@ _SUBJECT_HASHES = select(CaseSubject.directory_hash).where(
     CaseSubject.case_id == bindparam("case"), CaseSubject.directory_hash.is_not(None)
 )
 APPROVER = "approver"
-# The case's exclusions of these people, and (as "approver") of anyone up their approvals:
-# one statement, so routing a new case to its team reads no more than before.
+# One statement, so routing a new case to its team reads no more than before: the case's
+# exclusions of these people (staff, reason, NULL); as "approver", those of anyone up their
+# approvals (account, "approver", NULL); and who those approvers are (account, NULL, approver).
 _EXCLUSIONS = union_all(
-    select(CaseExclusion.staff_id, CaseExclusion.reason).where(
+    select(CaseExclusion.staff_id, CaseExclusion.reason, literal(None, String)).where(
         CaseExclusion.case_id == bindparam("case"),
         CaseExclusion.staff_id.in_(bindparam("ids", expanding=True)),
     ),
-    select(_APPROVERS.c.account, literal(APPROVER, String))
+    select(_APPROVERS.c.account, literal(APPROVER, String), literal(None, String))
     .join(CaseExclusion, CaseExclusion.staff_id == _APPROVERS.c.approver)
     .where(CaseExclusion.case_id == bindparam("case")),
+    select(_APPROVERS.c.account, literal(None, String), _APPROVERS.c.approver),
 )
+
+
+def _exclusions(
+    db: Session, case: Case, ids: list[str]
+) -> tuple[dict[str, str], dict[str, set[str]]]:
+    """Why the case keeps each of these people away (their own reason before an approver's),
+    and everyone up each one's approvals."""
+    reasons: dict[str, str] = {}
+    vouched: dict[str, set[str]] = {}
+    for staff_id, reason, approver in db.execute(_EXCLUSIONS, {"case": case.id, "ids": ids}):
+        if approver is not None:
+            if approver != staff_id:
+                vouched.setdefault(staff_id, set()).add(approver)
+        elif reasons.get(staff_id) in (None, APPROVER):
+            # Several reasons may exclude one person; any one is enough, their own first.
+            reasons[staff_id] = reason
+    return reasons, vouched
 
 
 def _subject_hashes(db: Session, case: Case) -> set[str]:
@@ -303,9 +298,10 @@ def allowed_condition(staff: StaffAccount, db: Session | None = None) -> ColumnE
     if not staff.active or not (staff.role_names & POLICY_ROLES):
         return literal(False)
     session = _session(staff, db)
-    people = [staff.id, *sorted(vouchers(session, [staff.id]).get(staff.id, ()))]
+    vouched = vouchers(session, [staff.id])
+    people = [staff.id, *sorted(vouched.get(staff.id, ()))]
     excluded = exists().where(CaseExclusion.case_id == Case.id, CaseExclusion.staff_id.in_(people))
-    hashes = conflict_hashes(session, staff)
+    hashes = set(_chains(session, [staff], vouched)[staff.id].conflicts)
     if not hashes:
         return ~excluded
     conflicted = exists().where(CaseSubject.case_id == Case.id, _subject_among(session, hashes))
@@ -345,14 +341,11 @@ def eligible(db: Session, staff: list[StaffAccount], case: Case) -> list[StaffAc
     if not candidates:
         return []
     ids = {p.id for p in candidates}
-    exclusions: dict[str, str] = {}
-    for staff_id, reason in db.execute(_EXCLUSIONS, {"case": case.id, "ids": sorted(ids)}):
-        # Several reasons may exclude one person; any one of them is enough.
-        exclusions.setdefault(staff_id, reason)
+    exclusions, vouched = _exclusions(db, case, sorted(ids))
     subjects = _subject_hashes(db, case)
     # Everyone's chain in one query (not two per person), and only when the case names
     # someone in the directory at all.
-    chains = _chains(db, candidates) if subjects else {}
+    chains = _chains(db, candidates, vouched) if subjects else {}
     return [
         person
         for person in candidates
