@@ -4,6 +4,11 @@ A staff member may not see a case when they are inactive, hold no role that read
 content, were excluded by the reporter or recused themselves, are named as a subject, or
 sit above a subject in the directory's management chain. The same rule decides who
 receives a wrapped case key, so it is enforced cryptographically as well as here.
+
+An account whose keys a colleague approved (cases/org/approvals.py) is kept away, too, from
+every case that keeps that colleague away, and so on up the approvals: otherwise the accused,
+who holds the team's other keys, approves an account a colluding admin made for him and
+reads the case about himself through it (tests/functional/test_puppet_approval.py).
 """
 
 from __future__ import annotations
@@ -27,13 +32,14 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session, object_session
 from sqlalchemy.sql import Select
+from sqlalchemy.sql.selectable import CTE
 
 from cases.access.chains import chain_tree
 from cases.access.names import staff_hash
 from cases.db import server_secret_of
 from cases.reports.models import Case, CaseExclusion, CaseSubject, KeyWrap, PendingGrant
 from cases.staff.directory import directory_hashes
-from cases.staff.models import StaffAccount
+from cases.staff.models import KeyApproval, StaffAccount
 from cases.staff.roles import POLICY_ROLES
 
 
@@ -52,12 +58,12 @@ def may_see(db: Session, staff: StaffAccount, case: Case) -> Decision:
         return Decision(False, "inactive")
     if not (staff.role_names & POLICY_ROLES):
         return Decision(False, "role")
-    exclusion = db.scalars(
-        select(CaseExclusion.reason).where(
-            CaseExclusion.case_id == case.id, CaseExclusion.staff_id == staff.id
-        )
-    ).first()
-    return _decide(exclusion, _subject_hashes(db, case), lambda: _chains(db, [staff])[staff.id])
+    exclusions, vouched = _exclusions(db, case, [staff.id])
+    return _decide(
+        exclusions.get(staff.id),
+        _subject_hashes(db, case),
+        lambda: _chains(db, [staff], vouched)[staff.id],
+    )
 
 
 def _decide(
@@ -66,7 +72,9 @@ def _decide(
     """may_see's rule once the case's exclusion of this person and its subjects are read;
     the person's chain is read only when the case names someone in the directory."""
     if exclusion is not None:
-        return Decision(False, "recused" if exclusion == "recused" else "excluded")
+        if exclusion in ("recused", APPROVER):
+            return Decision(False, exclusion)
+        return Decision(False, "excluded")
     if not subject_hashes:
         return Decision(True, "ok")
     mine = chain()
@@ -74,6 +82,8 @@ def _decide(
         return Decision(False, "subject")
     if mine.below & subject_hashes:
         return Decision(False, "manager")
+    if mine.approvers & subject_hashes:
+        return Decision(False, APPROVER)
     return Decision(True, "ok")
 
 
@@ -83,9 +93,17 @@ class Chain:
 
     own: frozenset[str]
     below: frozenset[str]  # the own entries included: a chain starts at its head
+    # The chains of everyone who approved this account's keys, up the approvals.
+    approvers: frozenset[str] = frozenset()
+
+    @property
+    def conflicts(self) -> frozenset[str]:
+        return self.below | self.approvers
 
 
-def _chains(db: Session, staff: list[StaffAccount]) -> dict[str, Chain]:
+def _chains(
+    db: Session, staff: list[StaffAccount], vouched: dict[str, set[str]] | None = None
+) -> dict[str, Chain]:
     """Each person's Chain, for any number of people in one recursive query.
 
     A person's own entries are those with their e-mail or (when they have one) their
@@ -94,7 +112,10 @@ def _chains(db: Session, staff: list[StaffAccount]) -> dict[str, Chain]:
     Hashed here under the server secret: the database never holds a hash beside an id.
     """
     ids = sorted({person.id for person in staff})
-    rows = db.execute(_CHAINS, {"ids": ids}).all() if ids else []
+    if vouched is None:
+        vouched = vouchers(db, ids)
+    everyone = sorted(set(ids).union(*vouched.values()))
+    rows = db.execute(_CHAINS, {"ids": everyone}).all() if everyone else []
     hashed = dict(
         zip(
             (r.employee_id for r in rows),
@@ -105,13 +126,56 @@ def _chains(db: Session, staff: list[StaffAccount]) -> dict[str, Chain]:
     # Everyone is also the portal account they are: a report can name an account the
     # directory does not know (Matcher.candidates), and it is theirs whatever the directory says.
     secret = server_secret_of(db)
-    own: dict[str, set[str]] = {i: {staff_hash(secret, i)} for i in ids}
-    below: dict[str, set[str]] = {i: set(own[i]) for i in ids}
+    own: dict[str, set[str]] = {i: {staff_hash(secret, i)} for i in everyone}
+    below: dict[str, set[str]] = {i: set(own[i]) for i in everyone}
     for row in rows:
         below[row.staff_id].add(hashed[row.employee_id])
         if row.own:
             own[row.staff_id].add(hashed[row.employee_id])
-    return {i: Chain(frozenset(own[i]), frozenset(below[i])) for i in ids}
+    return {
+        i: Chain(
+            frozenset(own[i]),
+            frozenset(below[i]),
+            frozenset().union(*(below[v] for v in vouched.get(i, ()))),
+        )
+        for i in ids
+    }
+
+
+def _vouchers_cte() -> CTE:
+    """(account, approver) for the accounts `ids` and, recursively, whoever approved the
+    approvers; UNION stops on a cycle. Only approved rows: a pending or refused one hands
+    out no key. A row forged as approved only adds a constraint here."""
+    anchor = (
+        select(KeyApproval.staff_id.label("account"), KeyApproval.decided_by.label("approver"))
+        .where(
+            KeyApproval.staff_id.in_(bindparam("ids", expanding=True)),
+            KeyApproval.status == "approved",
+            KeyApproval.decided_by.is_not(None),
+        )
+        .cte("approvers", recursive=True)
+    )
+    step = (
+        select(anchor.c.account, KeyApproval.decided_by)
+        .join(anchor, KeyApproval.staff_id == anchor.c.approver)
+        .where(KeyApproval.status == "approved", KeyApproval.decided_by.is_not(None))
+    )
+    return anchor.union(step)
+
+
+_APPROVERS = _vouchers_cte()
+_VOUCHERS = select(_APPROVERS.c.account, _APPROVERS.c.approver)
+
+
+def vouchers(db: Session, ids: list[str]) -> dict[str, set[str]]:
+    """Everyone up the approvals of each of these accounts (themselves left out)."""
+    found: dict[str, set[str]] = {}
+    if not ids:
+        return found
+    for account, approver in db.execute(_VOUCHERS, {"ids": ids}):
+        if approver != account:
+            found.setdefault(account, set()).add(approver)
+    return found
 
 
 def _chains_statement() -> Select[tuple[str, str, bool]]:
@@ -126,10 +190,37 @@ _CHAINS = _chains_statement()
 _SUBJECT_HASHES = select(CaseSubject.directory_hash).where(
     CaseSubject.case_id == bindparam("case"), CaseSubject.directory_hash.is_not(None)
 )
-_EXCLUSIONS = select(CaseExclusion.staff_id, CaseExclusion.reason).where(
-    CaseExclusion.case_id == bindparam("case"),
-    CaseExclusion.staff_id.in_(bindparam("ids", expanding=True)),
+APPROVER = "approver"
+# One statement, so routing a new case to its team reads no more than before: the case's
+# exclusions of these people (staff, reason, NULL); as "approver", those of anyone up their
+# approvals (account, "approver", NULL); and who those approvers are (account, NULL, approver).
+_EXCLUSIONS = union_all(
+    select(CaseExclusion.staff_id, CaseExclusion.reason, literal(None, String)).where(
+        CaseExclusion.case_id == bindparam("case"),
+        CaseExclusion.staff_id.in_(bindparam("ids", expanding=True)),
+    ),
+    select(_APPROVERS.c.account, literal(APPROVER, String), literal(None, String))
+    .join(CaseExclusion, CaseExclusion.staff_id == _APPROVERS.c.approver)
+    .where(CaseExclusion.case_id == bindparam("case")),
+    select(_APPROVERS.c.account, literal(None, String), _APPROVERS.c.approver),
 )
+
+
+def _exclusions(
+    db: Session, case: Case, ids: list[str]
+) -> tuple[dict[str, str], dict[str, set[str]]]:
+    """Why the case keeps each of these people away (their own reason before an approver's),
+    and everyone up each one's approvals."""
+    reasons: dict[str, str] = {}
+    vouched: dict[str, set[str]] = {}
+    for staff_id, reason, approver in db.execute(_EXCLUSIONS, {"case": case.id, "ids": ids}):
+        if approver is not None:
+            if approver != staff_id:
+                vouched.setdefault(staff_id, set()).add(approver)
+        elif reasons.get(staff_id) in (None, APPROVER):
+            # Several reasons may exclude one person; any one is enough, their own first.
+            reasons[staff_id] = reason
+    return reasons, vouched
 
 
 def _subject_hashes(db: Session, case: Case) -> set[str]:
@@ -169,7 +260,7 @@ def conflict_hashes(db: Session, staff: StaffAccount) -> set[str]:
     Hashed in the application under the server secret, so the database never holds a
     hash beside a directory id (docs/access.md, "A stolen database").
     """
-    return set(_chains(db, [staff])[staff.id].below)
+    return set(_chains(db, [staff])[staff.id].conflicts)
 
 
 def _session(staff: StaffAccount, db: Session | None) -> Session:
@@ -206,9 +297,11 @@ def allowed_condition(staff: StaffAccount, db: Session | None = None) -> ColumnE
     """may_see as a WHERE clause on Case, without asking for a key: who *could* be given it."""
     if not staff.active or not (staff.role_names & POLICY_ROLES):
         return literal(False)
-    excluded = exists().where(CaseExclusion.case_id == Case.id, CaseExclusion.staff_id == staff.id)
     session = _session(staff, db)
-    hashes = conflict_hashes(session, staff)
+    vouched = vouchers(session, [staff.id])
+    people = [staff.id, *sorted(vouched.get(staff.id, ()))]
+    excluded = exists().where(CaseExclusion.case_id == Case.id, CaseExclusion.staff_id.in_(people))
+    hashes = set(_chains(session, [staff], vouched)[staff.id].conflicts)
     if not hashes:
         return ~excluded
     conflicted = exists().where(CaseSubject.case_id == Case.id, _subject_among(session, hashes))
@@ -248,14 +341,11 @@ def eligible(db: Session, staff: list[StaffAccount], case: Case) -> list[StaffAc
     if not candidates:
         return []
     ids = {p.id for p in candidates}
-    exclusions: dict[str, str] = {}
-    for staff_id, reason in db.execute(_EXCLUSIONS, {"case": case.id, "ids": sorted(ids)}):
-        # Several reasons may exclude one person; any one of them is enough.
-        exclusions.setdefault(staff_id, reason)
+    exclusions, vouched = _exclusions(db, case, sorted(ids))
     subjects = _subject_hashes(db, case)
     # Everyone's chain in one query (not two per person), and only when the case names
     # someone in the directory at all.
-    chains = _chains(db, candidates) if subjects else {}
+    chains = _chains(db, candidates, vouched) if subjects else {}
     return [
         person
         for person in candidates

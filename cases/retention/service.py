@@ -24,6 +24,7 @@ from cases.clock import Clock, local_day
 from cases.db import Base
 from cases.deadlines import add_months
 from cases.errors import N_, CaseError, Conflict, Invalid, Kind, NotFound
+from cases.notify.models import OutboxMessage
 from cases.org.models import Channel
 from cases.principals import StaffPrincipal
 from cases.reports.models import Attachment, AttachmentChunk, Case, Status
@@ -243,6 +244,12 @@ class RetentionService:
         for table in case_tables():
             self.db.execute(delete(table).where(table.c.case_id == case.id))
         self._clear_rewards(case.id)
+        # The outbox has no case_id column, but its dedupe keys name the case with the hour
+        # of each mail a reporter's filing or message queued ("new_case:<id>:<hour>:<to>"):
+        # kept, they would date the reporter's actions on a deleted case for ever.
+        self.db.execute(
+            delete(OutboxMessage).where(OutboxMessage.dedupe_key.like(f"%:{case.id}:%"))
+        )
         case.content, case.identity, case.record_state = b"", None, None
         case.retention_deleted_on = self.today()
         self.db.flush()
@@ -295,7 +302,13 @@ def case_tables() -> list[Table]:
 
 def touched_tables() -> list[str]:
     """The tables a deletion writes to: what PostgreSQL vacuums afterwards."""
-    extra = ["attachment_chunks", "reward_decisions", "reward_payments", "user_sessions"]
+    extra = [
+        "attachment_chunks",
+        "outbox_messages",
+        "reward_decisions",
+        "reward_payments",
+        "user_sessions",
+    ]
     return sorted({t.name for t in case_tables()} | {"cases", "rewards", *extra})
 
 

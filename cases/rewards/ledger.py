@@ -5,6 +5,14 @@ what anyone wrote. A case reference is shown only to someone the policy lets see
 Finance sees each payment without its case: no case id or reference, no recovered loss,
 no dates of the case's reward decisions; only the payment id, status, amount and its own
 payment (who is paid stays behind the payout key, on the desk).
+
+A reward of a case the access policy keeps a reader away from (it names them, someone below
+them, or excluded them) is not in their ledger at all: no row, no case id, not in the totals.
+Otherwise the accused director who approves rewards would find a row without a reference,
+which is exactly the case about him, with its recovered loss and its dates. Auditors hold
+no policy role and read every reward, as they read every audit entry. A reward of a case
+deleted under retention is for auditors only: its subjects went with it, so the policy could
+no longer keep it from the people it named.
 """
 
 from __future__ import annotations
@@ -18,14 +26,14 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from cases.access.policy import may_see
+from cases.access.policy import allowed_condition, may_see
 from cases.clock import local_day
 from cases.principals import StaffPrincipal
 from cases.reports.models import Case
 from cases.rewards.models import Reward, RewardPayment, RewardStatus
 from cases.spreadsheet import csv_text
 from cases.staff.models import Role
-from cases.staff.roles import LEDGER_ROLES, require_roles
+from cases.staff.roles import LEDGER_ROLES, POLICY_ROLES, require_roles
 
 STATUSES = tuple(RewardStatus)
 COLUMNS = (
@@ -117,6 +125,13 @@ def build_ledger(
     )
     if status in STATUSES:
         stmt = stmt.where(Reward.status == status)
+    if principal.account.role_names & POLICY_ROLES:
+        # The policy's own SQL form: the same rule as the case list and every case URL. A case
+        # deleted under retention has lost the subjects the rule reads, so it would show to
+        # the people it named, reference and all: it is shown to no policy role (auditors only).
+        stmt = stmt.join(Case, Case.id == Reward.case_id).where(
+            allowed_condition(principal.account, db), Case.retention_deleted_on.is_(None)
+        )
     finance = is_finance_view(principal)
     rows = [
         LedgerRow(
@@ -127,6 +142,13 @@ def build_ledger(
         )
         for reward, paid in db.execute(stmt.order_by(Reward.proposed_at.desc(), Reward.id))
     ]
+    if finance:
+        # Nothing of finance's view may follow the proposal: not the order of the rows, nor
+        # the month its totals are counted in. Finance sees its own payments' days, so the
+        # rows go newest payment first (then by payment id) and the totals by payment month;
+        # a reward not paid yet is not in the totals.
+        rows.sort(key=_finance_order)
+        return Ledger(rows, payment_totals(rows, zone), finance)
     return Ledger(rows, month_totals(rows), finance)
 
 
@@ -158,6 +180,26 @@ def ledger_csv(ledger: Ledger, zone: ZoneInfo) -> str:
     header = FINANCE_COLUMNS if ledger.for_finance else COLUMNS
     cells = (r.finance_cells(zone) if ledger.for_finance else r.cells(zone) for r in ledger.rows)
     return csv_text(header, cells)
+
+
+def _finance_order(row: LedgerRow) -> tuple[bool, float, str]:
+    paid = row.payment
+    return (paid is None, -paid.paid_at.timestamp() if paid else 0.0, row.reward.id)
+
+
+def payment_totals(rows: Iterable[LedgerRow], zone: ZoneInfo) -> list[MonthTotal]:
+    """Finance's totals: per month of its own payments and currency, paid rewards only."""
+    totals: dict[tuple[str, str], MonthTotal] = {}
+    for row in rows:
+        if row.payment is None:
+            continue
+        month = local_day(row.payment.paid_at, zone).strftime("%Y-%m")
+        total = totals.setdefault(
+            (month, row.payment.currency), MonthTotal(month, row.payment.currency)
+        )
+        total.counts[row.reward.status] += 1
+        total.sums[row.reward.status] += row.payment.amount_minor
+    return [totals[k] for k in sorted(totals, reverse=True)]
 
 
 def _day(value: date | None) -> str:
