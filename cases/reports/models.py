@@ -113,6 +113,10 @@ class Case(Base):
     # The (local) day the case was last closed; None while it is open or after a reopen.
     # Retention counts its months from here (cases/retention).
     closed_on: Mapped[date | None] = mapped_column(Date)
+    # The channel's retention period (months) when the case was last closed. A case is kept
+    # for the longer of this and the channel's period now: an admin who shortens the period
+    # later cannot delete what was closed under the longer one (cases/retention).
+    retention_months: Mapped[int | None] = mapped_column(Integer)
     # Set when the retention job shredded the case: this row is then a tombstone of clear
     # metadata only (docs/retention.md); nothing sealed and no key of it remains.
     retention_deleted_on: Mapped[date | None] = mapped_column(Date, index=True)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Table, delete, exists, func, select, update
+from sqlalchemy import ColumnElement, Table, delete, exists, func, or_, select, update
 from sqlalchemy.orm import Session
 
 import cases.models  # noqa: F401 (every table in the metadata, so case_tables() misses none)
@@ -72,11 +72,18 @@ class Schedule:
         return self.hold_reason is not None
 
 
+def kept_months(case: Case, months: int) -> int:
+    """How long a closed case is kept: the longer of the channel's period now (`months`) and
+    the one in force when it closed. Shortening a channel's period applies to cases closed
+    from then on: an admin who cuts it to one month deletes nothing closed before."""
+    return max(months, case.retention_months or 0)
+
+
 def deletes_on(case: Case, months: int) -> date | None:
     """The day a closed case is deleted (calendar months after closing); None while open."""
     if case.status != Status.CLOSED or case.closed_on is None:
         return None
-    return add_months(case.closed_on, months)
+    return add_months(case.closed_on, kept_months(case, months))
 
 
 def retention_periods(db: Session) -> list[tuple[Channel, int]]:
@@ -101,7 +108,7 @@ class RetentionService:
         """Clear metadata only; callers have already decided the viewer may see the case."""
         months = self._months(case.channel_id)
         return Schedule(
-            months,
+            kept_months(case, months) if case.closed_on is not None else months,
             None if case.hold_reason else deletes_on(case, months),
             case.hold_reason,
             case.hold_at,
@@ -203,30 +210,58 @@ class RetentionService:
         today = self.today()
         due: list[Case] = []
         for channel in self.db.scalars(select(Channel).order_by(Channel.id)):
-            # A coarse bound in SQL (calendar months clamp the day), the exact rule in Python.
-            latest = add_months(today, -channel.retention_months) + timedelta(days=3)
-            stmt = (
-                select(Case)
+            current = channel.retention_months
+            # Cases closed under a longer period than today's keep it: each such period is
+            # scanned with its own bound (there are rarely any).
+            longer = self.db.scalars(
+                select(Case.retention_months)
+                .distinct()
                 .where(
                     Case.channel_id == channel.id,
                     Case.status == Status.CLOSED,
-                    Case.closed_on <= latest,
-                    Case.retention_deleted_on.is_(None),
-                    Case.hold_reason.is_(None),
-                    # A reward still on its way to the reporter waits: deleting would take
-                    # the payout details finance needs to pay it.
-                    ~exists().where(Reward.case_id == Case.id, Reward.status.in_(UNSETTLED)),
+                    Case.retention_months > current,
                 )
-                .order_by(Case.closed_on, Case.id)
-                .limit(limit)
-                .with_for_update()
-            )
-            due += [
-                case
-                for case in self.db.scalars(stmt)
-                if (day := deletes_on(case, channel.retention_months)) is not None and day <= today
+            ).all()
+            groups: list[tuple[int, ColumnElement[bool]]] = [
+                (current, or_(Case.retention_months.is_(None), Case.retention_months <= current))
             ]
+            groups += [(m, Case.retention_months == m) for m in sorted(m for m in longer if m)]
+            for months, kept_for in groups:
+                due += self._due_under(channel, months, kept_for, today, limit)
         return due[:limit]
+
+    def _due_under(
+        self,
+        channel: Channel,
+        months: int,
+        kept_for: ColumnElement[bool],
+        today: date,
+        limit: int,
+    ) -> list[Case]:
+        # A coarse bound in SQL (calendar months clamp the day), the exact rule in Python.
+        latest = add_months(today, -months) + timedelta(days=3)
+        stmt = (
+            select(Case)
+            .where(
+                Case.channel_id == channel.id,
+                Case.status == Status.CLOSED,
+                Case.closed_on <= latest,
+                kept_for,
+                Case.retention_deleted_on.is_(None),
+                Case.hold_reason.is_(None),
+                # A reward still on its way to the reporter waits: deleting would take
+                # the payout details finance needs to pay it.
+                ~exists().where(Reward.case_id == Case.id, Reward.status.in_(UNSETTLED)),
+            )
+            .order_by(Case.closed_on, Case.id)
+            .limit(limit)
+            .with_for_update()
+        )
+        return [
+            case
+            for case in self.db.scalars(stmt)
+            if (day := deletes_on(case, channel.retention_months)) is not None and day <= today
+        ]
 
     def run(self, limit: int = BATCH) -> int:
         """Delete up to `limit` expired cases (the next round takes the rest); returns how many."""

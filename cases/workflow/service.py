@@ -103,5 +103,8 @@ class WorkflowService:
             case.concluded_on = None
         # Retention counts from the last closing; a reopened case is no longer on its way out.
         case.closed_on = today if target == Status.CLOSED else None
+        # The period in force when it closed stays the least it is kept (cases/retention).
+        closing = self.db.get(Channel, case.channel_id) if target == Status.CLOSED else None
+        case.retention_months = closing.retention_months if closing is not None else None
         case.status = target
         case.due_on = due_on(case)
