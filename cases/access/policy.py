@@ -106,9 +106,11 @@ def _chains(
 ) -> dict[str, Chain]:
     """Each person's Chain, for any number of people in one recursive query.
 
-    A person's own entries are those with their e-mail or (when they have one) their
-    employee id; below them is everyone whose manager chain leads to one of those, at any
-    depth. UNION (not UNION ALL) makes the recursion stop on a cyclic management chain.
+    A person's own entries are every entry they have been linked to (by e-mail, or by the
+    employee id they carry); below them is everyone who has ever reported to one of those,
+    at any depth (chains.py reads the directory's history, migration 0025, so a directory
+    change never lifts an exclusion). UNION (not UNION ALL) makes the recursion stop on a
+    cyclic management chain.
     Hashed here under the server secret: the database never holds a hash beside an id.
     """
     ids = sorted({person.id for person in staff})
