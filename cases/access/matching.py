@@ -214,13 +214,7 @@ class Matcher:
         and takes the case from whoever they exclude, in the transaction that shows the message
         to staff. Before that hour nothing changes, so no one watching their access learns the
         minute the reporter wrote. Returns how many people it holds."""
-        self._recorded |= set(
-            self.db.scalars(
-                select(CaseSubject.directory_hash).where(
-                    CaseSubject.case_id == case.id, CaseSubject.directory_hash.is_not(None)
-                )
-            )
-        )
+        self._recorded |= self._named(case.id)
         subjects, keys = self._mention_rows(case, case_key, lambda: text)
         if subjects:
             self.db.add(
@@ -239,12 +233,7 @@ class Matcher:
         So a person who joined the scan set after filing (a new investigator, the manager of
         a rep named in the text who got an account since) is found before they get the key;
         the caller asks the policy again afterwards. Returns how many it added."""
-        named = self.db.execute(
-            select(CaseSubject.directory_hash, CaseSubject.rejected_hash).where(
-                CaseSubject.case_id == case.id
-            )
-        ).all()
-        self._recorded |= {h for row in named for h in row if h is not None}
+        self._recorded |= self._named(case.id, rejected=True)
 
         def written() -> str:
             messages = self.db.execute(
@@ -266,6 +255,15 @@ class Matcher:
             self.db.execute(_INSERT_SUBJECT, subjects)
             self.db.execute(_INSERT_SUBJECT_KEY, keys)
         return len(subjects)
+
+    def _named(self, case_id: str, *, rejected: bool = False) -> set[str]:
+        """The person hashes this case names now (and, with `rejected`, those it rejected)."""
+        rows = self.db.execute(
+            select(CaseSubject.directory_hash, CaseSubject.rejected_hash).where(
+                CaseSubject.case_id == case_id
+            )
+        ).all()
+        return {h for active, dropped in rows for h in (active, dropped if rejected else None) if h}
 
     def _mention_rows(
         self, case: Case, case_key: bytes, text: Callable[[], str]
@@ -306,13 +304,7 @@ class Matcher:
         """Store a held message's candidates (those the case does not name already) and drop
         the hold."""
         rows = json.loads(held.rows)
-        named = set(
-            self.db.scalars(
-                select(CaseSubject.directory_hash).where(
-                    CaseSubject.case_id == held.case_id, CaseSubject.directory_hash.is_not(None)
-                )
-            )
-        )
+        named = self._named(held.case_id)
         subjects = [_stored(s) for s in rows["subjects"] if s["directory_hash"] not in named]
         groups = {s["group_id"] for s in subjects}
         keys = [k for k in rows["keys"] if k["group_id"] in groups]
