@@ -34,17 +34,22 @@ def chain_tree() -> CTE:
     return heads.union(below)
 
 
-def _chain_entries_statement() -> Select[str, str, str]:
+def _chain_entries_statement() -> Select[str, str, str, str]:
     tree = chain_tree()
     return (
-        select(DirectoryEntry.employee_id, DirectoryEntry.name, DirectoryEntry.aliases)
+        select(
+            DirectoryEntry.employee_id,
+            DirectoryEntry.name,
+            DirectoryEntry.aliases,
+            DirectoryEntry.email,
+        )
         .where(DirectoryEntry.employee_id.in_(select(tree.c.employee_id)))
         .order_by(DirectoryEntry.employee_id)
     )
 
 
 # The directory people in the chains of the accounts `ids` (their own entries and everyone
-# below them), with their names: who a report's text is scanned for (mentions.py).
+# below them), with their names and e-mails: who a report's text is scanned for (mentions.py).
 CHAIN_ENTRIES = _chain_entries_statement()
 
 __all__ = ["CHAIN_ENTRIES", "chain_tree"]

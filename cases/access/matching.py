@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,10 +19,12 @@ from sqlalchemy import and_, bindparam, delete, insert, or_, select
 from sqlalchemy.orm import Session
 
 import crypto
-from cases.access.mentions import report_text, scan_set
+from cases.access.mentions import file_names, report_text, scan_set
 from cases.access.models import CaseSubjectKey, DirectoryKey
 from cases.access.names import (
+    EMAIL_PREFIX,
     EXACT_KINDS,
+    ID_PREFIX,
     account_keys,
     entry_keys,
     id_hash,
@@ -196,13 +198,21 @@ class Matcher:
         self._store_keys(case.id, group, name, employee_id, email)
         return sum(1 for _, unsure in rows.values() if unsure)
 
-    def record_mentions(self, case: Case, case_key: bytes) -> int:
+    def record_mentions(
+        self, case: Case, case_key: bytes, attachment_ids: Sequence[str] = ()
+    ) -> int:
         """Store each person of the scan set the report's text names as a candidate of kind
         "text" (cases/access/mentions.py; the text opened from the case's sealed content at
-        filing): a row per person, sealed with the words found, and the keyed hashes of those
-        words' forms, like a typed person's. Everyone it finds waits for confirmation; someone
-        the typed fields already matched is not added again. Returns how many it added."""
-        subjects, keys = self._mention_rows(case, case_key, lambda: report_text(case, case_key))
+        filing, and the names of the files filed with it, `attachment_ids`): a row per
+        person, sealed with the words found, and the keyed hashes of those words' forms, like
+        a typed person's. Everyone it finds waits for confirmation; someone the typed fields
+        already matched is not added again. Returns how many it added."""
+
+        def written() -> str:
+            names = file_names(self.db, case, case_key, attachment_ids)
+            return "\n".join([report_text(case, case_key), names])
+
+        subjects, keys = self._mention_rows(case, case_key, written)
         if subjects:
             self.db.execute(_INSERT_SUBJECT, subjects)
             self.db.execute(_INSERT_SUBJECT_KEY, keys)
@@ -248,7 +258,8 @@ class Matcher:
                 .order_by(CaseItem.seq)
             ).all()
             bodies = [open_text(case_key, case.id, MESSAGE, i, body) for i, body in messages]
-            return "\n".join([report_text(case, case_key), *bodies])
+            files = file_names(self.db, case, case_key)
+            return "\n".join([report_text(case, case_key), *bodies, files])
 
         subjects, keys = self._mention_rows(case, case_key, written)
         if subjects:
@@ -280,7 +291,8 @@ class Matcher:
                 continue
             self._recorded |= hashes
             group = new_id()
-            typed = {"name": written, "employee_id": "", "email": ""}
+            forms = scans.forms_of(written)
+            typed = _typed_as(written, forms)
             for directory_hash in sorted(hashes):
                 item_id = new_id()
                 subjects.append(
@@ -296,7 +308,7 @@ class Matcher:
                 )
             keys += [
                 {"case_id": case.id, "group_id": group, "key_hash": self._key_hash(f), "kind": TEXT}
-                for f in sorted(scans.forms_of(written))
+                for f in sorted(forms)
             ]
         return subjects, keys
 
@@ -462,6 +474,17 @@ def open_subject(case: Case, case_key: bytes, row: CaseSubject) -> dict[str, str
     """What was typed about a subject, from a row of a case whose key the caller holds."""
     value = open_json(case_key, case.id, SUBJECT, row.id, row.sealed)
     return {k: str(v) for k, v in value.items()}
+
+
+def _typed_as(written: str, forms: set[str]) -> dict[str, str]:
+    """A text find sealed as a typed person: an id or e-mail found as such in its own field,
+    a name as the name (what an investigator sees when asked to confirm it)."""
+    typed = {"name": written, "employee_id": "", "email": ""}
+    if forms and all(f.startswith(EMAIL_PREFIX) for f in forms):
+        typed.update(name="", email=written)
+    elif forms and all(f.startswith((ID_PREFIX, EMAIL_PREFIX)) for f in forms):
+        typed.update(name="", employee_id=written)
+    return typed
 
 
 def _portable(row: dict[str, object]) -> dict[str, object]:

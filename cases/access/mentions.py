@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,11 +22,20 @@ from sqlalchemy.orm import Session
 
 from cases.access.chains import CHAIN_ENTRIES
 from cases.access.models import PeopleVersion
-from cases.access.names import is_han, mention_forms, split_aliases, text_mentions
+from cases.access.names import (
+    EMAIL_PREFIX,
+    ID_PREFIX,
+    identifier_forms,
+    is_han,
+    mention_forms,
+    simplified,
+    split_aliases,
+    text_mentions,
+)
 from cases.db import table_of
 from cases.questionnaires.service import CONTENT_KEY
-from cases.reports.models import Case
-from cases.reports.sealing import REPORT, open_json
+from cases.reports.models import Attachment, Case
+from cases.reports.sealing import FILE_META, REPORT, open_json
 from cases.staff.models import DirectoryEntry, StaffAccount, StaffRole
 from cases.staff.roles import POLICY_ROLES
 
@@ -66,16 +75,25 @@ class ScanSet:
     people: Mapping[str, frozenset[Person]]
     words: frozenset[str]
     first_han: re.Pattern[str] | None
+    # Whether any form is an employee id or e-mail (names.identifier_forms).
+    identifiers: bool = False
 
     def find(self, text: str) -> dict[str, frozenset[Person]]:
-        """Each name found in the text, by the words it was found as, with its people."""
-        found = text_mentions(text, self.people, self.words, self.first_han)
+        """Each name, id or e-mail found in the text, by what it was found as, with its
+        people."""
+        found = text_mentions(
+            text, self.people, self.words, self.first_han, identifiers=self.identifiers
+        )
         return {written: self.people[form] for written, form in found.items()}
 
     def forms_of(self, written: str) -> set[str]:
-        """The forms a found text stands for (names.text_mentions' two ways of a Latin run)."""
+        """The forms a found text stands for (names.text_mentions' two ways of a Latin run;
+        a Chinese name written in traditional characters; an id or e-mail)."""
         words = written.split()
-        keys = {written} if len(words) == 1 else {" ".join(sorted(words)), "".join(words)}
+        if len(words) == 1:
+            keys = {written, simplified(written), ID_PREFIX + written, EMAIL_PREFIX + written}
+        else:
+            keys = {" ".join(sorted(words)), "".join(words)}
         return {key for key in keys if key in self.people}
 
 
@@ -101,6 +119,7 @@ def scan_set(db: Session) -> ScanSet:
 def _build(db: Session) -> ScanSet:
     people: dict[str, set[Person]] = {}
     words: set[str] = set()
+    identifiers: set[str] = set()
 
     def add(name: str, person: Person) -> None:
         found = mention_forms(name)
@@ -108,21 +127,31 @@ def _build(db: Session) -> ScanSet:
             people.setdefault(form, set()).add(person)
         words.update(found.words)
 
+    def add_identifiers(employee_id: str, email: str, person: Person) -> None:
+        for form in identifier_forms(employee_id, email):
+            people.setdefault(form, set()).add(person)
+            identifiers.add(form)
+
     accounts = db.execute(_POLICY_ACCOUNTS).all()
     for staff_id, name, email, linked in accounts:
         # As the matcher does: an account the directory knows is that directory person.
         person = ("directory", linked) if linked else ("staff", staff_id)
         add(name or "", person)
         add((email or "").partition("@")[0], person)
+        add_identifiers(linked or "", email or "", person)
     ids = sorted({row.id for row in accounts})
     entries = db.execute(CHAIN_ENTRIES, {"ids": ids}).all() if ids else []
-    for employee_id, name, aliases in entries:
+    for employee_id, name, aliases, email in entries:
         for written in (name, *split_aliases(aliases or "")):
             add(written, ("directory", employee_id))
+        add_identifiers(employee_id, email or "", ("directory", employee_id))
     starts = sorted({form[0] for form in people if is_han(form[0])})
     first_han = re.compile("[" + "".join(map(re.escape, starts)) + "]") if starts else None
     return ScanSet(
-        {form: frozenset(found) for form, found in people.items()}, frozenset(words), first_han
+        {form: frozenset(found) for form, found in people.items()},
+        frozenset(words),
+        first_han,
+        bool(identifiers),
     )
 
 
@@ -133,6 +162,30 @@ def report_text(case: Case, case_key: bytes) -> str:
     written = [content.get(field, "") for field in ("summary", "details", "loss_estimate")]
     answers = (content.get(CONTENT_KEY) or {}).get("answers", {})
     return "\n".join([*written, *_strings(answers)])
+
+
+def file_names(db: Session, case: Case, case_key: bytes, ids: Sequence[str] | None = None) -> str:
+    """The names of a reporter's files of a case, one a line, opened from their sealed
+    metadata: those of `ids` (at filing, before they are linked), else every linked one.
+    Staff see a file's name only when the reporter chose to keep it (else "evidence-1.pdf"),
+    and then "张伟报销单.jpg" names 张伟 as the text would."""
+    stmt = select(Attachment.id, Attachment.meta).where(
+        Attachment.case_id == case.id,
+        Attachment.author == "reporter",
+        Attachment.complete.is_(True),
+        Attachment.meta.is_not(None),
+    )
+    if ids is None:
+        stmt = stmt.where(Attachment.linked.is_(True))
+    elif not ids:
+        return ""
+    else:
+        stmt = stmt.where(Attachment.id.in_(sorted(ids)))
+    names = []
+    for attachment_id, meta in db.execute(stmt.order_by(Attachment.id)).all():
+        opened = open_json(case_key, case.id, FILE_META, attachment_id, meta)
+        names.append(str(opened.get("name", "")))
+    return "\n".join(names)
 
 
 def _strings(value: Any) -> Iterator[str]:

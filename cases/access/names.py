@@ -17,6 +17,7 @@ import re
 import unicodedata
 from collections.abc import Container
 from dataclasses import dataclass, field
+from importlib import resources
 
 from pypinyin import Style, pinyin
 
@@ -73,6 +74,26 @@ def account_keys(name: str, email: str) -> tuple[tuple[str, str], ...]:
         keys.update(name_keys(name))
     keys.update(_identifier_keys(email) if "@" in email else {})
     return tuple(sorted(keys.items()))
+
+
+@functools.cache
+def _traditional_to_simplified() -> dict[int, str]:
+    """OpenCC's table of traditional characters with their simplified form (its first choice
+    where it gives several: 於 as 于), one character for one, so positions in a text hold."""
+    table: dict[int, str] = {}
+    data = resources.files("opencc").joinpath("dictionary", "TSCharacters.txt")
+    for line in data.read_text(encoding="utf-8").splitlines():
+        source, _, targets = line.partition("\t")
+        target = targets.split(" ")[0]
+        if len(source) == 1 and len(target) == 1 and source != target:
+            table[ord(source)] = target
+    return table
+
+
+def simplified(text: str) -> str:
+    """The text with every traditional Chinese character written simplified (張偉 → 张伟);
+    everything else as it was, character for character."""
+    return text.translate(_traditional_to_simplified())
 
 
 def is_han(char: str) -> bool:
@@ -194,7 +215,8 @@ class MentionForms:
 
 @functools.lru_cache(maxsize=65536)
 def mention_forms(name: str) -> MentionForms:
-    """The forms of a name in free text: its Chinese characters as written (2 to 4 of them);
+    """The forms of a name in free text: its Chinese characters as written (2 to 4 of them)
+    and simplified (a text in either script is also read simplified, text_mentions);
     two or more Latin words, in any order, sorted or run together; the pinyin of the Chinese
     run together, family name first or last. A single Latin word is no form: "Zhang" or "Mr
     Zhang" is nobody. Remembered: a pure function of the name (a directory rebuild after one
@@ -204,7 +226,7 @@ def mention_forms(name: str) -> MentionForms:
     forms: set[str] = set()
     words: set[str] = set()
     if 2 <= len(joined) <= 4:
-        forms.add(joined)
+        forms |= {joined, simplified(joined)}
         forms |= _pinyin(joined)
         for syllables in _readings(joined):
             for start, end in itertools.combinations(range(len(syllables) + 1), 2):
@@ -222,10 +244,41 @@ _LATIN_WORD = re.compile(
 )
 # Chinese characters NFKC maps to others (the CJK compatibility ideographs).
 _COMPATIBILITY_HAN = re.compile("[\uf900-\ufaff\U0002f800-\U0002fa1f]")
+# An employee id as written in a text: letters and digits (full-width too), joined by - _ . /
+_ALNUM = "0-9A-Za-z\uff10-\uff19\uff21-\uff3a\uff41-\uff5a"
+_ID_TOKEN = re.compile(f"[{_ALNUM}]+(?:[-_./][{_ALNUM}]+)*")
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+# A run-together name of one written word ("zhangwei") counts from this length, or when its
+# case shows the parts ("ZhangWei", "LiKe"): "like" or "make" is a word, not Li Ke or Ma Ke.
+RUN_TOGETHER_LETTERS = 6
+
+
+def identifier_forms(employee_id: str, email: str) -> set[str]:
+    """The forms of an employee id and an e-mail in free text (the keys entry_keys gives them).
+    An id is looked for when it is at least 4 characters long or mixes letters and digits:
+    "7" or "100" in a text is a number far more often than a colleague."""
+    forms: set[str] = set()
+    ident = identifier(employee_id)
+    has_letter = any(c.isalpha() for c in ident)
+    if len(ident) >= 4 or (has_letter and any(c.isdigit() for c in ident)):
+        forms.add(ID_PREFIX + ident)
+    if "@" in email:
+        forms.add(EMAIL_PREFIX + identifier(email))
+    return forms
+
+
+def _run_together(written: str, word: str) -> bool:
+    tail = written[1:]
+    return len(word) >= RUN_TOGETHER_LETTERS or (tail != tail.lower() and tail != tail.upper())
 
 
 def text_mentions(
-    text: str, forms: Container[str], words: Container[str], first_han: re.Pattern[str] | None
+    text: str,
+    forms: Container[str],
+    words: Container[str],
+    first_han: re.Pattern[str] | None,
+    *,
+    identifiers: bool = False,
 ) -> dict[str, str]:
     """The forms (mention_forms) found in a free text, each by the words it was found as.
 
@@ -233,22 +286,31 @@ def text_mentions(
     piece rather than as a whole (NFKC of a whole long text costs more than the scan).
     Chinese is looked up only where a character starts some form (`first_han`, a character
     class), 4, 3 then 2 characters from there, the longest found kept (张伟强 before 张伟);
-    Latin only over runs of words that are parts of some form (`words`), 2 or 3 neighbouring
-    words at a time, as the words sorted and as run together, like the names within what
-    was typed (_within)."""
+    Chinese is read as written and, where it holds traditional characters, simplified too
+    (a name found so is kept as written). Latin only over runs of words that are parts of
+    some form (`words`), 2 or 3 neighbouring words at a time, as the words sorted and as run
+    together, like the names within what was typed (_within); a single word that is a name
+    run together counts when it is long enough or its case shows the parts (_run_together).
+    With `identifiers`, every e-mail and id-like token is looked up too, as the ID_PREFIX
+    and EMAIL_PREFIX forms identifier_forms makes (found as the identifier, folded)."""
     found: dict[str, str] = {}
     if first_han is not None:
         han = _COMPATIBILITY_HAN.sub(lambda m: fold(m.group()), text)
-        for start in first_han.finditer(han):
-            at = start.start()
-            for size in (4, 3, 2):
-                piece = han[at : at + size]
-                if piece in forms:
-                    found[piece] = piece
-                    break
+        _han_mentions(han, han, forms, first_han, found)
+        plain = simplified(han)
+        if plain != han:
+            _han_mentions(han, plain, forms, first_han, found)
+    if identifiers:
+        for token in (*_EMAIL.findall(text), *_ID_TOKEN.findall(text)):
+            ident = identifier(token)
+            for key in (EMAIL_PREFIX + ident, ID_PREFIX + ident):
+                if key in forms:
+                    found[ident] = key
     run: list[str] = []
     for written in _LATIN_WORD.findall(text):
         word = written.lower() if written.isascii() else _without_marks(fold(written))
+        if word in forms and _run_together(written, word):
+            found[word] = word
         if word in words:
             run.append(word)
             continue
@@ -258,6 +320,24 @@ def text_mentions(
     if len(run) > 1:
         _latin_mentions(run, forms, found)
     return found
+
+
+def _han_mentions(
+    written: str,
+    lookup: str,
+    forms: Container[str],
+    first_han: re.Pattern[str],
+    found: dict[str, str],
+) -> None:
+    """Names in `lookup` (the text, or the text simplified: the same length, character for
+    character), each kept as `written` has it, 4, 3 then 2 characters, the longest first."""
+    for start in first_han.finditer(lookup):
+        at = start.start()
+        for size in (4, 3, 2):
+            piece = lookup[at : at + size]
+            if piece in forms:
+                found[written[at : at + size]] = piece
+                break
 
 
 def _latin_mentions(run: list[str], forms: Container[str], found: dict[str, str]) -> None:
@@ -330,9 +410,11 @@ __all__ = [
     "fold",
     "id_hash",
     "identifier",
+    "identifier_forms",
     "is_han",
     "mention_forms",
     "name_keys",
+    "simplified",
     "split_aliases",
     "staff_hash",
     "text_mentions",

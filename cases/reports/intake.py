@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -283,7 +283,7 @@ class IntakeService:
     ) -> Case:
         identity = self._sealed_identity(draft.case_id, sub.identity)
         case = self._case(sub, draft, channel, category, receipt_id, identity)
-        self.record_subjects(case, draft.case_key, sub.subjects)
+        self.record_subjects(case, draft.case_key, sub.subjects, attachment_ids=sub.attachment_ids)
         exclusions = {(staff_id, "reporter") for staff_id in sub.exclude}
         if inherit is not None:
             # A complaint about retaliation never reaches anyone its origin kept away.
@@ -413,17 +413,19 @@ class IntakeService:
         subjects: list[SubjectInput],
         *,
         scan_text: bool = True,
+        attachment_ids: Sequence[str] = (),
     ) -> int:
         """Seal each named person and store the keyed hash of every directory candidate
         (cases/access/matching.py); at filing (`scan_text`), also everyone who could read the
-        case whom the report's text names (cases/access/mentions.py). Returns how many
-        candidates wait for confirmation."""
+        case whom the report's text or the names of the files filed with it
+        (`attachment_ids`) name (cases/access/mentions.py). Returns how many candidates wait
+        for confirmation."""
         matcher = Matcher(self.db, self.config.server_secret)
         unsure = sum(
             matcher.record(case, case_key, s.name, s.employee_id, s.email) for s in subjects
         )
         if scan_text:
-            unsure += matcher.record_mentions(case, case_key)
+            unsure += matcher.record_mentions(case, case_key, attachment_ids)
         return unsure
 
     def _distribute(

@@ -3,12 +3,13 @@ on the case and no key; a colleague sees the candidate, labelled, on the access 
 
 from __future__ import annotations
 
+import io
 from typing import Any
 
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import sessionmaker
-from support.reporter_http import login
+from support.reporter_http import fields, form_tokens, login
 from support.staff_http import app_world, bearer, log_in
 from support.staff_world import Person
 
@@ -48,12 +49,20 @@ def _holds_key(app_db: sessionmaker[Any], person: Person, case_id: str) -> bool:
 
 @pytest.mark.parametrize(
     "details",
-    ["销售总监张伟让我把订单转给另一家公司。", "last week wei zhang told me to move the order."],
+    [
+        "销售总监张伟让我把订单转给另一家公司。",
+        "last week wei zhang told me to move the order.",
+        # Traditional characters, a name run together, the account's e-mail.
+        "銷售總監張偉讓我把訂單轉給另一家公司。",
+        "ZhangWei told me to move the order.",
+        "the order was moved after ZW@corp.example approved it.",
+    ],
 )
 def test_an_account_named_only_in_the_details_gets_404_and_no_key(
     client: Any, app_db: sessionmaker[Any], world: dict[str, Any], details: str
 ) -> None:
-    """张伟, named inside a title or as "wei zhang", cannot open the case on the API or the page."""
+    """张伟, named inside a title, as "wei zhang", in traditional characters, run together or
+    by his e-mail, cannot open the case on the API or the page."""
     case_id = _file(client, app_db, world["ids"], details)
     headers = bearer(client, world["zhang"], world["clock"])
 
@@ -126,3 +135,30 @@ def _filed_receipt(client: Any, app_db: sessionmaker[Any], ids: dict[str, str]) 
     with unit_of_work(app_db) as db:
         (case_id,) = set(db.scalars(select(Case.id))) - before
     return case_id, str(answer.json()["receipt"])
+
+
+def test_a_file_named_after_an_investigator_keeps_the_case_from_him(
+    client: Any, app_db: sessionmaker[Any], world: dict[str, Any]
+) -> None:
+    """A report whose words name nobody, filed on the form with "张伟报销单.txt", its name
+    kept for staff: 张伟 gets 404 and no key; the neutral investigator holds it."""
+    with unit_of_work(app_db) as db:
+        before = set(db.scalars(select(Case.id)))
+    form = {
+        **fields(world["ids"], form_tokens(client)),
+        "details": "订单被转走了，见附件。",
+        "subject_name": [""],
+        "subject_id": [""],
+        "keep_names": "yes",
+    }
+    files = [("files", ("张伟报销单.txt", io.BytesIO(b"expense claims"), "text/plain"))]
+
+    answer = client.post("/report", data=form, files=files, follow_redirects=False)
+    with unit_of_work(app_db) as db:
+        (case_id,) = set(db.scalars(select(Case.id))) - before
+    headers = bearer(client, world["zhang"], world["clock"])
+
+    assert answer.status_code == 303
+    assert client.get(f"/api/v1/cases/{case_id}", headers=headers).status_code == 404
+    assert not _holds_key(app_db, world["zhang"], case_id)
+    assert _holds_key(app_db, world["ana"], case_id)
