@@ -34,7 +34,7 @@ def chain_tree() -> CTE:
     return heads.union(below)
 
 
-def _chain_entries_statement() -> Select[str, str, str, str]:
+def _chain_entries_statement() -> Select[str, str, str, str | None]:
     tree = chain_tree()
     return (
         select(

@@ -75,15 +75,14 @@ class ScanSet:
     people: Mapping[str, frozenset[Person]]
     words: frozenset[str]
     first_han: re.Pattern[str] | None
-    # Whether any form is an employee id or e-mail (names.identifier_forms).
-    identifiers: bool = False
+    # The employee ids and the e-mails looked for, folded (names.identifier_forms, no prefix).
+    ids: frozenset[str] = frozenset()
+    emails: frozenset[str] = frozenset()
 
     def find(self, text: str) -> dict[str, frozenset[Person]]:
         """Each name, id or e-mail found in the text, by what it was found as, with its
         people."""
-        found = text_mentions(
-            text, self.people, self.words, self.first_han, identifiers=self.identifiers
-        )
+        found = text_mentions(text, self.people, self.words, self.first_han, self.ids, self.emails)
         return {written: self.people[form] for written, form in found.items()}
 
     def forms_of(self, written: str) -> set[str]:
@@ -119,7 +118,8 @@ def scan_set(db: Session) -> ScanSet:
 def _build(db: Session) -> ScanSet:
     people: dict[str, set[Person]] = {}
     words: set[str] = set()
-    identifiers: set[str] = set()
+    looked_ids: set[str] = set()
+    looked_emails: set[str] = set()
 
     def add(name: str, person: Person) -> None:
         found = mention_forms(name)
@@ -130,7 +130,8 @@ def _build(db: Session) -> ScanSet:
     def add_identifiers(employee_id: str, email: str, person: Person) -> None:
         for form in identifier_forms(employee_id, email):
             people.setdefault(form, set()).add(person)
-            identifiers.add(form)
+            kind, _, ident = form.partition(":")
+            (looked_emails if kind == EMAIL_PREFIX[:-1] else looked_ids).add(ident)
 
     accounts = db.execute(_POLICY_ACCOUNTS).all()
     for staff_id, name, email, linked in accounts:
@@ -151,7 +152,8 @@ def _build(db: Session) -> ScanSet:
         {form: frozenset(found) for form, found in people.items()},
         frozenset(words),
         first_han,
-        bool(identifiers),
+        frozenset(looked_ids),
+        frozenset(looked_emails),
     )
 
 
@@ -183,6 +185,7 @@ def file_names(db: Session, case: Case, case_key: bytes, ids: Sequence[str] | No
         stmt = stmt.where(Attachment.id.in_(sorted(ids)))
     names = []
     for attachment_id, meta in db.execute(stmt.order_by(Attachment.id)).all():
+        assert meta is not None  # the statement takes complete files only
         opened = open_json(case_key, case.id, FILE_META, attachment_id, meta)
         names.append(str(opened.get("name", "")))
     return "\n".join(names)

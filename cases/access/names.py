@@ -15,7 +15,7 @@ import functools
 import itertools
 import re
 import unicodedata
-from collections.abc import Container
+from collections.abc import Collection, Container
 from dataclasses import dataclass, field
 from importlib import resources
 
@@ -277,8 +277,8 @@ def text_mentions(
     forms: Container[str],
     words: Container[str],
     first_han: re.Pattern[str] | None,
-    *,
-    identifiers: bool = False,
+    ids: Collection[str] = (),
+    emails: Collection[str] = (),
 ) -> dict[str, str]:
     """The forms (mention_forms) found in a free text, each by the words it was found as.
 
@@ -291,8 +291,9 @@ def text_mentions(
     some form (`words`), 2 or 3 neighbouring words at a time, as the words sorted and as run
     together, like the names within what was typed (_within); a single word that is a name
     run together counts when it is long enough or its case shows the parts (_run_together).
-    With `identifiers`, every e-mail and id-like token is looked up too, as the ID_PREFIX
-    and EMAIL_PREFIX forms identifier_forms makes (found as the identifier, folded)."""
+    `ids` and `emails` are the employee ids and e-mails looked for, folded (identifier_forms
+    without their prefix): every id-like token and e-mail of the text is looked up among
+    them, found as the identifier with its form (ID_PREFIX or EMAIL_PREFIX before it)."""
     found: dict[str, str] = {}
     if first_han is not None:
         han = _COMPATIBILITY_HAN.sub(lambda m: fold(m.group()), text)
@@ -300,12 +301,8 @@ def text_mentions(
         plain = simplified(han)
         if plain != han:
             _han_mentions(han, plain, forms, first_han, found)
-    if identifiers:
-        for token in (*_EMAIL.findall(text), *_ID_TOKEN.findall(text)):
-            ident = identifier(token)
-            for key in (EMAIL_PREFIX + ident, ID_PREFIX + ident):
-                if key in forms:
-                    found[ident] = key
+    if ids or emails:
+        _identifier_mentions(text, ids, emails, found)
     run: list[str] = []
     for written in _LATIN_WORD.findall(text):
         word = written.lower() if written.isascii() else _without_marks(fold(written))
@@ -320,6 +317,22 @@ def text_mentions(
     if len(run) > 1:
         _latin_mentions(run, forms, found)
     return found
+
+
+def _identifier_mentions(
+    text: str, ids: Collection[str], emails: Collection[str], found: dict[str, str]
+) -> None:
+    """Id-like tokens of the text among `ids`, e-mails among `emails` (each looked for only
+    when some is). The text is lowered once; only a token outside ASCII (full-width) is
+    folded on its own."""
+    lowered = text.lower()
+    for wanted, pattern, prefix in ((ids, _ID_TOKEN, ID_PREFIX), (emails, _EMAIL, EMAIL_PREFIX)):
+        if not wanted or (prefix == EMAIL_PREFIX and "@" not in lowered):
+            continue
+        for token in pattern.findall(lowered):
+            ident = token if token.isascii() else identifier(token)
+            if ident in wanted:
+                found[ident] = prefix + ident
 
 
 def _han_mentions(

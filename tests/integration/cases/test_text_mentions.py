@@ -97,6 +97,24 @@ def test_the_manager_of_a_rep_named_only_in_the_text_does_not_receive_the_case(
     assert may_see(db_session, world.people["zw@corp.example"].account, case)
 
 
+def test_a_rep_named_by_employee_id_or_traditional_name_keeps_his_director_away(
+    db_session: Session,
+) -> None:
+    """"工号E3" and "李強" (traditional) both name 李强: his director gets no key either way,
+    and the find is stored as what it is (an id in the id field), to confirm or reject."""
+    world = _world(db_session)
+
+    by_id = _file(world, "工号E3的销售收了供应商的回扣。")
+    traditional = _file(world, "李強收了供應商的回扣。")
+
+    _shut_out(db_session, world, by_id, "director@corp.example")
+    _shut_out(db_session, world, traditional, "director@corp.example")
+    assert _candidates(db_session, by_id) == [("text", True)]
+    access = AccessService(db_session, world.clock, AuditLog(db_session, world.clock, SECRET))
+    rows = access.subjects(by_id, _neutral_holds_key(db_session, world, by_id))
+    assert [(r.name, r.employee_id, r.entry_name) for r in rows] == [("", "E3", "李强")]
+
+
 def test_the_loss_estimate_and_summary_are_scanned_too(db_session: Session) -> None:
     """The summary and the loss estimate are the reporter's text as much as the details."""
     world = _world(db_session)

@@ -10,10 +10,12 @@ import pytest
 from cases.access.names import identifier_forms, is_han, mention_forms, simplified, text_mentions
 
 
-def _found(text: str, *names: str, ids: tuple[tuple[str, str], ...] = ()) -> set[str]:
+def _found(text: str, *names: str, people: tuple[tuple[str, str], ...] = ()) -> set[str]:
     forms: set[str] = set()
-    for employee_id, email in ids:
+    for employee_id, email in people:
         forms |= identifier_forms(employee_id, email)
+    ids = {form.partition(":")[2] for form in forms if form.startswith("#id:")}
+    emails = {form.partition(":")[2] for form in forms if form.startswith("#email:")}
     words: set[str] = set()
     for name in names:
         found = mention_forms(name)
@@ -21,7 +23,7 @@ def _found(text: str, *names: str, ids: tuple[tuple[str, str], ...] = ()) -> set
         words |= found.words
     starts = "".join(sorted({form[0] for form in forms if is_han(form[0])}))
     first_han = re.compile(f"[{starts}]") if starts else None
-    return set(text_mentions(text, forms, words, first_han, identifiers=bool(ids)))
+    return set(text_mentions(text, forms, words, first_han, ids, emails))
 
 
 @pytest.mark.parametrize(
@@ -88,7 +90,7 @@ def test_a_traditional_name_is_found_as_written() -> None:
 def test_an_employee_id_or_e_mail_in_a_text_is_found(text: str, expected: set[str]) -> None:
     """Ids and e-mails of the people looked for, as written in a text, in any case or width."""
     people = (("E1234", ""), ("10023", ""), ("", "li.qiang@corp.example"))
-    assert _found(text, ids=people) == expected
+    assert _found(text, people=people) == expected
 
 
 def test_a_short_number_or_another_id_is_nobody() -> None:
@@ -96,4 +98,4 @@ def test_a_short_number_or_another_id_is_nobody() -> None:
     assert identifier_forms("100", "") == set()
     assert identifier_forms("E12", "") == {"#id:e12"}
     people = (("100", ""), ("E1234", ""), ("", "li.qiang@corp.example"))
-    assert _found("100 units to E12345 and qiang@corp.example", ids=people) == set()
+    assert _found("100 units to E12345 and qiang@corp.example", people=people) == set()
