@@ -7,6 +7,7 @@ Stands in for `portal serve` until that command exists: it reads the same enviro
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 
 from starlette.applications import Starlette
 
@@ -23,6 +24,29 @@ TEAM = int(os.environ.get("BENCH_TEAM", "3"))
 
 def app() -> Starlette:
     settings = Settings.from_environ()
+    engine = make_engine(settings.database_url)
+    upgrade(engine)
+    with unit_of_work(session_factory(engine, settings.secret_key.reveal())) as db:
+        staff = StaffService(
+            db,
+            SystemClock(),
+            server_secret=settings.secret_key.reveal(),
+            profile=kdf_profile(settings),
+        )
+        for n in range(TEAM):
+            if staff.by_email(f"investigator{n}@bench.example") is None:
+                staff.create(
+                    f"investigator{n}@bench.example", f"bench pass {n} xyzzy!", ["investigator"]
+                )
+    return create_app(settings, engine=engine)
+
+
+def cheap_app() -> Starlette:
+    """The same app with the cheap "test" key-derivation profile (bench/load/overhead.py):
+    what a report costs the server besides its derivation. Reachable only from the benches:
+    `portal serve` refuses the test profile (Settings.__post_init__)."""
+    os.environ["PORTAL_KDF_PROFILE"] = "owasp"
+    settings = replace(Settings.from_environ(), kdf_profile="test", testing=True)
     engine = make_engine(settings.database_url)
     upgrade(engine)
     with unit_of_work(session_factory(engine, settings.secret_key.reveal())) as db:

@@ -17,7 +17,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from cases.access.chains import CHAIN_ENTRIES
@@ -66,6 +66,21 @@ _POLICY_ACCOUNTS = (
     )
     .where(_ROLES.role.in_(sorted(POLICY_ROLES)))
 )
+
+
+_FILES = table_of(Attachment).c
+# A reporter's complete files of a case (their sealed metadata); built once (docs/architecture.md,
+# "Statements built once").
+_REPORTER_FILES = select(_FILES.id, _FILES.meta).where(
+    _FILES.case_id == bindparam("case_id"),
+    _FILES.author == "reporter",
+    _FILES.complete.is_(True),
+    _FILES.meta.is_not(None),
+)
+_FILES_OF_IDS = _REPORTER_FILES.where(_FILES.id.in_(bindparam("ids", expanding=True))).order_by(
+    _FILES.id
+)
+_LINKED_FILES = _REPORTER_FILES.where(_FILES.linked.is_(True)).order_by(_FILES.id)
 
 
 @dataclass(frozen=True)
@@ -170,22 +185,15 @@ def file_names(db: Session, case: Case, case_key: bytes, ids: Sequence[str] | No
     """The names of a reporter's files of a case, one a line, opened from their sealed
     metadata: those of `ids` (at filing, before they are linked), else every linked one.
     Staff see a file's name only when the reporter chose to keep it (else "evidence-1.pdf"),
-    and then "张伟报销单.jpg" names 张伟 as the text would."""
-    stmt = select(Attachment.id, Attachment.meta).where(
-        Attachment.case_id == case.id,
-        Attachment.author == "reporter",
-        Attachment.complete.is_(True),
-        Attachment.meta.is_not(None),
-    )
+    and then "张伟报销单.jpg" names 张伟 as the text would. No statement for no `ids`."""
     if ids is None:
-        stmt = stmt.where(Attachment.linked.is_(True))
-    elif not ids:
-        return ""
+        rows = db.execute(_LINKED_FILES, {"case_id": case.id}).all()
+    elif ids:
+        rows = db.execute(_FILES_OF_IDS, {"case_id": case.id, "ids": sorted(ids)}).all()
     else:
-        stmt = stmt.where(Attachment.id.in_(sorted(ids)))
+        return ""
     names = []
-    for attachment_id, meta in db.execute(stmt.order_by(Attachment.id)).all():
-        assert meta is not None  # the statement takes complete files only
+    for attachment_id, meta in rows:
         opened = open_json(case_key, case.id, FILE_META, attachment_id, meta)
         names.append(str(opened.get("name", "")))
     return "\n".join(names)
