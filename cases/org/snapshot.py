@@ -2,10 +2,12 @@
 
 Every report reads its channel with its categories, the people it is routed to (the team or
 every investigator, the category's rules, their roles), the custodians of a confidential
-report and the channel's questionnaire. Those change rarely, so a process keeps them as plain
+report, the channel's questionnaire, the recovery key and whether the team's key approvals
+withhold keys. Those change rarely, so a process keeps them as plain
 frozen data, under the `config_version` token they were read with: database triggers replace
 the token with a random one in the transaction of every insert, update or delete of the
-tables behind them (migration `0022_config_version`), whoever writes, a repair typed by hand
+tables behind them (migrations `0022_config_version` and `0029_config_version_keys`),
+whoever writes, a repair typed by hand
 included. Each filing reads the token (one small statement) and uses what is kept under it,
 reading only what is not kept yet (the first report of a channel and category after a
 change), with the same queries as before, in its own transaction.
@@ -31,7 +33,8 @@ from sqlalchemy.orm.attributes import instance_state, set_committed_value
 from sqlalchemy.orm.instrumentation import manager_of_class
 
 from cases.db import Base, table_of
-from cases.org.models import Category, Channel, ConfigVersion
+from cases.keytrust import approvals_withholding, recovery_key_trusted
+from cases.org.models import Category, Channel, ConfigVersion, RecoveryKey
 from cases.org.service import OrgService
 from cases.questionnaires.questions import Questionnaire
 from cases.questionnaires.service import QuestionnaireService
@@ -45,6 +48,7 @@ _VERSION = table_of(ConfigVersion).c
 _TOKEN = select(_VERSION.token).where(_VERSION.id == 1)
 M = TypeVar("M", bound=Base)
 _ACCOUNT_COLUMNS = tuple(c.key for c in table_of(StaffAccount).columns)
+_ACTIVE_RECOVERY = select(RecoveryKey).where(RecoveryKey.active.is_(True))
 
 
 @dataclass(frozen=True)
@@ -81,6 +85,16 @@ class StaffData:
     roles: tuple[str, ...]
 
 
+@dataclass(frozen=True)
+class RecoveryData:
+    """The active recovery key as a wrap needs it, and whether it is to be trusted (its MAC
+    holds under the server secret, and it is the pinned one when a fingerprint is pinned)."""
+
+    id: str
+    public_key: bytes
+    trusted: bool
+
+
 @dataclass
 class _Kept:
     """Everything read under one token; entries are added as filings first need them."""
@@ -88,6 +102,10 @@ class _Kept:
     channels: dict[str, ChannelData | None] = field(default_factory=dict)
     people: dict[tuple[str, ...], tuple[StaffData, ...]] = field(default_factory=dict)
     questionnaires: dict[str, Questionnaire] = field(default_factory=dict)
+    # By (server secret, pinned fingerprint): the trust decision depends on both.
+    recovery: dict[tuple[bytes, str], RecoveryData | None] = field(default_factory=dict)
+    # By (server secret, account ids): those whose key approvals withhold keys.
+    withholding: dict[tuple[bytes, tuple[str, ...]], frozenset[str]] = field(default_factory=dict)
 
 
 _kept: dict[str, _Kept] = {}
@@ -170,6 +188,35 @@ class FilingConfig:
         if channel is None:
             raise LookupError(f"channel {channel_id}")
         return channel
+
+    # --- keys (recovery_keys and key_approvals move the token too: migration 0029) -------------
+
+    def recovery(self, server_secret: bytes, pinned_fingerprint: str) -> RecoveryData | None:
+        """The active recovery key (KeyRing.wrap_for_recovery), None when none is set."""
+        kept = self._kept.recovery
+        key = (server_secret, pinned_fingerprint)
+        if key not in kept:
+            row = self.db.scalars(_ACTIVE_RECOVERY).first()
+            kept[key] = (
+                None
+                if row is None
+                else RecoveryData(
+                    row.id,
+                    row.public_key,
+                    recovery_key_trusted(server_secret, row, pinned_fingerprint),
+                )
+            )
+        return kept[key]
+
+    def withholding(self, server_secret: bytes, staff_ids: list[str]) -> frozenset[str]:
+        """keytrust.approvals_withholding for these accounts (a filing asks it for its team)."""
+        kept = self._kept.withholding
+        key = (server_secret, tuple(sorted(set(staff_ids))))
+        found = kept.get(key)
+        if found is None:
+            found = frozenset(approvals_withholding(self.db, server_secret, list(key[1])))
+            kept[key] = found
+        return found
 
     # --- questionnaires ----------------------------------------------------------------------
 

@@ -174,13 +174,13 @@ class IntakeService:
         """The configuration kept per process, as of the last `validate` (each checks the
         database's config_version token again: one statement; cases/org/snapshot.py)."""
         if self._config is None:
-            self._config = FilingConfig(self.db)
+            self._config = self.keys.kept = FilingConfig(self.db)
         return self._config
 
     def validate(self, sub: Submission) -> tuple[ChannelData, CategoryData]:
         """Check every field; Invalid carries a message key per field for the form."""
         errors: dict[str, str] = {}
-        config = self._config = FilingConfig(self.db)
+        config = self._config = self.keys.kept = FilingConfig(self.db)
         channel = config.channel(sub.channel_id)
         category = channel.category(sub.category_id) if channel else None
         if channel is None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import delete, func, insert, select
 from sqlalchemy.exc import IntegrityError
@@ -34,6 +34,9 @@ from cases.org.models import RecoveryKey
 from cases.principals import ReporterPrincipal, StaffPrincipal
 from cases.reports.models import Case, KeyWrap, PendingGrant
 from cases.staff.models import StaffAccount
+
+if TYPE_CHECKING:
+    from cases.org.snapshot import FilingConfig
 
 CASE = "case"
 IDENTITY = "identity"
@@ -78,6 +81,9 @@ class KeyRing:
         self.server_secret = server_secret
         self.recovery_fingerprint = recovery_fingerprint
         self._reads: set[tuple[str, str, str]] = set()
+        # A filing's configuration kept per process (IntakeService sets it): the recovery key
+        # and the team's approvals are read from it for a case created in this transaction.
+        self.kept: FilingConfig | None = None
         # Cases created in this transaction (see new_case), with the wraps still to store.
         self._new: dict[str, list[dict[str, Any]]] = {}
 
@@ -108,7 +114,12 @@ class KeyRing:
         and whoever the policy then keeps away receives nothing."""
         if key_kind == CASE and case_id not in self._new:
             staff = self._still_allowed(case_id, key, staff)
-        withholding = approvals_withholding(self.db, self.server_secret, [p.id for p in staff])
+        ids = [p.id for p in staff]
+        withholding = (
+            self.kept.withholding(self.server_secret, ids)
+            if self.kept is not None and case_id in self._new
+            else approvals_withholding(self.db, self.server_secret, ids)
+        )
         team: list[tuple[StaffAccount, bytes]] = []
         for person in staff:
             wrapped = (
@@ -218,14 +229,24 @@ class KeyRing:
 
     def wrap_for_recovery(self, case_id: str, key_kind: str, key: bytes) -> bool:
         """Wrap for the organisation's recovery key when one is configured."""
-        recovery = self.db.scalars(_ACTIVE_RECOVERY).first()
-        if recovery is None:
+        if self.kept is not None and case_id in self._new:
+            kept = self.kept.recovery(self.server_secret, self.recovery_fingerprint)
+            recovery_id, public_key, trusted = (
+                (kept.id, kept.public_key, kept.trusted) if kept else (None, b"", False)
+            )
+        else:
+            row = self.db.scalars(_ACTIVE_RECOVERY).first()
+            recovery_id, public_key = (row.id, row.public_key) if row else (None, b"")
+            trusted = row is not None and recovery_key_trusted(
+                self.server_secret, row, self.recovery_fingerprint
+            )
+        if recovery_id is None:
             return False
-        if not recovery_key_trusted(self.server_secret, recovery, self.recovery_fingerprint):
-            self._refuse("recovery", recovery.id, case_id, key_kind)
+        if not trusted:
+            self._refuse("recovery", recovery_id, case_id, key_kind)
             return False
-        holder = recovery_holder(recovery.id)
-        wrapped = crypto.wrap_for(recovery.public_key, key, wrap_context(case_id, key_kind, holder))
+        holder = recovery_holder(recovery_id)
+        wrapped = crypto.wrap_for(public_key, key, wrap_context(case_id, key_kind, holder))
         self._store(case_id, key_kind, holder, wrapped)
         return True
 

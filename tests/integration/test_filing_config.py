@@ -13,12 +13,14 @@ from sqlalchemy.orm import Session, object_session, sessionmaker
 from support.db import TEST_SECRET
 from support.staff_world import World, build_world
 
+from cases.audit.models import AuditEntry
 from cases.clock import FixedClock
 from cases.db import make_engine, new_id, session_factory
 from cases.errors import Invalid
+from cases.org.recovery import RecoveryService
 from cases.org.snapshot import FilingConfig
 from cases.reports.intake import Filed
-from cases.reports.keys import CASE, staff_holder
+from cases.reports.keys import CASE, recovery_holder, staff_holder
 from cases.reports.models import KeyWrap
 
 CLOCK = FixedClock()
@@ -173,3 +175,66 @@ def test_each_session_gets_its_own_objects(factory: sessionmaker[Session]) -> No
             found.append(people[0])
     assert found[0] is not found[1]
     assert found[0].id == found[1].id
+
+
+def test_a_key_approval_inserted_by_hand_withholds_the_next_report(
+    factory: sessionmaker[Session],
+) -> None:
+    """The team's approvals are kept too (migration 0029): a key approval row written by plain
+    SQL (no MAC, so it withholds whatever status it claims) keeps the very next report's key
+    from that investigator."""
+    ids = _team(factory, "a@corp.example", "b@corp.example")
+    _, before = _file(factory)
+    assert staff_holder(ids["b@corp.example"]) in before
+    _by_hand(
+        factory,
+        "INSERT INTO key_approvals (id, staff_id, reason, requested_at, status) "
+        "VALUES (:id, :staff, 'new_account', :at, 'approved')",
+        id=new_id(),
+        staff=ids["b@corp.example"],
+        at=CLOCK.now(),
+    )
+    _, after = _file(factory)
+    assert staff_holder(ids["a@corp.example"]) in after
+    assert staff_holder(ids["b@corp.example"]) not in after
+
+
+def test_the_recovery_key_changed_by_hand_is_not_wrapped_for(
+    factory: sessionmaker[Session],
+) -> None:
+    """The recovery key is kept too: one whose public key is replaced by plain SQL fails its
+    MAC and gets no wrap of the next report (the refusal is audited); one switched off gets
+    none either."""
+    _team(factory, "a@corp.example")
+    with factory() as db:
+        _, row = RecoveryService(db, TEST_SECRET).create()
+        recovery = recovery_holder(row.id)
+        db.commit()
+    _, before = _file(factory)
+    assert recovery in before
+    _by_hand(factory, "UPDATE recovery_keys SET public_key = :key", key=bytes(32))
+    filed, replaced = _file(factory)
+    with factory() as db:
+        refused = db.scalars(
+            select(AuditEntry.action).where(AuditEntry.case_id == filed.case.id)
+        ).all()
+    _by_hand(factory, "UPDATE recovery_keys SET active = FALSE")
+    _, switched_off = _file(factory)
+    assert recovery not in replaced
+    assert "key.refused" in refused
+    assert recovery not in switched_off
+
+
+def test_unchanged_keys_are_not_read_again(factory: sessionmaker[Session]) -> None:
+    """With nothing changed, the next report reads neither the recovery key nor approvals."""
+    _team(factory, "a@corp.example", "b@corp.example")
+    with factory() as db:
+        RecoveryService(db, TEST_SECRET).create()
+        db.commit()
+    _file(factory)
+    seen = _reads(factory)
+    _, holders = _file(factory)
+    touched = " ".join(seen)
+    assert "FROM recovery_keys" not in touched
+    assert "SELECT key_approvals.id" not in touched  # the policy's approvers query aside
+    assert len(holders) == 4, holders  # two investigators, the reporter and the recovery key
