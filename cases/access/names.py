@@ -179,6 +179,8 @@ def _name_keys(han: list[str], other: list[str]) -> dict[str, str]:
     keys = dict.fromkeys(_pinyin("".join(han)) if han else set(), "pinyin")
     keys.update(dict.fromkeys(_orderless(_as_pinyin_v(other)), "name"))
     keys.update(dict.fromkeys(_orderless(han) | _orderless(other), "name"))
+    # 張偉 typed for the directory's 张伟 (or the other way round) shares a name key.
+    keys.update(dict.fromkeys(_orderless([simplified(part) for part in han]), "name"))
     return keys
 
 
@@ -194,9 +196,10 @@ def _within(han: list[str], other: list[str]) -> set[str]:
     never a key: "Mr Wang" is nobody, as "Wang" alone is.
     """
     keys: set[str] = set()
-    joined = "".join(han)[:WITHIN_HAN_CHARS]
-    for size in range(2, 5):
-        keys |= {joined[start : start + size] for start in range(len(joined) - size + 1)}
+    written = "".join(han)[:WITHIN_HAN_CHARS]
+    for joined in {written, simplified(written)}:
+        for size in range(2, 5):
+            keys |= {joined[start : start + size] for start in range(len(joined) - size + 1)}
     for words in {tuple(other[:WITHIN_WORDS]), tuple(_as_pinyin_v(other[:WITHIN_WORDS]))}:
         for size in (2, 3):
             for start in range(len(words) - size + 1):

@@ -69,6 +69,9 @@ VARIANTS = [
     (ZHANG_HAN, SubjectInput(name="Zhang Wei")),
     # With a title, honorific or department, as people write about a boss.
     (ZHANG_HAN, SubjectInput(name="张伟经理")),
+    # In traditional characters, alone and with a title.
+    (ZHANG_HAN, SubjectInput(name="張偉")),
+    (ZHANG_HAN, SubjectInput(name="銷售總監張偉")),
     (ZHANG_HAN, SubjectInput(name="销售总监张伟")),
     (ZHANG_HAN, SubjectInput(name="张伟（销售部）")),
     (ZHANG_HAN, SubjectInput(name="Sales director Zhang Wei")),
@@ -88,6 +91,8 @@ VARIANT_IDS = [
     "han-with-space",
     "pinyin-for-han",
     "han-with-title-after",
+    "traditional-han",
+    "traditional-han-with-title",
     "han-with-title-before",
     "han-with-department",
     "pinyin-with-title",

@@ -28,6 +28,8 @@ def _matches(typed: str, directory_name: str, aliases: str = "") -> bool:
         ("ZhangWei", "张伟"),
         ("Wei ZHANG", "张伟"),
         ("周婷", "周婷 Zhou Ting"),
+        ("張偉", "张伟"),
+        ("陈静", "陳靜"),
         ("Na Ouyang", "欧阳娜"),
         ("Zeng Wei", "曾伟"),
         ("Lyu Wei", "吕伟"),
@@ -54,6 +56,7 @@ def test_a_different_person_or_a_part_of_the_name_does_not_match() -> None:
     [
         "张伟经理",
         "销售总监张伟",
+        "銷售總監張偉",
         "张伟（销售部）",
         "华东区 销售部 张 伟",
         "Sales director Zhang Wei",
