@@ -14,6 +14,7 @@ from support.foureyes import NOW, HeldCase, deleted, held_case, puppet_of, reten
 from cases.audit.models import AuditEntry
 from cases.clock import FixedClock
 from cases.errors import Conflict, Forbidden, NotFound
+from cases.reports.intake import SubjectInput
 from cases.reports.models import Case
 
 
@@ -204,3 +205,21 @@ def test_refusal_and_cancellation_keep_the_hold_and_are_audited(held: HeldCase) 
         "case.hold_release_proposed",
         "case.hold_release_cancelled",
     ]
+
+
+def test_an_admin_named_in_the_case_neither_proposes_nor_approves(held: HeldCase) -> None:
+    """Admins read no case, but one the case names is kept away from its hold as from its keys."""
+    db, clock = held.world.db, _clock(held)
+    service = retention(db, clock)
+    filed = held.world.file(subjects=[SubjectInput(name="Boss", email="boss@corp.example")])
+    about_boss = filed.case
+    boss, deputy = held.boss.principal(db, clock), held.deputy.principal(db, clock)
+    service.hold_by_reference(deputy, about_boss.reference, "Regulator request")
+
+    with pytest.raises(Forbidden):
+        service.propose_release_by_reference(boss, about_boss.reference, "")
+    service.propose_release_by_reference(deputy, about_boss.reference, "")
+    with pytest.raises(Forbidden):
+        service.approve_release_by_reference(boss, about_boss.reference)
+
+    assert about_boss.hold_reason == "Regulator request"
