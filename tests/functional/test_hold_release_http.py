@@ -74,10 +74,10 @@ def test_one_admin_alone_cannot_get_a_held_case_deleted_over_http(
     removed, gone = jobs_round(app_db, held)
     listed = client.get("/api/v1/admin/holds", headers=admin).json()["items"]
 
+    assert (removed, gone) == (0, False)
     assert answer.status_code == 202, answer.text
     assert answer.json()["held"] is True
     assert answer.json()["release"]["proposed_by"] == held.boss.account.id
-    assert (removed, gone) == (0, False)
     assert [item["reference"] for item in listed] == [held.reference]
     assert listed[0]["release"] is not None
 
@@ -91,8 +91,8 @@ def test_one_investigator_alone_cannot_get_a_held_case_deleted_over_http(
     answer = client.post(f"/api/v1/cases/{held.case_id}/hold/release", headers=ana)
     removed, gone = jobs_round(app_db, held)
 
-    assert answer.status_code == 202, answer.text
     assert (removed, gone) == (0, False)
+    assert answer.status_code == 202, answer.text
 
 
 def test_the_proposer_their_puppet_and_the_accused_cannot_approve_over_http(

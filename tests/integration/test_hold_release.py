@@ -142,7 +142,8 @@ def test_two_independent_people_end_the_hold_and_retention_then_deletes(held: He
     service.approve_release(ana, held.case_id)
     removed = service.run()
 
-    assert pending.release is not None and pending.release.reason == "Court case closed"
+    assert pending.release is not None
+    assert pending.release.reason == "Court case closed"
     assert removed == 1
     assert deleted(db, held.case_id)
     assert hold_actions(db) == ["case.hold", "case.hold_release_proposed", "case.hold_released"]
