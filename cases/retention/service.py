@@ -224,7 +224,7 @@ class RetentionService:
     def approval_refused(self, account: StaffAccount, case: Case) -> str | None:
         """Why this person may not approve the pending release (None: they may). For the
         pages; `approve_release…` checks the same. The case is one they may act on."""
-        proposal = self.pending_release(case)
+        proposal = self.pending_release(case) if case.hold_reason else None
         if proposal is None:
             return NO_RELEASE
         return self._bar(account, case, proposal)
