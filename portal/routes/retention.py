@@ -330,8 +330,6 @@ def _admin_decide(request: Request, reference: str, decision: str) -> dict[str, 
         return hold_out(service, case).model_dump()
 
 
-# A proposal's approval and refusal come before the proposal in the table: the authorization
-# matrix calls routes in this order, and one person may not approve what they proposed.
 routes: list[BaseRoute] = [
     Route("/staff/cases/{case_id}/hold", hold_form, methods=["POST"]),
     Route("/staff/cases/{case_id}/hold/release/approve", approve_form, methods=["POST"]),
