@@ -26,6 +26,7 @@ from cases.reports.models import (
     PendingGrant,
     Receipt,
 )
+from cases.retention.models import HoldRelease
 from cases.rewards.models import Reward, RewardDecision, RewardPayment, RewardPolicy
 from cases.row_order import RowOrderMark
 from cases.sessions.models import ThrottleCounter, UserSession
@@ -53,6 +54,7 @@ __all__ = [
     "DirectoryKey",
     "DisclosureRequest",
     "Handover",
+    "HoldRelease",
     "ItemMask",
     "JobLease",
     "KeyWrap",

@@ -30,6 +30,11 @@ NOTICES: dict[str, str] = {
     "roles": N_("The roles were changed."),
     "account": N_("The account was changed."),
     "created": N_("The account was created. Send the enrolment link to its owner."),
+    "release": N_(
+        "The end of the hold was proposed. It ends only when a second person approves it."
+    ),
+    "hold_ended": N_("The hold was ended: retention applies to the case again."),
+    "hold_kept": N_("The proposal was withdrawn: the hold stays."),
 }
 
 NOTICE_FOR_ROUTE: dict[str, str] = {
@@ -50,6 +55,12 @@ NOTICE_FOR_ROUTE: dict[str, str] = {
     "/admin/staff/{staff_id}/roles": "roles",
     "/admin/staff/{staff_id}/state": "account",
     "/admin/staff/{staff_id}/employee": "account",
+    "/admin/holds/release": "release",
+    "/admin/holds/release/approve": "hold_ended",
+    "/admin/holds/release/refuse": "hold_kept",
+    "/staff/cases/{case_id}/hold/release": "release",
+    "/staff/cases/{case_id}/hold/release/approve": "hold_ended",
+    "/staff/cases/{case_id}/hold/release/refuse": "hold_kept",
 }
 
 

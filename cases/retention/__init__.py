@@ -1,8 +1,10 @@
 """Retention: cases are deleted for good a set time after closing, unless a legal hold applies."""
 
+from cases.retention.release import RELEASE_DAYS
 from cases.retention.service import (
     DEFAULT_MONTHS,
     DeletedUnderRetention,
+    PendingRelease,
     RetentionConfig,
     RetentionService,
     Schedule,
@@ -15,7 +17,9 @@ from cases.retention.space import reclaim_space
 
 __all__ = [
     "DEFAULT_MONTHS",
+    "RELEASE_DAYS",
     "DeletedUnderRetention",
+    "PendingRelease",
     "RetentionConfig",
     "RetentionService",
     "Schedule",

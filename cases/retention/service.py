@@ -23,14 +23,23 @@ from cases.audit.service import Actor, AuditLog
 from cases.clock import Clock, local_day
 from cases.db import Base
 from cases.deadlines import add_months
-from cases.errors import N_, CaseError, Conflict, Invalid, Kind, NotFound
+from cases.errors import N_, CaseError, Conflict, Forbidden, Invalid, Kind, NotFound
 from cases.notify.models import OutboxMessage
 from cases.org.models import Channel
 from cases.principals import StaffPrincipal
 from cases.reports.models import Attachment, AttachmentChunk, Case, Status
+from cases.retention.models import PENDING, HoldRelease
+from cases.retention.release import (
+    RELEASE_DAYS,
+    RELEASE_LIFETIME,
+    expired,
+    expires_at,
+    kept_away,
+    related,
+)
 from cases.rewards.models import Reward, RewardDecision, RewardPayment, RewardStatus
 from cases.sessions.models import UserSession
-from cases.staff.models import Role
+from cases.staff.models import Role, StaffAccount
 from cases.staff.roles import CASE_READERS, require_roles
 
 DEFAULT_MONTHS = 36
@@ -41,6 +50,13 @@ BATCH = 200
 # Tables that keep rows of a deleted case: the tombstone itself, its rewards (amount and
 # currency stay, what was sealed is cleared) and the audit trail (a hash chain: never edited).
 KEPT_TABLES = frozenset({"cases", "rewards", "audit_entries", "audit_held"})
+NO_RELEASE = "No release of this hold is waiting for approval (it may have expired)."
+OWN_PROPOSAL = "You proposed this release: a second person must approve it."
+RELATED_ACCOUNT = (
+    "You cannot approve this release: one of you made, changed or approved the other's "
+    "account, so a second, independent person must approve it."
+)
+KEPT_AWAY = "The access policy keeps you away from this case, so you cannot decide on its hold."
 
 
 class DeletedUnderRetention(CaseError):
@@ -58,6 +74,17 @@ class RetentionConfig:
 
 
 @dataclass(frozen=True)
+class PendingRelease:
+    """A proposed end of a hold, as the pages and the API show it."""
+
+    reason: str | None
+    proposed_by: str
+    proposer: str  # the proposer's name, or e-mail when they have none
+    proposed_at: datetime
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
 class Schedule:
     """What staff see of a case's retention: when it goes, or why it stays."""
 
@@ -66,10 +93,16 @@ class Schedule:
     hold_reason: str | None
     hold_at: datetime | None
     deleted_on: date | None = None
+    release: PendingRelease | None = None
 
     @property
     def held(self) -> bool:
         return self.hold_reason is not None
+
+    @property
+    def release_days(self) -> int:
+        """How long a proposed end of the hold waits for a second person."""
+        return RELEASE_DAYS
 
 
 def kept_months(case: Case, months: int) -> int:
@@ -113,6 +146,20 @@ class RetentionService:
             case.hold_reason,
             case.hold_at,
             case.retention_deleted_on,
+            self.release_of(case),
+        )
+
+    def release_of(self, case: Case) -> PendingRelease | None:
+        proposal = self.pending_release(case) if case.hold_reason else None
+        if proposal is None:
+            return None
+        who = self.db.get(StaffAccount, proposal.proposed_by)
+        return PendingRelease(
+            proposal.reason,
+            proposal.proposed_by,
+            (who.name or who.email) if who is not None else "",
+            proposal.proposed_at,
+            expires_at(proposal),
         )
 
     def months_for(self, channel_id: str) -> int:
@@ -129,19 +176,70 @@ class RetentionService:
         require_roles(principal, CASE_READERS)
         return self._hold(principal, self._openable(principal, case_id), reason)
 
-    def release(self, principal: StaffPrincipal, case_id: str) -> Case:
-        """An investigator who may open the case ends its hold; retention applies again."""
-        require_roles(principal, CASE_READERS)
-        return self._release(principal, self._openable(principal, case_id))
-
     def hold_by_reference(self, principal: StaffPrincipal, reference: str, reason: str) -> Case:
         """An admin holds a case by its reference (admins read no case, so they name it)."""
         require_roles(principal, {Role.ADMIN})
         return self._hold(principal, self._by_reference(reference), reason)
 
-    def release_by_reference(self, principal: StaffPrincipal, reference: str) -> Case:
+    # --- ending a hold: two people (cases/retention/release.py) -----------------------------
+
+    def propose_release(self, principal: StaffPrincipal, case_id: str, reason: str) -> Case:
+        """An investigator who may open the case proposes to end its hold; nothing changes
+        until a second person approves."""
+        require_roles(principal, CASE_READERS)
+        return self._propose(principal, self._openable(principal, case_id), reason)
+
+    def propose_release_by_reference(
+        self, principal: StaffPrincipal, reference: str, reason: str
+    ) -> Case:
         require_roles(principal, {Role.ADMIN})
-        return self._release(principal, self._by_reference(reference))
+        return self._propose(principal, self._admin_case(principal, reference), reason)
+
+    def approve_release(self, principal: StaffPrincipal, case_id: str) -> Case:
+        """A second investigator who may open the case approves: the hold is lifted."""
+        require_roles(principal, CASE_READERS)
+        return self._approve(principal, self._openable(principal, case_id))
+
+    def approve_release_by_reference(self, principal: StaffPrincipal, reference: str) -> Case:
+        require_roles(principal, {Role.ADMIN})
+        return self._approve(principal, self._admin_case(principal, reference))
+
+    def refuse_release(self, principal: StaffPrincipal, case_id: str) -> Case:
+        """Anyone who could approve refuses; the proposer cancels. The hold stays."""
+        require_roles(principal, CASE_READERS)
+        return self._refuse(principal, self._openable(principal, case_id))
+
+    def refuse_release_by_reference(self, principal: StaffPrincipal, reference: str) -> Case:
+        require_roles(principal, {Role.ADMIN})
+        return self._refuse(principal, self._by_reference(reference))
+
+    def pending_release(self, case: Case) -> HoldRelease | None:
+        """The proposal waiting for a second person, if any and not yet expired."""
+        stmt = select(HoldRelease).where(
+            HoldRelease.case_id == case.id, HoldRelease.status == PENDING
+        )
+        now = self.clock.now()
+        return next((p for p in self.db.scalars(stmt) if not expired(p, now)), None)
+
+    def approval_refused(self, account: StaffAccount, case: Case) -> str | None:
+        """Why this person may not approve the pending release (None: they may). For the
+        pages; `approve_release…` checks the same. The case is one they may act on."""
+        proposal = self.pending_release(case) if case.hold_reason else None
+        if proposal is None:
+            return NO_RELEASE
+        return self._bar(account, case, proposal)
+
+    def expire_releases(self) -> int:
+        """Proposals nobody approved in time end, each with an audit entry (the jobs round)."""
+        now = self.clock.now()
+        stmt = select(HoldRelease).where(
+            HoldRelease.status == PENDING, HoldRelease.proposed_at <= now - RELEASE_LIFETIME
+        )
+        stale = list(self.db.scalars(stmt.order_by(HoldRelease.proposed_at)))
+        for proposal in stale:
+            self._expire(proposal)
+        self.db.flush()
+        return len(stale)
 
     def held_cases(self, principal: StaffPrincipal) -> list[Case]:
         """Every held case: the admin's list of what is kept and why (clear metadata only)."""
@@ -186,18 +284,105 @@ class RetentionService:
         self.db.flush()
         return case
 
-    def _release(self, principal: StaffPrincipal, case: Case) -> Case:
+    def _admin_case(self, principal: StaffPrincipal, reference: str) -> Case:
+        """The case an admin names, unless it keeps them away: an admin named in it (or above
+        someone named, or excluded) neither proposes nor approves the end of its hold."""
+        case = self._by_reference(reference)
+        if kept_away(self.db, principal.account, case):
+            raise Forbidden(KEPT_AWAY, code="kept_away")
+        return case
+
+    def _propose(self, principal: StaffPrincipal, case: Case, reason: str) -> Case:
+        text = " ".join(reason.split())
+        if len(text) > REASON_MAX:
+            raise Invalid("The reason is too long.", fields={"reason": "too_long"})
         if case.hold_reason is None:
             raise Conflict("This case is not on hold.", code="not_held")
+        self._expire_stale(case)
+        if self.pending_release(case) is not None:
+            raise Conflict(
+                "A release of this hold is already waiting for a second person.",
+                code="release_pending",
+            )
+        proposal = HoldRelease(
+            case_id=case.id,
+            reason=text or None,
+            proposed_by=principal.id,
+            proposed_at=self.clock.now(),
+            status=PENDING,
+        )
+        self.db.add(proposal)
+        detail: dict[str, str] = {"reference": case.reference}
+        if text:
+            detail["reason"] = text
+        self.audit.record(
+            principal.actor, "case.hold_release_proposed", case_id=case.id, detail=detail
+        )
+        self.db.flush()
+        return case
+
+    def _approve(self, principal: StaffPrincipal, case: Case) -> Case:
+        proposal = self.pending_release(case)
+        if proposal is None:
+            raise Conflict(NO_RELEASE, code="no_release_proposed")
+        refusal = self._bar(principal.account, case, proposal)
+        if refusal is not None:
+            raise Forbidden(refusal, code="not_a_second_person")
+        self._decide(principal, proposal, "approved")
         case.hold_reason, case.hold_by, case.hold_at = None, None, None
         self.audit.record(
             principal.actor,
             "case.hold_released",
             case_id=case.id,
-            detail={"reference": case.reference},
+            detail={"reference": case.reference, "proposed_by": proposal.proposed_by},
         )
         self.db.flush()
         return case
+
+    def _refuse(self, principal: StaffPrincipal, case: Case) -> Case:
+        proposal = self.pending_release(case)
+        if proposal is None:
+            raise Conflict(NO_RELEASE, code="no_release_proposed")
+        own = proposal.proposed_by == principal.id
+        self._decide(principal, proposal, "cancelled" if own else "refused")
+        action = "case.hold_release_cancelled" if own else "case.hold_release_refused"
+        self.audit.record(
+            principal.actor, action, case_id=case.id, detail={"reference": case.reference}
+        )
+        self.db.flush()
+        return case
+
+    def _bar(self, account: StaffAccount, case: Case, proposal: HoldRelease) -> str | None:
+        if account.id == proposal.proposed_by:
+            return OWN_PROPOSAL
+        if related(self.db, account.id, proposal.proposed_by):
+            return RELATED_ACCOUNT
+        if account.has_role(Role.ADMIN) and kept_away(self.db, account, case):
+            return KEPT_AWAY
+        return None
+
+    def _decide(self, principal: StaffPrincipal, proposal: HoldRelease, status: str) -> None:
+        proposal.status, proposal.decided_by = status, principal.id
+        proposal.decided_at = self.clock.now()
+
+    def _expire_stale(self, case: Case) -> None:
+        now = self.clock.now()
+        stmt = select(HoldRelease).where(
+            HoldRelease.case_id == case.id, HoldRelease.status == PENDING
+        )
+        for proposal in self.db.scalars(stmt):
+            if expired(proposal, now):
+                self._expire(proposal)
+
+    def _expire(self, proposal: HoldRelease) -> None:
+        proposal.status, proposal.decided_at = "expired", self.clock.now()
+        case = self.db.get(Case, proposal.case_id)
+        self.audit.record(
+            Actor.system(),
+            "case.hold_release_expired",
+            case_id=proposal.case_id,
+            detail={"reference": case.reference if case is not None else ""},
+        )
 
     # --- the job ----------------------------------------------------------------------------
 
@@ -264,11 +449,13 @@ class RetentionService:
         ]
 
     def run(self, limit: int = BATCH) -> int:
-        """Delete up to `limit` expired cases (the next round takes the rest); returns how many."""
-        expired = self.due(limit)
-        for case in expired:
+        """Delete up to `limit` expired cases (the next round takes the rest); returns how many.
+        Releases proposed and not approved in time expire first: they lift no hold."""
+        self.expire_releases()
+        due = self.due(limit)
+        for case in due:
             self.shred(case)
-        return len(expired)
+        return len(due)
 
     def shred(self, case: Case) -> None:
         """Delete all of a case but its tombstone; one audit entry naming the reference only."""

@@ -385,7 +385,14 @@ def remove_member(request: Request, admin: AdminService, me: StaffPrincipal, for
 
 
 def holds_view(request: Request, admin: AdminService, me: StaffPrincipal) -> tuple[str, Any]:
-    return "admin/holds.html", {"held": retention_service(request, admin.db).held_cases(me)}
+    """Held cases; each proposed release with whether this admin may be its second person."""
+    service = retention_service(request, admin.db)
+    held = service.held_cases(me)
+    releases = {case.id: service.release_of(case) for case in held}
+    refusals = {
+        case.id: service.approval_refused(me.account, case) for case in held if releases[case.id]
+    }
+    return "admin/holds.html", {"held": held, "releases": releases, "refusals": refusals}
 
 
 def hold_case(request: Request, admin: AdminService, me: StaffPrincipal, form: FormData) -> str:
@@ -395,7 +402,23 @@ def hold_case(request: Request, admin: AdminService, me: StaffPrincipal, form: F
 
 
 def release_hold(request: Request, admin: AdminService, me: StaffPrincipal, form: FormData) -> str:
-    retention_service(request, admin.db).release_by_reference(me, _field(form, "reference"))
+    """Propose the end of a hold; a second person approves it."""
+    service = retention_service(request, admin.db)
+    service.propose_release_by_reference(me, _field(form, "reference"), _field(form, "reason"))
+    return "/admin/holds"
+
+
+def approve_release(
+    request: Request, admin: AdminService, me: StaffPrincipal, form: FormData
+) -> str:
+    retention_service(request, admin.db).approve_release_by_reference(me, _field(form, "reference"))
+    return "/admin/holds"
+
+
+def refuse_release(
+    request: Request, admin: AdminService, me: StaffPrincipal, form: FormData
+) -> str:
+    retention_service(request, admin.db).refuse_release_by_reference(me, _field(form, "reference"))
     return "/admin/holds"
 
 
@@ -489,6 +512,8 @@ routes: list[BaseRoute] = [
     Route("/admin/holds", page(holds_view), methods=["GET"]),
     Route("/admin/holds", action(hold_case, holds_view), methods=["POST"]),
     Route("/admin/holds/release", action(release_hold, holds_view), methods=["POST"]),
+    Route("/admin/holds/release/approve", action(approve_release, holds_view), methods=["POST"]),
+    Route("/admin/holds/release/refuse", action(refuse_release, holds_view), methods=["POST"]),
     Route("/admin/directory", page(directory_view), methods=["GET"]),
     Route("/admin/directory", upload_directory, methods=["POST"]),
 ]

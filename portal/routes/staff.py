@@ -239,6 +239,8 @@ def render_case(
         "locale": request_locale(request),
         "rewards": case_panel(request, db, me, view),
         "retention": retention_service(request, db).schedule(view.case),
+        # Why this viewer may not approve a proposed end of the hold (None: they may).
+        "release_refusal": retention_service(request, db).approval_refused(me.account, view.case),
     }
     return render(request, "staff/case.html", {**common(), **context}, status_code=status)
 

@@ -22,8 +22,31 @@ class AdminHoldIn(Shape):
     reason: str = REASON
 
 
+RELEASE_REASON = Field(
+    default="", max_length=2000, description="Why the hold may end (optional; no names)"
+)
+
+
+class ReleaseIn(Shape):
+    """Propose to end a case's hold: a second person must approve (the body may be omitted)."""
+
+    reason: str = RELEASE_REASON
+
+
 class AdminReleaseIn(Shape):
+    """An admin names the case by its reference; `reason` only when proposing."""
+
     reference: str = Field(default="", max_length=32)
+    reason: str = RELEASE_REASON
+
+
+class ReleaseOut(Shape):
+    """A proposal to end the hold, waiting for a second person until `expires_at`."""
+
+    reason: str | None
+    proposed_by: str = Field(description="The proposer's staff id")
+    proposed_at: str
+    expires_at: str
 
 
 class HoldOut(Shape):
@@ -35,6 +58,9 @@ class HoldOut(Shape):
     held_since: str | None
     retention_months: int
     deletes_on: str | None
+    release: ReleaseOut | None = Field(
+        default=None, description="A proposed end of the hold awaiting a second person"
+    )
 
 
 class HoldList(Shape):

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from support.db import TEST_SECRET
+from support.foureyes import held_case
 from support.retention import axe_as_served
 from support.staff_world import SECRET, ZONE, build_world
 
@@ -107,3 +108,53 @@ def test_retention_is_told_to_reporters_and_staff_and_a_deleted_receipt_says_so(
     assert words["done"] in done
     assert words["deleted_on"] in staff
     assert heading == words["gone"]
+
+
+def log_in(page: Any, server: Any, person: Any) -> None:
+    page.context.clear_cookies()
+    page.goto(f"{server.url}/staff/login")
+    page.fill("#email", person.account.email)
+    page.fill("#password", person.password)
+    page.locator("form[action$='/staff/login'] button[type=submit]").click()
+    page.wait_for_load_state("load")
+    page.fill("#code", crypto.totp_code(person.totp_secret, time.time()))
+    page.locator("form[action$='/staff/login/totp'] button[type=submit]").click()
+    page.wait_for_load_state("load")
+
+
+@pytest.mark.parametrize("locale", ["zh-CN"])
+def test_ending_a_hold_is_proposed_on_the_case_page_and_approved_by_an_admin(
+    start_live_server: Any, page_nojs: Any, browser: Any, locale: str
+) -> None:
+    """The investigator proposes; the case page and the admin's hold page show the proposal
+    (axe on both); the admin approves it and the hold is lifted."""
+    server = start_live_server()
+    engine = make_engine(server.database_url)
+    with unit_of_work(session_factory(engine, TEST_SECRET)) as db:
+        held = held_case(db, SystemClock())
+    page = page_nojs
+
+    log_in(page, server, held.ana)
+    page.goto(f"{server.url}/staff/cases/{held.case_id}")
+    page.fill("#release-reason", "Court case closed")
+    page.locator("form[action$='/hold/release'] button").click()
+    page.wait_for_load_state("load")
+    proposed = page.locator("section[aria-labelledby=retention-heading] div.notice").inner_text()
+    axe_as_served(browser, page, locale)
+    log_in(page, server, held.boss)
+    page.goto(f"{server.url}/admin/holds")
+    listed = page.locator(".case-table").inner_text()
+    axe_as_served(browser, page, locale)
+    page.locator("form[action$='/admin/holds/release/approve'] button").click()
+    page.wait_for_load_state("load")
+    after = page.locator("main").inner_text()
+    with unit_of_work(session_factory(engine, TEST_SECRET)) as db:
+        lifted = db.get(Case, held.case_id).hold_reason is None  # type: ignore[union-attr]
+    engine.dispose()
+
+    assert "提议解除诉讼保留" in proposed
+    assert "Court case closed" in proposed
+    assert "批准解除" in listed
+    assert "诉讼保留已解除" in after
+    assert held.reference not in after
+    assert lifted

@@ -12,11 +12,12 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from itertools import combinations
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.engine import Engine
 from starlette.routing import Route
 from starlette.testclient import TestClient
@@ -37,7 +38,8 @@ from cases.org.approvals import ApprovalService
 from cases.org.models import ChannelMember
 from cases.reports.intake import IdentityInput, SubjectInput
 from cases.reports.keys import CASE, wrap_context
-from cases.reports.models import CaseExclusion, CaseSubject, KeyWrap
+from cases.reports.models import Case, CaseExclusion, CaseSubject, KeyWrap
+from cases.retention.models import HoldRelease
 from cases.staff.directory import DirectoryService, Row
 from cases.staff.models import KeyApproval, Role, StaffAccount
 from cases.staff.roles import CASE_READERS, IDENTITY_READERS, POLICY_ROLES, conflicts
@@ -118,8 +120,12 @@ ROUTE_ROLES: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/staff/cases/{case_id}/recuse"): POLICY,
     ("POST", "/api/v1/cases/{case_id}/hold"): WORKERS,
     ("POST", "/api/v1/cases/{case_id}/hold/release"): WORKERS,
+    ("POST", "/api/v1/cases/{case_id}/hold/release/approve"): WORKERS,
+    ("POST", "/api/v1/cases/{case_id}/hold/release/refuse"): WORKERS,
     ("POST", "/staff/cases/{case_id}/hold"): WORKERS,
     ("POST", "/staff/cases/{case_id}/hold/release"): WORKERS,
+    ("POST", "/staff/cases/{case_id}/hold/release/approve"): WORKERS,
+    ("POST", "/staff/cases/{case_id}/hold/release/refuse"): WORKERS,
     ("GET", "/api/v1/cases/{case_id}/rewards"): frozenset(SINGLE),
     ("POST", "/api/v1/cases/{case_id}/rewards"): frozenset({"investigator"}),
     ("GET", "/staff/cases/{case_id}/reward"): frozenset(SINGLE),
@@ -133,6 +139,8 @@ ACCOUNT_ROUTES: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/api/v1/admin/holds"): frozenset({"admin"}),
     ("POST", "/api/v1/admin/holds"): frozenset({"admin"}),
     ("POST", "/api/v1/admin/holds/release"): frozenset({"admin"}),
+    ("POST", "/api/v1/admin/holds/release/approve"): frozenset({"admin"}),
+    ("POST", "/api/v1/admin/holds/release/refuse"): frozenset({"admin"}),
     ("PATCH", "/api/v1/admin/accounts/{staff_id}"): frozenset({"admin"}),
     ("GET", "/api/v1/admin/channels/{channel_id}/questionnaire"): frozenset({"admin"}),
     ("PUT", "/api/v1/admin/channels/{channel_id}/questionnaire"): frozenset({"admin"}),
@@ -419,6 +427,8 @@ def call(client: TestClient, m: Matrix, account: Account, route: tuple[str, str]
     params = {"case_id": m.case_id, **account.ids}
     if "{mask_id}" in template and expected(route, account) == "allowed":
         params["mask_id"] = fresh_mask(client, m, account)
+    if template.endswith("/hold/release/approve") and expected(route, account) == "allowed":
+        proposed_by_someone_else(m)
     path = re.sub(r"\{(\w+)\}", lambda g: params[g.group(1)], template)
     last = path.rstrip("/").rsplit("/", 1)[-1]
     client.cookies.clear()
@@ -452,6 +462,28 @@ def fresh_mask(client: TestClient, m: Matrix, account: Account) -> str:
     answer = client.post(path, headers=headers, json={"start": 0, "end": 4})
     assert answer.status_code == 201, answer.text
     return str(answer.json()["id"])
+
+
+def proposed_by_someone_else(m: Matrix) -> None:
+    """The case held, its release proposed by someone else: the caller proposed the one before
+    (the route before this one), and nobody approves their own proposal."""
+    with m.engine.begin() as conn:
+        conn.execute(delete(HoldRelease).where(HoldRelease.case_id == m.case_id))
+        conn.execute(
+            update(Case)
+            .where(Case.id == m.case_id)
+            .values(hold_reason="matrix", hold_at=datetime(2026, 1, 1))
+        )
+        conn.execute(
+            insert(HoldRelease).values(
+                id="f" * 32,
+                case_id=m.case_id,
+                proposed_by="e" * 32,
+                # Ahead of the matrix's clock: it cannot expire during the run.
+                proposed_at=datetime(2100, 1, 1),
+                status="pending",
+            )
+        )
 
 
 def listed(client: TestClient, account: Account) -> tuple[int, list[str], int | None]:

@@ -50,6 +50,8 @@ def csrf(client: Any, path: str) -> str:
 
 
 def log_in(client: Any, person: Person, clock: FixedClock) -> None:
+    client.cookies.clear()
+    clock.advance(seconds=30)  # a TOTP code is taken once
     token = csrf(client, "/staff/login")
     client.post(
         "/staff/login",
@@ -143,7 +145,8 @@ def test_landing_page_shows_each_channels_period_as_the_admin_sets_it(
 def test_case_page_shows_deleted_on_and_a_hold_with_its_reason(
     client: Any, world: dict[str, Any]
 ) -> None:
-    """A closed case shows its deletion day; a hold replaces it with the reason; both audited."""
+    """A closed case shows its deletion day; a hold replaces it with the reason; ending it is
+    proposed on the page and ends only when a second person (an admin here) approves; audited."""
     log_in(client, world["ana"], world["clock"])
     path = f"/staff/cases/{world['case'].id}"
     token = csrf(client, path)
@@ -152,7 +155,16 @@ def test_case_page_shows_deleted_on_and_a_hold_with_its_reason(
     empty = client.post(f"{path}/hold", data={"csrf": token, "reason": " "})
     client.post(f"{path}/hold", data={"csrf": token, "reason": "Labour court case 2026-17"})
     held = client.get(path)
-    client.post(f"{path}/hold/release", data={"csrf": token})
+    client.post(f"{path}/hold/release", data={"csrf": token, "release_reason": "Court closed"})
+    proposed = client.get(path)
+    log_in(client, world["boss"], world["clock"])
+    admin_token = csrf(client, "/admin/holds")
+    listed = client.get("/admin/holds")
+    client.post(
+        "/admin/holds/release/approve",
+        data={"csrf": admin_token, "reference": world["case"].reference},
+    )
+    log_in(client, world["ana"], world["clock"])
     released = client.get(path)
 
     assert "2029-01-31" in before.text
@@ -160,8 +172,16 @@ def test_case_page_shows_deleted_on_and_a_hold_with_its_reason(
     assert held.context["retention"].hold_reason == "Labour court case 2026-17"
     assert "Labour court case 2026-17" in held.text
     assert "2029-01-31" not in held.text
+    assert proposed.context["retention"].held
+    assert proposed.context["retention"].release.reason == "Court closed"
+    assert "/hold/release/approve" not in proposed.text  # not for the proposer
+    assert "/admin/holds/release/approve" in listed.text
     assert released.context["retention"].deletes_on == date(2029, 1, 31)
-    assert [a for a, _d in audit_actions(world)] == ["case.hold", "case.hold_released"]
+    assert [a for a, _d in audit_actions(world)] == [
+        "case.hold",
+        "case.hold_release_proposed",
+        "case.hold_released",
+    ]
 
 
 def test_admin_holds_by_reference_and_the_job_then_keeps_the_case(
@@ -190,7 +210,7 @@ def test_admin_holds_by_reference_and_the_job_then_keeps_the_case(
 
 
 def test_hold_api_for_investigators_and_admins(client: Any, world: dict[str, Any]) -> None:
-    """The JSON API holds and releases a case; a case already deleted cannot be held."""
+    """The JSON API holds a case; its release is a proposal (202), and a second one is 409."""
     ana = world["ana"]
     login = {"email": ana.account.email, "password": ana.password, "totp": ana.code(world["clock"])}
     token = client.post("/api/v1/staff/session", json=login).json()["token"]
@@ -199,12 +219,15 @@ def test_hold_api_for_investigators_and_admins(client: Any, world: dict[str, Any
 
     held = client.post(base, headers=headers, json={"reason": "Regulator request"})
     again = client.post(f"{base}/release", headers=headers, json={})
-    twice = client.post(f"{base}/release", headers=headers, json={})
+    twice = client.post(f"{base}/release", headers=headers)
 
     assert held.status_code == 200
     assert held.json()["held"] is True
     assert held.json()["deletes_on"] is None
-    assert again.json()["deletes_on"] == "2029-01-31"
+    # Releasing is only a proposal now: a second person approves it (test_hold_release.py).
+    assert again.status_code == 202
+    assert again.json()["held"] is True
+    assert again.json()["release"]["proposed_by"] == ana.account.id
     assert twice.status_code == 409
 
 
