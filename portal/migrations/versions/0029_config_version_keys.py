@@ -1,7 +1,7 @@
 """config_version also moves with the recovery keys and the key approvals
 
 Revision ID: 0029_config_version_keys
-Revises: 0026_retention_kept
+Revises: 0028_hold_release_approval
 Create Date: 2026-11-30
 
 Every report wraps its key for the organisation's recovery key and for each member of its
@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = "0029_config_version_keys"
-down_revision: str | None = "0026_retention_kept"
+down_revision: str | None = "0028_hold_release_approval"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
