@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import sessionmaker
+from support.arrivals import list_arrivals
 from support.reporter_http import login
 from support.staff_http import app_world, bearer, log_in
 from support.staff_world import Person
@@ -33,6 +34,7 @@ def _file(client: Any, app_db: sessionmaker[Any], ids: dict[str, str], details: 
     body = {**ids, "summary": "订单", "details": details, "subjects": [], "exclude": []}
     answer = client.post("/api/v1/reports", json={**body, "identity": None})
     assert answer.status_code == 201, answer.text
+    list_arrivals(app_db, getattr(client.app.state, "clock", None))  # listed at its hour
     with unit_of_work(app_db) as db:
         (case_id,) = set(db.scalars(select(Case.id))) - before
     return case_id
@@ -123,6 +125,7 @@ def _filed_receipt(client: Any, app_db: sessionmaker[Any], ids: dict[str, str]) 
         "/api/v1/reports", json={**body, "subjects": [], "exclude": [], "identity": None}
     )
     assert answer.status_code == 201, answer.text
+    list_arrivals(app_db, getattr(client.app.state, "clock", None))  # listed at its hour
     with unit_of_work(app_db) as db:
         (case_id,) = set(db.scalars(select(Case.id))) - before
     return case_id, str(answer.json()["receipt"])

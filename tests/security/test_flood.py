@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
+from support.arrivals import list_arrivals
 from support.browser import axe_clean
 from support.staff_world import PROFILE, SECRET, ZONE, Person, build_world
 
@@ -64,7 +65,10 @@ def report(world: dict[str, Any], summary: str = "Junk") -> dict[str, Any]:
 
 
 def flood(client: Any, world: dict[str, Any], count: int = 10) -> list[int]:
-    return [client.post("/api/v1/reports", json=report(world)).status_code for _ in range(count)]
+    """File `count` reports in one hour; the jobs round then lists them at its hour."""
+    codes = [client.post("/api/v1/reports", json=report(world)).status_code for _ in range(count)]
+    list_arrivals(client.app.state.db, world["clock"])
+    return codes
 
 
 def staff(client: Any, person: Person, clock: FixedClock) -> dict[str, str]:
