@@ -261,6 +261,7 @@ def test_flood_triage_in_chromium_is_accessible(
         intake = IntakeService(db, clock, config)
         for _ in range(3):
             intake.submit(Submission(world.channel.id, world.category().id, "Junk", "Junk."))
+        list_arrivals(db, clock)  # the jobs round lists them at their hour
     page = page_js
 
     page.goto(f"{server.url}/staff/login")
