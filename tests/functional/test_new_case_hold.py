@@ -21,7 +21,9 @@ from support.staff_world import SECRET, ZONE, Person
 from cases.clock import FixedClock
 from cases.db import unit_of_work
 from cases.notify.models import OutboxMessage
+from cases.notify.service import NotifyConfig, Outbox
 from cases.notify.smtp import Delivery, SmtpSender
+from cases.org.models import Channel
 from cases.reports.models import Case
 from portal.jobs import JobConfig, JobRunner
 
@@ -219,3 +221,27 @@ def test_the_new_case_mail_never_goes_out_before_the_case_is_listed(
     assert sent == 2  # the HR head and Ana
     assert only_case(app_db).held_until is None
     assert listed["total"] == 1
+
+
+def test_a_deadline_reminder_does_not_announce_a_held_case(
+    client: Any, world: dict[str, Any]
+) -> None:
+    """A channel that must acknowledge within a day: its new case earns no deadline reminder
+    (queued at the minute the job runs) before its hour, and does from then on."""
+    clock, app_db = world["clock"], world["db"]
+    with unit_of_work(app_db) as db:
+        db.get_one(Channel, world["ids"]["channel"]).acknowledge_days = 1
+    clock.current = FILED_AT
+    file_report(client, world["ids"])
+    clock.current = datetime(2026, 3, 2, 9, 30)
+    notify = NotifyConfig("https://portal.example", ZONE)
+    with unit_of_work(app_db) as db:
+        early = Outbox(db, clock, notify).deadline_reminders()
+
+    clock.current = HOUR
+    jobs_round(app_db, clock)
+    with unit_of_work(app_db) as db:
+        late = Outbox(db, clock, notify).deadline_reminders()
+
+    assert early == 0
+    assert late == 2  # the HR head and Ana
