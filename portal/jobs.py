@@ -25,6 +25,7 @@ from cases.clock import Clock, SystemClock, local_day
 from cases.db import new_id, unit_of_work
 from cases.notify.service import NotifyConfig, Outbox
 from cases.notify.smtp import Delivery, Sender, SmtpSender, acquire_job
+from cases.reports.arrivals import release as release_arrivals
 from cases.reports.attachments import sweep_unlinked
 from cases.reports.conversation import release_held
 from cases.reports.handover import Handovers
@@ -116,7 +117,8 @@ class JobRunner:
         """Expired sessions, old throttle counters and uploads whose report never came; audit
         entries of reporters' requests, held back until their day is over; reporters'
         messages, held out of the conversation's order until their hour has come (the people
-        they name lose the case first); and
+        they name lose the case first); new cases and reporters' later files, held from staff
+        until their hour; and
         receipt pages whose short-lived link has run out."""
         return (
             SessionService(db, self.clock).sweep()
@@ -126,6 +128,8 @@ class JobRunner:
             # The people a held message names lose the case first (cases/access/held.py).
             + release_mentions(db, self.clock, self.config.server_secret, self.clock.now())
             + release_held(db, self.clock.now())
+            # New cases and a reporter's later files whose hour has come (arrivals.py).
+            + release_arrivals(db, self.clock.now())
             + Handovers(db, self.clock, self.config.server_secret).sweep()
         )
 

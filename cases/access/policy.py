@@ -230,11 +230,15 @@ def _subject_hashes(db: Session, case: Case) -> set[str]:
 
 
 def may_open(db: Session, staff: StaffAccount, case: Case) -> Decision:
-    """may_see plus holding (or awaiting) the case key: the single-case twin of visible_condition.
+    """may_see plus holding (or awaiting) the case key, for a case whose hour has come: the
+    single-case twin of visible_condition.
 
     Someone the policy would allow but who was never given the case (not on its team) must
     get the same answer at its URL as in the list: it does not exist for them.
     """
+    if case.held_until is not None:
+        # A new case before its hour is no case at all for staff (cases/reports/arrivals.py).
+        return Decision(False, "held")
     decision = may_see(db, staff, case)
     if not decision:
         return decision
@@ -275,9 +279,10 @@ def _session(staff: StaffAccount, db: Session | None) -> Session:
 def visible_condition(staff: StaffAccount, db: Session | None = None) -> ColumnElement[bool]:
     """A WHERE clause on Case for listing and counting: the same rule as may_see, in SQL.
 
-    A case is listed when the person holds its key or is awaiting it, and neither an
-    exclusion nor a subject conflict applies. The directory is read through `db` (by
-    default the session `staff` belongs to) to hash the person's chain.
+    A case is listed when its hour has come (it is not held as new), the person holds its key
+    or is awaiting it, and neither an exclusion nor a subject conflict applies. The directory
+    is read through `db` (by default the session `staff` belongs to) to hash the person's
+    chain.
     """
     if not staff.active or not (staff.role_names & POLICY_ROLES):
         return literal(False)
@@ -292,7 +297,8 @@ def visible_condition(staff: StaffAccount, db: Session | None = None) -> ColumnE
         PendingGrant.key_kind == "case",
     )
     has_key = exists(union_all(holds.correlate(Case), awaiting.correlate(Case)).subquery())
-    return and_(has_key, allowed_condition(staff, db))
+    # A new case is listed from the next full hour after its filing (cases/reports/arrivals.py).
+    return and_(Case.held_until.is_(None), has_key, allowed_condition(staff, db))
 
 
 def allowed_condition(staff: StaffAccount, db: Session | None = None) -> ColumnElement[bool]:

@@ -112,6 +112,8 @@ class Outbox:
             Case.status.in_([str(s) for s in OPEN_STATUSES]),
             Case.due_on.is_not(None),
             Case.due_on <= today + timedelta(days=REMINDER_DAYS),
+            # A new case waits for its hour like its "new case" mail (reports/arrivals.py).
+            Case.held_until.is_(None),
         )
         queued = 0
         for case in self.db.scalars(stmt):

@@ -24,6 +24,7 @@ from cases.clock import Clock
 from cases.db import new_id, unit_of_work
 from cases.notify.models import JobLease, OutboxMessage
 from cases.notify.service import backoff
+from cases.reports.arrivals import release as release_arrivals
 
 MAX_ATTEMPTS = 8
 LEASE_SECONDS = 120
@@ -149,6 +150,10 @@ class Delivery:
             ids = list(db.scalars(due))
             if not ids:
                 return []
+            # A "new case" or "there is news" mail is due at the hour its case (or file) is
+            # listed from: list them first, in this transaction, so no mail ever goes out
+            # about something staff cannot see yet, whichever process runs the jobs round.
+            release_arrivals(db, now)
             # The lease condition is repeated in the UPDATE itself: a row another worker
             # claimed between the SELECT and here no longer matches and is skipped.
             db.execute(

@@ -25,7 +25,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -36,6 +36,7 @@ import crypto
 from cases.clock import Clock, ceil_hour, local_day
 from cases.db import is_sqlite, new_id, unit_of_work
 from cases.errors import NotFound
+from cases.reports.arrivals import file_listed
 from cases.reports.cleaning import DEFAULT_DOCUMENT_BYTES, MetadataCleaner
 from cases.reports.models import Attachment, AttachmentChunk
 from cases.reports.sealing import FILE_KEY, FILE_META, open_json, seal_json, stream_aad
@@ -449,8 +450,11 @@ def delete_files(factory: sessionmaker[Session], ids: list[str]) -> None:
         db.execute(delete(Attachment).where(Attachment.id.in_(ids)))
 
 
-def link(db: Session, case_id: str, ids: list[str]) -> int:
-    """Attach complete uploads of this case to it for good (in the caller's transaction)."""
+def link(db: Session, case_id: str, ids: list[str], *, held_until: datetime | None = None) -> int:
+    """Attach complete uploads of this case to it for good (in the caller's transaction).
+
+    With `held_until` (a reporter's later evidence) staff see them from that hour only
+    (cases/reports/arrivals.py); the reporter sees them at once."""
     if not ids:
         return 0
     result = db.execute(
@@ -460,7 +464,7 @@ def link(db: Session, case_id: str, ids: list[str]) -> int:
             Attachment.case_id == case_id,
             Attachment.complete.is_(True),
         )
-        .values(linked=True)
+        .values(linked=True, held_until=held_until)
     )
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
@@ -505,10 +509,15 @@ class OpenedFile:
 
 
 class AttachmentReader:
-    """Reads linked files of a case with the case key: staff, reporters and exports use it."""
+    """Reads linked files of a case with the case key: staff, reporters and exports use it.
 
-    def __init__(self, db: Session) -> None:
+    A reporter's later file waiting for its hour (cases/reports/arrivals.py) does not exist
+    for staff: not listed, and `ticket` answers "no such file". The reporter's own pages pass
+    `held=True` and see it at once."""
+
+    def __init__(self, db: Session, *, held: bool = False) -> None:
         self.db = db
+        self.held = held
 
     def files(self, case_id: str, case_key: bytes, author: str | None = None) -> list[StoredFile]:
         stmt = select(Attachment).where(
@@ -516,6 +525,8 @@ class AttachmentReader:
             Attachment.linked.is_(True),
             Attachment.complete.is_(True),
         )
+        if not self.held:
+            stmt = stmt.where(file_listed())
         if author is not None:
             stmt = stmt.where(Attachment.author == author)
         rows = self.db.scalars(stmt.order_by(Attachment.created_on, Attachment.id))
@@ -525,6 +536,8 @@ class AttachmentReader:
         """Open one linked, complete file of this case (NotFound for anything else)."""
         row = self.db.get(Attachment, attachment_id) if len(attachment_id) <= 64 else None
         if row is None or row.case_id != case_id or not (row.linked and row.complete):
+            raise NotFound("There is no such file.", code="file_not_found")
+        if row.held_until is not None and not self.held:
             raise NotFound("There is no such file.", code="file_not_found")
         file_key = crypto.open_item(case_key, case_id, FILE_KEY, row.id, row.file_key)
         return FileTicket(self._meta(row, case_key), case_id, row.header, file_key)

@@ -32,6 +32,7 @@ from cases.org.service import OrgService
 from cases.org.snapshot import CategoryData, ChannelData, FilingConfig
 from cases.principals import ReporterPrincipal
 from cases.questionnaires.service import CONTENT_KEY, QuestionnaireService
+from cases.reports.arrivals import listed_hour
 from cases.reports.attachments import link
 from cases.reports.flood import FloodConfig, FloodGauge
 from cases.reports.keys import CASE, IDENTITY, KeyRing
@@ -394,6 +395,7 @@ class IntakeService:
             "identity": identity[0] if identity is not None else None,
             # Never refused for volume: at worst marked, listed apart and dismissed in bulk.
             "flood_hour": self.flood.arrival(channel.id),
+            "held_until": listed_hour(self.clock.now()),  # staff see it from then (arrivals.py)
         }
         return insert_row(self.db, Case, values)
 

@@ -130,6 +130,10 @@ class Case(Base):
     # The hour (UTC) a report arrived in when its channel was flooded (cases/reports/flood.py):
     # such reports are listed apart for triage. None for reports that came at a normal rate.
     flood_hour: Mapped[datetime | None] = mapped_column(DateTime, index=True)
+    # The full hour (UTC) from which staff see this new case; None once the jobs round (or a
+    # mail's delivery) has listed it. Until then it is absent from every staff list, count and
+    # URL (cases/reports/arrivals.py), so polling the list does not tell the filing's minute.
+    held_until: Mapped[datetime | None] = mapped_column(DateTime, index=True)
     # Staff-recorded reports: "pending" until the reporter confirms or corrects the record.
     record_state: Mapped[str | None] = mapped_column(String(16))
     # Sealed JSON {summary, details, loss_estimate, ...} under the case key (purpose "report").
@@ -298,6 +302,9 @@ class Attachment(Base):
     stored_bytes: Mapped[int] = mapped_column(Integer, default=0)
     created_on: Mapped[date] = mapped_column(Date)
     sweep_after: Mapped[datetime] = mapped_column(DateTime, index=True)
+    # Evidence a reporter added after filing: the full hour (UTC) from which staff see it;
+    # None once listed (cases/reports/arrivals.py). Files attached at filing follow the case.
+    held_until: Mapped[datetime | None] = mapped_column(DateTime, index=True)
 
 
 class AttachmentChunk(Base):

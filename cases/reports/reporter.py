@@ -31,6 +31,7 @@ from cases.errors import CaseError, Conflict, Invalid, NotFound, Throttled, Unau
 from cases.notify.service import Outbox
 from cases.principals import ReporterPrincipal
 from cases.questionnaires.service import Answers, QuestionnaireService
+from cases.reports.arrivals import listed_hour
 from cases.reports.attachments import AttachmentReader, StoredFile, link
 from cases.reports.conversation import hold
 from cases.reports.flood import FloodGauge
@@ -348,7 +349,7 @@ class ReporterService:
             summary=str(content.get("summary", "")),
             details=str(content.get("details", "")),
             messages=self._messages(case, key),
-            attachments=AttachmentReader(self.db).files(case.id, key, author="reporter"),
+            attachments=AttachmentReader(self.db, held=True).files(case.id, key, author="reporter"),
             linked=linked,
             reward=reporter_reward(self.db, self.clock, self._reward_config(), principal, case.id),
             identity_disclosure=disclosure_notice(self.db, case, self.config.zone),
@@ -442,7 +443,8 @@ class ReporterService:
         if ids and not self._flood_gauge().evidence_room(case, ids):
             raise Conflict(FLOOD_FULL, code="flood_quota")
         self.check_evidence_room(principal, ids)
-        linked = link(self.db, case.id, ids)
+        # Staff see them from the next full hour, when the mail below goes (arrivals.py).
+        linked = link(self.db, case.id, ids, held_until=listed_hour(self.clock.now()))
         if linked:
             Outbox(self.db, self.clock, self.config.intake.notify).reporter_message(case)
         return linked

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import select
+from support.arrivals import list_arrivals
 from support.db import TEST_SECRET
 from support.questionnaires import axe_as_served
 from support.staff_world import PASSWORD, Person, build_world
@@ -88,6 +89,7 @@ def test_questionnaire_edited_answered_without_javascript_and_read(
 
     with unit_of_work(session_factory(engine, TEST_SECRET)) as db:
         case_id = db.scalars(select(Case.id)).one()
+    list_arrivals(session_factory(engine, TEST_SECRET))  # the jobs round, at the case's hour
     engine.dispose()
     reader = browser.new_context(locale=locale).new_page()
     staff_login(reader, server.url, ana)

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import sessionmaker
+from support.arrivals import list_arrivals
 from support.staff_http import app_world, log_in
 
 import crypto
@@ -49,6 +50,7 @@ def test_recorded_report_shows_the_receipt_once(client: Any, world: dict[str, An
 
     answer = client.post("/staff/record", data=form)
     receipt = answer.context["receipt"]
+    list_arrivals(world["db"], world["clock"])  # like any report, listed at the next full hour
     case_page = client.get(f"/staff/cases/{answer.context['case'].id}")
     with unit_of_work(world["db"]) as db:
         case = db.get(Case, answer.context["case"].id)

@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 from sqlalchemy.engine import make_url
 from starlette.testclient import TestClient
+from support.arrivals import list_arrivals
 from support.cli import operator_env, run_portal
 from support.staff_world import SECRET, Person, build_world
 
@@ -162,6 +163,7 @@ def test_backup_during_submissions_restores_every_acknowledged_report(
     assert restored.returncode == 0, restored.stdout + restored.stderr
 
     engine = make_engine(there.settings.database_url)
+    list_arrivals(session_factory(engine, SECRET))  # the restored portal's jobs round, at the hour
     restored_app = create_app(there.settings, engine=engine)
     restored_app.state.clock = FixedClock()  # the investigator's TOTP code is made for it
     try:

@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import sessionmaker
 from starlette.testclient import TestClient
+from support.arrivals import list_arrivals
 from support.staff_world import Person, build_world
 
 from cases.clock import FixedClock
@@ -130,6 +131,7 @@ def _journey(client: Any, app_db: sessionmaker[Any], clock: FixedClock) -> tuple
         "/api/v1/reporter/messages", headers=reporter_auth, json={"body": "More details"}
     )
     assert sent.status_code == 201, sent.text
+    list_arrivals(app_db, clock)  # the jobs round lists the case at its hour
     body = {"email": ana.account.email, "password": ana.password, "totp": ana.code(clock)}
     staff = client.post("/api/v1/staff/session", json=body)
     assert staff.status_code == 200, staff.text

@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import sessionmaker
+from support.arrivals import list_arrivals
 from support.questionnaires import clear_holders, csrf, every_kind, log_in
 from support.staff_world import Person, build_world
 
@@ -68,6 +69,7 @@ def bearer(client: Any, person: Person, world: dict[str, Any]) -> dict[str, str]
 
 
 def case_json(client: Any, person: Person, world: dict[str, Any]) -> Any:
+    list_arrivals(world["db"], world["clock"])  # the jobs round lists the cases at their hour
     headers = bearer(client, person, world)
     with unit_of_work(world["db"]) as db:
         case_id = db.scalars(select(Case.id).order_by(Case.reference)).all()

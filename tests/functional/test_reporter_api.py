@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
+from support.arrivals import list_arrivals
 from support.reporter_http import PASSWORD, login, report_body, seed, staff_reply
 from support.staff_world import key_ring
 
@@ -210,6 +211,7 @@ def test_staff_can_read_the_uploaded_file_back(client: Any, app_db: sessionmaker
         files={"file": ("data.bin", io.BytesIO(payload), "application/octet-stream")},
         headers=headers,
     )
+    list_arrivals(app_db)  # the jobs round lists the case and the file at their hour
 
     with unit_of_work(app_db) as db:
         service = StaffService(

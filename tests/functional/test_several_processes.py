@@ -33,6 +33,7 @@ from typing import Any
 
 import httpx
 import pytest
+from support.arrivals import list_arrivals
 from support.availability import free_port
 from support.staff_world import SECRET, build_world
 
@@ -207,6 +208,7 @@ def test_a_whole_journey_across_three_processes(cluster: Cluster, smtp_server: A
         assert upload.status_code == 201, upload.text
         sent = web.post("/api/v1/reporter/messages", headers=me, json={"body": "Order A-1"})
         assert sent.status_code == 201
+        _list_arrivals(cluster.url)  # the jobs round at the hour the report and file wait for
 
         ana = cluster.staff["investigator"].login(web)
         cases = web.get("/api/v1/cases", headers=ana).json()["items"]
@@ -253,6 +255,14 @@ def test_a_whole_journey_across_three_processes(cluster: Cluster, smtp_server: A
     assert deadline == [("ana@example.com", "sent")]  # three jobs, one reminder
     assert all(sent[f"person{n}@example.com"] == 1 for n in range(seeded_mails))
     assert delivered == sent  # each row that was sent arrived once, and nothing else did
+
+
+def _list_arrivals(url: str) -> None:
+    engine = make_engine(url)
+    try:
+        list_arrivals(session_factory(engine, SECRET))
+    finally:
+        engine.dispose()
 
 
 def _outbox(url: str) -> list[tuple[str, str, str]]:

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import sessionmaker
+from support.arrivals import list_arrivals
 from support.reporter_http import fields, form_tokens, login
 from support.staff_http import app_world, bearer, log_in
 from support.staff_world import Person
@@ -34,6 +35,7 @@ def _file(client: Any, app_db: sessionmaker[Any], ids: dict[str, str], details: 
     body = {**ids, "summary": "订单", "details": details, "subjects": [], "exclude": []}
     answer = client.post("/api/v1/reports", json={**body, "identity": None})
     assert answer.status_code == 201, answer.text
+    list_arrivals(app_db, getattr(client.app.state, "clock", None))  # listed at its hour
     with unit_of_work(app_db) as db:
         (case_id,) = set(db.scalars(select(Case.id))) - before
     return case_id
@@ -132,6 +134,7 @@ def _filed_receipt(client: Any, app_db: sessionmaker[Any], ids: dict[str, str]) 
         "/api/v1/reports", json={**body, "subjects": [], "exclude": [], "identity": None}
     )
     assert answer.status_code == 201, answer.text
+    list_arrivals(app_db, getattr(client.app.state, "clock", None))  # listed at its hour
     with unit_of_work(app_db) as db:
         (case_id,) = set(db.scalars(select(Case.id))) - before
     return case_id, str(answer.json()["receipt"])
@@ -156,6 +159,7 @@ def test_a_file_named_after_an_investigator_keeps_the_case_from_him(
     answer = client.post("/report", data=form, files=files, follow_redirects=False)
     with unit_of_work(app_db) as db:
         (case_id,) = set(db.scalars(select(Case.id))) - before
+    list_arrivals(app_db, getattr(client.app.state, "clock", None))  # listed at its hour
     headers = bearer(client, world["zhang"], world["clock"])
 
     assert answer.status_code == 303

@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
+from support.arrivals import list_arrivals
 from support.browser import axe_clean
 from support.staff_world import PROFILE, SECRET, ZONE, Person, build_world
 
@@ -64,7 +65,10 @@ def report(world: dict[str, Any], summary: str = "Junk") -> dict[str, Any]:
 
 
 def flood(client: Any, world: dict[str, Any], count: int = 10) -> list[int]:
-    return [client.post("/api/v1/reports", json=report(world)).status_code for _ in range(count)]
+    """File `count` reports in one hour; the jobs round then lists them at its hour."""
+    codes = [client.post("/api/v1/reports", json=report(world)).status_code for _ in range(count)]
+    list_arrivals(client.app.state.db, world["clock"])
+    return codes
 
 
 def staff(client: Any, person: Person, clock: FixedClock) -> dict[str, str]:
@@ -257,6 +261,7 @@ def test_flood_triage_in_chromium_is_accessible(
         intake = IntakeService(db, clock, config)
         for _ in range(3):
             intake.submit(Submission(world.channel.id, world.category().id, "Junk", "Junk."))
+        list_arrivals(db, clock)  # the jobs round lists them at their hour
     page = page_js
 
     page.goto(f"{server.url}/staff/login")

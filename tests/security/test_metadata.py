@@ -16,6 +16,7 @@ import pytest
 from PIL import Image
 from sqlalchemy.orm import sessionmaker
 from support import crafted, media
+from support.arrivals import list_arrivals
 from support.staff_http import app_world
 
 from cases.reports.cleaning import MetadataCleaner
@@ -54,6 +55,8 @@ def reporter_upload(
     )
     assert answer.status_code == 201, answer.text
     assert isinstance(answer.json()["metadata_removed"], bool)
+    # Staff see it once the jobs round has listed it at the next full hour (arrivals.py).
+    list_arrivals(client.app.state.db, getattr(client.app.state, "clock", None))
     file_id: str = answer.json()["id"]
     return file_id
 

@@ -19,6 +19,7 @@ import pytest
 from sqlalchemy import DateTime, MetaData, func, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
+from support.arrivals import list_arrivals
 from support.staff_world import SECRET, ZONE, Person, build_world
 
 from cases.audit.models import AuditEntry, HeldAuditEntry
@@ -206,6 +207,7 @@ def offer_reward(
 ) -> None:
     """Staff work (exact times allowed): conclude the case as substantiated, offer a reward."""
     with unit_of_work(app_db) as db:
+        list_arrivals(db, clock)  # the jobs round lists the case at its hour
         case = db.scalars(select(Case).order_by(Case.submitted_on)).first()
         assert case is not None
         case_id = case.id

@@ -17,6 +17,7 @@ from cases.clock import FixedClock
 from cases.db import unit_of_work
 from cases.reports.models import Attachment
 from portal.start_pages import start_page
+from support.arrivals import list_arrivals
 from support.staff_world import Person
 
 CSRF = re.compile(r'name="csrf" value="([0-9a-f]+)"')
@@ -84,6 +85,8 @@ def reporter_upload(client: Any, receipt: str, name: str, data: bytes) -> str:
     answer = client.post("/api/v1/reporter/attachments", headers=auth, files={"file": (name, data)})
     assert answer.status_code == 201, answer.text
     file_id: str = answer.json()["id"]
+    # Staff see it once the jobs round has listed it at the next full hour (arrivals.py).
+    list_arrivals(client.app.state.db, getattr(client.app.state, "clock", None))
     return file_id
 
 

@@ -19,6 +19,7 @@ from cases.org.service import OrgService
 from cases.principals import StaffPrincipal
 from cases.reports.models import Attachment, AttachmentChunk, Case
 from cases.staff.service import StaffService
+from support.arrivals import list_arrivals
 from support.db import TEST_SECRET
 from support.staff_world import ZONE
 
@@ -55,6 +56,7 @@ def staff_reply(
     """A staff message written through the domain: the case key opened as that investigator."""
     clock = clock or FixedClock(datetime(2026, 3, 2, 10, 30))
     with unit_of_work(app_db) as db:
+        list_arrivals(db, clock)  # the jobs round has listed the case by the hour staff reply
         service = StaffService(db, clock, server_secret=b"t" * 32, profile=crypto.PROFILES["test"])
         account = service.by_email("ina@example.com")
         assert account is not None

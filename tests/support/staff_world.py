@@ -13,6 +13,7 @@ from cases.clock import Clock, SystemClock, epoch
 from cases.org.models import Category, Channel
 from cases.org.service import OrgService
 from cases.principals import StaffPrincipal
+from cases.reports.arrivals import listed_hour, release
 from cases.reports.intake import Filed, IntakeConfig, IntakeService, SubjectInput, Submission
 from cases.reports.keys import KeyRing
 from cases.sessions.service import SessionPolicy, ThrottleRule
@@ -82,7 +83,11 @@ class World:
             email, person.password, person.code(self.clock)
         )
 
-    def file(self, summary: str = "Orders moved to a rival", **changes: object) -> Filed:
+    def file(
+        self, summary: str = "Orders moved to a rival", *, listed: bool = True, **changes: object
+    ) -> Filed:
+        """File a report; unless `listed` is False, the jobs round then lists it at its hour
+        (support/arrivals.py), so staff read it as they would after that hour."""
         config = IntakeConfig(
             zone=ZONE, profile=PROFILE, server_secret=SECRET, base_url="https://portal.example"
         )
@@ -96,6 +101,9 @@ class World:
         }
         filed = IntakeService(self.db, self.clock, config).submit(Submission(**fields))  # type: ignore[arg-type]
         self.db.flush()
+        if listed:
+            release(self.db, listed_hour(self.clock.now()))
+            self.db.flush()
         return filed
 
 

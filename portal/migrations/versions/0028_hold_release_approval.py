@@ -1,7 +1,7 @@
 """hold_releases: ending a legal hold takes a second person
 
 Revision ID: 0028_hold_release_approval
-Revises: 0026_retention_kept
+Revises: 0027_listed_from
 Create Date: 2026-11-30
 
 One admin (or investigator) alone could end the hold on the case about the accused, and the
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0028_hold_release_approval"
-down_revision: str | None = "0026_retention_kept"
+down_revision: str | None = "0027_listed_from"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
