@@ -80,7 +80,11 @@ _REPORTER_FILES = select(_FILES.id, _FILES.meta).where(
 _FILES_OF_IDS = _REPORTER_FILES.where(_FILES.id.in_(bindparam("ids", expanding=True))).order_by(
     _FILES.id
 )
-_LINKED_FILES = _REPORTER_FILES.where(_FILES.linked.is_(True)).order_by(_FILES.id)
+# Files a reporter added later are read once staff may see them (cases/reports/arrivals.py),
+# as later messages are: before its hour a file changes nobody's access.
+_LINKED_FILES = _REPORTER_FILES.where(
+    _FILES.linked.is_(True), _FILES.held_until.is_(None)
+).order_by(_FILES.id)
 
 
 @dataclass(frozen=True)
