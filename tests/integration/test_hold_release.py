@@ -188,7 +188,7 @@ def test_an_investigator_awaiting_the_key_cannot_approve(held: HeldCase) -> None
     their approval is refused and the jobs round keeps the case."""
     db, clock = held.world.db, _clock(held)
     service = retention(db, clock)
-    eve = awaiting_key(held, "eve@corp.example")
+    eve = awaiting_key(db, held, "eve@corp.example")
     case = db.get(Case, held.case_id)
     assert case is not None
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 
 from sqlalchemy.orm import Session
@@ -77,11 +77,11 @@ def puppet_of(db: Session, clock: Clock, maker: Person, email: str, role: str) -
     return Person(enrolled.account, enrolled.totp_secret)
 
 
-def awaiting_key(held: HeldCase, email: str) -> Person:
+def awaiting_key(db: Session, held: HeldCase, email: str) -> Person:
     """A fresh investigator on the case's team (no team set: every investigator) who only
     awaits the case key: a pending grant a key holder's next session would fulfil, no wrap.
     The case page opens for them (`may_open` accepts the grant), but they hold no key."""
-    world = held.world
+    world = replace(held.world, db=db, people={})
     person = world.staff(email, "investigator")
     ring = key_ring(world.db, clock=world.clock)
     ring.request_grant(held.case_id, "case", person.account.id, "team_joined")
