@@ -130,9 +130,7 @@ def test_two_puppet_admins_of_one_admin_cannot_end_a_hold_over_http(
     by_reference = {"reference": held.reference}
 
     proposed = client.post("/api/v1/admin/holds/release", headers=first, json=by_reference)
-    approved = client.post(
-        "/api/v1/admin/holds/release/approve", headers=second, json=by_reference
-    )
+    approved = client.post("/api/v1/admin/holds/release/approve", headers=second, json=by_reference)
     removed, gone = jobs_round(app_db, held)
 
     assert proposed.status_code == 202, proposed.text
