@@ -13,7 +13,15 @@ release, and that person must be independent of the first:
 - not someone the case keeps away: an investigator must be able to open the case (the access
   policy, so named, above someone named, excluded, recused or vouched for by such a person
   is 404); an admin, who reads no case, is kept away by the same rule minus the role and
-  the key (`kept_away`), and neither proposes nor approves a case that names them.
+  the key (`kept_away`), and neither proposes nor approves a case that names them;
+- someone who holds the case's key (`holds_case_key`: a wrap of it for their account, not
+  merely a pending grant). "Not related" alone let one admin make two puppet accounts, each
+  through its own link: they share a maker but neither made the other, so one proposed and
+  the other approved. A key is only ever wrapped for an account after a key holder approved
+  that account (docs/access.md, key-holder approval), so a puppet approver now needs a
+  second, key-holding insider. Admins still propose and refuse by reference; an admin
+  approves only if that same account holds the key. With no key holder left, the hold
+  stays: that only keeps data.
 
 A proposal nobody approves expires after `RELEASE_DAYS` days and then does nothing.
 """
@@ -26,11 +34,12 @@ from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
 from cases.access.policy import conflict_hashes, vouchers
-from cases.reports.models import Case, CaseExclusion, CaseSubject
+from cases.reports.models import Case, CaseExclusion, CaseSubject, KeyWrap
 from cases.retention.models import PENDING, HoldRelease
 from cases.staff.models import EnrolmentToken, KeyApproval, StaffAccount
 
 RELEASE_DAYS = 7
+CASE_KEY = "case"
 RELEASE_LIFETIME = timedelta(days=RELEASE_DAYS)
 
 
@@ -67,6 +76,17 @@ def makers(db: Session, account_id: str) -> set[str]:
 def related(db: Session, one: str, other: str) -> bool:
     """Whether either account could be the other's puppet (made or vouched for by it)."""
     return one in makers(db, other) or other in makers(db, one)
+
+
+def holds_case_key(db: Session, account_id: str, case: Case) -> bool:
+    """Whether the case's key is wrapped for this account: an approval by a key holder came
+    first (a pending grant, which an admin's change can queue, is not enough)."""
+    stmt = select(KeyWrap.id).where(
+        KeyWrap.case_id == case.id,
+        KeyWrap.staff_id == account_id,
+        KeyWrap.key_kind == CASE_KEY,
+    )
+    return db.scalars(stmt.limit(1)).first() is not None
 
 
 def kept_away(db: Session, account: StaffAccount, case: Case) -> bool:

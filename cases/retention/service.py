@@ -34,6 +34,7 @@ from cases.retention.release import (
     RELEASE_LIFETIME,
     expired,
     expires_at,
+    holds_case_key,
     kept_away,
     related,
 )
@@ -56,6 +57,7 @@ RELATED_ACCOUNT = (
     "You cannot approve this release: one of you made, changed or approved the other's "
     "account, so a second, independent person must approve it."
 )
+NO_KEY = "Only an investigator who holds this case's key can approve ending its hold."
 KEPT_AWAY = "The access policy keeps you away from this case, so you cannot decide on its hold."
 
 
@@ -196,11 +198,12 @@ class RetentionService:
         return self._propose(principal, self._admin_case(principal, reference), reason)
 
     def approve_release(self, principal: StaffPrincipal, case_id: str) -> Case:
-        """A second investigator who may open the case approves: the hold is lifted."""
+        """A second investigator who holds the case's key approves: the hold is lifted."""
         require_roles(principal, CASE_READERS)
         return self._approve(principal, self._openable(principal, case_id))
 
     def approve_release_by_reference(self, principal: StaffPrincipal, reference: str) -> Case:
+        """An admin approves by reference only if the same account holds the case's key."""
         require_roles(principal, {Role.ADMIN})
         return self._approve(principal, self._admin_case(principal, reference))
 
@@ -359,6 +362,8 @@ class RetentionService:
             return RELATED_ACCOUNT
         if account.has_role(Role.ADMIN) and kept_away(self.db, account, case):
             return KEPT_AWAY
+        if not holds_case_key(self.db, account.id, case):
+            return NO_KEY
         return None
 
     def _decide(self, principal: StaffPrincipal, proposal: HoldRelease, status: str) -> None:

@@ -184,8 +184,8 @@ def _release_api(request: Request, reason: str) -> dict[str, Any]:
 
 @api_operation(
     "approveCaseHoldRelease",
-    "A second person approves the proposed end of a case's hold (an investigator who may "
-    "open it; never the proposer nor an account they made or vouched for, 403): the hold ends",
+    "A second person approves the proposed end of a case's hold (an investigator who holds "
+    "its key; never the proposer nor an account they made or vouched for, 403): the hold ends",
     method="POST",
     responses={200: schema(HoldOut)},
     errors=(401, 403, 404, 409),
@@ -288,8 +288,9 @@ def _admin_release(request: Request, reference: str, reason: str) -> dict[str, A
 
 @api_operation(
     "approveHoldReleaseByReference",
-    "Admins: approve the proposed end of a case's hold by its reference (never the proposer "
-    "nor an account they made or vouched for, nor an admin the case names, 403): the hold ends",
+    "Admins: approve the proposed end of a case's hold by its reference, only if the same "
+    "account holds the case's key (otherwise, and for the proposer, an account they made or "
+    "vouched for, or an admin the case names, 403): the hold ends",
     method="POST",
     request=schema(AdminReleaseIn),
     responses={200: schema(HoldOut)},

@@ -123,11 +123,12 @@ def log_in(page: Any, server: Any, person: Any) -> None:
 
 
 @pytest.mark.parametrize("locale", ["zh-CN"])
-def test_ending_a_hold_is_proposed_on_the_case_page_and_approved_by_an_admin(
+def test_ending_a_hold_is_proposed_and_approved_on_the_case_page_by_two_key_holders(
     start_live_server: Any, page_nojs: Any, browser: Any, locale: str
 ) -> None:
-    """The investigator proposes; the case page and the admin's hold page show the proposal
-    (axe on both); the admin approves it and the hold is lifted."""
+    """An investigator proposes on the case page; the admin's hold page shows the proposal and
+    why he, holding no key, cannot approve; a colleague holding the key approves on the case
+    page and the hold is lifted (axe on every page)."""
     server = start_live_server()
     engine = make_engine(server.database_url)
     with unit_of_work(session_factory(engine, TEST_SECRET)) as db:
@@ -144,17 +145,24 @@ def test_ending_a_hold_is_proposed_on_the_case_page_and_approved_by_an_admin(
     log_in(page, server, held.boss)
     page.goto(f"{server.url}/admin/holds")
     listed = page.locator(".case-table").inner_text()
+    admin_buttons = page.locator("form[action$='/admin/holds/release/approve']").count()
     axe_as_served(browser, page, locale)
-    page.locator("form[action$='/admin/holds/release/approve'] button").click()
+    log_in(page, server, held.bob)
+    page.goto(f"{server.url}/staff/cases/{held.case_id}")
+    offered = page.locator("section[aria-labelledby=retention-heading]").inner_text()
+    axe_as_served(browser, page, locale)
+    page.locator("form[action$='/hold/release/approve'] button").click()
     page.wait_for_load_state("load")
     after = page.locator("main").inner_text()
+    axe_as_served(browser, page, locale)
     with unit_of_work(session_factory(engine, TEST_SECRET)) as db:
         lifted = db.get(Case, held.case_id).hold_reason is None  # type: ignore[union-attr]
     engine.dispose()
 
     assert "提议解除诉讼保留" in proposed
     assert "Court case closed" in proposed
-    assert "批准解除" in listed
+    assert "只有持有此案件密钥的调查员才能批准解除其诉讼保留" in listed
+    assert admin_buttons == 0
+    assert "批准：解除诉讼保留" in offered
     assert "诉讼保留已解除" in after
-    assert held.reference not in after
     assert lifted

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
-from support.foureyes import NOW, HeldCase, deleted, held_case, retention
+from support.foureyes import NOW, HeldCase, awaiting_key, deleted, held_case, retention
 from support.staff_http import bearer
 
 import crypto
@@ -39,9 +39,11 @@ def auth(client: Any, held: HeldCase, name: str) -> dict[str, str]:
     return bearer(client, getattr(held, name), clock)
 
 
-def puppet_admin(client: Any, held: HeldCase, admin: dict[str, str]) -> dict[str, str]:
+def puppet_admin(
+    client: Any, held: HeldCase, admin: dict[str, str], email: str = "second@corp.example"
+) -> dict[str, str]:
     """A second admin account the admin makes on the web and enrols through its link."""
-    body = {"email": "second@corp.example", "name": "Second", "roles": ["admin"]}
+    body = {"email": email, "name": "Second", "roles": ["admin"]}
     made = client.post("/api/v1/admin/accounts", headers=admin, json=body)
     assert made.status_code == 201, made.text
     token = made.json()["enrolment_url"].rsplit("/", 1)[-1]
@@ -53,7 +55,7 @@ def puppet_admin(client: Any, held: HeldCase, admin: dict[str, str]) -> dict[str
     secret = base64.b32decode(raw + "=" * (-len(raw) % 8))
     clock = held.world.clock
     login = {
-        "email": "second@corp.example",
+        "email": email,
         "password": NEW_PASSWORD,
         "totp": crypto.totp_code(secret, epoch(clock.now())),
     }
@@ -114,6 +116,45 @@ def test_the_proposer_their_puppet_and_the_accused_cannot_approve_over_http(
     assert made.status_code == 403, made.text
     assert made.json()["error"] == "not_a_second_person"
     assert named.status_code == 404, named.text
+    assert (removed, gone) == (0, False)
+
+
+def test_two_puppet_admins_of_one_admin_cannot_end_a_hold_over_http(
+    client: Any, app_db: sessionmaker[Session], held: HeldCase
+) -> None:
+    """The admin makes two admin accounts; one proposes, the other's approval is 403 (it holds
+    no case key) and the jobs round keeps the case."""
+    admin = auth(client, held, "boss")
+    first = puppet_admin(client, held, admin, "first@corp.example")
+    second = puppet_admin(client, held, admin, "second@corp.example")
+    by_reference = {"reference": held.reference}
+
+    proposed = client.post("/api/v1/admin/holds/release", headers=first, json=by_reference)
+    approved = client.post("/api/v1/admin/holds/release/approve", headers=second, json=by_reference)
+    removed, gone = jobs_round(app_db, held)
+
+    assert proposed.status_code == 202, proposed.text
+    assert approved.status_code == 403, approved.text
+    assert approved.json()["error"] == "not_a_second_person"
+    assert (removed, gone) == (0, False)
+
+
+def test_an_investigator_awaiting_the_key_cannot_approve_over_http(
+    client: Any, app_db: sessionmaker[Session], held: HeldCase
+) -> None:
+    """A fresh investigator with only a pending grant sees the case, but approving is 403."""
+    with unit_of_work(app_db) as db:
+        eve = awaiting_key(db, held, "eve@corp.example")
+    clock = held.world.clock
+    assert isinstance(clock, FixedClock)
+    admin, fresh = auth(client, held, "boss"), bearer(client, eve, clock)
+    client.post("/api/v1/admin/holds/release", headers=admin, json={"reference": held.reference})
+
+    approved = client.post(f"/api/v1/cases/{held.case_id}/hold/release/approve", headers=fresh)
+    removed, gone = jobs_round(app_db, held)
+
+    assert approved.status_code == 403, approved.text
+    assert approved.json()["error"] == "not_a_second_person"
     assert (removed, gone) == (0, False)
 
 

@@ -30,12 +30,14 @@ def world(app: Any, app_db: sessionmaker[Any]) -> dict[str, Any]:
     with unit_of_work(app_db) as db:
         made = build_world(db, clock)
         ana = made.staff("ana@example.com")
+        bob = made.staff("bob@example.com")
         boss = made.staff("boss@example.com", "admin")
         filed = made.file()
         filed.case.status, filed.case.closed_on = Status.CLOSED, date(2026, 1, 31)
     return {
         "clock": clock,
         "ana": ana,
+        "bob": bob,
         "boss": boss,
         "case": filed.case,
         "receipt": filed.receipt.formatted(),
@@ -146,7 +148,8 @@ def test_case_page_shows_deleted_on_and_a_hold_with_its_reason(
     client: Any, world: dict[str, Any]
 ) -> None:
     """A closed case shows its deletion day; a hold replaces it with the reason; ending it is
-    proposed on the page and ends only when a second person (an admin here) approves; audited."""
+    proposed on the page; the admin, who holds no key, is told why he cannot approve (403 if he
+    tries); a colleague holding the key approves on the case page; audited."""
     log_in(client, world["ana"], world["clock"])
     path = f"/staff/cases/{world['case'].id}"
     token = csrf(client, path)
@@ -160,10 +163,14 @@ def test_case_page_shows_deleted_on_and_a_hold_with_its_reason(
     log_in(client, world["boss"], world["clock"])
     admin_token = csrf(client, "/admin/holds")
     listed = client.get("/admin/holds")
-    client.post(
+    barred = client.post(
         "/admin/holds/release/approve",
         data={"csrf": admin_token, "reference": world["case"].reference},
     )
+    log_in(client, world["bob"], world["clock"])
+    bob_token = csrf(client, path)
+    offered = client.get(path)
+    client.post(f"{path}/hold/release/approve", data={"csrf": bob_token})
     log_in(client, world["ana"], world["clock"])
     released = client.get(path)
 
@@ -175,7 +182,10 @@ def test_case_page_shows_deleted_on_and_a_hold_with_its_reason(
     assert proposed.context["retention"].held
     assert proposed.context["retention"].release.reason == "Court closed"
     assert "/hold/release/approve" not in proposed.text  # not for the proposer
-    assert "/admin/holds/release/approve" in listed.text
+    assert "/admin/holds/release/approve" not in listed.text  # the admin holds no key
+    assert "Only an investigator who holds this case's key can approve" in listed.text
+    assert barred.status_code == 403
+    assert "/hold/release/approve" in offered.text
     assert released.context["retention"].deletes_on == date(2029, 1, 31)
     assert [a for a, _d in audit_actions(world)] == [
         "case.hold",

@@ -9,13 +9,23 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from support.foureyes import NOW, HeldCase, deleted, held_case, puppet_of, retention
+from support.foureyes import (
+    NOW,
+    HeldCase,
+    awaiting_key,
+    deleted,
+    held_case,
+    puppet_of,
+    retention,
+)
 
 from cases.audit.models import AuditEntry
 from cases.clock import FixedClock
 from cases.errors import Conflict, Forbidden, NotFound
 from cases.reports.intake import SubjectInput
 from cases.reports.models import Case
+from cases.retention.release import holds_case_key
+from cases.retention.service import NO_KEY
 
 
 @pytest.fixture
@@ -149,19 +159,86 @@ def test_two_independent_people_end_the_hold_and_retention_then_deletes(held: He
     assert hold_actions(db) == ["case.hold", "case.hold_release_proposed", "case.hold_released"]
 
 
-def test_two_admins_or_two_investigators_may_end_a_hold(held: HeldCase) -> None:
-    """Admin and a second admin (not made by the first); investigator and a colleague."""
+def test_two_puppets_of_one_admin_cannot_end_a_hold(held: HeldCase) -> None:
+    """One admin makes two admin accounts (each its own link): neither made the other, but the
+    one that approves holds no case key, so its approval is refused and the case stays."""
+    db, clock = held.world.db, _clock(held)
+    service = retention(db, clock)
+    first = puppet_of(db, clock, held.boss, "first@corp.example", "admin")
+    second = puppet_of(db, clock, held.boss, "second@corp.example", "admin")
+    case = db.get(Case, held.case_id)
+    assert case is not None
+
+    service.propose_release_by_reference(first.principal(db, clock), held.reference, "")
+    shown = service.approval_refused(second.account, case)
+    with pytest.raises(Forbidden) as refused:
+        service.approve_release_by_reference(second.principal(db, clock), held.reference)
+    removed = service.run()
+
+    assert shown == NO_KEY
+    assert refused.value.code == "not_a_second_person"
+    assert str(refused.value) == NO_KEY
+    assert removed == 0
+    assert not deleted(db, held.case_id)
+    assert case.hold_reason == "Labour court case 2029-17"
+
+
+def test_an_investigator_awaiting_the_key_cannot_approve(held: HeldCase) -> None:
+    """A fresh investigator with only a pending grant opens the case page but holds no key:
+    their approval is refused and the jobs round keeps the case."""
+    db, clock = held.world.db, _clock(held)
+    service = retention(db, clock)
+    eve = awaiting_key(db, held, "eve@corp.example")
+    case = db.get(Case, held.case_id)
+    assert case is not None
+
+    service.propose_release_by_reference(held.boss.principal(db, clock), held.reference, "")
+    shown = service.approval_refused(eve.account, case)
+    with pytest.raises(Forbidden) as refused:
+        service.approve_release(eve.principal(db, clock), held.case_id)
+    removed = service.run()
+
+    assert shown == NO_KEY
+    assert refused.value.code == "not_a_second_person"
+    assert removed == 0
+    assert not deleted(db, held.case_id)
+
+
+def test_admins_without_the_key_cannot_end_a_hold_but_two_investigators_may(
+    held: HeldCase,
+) -> None:
+    """Two independent admins (the second not made by the first) hold no key: refused. Two
+    investigators who hold it end the hold."""
     db, clock = held.world.db, _clock(held)
     service = retention(db, clock)
     p = {n: getattr(held, n).principal(db, clock) for n in ("boss", "deputy", "ana", "bob")}
 
     service.propose_release_by_reference(p["boss"], held.reference, "")
-    service.approve_release_by_reference(p["deputy"], held.reference)
-    service.hold(p["ana"], held.case_id, "Regulator request")
+    with pytest.raises(Forbidden) as refused:
+        service.approve_release_by_reference(p["deputy"], held.reference)
+    service.refuse_release_by_reference(p["deputy"], held.reference)
     service.propose_release(p["ana"], held.case_id, "")
     service.approve_release(p["bob"], held.case_id)
 
+    assert str(refused.value) == NO_KEY
     assert db.get(Case, held.case_id).hold_reason is None  # type: ignore[union-attr]
+
+
+def test_an_admin_who_holds_the_case_key_may_approve(held: HeldCase) -> None:
+    """An account that is admin and investigator on the case (made before the roles were kept
+    apart) holds the key: it approves by reference and the hold ends."""
+    db, clock = held.world.db, _clock(held)
+    service = retention(db, clock)
+    both = held.world.legacy_staff("lex@corp.example", "investigator", "admin")
+    case = held.world.file().case
+    ana = held.ana.principal(db, clock)
+    service.hold(ana, case.id, "Regulator request")
+
+    service.propose_release(ana, case.id, "")
+    service.approve_release_by_reference(both.principal(db, clock), case.reference)
+
+    assert holds_case_key(db, both.account.id, case)
+    assert case.hold_reason is None
 
 
 def test_an_expired_proposal_does_nothing(held: HeldCase) -> None:
@@ -173,7 +250,7 @@ def test_an_expired_proposal_does_nothing(held: HeldCase) -> None:
 
     removed = service.run()
     with pytest.raises(Conflict):
-        service.approve_release_by_reference(held.deputy.principal(db, clock), held.reference)
+        service.approve_release(held.bob.principal(db, clock), held.case_id)
 
     assert removed == 0
     assert not deleted(db, held.case_id)

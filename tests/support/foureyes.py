@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 
 from sqlalchemy.orm import Session
@@ -14,7 +14,16 @@ from cases.reports.models import Case, Status
 from cases.retention import RetentionConfig, RetentionService
 from cases.staff.enrolment import EnrolmentService
 from cases.staff.service import StaffService
-from support.staff_world import PASSWORD, PROFILE, SECRET, ZONE, Person, World, build_world
+from support.staff_world import (
+    PASSWORD,
+    PROFILE,
+    SECRET,
+    ZONE,
+    Person,
+    World,
+    build_world,
+    key_ring,
+)
 
 # Noon in Shanghai on 2029-06-15: the case below, closed on 2026-01-31, is long past its
 # 36 months, so only its hold keeps it.
@@ -66,6 +75,18 @@ def puppet_of(db: Session, clock: Clock, maker: Person, email: str, role: str) -
     staff = StaffService(db, clock, server_secret=SECRET, profile=PROFILE)
     enrolled = EnrolmentService(db, clock, staff).complete(made.enrolment_token, PASSWORD)
     return Person(enrolled.account, enrolled.totp_secret)
+
+
+def awaiting_key(db: Session, held: HeldCase, email: str) -> Person:
+    """A fresh investigator on the case's team (no team set: every investigator) who only
+    awaits the case key: a pending grant a key holder's next session would fulfil, no wrap.
+    The case page opens for them (`may_open` accepts the grant), but they hold no key."""
+    world = replace(held.world, db=db, people={})
+    person = world.staff(email, "investigator")
+    ring = key_ring(world.db, clock=world.clock)
+    ring.request_grant(held.case_id, "case", person.account.id, "team_joined")
+    assert not ring.holds(held.case_id, "case", person.account.id)
+    return person
 
 
 def deleted(db: Session, case_id: str) -> bool:
