@@ -100,7 +100,7 @@ def test_the_manager_of_a_rep_named_only_in_the_text_does_not_receive_the_case(
 def test_a_rep_named_by_employee_id_or_traditional_name_keeps_his_director_away(
     db_session: Session,
 ) -> None:
-    """"工号E3" and "李強" (traditional) both name 李强: his director gets no key either way,
+    """ "工号E3" and "李強" (traditional) both name 李强: his director gets no key either way,
     and the find is stored as what it is (an id in the id field), to confirm or reject."""
     world = _world(db_session)
 
