@@ -17,6 +17,8 @@ import shutil
 import statistics
 import tempfile
 import time
+from functools import partial
+from typing import Any
 
 import crypto
 from bench.load.client import run_clients
@@ -31,6 +33,11 @@ def cheap_derivation_ms(runs: int = 200) -> float:
     for _ in range(runs):
         crypto.derive_keys(b"x" * 16, b"s" * 16, profile)
     return (time.thread_time() - started) / runs * 1000
+
+
+def _numbered(channel: dict[str, Any], base: int, client: int, n: int) -> dict[str, Any]:
+    """The bench's report, numbered apart for each round and client."""
+    return report(channel, base + client * 10**4 + n)
 
 
 def main() -> None:
@@ -58,7 +65,7 @@ def main() -> None:
                 "/api/v1/reports",
                 args.clients,
                 args.seconds,
-                lambda i, n, r=r: report(channel, (r + 1) * 10**6 + i * 10**4 + n),
+                partial(_numbered, channel, (r + 1) * 10**6),
             )
             ok = tally.statuses.get(201, 0)
             per_report.append((server.cpu_seconds() - before) / max(ok, 1) * 1000)
