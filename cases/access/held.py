@@ -1,13 +1,16 @@
-"""The people a reporter's later message names lose the case when staff first see it.
+"""The people a reporter's later message or file names lose the case when staff first see it.
 
 A reporter's message is held out of the conversation until the next full hour
-(cases/reports/conversation.py). Its text is scanned when it is written, while the
-reporter's request holds the case key (Matcher.hold_mentions); the people of the scan set
-it names wait in `held_mentions` beside it. When the hour has come, the jobs round calls
-`release_mentions` before `release_held`: the held people become candidates of the case
-(kind "text", as names in a report's text are at filing), the policy takes the case from
-everyone they now exclude, their "there is news" mails for the message are withdrawn, and
-only then is the message placed where staff see it. Nothing changes before that hour, so
+(cases/reports/conversation.py), and a file they add later is held from staff until then
+(cases/reports/arrivals.py). The message's text, or the file's name when the reporter kept
+it ("张伟报销单.pdf"), is scanned when it is written, while the reporter's request holds the
+case key (Matcher.hold_mentions); the people of the scan set it names wait in
+`held_mentions` beside it. When the hour has come, the jobs round calls `release_mentions`
+before `release_held` and the arrivals' release: the held people become candidates of the
+case (kind "text", as names in a report's text are at filing), the policy takes the case
+from everyone they now exclude, their "there is news" mails are withdrawn, and only then is
+the message placed, or the file listed, where staff see it (neither is while a mention of
+it is still held). Nothing changes before that hour, so
 the accused, watching their own access, learns no more than the hour the reporter wrote in.
 """
 
@@ -24,21 +27,26 @@ from cases.access.service import AccessService
 from cases.audit.service import AuditLog
 from cases.clock import Clock
 from cases.notify.models import OutboxMessage
-from cases.reports.models import Case, CaseItem, HeldMention
+from cases.reports.models import Attachment, Case, CaseItem, HeldMention
 
 
 def release_mentions(db: Session, clock: Clock, server_secret: bytes, now: datetime) -> int:
     """Release the held mentions of every held message whose hour has come, and enforce the
     policy on their cases; returns how many people lost a case by it."""
-    due = (
+    messages = (
         select(HeldMention)
         .join(CaseItem, CaseItem.id == HeldMention.item_id)
         .where(CaseItem.seq < 0, CaseItem.created_at <= now)
-        .order_by(HeldMention.case_id, HeldMention.id)
+    )
+    files = (
+        select(HeldMention)
+        .join(Attachment, Attachment.id == HeldMention.attachment_id)
+        .where(Attachment.held_until <= now)
     )
     by_case: dict[str, list[HeldMention]] = defaultdict(list)
-    for row in db.scalars(due).all():
-        by_case[row.case_id].append(row)
+    for stmt in (messages, files):
+        for row in db.scalars(stmt.order_by(HeldMention.case_id, HeldMention.id)).all():
+            by_case[row.case_id].append(row)
     if not by_case:
         return 0
     matcher = Matcher(db, server_secret)

@@ -218,12 +218,24 @@ class Matcher:
             self.db.execute(_INSERT_SUBJECT_KEY, keys)
         return len(subjects)
 
-    def hold_mentions(self, case: Case, case_key: bytes, item_id: str, text: str) -> int:
-        """The people of the scan set a reporter's later message names, held with that message
-        (a HeldMention row) until its hour comes: `release_mentions` then makes them candidates
-        and takes the case from whoever they exclude, in the transaction that shows the message
-        to staff. Before that hour nothing changes, so no one watching their access learns the
-        minute the reporter wrote. Returns how many people it holds."""
+    def hold_mentions(
+        self,
+        case: Case,
+        case_key: bytes,
+        text: str,
+        *,
+        item_id: str | None = None,
+        attachment_id: str | None = None,
+    ) -> int:
+        """The people of the scan set a reporter's later message (`item_id`) names, or the
+        kept name of a file they added later (`attachment_id`), held with that message or
+        file (a HeldMention row) until its hour comes: `release_mentions` then makes them
+        candidates and takes the case from whoever they exclude, in the transaction that
+        shows the message or file to staff. Before that hour nothing changes, so no one
+        watching their access learns the minute the reporter wrote. Returns how many people
+        it holds."""
+        if (item_id is None) == (attachment_id is None):
+            raise ValueError("a held mention belongs to one message or one file")
         self._recorded |= self._named(case.id)
         subjects, keys = self._mention_rows(case, case_key, lambda: text)
         if subjects:
@@ -231,6 +243,7 @@ class Matcher:
                 HeldMention(
                     case_id=case.id,
                     item_id=item_id,
+                    attachment_id=attachment_id,
                     rows=json.dumps({"subjects": [_portable(s) for s in subjects], "keys": keys}),
                 )
             )

@@ -187,20 +187,28 @@ def report_text(case: Case, case_key: bytes) -> str:
 
 def file_names(db: Session, case: Case, case_key: bytes, ids: Sequence[str] | None = None) -> str:
     """The names of a reporter's files of a case, one a line, opened from their sealed
-    metadata: those of `ids` (at filing, before they are linked), else every linked one.
-    Staff see a file's name only when the reporter chose to keep it (else "evidence-1.pdf"),
-    and then "张伟报销单.jpg" names 张伟 as the text would. No statement for no `ids`."""
+    metadata: those of `ids` (at filing, before they are linked), else every linked one that
+    staff may see. Staff see a file's name only when the reporter chose to keep it (else
+    "evidence-1.pdf"), and then "张伟报销单.jpg" names 张伟 as the text would. No statement
+    for no `ids`."""
+    return "\n".join(name for _id, name in file_names_of(db, case, case_key, ids))
+
+
+def file_names_of(
+    db: Session, case: Case, case_key: bytes, ids: Sequence[str] | None = None
+) -> list[tuple[str, str]]:
+    """`file_names`, each with its file's id."""
     if ids is None:
         rows = db.execute(_LINKED_FILES, {"case_id": case.id}).all()
     elif ids:
         rows = db.execute(_FILES_OF_IDS, {"case_id": case.id, "ids": sorted(ids)}).all()
     else:
-        return ""
-    names = []
+        return []
+    named = []
     for attachment_id, meta in rows:
         opened = open_json(case_key, case.id, FILE_META, attachment_id, meta)
-        names.append(str(opened.get("name", "")))
-    return "\n".join(names)
+        named.append((str(attachment_id), str(opened.get("name", ""))))
+    return named
 
 
 def _strings(value: Any) -> Iterator[str]:
@@ -214,4 +222,4 @@ def _strings(value: Any) -> Iterator[str]:
             yield from _strings(item)
 
 
-__all__ = ["ScanSet", "report_text", "scan_set"]
+__all__ = ["ScanSet", "file_names", "file_names_of", "report_text", "scan_set"]

@@ -28,7 +28,7 @@ from sqlalchemy import ColumnElement, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from cases.clock import ceil_hour
-from cases.reports.models import Attachment, Case
+from cases.reports.models import Attachment, Case, HeldMention
 
 
 def listed_hour(moment: datetime) -> datetime:
@@ -50,7 +50,12 @@ def file_listed() -> ColumnElement[bool]:
 # Built once: every jobs round and every mail delivery asks first whether anything is due,
 # so an hour with nothing to release writes nothing (no write lock on SQLite).
 _DUE_CASE = select(Case.id).where(Case.held_until <= bindparam("now")).limit(1)
-_DUE_FILE = select(Attachment.id).where(Attachment.held_until <= bindparam("now")).limit(1)
+# A file whose kept name still holds people back (a HeldMention) waits for the jobs round,
+# which takes the case from them first (cases/access/held.py), like a held message.
+_NAMES_HELD = select(HeldMention.id).where(HeldMention.attachment_id == Attachment.id).exists()
+_DUE_FILE = (
+    select(Attachment.id).where(Attachment.held_until <= bindparam("now"), ~_NAMES_HELD).limit(1)
+)
 
 
 def release(db: Session, now: datetime) -> int:
@@ -60,7 +65,11 @@ def release(db: Session, now: datetime) -> int:
         cases = update(Case).where(Case.held_until <= now).values(held_until=None)
         released += int(db.execute(cases).rowcount or 0)  # type: ignore[attr-defined]
     if db.scalar(_DUE_FILE, {"now": now}) is not None:
-        files = update(Attachment).where(Attachment.held_until <= now).values(held_until=None)
+        files = (
+            update(Attachment)
+            .where(Attachment.held_until <= now, ~_NAMES_HELD)
+            .values(held_until=None)
+        )
         released += int(db.execute(files).rowcount or 0)  # type: ignore[attr-defined]
     return released
 

@@ -252,18 +252,23 @@ class CaseItem(Base):
 
 
 class HeldMention(Base):
-    """The people a reporter's later message names (cases/access/matching.py, hold_mentions),
-    held with that message until its hour: then they become candidates of the case and
-    whoever they exclude loses it, in the transaction that shows the message to staff
-    (cases/access/held.py). JSON {subjects: [case_subjects rows, sealed in base64], keys:
-    [case_subject_keys rows]}; what it holds in clear is what those tables hold in clear."""
+    """The people a reporter's later message names, or the kept name of a file they add
+    later (cases/access/matching.py, hold_mentions), held with that message or file until its
+    hour: then they become candidates of the case and whoever they exclude loses it, in the
+    transaction that shows the message or file to staff (cases/access/held.py). JSON
+    {subjects: [case_subjects rows, sealed in base64], keys: [case_subject_keys rows]}; what
+    it holds in clear is what those tables hold in clear. Exactly one of `item_id` and
+    `attachment_id` is set."""
 
     __tablename__ = "held_mentions"
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
     case_id: Mapped[str] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
-    item_id: Mapped[str] = mapped_column(
+    item_id: Mapped[str | None] = mapped_column(
         ForeignKey("case_items.id", ondelete="CASCADE"), index=True
+    )
+    attachment_id: Mapped[str | None] = mapped_column(
+        ForeignKey("attachments.id", ondelete="CASCADE"), index=True
     )
     rows: Mapped[str] = mapped_column(Text)
 

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 import crypto
 from cases.access.matching import Matcher
+from cases.access.mentions import file_names_of
 from cases.access.reporting import DisclosureNotice, disclosure_notice
 from cases.audit.service import AuditLog
 from cases.clock import Clock, ceil_hour, local_day
@@ -403,7 +404,9 @@ class ReporterService:
         hold(self.db, item, ceil_hour(now))
         self.db.flush()
         # Whoever it names loses the case at that hour, before staff see it (cases/access/held.py).
-        Matcher(self.db, self.config.intake.server_secret).hold_mentions(case, key, item_id, body)
+        Matcher(self.db, self.config.intake.server_secret).hold_mentions(
+            case, key, body, item_id=item_id
+        )
         Outbox(self.db, self.clock, self.config.intake.notify).reporter_message(case)
 
     def _flood_gauge(self) -> FloodGauge:
@@ -439,13 +442,18 @@ class ReporterService:
 
     def add_evidence(self, principal: ReporterPrincipal, ids: list[str]) -> int:
         """Link files the reporter uploaded in this session to their case, within the quota."""
-        case, _key = self.case_and_key(principal)
+        case, key = self.case_and_key(principal)
         if ids and not self._flood_gauge().evidence_room(case, ids):
             raise Conflict(FLOOD_FULL, code="flood_quota")
         self.check_evidence_room(principal, ids)
         # Staff see them from the next full hour, when the mail below goes (arrivals.py).
         linked = link(self.db, case.id, ids, held_until=listed_hour(self.clock.now()))
         if linked:
+            # A kept name ("张伟报销单.pdf") names people as a message does: they lose the
+            # case at the file's hour, before staff see the file (cases/access/held.py).
+            matcher = Matcher(self.db, self.config.intake.server_secret)
+            for attachment_id, name in file_names_of(self.db, case, key, ids):
+                matcher.hold_mentions(case, key, name, attachment_id=attachment_id)
             Outbox(self.db, self.clock, self.config.intake.notify).reporter_message(case)
         return linked
 

@@ -166,3 +166,36 @@ def test_a_file_named_after_an_investigator_keeps_the_case_from_him(
     assert client.get(f"/api/v1/cases/{case_id}", headers=headers).status_code == 404
     assert not _holds_key(app_db, world["zhang"], case_id)
     assert _holds_key(app_db, world["ana"], case_id)
+
+
+def test_a_later_file_named_after_an_investigator_closes_the_case_to_him_at_its_hour(
+    client: Any, app: Any, app_db: sessionmaker[Any], world: dict[str, Any]
+) -> None:
+    """Over HTTP: a report naming nobody reaches 张伟; the reporter later adds "张伟报销单.txt",
+    keeping its name. At the jobs round of the file's hour 张伟 loses the case (404, no key)
+    before the file is listed, so he never sees its name; Ana sees the file by that name."""
+    clock = world["clock"]
+    clock.advance(minutes=20)
+    case_id, receipt = _filed_receipt(client, app_db, world["ids"])
+    reporter = login(client, receipt)
+    zhang = bearer(client, world["zhang"], clock)
+    assert client.get(f"/api/v1/cases/{case_id}", headers=zhang).status_code == 200
+
+    upload = {
+        "keep_names": (None, "yes"),
+        "file": ("张伟报销单.txt", io.BytesIO(b"expense claims"), "text/plain"),
+    }
+    added = client.post("/api/v1/reporter/attachments", headers=reporter, files=upload)
+    still = client.get(f"/api/v1/cases/{case_id}", headers=zhang)
+    clock.advance(hours=1)
+    JobRunner(app_db, clock, JobConfig.of(app.state.settings)).run_once()
+    zhang = bearer(client, world["zhang"], clock)
+    after = client.get(f"/api/v1/cases/{case_id}", headers=zhang)
+    ana = client.get(f"/api/v1/cases/{case_id}", headers=bearer(client, world["ana"], clock))
+
+    assert added.status_code == 201, added.text
+    assert still.status_code == 200
+    assert "张伟报销单" not in still.text
+    assert after.status_code == 404
+    assert not _holds_key(app_db, world["zhang"], case_id)
+    assert [f["name"] for f in ana.json()["attachments"]] == ["张伟报销单.txt"]

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from support.staff_world import SECRET, ZONE, World, build_world, key_ring
 
 import crypto
+from cases.access.matching import Matcher
 from cases.access.policy import may_see
 from cases.casework.service import CaseworkConfig, CaseworkService
 from cases.clock import FixedClock
@@ -21,7 +22,14 @@ from cases.principals import ReporterPrincipal
 from cases.reports.conversation import release_held
 from cases.reports.intake import IntakeConfig
 from cases.reports.keys import CASE
-from cases.reports.models import Case, CaseSubject, HeldMention, KeyWrap, Receipt
+from cases.reports.arrivals import release as release_arrivals
+from cases.reports.attachments import (
+    AttachmentWriter,
+    UploadTarget,
+    evidence_name,
+    next_evidence_number,
+)
+from cases.reports.models import Attachment, Case, CaseSubject, HeldMention, KeyWrap, Receipt
 from cases.reports.reporter import ReporterConfig, ReporterService
 from cases.sessions.service import SessionPolicy, ThrottleRule
 from cases.staff.directory import DirectoryService, Row
@@ -183,6 +191,94 @@ def test_a_person_the_case_already_names_is_not_added_again(scene: Scene) -> Non
 
     assert scene.subjects() == [("text", True)]
     assert len(scene.messages_for("neutral@corp.example")) == 2
+
+
+# --- a reporter's later file whose name they kept ------------------------------------------
+
+
+def _later_file(scene: Scene, name: str, *, keep: bool = True) -> str:
+    """A file the reporter uploads and adds after filing, as `POST /api/v1/reporter/attachments`
+    does: the one attachment writer (named as staff will see it), then `add_evidence`."""
+    target = UploadTarget(
+        case_id=scene.case.id,
+        case_key=scene.reporter.case_and_key(scene.principal)[1],
+        author="reporter",
+        grace_seconds=3600,
+        chunk_size=64 * 1024,
+        zone=ZONE,
+    )
+    shown = evidence_name(name, next_evidence_number(scene.db, scene.case.id), keep=keep)
+    writer = AttachmentWriter(sessionmaker(bind=scene.db.connection()), scene.clock, target, shown)
+    writer.write(b"quotation 4711")
+    stored = writer.finish()
+    scene.reporter.add_evidence(scene.principal, [stored.id])
+    return stored.id
+
+
+def _files_for(scene: Scene, email: str) -> list[str]:
+    me = scene.world.people[email].principal(scene.db, scene.clock)
+    return [f.name for f in scene.work.view(me, scene.case.id).files]
+
+
+def test_a_later_file_named_after_a_rep_takes_the_case_from_his_manager_before_it_is_listed(
+    scene: Scene,
+) -> None:
+    """At 09:20 the reporter adds "李强的报价单.pdf", keeping its name. Until 10:00 nothing
+    changes (the director still reads the case, the file is nobody's); at the jobs round of
+    10:00 the director (above 李强) loses the key and the case, and only then is the file
+    listed, by its kept name, for the neutral investigator."""
+    scene.clock.advance(minutes=3)
+    _later_file(scene, "李强的报价单.pdf")
+    scene.clock.advance(minutes=39)  # 09:59
+    scene.jobs_sweep()
+    before = (scene.holds_key("director@corp.example"), _files_for(scene, "director@corp.example"))
+
+    scene.clock.advance(minutes=1)  # 10:00
+    scene.jobs_sweep()
+
+    assert before == (True, [])
+    assert not scene.holds_key("director@corp.example")
+    assert not scene.can_read("director@corp.example")
+    assert _files_for(scene, "neutral@corp.example") == ["李强的报价单.pdf"]
+    assert scene.subjects() == [("text", True)]
+    assert scene.db.scalars(select(HeldMention)).all() == []
+
+
+def test_a_later_file_is_not_listed_while_the_people_its_name_names_are_held(
+    scene: Scene,
+) -> None:
+    """Listing the hour's files on their own (as a mail delivery does before it sends, without
+    the jobs round) leaves a file whose kept name still holds 张伟 back; a file named
+    "evidence-2.pdf" is listed. The jobs round then takes the case from 张伟 and lists it."""
+    named = _later_file(scene, "张伟的报销单.pdf")
+    plain = _later_file(scene, "张伟的报销单.pdf", keep=False)
+    scene.clock.advance(hours=1)
+
+    listed = release_arrivals(scene.db, scene.clock.now())
+    seen = _files_for(scene, "zw@corp.example")
+    scene.jobs_sweep()
+
+    assert listed == 1
+    assert seen == ["evidence-2.pdf"]
+    assert scene.db.get(Attachment, plain) is not None
+    assert not scene.can_read("zw@corp.example")
+    assert sorted(_files_for(scene, "neutral@corp.example")) == [
+        "evidence-2.pdf",
+        "张伟的报销单.pdf",
+    ]
+    assert (
+        scene.db.scalars(select(HeldMention).where(HeldMention.attachment_id == named)).all() == []
+    )
+
+
+def test_a_held_mention_belongs_to_one_message_or_one_file(scene: Scene) -> None:
+    """Neither or both of a message and a file is a programming error, not a silent row."""
+    key = scene.reporter.case_and_key(scene.principal)[1]
+    matcher = Matcher(scene.db, SECRET)
+    with pytest.raises(ValueError):
+        matcher.hold_mentions(scene.case, key, WORDS)
+    with pytest.raises(ValueError):
+        matcher.hold_mentions(scene.case, key, WORDS, item_id="a", attachment_id="b")
 
 
 # --- people who could not read cases when the reporter wrote -------------------------------
