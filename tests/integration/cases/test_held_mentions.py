@@ -19,9 +19,6 @@ from cases.clock import FixedClock
 from cases.errors import Invalid, NotFound
 from cases.notify.models import OutboxMessage
 from cases.principals import ReporterPrincipal
-from cases.reports.conversation import release_held
-from cases.reports.intake import IntakeConfig
-from cases.reports.keys import CASE
 from cases.reports.arrivals import release as release_arrivals
 from cases.reports.attachments import (
     AttachmentWriter,
@@ -29,6 +26,9 @@ from cases.reports.attachments import (
     evidence_name,
     next_evidence_number,
 )
+from cases.reports.conversation import release_held
+from cases.reports.intake import IntakeConfig
+from cases.reports.keys import CASE
 from cases.reports.models import Attachment, Case, CaseSubject, HeldMention, KeyWrap, Receipt
 from cases.reports.reporter import ReporterConfig, ReporterService
 from cases.sessions.service import SessionPolicy, ThrottleRule
@@ -275,9 +275,9 @@ def test_a_held_mention_belongs_to_one_message_or_one_file(scene: Scene) -> None
     """Neither or both of a message and a file is a programming error, not a silent row."""
     key = scene.reporter.case_and_key(scene.principal)[1]
     matcher = Matcher(scene.db, SECRET)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="one message or one file"):
         matcher.hold_mentions(scene.case, key, WORDS)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="one message or one file"):
         matcher.hold_mentions(scene.case, key, WORDS, item_id="a", attachment_id="b")
 
 
