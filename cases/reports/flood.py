@@ -11,7 +11,8 @@ seen by the team. So that a mark does not tell someone who filed junk up to a kn
 that one more report (the one about him) came that hour, each channel's hour has a threshold
 of its own: the configured figure plus a secret offset from 0 to that figure again, keyed by
 the server secret (`threshold`). One report more tips a mark only when the hour's offset is
-the lowest of its `per_hour + 1` values (docs/access.md, "Flood marks").
+the lowest of its `per_hour + 1` values (docs/access.md, "Flood marks do not count a hidden
+report").
 """
 
 from __future__ import annotations
