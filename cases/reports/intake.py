@@ -243,7 +243,7 @@ class IntakeService:
 
     @property
     def flood(self) -> FloodGauge:
-        return FloodGauge(self.db, self.clock, self.config.flood)
+        return FloodGauge(self.db, self.clock, self.config.flood, self.config.server_secret)
 
     def submit(self, sub: Submission, draft: Draft | None = None) -> Filed:
         """File a new report under a new receipt."""

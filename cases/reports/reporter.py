@@ -410,7 +410,8 @@ class ReporterService:
         Outbox(self.db, self.clock, self.config.intake.notify).reporter_message(case)
 
     def _flood_gauge(self) -> FloodGauge:
-        return FloodGauge(self.db, self.clock, self.config.intake.flood)
+        intake = self.config.intake
+        return FloodGauge(self.db, self.clock, intake.flood, intake.server_secret)
 
     def check_evidence_room(self, principal: ReporterPrincipal, new_ids: list[str]) -> None:
         """Refuse more evidence once the case's total or today's files are used up: checked
