@@ -419,11 +419,24 @@ class AdminService:
         retaliation: bool,
     ) -> None:
         category = self.category(me, category_id)
+        if category.retaliation and not retaliation and self._last_retaliation(category):
+            # Reporters' complaints about retaliation are filed here (reporting.py,
+            # complaint_category): without it, every complaint would be refused.
+            raise Conflict(
+                "The last retaliation category must keep sending to retaliation officers.",
+                code="last_retaliation_category",
+            )
         _apply_names(category, name_en, name_zh)
         category.active, category.retaliation = active, retaliation
         self._record(
             me, "admin.category_updated", category.id, active=active, retaliation=retaliation
         )
+
+    def _last_retaliation(self, category: Category) -> bool:
+        others = select(Category.id).where(
+            Category.retaliation.is_(True), Category.id != category.id
+        )
+        return self.db.scalars(others.limit(1)).first() is None
 
     def move_category(self, me: StaffPrincipal, category_id: str, step: int) -> None:
         """Swap a category with its neighbour above (step -1) or below (step +1)."""
