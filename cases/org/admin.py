@@ -32,6 +32,7 @@ from cases.notify.service import NotifyConfig
 from cases.org.approvals import ApprovalService
 from cases.org.models import Category, Channel, ChannelMember, RoutingRule
 from cases.org.recovery import RecoveryService
+from cases.org.service import OrgService
 from cases.principals import StaffPrincipal
 from cases.reports.keys import CASE, KeyRing
 from cases.reports.models import Case, CaseAssignee, KeyWrap, Status
@@ -478,6 +479,7 @@ class AdminService:
                 "Only investigators can receive a category's reports.",
                 fields={"staff_id": "no_role"},
             )
+        before = self._unreachable(category.channel)
         self.db.execute(
             delete(RoutingRule).where(
                 RoutingRule.category_id == category.id, RoutingRule.staff_id == account.id
@@ -485,6 +487,7 @@ class AdminService:
         )
         self.db.add(RoutingRule(category_id=category.id, staff_id=account.id, action=action))
         self.db.flush()
+        self._keep_reachable(category.channel, before)
         self._record(me, "admin.rule_set", category.id, staff=account.id, rule=action)
         if action == "add":
             # Routing a category to someone is joining its team: a key holder approves first.
@@ -497,8 +500,10 @@ class AdminService:
         category = self.db.get(Category, rule.category_id) if rule is not None else None
         if rule is None or category is None:
             raise NotFound
+        before = self._unreachable(category.channel)
         self.db.delete(rule)
         self.db.flush()
+        self._keep_reachable(category.channel, before)
         self._record(me, "admin.rule_removed", rule.category_id, staff=rule.staff_id)
         return category.channel_id
 
@@ -553,13 +558,31 @@ class AdminService:
                 "Give a colleague access first.",
                 code="last_key_holder",
             )
+        before = self._unreachable(channel)
         self.db.execute(
             delete(ChannelMember).where(
                 ChannelMember.channel_id == channel.id, ChannelMember.staff_id == account.id
             )
         )
+        self.db.flush()
+        self._keep_reachable(channel, before)
         self._record(me, "admin.member_removed", channel.id, staff=account.id, keys=change.revoked)
         return change
+
+    def _unreachable(self, channel: Channel) -> set[str]:
+        return OrgService(self.db).unreachable_categories(channel)
+
+    def _keep_reachable(self, channel: Channel, before: set[str]) -> None:
+        """Refuse a rule or team change after which a category's new reports would reach
+        nobody: each would be filed, held for the recovery key and read by no one, while the
+        reporter waits (docs/access.md, "Routing never sends a category's reports to
+        nobody"). A category nobody could read before (no investigator yet) is left alone."""
+        if self._unreachable(channel) - before:
+            raise Conflict(
+                "After this change nobody could read a category's new reports. "
+                "Route it to someone else first.",
+                code="category_unreachable",
+            )
 
     def _cases_held(self, channel_id: str, staff_id: str) -> list[Case]:
         stmt = (

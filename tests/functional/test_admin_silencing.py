@@ -16,7 +16,7 @@ from support.staff_world import Person
 
 from cases.clock import FixedClock
 from cases.db import unit_of_work
-from cases.org.models import Category, Channel
+from cases.org.models import Category, Channel, ChannelMember, RoutingRule
 from cases.reports.models import Case, KeyWrap
 
 
@@ -133,7 +133,110 @@ def test_the_last_retaliation_category_keeps_its_flag(
     )
 
     assert off.status_code == 409, off.text
+
     assert _ids(app_db)[1].retaliation is True
     answer = _complain(client, scene)
     assert answer.status_code == 201, answer.text
     assert scene.officer in _complaint_holders(app_db)
+
+
+@pytest.fixture
+def team(app: Any, app_db: sessionmaker[Any]) -> dict[str, Any]:
+    """The General channel with no team set (so every investigator receives its reports), three
+    investigators and a colluding admin."""
+    with app_world(app, app_db) as made:
+        admin = made.staff("admin@corp.example", "admin")
+        ana = made.staff("ana@corp.example", "investigator")
+        bob = made.staff("bob@corp.example", "investigator")
+        carol = made.staff("carol@corp.example", "investigator")
+        return {
+            "carol": carol.account.id,
+            "admin": admin,
+            "ana": ana.account.id,
+            "bob": bob.account.id,
+            "channel": made.channel.id,
+            "category": made.category().id,
+            "clock": made.clock,
+        }
+
+
+def _rule(client: Any, token: str, category: str, staff_id: str, action: str) -> Any:
+    return client.post(
+        f"/admin/categories/{category}/rules",
+        data={"csrf": token, "staff_id": staff_id, "action": action},
+        follow_redirects=False,
+    )
+
+
+def test_routing_rules_cannot_send_a_categorys_reports_to_nobody(
+    client: Any, team: dict[str, Any], app_db: sessionmaker[Any]
+) -> None:
+    """The admin adds a "skip" rule for each investigator of the category: the one that would
+    leave it with nobody is refused (409), and a report filed next reaches the one left (on the
+    code before, it reached nobody and waited for the recovery key)."""
+    token = log_in(client, team["admin"], team["clock"])
+    first = [_rule(client, token, team["category"], team[p], "remove") for p in ("ana", "bob")]
+    last = _rule(client, token, team["category"], team["carol"], "remove")
+    client.cookies.clear()
+    filed = client.post(
+        "/api/v1/reports",
+        json={
+            "channel": team["channel"],
+            "category": team["category"],
+            "summary": "Kickbacks from a supplier",
+            "details": "The sales director takes a cut of every order.",
+            "subjects": [],
+            "exclude": [],
+            "identity": None,
+        },
+    )
+
+    assert [answer.status_code for answer in first] == [303, 303]
+    assert last.status_code == 409, last.text
+    assert filed.status_code == 201, filed.text
+    with unit_of_work(app_db) as db:
+        case = db.scalars(select(Case)).one()
+        holders = set(db.scalars(select(KeyWrap.staff_id).where(KeyWrap.case_id == case.id)))
+    assert team["carol"] in holders
+
+
+def test_a_team_change_cannot_leave_a_category_with_nobody(
+    client: Any, team: dict[str, Any], app_db: sessionmaker[Any]
+) -> None:
+    """Team {ana, bob}, ana skipped in the category by a rule: taking bob off the team would
+    leave the category's reports to nobody, and is refused (409); so is dropping the "add"
+    rule that is a category's only way to someone."""
+    with unit_of_work(app_db) as db:
+        db.add_all(
+            ChannelMember(channel_id=team["channel"], staff_id=team[p]) for p in ("ana", "bob")
+        )
+    token = log_in(client, team["admin"], team["clock"])
+    assert _rule(client, token, team["category"], team["ana"], "remove").status_code == 303
+
+    off = client.post(
+        f"/admin/channels/{team['channel']}/members/{team['bob']}/remove",
+        data={"csrf": token},
+        follow_redirects=False,
+    )
+
+    assert off.status_code == 409, off.text
+    with unit_of_work(app_db) as db:
+        kept = db.get(ChannelMember, (team["channel"], team["bob"]))
+        rule = db.scalars(select(RoutingRule).where(RoutingRule.staff_id == team["ana"])).one()
+    assert kept is not None
+    assert rule.action == "remove"
+    with unit_of_work(app_db) as db:
+        db.add(RoutingRule(category_id=team["category"], staff_id=team["bob"], action="remove"))
+        db.add(RoutingRule(category_id=team["category"], staff_id=team["carol"], action="add"))
+    dropped = client.post(
+        f"/admin/rules/{_rule_id(app_db, team['carol'])}/remove",
+        data={"csrf": token},
+        follow_redirects=False,
+    )
+    assert dropped.status_code == 409, dropped.text
+    assert _rule_id(app_db, team["carol"])
+
+
+def _rule_id(app_db: sessionmaker[Any], staff_id: str) -> str:
+    with unit_of_work(app_db) as db:
+        return str(db.scalars(select(RoutingRule.id).where(RoutingRule.staff_id == staff_id)).one())
