@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import sessionmaker
 from support.reporter_http import login
-from support.staff_http import app_world, log_in
+from support.staff_http import CSRF, app_world, log_in
 from support.staff_world import Person
 
 from cases.clock import FixedClock
@@ -21,10 +21,13 @@ from cases.reports.models import Case, KeyWrap
 
 
 class Scene:
-    def __init__(self, filed: Any, admin: Person, officer: str, clock: FixedClock) -> None:
+    def __init__(
+        self, filed: Any, admin: Person, officer: str, inv: str, clock: FixedClock
+    ) -> None:
         self.filed = filed
         self.admin = admin
         self.officer = officer
+        self.inv = inv
         self.clock = clock
 
 
@@ -34,9 +37,9 @@ def scene(app: Any, app_db: sessionmaker[Any]) -> Scene:
         admin = made.staff("admin@corp.example", "admin")
         made.staff("admin2@corp.example", "admin")
         officer = made.staff("officer@corp.example", "retaliation_officer")
-        made.staff("inv@corp.example", "investigator")
+        inv = made.staff("inv@corp.example", "investigator")
         filed = made.file()
-        return Scene(filed, admin, officer.account.id, made.clock)
+        return Scene(filed, admin, officer.account.id, inv.account.id, made.clock)
 
 
 def _ids(app_db: sessionmaker[Any]) -> tuple[Channel, Category]:
@@ -64,8 +67,9 @@ def _complaint_holders(app_db: sessionmaker[Any]) -> set[str | None]:
 def test_switching_the_channel_off_does_not_refuse_the_reporters_complaint(
     client: Any, scene: Scene, app_db: sessionmaker[Any]
 ) -> None:
-    """The admin unticks "active" on the reporter's channel: the complaint is still 201 and
-    reaches the retaliation officer."""
+    """The admin unticks "active" on the reporter's channel: the complaint form still offers
+    the staff to keep away, and the complaint is still 201 and reaches the retaliation
+    officer."""
     channel, _ = _ids(app_db)
     token = log_in(client, scene.admin, scene.clock)
     off = client.post(
@@ -82,9 +86,15 @@ def test_switching_the_channel_off_does_not_refuse_the_reporters_complaint(
     )
     assert off.status_code == 303, off.text
     assert _ids(app_db)[0].active is False
+    client.cookies.clear()
+    form = CSRF.findall(client.get("/status").text)[0]
+    client.post("/status", data={"csrf": form, "receipt": scene.filed.receipt.formatted()})
+    page = client.get("/status/retaliation")
 
     answer = _complain(client, scene)
 
+    assert page.status_code == 200
+    assert scene.inv in page.text  # the staff the reporter may keep away are still offered
     assert answer.status_code == 201, answer.text
     assert scene.officer in _complaint_holders(app_db)
 
