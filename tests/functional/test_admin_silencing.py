@@ -29,6 +29,7 @@ class Scene:
         self.officer = officer
         self.inv = inv
         self.clock = clock
+        self.topic = ""
 
 
 @pytest.fixture
@@ -39,7 +40,9 @@ def scene(app: Any, app_db: sessionmaker[Any]) -> Scene:
         officer = made.staff("officer@corp.example", "retaliation_officer")
         inv = made.staff("inv@corp.example", "investigator")
         filed = made.file()
-        return Scene(filed, admin, officer.account.id, inv.account.id, made.clock)
+        scene = Scene(filed, admin, officer.account.id, inv.account.id, made.clock)
+        scene.topic = made.category().name_en
+        return scene
 
 
 def _ids(app_db: sessionmaker[Any]) -> tuple[Channel, Category]:
@@ -90,9 +93,11 @@ def test_switching_the_channel_off_does_not_refuse_the_reporters_complaint(
     form = CSRF.findall(client.get("/status").text)[0]
     client.post("/status", data={"csrf": form, "receipt": scene.filed.receipt.formatted()})
     page = client.get("/status/retaliation")
+    status = client.get("/status")
 
     answer = _complain(client, scene)
 
+    assert scene.topic in status.text  # the status page still names the report's topic
     assert page.status_code == 200
     assert scene.inv in page.text  # the staff the reporter may keep away are still offered
     assert answer.status_code == 201, answer.text
