@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, delete, func, or_, select
+from sqlalchemy import ColumnElement, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 import crypto
@@ -373,13 +373,33 @@ class AdminService:
 
     def update_channel(self, me: StaffPrincipal, channel_id: str, form: ChannelForm) -> None:
         channel = self.channel(me, channel_id)
+        before = channel.retention_months
         _apply_channel(channel, form)
+        if form.retention_months < before:
+            self._keep_promised(channel, before)
         self._record(
             me,
             "admin.channel_updated",
             channel.id,
             active=form.active,
             retention_months=form.retention_months,
+        )
+
+    def _keep_promised(self, channel: Channel, months: int) -> None:
+        """A shorter period applies to cases filed from now on: every case already in the
+        channel, open or closed, keeps at least the period it was filed (or closed) under,
+        which is what its reporter was told (docs/retention.md, "The period"). Otherwise an
+        admin colluding with the accused cuts the period while the case about him is open,
+        and it is deleted a month after the team closes it."""
+        self.db.execute(
+            update(Case)
+            .where(
+                Case.channel_id == channel.id,
+                Case.retention_deleted_on.is_(None),
+                or_(Case.retention_months.is_(None), Case.retention_months < months),
+            )
+            .values(retention_months=months)
+            .execution_options(synchronize_session=False)
         )
 
     def add_category(
