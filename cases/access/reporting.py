@@ -18,8 +18,7 @@ from cases.access.models import DisclosureRequest
 from cases.audit.models import AuditEntry
 from cases.clock import Clock, local_day
 from cases.errors import Invalid, NotFound
-from cases.org.models import Category
-from cases.org.service import OrgService
+from cases.org.models import Category, Channel
 from cases.principals import ReporterPrincipal
 from cases.reports.intake import IntakeConfig, IntakeService, SubjectInput, Submission
 from cases.reports.models import Case
@@ -121,15 +120,11 @@ def file_retaliation(
     eligible investigators, and with nobody eligible it waits for the recovery key.
     """
     origin = _origin(db, reporter)
-    category = db.scalars(
-        select(Category).where(
-            Category.channel_id == origin.channel_id, Category.retaliation.is_(True)
-        )
-    ).first()
+    category = complaint_category(db, origin)
     if category is None:
         raise Invalid("This channel takes no retaliation complaints.", code="no_category")
     submission = Submission(
-        channel_id=origin.channel_id,
+        channel_id=category.channel_id,
         category_id=category.id,
         summary=text.summary,
         details=text.details,
@@ -138,6 +133,29 @@ def file_retaliation(
         linked_from_id=origin.id,
     )
     return IntakeService(db, clock, config).submit_linked(submission, reporter)
+
+
+def complaint_category(db: Session, origin: Case) -> Category | None:
+    """Where a complaint about retaliation over `origin` is filed: a retaliation category of
+    its own channel, else of another channel, those reporters can choose first.
+
+    Whether a channel or category is switched off does not matter (an admin colluding with
+    the accused must not silence the reporter by switching them off), and the portal always
+    keeps one retaliation category (`AdminService.update_category` refuses to take the
+    flag from the last), so a reporter's complaint is never refused for want of a place."""
+    stmt = (
+        select(Category)
+        .join(Channel, Channel.id == Category.channel_id)
+        .where(Category.retaliation.is_(True))
+        .order_by(
+            (Category.channel_id != origin.channel_id),
+            Channel.active.is_(False),
+            Category.active.is_(False),
+            Category.position,
+            Category.id,
+        )
+    )
+    return db.scalars(stmt.limit(1)).first()
 
 
 def _origin(db: Session, reporter: ReporterPrincipal) -> Case:
@@ -156,5 +174,7 @@ def retaliation_recipients(
 ) -> list[StaffAccount]:
     """The staff a reporter may exclude from a complaint: those who could receive it."""
     origin = _origin(db, reporter)
-    channel = OrgService(db).channel(origin.channel_id)
+    category = complaint_category(db, origin)
+    # The complaint's channel, switched off or not (file_retaliation).
+    channel = db.get(Channel, category.channel_id) if category is not None else None
     return [] if channel is None else IntakeService(db, clock, config).recipients(channel)

@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, delete, func, or_, select
+from sqlalchemy import ColumnElement, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 import crypto
@@ -32,6 +32,7 @@ from cases.notify.service import NotifyConfig
 from cases.org.approvals import ApprovalService
 from cases.org.models import Category, Channel, ChannelMember, RoutingRule
 from cases.org.recovery import RecoveryService
+from cases.org.service import OrgService
 from cases.principals import StaffPrincipal
 from cases.reports.keys import CASE, KeyRing
 from cases.reports.models import Case, CaseAssignee, KeyWrap, Status
@@ -372,13 +373,33 @@ class AdminService:
 
     def update_channel(self, me: StaffPrincipal, channel_id: str, form: ChannelForm) -> None:
         channel = self.channel(me, channel_id)
+        before = channel.retention_months
         _apply_channel(channel, form)
+        if form.retention_months < before:
+            self._keep_promised(channel, before)
         self._record(
             me,
             "admin.channel_updated",
             channel.id,
             active=form.active,
             retention_months=form.retention_months,
+        )
+
+    def _keep_promised(self, channel: Channel, months: int) -> None:
+        """A shorter period applies to cases filed from now on: every case already in the
+        channel, open or closed, keeps at least the period it was filed (or closed) under,
+        which is what its reporter was told (docs/retention.md, "The period"). Otherwise an
+        admin colluding with the accused cuts the period while the case about him is open,
+        and it is deleted a month after the team closes it."""
+        self.db.execute(
+            update(Case)
+            .where(
+                Case.channel_id == channel.id,
+                Case.retention_deleted_on.is_(None),
+                or_(Case.retention_months.is_(None), Case.retention_months < months),
+            )
+            .values(retention_months=months)
+            .execution_options(synchronize_session=False)
         )
 
     def add_category(
@@ -419,11 +440,24 @@ class AdminService:
         retaliation: bool,
     ) -> None:
         category = self.category(me, category_id)
+        if category.retaliation and not retaliation and self._last_retaliation(category):
+            # Reporters' complaints about retaliation are filed here (reporting.py,
+            # complaint_category): without it, every complaint would be refused.
+            raise Conflict(
+                "The last retaliation category must keep sending to retaliation officers.",
+                code="last_retaliation_category",
+            )
         _apply_names(category, name_en, name_zh)
         category.active, category.retaliation = active, retaliation
         self._record(
             me, "admin.category_updated", category.id, active=active, retaliation=retaliation
         )
+
+    def _last_retaliation(self, category: Category) -> bool:
+        others = select(Category.id).where(
+            Category.retaliation.is_(True), Category.id != category.id
+        )
+        return self.db.scalars(others.limit(1)).first() is None
 
     def move_category(self, me: StaffPrincipal, category_id: str, step: int) -> None:
         """Swap a category with its neighbour above (step -1) or below (step +1)."""
@@ -465,6 +499,7 @@ class AdminService:
                 "Only investigators can receive a category's reports.",
                 fields={"staff_id": "no_role"},
             )
+        before = self._unreachable(category.channel)
         self.db.execute(
             delete(RoutingRule).where(
                 RoutingRule.category_id == category.id, RoutingRule.staff_id == account.id
@@ -472,6 +507,7 @@ class AdminService:
         )
         self.db.add(RoutingRule(category_id=category.id, staff_id=account.id, action=action))
         self.db.flush()
+        self._keep_reachable(category.channel, before)
         self._record(me, "admin.rule_set", category.id, staff=account.id, rule=action)
         if action == "add":
             # Routing a category to someone is joining its team: a key holder approves first.
@@ -484,8 +520,10 @@ class AdminService:
         category = self.db.get(Category, rule.category_id) if rule is not None else None
         if rule is None or category is None:
             raise NotFound
+        before = self._unreachable(category.channel)
         self.db.delete(rule)
         self.db.flush()
+        self._keep_reachable(category.channel, before)
         self._record(me, "admin.rule_removed", rule.category_id, staff=rule.staff_id)
         return category.channel_id
 
@@ -540,13 +578,31 @@ class AdminService:
                 "Give a colleague access first.",
                 code="last_key_holder",
             )
+        before = self._unreachable(channel)
         self.db.execute(
             delete(ChannelMember).where(
                 ChannelMember.channel_id == channel.id, ChannelMember.staff_id == account.id
             )
         )
+        self.db.flush()
+        self._keep_reachable(channel, before)
         self._record(me, "admin.member_removed", channel.id, staff=account.id, keys=change.revoked)
         return change
+
+    def _unreachable(self, channel: Channel) -> set[str]:
+        return OrgService(self.db).unreachable_categories(channel)
+
+    def _keep_reachable(self, channel: Channel, before: set[str]) -> None:
+        """Refuse a rule or team change after which a category's new reports would reach
+        nobody: each would be filed, held for the recovery key and read by no one, while the
+        reporter waits (docs/access.md, "Routing never sends a category's reports to
+        nobody"). A category nobody could read before (no investigator yet) is left alone."""
+        if self._unreachable(channel) - before:
+            raise Conflict(
+                "After this change nobody could read a category's new reports. "
+                "Route it to someone else first.",
+                code="category_unreachable",
+            )
 
     def _cases_held(self, channel_id: str, staff_id: str) -> list[Case]:
         stmt = (

@@ -108,6 +108,25 @@ class OrgService:
         """The channel's team, or every active investigator when it has none."""
         return list(self.db.scalars(_INVESTIGATORS, {"channel": channel.id}).unique())
 
+    def unreachable_categories(self, channel: Channel) -> set[str]:
+        """The ids of the channel's active ordinary categories whose new reports nobody could
+        read today (no recipient enrolled without an approval pending): what
+        `unstaffed_channels` says of a channel, per category, after its routing rules.
+        Retaliation categories go to the retaliation officers, whom no rule or team changes."""
+        waiting = set(
+            self.db.scalars(select(KeyApproval.staff_id).where(KeyApproval.status == "pending"))
+        )
+        return {
+            category.id
+            for category in channel.categories
+            if category.active
+            and not category.retaliation
+            and not any(
+                person.totp_enrolled and person.id not in waiting
+                for person in self.recipients(channel, category)
+            )
+        }
+
     def unstaffed_channels(self) -> list[Channel]:
         """Active channels where no investigator could read a new report today: none is
         enrolled (TOTP done, so their key pair is theirs) without an approval still pending."""

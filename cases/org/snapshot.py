@@ -68,10 +68,11 @@ class ChannelData:
     # Every category, active or not, in the channel's order.
     categories: tuple[CategoryData, ...]
 
-    def category(self, category_id: str) -> CategoryData | None:
-        """The active category with this id (OrgService.category)."""
+    def category(self, category_id: str, *, inactive_too: bool = False) -> CategoryData | None:
+        """The active category with this id (OrgService.category); `inactive_too` for a
+        reporter's retaliation complaint, which a switched-off category still takes."""
         for category in self.categories:
-            if category.active and category.id == category_id:
+            if (category.active or inactive_too) and category.id == category_id:
                 return category
         return None
 
@@ -144,13 +145,15 @@ class FilingConfig:
 
     # --- channels --------------------------------------------------------------------------
 
-    def channel(self, channel_id: str) -> ChannelData | None:
-        """The active channel with this id (OrgService.channel), with all its categories."""
+    def channel(self, channel_id: str, *, inactive_too: bool = False) -> ChannelData | None:
+        """The active channel with this id (OrgService.channel), with all its categories;
+        `inactive_too` for a reporter's retaliation complaint, which a switched-off channel
+        still takes (docs/access.md, "Retaliation")."""
         kept = self._kept.channels
         if channel_id not in kept:
             kept[channel_id] = _channel_data(self.db.get(Channel, channel_id))
         data = kept[channel_id]
-        return data if data is not None and data.active else None
+        return data if data is not None and (data.active or inactive_too) else None
 
     # --- people ----------------------------------------------------------------------------
 

@@ -182,8 +182,11 @@ class IntakeService:
         """Check every field; Invalid carries a message key per field for the form."""
         errors: dict[str, str] = {}
         config = self._config = self.keys.kept = FilingConfig(self.db)
-        channel = config.channel(sub.channel_id)
-        category = channel.category(sub.category_id) if channel else None
+        # A retaliation complaint on a filed case is taken even where an admin has switched
+        # its channel or category off since: switching off closes them to new reports only.
+        linked = sub.linked_from_id is not None
+        channel = config.channel(sub.channel_id, inactive_too=linked)
+        category = channel.category(sub.category_id, inactive_too=linked) if channel else None
         if channel is None:
             errors["channel"] = "unknown_channel"
         elif category is None:

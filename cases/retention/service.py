@@ -108,9 +108,11 @@ class Schedule:
 
 
 def kept_months(case: Case, months: int) -> int:
-    """How long a closed case is kept: the longer of the channel's period now (`months`) and
-    the one in force when it closed. Shortening a channel's period applies to cases closed
-    from then on: an admin who cuts it to one month deletes nothing closed before."""
+    """How long a case is kept after closing: the longer of the channel's period now
+    (`months`) and the one stored on the case (in force when it closed, or before an admin
+    cut the channel's period while the case was in the portal). Shortening a channel's period
+    applies to cases filed from then on: an admin who cuts it to one month deletes nothing
+    already filed any sooner."""
     return max(months, case.retention_months or 0)
 
 
@@ -143,7 +145,7 @@ class RetentionService:
         """Clear metadata only; callers have already decided the viewer may see the case."""
         months = self._months(case.channel_id)
         return Schedule(
-            kept_months(case, months) if case.closed_on is not None else months,
+            kept_months(case, months),
             None if case.hold_reason else deletes_on(case, months),
             case.hold_reason,
             case.hold_at,

@@ -103,8 +103,11 @@ class WorkflowService:
             case.concluded_on = None
         # Retention counts from the last closing; a reopened case is no longer on its way out.
         case.closed_on = today if target == Status.CLOSED else None
-        # The period in force when it closed stays the least it is kept (cases/retention).
+        # The period in force when it closed stays the least it is kept (cases/retention),
+        # and so does a longer one it was given when an admin cut the channel's period
+        # (AdminService.update_channel): a reopened case keeps what it was promised.
         closing = self.db.get(Channel, case.channel_id) if target == Status.CLOSED else None
-        case.retention_months = closing.retention_months if closing is not None else None
+        if closing is not None:
+            case.retention_months = max(case.retention_months or 0, closing.retention_months)
         case.status = target
         case.due_on = due_on(case)

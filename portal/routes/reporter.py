@@ -507,8 +507,9 @@ def _status_context(
     request: Request, db: Any, view: ReporterView, error: str | None
 ) -> dict[str, Any]:
     locale = request_locale(request)
-    category = OrgService(db).channel(view.case.channel_id)
-    names = {c.id: c.name(locale) for c in category.categories} if category else {}
+    # The case's own channel, switched off since or not: the reporter still sees the topic.
+    channel = db.get(Channel, view.case.channel_id)
+    names = {c.id: c.name(locale) for c in channel.categories} if channel else {}
     return {
         "view": view,
         "category_name": names.get(view.case.category_id, ""),
