@@ -66,6 +66,13 @@ def backoff(attempts: int) -> timedelta:
     return timedelta(minutes=min(2 ** max(attempts - 1, 0), 360))
 
 
+# Mails about a case, sent to the people the policy lets read it (or its assignees): each
+# one's address, or how many went, set against a team an admin knows, would tell who the
+# case keeps away (named, above someone named, or excluded by the reporter). The admin's
+# outbox shows them by hour and status only (cases/org/admin.py, AdminService.outbox).
+TEAM_MAIL_KINDS = frozenset({"new_case", "reporter_message", "deadline", "measure"})
+
+
 class Outbox:
     def __init__(self, db: Session, clock: Clock, config: NotifyConfig) -> None:
         self.db = db

@@ -15,6 +15,7 @@ does to an account that could hand it keys waits for a key holder's approval
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, delete, func, or_, select, update
@@ -28,7 +29,7 @@ from cases.clock import Clock, local_day
 from cases.errors import Conflict, Forbidden, Invalid, NotFound
 from cases.keytrust import WITHHOLDING, untrusted_rows
 from cases.notify.models import OutboxMessage
-from cases.notify.service import NotifyConfig
+from cases.notify.service import TEAM_MAIL_KINDS, NotifyConfig
 from cases.org.approvals import ApprovalService
 from cases.org.models import Category, Channel, ChannelMember, RoutingRule
 from cases.org.recovery import RecoveryService
@@ -78,6 +79,18 @@ class Overview:
     recovery_key: bool
     # Key rows that fail their MAC (cases/keytrust.py): someone wrote to the database.
     untrusted_keys: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class OutboxRow:
+    """One line of the admin's outbox: a mail, or (`to` None) the mails of one kind about
+    cases queued for one time, whose addresses are not shown (TEAM_MAIL_KINDS)."""
+
+    queued: datetime
+    to: str | None
+    status: str  # pending | sent | failed
+    attempts: int
+    last_error: str | None
 
 
 @dataclass(frozen=True)
@@ -150,12 +163,9 @@ class AdminService:
         return int(self.db.scalar(stmt) or 0)  # type: ignore[call-overload]
 
     def _outbox_count(self, status: str) -> int:
-        stmt = (
-            select(func.count())
-            .select_from(OutboxMessage)
-            .where(OutboxMessage.status == status, self._queued_by_now())
-        )
-        return self._count(stmt)
+        """Mails of this status, a case's team's mails counted as one per kind and queued
+        time (as the outbox page shows them), failed ones one by one."""
+        return sum(1 for row in self._outbox_rows(status=status))
 
     def _queued_by_now(self) -> ColumnElement[bool]:
         """Mails whose queued time has come: a mail a reporter's request queued is dated the
@@ -663,16 +673,46 @@ class AdminService:
 
     # --- outbox ----------------------------------------------------------------------------
 
-    def outbox(self, me: StaffPrincipal, limit: int = 100) -> list[OutboxMessage]:
-        """Recent mails with status and errors; the bodies are the same fixed text anyway."""
+    def outbox(self, me: StaffPrincipal, limit: int = 100) -> list[OutboxRow]:
+        """Recent mails with status and errors, newest first; the bodies are the same fixed
+        text anyway. A case's mails to its team are one line per kind and queued time, with
+        no address and no number: which member of a team an admin knows got no "new case"
+        mail is who the case keeps away. A mail that failed for good is shown with its
+        address, so the admin can mend it."""
         require_admin(me)
-        stmt = (
-            select(OutboxMessage)
-            .where(self._queued_by_now())
-            .order_by(OutboxMessage.created_at.desc())
-            .limit(limit)
+        return self._outbox_rows(limit=limit)
+
+    def _outbox_rows(
+        self, *, status: str | None = None, limit: int | None = None
+    ) -> list[OutboxRow]:
+        team = OutboxMessage.kind.in_(sorted(TEAM_MAIL_KINDS))
+        failed = OutboxMessage.status == "failed"
+        shown = [self._queued_by_now()] + ([OutboxMessage.status == status] if status else [])
+        singles = select(OutboxMessage).where(*shown, or_(~team, failed))
+        if limit is not None:
+            singles = singles.order_by(OutboxMessage.created_at.desc()).limit(limit)
+        rows = [
+            OutboxRow(m.created_at, m.to_address, m.status, m.attempts, m.last_error)
+            for m in self.db.scalars(singles)
+        ]
+        # Pending before sent: a group is waiting while any of its mails is.
+        grouped = (
+            select(
+                OutboxMessage.kind,
+                OutboxMessage.created_at,
+                func.min(OutboxMessage.status),
+                func.max(OutboxMessage.attempts),
+                func.max(OutboxMessage.last_error),
+            )
+            .where(*shown, team, ~failed)
+            .group_by(OutboxMessage.kind, OutboxMessage.created_at)
         )
-        return list(self.db.scalars(stmt))
+        if limit is not None:
+            grouped = grouped.order_by(OutboxMessage.created_at.desc()).limit(limit)
+        for _kind, queued, group_status, attempts, error in self.db.execute(grouped):
+            rows.append(OutboxRow(queued, None, group_status, int(attempts or 0), error))
+        rows.sort(key=lambda row: row.queued, reverse=True)
+        return rows if limit is None else rows[:limit]
 
     def _record(self, me: StaffPrincipal, action: str, target: str, **detail: object) -> None:
         self.audit.record(me.actor, action, detail={"target": target, **detail})

@@ -172,7 +172,8 @@ def test_directory_upload_reports_missing_managers_and_cycles(
 
 
 def test_outbox_page_lists_status(client: Any, world: dict[str, Any]) -> None:
-    """The outbox page shows the queued new-case mails with their status."""
+    """The outbox page shows the queued new-case mails with their status: one line for the
+    case's team, without addresses (tests/functional/test_admin_outbox_team.py)."""
     with unit_of_work(world["db"]) as db:
         Outbox(db, world["clock"], NotifyConfig("https://x", ZONE)).case_filed(
             db.get(Case, world["case"].id)
@@ -181,8 +182,7 @@ def test_outbox_page_lists_status(client: Any, world: dict[str, Any]) -> None:
 
     page = client.get("/admin/outbox")
 
-    assert {m.status for m in page.context["messages"]} == {"pending"}
-    assert len(page.context["messages"]) == 2
+    assert [(m.to, m.status) for m in page.context["messages"]] == [(None, "pending")]
 
 
 def test_admin_is_warned_of_a_swapped_public_key(client: Any, world: dict[str, Any]) -> None:
@@ -217,7 +217,7 @@ def test_a_report_arriving_moves_nothing_an_admin_can_watch(
         log_in(client, world["boss"], clock)  # a fresh session each time (idle timeout)
         overview = client.get("/admin").context["overview"]
         rows = client.get("/admin/outbox").context["messages"]
-        return overview.open_cases, overview.outbox_pending, tuple(m.id for m in rows)
+        return overview.open_cases, overview.outbox_pending, tuple(rows)
 
     before = watched()
     with unit_of_work(app_db) as db:
