@@ -10,6 +10,7 @@ are one line per kind and queued time, without addresses or a count
 from __future__ import annotations
 
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy.orm import sessionmaker
@@ -17,6 +18,8 @@ from support.arrivals import list_arrivals
 from support.staff_http import app_world, log_in
 
 from cases.clock import FixedClock
+from cases.db import unit_of_work
+from portal.metrics import database_gauges
 
 TEAM = ("ana@corp.example", "bob@corp.example", "carol@corp.example")
 
@@ -51,14 +54,17 @@ def _watched(client: Any, world: dict[str, Any]) -> tuple[Any, ...]:
     page = client.get("/admin/outbox")
     overview = client.get("/admin").context["overview"]
     rows = [(m.to, m.status, m.attempts, m.last_error) for m in page.context["messages"]]
-    return (rows, overview.outbox_pending, overview.outbox_failed), page.text
+    with unit_of_work(world["db"]) as db:
+        due = database_gauges(db, clock.now(), ZoneInfo("UTC")).outbox_due
+    return (rows, overview.outbox_pending, overview.outbox_failed, due), page.text
 
 
 def test_the_outbox_does_not_show_who_a_new_case_keeps_away(
     client: Any, world: dict[str, Any]
 ) -> None:
     """A report excluding carol at 09:20 and, the next day, one excluding nobody: at each
-    hour the admin's outbox and overview look the same, and name no member of the team."""
+    hour the admin's outbox and overview, and /metrics' count of due mails, look the same,
+    and name no member of the team."""
     clock: FixedClock = world["clock"]
     carol = world["people"]["carol@corp.example"].account.id
     seen = []
@@ -76,5 +82,5 @@ def test_the_outbox_does_not_show_who_a_new_case_keeps_away(
     first, second = seen
     team_line = (None, "pending", 0, None)
     # Two mails (to ana and bob) in the first hour, three in the second: one line each hour.
-    assert first == ([team_line], 1, 0)
-    assert second == ([team_line, team_line], 2, 0)
+    assert first == ([team_line], 1, 0, 1)
+    assert second == ([team_line, team_line], 2, 0, 2)
