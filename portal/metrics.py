@@ -213,7 +213,11 @@ def render(series: dict[Key, Series], gauges: DatabaseGauges, job_round_age: flo
 
 def _gauges(gauges: DatabaseGauges, job_round_age: float) -> list[str]:
     rows = (
-        ("portal_outbox_due", "Mails due for delivery now.", gauges.outbox_due),
+        (
+            "portal_outbox_due",
+            "Mails due for delivery now (a case's mails to its team: one per kind and hour).",
+            gauges.outbox_due,
+        ),
         ("portal_outbox_failed", "Mails that failed for good.", gauges.outbox_failed),
         (
             "portal_outbox_lag_seconds",
