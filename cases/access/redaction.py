@@ -2,8 +2,15 @@
 
 A mask hides a span of a message or note from every colleague but the person who set it,
 for instance a name that people joining the case later need not read; its author can lift
-it. A redaction re-encrypts the item without the span: the text is gone for everyone, the
-reporter included, and the audit trail records who removed how many characters.
+it. A redaction re-encrypts a staff item without the span: the text is gone for everyone, the
+reporter included (who still sees the rest of a staff message, with the redaction mark), and
+the audit trail records who removed how many characters.
+
+A reporter's own message is never redacted: nothing a reporter submitted is lost once their
+receipt was shown, and one investigator alone (the HR head on the accused's side, say) must
+not be able to erase evidence, or the reporter's record of what they wrote. Staff who must
+keep a third party's details from colleagues mask them (docs/access.md, "Masking and
+redaction").
 """
 
 from __future__ import annotations
@@ -186,6 +193,11 @@ class RedactionService:
         """Remove a span for good: the item is sealed again without it; masks on it lapse."""
         require_roles(principal, CASE_READERS)
         item = self._item(case, item_id)
+        if item.author == "reporter":
+            raise Conflict(
+                "A reporter's own words are never deleted; mask them to hide them from colleagues.",
+                code="reporter_words",
+            )
         purpose = purpose_of(item)
         text = open_text(case_key, case.id, purpose, item.id, item.body)
         _check_span(span, text)

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import sessionmaker
 from support.arrivals import list_arrivals
 from support.reporter_http import login
-from support.staff_http import app_world, bearer
+from support.staff_http import app_world, bearer, log_in
 
 from cases.access.redaction import REDACTED_MARK
 from cases.audit.models import AuditEntry
@@ -73,7 +73,7 @@ def _reporter_messages(client: Any, receipt: str) -> list[str]:
 
 def _entries(app_db: sessionmaker[Any], action: str) -> int:
     with unit_of_work(app_db) as db:
-        return len(list(db.scalars(select(AuditEntry.id).where(AuditEntry.action == action))))
+        return len(list(db.scalars(select(AuditEntry.seq).where(AuditEntry.action == action))))
 
 
 def test_an_investigator_cannot_erase_a_reporters_message(
@@ -99,6 +99,31 @@ def test_an_investigator_cannot_erase_a_reporters_message(
     assert not bo["redacted"]
     assert _reporter_messages(client, receipt) == [WORDS]
     assert _entries(app_db, "item.redacted") == 0
+
+
+def test_the_access_page_offers_no_redaction_of_a_reporters_message(
+    client: Any, app_db: sessionmaker[Any], world: dict[str, Any]
+) -> None:
+    """The page has no redaction form for the reporter's message (it says why), and its form
+    posted by hand is refused and deletes nothing."""
+    receipt = _conversation(client, app_db, world)
+    case_id = _case_id(app_db)
+    item = _item(client, case_id, bearer(client, world["hana"], world["clock"]), "reporter")
+    token = log_in(client, world["hana"], world["clock"])
+
+    page = client.get(f"/staff/cases/{case_id}/access", headers={"Accept-Language": "en"})
+    posted = client.post(
+        f"/staff/cases/{case_id}/items/{item['id']}/redact",
+        data={"csrf": token, "text": "Rival Ltd"},
+        follow_redirects=False,
+    )
+
+    assert page.status_code == 200
+    assert f"/items/{item['id']}/redact" not in page.text
+    assert f"/items/{item['id']}/masks" in page.text
+    assert "never deleted" in page.text
+    assert posted.status_code == 409, posted.text
+    assert _reporter_messages(client, receipt) == [WORDS]
 
 
 def test_a_redacted_staff_reply_still_reaches_the_reporter(
