@@ -13,7 +13,7 @@ from support.arrivals import list_arrivals
 from support.reporter_http import login
 from support.staff_http import app_world, bearer, log_in
 
-from cases.access.redaction import REDACTED_MARK
+from cases.access.redaction import MASK_MARK, REDACTED_MARK
 from cases.audit.models import AuditEntry
 from cases.db import unit_of_work
 from cases.reports.models import Case
@@ -151,3 +151,35 @@ def test_a_redacted_staff_reply_still_reaches_the_reporter(
         WORDS,
         REPLY.replace("transfer order", REDACTED_MARK),
     ]
+
+
+def test_a_mask_on_the_reporters_words_lapses_when_its_author_leaves_the_case(
+    client: Any, app_db: sessionmaker[Any], world: dict[str, Any]
+) -> None:
+    """Hana masks the reporter's whole message, then recuses: nobody could ever lift her mask
+    again (only its author may), so it lapses and Bo reads the reporter's words on the API,
+    the items list and the page (on the code before, "▒▒▒" for good)."""
+    _conversation(client, app_db, world)
+    case_id = _case_id(app_db)
+    hana = bearer(client, world["hana"], world["clock"])
+    item = _item(client, case_id, hana, "reporter")
+    masked = client.post(
+        f"/api/v1/cases/{case_id}/items/{item['id']}/masks",
+        headers=hana,
+        json={"start": 0, "end": len(WORDS)},
+    )
+    bo = bearer(client, world["bo"], world["clock"])
+    while_there = _item(client, case_id, bo, "reporter")["body"]
+
+    recused = client.post(f"/api/v1/cases/{case_id}/recusal", headers=hana, json={})
+    case = client.get(f"/api/v1/cases/{case_id}", headers=bo)
+    items = _item(client, case_id, bo, "reporter")
+    log_in(client, world["bo"], world["clock"])
+    page = client.get(f"/staff/cases/{case_id}")
+
+    assert masked.status_code == 201, masked.text
+    assert while_there == MASK_MARK
+    assert recused.status_code == 200, recused.text
+    assert [m["body"] for m in case.json()["messages"]] == [WORDS]
+    assert items["body"] == WORDS
+    assert WORDS in page.text
