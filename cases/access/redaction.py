@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import select
+from sqlalchemy import Select, exists, or_, select
 from sqlalchemy.orm import Session
 
 from cases.access.models import ItemMask
@@ -28,7 +28,8 @@ from cases.db import new_id
 from cases.errors import Conflict, Forbidden, Invalid, NotFound
 from cases.principals import StaffPrincipal
 from cases.reports.conversation import shown_to_staff
-from cases.reports.models import Case, CaseItem
+from cases.reports.keys import CASE
+from cases.reports.models import Case, CaseItem, KeyWrap
 from cases.reports.sealing import MESSAGE, NOTE, open_text, seal_text
 from cases.staff.roles import CASE_READERS, require_roles
 
@@ -110,6 +111,28 @@ def find_visible(view: str, runs: list[Visible], fragment: str) -> Span | None:
                 return Span(start, start + len(fragment))
         at = view.find(fragment, at + 1)
     return None
+
+
+def standing_masks(case_id: str) -> Select[ItemMask]:
+    """The masks of a case that still hide text from the author's colleagues.
+
+    Only its author can lift a mask. A mask on a reporter's message therefore counts only
+    while its author holds the case key: once they recuse, are deactivated, change role or
+    are kept away from the case, nobody could ever lift it, and the reporter's words would be
+    hidden from the whole team (and from every export) for good. A mask on a staff item keeps
+    hiding what it hid (a colleague's note is not evidence the reporter gave)."""
+    author_holds_key = exists().where(
+        KeyWrap.case_id == ItemMask.case_id,
+        KeyWrap.key_kind == CASE,
+        KeyWrap.staff_id == ItemMask.author_id,
+    )
+    reporter_items = select(CaseItem.id).where(
+        CaseItem.case_id == case_id, CaseItem.author == "reporter"
+    )
+    return select(ItemMask).where(
+        ItemMask.case_id == case_id,
+        or_(ItemMask.item_id.not_in(reporter_items), author_holds_key),
+    )
 
 
 def overlaps(a: Span, b: Span) -> bool:
@@ -221,8 +244,13 @@ class RedactionService:
 
     def _hidden(self, principal: StaffPrincipal, item_id: str) -> list[Span]:
         """The spans of this item that other people masked: what this viewer cannot read."""
+        item = self.db.get(CaseItem, item_id)
+        if item is None:
+            return []
         rows = self.db.scalars(
-            select(ItemMask).where(ItemMask.item_id == item_id, ItemMask.author_id != principal.id)
+            standing_masks(item.case_id).where(
+                ItemMask.item_id == item_id, ItemMask.author_id != principal.id
+            )
         )
         return [Span(m.start, m.end) for m in rows]
 
@@ -246,7 +274,7 @@ class RedactionService:
 
     def _masks(self, case_id: str) -> dict[str, list[ItemMask]]:
         by_item: dict[str, list[ItemMask]] = {}
-        for row in self.db.scalars(select(ItemMask).where(ItemMask.case_id == case_id)):
+        for row in self.db.scalars(standing_masks(case_id)):
             by_item.setdefault(row.item_id, []).append(row)
         return by_item
 
