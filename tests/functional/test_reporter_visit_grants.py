@@ -56,7 +56,7 @@ def test_a_key_handed_on_at_the_reporters_visit_reaches_staff_only_at_the_next_h
     assert case.status_code == 200, case.text
     assert case.json()["awaiting_access"] is True
     assert "Rival Ltd" not in case.text
-    assert [row["awaiting_access"] for row in listed["cases"]] == [True]
+    assert [row["awaiting_access"] for row in listed["items"]] == [True]
     assert items.status_code == 404
 
     clock.advance(minutes=35)  # 10:00
