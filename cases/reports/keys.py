@@ -425,15 +425,15 @@ class KeyRing:
         for grant in list(self.db.scalars(stmt)):
             staff = self.db.get(StaffAccount, grant.staff_id)
             case = self.db.get(Case, grant.case_id)
-            if grant.wrapped is None or not grant_trusted(self.server_secret, grant):
-                self.db.delete(grant)
-            elif staff is None or case is None or not may_see(self.db, staff, case):
+            wrapped = grant.wrapped
+            untrusted = wrapped is None or not grant_trusted(self.server_secret, grant)
+            if untrusted or staff is None or case is None or not may_see(self.db, staff, case):
                 self.db.delete(grant)
             elif self.withheld(staff.id) or not staff_key_trusted(self.server_secret, staff):
                 grant.wrapped, grant.ready_at = None, None
-            else:
+            elif wrapped is not None:
                 holder = staff_holder(staff.id)
-                self._store(grant.case_id, grant.key_kind, holder, grant.wrapped, staff.id)
+                self._store(grant.case_id, grant.key_kind, holder, wrapped, staff.id)
                 self.db.delete(grant)
                 done += 1
         self.db.flush()
