@@ -118,8 +118,9 @@ def test_comment_and_revision_authors_and_times_do_not_reach_staff(
     client: Any, world: dict[str, Any]
 ) -> None:
     """The reporter's name on a tracked change and a comment, the comment's initials, the
-    account in people.xml, revision times and editing-session ids: none reaches staff, and the
-    text does (on the code before, all of them did, under "metadata removed")."""
+    account in people.xml, revision times, editing-session ids and the template's path under
+    their Windows user folder: none reaches staff, and the text does (on the code before, all
+    of them did, under "metadata removed")."""
     comments = (
         f'<?xml version="1.0" encoding="UTF-8"?><w:comments xmlns:w="{W}">'
         f'<w:comment w:id="0" w:author="{CANARY}" w:initials="JS" w:date="{WHEN}">'
@@ -135,8 +136,20 @@ def test_comment_and_revision_authors_and_times_do_not_reach_staff(
         '<w:rsids><w:rsidRoot w:val="00A1B2C3"/><w:rsid w:val="00A1B2C3"/></w:rsids>'
         "</w:settings>"
     )
+    template = (
+        '<?xml version="1.0" encoding="UTF-8"?><Relationships '
+        'xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+        '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/'
+        f'relationships/attachedTemplate" Target="file:///C:/Users/{CANARY}/AppData/Roaming/'
+        'Microsoft/Templates/Normal.dotm" TargetMode="External"/></Relationships>'
+    )
     data = _docx(
-        **{"word/comments.xml": comments, "word/people.xml": people, "word/settings.xml": settings}
+        **{
+            "word/comments.xml": comments,
+            "word/people.xml": people,
+            "word/settings.xml": settings,
+            "word/_rels/settings.xml.rels": template,
+        }
     )
 
     got = _upload(client, world, "ledger.docx", data)
@@ -154,10 +167,18 @@ def test_comment_and_revision_authors_and_times_do_not_reach_staff(
 def test_spreadsheet_and_slide_comment_authors_do_not_reach_staff(
     client: Any, world: dict[str, Any]
 ) -> None:
-    """An Excel comment's author list and a PowerPoint comment author's name and initials."""
+    """An Excel comment's author list, its printer settings (naming the printer) and a
+    PowerPoint comment author's name and initials."""
     sheet = _package(
         {
             "xl/workbook.xml": "<workbook/>",
+            "xl/worksheets/_rels/sheet1.xml.rels": (
+                '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/'
+                'relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/'
+                'officeDocument/2006/relationships/printerSettings" '
+                'Target="../printerSettings/printerSettings1.bin"/></Relationships>'
+            ),
+            "xl/printerSettings/printerSettings1.bin": f"\\\\PRN-{CANARY}".encode("utf-16-le"),
             "xl/comments1.xml": (
                 '<comments xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
                 f"<authors><author>{CANARY}</author></authors><commentList/></comments>"
@@ -185,6 +206,9 @@ def test_spreadsheet_and_slide_comment_authors_do_not_reach_staff(
     for got in (xlsx, pptx):
         assert got["entry"]["metadata_removed"] is True
         assert CANARY.encode() not in b"".join(_parts(got["data"]).values())
+    sheet_parts = _parts(xlsx["data"])
+    assert "xl/printerSettings/printerSettings1.bin" not in sheet_parts
+    assert b"printerSettings" not in sheet_parts["xl/worksheets/_rels/sheet1.xml.rels"]
 
 
 def test_a_part_the_cleaner_cannot_clean_makes_the_document_not_cleaned(
@@ -199,3 +223,27 @@ def test_a_part_the_cleaner_cannot_clean_makes_the_document_not_cleaned(
         got = _upload(client, world, "ledger.docx", _docx(**extra))
 
         assert got["entry"]["metadata_removed"] is False
+
+
+def test_a_real_workbook_with_a_comment_still_opens_without_its_author(
+    client: Any, world: dict[str, Any]
+) -> None:
+    """A workbook openpyxl writes (a value, a comment by the reporter, document properties)
+    comes back to staff without the author anywhere and opens with its value and comment
+    text: the scrubbing keeps the XML well formed."""
+    openpyxl = pytest.importorskip("openpyxl")
+    book = openpyxl.Workbook()
+    book.properties.creator = CANARY
+    sheet = book.active
+    sheet["A1"] = "Q3 transfer 1,200,000"
+    sheet["A1"].comment = openpyxl.comments.Comment("moved to Rival Ltd", CANARY)
+    out = io.BytesIO()
+    book.save(out)
+
+    got = _upload(client, world, "totals.xlsx", out.getvalue())
+    back = openpyxl.load_workbook(io.BytesIO(got["data"]))
+
+    assert got["entry"]["metadata_removed"] is True
+    assert CANARY.encode() not in b"".join(_parts(got["data"]).values())
+    assert back.active["A1"].value == "Q3 transfer 1,200,000"
+    assert "moved to Rival Ltd" in back.active["A1"].comment.text
