@@ -247,3 +247,58 @@ def test_a_real_workbook_with_a_comment_still_opens_without_its_author(
     assert CANARY.encode() not in b"".join(_parts(got["data"]).values())
     assert back.active["A1"].value == "Q3 transfer 1,200,000"
     assert "moved to Rival Ltd" in back.active["A1"].comment.text
+
+
+def _pdf_with_photo_and_note() -> bytes:
+    """A one-page PDF showing a phone photo (its JPEG bytes, EXIF and GPS and all, as "print
+    to PDF" and scanning apps embed them) and carrying a sticky note by the reporter."""
+    pikepdf = pytest.importorskip("pikepdf")
+    pdf = pikepdf.new()
+    pdf.add_blank_page(page_size=(200, 200))
+    photo = pikepdf.Stream(pdf, crafted.jpeg_with_exif_and_xmp())
+    photo.Type, photo.Subtype = pikepdf.Name.XObject, pikepdf.Name.Image
+    photo.Width, photo.Height, photo.BitsPerComponent = 8, 8, 8
+    photo.ColorSpace, photo.Filter = pikepdf.Name.DeviceRGB, pikepdf.Name.DCTDecode
+    page = pdf.pages[0]
+    page.Resources = pikepdf.Dictionary(XObject=pikepdf.Dictionary(Im0=photo))
+    page.Contents = pdf.make_stream(b"q 100 0 0 100 50 50 cm /Im0 Do Q")
+    note = pikepdf.Dictionary(
+        Type=pikepdf.Name.Annot,
+        Subtype=pikepdf.Name.Text,
+        Rect=[10, 10, 30, 30],
+        Contents=pikepdf.String("the totals do not add up"),
+        T=pikepdf.String(CANARY),
+        M=pikepdf.String("D:20260301091200+08'00'"),
+        CreationDate=pikepdf.String("D:20260301091200+08'00'"),
+    )
+    page.Annots = pdf.make_indirect(pikepdf.Array([pdf.make_indirect(note)]))
+    out = io.BytesIO()
+    pdf.save(out)
+    return out.getvalue()
+
+
+def test_a_photo_and_a_sticky_note_inside_a_pdf_do_not_name_the_reporter(
+    client: Any, world: dict[str, Any]
+) -> None:
+    """The photo inside the PDF loses its EXIF, GPS and XMP and still decodes; the note keeps
+    its words but not its author or its times (on the code before, all of them reached
+    staff under "metadata removed")."""
+    pikepdf = pytest.importorskip("pikepdf")
+    got = _upload(client, world, "scan.pdf", _pdf_with_photo_and_note())
+
+    with pikepdf.open(io.BytesIO(got["data"])) as pdf:
+        page = pdf.pages[0]
+        photo = page.Resources.XObject.Im0
+        raw = photo.read_raw_bytes()
+        image = pikepdf.PdfImage(photo).as_pil_image()
+        [note] = list(page.Annots)
+        words, author = str(note.Contents), note.get("/T")
+        times = [key for key in ("/M", "/CreationDate") if key in note]
+
+    assert got["entry"]["metadata_removed"] is True
+    assert CANARY.encode() not in raw
+    assert CANARY.encode() not in got["data"]
+    assert image.size == (8, 8)
+    assert words == "the totals do not add up"
+    assert author is None
+    assert times == []
