@@ -18,7 +18,7 @@ from __future__ import annotations
 import io
 import re
 import zipfile
-from typing import Protocol
+from typing import Any, Protocol
 
 from cases.reports.cleaning_media import IsoMediaFilter, WebpFilter, is_webp, iso_content_type
 
@@ -330,12 +330,49 @@ def _clean_pdf(data: bytes) -> bytes | None:
                     for key in ("/Metadata", "/PieceInfo"):
                         if key in obj:
                             del obj[key]
+                if isinstance(obj, pikepdf.Stream) and not _clean_pdf_image(pikepdf, obj):
+                    return None
+            for page in pdf.pages:
+                for annotation in page.obj.get("/Annots", pikepdf.Array()):
+                    _clean_annotation(pikepdf, annotation)
             out = io.BytesIO()
             # A content-derived /ID: the original one could link this copy to the author's.
             pdf.save(out, deterministic_id=True)
             return out.getvalue()
     except (pikepdf.PdfError, ValueError, RuntimeError):
         return None
+
+
+def _clean_pdf_image(pikepdf: Any, stream: Any) -> bool:
+    """A photo inside a PDF (a JPEG stream, as "print to PDF" and scanning apps embed a phone
+    photo whole) cleaned by the JPEG filter; False for a JPEG behind another filter, which is
+    not read here (the file is then called not cleaned)."""
+    if stream.get("/Subtype") != pikepdf.Name.Image:
+        return True
+    filters = stream.get("/Filter")
+    chain = list(filters) if isinstance(filters, pikepdf.Array) else [filters]
+    if pikepdf.Name.DCTDecode not in chain:
+        return True
+    if len(chain) != 1:
+        return False
+    cleaner = MetadataCleaner()
+    cleaned = cleaner.feed(stream.read_raw_bytes()) + cleaner.finish()
+    if cleaner.content_type != "image/jpeg":
+        return False
+    stream.write(cleaned, filter=pikepdf.Name.DCTDecode)
+    return True
+
+
+def _clean_annotation(pikepdf: Any, annotation: Any) -> None:
+    """A comment's words stay; who wrote it (/T, except a form field's name) and when go."""
+    if not isinstance(annotation, pikepdf.Dictionary):
+        return
+    keys = ["/M", "/CreationDate"]
+    if annotation.get("/Subtype") != pikepdf.Name.Widget:
+        keys.append("/T")
+    for key in keys:
+        if key in annotation:
+            del annotation[key]
 
 
 def _clean_office(data: bytes) -> bytes | None:
