@@ -263,11 +263,13 @@ _WHO = re.compile(
     rb"(\s(?:[\w.-]+:)?(?:author|initials|userId|providerId|displayName)=)(?:\"[^\"]*\"|'[^']*')"
 )
 _AUTHOR_ELEMENT = re.compile(rb"(<(?:[\w.-]+:)?author>)[^<]*(</(?:[\w.-]+:)?author>)")
-_SLIDE_AUTHOR = re.compile(rb"(<(?:[\w.-]+:)?cmAuthor\b[^>]*?\sname=)(?:\"[^\"]*\"|'[^']*')")
+_SLIDE_AUTHOR = re.compile(
+    rb"(<(?:[\w.-]+:)?(?:cmAuthor|author)\b[^>]*?\sname=)(?:\"[^\"]*\"|'[^']*')"
+)
 # When: a tracked change's or comment's date (optional attributes, removed), a slide or
-# threaded comment's time (required, set to the zip epoch's day).
+# threaded comment's time (required: `dt`, `dT`, a modern comment's `created`; set to 1980).
 _WHEN = re.compile(rb"\s(?:[\w.-]+:)?(?:date|dateUtc)=(?:\"[^\"]*\"|'[^']*')")
-_COMMENT_TIME = re.compile(rb"(\sd[tT]=)(?:\"[^\"]*\"|'[^']*')")
+_COMMENT_TIME = re.compile(rb"(\s(?:d[tT]|created)=)(?:\"[^\"]*\"|'[^']*')")
 # Editing-session ids (w:rsidR…, <w:rsids>): the same ids in two files tie them to one computer.
 _RSID = re.compile(rb"\s(?:[\w.-]+:)?rsid\w*=(?:\"[^\"]*\"|'[^']*')")
 _RSIDS = re.compile(

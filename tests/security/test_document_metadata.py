@@ -168,7 +168,8 @@ def test_spreadsheet_and_slide_comment_authors_do_not_reach_staff(
     client: Any, world: dict[str, Any]
 ) -> None:
     """An Excel comment's author list, its printer settings (naming the printer) and a
-    PowerPoint comment author's name and initials."""
+    PowerPoint comment author's name and initials (classic and modern comments, with the
+    modern comment's time)."""
     sheet = _package(
         {
             "xl/workbook.xml": "<workbook/>",
@@ -195,6 +196,16 @@ def test_spreadsheet_and_slide_comment_authors_do_not_reach_staff(
                 f'2006/main"><p:cmAuthor id="1" name="{CANARY}" initials="JS" lastIdx="1" '
                 'clrIdx="0"/></p:cmAuthorLst>'
             ),
+            "ppt/authors.xml": (
+                '<p188:authorLst xmlns:p188="http://schemas.microsoft.com/office/powerpoint/'
+                f'2018/8/main"><p188:author id="{{0B1}}" name="{CANARY}" initials="JS" '
+                f'userId="{CANARY}@corp.example" providerId="AD"/></p188:authorLst>'
+            ),
+            "ppt/comments/modernComment_1.xml": (
+                '<p188:cmLst xmlns:p188="http://schemas.microsoft.com/office/powerpoint/'
+                f'2018/8/main"><p188:cm id="{{0C1}}" authorId="{{0B1}}" created="{WHEN}">'
+                "<p188:txBody/></p188:cm></p188:cmLst>"
+            ),
         },
         "ppt/presentation.xml",
         "presentationml.presentation.main+xml",
@@ -206,6 +217,7 @@ def test_spreadsheet_and_slide_comment_authors_do_not_reach_staff(
     for got in (xlsx, pptx):
         assert got["entry"]["metadata_removed"] is True
         assert CANARY.encode() not in b"".join(_parts(got["data"]).values())
+    assert WHEN.encode() not in b"".join(_parts(pptx["data"]).values())
     sheet_parts = _parts(xlsx["data"])
     assert "xl/printerSettings/printerSettings1.bin" not in sheet_parts
     assert b"printerSettings" not in sheet_parts["xl/worksheets/_rels/sheet1.xml.rels"]
