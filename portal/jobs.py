@@ -29,6 +29,7 @@ from cases.reports.arrivals import release as release_arrivals
 from cases.reports.attachments import sweep_unlinked
 from cases.reports.conversation import release_held
 from cases.reports.handover import Handovers
+from cases.reports.keys import KeyRing
 from cases.retention import RetentionConfig, RetentionService, reclaim_space, touched_tables
 from cases.row_order import blur, blurred_tables
 from cases.sessions.service import SessionService, Throttle
@@ -119,17 +120,21 @@ class JobRunner:
         messages, held out of the conversation's order until their hour has come (the people
         they name lose the case first); new cases and reporters' later files, held from staff
         until their hour; and
-        receipt pages whose short-lived link has run out."""
+        receipt pages whose short-lived link has run out; keys handed on at reporters' visits,
+        held from their new holders until the hour too."""
+        audit = AuditLog(db, self.clock, self.config.server_secret)
         return (
             SessionService(db, self.clock).sweep()
             + Throttle(db, self.clock).sweep()
             + sweep_unlinked(db, self.clock)
-            + AuditLog(db, self.clock, self.config.server_secret).release_held()
+            + audit.release_held()
             # The people a held message names lose the case first (cases/access/held.py).
             + release_mentions(db, self.clock, self.config.server_secret, self.clock.now())
             + release_held(db, self.clock.now())
             # New cases and a reporter's later files whose hour has come (arrivals.py).
             + release_arrivals(db, self.clock.now())
+            # Keys handed on at reporters' visits, stored for their new holders at the hour.
+            + KeyRing(db, audit, self.config.server_secret).release_handed(self.clock.now())
             + Handovers(db, self.clock, self.config.server_secret).sweep()
         )
 

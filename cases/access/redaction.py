@@ -2,8 +2,15 @@
 
 A mask hides a span of a message or note from every colleague but the person who set it,
 for instance a name that people joining the case later need not read; its author can lift
-it. A redaction re-encrypts the item without the span: the text is gone for everyone, the
-reporter included, and the audit trail records who removed how many characters.
+it. A redaction re-encrypts a staff item without the span: the text is gone for everyone, the
+reporter included (who still sees the rest of a staff message, with the redaction mark), and
+the audit trail records who removed how many characters.
+
+A reporter's own message is never redacted: nothing a reporter submitted is lost once their
+receipt was shown, and one investigator alone (the HR head on the accused's side, say) must
+not be able to erase evidence, or the reporter's record of what they wrote. Staff who must
+keep a third party's details from colleagues mask them (docs/access.md, "Masking and
+redaction").
 """
 
 from __future__ import annotations
@@ -11,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import select
+from sqlalchemy import Select, exists, or_, select
 from sqlalchemy.orm import Session
 
 from cases.access.models import ItemMask
@@ -21,7 +28,8 @@ from cases.db import new_id
 from cases.errors import Conflict, Forbidden, Invalid, NotFound
 from cases.principals import StaffPrincipal
 from cases.reports.conversation import shown_to_staff
-from cases.reports.models import Case, CaseItem
+from cases.reports.keys import CASE
+from cases.reports.models import Case, CaseItem, KeyWrap
 from cases.reports.sealing import MESSAGE, NOTE, open_text, seal_text
 from cases.staff.roles import CASE_READERS, require_roles
 
@@ -105,6 +113,28 @@ def find_visible(view: str, runs: list[Visible], fragment: str) -> Span | None:
     return None
 
 
+def standing_masks(case_id: str) -> Select[ItemMask]:
+    """The masks of a case that still hide text from the author's colleagues.
+
+    Only its author can lift a mask. A mask on a reporter's message therefore counts only
+    while its author holds the case key: once they recuse, are deactivated, change role or
+    are kept away from the case, nobody could ever lift it, and the reporter's words would be
+    hidden from the whole team (and from every export) for good. A mask on a staff item keeps
+    hiding what it hid (a colleague's note is not evidence the reporter gave)."""
+    author_holds_key = exists().where(
+        KeyWrap.case_id == ItemMask.case_id,
+        KeyWrap.key_kind == CASE,
+        KeyWrap.staff_id == ItemMask.author_id,
+    )
+    reporter_items = select(CaseItem.id).where(
+        CaseItem.case_id == case_id, CaseItem.author == "reporter"
+    )
+    return select(ItemMask).where(
+        ItemMask.case_id == case_id,
+        or_(ItemMask.item_id.not_in(reporter_items), author_holds_key),
+    )
+
+
 def overlaps(a: Span, b: Span) -> bool:
     return a.start < b.end and b.start < a.end
 
@@ -186,6 +216,11 @@ class RedactionService:
         """Remove a span for good: the item is sealed again without it; masks on it lapse."""
         require_roles(principal, CASE_READERS)
         item = self._item(case, item_id)
+        if item.author == "reporter":
+            raise Conflict(
+                "A reporter's own words are never deleted; mask them to hide them from colleagues.",
+                code="reporter_words",
+            )
         purpose = purpose_of(item)
         text = open_text(case_key, case.id, purpose, item.id, item.body)
         _check_span(span, text)
@@ -209,8 +244,13 @@ class RedactionService:
 
     def _hidden(self, principal: StaffPrincipal, item_id: str) -> list[Span]:
         """The spans of this item that other people masked: what this viewer cannot read."""
+        item = self.db.get(CaseItem, item_id)
+        if item is None:
+            return []
         rows = self.db.scalars(
-            select(ItemMask).where(ItemMask.item_id == item_id, ItemMask.author_id != principal.id)
+            standing_masks(item.case_id).where(
+                ItemMask.item_id == item_id, ItemMask.author_id != principal.id
+            )
         )
         return [Span(m.start, m.end) for m in rows]
 
@@ -234,7 +274,7 @@ class RedactionService:
 
     def _masks(self, case_id: str) -> dict[str, list[ItemMask]]:
         by_item: dict[str, list[ItemMask]] = {}
-        for row in self.db.scalars(select(ItemMask).where(ItemMask.case_id == case_id)):
+        for row in self.db.scalars(standing_masks(case_id)):
             by_item.setdefault(row.item_id, []).append(row)
         return by_item
 

@@ -19,7 +19,7 @@ import crypto
 from cases.access.matching import Matcher
 from cases.access.models import ItemMask
 from cases.access.policy import eligible, may_open, may_see
-from cases.access.redaction import Span, apply_masks
+from cases.access.redaction import Span, apply_masks, standing_masks
 from cases.access.related import RelatedCase, related_cases
 from cases.audit.service import AuditLog
 from cases.clock import Clock, local_day
@@ -272,8 +272,9 @@ class CaseworkService:
         ]
 
     def _hidden_spans(self, case_id: str, viewer_id: str | None) -> dict[str, list[Span]]:
-        """Others' masks by item: a mask hides text from everyone but its author."""
-        stmt = select(ItemMask).where(ItemMask.case_id == case_id)
+        """Others' masks by item: a mask hides text from everyone but its author (one on a
+        reporter's message only while its author holds the case key: `standing_masks`)."""
+        stmt = standing_masks(case_id)
         if viewer_id is not None:
             stmt = stmt.where(ItemMask.author_id != viewer_id)
         rows = self.db.scalars(stmt)

@@ -17,9 +17,8 @@ from __future__ import annotations
 
 import io
 import re
-import shutil
 import zipfile
-from typing import Protocol
+from typing import Any, Protocol
 
 from cases.reports.cleaning_media import IsoMediaFilter, WebpFilter, is_webp, iso_content_type
 
@@ -254,6 +253,34 @@ class _PngFilter(_SegmentFilter):
 
 # Office Open XML parts that name the author, the company, editing time and custom fields.
 _OFFICE_DROP = frozenset({"docProps/core.xml", "docProps/app.xml", "docProps/custom.xml"})
+# Printer settings (a DEVMODE naming the printer, "\\PRN-3F-HR"): dropped with their references.
+_PRINTER_PART = re.compile(r"(?:^|/)printerSettings/[^/]+\.bin$")
+_PRINTER_REF = re.compile(rb"<Relationship\b[^>]*Target=\"[^\"]*printerSettings/[^\"]*\"[^>]*/>")
+_PRINTER_OVERRIDE = re.compile(rb"<Override\b[^>]*PartName=\"[^\"]*printerSettings/[^\"]*\"[^>]*/>")
+# Who wrote a comment or a tracked change, and under which account: emptied in every XML part
+# (w:author, w:initials, w15:userId, w15:providerId, a threaded comment person's displayName).
+_WHO = re.compile(
+    rb"(\s(?:[\w.-]+:)?(?:author|initials|userId|providerId|displayName)=)(?:\"[^\"]*\"|'[^']*')"
+)
+_AUTHOR_ELEMENT = re.compile(rb"(<(?:[\w.-]+:)?author>)[^<]*(</(?:[\w.-]+:)?author>)")
+_SLIDE_AUTHOR = re.compile(
+    rb"(<(?:[\w.-]+:)?(?:cmAuthor|author)\b[^>]*?\sname=)(?:\"[^\"]*\"|'[^']*')"
+)
+# When: a tracked change's or comment's date (optional attributes, removed), a slide or
+# threaded comment's time (required: `dt`, `dT`, a modern comment's `created`; set to 1980).
+_WHEN = re.compile(rb"\s(?:[\w.-]+:)?(?:date|dateUtc)=(?:\"[^\"]*\"|'[^']*')")
+_COMMENT_TIME = re.compile(rb"(\s(?:d[tT]|created)=)(?:\"[^\"]*\"|'[^']*')")
+# Editing-session ids (w:rsidR…, <w:rsids>): the same ids in two files tie them to one computer.
+_RSID = re.compile(rb"\s(?:[\w.-]+:)?rsid\w*=(?:\"[^\"]*\"|'[^']*')")
+_RSIDS = re.compile(
+    rb"<(?:[\w.-]+:)?rsids\b.*?</(?:[\w.-]+:)?rsids>|<(?:[\w.-]+:)?rsids\s*/>", re.S
+)
+# A link to a file on the author's computer (the template "file:///C:/Users/jsmith/…").
+_LOCAL_TARGET = re.compile(rb"(\sTarget=)\"file:[^\"]*\"")
+# Pictures and recordings inside a document are cleaned like files of their own, in memory: a
+# part declared larger than this is not read, and the document is called not cleaned.
+_PART_MEDIA = frozenset({"image/jpeg", "image/png", "image/webp"})
+_PART_LIMIT = 64 * 1024 * 1024
 _OFFICE_TYPES = "[Content_Types].xml"
 _OFFICE_RELS = "_rels/.rels"
 # The earliest time a zip entry can carry: the original times would show when it was saved.
@@ -305,12 +332,49 @@ def _clean_pdf(data: bytes) -> bytes | None:
                     for key in ("/Metadata", "/PieceInfo"):
                         if key in obj:
                             del obj[key]
+                if isinstance(obj, pikepdf.Stream) and not _clean_pdf_image(pikepdf, obj):
+                    return None
+            for page in pdf.pages:
+                for annotation in page.obj.get("/Annots", pikepdf.Array()):
+                    _clean_annotation(pikepdf, annotation)
             out = io.BytesIO()
             # A content-derived /ID: the original one could link this copy to the author's.
             pdf.save(out, deterministic_id=True)
             return out.getvalue()
     except (pikepdf.PdfError, ValueError, RuntimeError):
         return None
+
+
+def _clean_pdf_image(pikepdf: Any, stream: Any) -> bool:
+    """A photo inside a PDF (a JPEG stream, as "print to PDF" and scanning apps embed a phone
+    photo whole) cleaned by the JPEG filter; False for a JPEG behind another filter, which is
+    not read here (the file is then called not cleaned)."""
+    if stream.get("/Subtype") != pikepdf.Name.Image:
+        return True
+    filters = stream.get("/Filter")
+    chain = list(filters) if isinstance(filters, pikepdf.Array) else [filters]
+    if pikepdf.Name.DCTDecode not in chain:
+        return True
+    if len(chain) != 1:
+        return False
+    cleaner = MetadataCleaner()
+    cleaned = cleaner.feed(stream.read_raw_bytes()) + cleaner.finish()
+    if cleaner.content_type != "image/jpeg":
+        return False
+    stream.write(cleaned, filter=pikepdf.Name.DCTDecode)
+    return True
+
+
+def _clean_annotation(pikepdf: Any, annotation: Any) -> None:
+    """A comment's words stay; who wrote it (/T, except a form field's name) and when go."""
+    if not isinstance(annotation, pikepdf.Dictionary):
+        return
+    keys = ["/M", "/CreationDate"]
+    if annotation.get("/Subtype") != pikepdf.Name.Widget:
+        keys.append("/T")
+    for key in keys:
+        if key in annotation:
+            del annotation[key]
 
 
 def _clean_office(data: bytes) -> bytes | None:
@@ -325,23 +389,64 @@ def _clean_office(data: bytes) -> bytes | None:
             out = io.BytesIO()
             with zipfile.ZipFile(out, "w") as target:
                 for entry in entries:
-                    if entry.filename not in _OFFICE_DROP:
-                        _copy_entry(source, target, entry)
+                    if entry.filename in _OFFICE_DROP or _PRINTER_PART.search(entry.filename):
+                        continue
+                    _copy_entry(source, target, entry)
             return out.getvalue()
     except (zipfile.BadZipFile, zipfile.LargeZipFile, RuntimeError, ValueError, OSError):
         return None
 
 
 def _copy_entry(source: zipfile.ZipFile, target: zipfile.ZipFile, entry: zipfile.ZipInfo) -> None:
+    """One part, cleaned: package XML and every XML part scrubbed, pictures and recordings
+    cleaned as files of their own. A part that cannot be cleaned (an embedded object, a picture
+    of a kind not read here, XML that is not UTF-8) raises: the whole file is then kept as
+    sent and called not cleaned, never "cleaned" with a part that still names the author."""
     fresh = zipfile.ZipInfo(entry.filename, date_time=_ZIP_EPOCH)
     fresh.compress_type = entry.compress_type
     if entry.filename in {_OFFICE_TYPES, _OFFICE_RELS}:
         if entry.file_size > _XML_LIMIT:
             raise ValueError("package part too large")
-        target.writestr(fresh, _without_dropped_parts(source.read(entry)))
+        target.writestr(fresh, _scrub_xml(_without_dropped_parts(source.read(entry))))
         return
-    with source.open(entry) as reader, target.open(fresh, "w") as writer:
-        shutil.copyfileobj(reader, writer, 1024 * 1024)
+    if entry.filename.endswith("/"):
+        target.writestr(fresh, b"")
+        return
+    if entry.file_size > _PART_LIMIT:
+        raise ValueError("package part too large")
+    data = source.read(entry)
+    if entry.filename.endswith((".xml", ".rels", ".vml")):
+        target.writestr(fresh, _scrub_xml(data))
+        return
+    target.writestr(fresh, _clean_part(data))
+
+
+def _scrub_xml(xml: bytes) -> bytes:
+    """An XML part without who wrote its comments and changes, when, or on which computer."""
+    try:
+        xml.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ValueError("package part is not UTF-8") from None
+    xml = _PRINTER_OVERRIDE.sub(b"", _PRINTER_REF.sub(b"", xml))
+    xml = _WHO.sub(rb'\1""', xml)
+    xml = _AUTHOR_ELEMENT.sub(rb"\1\2", xml)
+    xml = _SLIDE_AUTHOR.sub(rb'\1""', xml)
+    xml = _WHEN.sub(b"", xml)
+    xml = _COMMENT_TIME.sub(rb'\1"1980-01-01T00:00:00"', xml)
+    xml = _RSIDS.sub(b"", _RSID.sub(b"", xml))
+    return _LOCAL_TARGET.sub(rb'\1"file:///"', xml)
+
+
+def _clean_part(data: bytes) -> bytes:
+    """A picture or recording inside a document, cleaned; anything else cannot be."""
+    kind = sniff_type(data[:SNIFF_BYTES])
+    if kind not in _PART_MEDIA and kind not in _ISO_MEDIA_TYPES:
+        raise ValueError("a part the cleaner cannot clean")
+    cleaner = MetadataCleaner()
+    cleaned = cleaner.feed(data) + cleaner.finish()
+    if not cleaner.cleaned:
+        raise ValueError("a part the cleaner cannot clean")
+    return cleaned
 
 
 def _without_dropped_parts(xml: bytes) -> bytes:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import delete, func, insert, select
@@ -19,6 +20,7 @@ import crypto
 from cases.access.matching import Matcher
 from cases.access.policy import may_see
 from cases.audit.service import Actor, AuditLog
+from cases.clock import ceil_hour
 from cases.db import table_of
 from cases.errors import Conflict
 from cases.keytrust import (
@@ -218,6 +220,15 @@ class KeyRing:
             key = crypto.unwrap(old_private, wrap.wrapped, context)
             wrap.wrapped = crypto.wrap_for(new_public, key, context)
             done += 1
+        # Keys handed on at a reporter's visit and not yet stored (release_handed).
+        handed = select(PendingGrant).where(
+            PendingGrant.staff_id == staff.id, PendingGrant.wrapped.is_not(None)
+        )
+        for grant in list(self.db.scalars(handed)):
+            assert grant.wrapped is not None
+            context = wrap_context(grant.case_id, grant.key_kind, holder)
+            key = crypto.unwrap(old_private, grant.wrapped, context)
+            grant.wrapped = crypto.wrap_for(new_public, key, context)
         return done
 
     def wrap_for_reporter(
@@ -385,8 +396,47 @@ class KeyRing:
             )
         )
         for grant in list(grants):
+            if grant.ready_at is not None:
+                continue  # handed on at an earlier visit this hour
             key = self.open_for_reporter(grant.case_id, CASE, principal)
             done += self._fulfil(grant, key, REPORTER)
+        return done
+
+    def _hand_on(self, grant: PendingGrant, key: bytes, staff: StaffAccount) -> bool:
+        """At a reporter's visit: the key wrapped for this person now (the same checks as
+        `wrap_for_team`), kept in the grant until the next full hour; `release_handed` stores it
+        then. Handed on at once, the case would open for them the minute the reporter logged
+        in, and someone owed a key could watch for that minute."""
+        if not self._still_allowed(grant.case_id, key, [staff]):
+            return False
+        if approvals_withholding(self.db, self.server_secret, [staff.id]):
+            return False
+        wrapped = self._wrapped_for(grant.case_id, grant.key_kind, key, staff)
+        if wrapped is None:
+            return False
+        grant.wrapped, grant.ready_at = wrapped, ceil_hour(self.audit.clock.now())
+        return True
+
+    def release_handed(self, now: datetime) -> int:
+        """The jobs round, at the hour: keys handed on at reporters' visits become key wraps of
+        the people still allowed (the policy asked again); a withheld account keeps waiting."""
+        stmt = select(PendingGrant).where(PendingGrant.ready_at <= now)
+        done = 0
+        for grant in list(self.db.scalars(stmt)):
+            staff = self.db.get(StaffAccount, grant.staff_id)
+            case = self.db.get(Case, grant.case_id)
+            wrapped = grant.wrapped
+            untrusted = wrapped is None or not grant_trusted(self.server_secret, grant)
+            if untrusted or staff is None or case is None or not may_see(self.db, staff, case):
+                self.db.delete(grant)
+            elif self.withheld(staff.id) or not staff_key_trusted(self.server_secret, staff):
+                grant.wrapped, grant.ready_at = None, None
+            elif wrapped is not None:
+                holder = staff_holder(staff.id)
+                self._store(grant.case_id, grant.key_kind, holder, wrapped, staff.id)
+                self.db.delete(grant)
+                done += 1
+        self.db.flush()
         return done
 
     def fulfil_with_recovery(self, pair: crypto.KeyPair, staff: StaffAccount) -> int:
@@ -415,6 +465,11 @@ class KeyRing:
         if not may_see(self.db, staff, case):
             self.db.delete(grant)
             return 0
+        if granted_by == REPORTER:
+            if not self._hand_on(grant, key, staff):
+                return 0
+            self._record_grant(grant.case_id, grant.key_kind, staff, granted_by, grant.reason)
+            return 1
         return int(self.grant(grant.case_id, grant.key_kind, key, staff, granted_by, grant.reason))
 
     def grant(
@@ -430,13 +485,18 @@ class KeyRing:
         granted by); entries written during a reporter's visit carry the reporter actor."""
         if not self.wrap_for_staff(case_id, key_kind, key, staff):
             return False
+        self._record_grant(case_id, key_kind, staff, granted_by, reason)
+        return True
+
+    def _record_grant(
+        self, case_id: str, key_kind: str, staff: StaffAccount, granted_by: Actor, reason: str
+    ) -> None:
         self.audit.record(
             granted_by,
             "key.granted",
             case_id=case_id,
             detail={"key": key_kind, "grantee": staff.id, "reason": reason},
         )
-        return True
 
     def _refuse(self, holder_kind: str, row_id: str, case_id: str, key_kind: str) -> None:
         """Loudly: an audit entry now; the admin page and `portal audit verify` list the row."""

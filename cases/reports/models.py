@@ -179,6 +179,11 @@ class PendingGrant(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utc_hour)
     # HMAC over (case, key kind, staff): a grant row the application did not write is refused.
     mac: Mapped[bytes | None] = mapped_column(LargeBinary(32))
+    # Handed on at a reporter's visit: the key already wrapped for this person, stored as their
+    # key wrap by the jobs round at `ready_at` (the next full hour), so the minute the case
+    # opens for them is not the minute the reporter logged in (KeyRing.release_handed).
+    wrapped: Mapped[bytes | None] = mapped_column(LargeBinary)
+    ready_at: Mapped[datetime | None] = mapped_column(DateTime, index=True)
 
 
 class CaseSubject(Base):

@@ -379,8 +379,10 @@ class ReporterService:
                 item.created_at if item.author != "reporter" else None,
                 held=item.seq < 0,
             )
+            # A staff message stays even when a colleague redacted part of it: the reporter
+            # reads the rest, with the redaction mark, so nobody takes a reply (or the news
+            # of the outcome) out of the reporter's sight by redacting a word of it.
             for item in items
-            if not item.redacted
         ]
 
     def reply(self, principal: ReporterPrincipal, body: str) -> None:

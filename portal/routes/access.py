@@ -642,7 +642,7 @@ routes: list[BaseRoute] = [
         f"{API}/items/{{item_id}}/redact",
         api(
             "redactCaseItem",
-            "Remove a span for good (audited)",
+            "Remove a span of a staff item for good (audited; a reporter's message: 409)",
             _redact,
             Redacted,
             200,
