@@ -1,8 +1,8 @@
 """pending_grants.wrapped, pending_grants.ready_at: a key handed on at a reporter's visit waits
 for the hour
 
-Revision ID: 0030_redinvest
-Revises: 0029_config_version_keys
+Revision ID: 0031_handed_grants
+Revises: 0030_file_mentions
 Create Date: 2026-11-30
 
 An investigator owed a case key (new to the team, or a held complaint's first eligible
@@ -17,8 +17,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0030_redinvest"
-down_revision: str | None = "0029_config_version_keys"
+revision: str = "0031_handed_grants"
+down_revision: str | None = "0030_file_mentions"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
