@@ -13,6 +13,7 @@ from cases.casework.service import require_reader
 from cases.clock import Clock, local_day
 from cases.db import new_id
 from cases.errors import Conflict, Invalid, NotFound
+from cases.org.models import Channel
 from cases.principals import StaffPrincipal
 from cases.reports.models import Case, CaseEvent, Outcome, Status
 
@@ -53,8 +54,16 @@ class FloodTriage:
 
     def _close(self, principal: StaffPrincipal, case: Case) -> None:
         now = self.clock.now()
+        today = local_day(now, self.zone)
         case.status, case.outcome = Status.CLOSED, Outcome.NOT_ACTIONABLE
-        case.concluded_on, case.due_on = local_day(now, self.zone), None
+        case.concluded_on, case.due_on = today, None
+        # Closed like any case (WorkflowService._apply): retention counts from today and keeps
+        # it at least the channel's period in force now. Without `closed_on` a dismissed
+        # report was kept for ever.
+        case.closed_on = today
+        channel = self.db.get(Channel, case.channel_id)
+        if channel is not None:
+            case.retention_months = max(case.retention_months or 0, channel.retention_months)
         self.db.add(
             CaseEvent(
                 id=new_id(),

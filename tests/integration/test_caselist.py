@@ -12,9 +12,11 @@ from support.staff_world import SECRET, ZONE, World, build_world
 from cases.audit.models import AuditEntry
 from cases.casework.bulk import BulkRefused, BulkRequest, BulkWork
 from cases.casework.service import CaseworkConfig, CaseworkService
-from cases.clock import FixedClock
+from cases.clock import FixedClock, local_day
 from cases.errors import Kind, NotFound
+from cases.org.models import Channel
 from cases.reports.models import Case, CaseAssignee, Status
+from cases.retention.service import RetentionConfig, RetentionService
 from cases.workflow.flood import FloodTriage
 from cases.workflow.listing import CaseFilters, CaseList
 from cases.workflow.search import CaseSearch
@@ -212,3 +214,32 @@ def test_bulk_dismiss_refuses_a_report_that_did_not_arrive_in_a_flood(world: Wor
     world.db.refresh(ordinary)
     assert refused.value.cause.code == "not_dismissible"
     assert ordinary.status == Status.NEW
+
+
+def test_a_dismissed_flood_report_is_closed_and_deleted_after_the_channels_period(
+    world: World,
+) -> None:
+    """Dismissing a flood-marked report closes it like any case: it carries the day and the
+    channel's period, and the retention round deletes its content once that period has passed
+    (it was kept for ever, with no closing day)."""
+    ana = world.staff("ana@example.com")
+    case = world.file("junk").case
+    case.flood_hour = world.clock.now().replace(minute=0, second=0, microsecond=0)
+    world.db.flush()
+    channel = world.db.get(Channel, case.channel_id)
+    assert channel is not None
+    today = local_day(world.clock.now(), ZONE)
+
+    bulk(world).run(ana.principal(world.db, world.clock), BulkRequest("dismiss", (case.id,)))
+    world.db.refresh(case)
+    closed = (case.status, case.closed_on, case.retention_months)
+    kept = RetentionService(world.db, world.clock, RetentionConfig(ZONE, SECRET))
+    world.clock.advance(days=31 * channel.retention_months - 31)
+    before = kept.run()
+    world.clock.advance(days=62)
+    after = kept.run()
+
+    assert closed == (Status.CLOSED, today, channel.retention_months)
+    assert (before, after) == (0, 1)
+    deleted = select(Case.retention_deleted_on, Case.content).where(Case.id == case.id)
+    assert world.db.execute(deleted).one() == (local_day(world.clock.now(), ZONE), b"")
