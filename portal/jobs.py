@@ -31,6 +31,7 @@ from cases.reports.conversation import release_held
 from cases.reports.handover import Handovers
 from cases.reports.keys import KeyRing
 from cases.retention import RetentionConfig, RetentionService, reclaim_space, touched_tables
+from cases.rewards.answers import release as release_answers
 from cases.row_order import blur, blurred_tables
 from cases.sessions.service import SessionService, Throttle
 from portal.settings import Settings
@@ -121,7 +122,8 @@ class JobRunner:
         they name lose the case first); new cases and reporters' later files, held from staff
         until their hour; and
         receipt pages whose short-lived link has run out; keys handed on at reporters' visits,
-        held from their new holders until the hour too."""
+        held from their new holders until the hour too; and reporters' answers to reward
+        offers, held from staff until the hour."""
         audit = AuditLog(db, self.clock, self.config.server_secret)
         return (
             SessionService(db, self.clock).sweep()
@@ -135,6 +137,8 @@ class JobRunner:
             + release_arrivals(db, self.clock.now())
             # Keys handed on at reporters' visits, stored for their new holders at the hour.
             + KeyRing(db, audit, self.config.server_secret).release_handed(self.clock.now())
+            # Reporters' answers to reward offers, shown to staff at the hour (answers.py).
+            + release_answers(db, self.clock.now(), self.config.zone)
             + Handovers(db, self.clock, self.config.server_secret).sweep()
         )
 

@@ -76,8 +76,12 @@ class Reward(Base):
     explanation: Mapped[bytes | None] = mapped_column(LargeBinary)
     offered_on: Mapped[date | None] = mapped_column(Date)
     expires_on: Mapped[date | None] = mapped_column(Date)
-    # The reporter's answer carries a day only, never a time.
+    # The reporter's answer carries a day only, never a time; staff see it (status and
+    # answered_on) from the next full hour: until then it waits in `held_answer`, with that
+    # hour in `answer_held_until`, and the jobs round moves it over (cases/rewards/answers.py).
     answered_on: Mapped[date | None] = mapped_column(Date)
+    held_answer: Mapped[str | None] = mapped_column(String(16))
+    answer_held_until: Mapped[datetime | None] = mapped_column(DateTime, index=True)
     # Sealed {name, account, contact} under the payout key (purpose "payout"); finance only.
     payout: Mapped[bytes | None] = mapped_column(LargeBinary)
 

@@ -34,6 +34,8 @@ from cases.principals import ReporterPrincipal, StaffPrincipal
 from cases.reports.keys import CASE, KeyRing, wrap_context
 from cases.reports.models import Case, KeyWrap, Outcome, Status
 from cases.reports.sealing import PAYOUT, REWARD_NOTE, open_json, open_text, seal_json, seal_text
+from cases.rewards.answers import answer_of, hold
+from cases.rewards.answers import release as release_answers
 from cases.rewards.models import Reward, RewardDecision, RewardPayment, RewardPolicy, RewardStatus
 from cases.rewards.policy import (
     Terms,
@@ -478,14 +480,15 @@ class RewardService:
         assert case is not None
         key = self._payout_key(principal, case)
         reward.payout = seal_json(key, case_id, PAYOUT, reward.id, details)
-        reward.status, reward.answered_on = RewardStatus.ACCEPTED, self.today()
+        # Staff (and finance's desk) see the acceptance from the next full hour (answers.py).
+        hold(reward, RewardStatus.ACCEPTED, self.clock.now())
         self.db.flush()
         self._audit(REPORTER, "reward.accept", reward)
         return reward
 
     def decline(self, case_id: str) -> Reward:
         reward = self._offer(case_id)
-        reward.status, reward.answered_on = RewardStatus.DECLINED, self.today()
+        hold(reward, RewardStatus.DECLINED, self.clock.now())
         self.db.flush()
         self._audit(REPORTER, "reward.decline", reward)
         return reward
@@ -497,33 +500,35 @@ class RewardService:
         only until its last day; audited as a reporter action (dated by the day only).
         """
         reward = self.reporter_reward(case_id)
-        if reward is None or reward.status != RewardStatus.DECLINED:
+        if reward is None or answer_of(reward) != RewardStatus.DECLINED:
             raise Conflict("There is no declined offer to take back.", code="not_declined")
         if reward.expires_on is None or reward.expires_on < self.today():
             raise Conflict(
                 "This offer has expired and can no longer be accepted.", code="offer_expired"
             )
-        if self._open_reward(case_id) is not None:
+        # A decline still held shows this very reward as open to staff: only another counts.
+        other = self._open_reward(case_id)
+        if other is not None and other.id != reward.id:
             raise Conflict("There is no declined offer to take back.", code="not_declined")
         locked = self._locked(reward.id)
-        if locked.status != RewardStatus.DECLINED:
+        if answer_of(locked) != RewardStatus.DECLINED:
             # Another request changed it between the read above and the lock.
             raise Conflict("There is no declined offer to take back.", code="not_declined")
-        locked.status, locked.answered_on = RewardStatus.APPROVED, None
+        hold(locked, RewardStatus.APPROVED, self.clock.now())
         self.db.flush()
         self._audit(REPORTER, "reward.decline_undo", locked)
         return locked
 
     def _offer(self, case_id: str) -> Reward:
         reward = self.reporter_reward(case_id)
-        if reward is None or reward.status != RewardStatus.APPROVED:
-            if reward is not None and reward.status == RewardStatus.EXPIRED:
+        if reward is None or answer_of(reward) != RewardStatus.APPROVED:
+            if reward is not None and answer_of(reward) == RewardStatus.EXPIRED:
                 raise Conflict(
                     "This offer has expired and can no longer be accepted.", code="offer_expired"
                 )
             raise Conflict("There is no open reward offer.", code="no_offer")
         locked = self._locked(reward.id)
-        if locked.status != RewardStatus.APPROVED:
+        if answer_of(locked) != RewardStatus.APPROVED:
             # Accepted, declined or paid by another request between the read and the lock.
             raise Conflict("There is no open reward offer.", code="no_offer")
         return locked
@@ -569,6 +574,7 @@ class RewardService:
     def desk(self, principal: StaffPrincipal) -> list[PayoutView]:
         """Accepted rewards to pay, with payout details opened for this finance member."""
         require_role(principal, Role.FINANCE)
+        self.release_answers()
         stmt = select(Reward).where(Reward.status == RewardStatus.ACCEPTED)
         views = []
         for reward in self.db.scalars(stmt.order_by(Reward.answered_on)):
@@ -598,6 +604,8 @@ class RewardService:
             raise Invalid("Enter the payment reference.", fields={"reference": "required"})
         if len(reference) > REFERENCE_MAX:
             raise Invalid("That is too long.", fields={"reference": "too_long"})
+        # An acceptance is payable only once staff see it: its status is "accepted" from then.
+        self.release_answers()
         reward = self._visible_reward(principal, reward_id, lock=True)
         self._check_not_involved(principal, reward)
         self._check_case_holds(reward)
@@ -628,11 +636,23 @@ class RewardService:
 
     # --- housekeeping --------------------------------------------------------------------
 
+    def release_answers(self) -> int:
+        """Reporters' answers whose hour has come, shown to staff (answers.py); the jobs
+        round does the same at the hour."""
+        return release_answers(self.db, self.clock.now(), self.config.zone)
+
     def expire_due(self) -> int:
-        """Offers past their last day become expired (run on every read that shows status)."""
+        """Offers past their last day become expired (run on every read that shows status).
+        Answers whose hour has come are shown first; an offer whose answer is still held
+        waits for its hour (the answer came before the offer's end)."""
+        self.release_answers()
         moved = self.db.execute(
             update(Reward)
-            .where(Reward.status == RewardStatus.APPROVED, Reward.expires_on < self.today())
+            .where(
+                Reward.status == RewardStatus.APPROVED,
+                Reward.expires_on < self.today(),
+                Reward.answer_held_until.is_(None),
+            )
             .values(status=RewardStatus.EXPIRED)
             .execution_options(synchronize_session=False)
         )
@@ -696,7 +716,9 @@ class RewardService:
         return {row.id: row.name or row.email for row in rows}
 
     def _audit(self, actor: Actor, action: str, reward: Reward) -> None:
-        detail = {"reward": reward.id, "status": reward.status, "amount_minor": reward.amount_minor}
+        # A reporter's entry names their answer; it is held until the day is over anyway.
+        status = answer_of(reward) if actor == REPORTER else reward.status
+        detail = {"reward": reward.id, "status": status, "amount_minor": reward.amount_minor}
         self.audit.record(actor, action, case_id=reward.case_id, detail=detail)
 
 
@@ -735,13 +757,14 @@ def reporter_reward(
     reward = service.reporter_reward(case_id)
     if reward is None:
         return None
+    answer = answer_of(reward)  # the reporter sees their own answer at once
     undoable = (
-        reward.status == RewardStatus.DECLINED
+        answer == RewardStatus.DECLINED
         and reward.expires_on is not None
         and reward.expires_on >= service.today()
     )
     return RewardNotice(
-        status=REPORTER_STATUS.get(RewardStatus(reward.status), reward.status),
+        status=REPORTER_STATUS.get(RewardStatus(answer), answer),
         amount_minor=reward.amount_minor,
         currency=reward.currency,
         expires_on=reward.expires_on,
