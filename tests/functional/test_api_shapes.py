@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -11,10 +12,11 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 from sqlalchemy.orm import sessionmaker
 from support.arrivals import list_arrivals
-from support.staff_world import Person, build_world
+from support.staff_world import ZONE, Person, build_world
 
-from cases.clock import FixedClock
+from cases.clock import FixedClock, floor_hour
 from cases.db import unit_of_work
+from cases.rewards.answers import release as release_answers
 
 PASSWORD = "correct horse battery staple 7"
 
@@ -174,6 +176,11 @@ def test_every_answer_of_a_journey_matches_its_documented_schema(
     api.call("GET", "/api/v1/reporter/report", headers=me)
     payout = {"name": "Li Hua", "account": "CN00 1234", "contact": "li@example.com"}
     api.call("POST", "/api/v1/reporter/reward/accept", headers=me, json=payout)
+    # Staff see the acceptance from the next full hour, when the jobs round releases it.
+    clock.current = floor_hour(clock.current) + timedelta(hours=1)
+    with unit_of_work(world["db"]) as db:
+        release_answers(db, clock.now(), ZONE)
+    ana, fin, aud = (staff_token(api, world[n], clock) for n in ("ana", "fin", "aud"))
     api.call("GET", "/api/v1/rewards/payouts", headers=fin)
     api.call(
         "POST", f"/api/v1/rewards/{reward['id']}/payment", headers=fin, json={"reference": "B1"}

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import sessionmaker
 from support.reporter_http import login
-from support.rewards import offer, reward_world, staff_tokens
+from support.rewards import answer_shown, offer, reward_world, staff_tokens
 from support.staff_http import bearer
 
 from cases.db import unit_of_work
@@ -33,11 +33,12 @@ def test_whole_flow_to_paid(client: Any, world: dict[str, Any]) -> None:
 
     offered = client.get("/api/v1/reporter/report", headers=me).json()["reward"]
     accepted = client.post("/api/v1/reporter/reward/accept", headers=me, json=PAYOUT)
+    auth = answer_shown(client, world)  # staff see the answer from the next full hour
     desk = client.get("/api/v1/rewards/payouts", headers=auth["fin"]).json()
     paid = client.post(
         f"/api/v1/rewards/{reward_id}/payment", headers=auth["fin"], json={"reference": "B-1"}
     )
-    final = client.get("/api/v1/reporter/reward", headers=me).json()
+    final = client.get("/api/v1/reporter/reward", headers=login(client, world["receipt"])).json()
 
     assert offered == {
         "status": "offered",
@@ -114,6 +115,7 @@ def test_refusals_change_nothing(client: Any, world: dict[str, Any], app_db: Any
     )
     empty = client.post("/api/v1/reporter/reward/accept", headers=me, json={"name": "Li"})
     client.post("/api/v1/reporter/reward/accept", headers=me, json=PAYOUT)
+    auth = answer_shown(client, world)
     payments = [
         client.post(
             f"/api/v1/rewards/{reward_id}/payment", headers=auth["fin"], json={"reference": ref}
@@ -136,6 +138,7 @@ def test_ledger_csv_is_formula_safe(client: Any, world: dict[str, Any]) -> None:
     me = login(client, world["receipt"])
     reward_id = offer(client, world, auth)
     client.post("/api/v1/reporter/reward/accept", headers=me, json=PAYOUT)
+    auth = answer_shown(client, world)
     evil = '=HYPERLINK("http://evil.example","x")'
     client.post(
         f"/api/v1/rewards/{reward_id}/payment", headers=auth["fin"], json={"reference": evil}

@@ -12,10 +12,11 @@ from support.db import TEST_SECRET
 from support.staff_world import SECRET, ZONE, build_world
 
 from cases.casework.service import CaseworkConfig, CaseworkService
-from cases.clock import SystemClock
+from cases.clock import SystemClock, ceil_hour
 from cases.db import make_engine, session_factory, unit_of_work
 from cases.principals import ReporterPrincipal
 from cases.reports.models import Receipt
+from cases.rewards.answers import release
 from cases.rewards.models import Reward, RewardPayment
 from cases.rewards.service import Payout, Proposal, RewardConfig, RewardService
 
@@ -43,6 +44,8 @@ def seed(database_url: str) -> dict[str, Any]:
         assert receipt is not None
         principal = ReporterPrincipal(receipt, filed.reporter_key)
         rewards.accept(principal, filed.case.id, Payout("Li", "6222", "li@example.net"))
+        # Shown to staff (payable) from the next full hour: the jobs round's release then.
+        release(db, ceil_hour(clock.now()), ZONE)
         reward_id = reward.id
     return {"engine": engine, "fin": fin, "reward_id": reward_id}
 

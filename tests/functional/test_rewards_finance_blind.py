@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import sessionmaker
 from support.reporter_http import login
-from support.rewards import reward_world
+from support.rewards import answer_shown, reward_world
 from support.staff_http import bearer, log_in
 from support.staff_world import Person
 
@@ -41,7 +41,8 @@ def world(app: Any, app_db: sessionmaker[Any]) -> dict[str, Any]:
 
 
 def offer_and_accept(client: Any, world: dict[str, Any], payout: dict[str, str]) -> str:
-    """Proposed and approved ten days after the case, accepted five days later."""
+    """Proposed and approved ten days after the case, accepted five days later; staff see the
+    acceptance from the next full hour."""
     clock = world["clock"]
     clock.advance(days=10)
     ana, dai = bearer(client, world["ana"], clock), bearer(client, world["dai"], clock)
@@ -59,6 +60,7 @@ def offer_and_accept(client: Any, world: dict[str, Any], payout: dict[str, str])
         "/api/v1/reporter/reward/accept", headers=login(client, world["receipt"]), json=payout
     )
     assert accepted.status_code == 200, accepted.text
+    answer_shown(client, world)
     return reward_id
 
 
@@ -253,12 +255,11 @@ def test_payout_form_offers_a_representative_and_says_what_finance_sees(
     client: Any, world: dict[str, Any]
 ) -> None:
     """The HTML offer page names the representative choice and what finance will see; it works."""
-    clock = world["clock"]
     csrf = offered_and_logged_in(client, world)
 
     form = client.get("/status/reward")
     sent = client.post("/status/reward/accept", data={"csrf": csrf, **PAYOUT})
-    fin = bearer(client, world["fin"], clock)
+    fin = answer_shown(client, world)["fin"]
     desk = client.get("/api/v1/rewards/payouts", headers=fin).json()
 
     assert form.status_code == 200

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from cases.casework.service import CaseworkConfig, CaseworkService
+from cases.clock import floor_hour
+from cases.db import unit_of_work
 from cases.reports.intake import Filed
+from cases.rewards.answers import release
 from support.staff_http import app_world, bearer
 from support.staff_world import SECRET, ZONE, Person, World
 
@@ -32,7 +36,24 @@ def reward_world(app: Any, app_db: sessionmaker[Session], **extra_roles: str) ->
     """`substantiated_case` on the app's database: clock, case, receipt and each person."""
     with app_world(app, app_db) as made:
         people, filed = substantiated_case(made, **extra_roles)
-    return {"clock": made.clock, "case": filed.case, "receipt": filed.receipt.formatted(), **people}
+    return {
+        "clock": made.clock,
+        "case": filed.case,
+        "receipt": filed.receipt.formatted(),
+        "app_db": app_db,
+        **people,
+    }
+
+
+def answer_shown(client: Any, world: dict[str, Any]) -> dict[str, dict[str, str]]:
+    """The next full hour after a reporter's answer to an offer, when the jobs round shows it
+    to staff (cases/rewards/answers.py): the clock moves there, the answer is released, and
+    Ana, Dai and Fin log in again (their sessions may have gone idle meanwhile)."""
+    clock = world["clock"]
+    clock.current = floor_hour(clock.current) + timedelta(hours=1)
+    with unit_of_work(world["app_db"]) as db:
+        release(db, clock.now(), ZONE)
+    return staff_tokens(client, world)
 
 
 def staff_tokens(client: Any, world: dict[str, Any]) -> dict[str, dict[str, str]]:
