@@ -59,8 +59,10 @@ def release(db: Session, now: datetime, zone: ZoneInfo) -> int:
     )
     released = 0
     for reward in db.scalars(stmt).all():
-        answer, until = RewardStatus(reward.held_answer), reward.answer_held_until
+        held, until = reward.held_answer, reward.answer_held_until
+        assert held is not None
         assert until is not None
+        answer = RewardStatus(held)
         reward.held_answer, reward.answer_held_until = None, None
         if answer == RewardStatus.APPROVED and _another_open(db, reward):
             # A decline taken back while staff, who saw it declined, proposed a new reward:

@@ -9,7 +9,7 @@ import pytest
 from support.browser import axe_clean, submit
 from support.browser import staff_login as page_login
 from support.db import TEST_SECRET
-from support.rewards import substantiated_case
+from support.rewards import answer_shown_at_the_hour, substantiated_case
 from support.staff_world import Person, build_world
 
 from cases.clock import SystemClock
@@ -79,6 +79,8 @@ def test_reward_journey(start_live_server: Callable[..., Any], page_js: Any, bro
     accepted = page.locator("#reward").inner_text()
     page.locator("form[action='/status/logout'] button").click()
     page.wait_for_load_state("load")
+    # Finance sees the acceptance from the next full hour (cases/rewards/answers.py).
+    assert answer_shown_at_the_hour(server.database_url) == 1
     log_in(page, url, data["fin"])
     page.goto(f"{url}/staff/rewards/payouts")
     axe_clean(page)

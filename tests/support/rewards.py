@@ -8,10 +8,11 @@ from typing import Any
 from sqlalchemy.orm import Session, sessionmaker
 
 from cases.casework.service import CaseworkConfig, CaseworkService
-from cases.clock import floor_hour
-from cases.db import unit_of_work
+from cases.clock import SystemClock, ceil_hour, floor_hour
+from cases.db import make_engine, session_factory, unit_of_work
 from cases.reports.intake import Filed
 from cases.rewards.answers import release
+from support.db import TEST_SECRET
 from support.staff_http import app_world, bearer
 from support.staff_world import SECRET, ZONE, Person, World
 
@@ -43,6 +44,17 @@ def reward_world(app: Any, app_db: sessionmaker[Session], **extra_roles: str) ->
         "app_db": app_db,
         **people,
     }
+
+
+def answer_shown_at_the_hour(database_url: str) -> int:
+    """For a live server on the system clock: what the jobs round of the next full hour does
+    to reporters' answers given until now (they are shown to staff)."""
+    engine = make_engine(database_url)
+    try:
+        with unit_of_work(session_factory(engine, TEST_SECRET)) as db:
+            return release(db, ceil_hour(SystemClock().now()), ZONE)
+    finally:
+        engine.dispose()
 
 
 def answer_shown(client: Any, world: dict[str, Any]) -> dict[str, dict[str, str]]:
