@@ -417,6 +417,34 @@ class KeyRing:
         grant.wrapped, grant.ready_at = wrapped, ceil_hour(self.audit.clock.now())
         return True
 
+    def hand_on_at_visit(
+        self, case_id: str, key_kind: str, key: bytes, staff: StaffAccount, reason: str
+    ) -> bool:
+        """At a reporter's visit, a key other than the case key (the payout key, for finance)
+        for someone still waiting: wrapped now and kept in their pending grant until the next
+        full hour, when `release_handed` stores it, as `_hand_on` does for case keys (whose
+        check rescans the case's content, which a payout key does not open)."""
+        if self.withheld(staff.id):
+            return False
+        self.request_grant(case_id, key_kind, staff.id, reason)
+        grant = self.db.scalars(
+            select(PendingGrant).where(
+                PendingGrant.case_id == case_id,
+                PendingGrant.key_kind == key_kind,
+                PendingGrant.staff_id == staff.id,
+            )
+        ).first()
+        if grant is None or grant.ready_at is not None:
+            return False  # holds it already, or handed on at an earlier visit this hour
+        if not grant_trusted(self.server_secret, grant):
+            return False
+        wrapped = self._wrapped_for(case_id, key_kind, key, staff)
+        if wrapped is None:
+            return False
+        grant.wrapped, grant.ready_at = wrapped, ceil_hour(self.audit.clock.now())
+        self._record_grant(case_id, key_kind, staff, REPORTER, reason)
+        return True
+
     def release_handed(self, now: datetime) -> int:
         """The jobs round, at the hour: keys handed on at reporters' visits become key wraps of
         the people still allowed (the policy asked again); a withheld account keeps waiting."""

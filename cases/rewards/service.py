@@ -554,7 +554,9 @@ class RewardService:
         return key
 
     def fulfil_for_finance(self, principal: ReporterPrincipal, case_id: str) -> int:
-        """On the reporter's visit: give the payout key to finance members still waiting."""
+        """On the reporter's visit: hand the payout key on to finance members still waiting.
+        They hold it from the next full hour (`KeyRing.hand_on_at_visit`): given at once,
+        the payout details would appear on their desk the minute the reporter logged in."""
         case = self.db.get(Case, case_id)
         key = self.keys.open_for_reporter(case_id, PAYOUT_KEY, principal)
         if case is None or key is None:
@@ -565,7 +567,7 @@ class RewardService:
             if not self.keys.holds(case_id, PAYOUT_KEY, person.id)
         ]
         return sum(
-            self.keys.grant(case_id, PAYOUT_KEY, key, person, REPORTER, "finance")
+            self.keys.hand_on_at_visit(case_id, PAYOUT_KEY, key, person, "finance")
             for person in waiting
         )
 

@@ -14,7 +14,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from starlette.testclient import TestClient
 from support.reporter_http import login
 from support.rewards import offer, reward_world, staff_tokens
+from support.staff_http import bearer
+from support.staff_world import build_world
 
+from cases.db import unit_of_work
 from portal.jobs import JobConfig, JobRunner
 
 PAYOUT = {"name": "Li Ming", "account": "6222-0000-1111-2222", "contact": "limingx@example.net"}
@@ -139,3 +142,37 @@ def test_a_decline_and_its_undo_reach_staff_only_at_the_next_hour(
     assert again["status"] == "offered"
     assert still == shown
     assert offered[case_rewards][1][0]["status"] == "approved"
+
+
+def test_a_payout_key_handed_on_at_a_later_visit_reaches_finance_at_the_next_hour(
+    client: TestClient, app: Any, app_db: sessionmaker[Session], world: dict[str, Any]
+) -> None:
+    """Fia joins finance after the acceptance and waits for the payout key; the reporter's
+    visit at 11:17 hands it on. Her desk at 11:18 is what it was at 11:15 (no payout details:
+    on the code before they appeared, so the minute they did was the minute of the visit);
+    after the jobs round of 12:00 she reads them."""
+    offer(client, world, staff_tokens(client, world))
+    to(world, 10, 5)
+    accepted = client.post(
+        "/api/v1/reporter/reward/accept", headers=login(client, world["receipt"]), json=PAYOUT
+    )
+    assert accepted.status_code == 200, accepted.text
+    clock = world["clock"]
+    to(world, 11, 0)
+    jobs_round(app, app_db, world)
+    with unit_of_work(app_db) as db:
+        fia = build_world(db, clock).staff("fia@example.com", "finance")
+    to(world, 11, 15)
+    waiting = client.get("/api/v1/rewards/payouts", headers=bearer(client, fia, clock))
+    to(world, 11, 17)
+    visit = client.get("/api/v1/reporter/reward", headers=login(client, world["receipt"]))
+    to(world, 11, 18)
+    still = client.get("/api/v1/rewards/payouts", headers=bearer(client, fia, clock))
+    to(world, 12, 0)
+    jobs_round(app, app_db, world)
+    later = client.get("/api/v1/rewards/payouts", headers=bearer(client, fia, clock))
+
+    assert visit.json()["status"] == "accepted"
+    assert [p["payout"] for p in waiting.json()] == [None]
+    assert still.json() == waiting.json()
+    assert [p["payout"] for p in later.json()] == [{**PAYOUT, "payee": "self"}]
