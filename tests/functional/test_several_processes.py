@@ -35,6 +35,7 @@ import httpx
 import pytest
 from support.arrivals import list_arrivals
 from support.availability import free_port
+from support.rewards import answer_shown_at_the_hour
 from support.staff_world import SECRET, build_world
 
 import crypto
@@ -315,6 +316,9 @@ def _reward_paid_once(
     assert decided.status_code == 200, decided.text
     accepted = web.post("/api/v1/reporter/reward/accept", headers=me, json=PAYOUT)
     assert accepted.status_code in {200, 201}, accepted.text
+    # Staff and finance see the acceptance from the next full hour (cases/rewards/answers.py):
+    # the jobs round of that hour, run on the shared database.
+    assert answer_shown_at_the_hour(cluster.url) == 1
     fin = cluster.staff["finance"].login(web)
     barrier = threading.Barrier(3)
 
