@@ -61,6 +61,13 @@ def _complain(client: Any, scene: Scene) -> Any:
     )
 
 
+def _save_category(client: Any, scene: Scene, category: Category, flag: str) -> Any:
+    """The admin saves the category's form with its names and only `flag` ticked."""
+    token = log_in(client, scene.admin, scene.clock)
+    data = {"csrf": token, "name_en": category.name_en, "name_zh": category.name_zh, flag: "1"}
+    return client.post(f"/admin/categories/{category.id}", data=data, follow_redirects=False)
+
+
 def _complaint_holders(app_db: sessionmaker[Any]) -> set[str | None]:
     with unit_of_work(app_db) as db:
         case = db.scalars(select(Case).where(Case.linked_from_id.is_not(None))).one()
@@ -110,17 +117,7 @@ def test_switching_the_retaliation_category_off_does_not_refuse_the_complaint(
     """The admin unticks "reporters can choose it" on the retaliation category: new reports
     cannot choose it, but the reporter's complaint is still 201 for the officer."""
     _, category = _ids(app_db)
-    token = log_in(client, scene.admin, scene.clock)
-    off = client.post(
-        f"/admin/categories/{category.id}",
-        data={
-            "csrf": token,
-            "name_en": category.name_en,
-            "name_zh": category.name_zh,
-            "retaliation": "1",
-        },
-        follow_redirects=False,
-    )
+    off = _save_category(client, scene, category, "retaliation")
     assert off.status_code == 303, off.text
 
     answer = _complain(client, scene)
@@ -135,17 +132,7 @@ def test_the_last_retaliation_category_keeps_its_flag(
     """Unticking "send to retaliation officers" on the portal's only retaliation category is
     refused (409), the flag stays, and the reporter's complaint is still 201 for the officer."""
     _, category = _ids(app_db)
-    token = log_in(client, scene.admin, scene.clock)
-    off = client.post(
-        f"/admin/categories/{category.id}",
-        data={
-            "csrf": token,
-            "name_en": category.name_en,
-            "name_zh": category.name_zh,
-            "active": "1",
-        },
-        follow_redirects=False,
-    )
+    off = _save_category(client, scene, category, "active")
 
     assert off.status_code == 409, off.text
 
