@@ -13,11 +13,19 @@ from __future__ import annotations
 
 import functools
 import itertools
+import os
 import re
 import unicodedata
 from collections.abc import Collection, Container
 from dataclasses import dataclass, field
 from importlib import resources
+
+# pypinyin's phrase dictionary reads characters as parts of words (单于 "chan yu"), which
+# is not how names are read (单 the family name is "shan"), and it holds 44 MiB in every
+# process (docs/deploy.md, "Headroom"). Without it, every reading of each character is
+# offered (heteronym=True below), as docs/access.md says. Read by pypinyin at its import.
+os.environ.setdefault("PYPINYIN_NO_PHRASES", "1")
+os.environ.setdefault("PYPINYIN_NO_DICT_COPY", "1")
 
 from pypinyin import Style, pinyin
 
