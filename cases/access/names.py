@@ -146,9 +146,21 @@ def _orderless(parts: list[str]) -> set[str]:
 
 
 def _readings(han: str) -> list[tuple[str, ...]]:
-    """The syllables of a Chinese name, tones dropped, for its first few readings."""
+    """The syllables of a Chinese name, tones dropped, for its first few readings: the usual
+    reading of every character first, then each other reading of one character at a time,
+    the family name's first (单 as "shan", 解 as "xie", 尉迟 as "yuchi"), before readings
+    that change two characters at once."""
     readings = pinyin(han, style=Style.NORMAL, heteronym=True, errors="ignore")
-    return list(itertools.islice(itertools.product(*readings), MAX_READINGS))
+    choices = itertools.product(*(range(len(syllables)) for syllables in readings))
+    first = sorted(
+        choices,
+        key=lambda picks: (
+            sum(pick > 0 for pick in picks),
+            tuple(pick == 0 for pick in picks),
+            picks,
+        ),
+    )[:MAX_READINGS]
+    return [tuple(readings[n][pick] for n, pick in enumerate(picks)) for picks in first]
 
 
 def _u_spellings(word: str) -> set[str]:

@@ -36,6 +36,12 @@ def _matches(typed: str, directory_name: str, aliases: str = "") -> bool:
         ("LV WEI", "吕伟"),
         ("Wei Lu", "吕伟"),
         ("吕伟", "Lyu Wei"),
+        # Names that are also words: read as a family name, not as the word (解放 "jie
+        # fang" the word; 解 the family name is "Xie"; 单于 the title is "chan yu").
+        ("Xie Fang", "解放"),
+        ("Shan Yu", "单于"),
+        ("Wei Chigong", "尉迟恭"),
+        ("Yuchi Gong", "尉迟恭"),
     ],
 )
 def test_each_spelling_shares_a_key_with_the_directory_name(
