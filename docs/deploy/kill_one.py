@@ -1,8 +1,9 @@
 """Concurrent reports through the proxy while one portal process is killed (docs/deploy.md).
 
-python docs/deploy/kill_one.py https://portal.example.test:8443 CA.pem PID
+/usr/bin/python3 docs/deploy/kill_one.py https://portal.example.test:8443 CA.pem PID
+PID is the portal process's own (`pgrep -u portal -f 'port 8002'`), not runuser's or systemd's.
 Prints how many submissions were acknowledged, refused by the proxy, and whether every
-acknowledged receipt logs in afterwards.
+acknowledged receipt logs in afterwards. Needs only httpx (Debian: python3-httpx).
 """
 
 from __future__ import annotations
