@@ -1,4 +1,4 @@
-"""A reporter's and an investigator's first steps through the TLS proxy (docs/deploy.md, step 8).
+"""A reporter's and an investigator's first steps through the TLS proxy (docs/deploy.md, step 11).
 
 /usr/bin/python3 docs/deploy/smoke.py https://portal.example.test:8443 CA.pem STAFF.json
     the reporter: files a report, logs in with the receipt, uploads 3 MiB; writes
