@@ -40,8 +40,9 @@ MAGIC = b"PORTAL-BACKUP 1\n"
 # Words about the secret, not a secret.
 SECRET_MISMATCH = (
     "database was made with another server secret: none of its key rows verifies under this "  # noqa: S105
-    "one. Set PORTAL_SECRET_KEY (or the data directory's secret.key) to the secret in use when "
-    "the backup was made, then run `portal doctor`. Nothing is served until the secrets match."
+    "one. Set PORTAL_SECRET_KEY or PORTAL_SECRET_KEY_FILE (or the data directory's secret.key) "
+    "to the secret in use when the backup was made, then run `portal doctor`. Nothing is served "
+    "until the secrets match."
 )
 COPY_BLOCK = 1024 * 1024
 

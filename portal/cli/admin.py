@@ -93,6 +93,12 @@ def run_setup(args: argparse.Namespace) -> int:
     out: Path = args.out or Path(f"recovery-key-{date.today().isoformat()}.txt")
     if out.exists():
         raise Invalid(f"{out} exists; choose another file with --out")
+    if not out.parent.is_dir():
+        # Checked before the key is made: a key whose private half could not be written
+        # would be one nobody holds.
+        raise Invalid(
+            f"{out.parent} is not a directory; create it (mode 0700) or choose another --out"
+        )
     with unit_of_work(factory) as db:
         pair, row = RecoveryService(db, settings.secret_key.reveal()).create()
         AuditLog(db, SystemClock(), settings.secret_key.reveal()).record(

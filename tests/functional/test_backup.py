@@ -211,6 +211,8 @@ def test_restore_under_another_secret_is_refused_in_plain_words(
     assert refused.returncode == 2
     assert "made with another server secret" in refused.stderr
     assert "PORTAL_SECRET_KEY" in refused.stderr
+    # docs/deploy.md passes the secret as a file: the words name that variable too.
+    assert "PORTAL_SECRET_KEY_FILE" in refused.stderr
     assert serve.returncode == 2
     assert "made with another server secret" in serve.stderr
 

@@ -126,6 +126,22 @@ def test_setup_writes_the_recovery_key_once(
     assert not (tmp_path / "rk2.txt").exists()
 
 
+def test_setup_into_a_missing_directory_is_refused_in_words_and_makes_no_key(
+    run: Callable[..., subprocess.CompletedProcess[str]], tmp_path: Path
+) -> None:
+    """`setup --out offline-keys/rk.txt` before offline-keys/ exists (docs/deploy.md, step 4):
+    exit 2 naming the directory, no traceback, and no recovery key made; then it works."""
+    refused = run("setup", "--out", "offline-keys/rk.txt")
+    (tmp_path / "offline-keys").mkdir(mode=0o700)
+    made = run("setup", "--out", "offline-keys/rk.txt")
+
+    assert refused.returncode == 2
+    assert "offline-keys is not a directory" in refused.stderr
+    assert "Traceback" not in refused.stderr
+    assert made.returncode == 0, made.stderr
+    crypto.import_recovery_key((tmp_path / "offline-keys" / "rk.txt").read_text())
+
+
 def test_directory_import_and_audit_verify(
     run: Callable[..., subprocess.CompletedProcess[str]], tmp_path: Path
 ) -> None:
