@@ -47,6 +47,7 @@ class JobConfig:
     zone: ZoneInfo
     server_secret: bytes
     lease_seconds: int
+    mail_from: str = "no-reply@localhost"
 
     @classmethod
     def of(cls, settings: Settings) -> JobConfig:
@@ -56,6 +57,7 @@ class JobConfig:
             settings.secret_key.reveal(),
             # Longer than one round, so the holder renews before anyone else may take over.
             settings.job_interval_seconds * 3,
+            settings.mail_from,
         )
 
 
@@ -93,7 +95,11 @@ class JobRunner:
             reclaim_space(self.factory.kw["bind"], [t.name for t in blurred_tables()])
         if self.sender is not None:
             done["deliver"] = Delivery(
-                self.factory, self.clock, self.sender, worker=self.owner
+                self.factory,
+                self.clock,
+                self.sender,
+                from_address=self.config.mail_from,
+                worker=self.owner,
             ).drain()
         return done
 

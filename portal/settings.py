@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -105,6 +106,8 @@ class Settings:
     metrics_token: Secret | None = None
     # PORTAL_ONION_URL: the onion service's address; reporter pages announce it to Tor Browser.
     onion_url: str = ""
+    # PORTAL_MAIL_FROM: the From of every mail; no-reply@ the base URL's host by default.
+    mail_from: str = "no-reply@localhost"
     # PORTAL_EXPORT_FONT: the CJK TrueType font PDF case exports embed (portal/export_pdf.py);
     # unset, the Debian fonts-wqy-zenhei or fonts-noto-cjk file is used.
     export_font: Path | None = None
@@ -140,10 +143,11 @@ class Settings:
         data_dir = Path(env.get("PORTAL_DATA_DIR", "./var")).resolve()
         database_url = env.get("PORTAL_DATABASE_URL") or f"sqlite:///{data_dir / 'portal.db'}"
         smtp = env.get("PORTAL_SMTP_URL")
+        base_url = env.get("PORTAL_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
         return cls(
             data_dir=data_dir,
             database_url=database_url,
-            base_url=env.get("PORTAL_BASE_URL", "http://127.0.0.1:8000").rstrip("/"),
+            base_url=base_url,
             secret_key=_secret_key(_secret_from(env), data_dir),
             timezone=_zone(env.get("PORTAL_TIMEZONE", "Asia/Shanghai")),
             smtp_url=Secret(smtp.encode()) if smtp else None,
@@ -155,6 +159,7 @@ class Settings:
             insecure_http=env.get("PORTAL_INSECURE_HTTP", "0") == "1",
             metrics_token=_metrics_token(env.get("PORTAL_METRICS_TOKEN", "")),
             onion_url=_onion_url(env.get("PORTAL_ONION_URL", "")),
+            mail_from=_mail_from(env.get("PORTAL_MAIL_FROM", ""), base_url),
             export_font=Path(font) if (font := env.get("PORTAL_EXPORT_FONT", "").strip()) else None,
         )
 
@@ -228,6 +233,28 @@ def _onion_url(value: str) -> str:
             "characters>.onion, with no path"
         )
     return value
+
+
+_ADDRESS = re.compile(r"[^@\s<>\"(),;:]+@[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?")
+
+
+def _mail_from(value: str, base_url: str) -> str:
+    """The From address: PORTAL_MAIL_FROM, or no-reply@ the base URL's host name (a relay
+    that checks the sender's domain refuses no-reply@localhost), or no-reply@localhost when
+    the base URL names this machine or an IP address. A bare address only: no display name,
+    which could carry a header break or tell the recipient more than "the portal"."""
+    value = value.strip()
+    if value:
+        if not _ADDRESS.fullmatch(value):
+            raise SettingsError(
+                f"PORTAL_MAIL_FROM {value!r} is not a plain e-mail address such as "
+                "no-reply@portal.example.com (no name, no angle brackets)"
+            )
+        return value
+    host = (urlsplit(base_url).hostname or "").rstrip(".").lower()
+    if not host or is_loopback_url(base_url) or host.replace(".", "").isdigit() or ":" in host:
+        return "no-reply@localhost"
+    return f"no-reply@{host}"
 
 
 def _zone(name: str) -> ZoneInfo:

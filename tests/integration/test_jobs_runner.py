@@ -157,3 +157,37 @@ def test_measure_reminders_skip_people_the_policy_excludes(shared_db: Any) -> No
     JobRunner(shared_db, clock, CONFIG).run_once()
 
     assert kinds(shared_db) == [("measure", "ana@example.com")]
+
+
+def _settings(tmp_path: Any, **env: str) -> Any:
+    from portal.settings import Settings
+
+    return Settings.from_environ({"PORTAL_DATA_DIR": str(tmp_path), **env})
+
+
+def test_mail_leaves_from_the_configured_address(
+    shared_db: Any, smtp_server: Any, tmp_path: Any
+) -> None:
+    """A relay that checks the sender's domain refuses no-reply@localhost: the From and the
+    envelope sender are PORTAL_MAIL_FROM, else no-reply@ the public host name."""
+    from portal.settings import SettingsError
+
+    assert _settings(tmp_path).mail_from == "no-reply@localhost"
+    assert _settings(tmp_path, PORTAL_BASE_URL="https://127.0.0.1:8443").mail_from == (
+        "no-reply@localhost"
+    )
+    derived = _settings(tmp_path, PORTAL_BASE_URL="https://Speakup.Corp.example/")
+    assert derived.mail_from == "no-reply@speakup.corp.example"
+    for bad in ("Compliance <c@corp.example>", "c@corp.example\r\nBcc: x@evil.example", "c"):
+        with pytest.raises(SettingsError, match="PORTAL_MAIL_FROM"):
+            _settings(tmp_path, PORTAL_MAIL_FROM=bad)
+    configured = _settings(tmp_path, PORTAL_MAIL_FROM="alerts@corp.example")
+
+    clock = FixedClock(datetime(2026, 3, 2, 9, 0))
+    seed(shared_db, clock)
+    config = JobConfig.of(configured)
+    JobRunner(shared_db, clock, config, sender=SmtpSender(smtp_server.url)).run_once()
+
+    messages = smtp_server.wait_for(3)
+    assert {m["From"] for m in messages} == {"alerts@corp.example"}
+    assert {sender for sender, _rcpts in smtp_server.envelopes} == {"alerts@corp.example"}
