@@ -93,7 +93,11 @@ class JobRunner:
             reclaim_space(self.factory.kw["bind"], [t.name for t in blurred_tables()])
         if self.sender is not None:
             done["deliver"] = Delivery(
-                self.factory, self.clock, self.sender, worker=self.owner
+                self.factory,
+                self.clock,
+                self.sender,
+                server_secret=self.config.server_secret,
+                worker=self.owner,
             ).drain()
         return done
 
