@@ -80,7 +80,7 @@ def entries(app_db: sessionmaker[Any], action: str) -> list[str]:
         return [str(actor) for actor in db.scalars(stmt)]
 
 
-def test_a_colleague_sees_who_masked_the_reporters_words_lifts_it_and_the_masker_cannot_hide_them_again(
+def test_a_colleague_sees_who_masked_the_reporters_words_and_lifts_it_for_good(
     client: Any, world: dict[str, Any]
 ) -> None:
     """Lei masks the reporter's whole message. Bo sees Lei's name, the time and the reason on
