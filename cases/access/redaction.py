@@ -3,7 +3,7 @@
 A mask hides a span of a message or note from every colleague but the person who set it,
 for instance a name that people joining the case later need not read; its author can lift
 it. A mask on a reporter's words is different: it must not let one investigator bury
-evidence. It needs a stated reason; every case reader sees who set it, when and why, and any
+evidence. Every case reader sees who set it, when and why (its reason, if given), and any
 of them can lift it (audited, and shown in the case's history). A mask over words a colleague
 has unmasked hides nothing until a second reader agrees, so its author cannot hide them again
 alone (docs/access.md, "A mask on a reporter's words").
@@ -272,18 +272,15 @@ class RedactionService:
     ) -> ItemMask:
         """Hide a span from colleagues; the author still reads it and may lift the mask.
 
-        On a reporter's message a reason is required, and a span that overlaps words a
-        colleague unmasked waits for a second reader's agreement before it hides them."""
+        On a reporter's message the reason (optional, as the API always had it; listed as "no
+        reason given" without one) is shown to every case reader, and a span that overlaps
+        words a colleague unmasked waits for a second reader's agreement before it hides
+        them."""
         require_roles(principal, CASE_READERS)
         item = self._item(case, item_id)
         _check_span(span, open_text(case_key, case.id, purpose_of(item), item.id, item.body))
         reason = reason.strip()
         reporters = item.author == "reporter"
-        if reporters and not reason:
-            raise Invalid(
-                "Say why the reporter's words should be hidden from colleagues.",
-                fields={"reason": "required"},
-            )
         if len(reason) > REASON_MAX:
             raise Invalid("That is too long.", fields={"reason": "too_long"})
         row = ItemMask(

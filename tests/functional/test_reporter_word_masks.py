@@ -150,22 +150,32 @@ def test_words_a_colleague_unmasked_are_hidden_again_only_when_a_second_reader_a
     assert entries(world["db"], "item.mask_agreed") == [world["bo"].account.id]
 
 
-def test_a_mask_on_the_reporters_words_needs_a_reason(client: Any, world: dict[str, Any]) -> None:
-    """A mask on the reporter's message without a reason is refused (422) and hides nothing."""
+def test_a_mask_without_a_reason_is_still_listed_with_its_author(
+    client: Any, world: dict[str, Any]
+) -> None:
+    """The API never required a reason; a mask without one is listed to colleagues with who
+    set it, and no reason, and a colleague can still lift it."""
     case_id = conversation(client, world)
     lei = bearer(client, world["lei"], world["clock"])
+    bo = bearer(client, world["bo"], world["clock"])
     item_id = reporter_item(client, case_id, lei)["id"]
 
-    refused = client.post(
+    made = client.post(
         f"/api/v1/cases/{case_id}/items/{item_id}/masks",
         headers=lei,
         json={"start": 0, "end": len(WORDS)},
     )
-    body = reporter_item(client, case_id, bearer(client, world["bo"], world["clock"]))["body"]
+    seen = reporter_item(client, case_id, bo)
+    listed = seen["reporter_masks"]
+    lifted = client.post(
+        f"/api/v1/cases/{case_id}/masks/{made.json()['id']}/remove", headers=bo, json={}
+    )
 
-    assert refused.status_code == 422, refused.text
-    assert refused.json()["error"] == "invalid"
-    assert body == WORDS
+    assert made.status_code == 201, made.text
+    assert seen["body"] == MASK_MARK
+    assert [(m["masked_by"], m["reason"], m["state"]) for m in listed] == [("Lei", "", "hiding")]
+    assert lifted.status_code == 200, lifted.text
+    assert reporter_item(client, case_id, bo)["body"] == WORDS
 
 
 def test_a_colleagues_mask_on_a_staff_note_stays_theirs_to_lift(
