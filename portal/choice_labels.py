@@ -50,6 +50,8 @@ ACTION_LABELS: dict[str, str] = {
     "disclosure.requested": N_("Disclosure requested"),
     "identity.read": N_("Identity read"),
     "item.masked": N_("Text masked"),
+    "item.mask_agreed": N_("Mask agreed to by a second reader"),
+    "item.mask_lifted": N_("A colleague's mask lifted"),
     "item.match_failed": N_("Mask not applied"),
     "item.redacted": N_("Text redacted"),
     "item.unmasked": N_("Mask removed"),

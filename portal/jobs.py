@@ -99,6 +99,7 @@ class JobRunner:
                 self.clock,
                 self.sender,
                 from_address=self.config.mail_from,
+                server_secret=self.config.server_secret,
                 worker=self.owner,
             ).drain()
         return done

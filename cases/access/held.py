@@ -19,14 +19,14 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cases.access.matching import Matcher
 from cases.access.service import AccessService
 from cases.audit.service import AuditLog
 from cases.clock import Clock
-from cases.notify.models import OutboxMessage
+from cases.notify.service import withdraw_team_mail
 from cases.reports.models import Attachment, Case, CaseItem, HeldMention
 
 
@@ -45,7 +45,10 @@ def release_mentions(db: Session, clock: Clock, server_secret: bytes, now: datet
     )
     by_case: dict[str, list[HeldMention]] = defaultdict(list)
     for stmt in (messages, files):
-        for row in db.scalars(stmt.order_by(HeldMention.case_id, HeldMention.id)).all():
+        # Locked: the mail delivery of another process may release the same hour at once
+        # (cases/notify/smtp.py); it waits here, then finds the rows gone.
+        ordered = stmt.order_by(HeldMention.case_id, HeldMention.id)
+        for row in db.scalars(ordered.with_for_update(of=HeldMention)).all():
             by_case[row.case_id].append(row)
     if not by_case:
         return 0
@@ -61,14 +64,8 @@ def release_mentions(db: Session, clock: Clock, server_secret: bytes, now: datet
             continue
         for lost in access.enforce(case):
             revoked += 1
-            # The mail that says there is news would still reach them at this hour.
-            db.execute(
-                delete(OutboxMessage).where(
-                    OutboxMessage.kind == "reporter_message",
-                    OutboxMessage.dedupe_key.like(f"reporter_message:{case_id}:%:{lost.staff_id}"),
-                    OutboxMessage.status == "pending",
-                )
-            )
+            # The mails that say there is news would still reach them at this hour.
+            withdraw_team_mail(db, case_id, lost.staff_id)
     return revoked
 
 

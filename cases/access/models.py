@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Date, DateTime, ForeignKey, Integer, LargeBinary, String, Text
+from sqlalchemy import Boolean, Date, DateTime, ForeignKey, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from cases.db import Base, new_id, utcnow
@@ -60,7 +60,11 @@ class ProtectiveMeasure(Base):
 class ItemMask(Base):
     """A span of a message or note hidden from everyone but its author; removable by them.
 
-    Only the character offsets are stored (clear, no content); the text stays sealed."""
+    Only the character offsets are stored (clear, no content); the text stays sealed. A mask
+    on a reporter's words is listed to every case reader with who set it, when and why (the
+    reason sealed under the case key), and any of them can lift it: the row stays, with who
+    lifted it and when. A mask over words a colleague had unmasked hides nothing until a
+    second reader agrees (cases/access/redaction.py)."""
 
     __tablename__ = "item_masks"
 
@@ -71,6 +75,12 @@ class ItemMask(Base):
     start: Mapped[int] = mapped_column(Integer)
     end: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    reason: Mapped[bytes | None] = mapped_column(LargeBinary)
+    lifted_by: Mapped[str | None] = mapped_column(ForeignKey("staff_accounts.id"))
+    lifted_at: Mapped[datetime | None] = mapped_column(DateTime)
+    needs_agreement: Mapped[bool] = mapped_column(Boolean, default=False)
+    agreed_by: Mapped[str | None] = mapped_column(ForeignKey("staff_accounts.id"))
+    agreed_at: Mapped[datetime | None] = mapped_column(DateTime)
 
 
 class DirectoryKey(Base):

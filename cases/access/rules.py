@@ -36,6 +36,7 @@ ACTION_ROLES: Mapping[str, frozenset[str]] = {
     "items": CASE_READERS,
     "mask": CASE_READERS,
     "unmask": CASE_READERS,
+    "agree_mask": CASE_READERS,
     "redact": CASE_READERS,
     "recuse": POLICY_ROLES,
     "custodian_queue": CUSTODIANS,

@@ -19,7 +19,15 @@ import crypto
 from cases.access.matching import Matcher
 from cases.access.models import ItemMask
 from cases.access.policy import eligible, may_open, may_see
-from cases.access.redaction import Span, apply_masks, standing_masks
+from cases.access.redaction import (
+    MaskEvent,
+    MaskRecord,
+    RedactionService,
+    Span,
+    apply_masks,
+    mask_timeline,
+    standing_masks,
+)
 from cases.access.related import RelatedCase, related_cases
 from cases.audit.service import AuditLog
 from cases.clock import Clock, local_day
@@ -103,6 +111,10 @@ class CaseView:
     # The extra questions' answers, in the wording of the version filed (None: none asked).
     answers: Answers | None = None
     related: list[RelatedCase] = field(default_factory=list)
+    # Every mask set on the reporter's words, for every case reader: who, when, why, and
+    # who lifted it (cases/access/redaction.py); and the same as steps of the case's history.
+    masks: list[MaskRecord] = field(default_factory=list)
+    mask_events: list[MaskEvent] = field(default_factory=list)
 
 
 class CaseworkService:
@@ -229,6 +241,8 @@ class CaseworkService:
         view.notes = self._entries(key, case.id, "note", viewer)
         view.files = self.reader.files(case.id, key)
         view.history = self._history(key, case.id)
+        view.masks = RedactionService(self.db, self.clock, self.audit).records(principal, case, key)
+        view.mask_events = mask_timeline(view.masks)
         return view
 
     def _subjects(self, key: bytes, case_id: str) -> list[dict[str, Any]]:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import bindparam, insert, select
+from sqlalchemy import bindparam, delete, insert, or_, select
 from sqlalchemy.orm import Session
 
 from cases.access.models import ProtectiveMeasure
@@ -71,6 +71,27 @@ def backoff(attempts: int) -> timedelta:
 # case keeps away (named, above someone named, or excluded by the reporter). The admin's
 # outbox shows them by hour and status only (cases/org/admin.py, AdminService.outbox).
 TEAM_MAIL_KINDS = frozenset({"new_case", "reporter_message", "deadline", "measure"})
+
+
+def withdraw_team_mail(db: Session, case_id: str, staff_id: str) -> int:
+    """Drop every mail about this case still waiting for this person: they have just lost the
+    case (a held mention of them was released), and a "there is news" mail sent now would
+    tell them, to the hour, that the reporter wrote again. Returns how many were dropped."""
+    measures = select(ProtectiveMeasure.id).where(ProtectiveMeasure.case_id == case_id)
+    about_case = [
+        OutboxMessage.dedupe_key.like(f"{kind}:{case_id}:%:{staff_id}")
+        for kind in ("new_case", "reporter_message", "deadline")
+    ]
+    about_measure = [
+        OutboxMessage.dedupe_key.like(f"measure:{measure}:%:{staff_id}")
+        for measure in db.scalars(measures)
+    ]
+    dropped = db.execute(
+        delete(OutboxMessage)
+        .where(OutboxMessage.status == "pending", or_(*about_case, *about_measure))
+        .execution_options(synchronize_session=False)
+    )
+    return int(dropped.rowcount or 0)  # type: ignore[attr-defined]
 
 
 class Outbox:

@@ -20,6 +20,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from cases.access.held import release_mentions
 from cases.clock import Clock
 from cases.db import new_id, unit_of_work
 from cases.notify.models import JobLease, OutboxMessage
@@ -106,12 +107,15 @@ class Delivery:
         clock: Clock,
         sender: Sender,
         *,
+        server_secret: bytes,
         from_address: str = "no-reply@localhost",
         worker: str | None = None,
     ) -> None:
         self.factory = factory
         self.clock = clock
         self.sender = sender
+        # To release the held mentions of the hour before delivering (see `_claim`).
+        self.server_secret = server_secret
         self.from_address = from_address
         self.worker = worker or new_id()
 
@@ -150,6 +154,11 @@ class Delivery:
             ids = list(db.scalars(due))
             if not ids:
                 return []
+            # A reporter's later message or file that names someone on the case takes the
+            # case from them at its hour, and withdraws their mails of that hour: release
+            # those first, in this transaction, so no "there is news" mail reaches the person
+            # named, whichever process runs the jobs round (cases/access/held.py).
+            release_mentions(db, self.clock, self.server_secret, now)
             # A "new case" or "there is news" mail is due at the hour its case (or file) is
             # listed from: list them first, in this transaction, so no mail ever goes out
             # about something staff cannot see yet, whichever process runs the jobs round.

@@ -42,7 +42,9 @@ from portal.shapes.access import (
     IdentityOut,
     IdentityValue,
     ItemsOut,
+    MaskAgreed,
     MaskMade,
+    MaskRecordOut,
     MeasureDone,
     MeasureIn,
     MeasureMade,
@@ -210,12 +212,19 @@ def _mask(s: Services, me: StaffPrincipal, case: Case, r: Request, d: Any) -> An
     span = span_from(s, me, case, key, item_id, d)
     if isinstance(span, Invalid):
         return span
-    return {"id": s.redaction.mask(me, case, key, item_id, span).id}
+    return {"id": s.redaction.mask(me, case, key, item_id, span, text(d, "reason")).id}
 
 
 def _unmask(s: Services, me: StaffPrincipal, case: Case, r: Request, _d: Any) -> Any:
+    s.work.require_key(me, case)  # only someone who reads the case lifts a mask on it
     s.redaction.unmask(me, case, r.path_params["mask_id"])
     return {"removed": True}
+
+
+def _agree_mask(s: Services, me: StaffPrincipal, case: Case, r: Request, _d: Any) -> Any:
+    s.work.require_key(me, case)
+    s.redaction.agree(me, case, r.path_params["mask_id"])
+    return {"agreed": True}
 
 
 def _redact(s: Services, me: StaffPrincipal, case: Case, r: Request, d: Any) -> Any:
@@ -250,6 +259,7 @@ def item_json(view: ItemView) -> dict[str, Any]:
         "body": view.body,
         "redacted": view.redacted,
         "masks": [m.__dict__ for m in view.masks],
+        "reporter_masks": [MaskRecordOut.of(m).model_dump() for m in view.reporter_masks],
     }
 
 
@@ -635,7 +645,26 @@ routes: list[BaseRoute] = [
     ),
     Route(
         f"{API}/masks/{{mask_id}}/remove",
-        api("unmaskCaseItem", "Lift one's own mask", _unmask, Unmasked, 200, NothingIn),
+        api(
+            "unmaskCaseItem",
+            "Lift one's own mask, or any mask on a reporter's message (audited)",
+            _unmask,
+            Unmasked,
+            200,
+            NothingIn,
+        ),
+        methods=["POST"],
+    ),
+    Route(
+        f"{API}/masks/{{mask_id}}/agree",
+        api(
+            "agreeToCaseItemMask",
+            "Agree that words of the reporter a colleague unmasked be hidden again",
+            _agree_mask,
+            MaskAgreed,
+            200,
+            NothingIn,
+        ),
         methods=["POST"],
     ),
     Route(
@@ -687,6 +716,7 @@ routes: list[BaseRoute] = [
     ),
     Route(f"{PAGE}/items/{{item_id}}/masks", case_form(_mask), methods=["POST"]),
     Route(f"{PAGE}/masks/{{mask_id}}/remove", case_form(_unmask), methods=["POST"]),
+    Route(f"{PAGE}/masks/{{mask_id}}/agree", case_form(_agree_mask), methods=["POST"]),
     Route(f"{PAGE}/items/{{item_id}}/redact", case_form(_redact), methods=["POST"]),
     Route(f"{PAGE}/recuse", case_form(_recuse), methods=["POST"]),
 ]

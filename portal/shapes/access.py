@@ -6,7 +6,8 @@ from datetime import date
 
 from pydantic import Field, StrictInt
 
-from portal.shapes import Answer, Shape
+from cases.access.redaction import MaskRecord
+from portal.shapes import Answer, Shape, iso
 from portal.shapes.common import Text
 
 
@@ -56,6 +57,8 @@ class SpanIn(Shape):
     start: StrictInt | None = None
     end: StrictInt | None = None
     text: Text = ""
+    # Why the words are hidden: required on a reporter's message (shown to every case reader).
+    reason: Text = ""
 
 
 class SubjectRowOut(Answer):
@@ -187,8 +190,44 @@ class MaskOut(Answer):
     mine: bool
 
 
+class MaskRecordOut(Answer):
+    """A mask on the reporter's words, as every case reader sees it: who set it, when and why;
+    ``state`` is ``hiding``, ``awaiting_agreement`` (over words a colleague unmasked: it hides
+    nothing until a second reader agrees), ``lifted`` or ``lapsed`` (its author left the
+    case)."""
+
+    id: str
+    item: str
+    masked_by: str
+    masked_at: str | None
+    reason: str
+    state: str
+    mine: bool
+    lifted_by: str | None
+    lifted_at: str | None
+    agreed_by: str | None
+    agreed_at: str | None
+
+    @classmethod
+    def of(cls, record: MaskRecord) -> MaskRecordOut:
+        return cls(
+            id=record.id,
+            item=record.item_id,
+            masked_by=record.masked_by,
+            masked_at=iso(record.masked_at),
+            reason=record.reason,
+            state=record.state,
+            mine=record.mine,
+            lifted_by=record.lifted_by,
+            lifted_at=iso(record.lifted_at),
+            agreed_by=record.agreed_by,
+            agreed_at=iso(record.agreed_at),
+        )
+
+
 class ItemOut(Answer):
-    """A message or note as this viewer may read it: others' masks applied, their own listed."""
+    """A message or note as this viewer may read it: others' masks applied, their own listed;
+    on a reporter's message, every mask ever set on it (``reporter_masks``)."""
 
     id: str
     kind: str
@@ -196,6 +235,7 @@ class ItemOut(Answer):
     body: str
     redacted: bool
     masks: list[MaskOut]
+    reporter_masks: list[MaskRecordOut]
 
 
 class ItemsOut(Answer):
@@ -211,9 +251,15 @@ class Recused(Answer):
 
 
 class Unmasked(Answer):
-    """The caller's mask was lifted."""
+    """The mask was lifted (one's own, or a colleague's on a reporter's message)."""
 
     removed: bool
+
+
+class MaskAgreed(Answer):
+    """The caller agreed that words a colleague unmasked be hidden again."""
+
+    agreed: bool
 
 
 class Redacted(Answer):

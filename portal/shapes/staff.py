@@ -11,6 +11,7 @@ from cases.reports.attachments import StoredFile
 from cases.reports.models import Case
 from cases.workflow.listing import CasePage, CaseRow
 from portal.shapes import Answer, Shape, iso
+from portal.shapes.access import MaskRecordOut
 from portal.shapes.common import Named, Text
 from portal.shapes.questionnaires import AnswersOut
 
@@ -208,6 +209,8 @@ class CaseOut(Answer):
     assignees: list[Named]
     questionnaire: AnswersOut | None
     related: list[RelatedOut]
+    # Every mask set on the reporter's words: who, when, why, and what it does now.
+    masks: list[MaskRecordOut]
 
     @classmethod
     def of(cls, view: CaseView) -> CaseOut:
@@ -235,6 +238,7 @@ class CaseOut(Answer):
             assignees=[Named(id=p.id, name=p.name) for p in view.assignees],
             questionnaire=AnswersOut.of(view.answers),
             related=[RelatedOut.model_validate(r) for r in view.related],
+            masks=[MaskRecordOut.of(m) for m in view.masks],
         )
 
 

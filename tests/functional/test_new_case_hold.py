@@ -203,7 +203,7 @@ def test_the_new_case_mail_never_goes_out_before_the_case_is_listed(
     file_report(client, world["ids"])
     sender = SmtpSender(smtp_server.url)
     clock.current = datetime(2026, 3, 2, 9, 59)
-    early = Delivery(app_db, clock, sender).drain()
+    early = Delivery(app_db, clock, sender, server_secret=SECRET).drain()
     before = client.get("/api/v1/cases", headers=bearer(client, hr, clock)).json()
     with unit_of_work(app_db) as db:
         due = set(db.scalars(select(OutboxMessage.next_attempt_at)))
@@ -214,7 +214,9 @@ def test_the_new_case_mail_never_goes_out_before_the_case_is_listed(
     assert due == {HOUR}
 
     clock.current = HOUR
-    sent = Delivery(app_db, clock, sender).drain()  # no jobs round has run in this process
+    sent = Delivery(
+        app_db, clock, sender, server_secret=SECRET
+    ).drain()  # no jobs round has run in this process
     auth = bearer(client, hr, clock)
     listed = client.get("/api/v1/cases", headers=auth).json()
 

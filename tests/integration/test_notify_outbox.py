@@ -70,7 +70,9 @@ def test_mail_arrives_over_smtp_without_content(shared_db: Any, smtp_server: Any
         world.file("Confidential summary")
     clock.advance(hours=1)
 
-    sent = Delivery(shared_db, clock, SmtpSender(smtp_server.url)).drain()
+    sent = Delivery(
+        shared_db, clock, SmtpSender(smtp_server.url), server_secret=TEST_SECRET
+    ).drain()
     (mail,) = smtp_server.wait_for(1)
 
     assert sent == 1
@@ -88,7 +90,10 @@ def test_two_workers_send_each_mail_once(shared_db: Any, smtp_server: Any) -> No
             world.staff(f"person{n:02}@example.com")
         for n in range(5):
             Outbox(db, clock, CONFIG).case_filed(world.file(f"case {n}").case)
-    workers = [Delivery(shared_db, clock, SmtpSender(smtp_server.url), worker=w) for w in "ab"]
+    workers = [
+        Delivery(shared_db, clock, SmtpSender(smtp_server.url), server_secret=TEST_SECRET, worker=w)
+        for w in "ab"
+    ]
     threads = [threading.Thread(target=w.drain) for w in workers]
 
     for thread in threads:
@@ -115,7 +120,9 @@ def test_an_address_with_a_line_break_fails_alone(shared_db: Any, smtp_server: A
         outbox._enqueue("ana@example.com", "test", "good", clock.now() + timedelta(seconds=1))
     clock.advance(minutes=1)
 
-    sent = Delivery(shared_db, clock, SmtpSender(smtp_server.url)).run_once()
+    sent = Delivery(
+        shared_db, clock, SmtpSender(smtp_server.url), server_secret=TEST_SECRET
+    ).run_once()
     (mail,) = smtp_server.wait_for(1)
 
     with unit_of_work(shared_db) as db:
