@@ -84,13 +84,13 @@ class ClaimView:
 def mark(db: Session) -> HistoryMark:
     """Taken before an admin's change, so that `ClaimService.record` sees what it added."""
     db.flush()
-    links = frozenset((s, e) for s, e in db.execute(_LINKS).tuples())
-    edges = frozenset((e, m) for e, m in db.execute(_EDGES).tuples())
+    links = frozenset((s, e) for s, e in db.execute(_LINKS))
+    edges = frozenset((e, m) for e, m in db.execute(_EDGES))
     claimed = db.execute(select(DirectoryClaim.employee_id, DirectoryClaim.manager_employee_id))
     known = set(db.scalars(select(DirectoryEntry.employee_id)))
     known.update(e for _, e in links)
     known.update(i for edge in edges for i in edge)
-    known.update(i for row in claimed.tuples() for i in row if i)
+    known.update(i for row in claimed for i in row if i)
     return HistoryMark(links, edges, frozenset(known))
 
 
@@ -112,8 +112,8 @@ class ClaimService:
         e-mail) is proven by the e-mail and stays; so does an edge with no account at or above
         its manager, which keeps nobody away. Everything else that is new is claimed."""
         self.db.flush()
-        links = set(self.db.execute(_LINKS).tuples()) - before.links
-        edges = set(self.db.execute(_EDGES).tuples()) - before.edges
+        links = set(self.db.execute(_LINKS)) - before.links
+        edges = set(self.db.execute(_EDGES)) - before.edges
         links = {(s, e) for s, e in links if e in before.known}
         if edges:
             reach = {e for _, e in self._chains(self._account_ids())}
@@ -303,7 +303,7 @@ class ClaimService:
     def _chains(self, ids: list[str]) -> list[tuple[str, str]]:
         if not ids:
             return []
-        return [(s, e) for s, e in self.db.execute(_CHAINS, {"ids": ids}).tuples()]
+        return [(s, e) for s, e in self.db.execute(_CHAINS, {"ids": ids})]
 
     def _case_readers(self) -> list[StaffAccount]:
         stmt = (
