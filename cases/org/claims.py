@@ -11,7 +11,9 @@ employee id was changed to point at it), or a new management edge below an accou
 counts for exclusion at once (cases/access/chains.py reads it beside the history), so the
 accused's new manager still loses the case that instant. It enters the history only when a
 key holder who is neither the admin who made it nor anyone it concerns confirms it; a refused
-claim is deleted and routing re-run, so the team regains its cases at the next grant.
+claim is deleted and routing re-run, so the team regains its cases at the next grant. A claim
+today's directory still shows cannot be refused (the directory must be corrected first): one
+key holder must not be able to hand the accused's true new manager the case.
 
 Which changes are claims depends on the directory and the accounts alone, never on a case: the
 admin cannot learn from a claim whether someone is accused. The command line (`portal
@@ -47,6 +49,9 @@ from cases.staff.models import (
     StaffRole,
 )
 
+STILL_SHOWN = (
+    "The directory still says this. Refuse it once the directory is corrected, or confirm it."
+)
 NOT_YOURS = (
     "Only a key holder whom this change does not concern may decide, never the admin who made it."
 )
@@ -112,9 +117,9 @@ class ClaimService:
         e-mail) is proven by the e-mail and stays; so does an edge with no account at or above
         its manager, which keeps nobody away. Everything else that is new is claimed."""
         self.db.flush()
-        links = set(self.db.execute(_LINKS)) - before.links
-        edges = set(self.db.execute(_EDGES)) - before.edges
-        links = {(s, e) for s, e in links if e in before.known}
+        links = {(s, e) for s, e in self.db.execute(_LINKS) if e in before.known}
+        edges = {(e, m) for e, m in self.db.execute(_EDGES)} - before.edges
+        links -= before.links
         if edges:
             reach = {e for _, e in self._chains(self._account_ids())}
             edges = {(e, m) for e, m in edges if m in reach}
@@ -256,6 +261,9 @@ class ClaimService:
         whoever it kept away is owed their cases' keys again (pending grants, fulfilled by a
         key holder's next session or the reporter's next visit). Returns the grants queued."""
         row = self._decidable(principal, claim_id)
+        if self._still_shown(row):
+            # Else one key holder could hand the accused's true new manager the case.
+            raise Conflict(STILL_SHOWN, code="claim_still_shown")
         detail = {"claim": row.id, "kind": row.kind, "made_by": row.made_by}
         self.db.delete(row)
         self.db.flush()
@@ -288,6 +296,25 @@ class ClaimService:
 
     # --- reading ----------------------------------------------------------------------------
 
+    def _still_shown(self, claim: DirectoryClaim) -> bool:
+        """Today's directory still links the account to the entry, or the entry to the
+        manager: the claim is then what the directory says, not only what the admin did."""
+        entry = self._entry(claim.employee_id)
+        if claim.kind == EDGE:
+            return entry is not None and entry.manager_employee_id == claim.manager_employee_id
+        account = self.db.get(StaffAccount, claim.staff_id) if claim.staff_id else None
+        if account is None:
+            return False
+        return account.employee_id == claim.employee_id or (
+            entry is not None and entry.email is not None and entry.email == account.email
+        )
+
+    def _entry(self, employee_id: str | None) -> DirectoryEntry | None:
+        if employee_id is None:
+            return None
+        stmt = select(DirectoryEntry).where(DirectoryEntry.employee_id == employee_id)
+        return self.db.scalars(stmt).first()
+
     def _concerned(self, claim: DirectoryClaim) -> list[StaffAccount]:
         """The accounts whose chain holds the claim's entry: it keeps them away."""
         ids = self._account_ids()
@@ -316,17 +343,11 @@ class ClaimService:
         return list(self.db.scalars(stmt))
 
     def _view(self, row: DirectoryClaim) -> ClaimView:
-        def entry(employee_id: str | None) -> DirectoryEntry | None:
-            if employee_id is None:
-                return None
-            stmt = select(DirectoryEntry).where(DirectoryEntry.employee_id == employee_id)
-            return self.db.scalars(stmt).first()
-
         return ClaimView(
             claim=row,
             account=self.db.get(StaffAccount, row.staff_id) if row.staff_id else None,
-            entry=entry(row.employee_id),
-            manager=entry(row.manager_employee_id),
+            entry=self._entry(row.employee_id),
+            manager=self._entry(row.manager_employee_id),
             made_by=self.db.get(StaffAccount, row.made_by),
             concerns=self._concerned(row),
         )

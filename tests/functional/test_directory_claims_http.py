@@ -122,7 +122,8 @@ def test_a_refused_directory_claim_gives_the_team_its_case_back(
     reporter's next visit hands the key on, and at the next hour both read the case again.
     Nothing of the attack is left in the directory's history."""
     scene = Scene(client, app, app_db)
-    assert scene.reads("1") and scene.reads("2")
+    assert scene.reads("1")
+    assert scene.reads("2")
 
     ATTACKS[attack](scene)
     kept_away = not scene.reads("1") and not scene.reads("2")
@@ -137,10 +138,13 @@ def test_a_refused_directory_claim_gives_the_team_its_case_back(
     scene.next_hour_jobs()
     with unit_of_work(app_db) as db:
         links = set(db.execute(select(DirectoryLink.employee_id)).scalars())
-        edges = set(db.execute(select(DirectoryEdge.employee_id, DirectoryEdge.manager_employee_id)))
+        edges = set(
+            db.execute(select(DirectoryEdge.employee_id, DirectoryEdge.manager_employee_id))
+        )
 
     assert kept_away
-    assert scene.reads("1") and scene.reads("2")
+    assert scene.reads("1")
+    assert scene.reads("2")
     assert claims.status_code == 200, claims.text
     assert len(claims.json()) == 2
     assert [r.status_code for r in refused] == [200, 200]
