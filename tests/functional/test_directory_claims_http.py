@@ -150,3 +150,32 @@ def test_a_refused_directory_claim_gives_the_team_its_case_back(
     assert [r.status_code for r in refused] == [200, 200]
     assert "S1" not in links
     assert not {("S1", "C1"), ("S1", "C2")} & edges
+
+
+def test_the_approvals_page_shows_and_decides_a_claim(
+    client: Any, app: Any, app_db: sessionmaker[Session]
+) -> None:
+    """inv3's approvals page lists the admin's link of inv1 to S1 (the entry's own e-mail beside
+    it) and confirms it: the link enters the history and inv1 stays away after the link back."""
+    scene = Scene(client, app, app_db)
+    scene.link_then_back()
+    token = log_in(client, scene.inv["3"], scene.clock)
+
+    page = client.get("/staff/approvals")
+    claims = page.context["claims"]
+    first = next(c for c in claims if c.account and c.account.email == "inv1@corp.example")
+    done = client.post(
+        f"/staff/approvals/claims/{first.claim.id}",
+        data={"csrf": token, "do": "confirm"},
+        follow_redirects=False,
+    )
+    with unit_of_work(app_db) as db:
+        links = set(db.execute(select(DirectoryLink.staff_id, DirectoryLink.employee_id)))
+
+    assert page.status_code == 200
+    assert page.template.name == "staff/approvals.html"
+    assert "sun@corp.example" in page.text
+    assert done.status_code == 303
+    assert (scene.inv["1"].account.id, "S1") in links
+    assert (scene.inv["2"].account.id, "S1") not in links
+    assert not scene.reads("1")
