@@ -11,6 +11,10 @@ an admin (a new link to an entry already known, a new management edge below an a
 now a claim: it counts for exclusion at once, read beside the history by the policy
 (cases/access/chains.py), and enters the history only when a key holder who is neither the
 admin nor anyone it concerns confirms it (cases/org/claims.py). Nothing existing is changed.
+
+A claim changes the chains the text scan reads its names from (cases/access/mentions.py), so
+inserting or deleting one moves the `people_version` token (0017_text_mentions) as a change
+of `directory_entries` does: a refusal elsewhere reaches every process's scan set.
 """
 
 from collections.abc import Sequence
@@ -22,6 +26,9 @@ revision: str = "0033_directory_claims"
 down_revision: str | None = "0032_reward_answer_hour"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
+
+# A constant statement, no input (S608).
+SQLITE_BUMP = "UPDATE people_version SET token = lower(hex(randomblob(16)));"
 
 
 def upgrade() -> None:
@@ -48,9 +55,27 @@ def upgrade() -> None:
     )
     for column in ("staff_id", "employee_id", "manager_employee_id", "status"):
         op.create_index(op.f(f"ix_directory_claims_{column}"), "directory_claims", [column])
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute(
+            "CREATE TRIGGER people_version_directory_claims_write AFTER INSERT OR DELETE OR "
+            "TRUNCATE ON directory_claims FOR EACH STATEMENT EXECUTE FUNCTION people_version_bump()"
+        )
+    else:
+        for event in ("INSERT", "DELETE"):
+            op.execute(
+                f"CREATE TRIGGER people_version_directory_claims_{event.lower()} AFTER {event} "
+                f"ON directory_claims BEGIN {SQLITE_BUMP} END"
+            )
 
 
 def downgrade() -> None:
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute(
+            "DROP TRIGGER IF EXISTS people_version_directory_claims_write ON directory_claims"
+        )
+    else:
+        for event in ("insert", "delete"):
+            op.execute(f"DROP TRIGGER IF EXISTS people_version_directory_claims_{event}")
     for column in ("status", "manager_employee_id", "employee_id", "staff_id"):
         op.drop_index(op.f(f"ix_directory_claims_{column}"), table_name="directory_claims")
     op.drop_table("directory_claims")

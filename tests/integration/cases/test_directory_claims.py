@@ -10,6 +10,7 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 from support.staff_world import PROFILE, SECRET, ZONE, Person, World, build_world, key_ring
 
+from cases.access.models import PeopleVersion
 from cases.access.policy import may_see
 from cases.audit.service import AuditLog
 from cases.clock import FixedClock
@@ -202,3 +203,17 @@ def test_an_import_claims_only_what_the_directory_did_not_already_prove(scene: S
     link = scene.db.scalars(select(DirectoryClaim).where(DirectoryClaim.kind == "link")).one()
     with pytest.raises(Conflict):
         scene.claims.refuse(scene.inv["1"].principal(scene.db, scene.world.clock), link.id)
+
+
+def test_a_refused_claim_moves_the_token_of_the_text_scan(scene: Scene) -> None:
+    """The text scan's names follow the chains, claims included: a refusal (a deleted claim
+    and nothing else) moves the people_version token, so every process builds its set anew."""
+    claim = scene.link_then_back("1")
+
+    def token() -> str:
+        return scene.db.execute(select(PeopleVersion.token)).scalar_one()
+
+    before = token()
+    scene.claims.refuse(scene.inv["3"].principal(scene.db, scene.world.clock), claim.id)
+
+    assert token() != before
