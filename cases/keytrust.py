@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from cases.org.models import RecoveryKey
 from cases.reports.models import PendingGrant
-from cases.staff.models import KeyApproval, StaffAccount
+from cases.staff.models import DirectoryClaim, KeyApproval, StaffAccount
 
 STAFF_KEY = "staff"
 # The kind a staff public key is sealed under while an approval withholds keys from it.
@@ -61,6 +61,38 @@ def approval_mac(server_secret: bytes, row: KeyApproval) -> bytes:
     )
     body = "key-approval|" + "|".join(fields)
     return hmac.new(mac_key(server_secret), body.encode(), hashlib.sha256).digest()
+
+
+def claim_mac(server_secret: bytes, row: DirectoryClaim, status: str, decided_by: str) -> bytes:
+    """The MAC over what a directory claim says and how it was decided."""
+    fields = (
+        row.id,
+        row.kind,
+        row.staff_id or "",
+        row.employee_id,
+        row.manager_employee_id or "",
+        row.made_by,
+        status,
+        decided_by,
+    )
+    body = "directory-claim|" + "|".join(fields)
+    return hmac.new(mac_key(server_secret), body.encode(), hashlib.sha256).digest()
+
+
+def seal_claim(server_secret: bytes, row: DirectoryClaim) -> None:
+    row.mac = claim_mac(server_secret, row, row.status, row.decided_by or "")
+
+
+def claim_standing(server_secret: bytes, row: DirectoryClaim) -> str | None:
+    """What the portal decided about this claim: its status when the MAC holds; "pending"
+    when only the undecided form holds (a confirmation set behind the portal's back is no
+    confirmation: the claim still waits for a key holder); None for a row the portal did not
+    write (it keeps counting for exclusion, like every claim, and is nobody's to decide)."""
+    if _matches(claim_mac(server_secret, row, row.status, row.decided_by or ""), row.mac):
+        return row.status
+    if _matches(claim_mac(server_secret, row, "pending", ""), row.mac):
+        return "pending"
+    return None
 
 
 def _matches(expected: bytes, stored: bytes | None) -> bool:
@@ -161,9 +193,9 @@ class Untrusted:
 def untrusted_rows(
     db: Session, server_secret: bytes, pinned_fingerprint: str = ""
 ) -> list[Untrusted]:
-    """Every public key, pending grant and approval whose MAC does not match: the integrity
-    report. A key sealed as withheld is expected while its account has a genuine pending or
-    refused approval; without one (the row was deleted) it is reported."""
+    """Every public key, pending grant, approval and directory claim whose MAC does not match:
+    the integrity report. A key sealed as withheld is expected while its account has a genuine
+    pending or refused approval; without one (the row was deleted) it is reported."""
     approvals = list(db.scalars(select(KeyApproval).order_by(KeyApproval.id)))
     genuine = {
         r.staff_id
@@ -190,6 +222,11 @@ def untrusted_rows(
     ]
     found += [
         Untrusted("key approval", r.id) for r in approvals if not approval_trusted(server_secret, r)
+    ]
+    found += [
+        Untrusted("directory claim", c.id)
+        for c in db.scalars(select(DirectoryClaim).order_by(DirectoryClaim.id))
+        if not _matches(claim_mac(server_secret, c, c.status, c.decided_by or ""), c.mac)
     ]
     return found
 

@@ -30,6 +30,7 @@ from cases.db import is_sqlite
 from cases.notify.service import NotifyConfig
 from cases.org.admin import AdminConfig, AdminService
 from cases.org.approvals import ApprovalService
+from cases.org.claims import ClaimService
 from cases.org.recovery import RecoveryService
 from cases.reports.flood import FloodConfig
 from cases.reports.handover import Handovers
@@ -257,6 +258,12 @@ def approval_service(conn: HTTPConnection, db: Session) -> ApprovalService:
     settings = settings_of(conn)
     notify = NotifyConfig(settings.base_url, settings.timezone)
     return ApprovalService(db, clock_of(conn), audit_log(conn, db), notify)
+
+
+def claim_service(conn: HTTPConnection, db: Session) -> ClaimService:
+    settings = settings_of(conn)
+    notify = NotifyConfig(settings.base_url, settings.timezone)
+    return ClaimService(db, clock_of(conn), audit_log(conn, db), notify)
 
 
 def audit_trail(conn: HTTPConnection, db: Session) -> AuditTrail:

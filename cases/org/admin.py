@@ -31,6 +31,7 @@ from cases.keytrust import WITHHOLDING, untrusted_rows
 from cases.notify.models import OutboxMessage
 from cases.notify.service import TEAM_MAIL_KINDS, NotifyConfig
 from cases.org.approvals import ApprovalService
+from cases.org.claims import ClaimService, mark
 from cases.org.models import Category, Channel, ChannelMember, RoutingRule
 from cases.org.recovery import RecoveryService
 from cases.org.service import OrgService
@@ -314,9 +315,11 @@ class AdminService:
         account = self._account(staff_id)
         employee_id = employee_id.strip()
         self._check_employee(employee_id)
+        before = mark(self.db)
         account.employee_id = employee_id or None
         self.db.flush()
         self._record(me, "admin.staff_linked", account.id, linked=bool(employee_id))
+        self._claims().record(me, before)
         AccessService(self.db, self.clock, self.audit).enforce_all()
 
     def _check_employee(self, employee_id: str) -> None:
@@ -343,6 +346,10 @@ class AdminService:
 
     def _enrolment(self) -> EnrolmentService:
         return EnrolmentService(self.db, self.clock, self._staff())
+
+    def _claims(self) -> ClaimService:
+        notify = NotifyConfig(self.config.base_url, self.config.zone)
+        return ClaimService(self.db, self.clock, self.audit, notify)
 
     def _approvals(self) -> ApprovalService:
         notify = NotifyConfig(self.config.base_url, self.config.zone)
@@ -629,14 +636,17 @@ class AdminService:
     # --- directory -------------------------------------------------------------------------
 
     def import_directory(self, me: StaffPrincipal, rows: list[Row]) -> DirectoryResult:
-        """The same import as `portal directory import`, then the policy re-run on every case."""
+        """The same import as `portal directory import`, then the policy re-run on every case;
+        what it adds that would keep an account away is a claim (cases/org/claims.py)."""
         require_admin(me)
+        before = mark(self.db)
         report = DirectoryService(self.db, self.clock, self.config.server_secret).import_rows(rows)
         self.audit.record(
             me.actor,
             "directory.imported",
             detail={"created": report.created, "updated": report.updated},
         )
+        self._claims().record(me, before)
         revoked = AccessService(self.db, self.clock, self.audit).enforce_all()
         return DirectoryResult(report, revoked)
 

@@ -81,6 +81,35 @@ class DirectoryEdge(Base):
     manager_employee_id: Mapped[str] = mapped_column(String(64), primary_key=True, index=True)
 
 
+class DirectoryClaim(Base):
+    """A directory change an admin made that would keep someone away from cases: a new link
+    of an account to an entry that was already known, or a new management edge below an
+    account (cases/org/claims.py). It counts for exclusion at once, beside the history
+    (cases/access/chains.py), but enters `directory_links` / `directory_edges` only when a key
+    holder who is neither the admin nor anyone it concerns confirms it; a refused claim is
+    deleted and the policy re-run (docs/access.md, "An admin's directory change is a claim")."""
+
+    __tablename__ = "directory_claims"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    # link (staff_id is now employee_id) | edge (employee_id reports to manager_employee_id)
+    kind: Mapped[str] = mapped_column(String(8))
+    staff_id: Mapped[str | None] = mapped_column(
+        ForeignKey("staff_accounts.id", ondelete="CASCADE"), index=True
+    )
+    employee_id: Mapped[str] = mapped_column(String(64), index=True)
+    manager_employee_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    made_by: Mapped[str] = mapped_column(String(32))
+    made_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    # pending | confirmed (a refused claim is deleted: it is forgotten, the audit trail keeps it)
+    status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
+    decided_by: Mapped[str | None] = mapped_column(String(32))
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # HMAC over the columns above but the times (cases/keytrust.py): a status set behind the
+    # portal's back is not a decision.
+    mac: Mapped[bytes | None] = mapped_column(LargeBinary(32))
+
+
 class StaffAccount(Base):
     __tablename__ = "staff_accounts"
 

@@ -1,6 +1,7 @@
-"""Accounts made on the web: the enrolment link, key-holder approvals, and their JSON API.
+"""Accounts made on the web: the enrolment link, key-holder approvals and directory claims,
+and their JSON API.
 
-Handlers parse, call cases/ (cases/org/admin.py, cases/org/approvals.py,
+Handlers parse, call cases/ (cases/org/admin.py, cases/org/approvals.py, cases/org/claims.py,
 cases/staff/enrolment.py) and render; every rule and audit entry lives there.
 """
 
@@ -24,7 +25,13 @@ from cases.staff.enrolment import key_code
 from cases.staff.models import StaffAccount
 from portal.auth import STAFF_COOKIE, require_staff, staff_session
 from portal.csrf import form_with_csrf, set_host_cookie
-from portal.deps import admin_service, approval_service, enrolment_service, login_service
+from portal.deps import (
+    admin_service,
+    approval_service,
+    claim_service,
+    enrolment_service,
+    login_service,
+)
 from portal.errors import read_json
 from portal.i18n import N_
 from portal.openapi import api_operation
@@ -39,6 +46,9 @@ from portal.shapes.accounts import (
     ApprovalDecided,
     ApprovalOut,
     Approvals,
+    ClaimDecided,
+    ClaimOut,
+    Claims,
     Enrolled,
     EnrolmentIn,
 )
@@ -166,6 +176,7 @@ def approvals_page(request: Request) -> Response:
         context = {
             "me": me,
             "approvals": views,
+            "claims": claim_service(request, db).pending(me),
             "reason_labels": REASON_LABELS,
             "role_labels": ROLE_LABELS,
         }
@@ -193,6 +204,29 @@ def _decide(request: Request, approve: bool) -> ApprovalDecided:
             return ApprovalDecided(id=approval_id, status="approved", keys=granted)
         service.refuse(me, approval_id)
         return ApprovalDecided(id=approval_id, status="refused")
+
+
+async def claim_page(request: Request) -> Response:
+    form = await form_with_csrf(request)
+    confirm = form.get("do") == "confirm"
+    return await run_in_threadpool(_claim_page, request, confirm)
+
+
+def _claim_page(request: Request, confirm: bool) -> Response:
+    _decide_claim(request, confirm)
+    return RedirectResponse("/staff/approvals?done=1", status_code=303)
+
+
+def _decide_claim(request: Request, confirm: bool) -> ClaimDecided:
+    claim_id = request.path_params["claim_id"]
+    with unit_of_work(request.app.state.db) as db:
+        me = require_staff(request, db)
+        service = claim_service(request, db)
+        if confirm:
+            service.confirm(me, claim_id)
+            return ClaimDecided(id=claim_id, status="confirmed")
+        queued = service.refuse(me, claim_id)
+        return ClaimDecided(id=claim_id, status="refused", queued=queued)
 
 
 # --- JSON API ------------------------------------------------------------------------------
@@ -321,6 +355,53 @@ refuse_endpoint = api_operation(
 )(_decision(False))
 
 
+@api_operation(
+    "listDirectoryClaims",
+    "Key holders: directory changes an admin made that keep someone away from cases, waiting "
+    "for your confirmation or refusal",
+    responses={200: Claims},
+    errors=(401, 403),
+    bearer=True,
+    tags=("staff",),
+)
+async def list_claims(request: Request) -> Response:
+    return answer(await run_in_threadpool(_list_claims, request))
+
+
+def _list_claims(request: Request) -> Claims:
+    with unit_of_work(request.app.state.db) as db:
+        me = require_staff(request, db)
+        return Claims([ClaimOut.of(v) for v in claim_service(request, db).pending(me)])
+
+
+def _claim_decision(confirm: bool) -> Callable[[Request], Any]:
+    async def endpoint(request: Request) -> Response:
+        if await request.body():
+            await json_body(request)
+        return answer(await run_in_threadpool(_decide_claim, request, confirm))
+
+    return endpoint
+
+
+confirm_claim_endpoint = api_operation(
+    "confirmDirectoryClaim",
+    "Confirm: the link or reporting line enters the directory's history for good (never the "
+    "admin who made it nor anyone it concerns)",
+    responses={200: ClaimDecided},
+    errors=(401, 403, 404, 409),
+    bearer=True,
+    tags=("staff",),
+)(_claim_decision(True))
+refuse_claim_endpoint = api_operation(
+    "refuseDirectoryClaim",
+    "Refuse: the claim is forgotten and whoever it kept away is owed their cases' keys again",
+    responses={200: ClaimDecided},
+    errors=(401, 403, 404, 409),
+    bearer=True,
+    tags=("staff",),
+)(_claim_decision(False))
+
+
 routes: list[BaseRoute] = [
     Route("/staff/enrol/{token}", enrol_form, methods=["GET"]),
     Route("/staff/enrol/{token}", enrol_submit, methods=["POST"]),
@@ -328,10 +409,22 @@ routes: list[BaseRoute] = [
     Route("/staff/login/password", own_password_submit, methods=["POST"]),
     Route("/staff/approvals", approvals_page, methods=["GET"]),
     Route("/staff/approvals/{approval_id}", decide_page, methods=["POST"]),
+    Route("/staff/approvals/claims/{claim_id}", claim_page, methods=["POST"]),
     Route("/api/v1/admin/accounts", create_account, methods=["POST"]),
     Route("/api/v1/admin/accounts/{staff_id}", update_account, methods=["PATCH"]),
     Route("/api/v1/staff/enrolment", complete_enrolment, methods=["POST"]),
     Route("/api/v1/staff/approvals", list_approvals, methods=["GET"]),
     Route("/api/v1/staff/approvals/{approval_id}/approve", approve_endpoint, methods=["POST"]),
     Route("/api/v1/staff/approvals/{approval_id}/refuse", refuse_endpoint, methods=["POST"]),
+    Route("/api/v1/staff/directory-claims", list_claims, methods=["GET"]),
+    Route(
+        "/api/v1/staff/directory-claims/{claim_id}/confirm",
+        confirm_claim_endpoint,
+        methods=["POST"],
+    ),
+    Route(
+        "/api/v1/staff/directory-claims/{claim_id}/refuse",
+        refuse_claim_endpoint,
+        methods=["POST"],
+    ),
 ]

@@ -5,7 +5,8 @@ from __future__ import annotations
 from pydantic import RootModel, StrictBool
 
 from cases.org.approvals import ApprovalView
-from cases.staff.models import StaffAccount
+from cases.org.claims import ClaimView
+from cases.staff.models import DirectoryEntry, StaffAccount
 from portal.shapes import Answer, Shape, iso
 from portal.shapes.common import Text
 
@@ -112,3 +113,63 @@ class ApprovalDecided(Answer):
     id: str
     status: str
     keys: int | None = None
+
+
+class ClaimEntry(Answer):
+    """A directory entry a claim names (its name and e-mail when the directory still has it)."""
+
+    employee_id: str
+    name: str | None
+    email: str | None
+    department: str | None
+
+    @classmethod
+    def of(cls, employee_id: str, entry: DirectoryEntry | None) -> ClaimEntry:
+        return cls(
+            employee_id=employee_id,
+            name=entry.name if entry else None,
+            email=entry.email if entry else None,
+            department=entry.department if entry else None,
+        )
+
+
+class ClaimOut(Answer):
+    """An admin's directory change waiting for a key holder: ``link`` says the account is the
+    entry, ``edge`` that the entry reports to the manager; ``concerns`` are the accounts it
+    keeps away from cases about the entry (by e-mail)."""
+
+    id: str
+    kind: str
+    account: str | None
+    entry: ClaimEntry
+    manager: ClaimEntry | None
+    made_by: str | None
+    made_at: str | None
+    concerns: list[str]
+
+    @classmethod
+    def of(cls, view: ClaimView) -> ClaimOut:
+        row = view.claim
+        manager = row.manager_employee_id
+        return cls(
+            id=row.id,
+            kind=row.kind,
+            account=view.account.email if view.account else None,
+            entry=ClaimEntry.of(row.employee_id, view.entry),
+            manager=ClaimEntry.of(manager, view.manager) if manager else None,
+            made_by=view.made_by.email if view.made_by else None,
+            made_at=iso(row.made_at),
+            concerns=[p.email for p in view.concerns],
+        )
+
+
+class Claims(RootModel[list[ClaimOut]]):
+    """Directory claims waiting for this key holder's decision."""
+
+
+class ClaimDecided(Answer):
+    """A claim's decision; ``queued`` counts the keys owed again after a refusal."""
+
+    id: str
+    status: str
+    queued: int | None = None

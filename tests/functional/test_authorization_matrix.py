@@ -151,6 +151,10 @@ ACCOUNT_ROUTES: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/api/v1/staff/approvals/{approval_id}/refuse"): KEY_HOLDERS,
     ("GET", "/staff/approvals"): KEY_HOLDERS,
     ("POST", "/staff/approvals/{approval_id}"): KEY_HOLDERS,
+    ("GET", "/api/v1/staff/directory-claims"): KEY_HOLDERS,
+    ("POST", "/api/v1/staff/directory-claims/{claim_id}/confirm"): KEY_HOLDERS,
+    ("POST", "/api/v1/staff/directory-claims/{claim_id}/refuse"): KEY_HOLDERS,
+    ("POST", "/staff/approvals/claims/{claim_id}"): KEY_HOLDERS,
 }
 # Statistics routes (no case id): counts of clear metadata for analysts, admins and auditors.
 STATISTICS = frozenset(r for r in ROLES if set(r.split("+")) & {"analyst", "admin", "auditor"})
@@ -597,12 +601,13 @@ def test_no_account_can_be_given_a_forbidden_pair_of_roles(matrix: Matrix) -> No
 
 
 def account_routes(app: Any) -> list[tuple[str, str]]:
-    """Every route that makes accounts or decides approvals."""
+    """Every route that makes accounts or decides approvals (directory claims among them)."""
     found = []
     for route in app.routes:
         if not isinstance(route, Route):
             continue
-        if route.path.startswith("/api/v1/admin/") or "/approvals" in route.path:
+        path = route.path
+        if path.startswith("/api/v1/admin/") or "/approvals" in path or "-claims" in path:
             found += [(m, route.path) for m in sorted(route.methods or ()) if m != "HEAD"]
     return sorted(found)
 

@@ -38,6 +38,7 @@ from cases.errors import Forbidden
 from cases.notify.service import NotifyConfig
 from cases.org.admin import AdminConfig, AdminService
 from cases.org.approvals import ApprovalService
+from cases.org.claims import ClaimService
 from cases.principals import StaffPrincipal
 from cases.questionnaires.service import QuestionnaireService
 from cases.reports.intake import IntakeConfig
@@ -115,6 +116,12 @@ RULES: dict[str, frozenset[str]] = {
     "ApprovalService.refuse": KEY_HOLDERS,
     # Asking for approval only withholds keys; whoever changed the account asks.
     "ApprovalService.request": ALL,
+    # Directory claims (cases/org/claims.py): decided like approvals; recording one only
+    # keeps people away, and its one caller (AdminService) checks the admin role.
+    "ClaimService.confirm": KEY_HOLDERS,
+    "ClaimService.pending": KEY_HOLDERS,
+    "ClaimService.refuse": KEY_HOLDERS,
+    "ClaimService.record": ALL,
     "AuditTrail.page": AUDITOR,
     # A channel's extra questions are configuration: admins only (docs/questionnaires.md).
     **{
@@ -212,6 +219,9 @@ FACTORIES: dict[type, Factory] = {
         db, clock, _audit(db, clock), NotifyConfig("https://testserver", ZONE)
     ),
     AuditTrail: lambda db, clock: AuditTrail(db, clock, _audit(db, clock), ZONE),
+    ClaimService: lambda db, clock: ClaimService(
+        db, clock, _audit(db, clock), NotifyConfig("https://testserver", ZONE)
+    ),
     CaseExport: lambda db, clock: CaseExport(
         db, clock, CaseworkService(db, clock, CaseworkConfig(ZONE, SECRET))
     ),
