@@ -39,7 +39,14 @@ from cases.questionnaires.service import Answers, QuestionnaireService
 from cases.reports.attachments import AttachmentReader, FileTicket, StoredFile, link
 from cases.reports.conversation import add_in_order, shown_to_staff
 from cases.reports.keys import CASE, KeyRing
-from cases.reports.models import Case, CaseAssignee, CaseEvent, CaseItem, CaseSubject
+from cases.reports.models import (
+    Case,
+    CaseAssignee,
+    CaseEvent,
+    CaseItem,
+    CaseSubject,
+    ReceiptReuse,
+)
 from cases.reports.sealing import (
     EVENT_REASON,
     MESSAGE,
@@ -115,6 +122,9 @@ class CaseView:
     # who lifted it (cases/access/redaction.py); and the same as steps of the case's history.
     masks: list[MaskRecord] = field(default_factory=list)
     mask_events: list[MaskEvent] = field(default_factory=list)
+    # The receipt staff handed over, used again after the reporter's first login replaced it
+    # (cases/reports/reporter.py, `_reused`): None unless it was.
+    receipt_reuse: ReceiptReuse | None = None
 
 
 class CaseworkService:
@@ -243,6 +253,9 @@ class CaseworkService:
         view.history = self._history(key, case.id)
         view.masks = RedactionService(self.db, self.clock, self.audit).records(principal, case, key)
         view.mask_events = mask_timeline(view.masks)
+        view.receipt_reuse = self.db.scalars(
+            select(ReceiptReuse).where(ReceiptReuse.case_id == case.id, ReceiptReuse.later_uses > 0)
+        ).first()
         return view
 
     def _subjects(self, key: bytes, case_id: str) -> list[dict[str, Any]]:

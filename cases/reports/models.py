@@ -62,6 +62,29 @@ class Receipt(Base):
     # still cost no Argon2 run (cases/reports/intake.py::quick_tag). Set at filing, at a
     # reissue, or at the first correct entry of an older receipt.
     quick_tag: Mapped[bytes | None] = mapped_column(LargeBinary(32))
+    # The day a staff-handed receipt was replaced at its first login (None: never replaced).
+    # Kept, not deleted, so that its later use is told apart from a wrong code: whoever uses
+    # it after the first login is not let in, and the case's team is told (ReceiptReuse).
+    replaced_on: Mapped[date | None] = mapped_column(Date)
+
+
+class ReceiptReuse(Base):
+    """A case whose staff-handed receipt was replaced at its first login, and how often that
+    receipt was used again since. The recorder saw the receipt: a use after the first login
+    is either the reporter who lost the new one or someone who had the old one, and a first
+    login made by the recorder would lock the reporter out. Either way the case's readers
+    must know (the case page and API say so). Days only: no time of a reporter's visit."""
+
+    __tablename__ = "receipt_reuses"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    receipt_id: Mapped[str] = mapped_column(
+        ForeignKey("receipts.id", ondelete="CASCADE"), index=True
+    )
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    replaced_on: Mapped[date] = mapped_column(Date)
+    later_uses: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    last_used_on: Mapped[date | None] = mapped_column(Date)
 
 
 class Case(Base):

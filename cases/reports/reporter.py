@@ -46,7 +46,7 @@ from cases.reports.intake import (
     quick_tag,
 )
 from cases.reports.keys import CASE, REPORTER, KeyRing, reporter_holder, wrap_context
-from cases.reports.models import Attachment, Case, CaseItem, KeyWrap, Receipt
+from cases.reports.models import Attachment, Case, CaseItem, KeyWrap, Receipt, ReceiptReuse
 from cases.reports.sealing import MESSAGE, REPORT, open_json, open_text, seal_text
 from cases.retention.service import DeletedUnderRetention, receipt_deleted
 from cases.rewards.service import RewardConfig, RewardNotice, reporter_reward
@@ -271,6 +271,13 @@ class ReporterService:
             return Login(error=wrong_receipt())
         if row.quick_tag is None:
             self._tag(row.id, attempt.receipt)
+        if row.replaced_on is not None:
+            # A staff-handed receipt used after its first login: never let in (the recorder
+            # saw it), counted on its cases for their team, and answered in words only the
+            # holder of this very receipt reads. A wrong code was answered above, alike.
+            self.throttle.fail(key, self.config.per_selector)
+            self._reused(row)
+            return Login(error=receipt_replaced())
         if receipt_deleted(self.db, row.id):
             # Only a correct receipt learns this: a wrong one was answered above, alike for
             # every selector, deleted or not (docs/retention.md, "The receipt").
@@ -298,7 +305,14 @@ class ReporterService:
             update(Case).where(Case.receipt_id == old.receipt.id).values(receipt_id=receipt_id)
         )
         self.db.execute(delete(UserSession).where(UserSession.receipt_id == old.receipt.id))
-        self.db.delete(old.receipt)
+        # The old row stays, holding no key and no case, so that its later use is told apart
+        # from a wrong code (conclude): the recorder may try it, or may have used it first.
+        today = self._today()
+        old.receipt.replaced_on = today
+        self.db.add_all(
+            ReceiptReuse(receipt_id=old.receipt.id, case_id=case.id, replaced_on=today)
+            for case in cases
+        )
         self.db.flush()
         self.db.expire_all()
         for case in cases:
@@ -306,6 +320,20 @@ class ReporterService:
         fresh = self.db.get(Receipt, receipt_id)
         assert fresh is not None
         return ReporterPrincipal(fresh, key), receipt.formatted()
+
+    def _today(self) -> date:
+        return local_day(self.clock.now(), self.config.zone)
+
+    def _reused(self, receipt: Receipt) -> None:
+        """Count a use of a replaced receipt on each of its cases, audited for each."""
+        reuses = list(
+            self.db.scalars(select(ReceiptReuse).where(ReceiptReuse.receipt_id == receipt.id))
+        )
+        for reuse in reuses:
+            reuse.later_uses += 1
+            reuse.last_used_on = self._today()
+            self.audit.record(REPORTER, "receipt.replaced_used", case_id=reuse.case_id)
+        self.db.flush()
 
     def _open(self, principal: ReporterPrincipal) -> str:
         """Fulfil pending key grants for the receipt's cases, then open the session."""
@@ -489,6 +517,16 @@ def typo() -> Invalid:
         "This code has a typing mistake. Check each group of four characters and try again.",
         fields={"receipt": "receipt_typo"},
         code="receipt_typo",
+    )
+
+
+def receipt_replaced() -> Unauthorized:
+    return Unauthorized(
+        "This code was replaced by a new one the first time it was used, as every code given "
+        "over the phone, in a meeting or by letter is. Log in with the new code. If you never "
+        "used this code before, someone else did, perhaps the person who took your report: "
+        "the team handling your report has been told. You can file a new report to say so.",
+        code="receipt_replaced",
     )
 
 

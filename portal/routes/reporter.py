@@ -74,6 +74,12 @@ FIELD_MESSAGES = {
         "This code has a typing mistake. Check each group of four characters and try again."
     ),
     "wrong_receipt": N_("We could not find a report with this code. Check it and try again."),
+    "receipt_replaced": N_(
+        "This code was replaced by a new one the first time it was used, as every code given "
+        "over the phone, in a meeting or by letter is. Log in with the new code. If you never "
+        "used this code before, someone else did, perhaps the person who took your report: "
+        "the team handling your report has been told. You can file a new report to say so."
+    ),
     "throttled": N_("Too many attempts with this code. Please wait 15 minutes and try again."),
     "empty_file": N_("A file you chose is empty."),
     "file_too_large": N_(

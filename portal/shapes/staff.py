@@ -184,6 +184,17 @@ class SubjectOut(Answer):
     needs_confirmation: bool = False
 
 
+class ReceiptReuseOut(Answer):
+    """The receipt staff handed over was used again after the reporter's first login replaced
+    it: whoever used it was not let in. Either the reporter lost the new receipt, or someone
+    else had the old one (the person who took the report saw it); if the first login was not
+    the reporter's, the reporter is locked out and has been told to file a new report."""
+
+    replaced_on: date
+    later_uses: int
+    last_used_on: date | None
+
+
 class CaseOut(Answer):
     """``GET /api/v1/cases/{id}``: the case decrypted, with notes and assignees."""
 
@@ -211,6 +222,8 @@ class CaseOut(Answer):
     related: list[RelatedOut]
     # Every mask set on the reporter's words: who, when, why, and what it does now.
     masks: list[MaskRecordOut]
+    # None unless the receipt staff handed over was used after it was replaced.
+    receipt_reused: ReceiptReuseOut | None = None
 
     @classmethod
     def of(cls, view: CaseView) -> CaseOut:
@@ -239,6 +252,13 @@ class CaseOut(Answer):
             questionnaire=AnswersOut.of(view.answers),
             related=[RelatedOut.model_validate(r) for r in view.related],
             masks=[MaskRecordOut.of(m) for m in view.masks],
+            receipt_reused=ReceiptReuseOut(
+                replaced_on=reuse.replaced_on,
+                later_uses=reuse.later_uses,
+                last_used_on=reuse.last_used_on,
+            )
+            if (reuse := view.receipt_reuse) is not None
+            else None,
         )
 
 
