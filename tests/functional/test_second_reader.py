@@ -144,12 +144,12 @@ def test_one_investigator_cannot_bury_a_report_as_unfounded(
     agreed = agree(client, bob, case_id)
     agreed_at = clock.now()
     kept_before_its_months = retention_round(
-        app_db, datetime.combine(add_months(agreed_at.date(), 36), agreed_at.time())
-        - timedelta(days=2)
+        app_db,
+        datetime.combine(add_months(agreed_at.date(), 36), agreed_at.time()) - timedelta(days=2),
     )
     after = retention_round(
-        app_db, datetime.combine(add_months(agreed_at.date(), 36), agreed_at.time())
-        + timedelta(days=2)
+        app_db,
+        datetime.combine(add_months(agreed_at.date(), 36), agreed_at.time()) + timedelta(days=2),
     )
 
     assert moves == [200, 200, 200]
