@@ -20,12 +20,14 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 from support.arrivals import list_arrivals
-from support.staff_http import app_world, bearer
+from support.staff_http import app_world, bearer, log_in
 from support.staff_world import SECRET, ZONE, Person
 
 import crypto
+from cases.audit.models import AuditEntry
 from cases.clock import FixedClock, epoch
 from cases.db import unit_of_work
 from cases.deadlines import add_months
@@ -210,3 +212,109 @@ def test_one_investigator_cannot_dismiss_a_report_unread_from_a_flood_of_their_o
     assert own.status_code == 403, own.text
     assert agreed.status_code == 200, agreed.text
     assert agreed.json()["awaiting_second_reader"] is False
+
+
+STEPS = ("case.transition", "case.awaiting_second_reader", "case.second_reader_")
+
+
+def actions(app_db: sessionmaker[Session], case_id: str) -> list[str]:
+    """The audit trail's workflow entries of the case, in order."""
+    with unit_of_work(app_db) as db:
+        stmt = select(AuditEntry.action).where(AuditEntry.case_id == case_id)
+        return [a for a in db.scalars(stmt.order_by(AuditEntry.seq)) if a.startswith(STEPS)]
+
+
+def test_a_second_reader_who_disagrees_reopens_and_one_who_agrees_uses_the_page(
+    client: Any, app_db: sessionmaker[Session], team: Team
+) -> None:
+    """Bob reopens Ana's "not actionable" (200, the flag goes); Ana concludes it again alone;
+    Bob agrees on the case page's button (303 with its notice). Each step is audited."""
+    case_id, clock = team.case_id, team.clock
+    ana = bearer(client, team.ana, clock)
+    move(client, ana, case_id, "acknowledged")
+    move(client, ana, case_id, "concluded", outcome="not_actionable")
+    bob = bearer(client, team.bob, clock)
+
+    reopened = move(client, bob, case_id, "investigating")
+    after_reopen = listed(client, bob, case_id)
+    move(client, ana, case_id, "concluded", outcome="not_actionable")
+    waiting = client.get(f"/api/v1/cases/{case_id}", headers=bob).json()["second_reading"]
+    token = log_in(client, team.bob, clock)
+    page = client.get(f"/staff/cases/{case_id}")
+    agreed = client.post(
+        f"/staff/cases/{case_id}/second-reading", data={"csrf": token}, follow_redirects=False
+    )
+    closed = move(client, bob, case_id, "closed")
+    with unit_of_work(app_db) as db:
+        case = db.get(Case, case_id)
+        assert case is not None
+        state = (case.unconfirmed_by, case.closed_on is not None)
+
+    assert reopened.status_code == 200, reopened.text
+    assert after_reopen["awaiting_second_reader"] is False
+    assert waiting["kind"] == "concluded"
+    assert waiting["by"] == team.ana.account.id
+    assert (waiting["may_agree"], waiting["possible"]) == (True, True)
+    assert "Concluded unfounded by Ana alone, awaiting a second reader." in page.text
+    assert agreed.status_code == 303, agreed.text
+    assert "done=agreed" in agreed.headers["location"]
+    assert closed.status_code == 200, closed.text
+    assert state == (None, True)
+    assert actions(app_db, case_id) == [
+        "case.transition",  # acknowledged
+        "case.transition",  # concluded, not actionable, by Ana
+        "case.awaiting_second_reader",
+        "case.transition",  # reopened by Bob
+        "case.second_reader_reopened",
+        "case.transition",  # concluded again by Ana
+        "case.awaiting_second_reader",
+        "case.second_reader_agreed",  # Bob, on the page
+        "case.transition",  # closed
+    ]
+
+
+def test_a_team_of_one_is_told_no_second_reader_is_possible_and_the_case_is_kept(
+    client: Any, app: Any, app_db: sessionmaker[Session]
+) -> None:
+    """The only investigator concludes "unsubstantiated" and closes: the page says nobody can
+    be the second reader and how the recovery path helps; the retention job keeps the case."""
+    with app_world(app, app_db) as world:
+        solo = world.staff("solo@corp.example", "investigator", name="Solo")
+        case_id = world.file().case.id
+        clock = world.clock
+    assert isinstance(clock, FixedClock)
+    auth = bearer(client, solo, clock)
+    move(client, auth, case_id, "acknowledged")
+    move(client, auth, case_id, "concluded", outcome="unsubstantiated")
+    move(client, auth, case_id, "closed")
+
+    state = client.get(f"/api/v1/cases/{case_id}", headers=auth).json()["second_reading"]
+    log_in(client, solo, clock)
+    page = client.get(f"/staff/cases/{case_id}")
+    kept = retention_round(app_db, clock.now() + timedelta(days=40 * 31))
+
+    assert (state["possible"], state["may_agree"]) == (False, False)
+    assert "Nobody else on this case can be the second reader" in page.text
+    assert "portal recover" in page.text
+    assert (kept, deleted(app_db, case_id)) == (0, False)
+
+
+def test_a_founded_conclusion_needs_no_second_reader(
+    client: Any, app_db: sessionmaker[Session], team: Team
+) -> None:
+    """Concluded "substantiated" and closed by one reader: not flagged, retention counts from
+    the closing day, and agreeing is 409 (nothing waits)."""
+    case_id, clock = team.case_id, team.clock
+    ana = bearer(client, team.ana, clock)
+    move(client, ana, case_id, "acknowledged")
+    move(client, ana, case_id, "concluded", outcome="substantiated")
+    move(client, ana, case_id, "closed")
+    bob = bearer(client, team.bob, clock)
+
+    item = listed(client, bob, case_id)
+    nothing = agree(client, bob, case_id)
+    removed = retention_round(app_db, clock.now() + timedelta(days=37 * 31))
+
+    assert item["awaiting_second_reader"] is False
+    assert nothing.status_code == 409, nothing.text
+    assert (removed, deleted(app_db, case_id)) == (1, True)
