@@ -40,7 +40,7 @@ from cases.principals import StaffPrincipal
 from cases.reports.models import Case, Outcome, Status
 from cases.retention.release import holds_case_key, related
 from cases.staff.models import StaffAccount, StaffRole
-from cases.staff.roles import CASE_READERS
+from cases.staff.roles import CASE_READERS, require_roles
 
 CONCLUDED = "concluded"  # concluded unsubstantiated or not actionable
 FLOOD = "flood"  # dismissed unread from a flood
@@ -155,6 +155,7 @@ class SecondReading:
     def agree(self, principal: StaffPrincipal, case: Case, today: date) -> Case:
         """A second reader agrees: the ending stands, and a closed case's retention months
         count from today. The caller has checked that this person may open the case."""
+        require_roles(principal, CASE_READERS)
         if case.unconfirmed_by is None:
             raise Conflict(NOTHING_TO_AGREE, code="nothing_to_agree")
         refusal = self.refusal(principal.account, case)
