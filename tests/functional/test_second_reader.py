@@ -198,7 +198,9 @@ def test_one_investigator_cannot_dismiss_a_report_unread_from_a_flood_of_their_o
         "/api/v1/flood/dismissals", headers=ana, json={"cases": [i["id"] for i in marked]}
     )
     bob = bearer(client, team.bob, clock)
-    seen_by_bob = listed(client, bob, report, "&flood=only")
+    seen_by_bob = listed(client, bob, report, "&second=awaiting")
+    log_in(client, team.bob, clock)
+    apart = client.get("/staff/cases?second=awaiting&flood=").text
     kept = retention_round(app_db, clock.now() + timedelta(days=40 * 31))
     own = agree(client, ana, report)
     agreed = agree(client, bob, report)
@@ -209,6 +211,8 @@ def test_one_investigator_cannot_dismiss_a_report_unread_from_a_flood_of_their_o
     assert seen_by_bob["status"] == "closed"
     assert seen_by_bob["awaiting_second_reader"] is True
     assert seen_by_bob["unconfirmed_by"] == team.ana.account.id
+    assert seen_by_bob["unconfirmed_kind"] == "flood"
+    assert "Dismissed unread from a flood, awaiting a second reader" in apart
     assert own.status_code == 403, own.text
     assert agreed.status_code == 200, agreed.text
     assert agreed.json()["awaiting_second_reader"] is False
@@ -240,6 +244,7 @@ def test_a_second_reader_who_disagrees_reopens_and_one_who_agrees_uses_the_page(
     move(client, ana, case_id, "concluded", outcome="not_actionable")
     waiting = client.get(f"/api/v1/cases/{case_id}", headers=bob).json()["second_reading"]
     token = log_in(client, team.bob, clock)
+    listing = client.get("/staff/cases")
     page = client.get(f"/staff/cases/{case_id}")
     agreed = client.post(
         f"/staff/cases/{case_id}/second-reading", data={"csrf": token}, follow_redirects=False
@@ -255,6 +260,8 @@ def test_a_second_reader_who_disagrees_reopens_and_one_who_agrees_uses_the_page(
     assert waiting["kind"] == "concluded"
     assert waiting["by"] == team.ana.account.id
     assert (waiting["may_agree"], waiting["possible"]) == (True, True)
+    assert "Concluded unfounded by one reader, awaiting a second reader" in listing.text
+    assert "1 case was ended by one reader alone and awaits a second reader." in listing.text
     assert "Concluded unfounded by Ana alone, awaiting a second reader." in page.text
     assert agreed.status_code == 303, agreed.text
     assert "done=agreed" in agreed.headers["location"]
