@@ -35,6 +35,7 @@ NOTICES: dict[str, str] = {
     ),
     "hold_ended": N_("The hold was ended: retention applies to the case again."),
     "hold_kept": N_("The proposal was withdrawn: the hold stays."),
+    "agreed": N_("You agreed as the second reader: the ending stands."),
 }
 
 NOTICE_FOR_ROUTE: dict[str, str] = {
@@ -61,6 +62,7 @@ NOTICE_FOR_ROUTE: dict[str, str] = {
     "/staff/cases/{case_id}/hold/release": "release",
     "/staff/cases/{case_id}/hold/release/approve": "hold_ended",
     "/staff/cases/{case_id}/hold/release/refuse": "hold_kept",
+    "/staff/cases/{case_id}/second-reading": "agreed",
 }
 
 

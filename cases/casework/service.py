@@ -61,6 +61,7 @@ from cases.staff.models import StaffAccount, StaffRole
 from cases.staff.roles import CASE_READERS, POLICY_ROLES, require_roles
 from cases.workflow.listing import CaseFilters, CaseList, CasePage
 from cases.workflow.search import CaseSearch, SearchResult
+from cases.workflow.second_reader import SecondReading, Unconfirmed
 from cases.workflow.service import WorkflowConfig, WorkflowService
 
 BODY_MAX = 20_000
@@ -125,6 +126,8 @@ class CaseView:
     # The receipt staff handed over, used again after the reporter's first login replaced it
     # (cases/reports/reporter.py, `_reused`): None unless it was.
     receipt_reuse: ReceiptReuse | None = None
+    # One reader's unfounded ending waiting for a second (cases/workflow/second_reader.py).
+    second_reading: Unconfirmed | None = None
 
 
 class CaseworkService:
@@ -238,6 +241,7 @@ class CaseworkService:
             awaiting_access=True,
             assignees=self.assignees(case.id),
             related=related_cases(self.db, principal.account, case.id),
+            second_reading=SecondReading(self.db, self.audit).state(principal.account, case),
         )
         key = self.case_key(principal, case, "case")
         if key is None:
@@ -383,6 +387,17 @@ class CaseworkService:
         return WorkflowService(self.db, self.clock, config).transition(
             principal, case, key, target, reason, outcome or None
         )
+
+    def agree_second_reading(self, principal: StaffPrincipal, case_id: str) -> Case:
+        """A second case reader agrees with one reader's unfounded ending of the case
+        (cases/workflow/second_reader.py): 403 for that reader, anyone related to them or
+        anyone without the case key; 409 when nothing waits."""
+        require_reader(principal)
+        case = self.visible_case(principal, case_id)
+        # Locked: an agreement and a reopen of one case happen one after the other.
+        self.db.refresh(case, with_for_update=True)
+        today = local_day(self.clock.now(), self.config.zone)
+        return SecondReading(self.db, self.audit).agree(principal, case, today)
 
     def evidence_key(self, principal: StaffPrincipal, case_id: str) -> bytes:
         """The case key for encrypting a staff upload as it streams in."""

@@ -157,6 +157,14 @@ class Case(Base):
     # mail's delivery) has listed it. Until then it is absent from every staff list, count and
     # URL (cases/reports/arrivals.py), so polling the list does not tell the filing's minute.
     held_until: Mapped[datetime | None] = mapped_column(DateTime, index=True)
+    # One case reader alone ended this case as unfounded (concluded "unsubstantiated" or "not
+    # actionable") or dismissed it unread from a flood: `unconfirmed_by` is that reader's id
+    # until a second, unrelated case reader agrees (cases/workflow/second_reader.py). Until
+    # then the case is flagged to its readers and retention does not count (its `closed_on`
+    # waits for the agreement). Staff rows: the time is kept to the second.
+    unconfirmed_by: Mapped[str | None] = mapped_column(String(32), index=True)
+    unconfirmed_kind: Mapped[str | None] = mapped_column(String(16))  # concluded | flood
+    unconfirmed_at: Mapped[datetime | None] = mapped_column(DateTime)
     # Staff-recorded reports: "pending" until the reporter confirms or corrects the record.
     record_state: Mapped[str | None] = mapped_column(String(16))
     # Sealed JSON {summary, details, loss_estimate, ...} under the case key (purpose "report").

@@ -96,6 +96,8 @@ class Schedule:
     hold_at: datetime | None
     deleted_on: date | None = None
     release: PendingRelease | None = None
+    # Ended as unfounded by one reader alone: its months count once a second one agrees.
+    awaiting_second_reader: bool = False
 
     @property
     def held(self) -> bool:
@@ -117,8 +119,10 @@ def kept_months(case: Case, months: int) -> int:
 
 
 def deletes_on(case: Case, months: int) -> date | None:
-    """The day a closed case is deleted (calendar months after closing); None while open."""
-    if case.status != Status.CLOSED or case.closed_on is None:
+    """The day a closed case is deleted (calendar months after closing); None while open, and
+    while one reader's unfounded ending of it waits for a second (cases/workflow/
+    second_reader.py): its months count from the day the second agrees."""
+    if case.status != Status.CLOSED or case.closed_on is None or case.unconfirmed_by:
         return None
     return add_months(case.closed_on, kept_months(case, months))
 
@@ -151,6 +155,7 @@ class RetentionService:
             case.hold_at,
             case.retention_deleted_on,
             self.release_of(case),
+            case.unconfirmed_by is not None,
         )
 
     def release_of(self, case: Case) -> PendingRelease | None:
@@ -441,6 +446,8 @@ class RetentionService:
                 kept_for,
                 Case.retention_deleted_on.is_(None),
                 Case.hold_reason.is_(None),
+                # Ended as unfounded by one reader alone: kept until a second one agrees.
+                Case.unconfirmed_by.is_(None),
                 # A reward still on its way to the reporter waits: deleting would take
                 # the payout details finance needs to pay it.
                 ~exists().where(Reward.case_id == Case.id, Reward.status.in_(UNSETTLED)),
@@ -468,6 +475,11 @@ class RetentionService:
         """Delete all of a case but its tombstone; one audit entry naming the reference only."""
         if case.hold_reason is not None:
             raise Conflict("A case on legal hold is not deleted.", code="on_hold")
+        if case.unconfirmed_by is not None:
+            raise Conflict(
+                "A case ended by one reader alone is not deleted before a second one agrees.",
+                code="awaiting_second_reader",
+            )
         files = select(Attachment.id).where(Attachment.case_id == case.id)
         self.db.execute(delete(AttachmentChunk).where(AttachmentChunk.attachment_id.in_(files)))
         for table in case_tables():

@@ -16,12 +16,15 @@ from cases.errors import Conflict, Invalid, NotFound
 from cases.org.models import Channel
 from cases.principals import StaffPrincipal
 from cases.reports.models import Case, CaseEvent, Outcome, Status
+from cases.workflow.second_reader import FLOOD, await_second_reader
 
 MAX_DISMISS = 500
 
 
 class FloodTriage:
-    """Staff dismiss flood-marked reports in bulk: closed as not actionable, each audited."""
+    """Staff dismiss flood-marked reports in bulk: closed as not actionable, each audited, and
+    each waiting for a second reader (cases/workflow/second_reader.py): the one who dismissed
+    may be the one who made the flood."""
 
     def __init__(self, db: Session, clock: Clock, server_secret: bytes, zone: ZoneInfo) -> None:
         self.db = db
@@ -57,10 +60,10 @@ class FloodTriage:
         today = local_day(now, self.zone)
         case.status, case.outcome = Status.CLOSED, Outcome.NOT_ACTIONABLE
         case.concluded_on, case.due_on = today, None
-        # Closed like any case (WorkflowService._apply): retention counts from today and keeps
-        # it at least the channel's period in force now. Without `closed_on` a dismissed
-        # report was kept for ever.
-        case.closed_on = today
+        # Closed, but dismissed unread by one reader: retention counts only from the day a
+        # second reader agrees (SecondReading.agree sets `closed_on` then). It keeps at least
+        # the channel's period in force now, as any closed case does.
+        case.closed_on = None
         channel = self.db.get(Channel, case.channel_id)
         if channel is not None:
             case.retention_months = max(case.retention_months or 0, channel.retention_months)
@@ -81,3 +84,4 @@ class FloodTriage:
             case_id=case.id,
             detail={"from": Status.NEW.value, "to": Status.CLOSED.value},
         )
+        await_second_reader(self.audit, principal, case, FLOOD, now)

@@ -29,6 +29,8 @@ COUNT_CAP = 1000
 DUE_FILTERS = frozenset({"overdue", "due_soon"})
 # Reports that arrived during a flood: "only" lists them for triage, "none" sets them apart.
 FLOOD_FILTERS = frozenset({"only", "none"})
+# "awaiting": cases one reader alone ended as unfounded, waiting for a second reader.
+SECOND_FILTERS = frozenset({"awaiting"})
 # "none": cases nobody is assigned to.
 UNASSIGNED = "none"
 SORTS: dict[str, Any] = {
@@ -57,6 +59,7 @@ class CaseFilters:
     assignee_id: str | None = None
     due: str | None = None  # overdue | due_soon
     flood: str | None = None  # only | none (None: all)
+    second: str | None = None  # awaiting (None: all)
     received_from: date | None = None
     received_to: date | None = None
     sort: str = "deadline"  # a key of SORTS
@@ -79,6 +82,7 @@ class CaseFilters:
             assignee_id=pick("assignee"),
             due=pick("due", DUE_FILTERS),
             flood=pick("flood", FLOOD_FILTERS),
+            second=pick("second", SECOND_FILTERS),
             received_from=_day(pick("from")),
             received_to=_day(pick("to")),
             sort=pick("sort", frozenset(SORTS)) or "deadline",
@@ -94,6 +98,7 @@ class CaseFilters:
             "assignee": self.assignee_id,
             "due": self.due,
             "flood": self.flood,
+            "second": self.second,
             "from": self.received_from.isoformat() if self.received_from else None,
             "to": self.received_to.isoformat() if self.received_to else None,
             "sort": self.sort if self.sort != "deadline" else None,
@@ -122,6 +127,13 @@ class CaseRow:
     related: bool = False  # names someone another case this viewer may see names
     reward: bool = False
     assignee_ids: tuple[str, ...] = ()
+    # Ended as unfounded (or dismissed from a flood) by this one reader; a second must agree.
+    unconfirmed_by: str | None = None
+    unconfirmed_kind: str | None = None  # concluded | flood
+
+    @property
+    def awaiting_second_reader(self) -> bool:
+        return self.unconfirmed_by is not None
 
 
 @dataclass(frozen=True)
@@ -135,6 +147,8 @@ class CasePage:
     more: bool = False  # total stopped at COUNT_CAP: show "more than"
     # With flood-marked reports set apart: how many new ones wait in their own list.
     flood_waiting: int = 0
+    # How many cases this person may see were ended by one reader and await a second.
+    second_waiting: int = 0
 
 
 class CaseList:
@@ -160,7 +174,10 @@ class CaseList:
         total = self._count(where, offset + limit)
         following = offset + limit if offset + limit < total else None
         waiting = self._flood_waiting(staff) if filters.flood == "none" else 0
-        return CasePage(rows, total, offset, limit, following, filters, total > COUNT_CAP, waiting)
+        second = self._second_waiting(staff) if filters.second is None else 0
+        return CasePage(
+            rows, total, offset, limit, following, filters, total > COUNT_CAP, waiting, second
+        )
 
     def rows(self, staff: StaffAccount, cases: list[Case], today: date) -> list[CaseRow]:
         """The clear columns of these cases, flags and assignees read in one query each."""
@@ -207,6 +224,11 @@ class CaseList:
             Case.flood_hour.is_not(None),
             func.coalesce(Case.status, "") == Status.NEW.value,
         )
+        return self._count(where, 0)
+
+    def _second_waiting(self, staff: StaffAccount) -> int:
+        # Few cases wait for a second reader: the planner starts from ix_cases_unconfirmed_by.
+        where = and_(visible_condition(staff), Case.unconfirmed_by.is_not(None))
         return self._count(where, 0)
 
     def _held(self, staff: StaffAccount, case_ids: list[str]) -> set[str]:
@@ -260,6 +282,8 @@ class CaseList:
             # Through COALESCE so no planner walks ix_cases_flood_hour for the NULLs (nearly
             # every case): SQLite did, then sorted them all (10 s at 100,000; bench/caselist).
             conditions.append(func.coalesce(Case.flood_hour, None).is_(None))
+        if filters.second == "awaiting":
+            conditions.append(Case.unconfirmed_by.is_not(None))
         if filters.due == "overdue":
             conditions.append(Case.due_on < today)
         elif filters.due == "due_soon":
@@ -307,4 +331,6 @@ def _row(
         related=related,
         reward=reward,
         assignee_ids=assignee_ids,
+        unconfirmed_by=case.unconfirmed_by,
+        unconfirmed_kind=case.unconfirmed_kind,
     )

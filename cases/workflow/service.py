@@ -19,6 +19,7 @@ from cases.reports.sealing import EVENT_REASON, seal_text
 from cases.rewards.models import Reward, RewardStatus
 from cases.staff.roles import CASE_READERS, require_roles
 from cases.workflow.rules import check_transition, due_on
+from cases.workflow.second_reader import CONCLUDED, await_second_reader, reopened, unfounded
 
 # Rewards a reopen puts on hold: every one not yet refused, declined, expired or paid.
 HELD = (RewardStatus.PROPOSED, RewardStatus.APPROVED, RewardStatus.ACCEPTED)
@@ -71,6 +72,11 @@ class WorkflowService:
         )
         if target == Status.INVESTIGATING:
             self._hold_rewards(principal, case, audit)
+            reopened(audit, principal, case)
+        if target == Status.CONCLUDED and unfounded(case.outcome):
+            # Accepted, as the contract says, but one reader alone does not end it: it waits
+            # for a second, unrelated one (cases/workflow/second_reader.py).
+            await_second_reader(audit, principal, case, CONCLUDED, event.at)
         self.db.flush()
         return event
 
@@ -102,12 +108,15 @@ class WorkflowService:
             case.outcome = None
             case.concluded_on = None
         # Retention counts from the last closing; a reopened case is no longer on its way out.
-        case.closed_on = today if target == Status.CLOSED else None
+        # A case one reader alone ended as unfounded is not on its way out either: its months
+        # count from the day a second reader agrees (cases/workflow/second_reader.py).
+        closing = target == Status.CLOSED and case.unconfirmed_by is None
+        case.closed_on = today if closing else None
         # The period in force when it closed stays the least it is kept (cases/retention),
         # and so does a longer one it was given when an admin cut the channel's period
         # (AdminService.update_channel): a reopened case keeps what it was promised.
-        closing = self.db.get(Channel, case.channel_id) if target == Status.CLOSED else None
-        if closing is not None:
-            case.retention_months = max(case.retention_months or 0, closing.retention_months)
+        channel = self.db.get(Channel, case.channel_id) if target == Status.CLOSED else None
+        if channel is not None:
+            case.retention_months = max(case.retention_months or 0, channel.retention_months)
         case.status = target
         case.due_on = due_on(case)

@@ -27,6 +27,7 @@ from portal.routes import (
     retention,
     rewards,
     rewards_api,
+    second_reading,
     setup,
     staff,
     staff_api,
@@ -54,6 +55,7 @@ _AREAS = (
     reporter_rewards,
     flood,
     retention,
+    second_reading,
     questionnaires,
 )
 

@@ -39,7 +39,8 @@ async def dismiss_form(request: Request) -> Response:
 @api_operation(
     "dismissFloodReports",
     "Dismiss reports that arrived during a flood, all or none: each must be visible to the "
-    "caller, flood-marked and still new; each is closed as not actionable and audited",
+    "caller, flood-marked and still new; each is closed as not actionable and audited, and "
+    "waits for a second case reader (agreeSecondReading) before its retention period counts",
     request=DismissalIn,
     responses={200: Dismissed},
     errors=(400, 401, 403, 404, 409, 415, 422),

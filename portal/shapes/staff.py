@@ -10,6 +10,7 @@ from cases.casework.service import CaseView, Entry, HistoryEntry
 from cases.reports.attachments import StoredFile
 from cases.reports.models import Case
 from cases.workflow.listing import CasePage, CaseRow
+from cases.workflow.second_reader import Unconfirmed
 from portal.shapes import Answer, Shape, iso
 from portal.shapes.access import MaskRecordOut
 from portal.shapes.common import Named, Text
@@ -49,6 +50,13 @@ class CaseItem(Answer):
     flood: bool
     related: bool = Field(description="names someone another case this caller may see names")
     reward: bool
+    awaiting_second_reader: bool = Field(
+        description="one case reader alone concluded it unsubstantiated or not actionable, or "
+        "dismissed it unread from a flood: kept, and retention not counted, until a second "
+        "reader agrees (agreeSecondReading) or someone reopens it"
+    )
+    unconfirmed_by: str | None = Field(description="the staff id of that one reader")
+    unconfirmed_kind: str | None = Field(description="concluded | flood")
     assignees: list[str]
     summary: str | None = Field(description="null where the caller holds no key for the case")
 
@@ -71,6 +79,9 @@ class CaseItem(Answer):
             flood=row.flood,
             related=row.related,
             reward=row.reward,
+            awaiting_second_reader=row.awaiting_second_reader,
+            unconfirmed_by=row.unconfirmed_by,
+            unconfirmed_kind=row.unconfirmed_kind,
             assignees=list(row.assignee_ids),
             summary=summary,
         )
@@ -195,6 +206,55 @@ class ReceiptReuseOut(Answer):
     last_used_on: date | None
 
 
+class SecondReadingOut(Answer):
+    """One reader's unfounded ending of the case, waiting for a second reader."""
+
+    kind: str = Field(description="concluded (unsubstantiated or not actionable) | flood")
+    by: str = Field(description="the staff id of the reader who ended it")
+    since: str | None
+    may_agree: bool = Field(description="whether the caller may agree as the second reader")
+    refusal: str | None = Field(description="why the caller may not agree")
+    possible: bool = Field(
+        description="false when no one could be the second reader (a team of one): the case "
+        "stays kept until a new case reader is given its key"
+    )
+
+    @classmethod
+    def of(cls, state: Unconfirmed | None) -> SecondReadingOut | None:
+        if state is None:
+            return None
+        return cls(
+            kind=state.kind,
+            by=state.by,
+            since=iso(state.since),
+            may_agree=state.refusal is None,
+            refusal=state.refusal,
+            possible=state.possible,
+        )
+
+
+class AgreedOut(Answer):
+    """The case after a second reader agreed: its ending stands."""
+
+    id: str
+    status: str
+    outcome: str | None
+    awaiting_second_reader: bool
+    retention_from: date | None = Field(
+        description="the day the retention period counts from (set once closed and agreed)"
+    )
+
+    @classmethod
+    def of(cls, case: Case) -> AgreedOut:
+        return cls(
+            id=case.id,
+            status=case.status,
+            outcome=case.outcome,
+            awaiting_second_reader=case.unconfirmed_by is not None,
+            retention_from=case.closed_on,
+        )
+
+
 class CaseOut(Answer):
     """``GET /api/v1/cases/{id}``: the case decrypted, with notes and assignees."""
 
@@ -224,6 +284,9 @@ class CaseOut(Answer):
     masks: list[MaskRecordOut]
     # None unless the receipt staff handed over was used after it was replaced.
     receipt_reused: ReceiptReuseOut | None = None
+    second_reading: SecondReadingOut | None = Field(
+        default=None, description="one reader's unfounded ending, awaiting a second reader"
+    )
 
     @classmethod
     def of(cls, view: CaseView) -> CaseOut:
@@ -259,6 +322,7 @@ class CaseOut(Answer):
             )
             if (reuse := view.receipt_reuse) is not None
             else None,
+            second_reading=SecondReadingOut.of(view.second_reading),
         )
 
 

@@ -128,6 +128,9 @@ ROUTE_ROLES: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/staff/cases/{case_id}/hold/release"): WORKERS,
     ("POST", "/staff/cases/{case_id}/hold/release/approve"): WORKERS,
     ("POST", "/staff/cases/{case_id}/hold/release/refuse"): WORKERS,
+    # Nothing waits for a second reader on the matrix case: an allowed caller gets 409.
+    ("POST", "/api/v1/cases/{case_id}/second-reading"): WORKERS,
+    ("POST", "/staff/cases/{case_id}/second-reading"): WORKERS,
     ("GET", "/api/v1/cases/{case_id}/rewards"): frozenset(SINGLE),
     ("POST", "/api/v1/cases/{case_id}/rewards"): frozenset({"investigator"}),
     ("GET", "/staff/cases/{case_id}/reward"): frozenset(SINGLE),

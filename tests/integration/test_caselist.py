@@ -216,30 +216,35 @@ def test_bulk_dismiss_refuses_a_report_that_did_not_arrive_in_a_flood(world: Wor
     assert ordinary.status == Status.NEW
 
 
-def test_a_dismissed_flood_report_is_closed_and_deleted_after_the_channels_period(
+def test_a_dismissed_flood_report_is_deleted_a_period_after_a_second_reader_agrees(
     world: World,
 ) -> None:
-    """Dismissing a flood-marked report closes it like any case: it carries the day and the
-    channel's period, and the retention round deletes its content once that period has passed
-    (it was kept for ever, with no closing day)."""
-    ana = world.staff("ana@example.com")
+    """Dismissing a flood-marked report closes it with the channel's period, but one reader's
+    dismissal starts no clock: it is kept until a second reader agrees, and the retention
+    round deletes its content once the period has passed from that day (it was kept for
+    ever with no closing day before 2026-11-30, then deleted from the dismissal's day)."""
+    ana, bob = world.staff("ana@example.com"), world.staff("bob@example.com")
     case = world.file("junk").case
     case.flood_hour = world.clock.now().replace(minute=0, second=0, microsecond=0)
     world.db.flush()
     channel = world.db.get(Channel, case.channel_id)
     assert channel is not None
-    today = local_day(world.clock.now(), ZONE)
+    kept = RetentionService(world.db, world.clock, RetentionConfig(ZONE, SECRET))
 
     bulk(world).run(ana.principal(world.db, world.clock), BulkRequest("dismiss", (case.id,)))
     world.db.refresh(case)
-    closed = (case.status, case.closed_on, case.retention_months)
-    kept = RetentionService(world.db, world.clock, RetentionConfig(ZONE, SECRET))
+    dismissed = (case.status, case.closed_on, case.retention_months, case.unconfirmed_by)
+    world.clock.advance(days=31 * channel.retention_months + 31)
+    unconfirmed = kept.run()
+    service(world).agree_second_reading(bob.principal(world.db, world.clock), case.id)
+    agreed_on = local_day(world.clock.now(), ZONE)
     world.clock.advance(days=31 * channel.retention_months - 31)
     before = kept.run()
     world.clock.advance(days=62)
     after = kept.run()
 
-    assert closed == (Status.CLOSED, today, channel.retention_months)
-    assert (before, after) == (0, 1)
+    assert dismissed == (Status.CLOSED, None, channel.retention_months, ana.account.id)
+    assert case.closed_on == agreed_on
+    assert (unconfirmed, before, after) == (0, 0, 1)
     deleted = select(Case.retention_deleted_on, Case.content).where(Case.id == case.id)
     assert world.db.execute(deleted).one() == (local_day(world.clock.now(), ZONE), b"")

@@ -53,6 +53,7 @@ from cases.staff.roles import CASE_READERS, IDENTITY_READERS, POLICY_ROLES
 from cases.stats.service import StatisticsService
 from cases.workflow.flood import FloodTriage
 from cases.workflow.search import CaseSearch
+from cases.workflow.second_reader import SecondReading
 from cases.workflow.service import WorkflowConfig, WorkflowService
 from cases.workflow.views import SavedViews
 
@@ -132,6 +133,7 @@ RULES: dict[str, frozenset[str]] = {
     "CaseExport.case_file": READERS,
     "CaseworkService.add_message": READERS,
     "CaseworkService.add_note": READERS,
+    "CaseworkService.agree_second_reading": READERS,
     "CaseworkService.assign": READERS,
     "CaseworkService.candidates": READERS,
     "CaseworkService.case_key": READERS,
@@ -203,6 +205,8 @@ RULES: dict[str, frozenset[str]] = {
     "RewardService.view": ALL,
     "StatisticsService.answer": STATISTICS,
     "WorkflowService.transition": READERS,
+    # Agreeing with one reader's unfounded ending (cases/workflow/second_reader.py).
+    "SecondReading.agree": READERS,
 }
 
 Factory = Callable[[Session, FixedClock], object]
@@ -249,6 +253,7 @@ FACTORIES: dict[type, Factory] = {
     RewardService: lambda db, clock: RewardService(db, clock, RewardConfig(ZONE, SECRET)),
     StatisticsService: lambda db, clock: StatisticsService(db, clock, _audit(db, clock), ZONE),
     WorkflowService: lambda db, clock: WorkflowService(db, clock, WorkflowConfig(ZONE, SECRET)),
+    SecondReading: lambda db, clock: SecondReading(db, _audit(db, clock)),
 }
 
 
