@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from typing import Any
@@ -428,25 +428,38 @@ class StatisticsService:
         outcomes = whole.counts(filters, "outcome")
         decided = sum(n for key, n in outcomes.items() if key != "none")
         per_kind = whole.table(filters, "kind")
+        per_outcome = whole.table(filters, "outcome")
+        total = count(all_days.cases)
         to_acknowledge, to_close = self._lags(filters)
         # The counts behind the durations are not cut through the cube's pattern: an answer
         # narrowed by anything hides them (docs/statistics.md).
         narrowed = filters.narrowed
+        # A rate, a median or a count of the concluded cases says something about the outcome
+        # cells it is made of: it is shown only when those cells' sums can already be read off
+        # the answer's shown outcomes and total ("Rates and medians", docs/statistics.md).
+        substantiated = [str(o) for o in SUBSTANTIATED]
+        concluded = [key for key in OUTCOMES if key != "none"]
+        rate_known = known(per_outcome, substantiated, total) and known(
+            per_outcome, concluded, total
+        )
+        close_known = known(per_outcome, concluded, total)
         return Statistics(
             filters=filters,
             today=today,
-            total=count(all_days.cases),
+            total=total,
             per_month=whole.months(filters, days),
             per_channel=_rows(whole.groups(filters, "channel")),
             per_category=_rows(whole.groups(filters, "category")),
-            per_outcome=_rows(whole.table(filters, "outcome")),
+            per_outcome=_rows(per_outcome),
             per_kind=_rows(per_kind),
             open_by_age=_rows(whole.table(filters, "age")),
             acknowledged_in_time=rate(all_days.ack_met, all_days.ack_due),
             feedback_in_time=rate(all_days.feedback_met, all_days.feedback_due),
             time_to_acknowledge=_duration(to_acknowledge, narrowed),
-            time_to_close=_duration(to_close, narrowed),
-            substantiated_rate=rate(sum(outcomes[str(o)] for o in SUBSTANTIATED), decided),
+            time_to_close=_duration(to_close, narrowed, close_known),
+            substantiated_rate=(
+                rate(sum(outcomes[k] for k in substantiated), decided) if rate_known else HIDDEN
+            ),
             retaliation_complaints=per_kind["retaliation"],
             rewards=_reward_rows(self._rewards(), filters),
         )
@@ -667,9 +680,30 @@ class Whole:
             raise Invalid(TOO_FEW, fields={"filters": "too_few"}, code="too_few")
 
 
-def _duration(histogram: Mapping[int, int], narrowed: bool) -> Duration:
+def _duration(histogram: Mapping[int, int], narrowed: bool, base_known: bool = True) -> Duration:
+    """The durations of the cases in `histogram`; all hidden when `base_known` is false (how
+    many cases they cover is a hidden sum of the answer's outcome cells: whether a median or a
+    90th percentile is shown would say whether it holds 5 or 10 cases)."""
+    if not base_known:
+        return Duration(HIDDEN, HIDDEN, HIDDEN)
     cases = HIDDEN if narrowed else count(sum(histogram.values()))
     return Duration(cases, percentile(histogram, 50), percentile(histogram, 90))
+
+
+def known(table: Mapping[str, Figure], keys: Iterable[str], total: Figure) -> bool:
+    """Whether the sum of these cells of `table` can be read off its shown figures: none of
+    them is hidden, or the total is shown and either every hidden cell of the table is among
+    them (they hold the total minus the shown cells) or the shown cells make the total (every
+    hidden cell is 0). A figure computed from that sum (a rate, a median, the count of
+    concluded cases) then tells nothing the table hides."""
+    wanted = set(keys)
+    hidden = {key for key, figure in table.items() if figure.suppressed}
+    if not hidden & wanted:
+        return True
+    if total.value is None:
+        return False
+    rest = total.value - sum(figure.value or 0 for figure in table.values())
+    return hidden <= wanted or rest == 0
 
 
 def _reward_rows(
