@@ -264,7 +264,7 @@ class StatisticsService:
     # --- the queries (clear columns only) ---------------------------------------------------
 
     def _where(self, filters: StatsFilters) -> list[ColumnElement[bool]]:
-        where: list[ColumnElement[bool]] = [_before_today(self.today())]
+        where: list[ColumnElement[bool]] = [_counted(self.today())]
         if filters.from_year:
             where.append(Case.submitted_on >= date(filters.from_year, 1, 1))
         if filters.to_year:
@@ -281,14 +281,16 @@ class StatisticsService:
 
     def _days(self, filters: StatsFilters, today: date) -> dict[date, _Day]:
         acknowledged, concluded = Case.acknowledged_on, Case.concluded_on
+        # A deadline is past when it fell before the cut-off: one passing today moves no rate.
+        cutoff = counted_until(today)
         stmt = (
             select(
                 Case.submitted_on,
                 func.count(),
                 _sum(and_(acknowledged.is_not(None), acknowledged <= Case.acknowledge_by)),
-                _sum(or_(acknowledged.is_not(None), Case.acknowledge_by < today)),
+                _sum(or_(acknowledged.is_not(None), Case.acknowledge_by < cutoff)),
                 _sum(and_(concluded.is_not(None), concluded <= Case.feedback_by)),
-                _sum(or_(concluded.is_not(None), Case.feedback_by < today)),
+                _sum(or_(concluded.is_not(None), Case.feedback_by < cutoff)),
                 _sum(Case.status.in_([str(s) for s in OPEN_STATUSES])),
             )
             .where(*self._where(filters))
@@ -302,7 +304,7 @@ class StatisticsService:
         stats_version token (moved by triggers on every change that matters, migration
         0021) and the day are those it was built under."""
         token = self.db.execute(_STATS_TOKEN).scalar()
-        key = (str(token), today)
+        key = (str(token), counted_until(today))
         if token is not None:
             with _KEPT_LOCK:
                 kept = _KEPT.get(key)
@@ -323,7 +325,7 @@ class StatisticsService:
         columns = (month, Case.channel_id, Case.category_id, Case.outcome, Case.kind)
         stmt = (
             select(*columns, func.count())
-            .where(_before_today(today))
+            .where(_counted(today))
             .group_by(*columns)
             .with_hint(Case, GROUPS_INDEX, "sqlite")
         )
@@ -331,11 +333,11 @@ class StatisticsService:
             _Cell(int(m[:4]), str(m), ch, cat, out or "none", kind, int(n))
             for m, ch, cat, out, kind, n in self.db.execute(stmt)
         ]
-        age = _age_bucket(Case.submitted_on, today)
+        age = _age_bucket(Case.submitted_on, counted_until(today) - timedelta(days=1))
         grouping = (month, Case.channel_id, Case.category_id, age)
         opened = (
             select(*grouping, func.count())
-            .where(Case.status.in_([str(s) for s in OPEN_STATUSES]), _before_today(today))
+            .where(Case.status.in_([str(s) for s in OPEN_STATUSES]), _counted(today))
             .group_by(*grouping)
             .with_hint(Case, DAYS_INDEX, "sqlite")
         )
@@ -345,7 +347,7 @@ class StatisticsService:
         ]
         channel_of = {c.id: c.channel_id for c in self.db.scalars(select(Category))}
         channels = list(self.db.scalars(select(Channel.id).order_by(Channel.id)))
-        return Whole(rows, ages, channel_of, channels, today)
+        return Whole(rows, ages, channel_of, channels, counted_until(today) - timedelta(days=1))
 
     def _lags(self, filters: StatsFilters) -> tuple[dict[int, int], dict[int, int]]:
         """Days from submission to acknowledgement and to conclusion, as {days: cases} each.
@@ -391,7 +393,7 @@ class StatisticsService:
         stmt = (
             select(month, Reward.currency, accepted, func.count(), func.sum(Reward.amount_minor))
             .join(Case, Case.id == Reward.case_id)
-            .where(offered, _before_today(self.today()))
+            .where(offered, _counted(self.today()))
             .group_by(month, Reward.currency, accepted)
         )
         for when, currency, was_accepted, n, amount in self.db.execute(stmt):
@@ -407,7 +409,7 @@ class StatisticsService:
             )
             .join(Reward, Reward.id == RewardPayment.reward_id)
             .join(Case, Case.id == Reward.case_id)
-            .where(_before_today(self.today()))
+            .where(_counted(self.today()))
             .group_by(month, RewardPayment.currency)
         )
         for when, currency, n, amount in self.db.execute(paid):
@@ -473,9 +475,10 @@ def _rows(figures: Mapping[str, Figure]) -> list[Row]:
     return [Row(key, figure) for key, figure in figures.items()]
 
 
-def _age_bucket(day: Any, today: date) -> Any:
-    """The AGE_BUCKETS key of a submission day, in SQL (a day after today is the newest)."""
-    whens = [(day >= today - timedelta(days=last), key) for key, _f, last in AGE_BUCKETS if last]
+def _age_bucket(day: Any, last_day: date) -> Any:
+    """The AGE_BUCKETS key of a submission day on `last_day`, the last day counted (the end of
+    last month), in SQL: a case's age moves only when the cut-off does."""
+    whens = [(day >= last_day - timedelta(days=last), key) for key, _f, last in AGE_BUCKETS if last]
     return case(*whens, else_=AGE_BUCKETS[-1][0])
 
 
@@ -509,13 +512,13 @@ class Whole:
         open_cells: list[_Cell],
         channel_of: dict[str, str],
         channels: list[str],
-        today: date,
+        last_day: date,
     ) -> None:
         self.cells = cells
         self.open_cells = open_cells
         self.channel_of = channel_of
         self.channels = channels
-        self.today = today
+        self.last_day = last_day
         self.years = sorted({c.year for c in cells})
         self.last_month: dict[int, int] = {}
         for cell in cells:
@@ -533,9 +536,9 @@ class Whole:
     # --- what each table counts -----------------------------------------------------------
 
     def _months_of(self, year: int) -> list[str]:
-        """January to December, or to this month in this year (or the last month with cases,
-        should a case be dated later than today)."""
-        last = self.today.month if year == self.today.year else 12
+        """January to December, or to the last month counted in its year (or the last month
+        with cases, should a case be dated later than that)."""
+        last = self.last_day.month if year == self.last_day.year else 12
         last = max(last, self.last_month.get(year, 0))
         return [f"{year:04d}-{m:02d}" for m in range(1, last + 1)]
 
@@ -740,11 +743,18 @@ def _reward_rows(
     return rows
 
 
-def _before_today(today: date) -> ColumnElement[bool]:
-    """Every figure counts the cases filed before today: a case filed now moves no figure
-    until the day is over, so whoever reloads the statistics (an admin, an auditor) does not
-    learn the minute a report arrived. The figures are those of the end of yesterday."""
-    return Case.submitted_on < today
+def counted_until(today: date) -> date:
+    """The cut-off: the first day of this month. Every figure counts the cases filed before it,
+    ages and deadlines are taken on its eve, so figures compared from one day to the next do
+    not show a report's arrival (nor its day, when an open case would have changed age
+    bucket). They move when a month is over (docs/statistics.md, "Up to the end of last
+    month")."""
+    return today.replace(day=1)
+
+
+def _counted(today: date) -> ColumnElement[bool]:
+    """The cases the figures count: those filed before the cut-off."""
+    return Case.submitted_on < counted_until(today)
 
 
 __all__ = [
@@ -756,5 +766,6 @@ __all__ = [
     "Statistics",
     "StatisticsService",
     "StatsFilters",
+    "counted_until",
     "parse_filters",
 ]

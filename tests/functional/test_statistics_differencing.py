@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from itertools import product
 from typing import Any
 
@@ -185,7 +185,8 @@ def _months() -> list[str]:
 
 
 def _age(day: date) -> str:
-    age = (TODAY - day).days
+    """The age bucket of an open case on the last day counted (the end of last month)."""
+    age = (TODAY.replace(day=1) - timedelta(days=1) - day).days
     return next(k for k, first, last in AGES if age >= first and (last is None or age <= last))
 
 
