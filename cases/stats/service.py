@@ -178,6 +178,11 @@ class Statistics:
     retaliation_complaints: Figure
     rewards: list[RewardRow]
 
+    @property
+    def last_month(self) -> str:
+        """The last month the figures count ("2026-02"): they stop at the end of it."""
+        return (counted_until(self.today) - timedelta(days=1)).strftime("%Y-%m")
+
 
 @dataclass
 class _Day:

@@ -110,6 +110,22 @@ def test_the_page_says_small_figures_are_hidden(client: Any, world: dict[str, An
     assert "style=" not in page.text.split("<main", 1)[1]
 
 
+@pytest.mark.parametrize(
+    ("locale", "said"),
+    [("en", "up to the end of 2026-02, the last full month"), ("zh-CN", "截至 2026-02 月底")],
+)
+def test_the_page_says_up_to_which_month_it_counts(
+    client: Any, world: dict[str, Any], locale: str, said: str
+) -> None:
+    """On 2 March 2026 the figures stop at the end of February, and the page says so."""
+    headers = {**cookie(client, world, "analyst"), "Accept-Language": locale}
+
+    page = client.get(PAGE, headers=headers)
+
+    assert 'id="cutoff-note"' in page.text
+    assert said in page.text
+
+
 def test_a_filter_to_three_cases_is_refused(
     client: Any, world: dict[str, Any], app_db: sessionmaker[Any]
 ) -> None:
