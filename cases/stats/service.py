@@ -200,7 +200,7 @@ class _Day:
             setattr(self, name, getattr(self, name) + value)
 
 
-# Wholes kept per process, by stats_version token and day (tests and tools may use several
+# Wholes kept per process, by stats_version token and cut-off (tests and tools may use several
 # databases in one process; the newest few are enough). A Whole is read-only once built.
 KEPT_WHOLES = 4
 _KEPT: dict[tuple[str, date], Whole] = {}
@@ -307,7 +307,7 @@ class StatisticsService:
     def _whole(self, today: date) -> Whole:
         """The whole data set's cube and patterns, kept in this process while the database's
         stats_version token (moved by triggers on every change that matters, migration
-        0021) and the day are those it was built under."""
+        0021) and the cut-off (the month) are those it was built under."""
         token = self.db.execute(_STATS_TOKEN).scalar()
         key = (str(token), counted_until(today))
         if token is not None:
