@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from typing import Any
@@ -178,6 +178,11 @@ class Statistics:
     retaliation_complaints: Figure
     rewards: list[RewardRow]
 
+    @property
+    def last_month(self) -> str:
+        """The last month the figures count ("2026-02"): they stop at the end of it."""
+        return (counted_until(self.today) - timedelta(days=1)).strftime("%Y-%m")
+
 
 @dataclass
 class _Day:
@@ -195,7 +200,7 @@ class _Day:
             setattr(self, name, getattr(self, name) + value)
 
 
-# Wholes kept per process, by stats_version token and day (tests and tools may use several
+# Wholes kept per process, by stats_version token and cut-off (tests and tools may use several
 # databases in one process; the newest few are enough). A Whole is read-only once built.
 KEPT_WHOLES = 4
 _KEPT: dict[tuple[str, date], Whole] = {}
@@ -264,7 +269,7 @@ class StatisticsService:
     # --- the queries (clear columns only) ---------------------------------------------------
 
     def _where(self, filters: StatsFilters) -> list[ColumnElement[bool]]:
-        where: list[ColumnElement[bool]] = [_before_today(self.today())]
+        where: list[ColumnElement[bool]] = [_counted(self.today())]
         if filters.from_year:
             where.append(Case.submitted_on >= date(filters.from_year, 1, 1))
         if filters.to_year:
@@ -281,14 +286,16 @@ class StatisticsService:
 
     def _days(self, filters: StatsFilters, today: date) -> dict[date, _Day]:
         acknowledged, concluded = Case.acknowledged_on, Case.concluded_on
+        # A deadline is past when it fell before the cut-off: one passing today moves no rate.
+        cutoff = counted_until(today)
         stmt = (
             select(
                 Case.submitted_on,
                 func.count(),
                 _sum(and_(acknowledged.is_not(None), acknowledged <= Case.acknowledge_by)),
-                _sum(or_(acknowledged.is_not(None), Case.acknowledge_by < today)),
+                _sum(or_(acknowledged.is_not(None), Case.acknowledge_by < cutoff)),
                 _sum(and_(concluded.is_not(None), concluded <= Case.feedback_by)),
-                _sum(or_(concluded.is_not(None), Case.feedback_by < today)),
+                _sum(or_(concluded.is_not(None), Case.feedback_by < cutoff)),
                 _sum(Case.status.in_([str(s) for s in OPEN_STATUSES])),
             )
             .where(*self._where(filters))
@@ -300,9 +307,9 @@ class StatisticsService:
     def _whole(self, today: date) -> Whole:
         """The whole data set's cube and patterns, kept in this process while the database's
         stats_version token (moved by triggers on every change that matters, migration
-        0021) and the day are those it was built under."""
+        0021) and the cut-off (the month) are those it was built under."""
         token = self.db.execute(_STATS_TOKEN).scalar()
-        key = (str(token), today)
+        key = (str(token), counted_until(today))
         if token is not None:
             with _KEPT_LOCK:
                 kept = _KEPT.get(key)
@@ -323,7 +330,7 @@ class StatisticsService:
         columns = (month, Case.channel_id, Case.category_id, Case.outcome, Case.kind)
         stmt = (
             select(*columns, func.count())
-            .where(_before_today(today))
+            .where(_counted(today))
             .group_by(*columns)
             .with_hint(Case, GROUPS_INDEX, "sqlite")
         )
@@ -331,11 +338,11 @@ class StatisticsService:
             _Cell(int(m[:4]), str(m), ch, cat, out or "none", kind, int(n))
             for m, ch, cat, out, kind, n in self.db.execute(stmt)
         ]
-        age = _age_bucket(Case.submitted_on, today)
+        age = _age_bucket(Case.submitted_on, counted_until(today) - timedelta(days=1))
         grouping = (month, Case.channel_id, Case.category_id, age)
         opened = (
             select(*grouping, func.count())
-            .where(Case.status.in_([str(s) for s in OPEN_STATUSES]), _before_today(today))
+            .where(Case.status.in_([str(s) for s in OPEN_STATUSES]), _counted(today))
             .group_by(*grouping)
             .with_hint(Case, DAYS_INDEX, "sqlite")
         )
@@ -345,7 +352,7 @@ class StatisticsService:
         ]
         channel_of = {c.id: c.channel_id for c in self.db.scalars(select(Category))}
         channels = list(self.db.scalars(select(Channel.id).order_by(Channel.id)))
-        return Whole(rows, ages, channel_of, channels, today)
+        return Whole(rows, ages, channel_of, channels, counted_until(today) - timedelta(days=1))
 
     def _lags(self, filters: StatsFilters) -> tuple[dict[int, int], dict[int, int]]:
         """Days from submission to acknowledgement and to conclusion, as {days: cases} each.
@@ -391,7 +398,7 @@ class StatisticsService:
         stmt = (
             select(month, Reward.currency, accepted, func.count(), func.sum(Reward.amount_minor))
             .join(Case, Case.id == Reward.case_id)
-            .where(offered, _before_today(self.today()))
+            .where(offered, _counted(self.today()))
             .group_by(month, Reward.currency, accepted)
         )
         for when, currency, was_accepted, n, amount in self.db.execute(stmt):
@@ -407,7 +414,7 @@ class StatisticsService:
             )
             .join(Reward, Reward.id == RewardPayment.reward_id)
             .join(Case, Case.id == Reward.case_id)
-            .where(_before_today(self.today()))
+            .where(_counted(self.today()))
             .group_by(month, RewardPayment.currency)
         )
         for when, currency, n, amount in self.db.execute(paid):
@@ -428,25 +435,38 @@ class StatisticsService:
         outcomes = whole.counts(filters, "outcome")
         decided = sum(n for key, n in outcomes.items() if key != "none")
         per_kind = whole.table(filters, "kind")
+        per_outcome = whole.table(filters, "outcome")
+        total = count(all_days.cases)
         to_acknowledge, to_close = self._lags(filters)
         # The counts behind the durations are not cut through the cube's pattern: an answer
         # narrowed by anything hides them (docs/statistics.md).
         narrowed = filters.narrowed
+        # A rate, a median or a count of the concluded cases says something about the outcome
+        # cells it is made of: it is shown only when those cells' sums can already be read off
+        # the answer's shown outcomes and total ("Rates and medians", docs/statistics.md).
+        substantiated = [str(o) for o in SUBSTANTIATED]
+        concluded = [key for key in OUTCOMES if key != "none"]
+        rate_known = known(per_outcome, substantiated, total) and known(
+            per_outcome, concluded, total
+        )
+        close_known = known(per_outcome, concluded, total)
         return Statistics(
             filters=filters,
             today=today,
-            total=count(all_days.cases),
+            total=total,
             per_month=whole.months(filters, days),
             per_channel=_rows(whole.groups(filters, "channel")),
             per_category=_rows(whole.groups(filters, "category")),
-            per_outcome=_rows(whole.table(filters, "outcome")),
+            per_outcome=_rows(per_outcome),
             per_kind=_rows(per_kind),
             open_by_age=_rows(whole.table(filters, "age")),
             acknowledged_in_time=rate(all_days.ack_met, all_days.ack_due),
             feedback_in_time=rate(all_days.feedback_met, all_days.feedback_due),
             time_to_acknowledge=_duration(to_acknowledge, narrowed),
-            time_to_close=_duration(to_close, narrowed),
-            substantiated_rate=rate(sum(outcomes[str(o)] for o in SUBSTANTIATED), decided),
+            time_to_close=_duration(to_close, narrowed, close_known),
+            substantiated_rate=(
+                rate(sum(outcomes[k] for k in substantiated), decided) if rate_known else HIDDEN
+            ),
             retaliation_complaints=per_kind["retaliation"],
             rewards=_reward_rows(self._rewards(), filters),
         )
@@ -460,9 +480,10 @@ def _rows(figures: Mapping[str, Figure]) -> list[Row]:
     return [Row(key, figure) for key, figure in figures.items()]
 
 
-def _age_bucket(day: Any, today: date) -> Any:
-    """The AGE_BUCKETS key of a submission day, in SQL (a day after today is the newest)."""
-    whens = [(day >= today - timedelta(days=last), key) for key, _f, last in AGE_BUCKETS if last]
+def _age_bucket(day: Any, last_day: date) -> Any:
+    """The AGE_BUCKETS key of a submission day on `last_day`, the last day counted (the end of
+    last month), in SQL: a case's age moves only when the cut-off does."""
+    whens = [(day >= last_day - timedelta(days=last), key) for key, _f, last in AGE_BUCKETS if last]
     return case(*whens, else_=AGE_BUCKETS[-1][0])
 
 
@@ -496,13 +517,13 @@ class Whole:
         open_cells: list[_Cell],
         channel_of: dict[str, str],
         channels: list[str],
-        today: date,
+        last_day: date,
     ) -> None:
         self.cells = cells
         self.open_cells = open_cells
         self.channel_of = channel_of
         self.channels = channels
-        self.today = today
+        self.last_day = last_day
         self.years = sorted({c.year for c in cells})
         self.last_month: dict[int, int] = {}
         for cell in cells:
@@ -520,9 +541,9 @@ class Whole:
     # --- what each table counts -----------------------------------------------------------
 
     def _months_of(self, year: int) -> list[str]:
-        """January to December, or to this month in this year (or the last month with cases,
-        should a case be dated later than today)."""
-        last = self.today.month if year == self.today.year else 12
+        """January to December, or to the last month counted in its year (or the last month
+        with cases, should a case be dated later than that)."""
+        last = self.last_day.month if year == self.last_day.year else 12
         last = max(last, self.last_month.get(year, 0))
         return [f"{year:04d}-{m:02d}" for m in range(1, last + 1)]
 
@@ -667,9 +688,30 @@ class Whole:
             raise Invalid(TOO_FEW, fields={"filters": "too_few"}, code="too_few")
 
 
-def _duration(histogram: Mapping[int, int], narrowed: bool) -> Duration:
+def _duration(histogram: Mapping[int, int], narrowed: bool, base_known: bool = True) -> Duration:
+    """The durations of the cases in `histogram`; all hidden when `base_known` is false (how
+    many cases they cover is a hidden sum of the answer's outcome cells: whether a median or a
+    90th percentile is shown would say whether it holds 5 or 10 cases)."""
+    if not base_known:
+        return Duration(HIDDEN, HIDDEN, HIDDEN)
     cases = HIDDEN if narrowed else count(sum(histogram.values()))
     return Duration(cases, percentile(histogram, 50), percentile(histogram, 90))
+
+
+def known(table: Mapping[str, Figure], keys: Iterable[str], total: Figure) -> bool:
+    """Whether the sum of these cells of `table` can be read off its shown figures: none of
+    them is hidden, or the total is shown and either every hidden cell of the table is among
+    them (they hold the total minus the shown cells) or the shown cells make the total (every
+    hidden cell is 0). A figure computed from that sum (a rate, a median, the count of
+    concluded cases) then tells nothing the table hides."""
+    wanted = set(keys)
+    hidden = {key for key, figure in table.items() if figure.suppressed}
+    if not hidden & wanted:
+        return True
+    if total.value is None:
+        return False
+    rest = total.value - sum(figure.value or 0 for figure in table.values())
+    return hidden <= wanted or rest == 0
 
 
 def _reward_rows(
@@ -706,11 +748,18 @@ def _reward_rows(
     return rows
 
 
-def _before_today(today: date) -> ColumnElement[bool]:
-    """Every figure counts the cases filed before today: a case filed now moves no figure
-    until the day is over, so whoever reloads the statistics (an admin, an auditor) does not
-    learn the minute a report arrived. The figures are those of the end of yesterday."""
-    return Case.submitted_on < today
+def counted_until(today: date) -> date:
+    """The cut-off: the first day of this month. Every figure counts the cases filed before it,
+    ages and deadlines are taken on its eve, so figures compared from one day to the next do
+    not show a report's arrival (nor its day, when an open case would have changed age
+    bucket). They move when a month is over (docs/statistics.md, "Up to the end of last
+    month")."""
+    return today.replace(day=1)
+
+
+def _counted(today: date) -> ColumnElement[bool]:
+    """The cases the figures count: those filed before the cut-off."""
+    return Case.submitted_on < counted_until(today)
 
 
 __all__ = [
@@ -722,5 +771,6 @@ __all__ = [
     "Statistics",
     "StatisticsService",
     "StatsFilters",
+    "counted_until",
     "parse_filters",
 ]

@@ -6,7 +6,7 @@ import csv
 import io
 import re
 from datetime import date
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from sqlalchemy import event, update
@@ -108,6 +108,22 @@ def test_the_page_says_small_figures_are_hidden(client: Any, world: dict[str, An
     assert '<svg class="chart" role="img" aria-labelledby="chart-categories-title"' in page.text
     assert '<title id="chart-categories-title">' in page.text
     assert "style=" not in page.text.split("<main", 1)[1]
+
+
+@pytest.mark.parametrize(
+    ("locale", "said"),
+    [("en", "up to the end of 2026-02, the last full month"), ("zh-CN", "截至 2026-02 月底")],
+)
+def test_the_page_says_up_to_which_month_it_counts(
+    client: Any, world: dict[str, Any], locale: str, said: str
+) -> None:
+    """On 2 March 2026 the figures stop at the end of February, and the page says so."""
+    headers = {**cookie(client, world, "analyst"), "Accept-Language": locale}
+
+    page = client.get(PAGE, headers=headers)
+
+    assert 'id="cutoff-note"' in page.text
+    assert said in page.text
 
 
 def test_a_filter_to_three_cases_is_refused(
@@ -371,7 +387,7 @@ def test_a_report_filed_today_moves_no_figure_until_the_day_is_over(
     client: Any, app_db: sessionmaker[Any], world: dict[str, Any]
 ) -> None:
     """An admin reloads the statistics while a report is filed at 17:20 (Asia/Shanghai): every
-    figure is as before for the rest of the day, and the report is counted from the next day."""
+    figure is as before for the rest of the day (and the month: the next test)."""
     clock = world["clock"]
     clock.advance(minutes=20)
     before = client.get(API, headers=bearer(client, world, "admin")).json()
@@ -379,9 +395,40 @@ def test_a_report_filed_today_moves_no_figure_until_the_day_is_over(
         build_world(db, clock).file(summary="Kickbacks on the March orders")
     clock.advance(hours=6)  # 15:20 UTC: 23:20 the same day in Asia/Shanghai
     later_today = client.get(API, headers=bearer(client, world, "admin")).json()
-    clock.advance(days=1)
-    next_day = client.get(API, headers=bearer(client, world, "admin")).json()
 
     assert later_today == before
     assert before["total"] == {"value": 20, "suppressed": False}
-    assert next_day["total"] == {"value": 21, "suppressed": False}
+
+
+def test_figures_compared_day_by_day_do_not_show_an_arrival(
+    client: Any, app_db: sessionmaker[Any], world: dict[str, Any]
+) -> None:
+    """The insider compares the answer of each day with the day before's: a report filed on
+    2 March and one on 3 March. Counted up to the end of yesterday, the total moved by one on
+    each next day (and an open case's age moved on the day it crossed a bucket, giving its
+    day away). Counted up to the end of last month, no figure moves in March; on 1 April both
+    arrive together, as March's."""
+    clock = world["clock"]
+
+    def figures() -> dict[str, Any]:
+        answer = client.get(API, headers=bearer(client, world, "admin")).json()
+        answer.pop("today")
+        return cast(dict[str, Any], answer)
+
+    before = figures()
+    seen = []
+    with unit_of_work(app_db) as db:
+        build_world(db, clock).file(summary="Kickbacks on the March orders")
+    for day in range(1, 30):  # 3 March to 31 March, 17:20 in Asia/Shanghai
+        clock.advance(days=1)
+        if day == 1:
+            with unit_of_work(app_db) as db:
+                build_world(db, clock).file(summary="Kickbacks again")
+        if day in (1, 2, 10, 20, 29):
+            seen.append(figures())
+    clock.advance(days=1)  # 1 April
+    april = figures()
+
+    assert seen == [before] * len(seen)
+    assert before["total"] == {"value": 20, "suppressed": False}
+    assert april["total"] == {"value": 22, "suppressed": False}

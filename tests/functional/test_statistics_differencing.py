@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from itertools import product
 from typing import Any
 
@@ -41,6 +41,8 @@ OUTCOMES = (
     "none",
 )
 KINDS = ("report", "retaliation")
+PARTLY = "partially_substantiated"
+Tie = tuple[dict[int, float], float, float]  # coefficients, lowest, highest
 AGES = (("0-7", 0, 7), ("8-30", 8, 30), ("31-90", 31, 90), ("91-365", 91, 365), ("366+", 366, None))
 
 
@@ -76,6 +78,30 @@ DATA = (
     Batch("b2", date(2025, 9, 2), 8, None),
 )
 
+# The rates review (2026-11-30): channel A's 3 partially substantiated cases are hidden with
+# their partner (not actionable), yet 23 of A's 33 substantiated in part or whole (70%), set
+# against the shown 20 substantiated, 10 unsubstantiated and the total, left only 3; the
+# whole data set's 58% did the same for the top row.
+RATES = (
+    Batch("a1", date(2025, 3, 3), 20),
+    Batch("a1", date(2025, 3, 4), 10, "unsubstantiated"),
+    Batch("a2", date(2025, 6, 2), 3, "partially_substantiated"),
+    Batch("b1", date(2025, 3, 5), 10),
+    Batch("b1", date(2025, 6, 3), 8, "unsubstantiated"),
+    Batch("b1", date(2025, 6, 4), 6, "not_actionable"),
+    Batch("b2", date(2025, 9, 2), 9, None),
+)
+
+# The count of durations to close is the concluded cases: the total minus it gave the 3 open
+# cases that the outcomes table hides as "none".
+CLOSING = (
+    Batch("a1", date(2025, 3, 3), 20),
+    Batch("a1", date(2025, 3, 4), 10, "unsubstantiated"),
+    Batch("b1", date(2025, 3, 5), 10),
+    Batch("b1", date(2025, 6, 3), 8, "unsubstantiated"),
+    Batch("b2", date(2025, 9, 2), 3, None),
+)
+
 
 @dataclass
 class Seeded:
@@ -84,6 +110,7 @@ class Seeded:
     channels: dict[str, str]  # letter -> id
     categories: dict[str, str]  # "a1" -> id
     channel_of: dict[str, str] = field(default_factory=dict)  # category id -> channel id
+    data: tuple[Batch, ...] = DATA
 
 
 def _token(client: Any, made: Any, clock: FixedClock) -> dict[str, str]:
@@ -96,8 +123,10 @@ def _token(client: Any, made: Any, clock: FixedClock) -> dict[str, str]:
 
 
 @pytest.fixture
-def seeded(client: Any, app: Any, app_db: sessionmaker[Any]) -> Seeded:
-    """Two channels with two categories each, the review's March, and a year before it."""
+def seeded(client: Any, app: Any, app_db: sessionmaker[Any], request: Any) -> Seeded:
+    """Two channels with two categories each, the review's March, and a year before it (or
+    the data set a test names: `indirect` parametrization)."""
+    data: tuple[Batch, ...] = getattr(request, "param", DATA)
     clock = FixedClock()
     app.state.clock = clock
     with unit_of_work(app_db) as db:
@@ -122,7 +151,7 @@ def seeded(client: Any, app: Any, app_db: sessionmaker[Any]) -> Seeded:
                 categories[f"{letter}{number}"] = category
             db.flush()
             db.refresh(channel)
-        for batch in DATA:
+        for batch in data:
             category = categories[batch.category]
             seed_cases(
                 db,
@@ -142,6 +171,7 @@ def seeded(client: Any, app: Any, app_db: sessionmaker[Any]) -> Seeded:
             {k: c.id for k, c in channels.items()},
             {k: c.id for k, c in categories.items()},
             every,
+            data,
         )
     result.headers = _token(client, made, clock)
     return result
@@ -155,7 +185,8 @@ def _months() -> list[str]:
 
 
 def _age(day: date) -> str:
-    age = (TODAY - day).days
+    """The age bucket of an open case on the last day counted (the end of last month)."""
+    age = (TODAY.replace(day=1) - timedelta(days=1) - day).days
     return next(k for k, first, last in AGES if age >= first and (last is None or age <= last))
 
 
@@ -188,7 +219,7 @@ class Unknowns:
     def family(self, name: str, year: int, cat: str) -> list[int]:
         return [i for k, i in self.index.items() if k[:3] == (name, str(year), cat)]
 
-    def ties(self) -> Iterator[tuple[dict[int, int], float, float]]:
+    def ties(self) -> Iterator[Tie]:
         """Each family of a (year, category) adds up to its case count (ages: to its open ones,
         which are at most all of them): (coefficients, lowest, highest) of each tie."""
         for year, cat in product(YEARS, self.categories):
@@ -201,7 +232,7 @@ class Unknowns:
 
     def truth(self, seeded: Seeded) -> np.ndarray:
         value = np.zeros(len(self.index))
-        for batch in DATA:
+        for batch in seeded.data:
             cat, year = seeded.categories[batch.category], str(batch.day.year)
             month = batch.day.strftime("%Y-%m")
             for key in (
@@ -224,8 +255,16 @@ class Published:
     value: int | None  # None: suppressed
 
 
-def _published(seeded: Seeded, unknowns: Unknowns) -> Iterator[Published]:
-    """Every figure of every answer the API gives for this data set (422s give none)."""
+def _published(
+    seeded: Seeded, unknowns: Unknowns, said: list[Tie] | None = None
+) -> Iterator[Published]:
+    """Every figure of every answer the API gives for this data set (422s give none).
+
+    `said` gathers what the answers' rates and durations say of the outcome cells (they are
+    not sums, so not yielded): a substantiated percent r is 100 (S + P) within r ± 0.5 of
+    the concluded cases; the count of durations to close is the concluded cases; a median
+    shown needs 5 of them, a 90th percentile 10 (docs/statistics.md).
+    """
     years: list[dict[str, str]] = [{}, {"year": "2024"}, {"year": "2025"}]
     years.append({"from": "2024", "to": "2025"})
     channels = ["", *seeded.channel_of.values()]
@@ -281,13 +320,52 @@ def _published(seeded: Seeded, unknowns: Unknowns) -> Iterator[Published]:
         for row in body["per_channel"]:
             mine = [c for c in cats if seeded.channel_of[c] == row["key"]]
             yield cell("n", row["cases"], only=mine)
-    assert answered >= 20  # the oracle saw the answers, not a run of refusals
+        if said is not None:
+            said.extend(_rates_and_durations(unknowns, body, span, cats))
+    # The oracle saw the answers, not a run of refusals (the review's data set gives 20 or more;
+    # the smaller ones of the rates review at least 10).
+    assert answered >= (20 if seeded.data is DATA else 10)
+
+
+def _rates_and_durations(
+    unknowns: Unknowns, body: dict[str, Any], span: list[int], cats: list[str]
+) -> Iterator[Tie]:
+    def terms(*outcomes: str) -> list[int]:
+        return [
+            unknowns.index[("outcome", str(year), cat, outcome)]
+            for year, cat in product(span, cats)
+            for outcome in outcomes
+        ]
+
+    upheld = terms("substantiated", "partially_substantiated")
+    concluded = terms(*(o for o in OUTCOMES if o != "none"))
+
+    def weighed(share: float) -> dict[int, float]:
+        found = dict.fromkeys(upheld + concluded, 0.0)
+        for i in upheld:
+            found[i] += 100
+        for i in concluded:
+            found[i] -= share
+        return found
+
+    percent = body["substantiated_percent"]["value"]
+    if percent is not None:
+        yield weighed(percent - 0.5), 0, np.inf
+        yield weighed(percent + 0.5), -np.inf, 0
+    durations = body["time_to_close"]
+    if durations["cases"]["value"] is not None:
+        value = durations["cases"]["value"]
+        yield dict.fromkeys(concluded, 1.0), value, value
+    if durations["median_days"]["value"] is not None:
+        yield dict.fromkeys(concluded, 1.0), 5, np.inf
+    if durations["p90_days"]["value"] is not None:
+        yield dict.fromkeys(concluded, 1.0), 10, np.inf
 
 
 def _bounds(
     unknowns: Unknowns,
     shown: list[Published],
-    ties: list[tuple[dict[int, int], float, float]],
+    ties: list[Tie],
 ) -> Any:
     """A function giving (min, max) of a sum of unknowns under every shown figure."""
     size = len(unknowns.index)
@@ -323,11 +401,15 @@ def _open_cells(seeded: Seeded) -> list[tuple[Published, int, int, int]]:
     """Each hidden cell holding 1 to 4 cases, with its true value and its feasible range."""
     unknowns = Unknowns(sorted(seeded.channel_of))
     truth = unknowns.truth(seeded)
-    figures = list(_published(seeded, unknowns))
+    said: list[Tie] = []
+    figures = list(_published(seeded, unknowns, said))
     shown = [f for f in figures if f.value is not None]
     for figure in shown:  # the oracle's model matches the answers
         assert truth[list(figure.terms)].sum() == figure.value, figure.where
-    bounds = _bounds(unknowns, shown, list(unknowns.ties()))
+    for coefficients, low, high in said:  # and so do the rates and durations
+        value = sum(c * truth[i] for i, c in coefficients.items())
+        assert low - 1e-9 <= value <= high + 1e-9, coefficients
+    bounds = _bounds(unknowns, shown, [*unknowns.ties(), *said])
     hidden: dict[tuple[int, ...], Published] = {}
     for figure in figures:
         if figure.value is None and 0 < truth[list(figure.terms)].sum() < 5:
@@ -354,8 +436,12 @@ def test_all_channels_and_channel_a_do_not_give_channel_b_s_march(seeded: Seeded
     assert not (everyone == 20 and channel_a == 17)
 
 
+@pytest.mark.parametrize(
+    "seeded", [DATA, RATES, CLOSING], ids=["review", "rates", "closing"], indirect=True
+)
 def test_no_set_of_answers_pins_a_hidden_small_cell(seeded: Seeded) -> None:
-    """Every hidden cell of 1 to 4 cases can, given all answers, still be 0 or at least 5."""
+    """Every hidden cell of 1 to 4 cases can, given all answers (their counts, rates and
+    durations), still be 0 or at least 5."""
     revealed = [
         f"{figure.where}: holds {value}, can only be {low}..{high}"
         for figure, value, low, high in _open_cells(seeded)
@@ -363,6 +449,64 @@ def test_no_set_of_answers_pins_a_hidden_small_cell(seeded: Seeded) -> None:
     ]
 
     assert revealed == []
+
+
+@pytest.mark.parametrize("seeded", [RATES], ids=["rates"], indirect=True)
+def test_a_rate_set_against_the_counts_does_not_give_a_hidden_outcome_back(
+    seeded: Seeded,
+) -> None:
+    """The rates review: channel A shows 20 substantiated, 10 unsubstantiated, 33 cases, and
+    hides partially substantiated (3) with not actionable and not concluded. Its substantiated
+    percent (70) left only 3 for the hidden cell; the whole data set's (58) did the same. The
+    attacker's arithmetic, done here by hand: every split of the hidden cases that agrees with
+    what the answer shows."""
+    client, headers = seeded.client, seeded.headers
+
+    def splits(params: dict[str, str]) -> set[int]:
+        """The values the hidden partially substantiated cell can take under this answer."""
+        body = client.get(API, params=params, headers=headers).json()
+        cases = {row["key"]: row["cases"]["value"] for row in body["per_outcome"]}
+        assert cases["partially_substantiated"] is None  # the hidden cell under attack
+        assert cases["substantiated"] is not None
+        percent = body["substantiated_percent"]["value"]
+        rest = body["total"]["value"] - sum(v for v in cases.values() if v is not None)
+        shown_concluded = sum(v for k, v in cases.items() if k != "none" and v is not None)
+        hidden_others = [
+            k for k, v in cases.items() if v is None and k not in ("none", PARTLY)
+        ]  # other concluded outcomes the answer hides
+        found = set()
+        for partly in range(rest + 1):
+            for others in range(rest - partly + 1):
+                if others and not hidden_others:
+                    continue
+                if cases["none"] is not None and partly + others != rest:
+                    continue  # "none" is shown: every hidden case is concluded
+                concluded = shown_concluded + partly + others
+                upheld = cases["substantiated"] + partly
+                if percent is None or round(100 * upheld / concluded) == percent:
+                    found.add(partly)
+        return found
+
+    channel_a = splits({"channel": seeded.channels["a"]})
+    everyone = splits({})
+
+    assert channel_a != {3}, "channel A's rate pins its 3 partially substantiated"
+    assert everyone != {3}, "the whole data set's rate pins the 3 partially substantiated"
+    assert 0 in channel_a
+    assert 0 in everyone
+
+
+@pytest.mark.parametrize("seeded", [CLOSING], ids=["closing"], indirect=True)
+def test_the_count_of_closed_cases_does_not_give_the_open_ones_back(seeded: Seeded) -> None:
+    """3 cases are not concluded; the outcomes table hides "none" (with unsubstantiated). The
+    count behind the time to close was every concluded case: 51 - 48 = 3."""
+    body = seeded.client.get(API, headers=seeded.headers).json()
+    cases = {row["key"]: row["cases"]["value"] for row in body["per_outcome"]}
+    closed = body["time_to_close"]["cases"]["value"]
+
+    assert cases["none"] is None
+    assert closed is None, f"{body['total']['value']} - {closed} open cases"
+    assert body["time_to_close"]["median_days"]["value"] is None
 
 
 def test_the_oracle_finds_what_the_old_rule_gave_away() -> None:
