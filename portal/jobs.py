@@ -24,7 +24,7 @@ from cases.audit.service import AuditLog
 from cases.clock import Clock, SystemClock, local_day
 from cases.db import new_id, unit_of_work
 from cases.notify.service import NotifyConfig, Outbox
-from cases.notify.smtp import Delivery, Sender, SmtpSender, acquire_job
+from cases.notify.smtp import Delivery, Sender, SmtpSender, acquire_job, finish_job
 from cases.reports.arrivals import release as release_arrivals
 from cases.reports.attachments import sweep_unlinked
 from cases.reports.conversation import release_held
@@ -168,7 +168,9 @@ class JobRunner:
             now = self.clock.now()
             if not acquire_job(db, name, self.owner, now, self.config.lease_seconds):
                 return None
-            return job(db)
+            done = job(db)
+            finish_job(db, name, self.clock.now())
+            return done
 
 
 class JobLoop:

@@ -33,7 +33,7 @@ from sqlalchemy.orm import Session
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from cases.clock import Clock, SystemClock, local_day
-from cases.notify.models import OutboxMessage
+from cases.notify.models import JobLease, OutboxMessage
 from cases.notify.service import TEAM_MAIL_KINDS
 from cases.reports.models import Case
 from portal.areas import published_at_once
@@ -160,6 +160,9 @@ class DatabaseGauges:
     outbox_oldest_due_seconds: float
     reports_previous_day: int
     reports_previous_7_days: int
+    # Seconds since each background job last finished a round, in any process (job name:
+    # a fixed word, never an id). A job that never ran has no entry.
+    job_lag_seconds: dict[str, float] = field(default_factory=dict)
 
 
 def database_gauges(db: Session, now: datetime, zone: ZoneInfo) -> DatabaseGauges:
@@ -184,7 +187,14 @@ def database_gauges(db: Session, now: datetime, zone: ZoneInfo) -> DatabaseGauge
         or 0
     )
     lag = (now - oldest).total_seconds() if oldest is not None else 0.0
-    return DatabaseGauges(int(due_count), int(failed), max(lag, 0.0), int(previous), int(week))
+    jobs = {
+        name: max((now - finished).total_seconds(), 0.0)
+        for name, finished in db.execute(select(JobLease.name, JobLease.finished_at))
+        if finished is not None
+    }
+    return DatabaseGauges(
+        int(due_count), int(failed), max(lag, 0.0), int(previous), int(week), jobs
+    )
 
 
 def render(series: dict[Key, Series], gauges: DatabaseGauges, job_round_age: float) -> str:
@@ -243,6 +253,13 @@ def _gauges(gauges: DatabaseGauges, job_round_age: float) -> list[str]:
     lines: list[str] = []
     for name, help_text, value in rows:
         lines += [f"# HELP {name} {help_text}", f"# TYPE {name} gauge", f"{name} {value}"]
+    lines += [
+        "# HELP portal_job_lag_seconds Seconds since the job last finished a round, in any "
+        "process (read from the database).",
+        "# TYPE portal_job_lag_seconds gauge",
+    ]
+    for job, seconds in sorted(gauges.job_lag_seconds.items()):
+        lines.append(f'portal_job_lag_seconds{{job="{_escape(job)}"}} {round(seconds, 3)}')
     return lines
 
 

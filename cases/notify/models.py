@@ -37,3 +37,6 @@ class JobLease(Base):
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
     owner: Mapped[str] = mapped_column(String(64))
     until: Mapped[datetime] = mapped_column(DateTime)
+    # When a round of this job last finished, in whichever process ran it: /metrics reads it
+    # (portal_job_lag_seconds), so a jobs process without an HTTP port is watched too.
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime)

@@ -208,6 +208,16 @@ class Delivery:
                     row.status = "failed"
 
 
+def finish_job(db: Session, name: str, now: datetime) -> None:
+    """Note that a round of the job finished, in the round's own transaction."""
+    db.execute(
+        update(JobLease)
+        .where(JobLease.name == name)
+        .values(finished_at=now)
+        .execution_options(synchronize_session=False)
+    )
+
+
 def acquire_job(db: Session, name: str, owner: str, now: datetime, seconds: int) -> bool:
     """Take (or renew) the named job's lease if it is free or already ours."""
     until = now + timedelta(seconds=seconds)

@@ -161,6 +161,31 @@ def test_reporter_requests_are_published_only_after_their_day(ops_client: Any) -
     assert 'route="/metrics"' in same_day  # plumbing is counted live
 
 
+def test_the_lag_of_a_jobs_process_without_http_is_seen_on_any_process(ops_client: Any) -> None:
+    """The web processes run no jobs (PORTAL_RUN_JOBS=0) and `portal jobs` has no HTTP port:
+    the lag of each job's last round is read from the database, so the web process's own
+    /metrics shows when the jobs process stalls. On the code before, it showed only its own
+    round's age: -1 for ever."""
+    from portal.jobs import JobConfig, JobRunner
+
+    app = ops_client.app
+    clock: FixedClock = app.state.clock
+    before = ops_client.get("/metrics", headers=BEARER).text
+    # The jobs process: another runner on the same database, not this app's loop.
+    JobRunner(app.state.db, clock, JobConfig.of(app.state.settings)).run_once()
+    fresh = ops_client.get("/metrics", headers=BEARER).text
+    clock.advance(minutes=10)
+    stalled = ops_client.get("/metrics", headers=BEARER).text
+
+    lags = re.compile(r'^portal_job_lag_seconds\{job="([a-z_]+)"\} ([0-9.]+)$', re.M)
+    assert lags.findall(before) == []
+    assert "portal_job_round_age_seconds -1.0" in fresh  # this process ran no round itself
+    ran = dict(lags.findall(fresh))
+    assert {"deadline_reminders", "retention", "sweep"} <= set(ran)
+    assert all(float(value) == 0.0 for value in ran.values())
+    assert {job: float(v) for job, v in lags.findall(stalled)} == dict.fromkeys(ran, 600.0)
+
+
 REPORTER_PAGES = ("/", "/report", "/status")
 
 
