@@ -388,7 +388,9 @@ class CaseworkService:
             principal, case, key, target, reason, outcome or None
         )
 
-    def agree_second_reading(self, principal: StaffPrincipal, case_id: str) -> Case:
+    def agree_second_reading(
+        self, principal: StaffPrincipal, case_id: str, ending: str | None = None
+    ) -> Case:
         """A second case reader agrees with one reader's unfounded ending of the case
         (cases/workflow/second_reader.py): 403 for that reader, anyone related to them or
         anyone without the case key; 409 when nothing waits."""
@@ -397,7 +399,7 @@ class CaseworkService:
         # Locked: an agreement and a reopen of one case happen one after the other.
         self.db.refresh(case, with_for_update=True)
         today = local_day(self.clock.now(), self.config.zone)
-        return SecondReading(self.db, self.audit).agree(principal, case, today)
+        return SecondReading(self.db, self.audit).agree(principal, case, today, ending)
 
     def evidence_key(self, principal: StaffPrincipal, case_id: str) -> bytes:
         """The case key for encrypting a staff upload as it streams in."""

@@ -52,9 +52,9 @@ def test_the_admins_puppet_cannot_confirm_his_claims(
         links = set(db.execute(select(DirectoryLink.employee_id)).scalars())
 
     assert len(honest) == 2
+    assert [r.status_code for r in confirmed] == [403, 403]
+    assert "S1" not in links
+    assert {r.json()["error"] for r in confirmed} == {"related_to_maker"}
     assert listed.status_code == 200, listed.text
     assert [c.get("may_confirm") for c in listed.json()] == [False, False]
     assert [c["may_confirm"] for c in honest] == [True, True]
-    assert [r.status_code for r in confirmed] == [403, 403]
-    assert {r.json()["error"] for r in confirmed} == {"related_to_maker"}
-    assert "S1" not in links

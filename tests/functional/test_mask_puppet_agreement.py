@@ -55,9 +55,7 @@ def test_a_puppet_of_the_masker_cannot_agree_to_hide_the_words_again(
     case_id = conversation(client, world)
     lei, bo = bearer(client, world["lei"], clock), bearer(client, world["bo"], clock)
     admin = bearer(client, world["boss"], clock)
-    puppet = puppet_of(
-        client, admin, lei, clock, then=lambda: bearer(client, world["bo"], clock)
-    )
+    puppet = puppet_of(client, admin, lei, clock, then=lambda: bearer(client, world["bo"], clock))
     assert client.get(f"/api/v1/cases/{case_id}", headers=puppet).status_code == 200
     item_id = reporter_item(client, case_id, lei)["id"]
     first = mask_all(client, case_id, item_id, lei).json()["id"]

@@ -7,8 +7,6 @@ from __future__ import annotations
 import base64
 from typing import Any
 
-from support.staff_world import Person
-
 import crypto
 from cases.clock import FixedClock, epoch
 
@@ -52,4 +50,4 @@ def puppet_of(
     return {"Authorization": f"Bearer {answer.json()['token']}"}
 
 
-__all__ = ["PUPPET_PASSWORD", "Person", "puppet_of"]
+__all__ = ["PUPPET_PASSWORD", "puppet_of"]
