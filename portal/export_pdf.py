@@ -27,6 +27,7 @@ from fpdf import FPDF
 from fpdf.fonts import TTFFont
 
 from cases.casework.export import CaseFile
+from cases.errors import N_
 from cases.reports.attachments import FileTicket
 from portal.choice_labels import ACTION_LABELS
 from portal.i18n import translations
@@ -55,6 +56,15 @@ class Labels:
 
 class ExportFontMissing(RuntimeError):
     """The configured font is not there, or none of the known ones is installed."""
+
+
+# What a mask on the reporter's words does, in the words of the case page (_masks.html).
+MASK_STATES = {
+    "hiding": N_("hides these words from colleagues"),
+    "awaiting_agreement": N_("hides nothing until a second colleague agrees"),
+    "lifted": N_("lifted"),
+    "lapsed": N_("lapsed: its author left the case"),
+}
 
 
 def find_font(configured: Path | None) -> tuple[Path, int]:
@@ -169,6 +179,7 @@ class _Drawing:
         self.identity()
         self.people()
         self.conversation()
+        self.masks()
         self.history()
         self.evidence()
         self.audit()
@@ -262,6 +273,38 @@ class _Drawing:
         for n in view.notes:
             self.para(f"{n.staff_name} · {self.when(n.at)}", size=8)
             self.para(n.body)
+
+    def masks(self) -> None:
+        """Every mask set on the reporter's words: who, when, why and what became of it, as
+        every case reader sees them on the case page. The file shows the reporter's words
+        masked; without this its reader could not tell that staff hid them, nor who."""
+        records = self.cf.view.masks
+        if not records:
+            return
+        self.heading(self._("Masks on the reporter's words"))
+        for m in records:
+            state = self._(MASK_STATES.get(m.state, "lapsed: its author left the case"))
+            masked = self._(
+                "Masked by %(name)s on %(at)s", name=m.masked_by, at=self.when(m.masked_at)
+            )
+            self.para(f"{masked} · {state}", size=8)
+            self.para(f"{self._('Reason:')} {m.reason or self._('none given')}")
+            if m.agreed_by:
+                self.para(
+                    self._(
+                        "Agreed to by %(name)s on %(at)s",
+                        name=m.agreed_by,
+                        at=self.when(m.agreed_at),
+                    ),
+                    size=8,
+                )
+            if m.lifted_by:
+                self.para(
+                    self._(
+                        "Lifted by %(name)s on %(at)s", name=m.lifted_by, at=self.when(m.lifted_at)
+                    ),
+                    size=8,
+                )
 
     def history(self) -> None:
         self.heading(self._("Status history"))

@@ -37,6 +37,7 @@ from cases.reports.conversation import shown_to_staff
 from cases.reports.keys import CASE
 from cases.reports.models import Case, CaseItem, KeyWrap
 from cases.reports.sealing import MASK_REASON, MESSAGE, NOTE, open_text, seal_text
+from cases.retention.release import related
 from cases.staff.models import StaffAccount
 from cases.staff.roles import CASE_READERS, require_roles
 
@@ -329,7 +330,8 @@ class RedactionService:
         )
 
     def agree(self, principal: StaffPrincipal, case: Case, mask_id: str) -> None:
-        """A second case reader agrees that words a colleague unmasked be hidden again."""
+        """A second case reader agrees that words a colleague unmasked be hidden again: never
+        the mask's author nor an account related to theirs by the making of accounts."""
         require_roles(principal, CASE_READERS)
         row = self._mask(case, mask_id)
         if not row.needs_agreement or row.agreed_by is not None or row.lifted_at is not None:
@@ -337,6 +339,15 @@ class RedactionService:
         if row.author_id == principal.id:
             raise Conflict(
                 "A colleague must agree: nobody agrees to their own mask.", code="own_mask"
+            )
+        if related(self.db, principal.id, row.author_id):
+            # An account the masker made, reset, gave a role or approved for keys, or one that
+            # did so for the masker's, could be their puppet (cases/retention/release.py): the
+            # rule the second reader of an unfounded ending follows.
+            raise Forbidden(
+                "You cannot agree: one of you made, changed or approved the other's account, "
+                "so an independent colleague must agree.",
+                code="related_to_masker",
             )
         row.agreed_by, row.agreed_at = principal.id, self.clock.now()
         self.audit.record(

@@ -12,7 +12,7 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 import crypto
@@ -29,6 +29,7 @@ from cases.access.redaction import (
     standing_masks,
 )
 from cases.access.related import RelatedCase, related_cases
+from cases.audit.models import AuditEntry
 from cases.audit.service import AuditLog
 from cases.clock import Clock, local_day
 from cases.db import new_id
@@ -103,6 +104,19 @@ class Person:
     email: str
 
 
+@dataclass(frozen=True)
+class ReuseSeen:
+    """A replaced receipt's later uses as case readers see them: only those of days that are
+    over, counted from the audit trail, where a reporter's entries enter dated by their day
+    only once that day is over (cases/audit/service.py). The live count on `ReceiptReuse`
+    moved at the minute of each use: read on the case, it told whoever watched (the recorder
+    who logged in first, say) when the reporter sat down to log in."""
+
+    replaced_on: date
+    later_uses: int
+    last_used_on: date | None
+
+
 @dataclass
 class CaseView:
     case: Case
@@ -124,8 +138,8 @@ class CaseView:
     masks: list[MaskRecord] = field(default_factory=list)
     mask_events: list[MaskEvent] = field(default_factory=list)
     # The receipt staff handed over, used again after the reporter's first login replaced it
-    # (cases/reports/reporter.py, `_reused`): None unless it was.
-    receipt_reuse: ReceiptReuse | None = None
+    # (cases/reports/reporter.py, `_reused`): None unless it was on a day that is over.
+    receipt_reuse: ReuseSeen | None = None
     # One reader's unfounded ending waiting for a second (cases/workflow/second_reader.py).
     second_reading: Unconfirmed | None = None
 
@@ -257,10 +271,23 @@ class CaseworkService:
         view.history = self._history(key, case.id)
         view.masks = RedactionService(self.db, self.clock, self.audit).records(principal, case, key)
         view.mask_events = mask_timeline(view.masks)
-        view.receipt_reuse = self.db.scalars(
-            select(ReceiptReuse).where(ReceiptReuse.case_id == case.id, ReceiptReuse.later_uses > 0)
-        ).first()
+        view.receipt_reuse = self._reuse_seen(case.id)
         return view
+
+    def _reuse_seen(self, case_id: str) -> ReuseSeen | None:
+        """The replaced receipt's uses of days that are over (ReuseSeen), or None."""
+        reuse = self.db.scalars(
+            select(ReceiptReuse).where(ReceiptReuse.case_id == case_id, ReceiptReuse.later_uses > 0)
+        ).first()
+        if reuse is None:
+            return None
+        used = select(func.count(AuditEntry.seq), func.max(AuditEntry.at)).where(
+            AuditEntry.case_id == case_id, AuditEntry.action == "receipt.replaced_used"
+        )
+        count, last = self.db.execute(used).one()
+        if not count:
+            return None
+        return ReuseSeen(reuse.replaced_on, int(count), last.date() if last else None)
 
     def _subjects(self, key: bytes, case_id: str) -> list[dict[str, Any]]:
         rows = list(self.db.scalars(select(CaseSubject).where(CaseSubject.case_id == case_id)))
@@ -388,7 +415,9 @@ class CaseworkService:
             principal, case, key, target, reason, outcome or None
         )
 
-    def agree_second_reading(self, principal: StaffPrincipal, case_id: str) -> Case:
+    def agree_second_reading(
+        self, principal: StaffPrincipal, case_id: str, ending: str | None = None
+    ) -> Case:
         """A second case reader agrees with one reader's unfounded ending of the case
         (cases/workflow/second_reader.py): 403 for that reader, anyone related to them or
         anyone without the case key; 409 when nothing waits."""
@@ -397,7 +426,7 @@ class CaseworkService:
         # Locked: an agreement and a reopen of one case happen one after the other.
         self.db.refresh(case, with_for_update=True)
         today = local_day(self.clock.now(), self.config.zone)
-        return SecondReading(self.db, self.audit).agree(principal, case, today)
+        return SecondReading(self.db, self.audit).agree(principal, case, today, ending)
 
     def evidence_key(self, principal: StaffPrincipal, case_id: str) -> bytes:
         """The case key for encrypting a staff upload as it streams in."""

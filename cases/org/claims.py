@@ -40,6 +40,7 @@ from cases.org.routing import Routing
 from cases.principals import StaffPrincipal
 from cases.reports.keys import CASE, KeyRing
 from cases.reports.models import KeyWrap
+from cases.retention.release import related
 from cases.staff.models import (
     DirectoryClaim,
     DirectoryEdge,
@@ -54,6 +55,10 @@ STILL_SHOWN = (
 )
 NOT_YOURS = (
     "Only a key holder whom this change does not concern may decide, never the admin who made it."
+)
+RELATED_TO_MAKER = (
+    "You may refuse this change but not confirm it: one of you made, changed or approved the "
+    "other's account, so a key holder independent of the admin who made it must confirm."
 )
 _LINKS = select(DirectoryLink.staff_id, DirectoryLink.employee_id)
 _EDGES = select(DirectoryEdge.employee_id, DirectoryEdge.manager_employee_id)
@@ -84,6 +89,8 @@ class ClaimView:
     made_by: StaffAccount | None
     # The accounts it keeps away from what the entry's reports name (at or above the entry).
     concerns: list[StaffAccount]
+    # Whether the viewer may confirm it too (not only refuse): not related to its maker.
+    may_confirm: bool = True
 
 
 def mark(db: Session) -> HistoryMark:
@@ -225,15 +232,28 @@ class ClaimService:
         require_key_holder(principal)
         stmt = select(DirectoryClaim).order_by(DirectoryClaim.made_at, DirectoryClaim.id)
         return [
-            self._view(row)
+            self._view(row, principal.id)
             for row in self.db.scalars(stmt)
             if claim_standing(self.audit.server_secret, row) == "pending"
             and any(p.id == principal.id for p in self.deciders(row))
         ]
 
+    def may_confirm(self, claim: DirectoryClaim, account_id: str) -> bool:
+        """Whether this decider may confirm: not related to the admin who made the claim.
+
+        Related, either way and at any depth (cases/retention/release.py): an account the admin
+        made (they hold its enrolment link, so may have enrolled it themselves), reset, gave a
+        role or approved could be their puppet, even once an honest key holder approved it for
+        keys in good faith; a confirmation by it would keep the team away for good. Refusing
+        stays open to it: a refusal only gives cases back, and the admin who made every account
+        on the web must not leave the team's cases taken because nobody may refuse."""
+        return claim.made_by is None or not related(self.db, account_id, claim.made_by)
+
     def confirm(self, principal: StaffPrincipal, claim_id: str) -> None:
         """Confirm: the link or edge enters the directory's history for good."""
         row = self._decidable(principal, claim_id)
+        if not self.may_confirm(row, principal.id):
+            raise Forbidden(RELATED_TO_MAKER, code="related_to_maker")
         if row.kind == LINK and row.staff_id is not None:
             if self.db.get(DirectoryLink, (row.staff_id, row.employee_id)) is None:
                 self.db.add(DirectoryLink(staff_id=row.staff_id, employee_id=row.employee_id))
@@ -342,7 +362,7 @@ class ClaimService:
         )
         return list(self.db.scalars(stmt))
 
-    def _view(self, row: DirectoryClaim) -> ClaimView:
+    def _view(self, row: DirectoryClaim, viewer: str) -> ClaimView:
         return ClaimView(
             claim=row,
             account=self.db.get(StaffAccount, row.staff_id) if row.staff_id else None,
@@ -350,6 +370,7 @@ class ClaimService:
             manager=self._entry(row.manager_employee_id),
             made_by=self.db.get(StaffAccount, row.made_by),
             concerns=self._concerned(row),
+            may_confirm=self.may_confirm(row, viewer),
         )
 
 

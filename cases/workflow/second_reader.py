@@ -26,10 +26,11 @@ new investigator given the case key (through a key holder or `portal recover`) c
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from cases.access.policy import may_open
@@ -37,7 +38,7 @@ from cases.audit.service import AuditLog
 from cases.errors import N_, Conflict, Forbidden
 from cases.org.models import Channel
 from cases.principals import StaffPrincipal
-from cases.reports.models import Case, Outcome, Status
+from cases.reports.models import Case, CaseEvent, Outcome, Status
 from cases.retention.release import holds_case_key, related
 from cases.staff.models import StaffAccount, StaffRole
 from cases.staff.roles import CASE_READERS, require_roles
@@ -53,6 +54,10 @@ RELATED_READER = N_(
     "account, so an independent colleague must agree."
 )
 NO_KEY = N_("Only a case reader who holds this case's key can agree as the second reader.")
+ENDING_CHANGED = N_(
+    "The case moved on since you opened it (reopened, ended again or closed): read it again "
+    "before you agree."
+)
 
 
 @dataclass(frozen=True)
@@ -65,6 +70,7 @@ class Unconfirmed:
     since: datetime | None
     refusal: str | None  # why the viewer may not agree (None: they may)
     possible: bool  # whether anyone at all could be the second reader
+    ending: str = ""  # names this ending: an agreement sent with it agrees to this one only
 
 
 def unfounded(outcome: str | None) -> bool:
@@ -118,7 +124,17 @@ class SecondReading:
             case.unconfirmed_at,
             self.refusal(account, case),
             self.possible(case),
+            self.ending(case),
         )
+
+    def ending(self, case: Case) -> str:
+        """A name for the ending waiting now, which the case page's form carries back: every
+        move of the case (a reopen, an ending again, a close) adds an event and changes it, so
+        an agreement sent from a page opened before agrees to nothing it did not show."""
+        moves = self.db.scalar(select(func.count(CaseEvent.id)).where(CaseEvent.case_id == case.id))
+        at = case.unconfirmed_at.isoformat() if case.unconfirmed_at else ""
+        seen = f"{case.id}|{case.unconfirmed_by}|{case.unconfirmed_kind}|{at}|{case.status}|{moves}"
+        return hashlib.sha256(seen.encode()).hexdigest()[:32]
 
     def refusal(self, account: StaffAccount, case: Case) -> str | None:
         """Why this person may not agree (None: they may). The case is one they may open."""
@@ -152,12 +168,17 @@ class SecondReading:
             for person in self.db.scalars(stmt)
         )
 
-    def agree(self, principal: StaffPrincipal, case: Case, today: date) -> Case:
+    def agree(
+        self, principal: StaffPrincipal, case: Case, today: date, ending: str | None = None
+    ) -> Case:
         """A second reader agrees: the ending stands, and a closed case's retention months
-        count from today. The caller has checked that this person may open the case."""
+        count from today. The caller has checked that this person may open the case. With
+        `ending` (the case page always sends it), only to the ending that page showed."""
         require_roles(principal, CASE_READERS)
         if case.unconfirmed_by is None:
             raise Conflict(NOTHING_TO_AGREE, code="nothing_to_agree")
+        if ending is not None and ending != self.ending(case):
+            raise Conflict(ENDING_CHANGED, code="ending_changed")
         refusal = self.refusal(principal.account, case)
         if refusal is not None:
             raise Forbidden(refusal, code="not_a_second_reader")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import RootModel, StrictBool
+from pydantic import Field, RootModel, StrictBool
 
 from cases.org.approvals import ApprovalView
 from cases.org.claims import ClaimView
@@ -146,6 +146,11 @@ class ClaimOut(Answer):
     made_by: str | None
     made_at: str | None
     concerns: list[str]
+    may_confirm: bool = Field(
+        default=True,
+        description="false: you may refuse this change but not confirm it (your account and "
+        "the admin's who made it are related: one made, changed or approved the other's)",
+    )
 
     @classmethod
     def of(cls, view: ClaimView) -> ClaimOut:
@@ -160,6 +165,7 @@ class ClaimOut(Answer):
             made_by=view.made_by.email if view.made_by else None,
             made_at=iso(row.made_at),
             concerns=[p.email for p in view.concerns],
+            may_confirm=view.may_confirm,
         )
 
 

@@ -218,6 +218,11 @@ class SecondReadingOut(Answer):
         description="false when no one could be the second reader (a team of one): the case "
         "stays kept until a new case reader is given its key"
     )
+    ending: str = Field(
+        default="",
+        description="names this ending: send it back to agreeSecondReading to agree to this "
+        "ending only (409 ending_changed once the case has moved on)",
+    )
 
     @classmethod
     def of(cls, state: Unconfirmed | None) -> SecondReadingOut | None:
@@ -230,6 +235,7 @@ class SecondReadingOut(Answer):
             may_agree=state.refusal is None,
             refusal=state.refusal,
             possible=state.possible,
+            ending=state.ending,
         )
 
 

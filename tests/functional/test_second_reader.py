@@ -15,6 +15,7 @@ reset or approved, or one that made or approved the first's) agrees.
 from __future__ import annotations
 
 import base64
+import re
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -246,8 +247,12 @@ def test_a_second_reader_who_disagrees_reopens_and_one_who_agrees_uses_the_page(
     token = log_in(client, team.bob, clock)
     listing = client.get("/staff/cases")
     page = client.get(f"/staff/cases/{case_id}")
+    ending = re.search(r'name="ending" value="([^"]*)"', page.text)
+    assert ending is not None
     agreed = client.post(
-        f"/staff/cases/{case_id}/second-reading", data={"csrf": token}, follow_redirects=False
+        f"/staff/cases/{case_id}/second-reading",
+        data={"csrf": token, "ending": ending.group(1)},
+        follow_redirects=False,
     )
     closed = move(client, bob, case_id, "closed")
     with unit_of_work(app_db) as db:
