@@ -23,6 +23,7 @@ from cases.db import make_engine, session_factory, unit_of_work
 from cases.keytrust import untrusted_rows
 from cases.org.recovery import RecoveryService
 from cases.org.service import OrgService
+from portal.export_font import ExportFontMissing, find_font
 from portal.migrations import pending
 from portal.settings import Settings, is_loopback_url
 
@@ -51,7 +52,14 @@ DatabaseCheck = Callable[[Settings, Engine], Iterator[Finding]]
 
 def run_checks(settings: Settings, environ: Mapping[str, str]) -> list[Finding]:
     """Every check, in order; the database ones only once the database can be reached."""
-    config: tuple[ConfigCheck, ...] = (_base_url, _secret, _data_dir, _smtp, _metrics)
+    config: tuple[ConfigCheck, ...] = (
+        _base_url,
+        _secret,
+        _data_dir,
+        _smtp,
+        _metrics,
+        _export_font,
+    )
     stored: tuple[DatabaseCheck, ...] = (
         _clock,
         _server_records,
@@ -187,6 +195,20 @@ def _metrics(settings: Settings, _env: Mapping[str, str]) -> Iterator[Finding]:
         yield Finding("metrics", passed="/metrics is off (PORTAL_METRICS_TOKEN unset)")
     else:
         yield Finding("metrics", passed="/metrics answers only its bearer token")
+
+
+def _export_font(settings: Settings, _env: Mapping[str, str]) -> Iterator[Finding]:
+    """PDF case exports embed a CJK font: without one every export fails."""
+    try:
+        path, _index = find_font(settings.export_font)
+    except ExportFontMissing as exc:
+        yield Finding(
+            "export font",
+            str(exc),
+            "apt install fonts-wqy-zenhei, or set PORTAL_EXPORT_FONT to a .ttf/.ttc file",
+        )
+        return
+    yield Finding("export font", passed=f"PDF case exports embed {path}")
 
 
 def _database(_s: Settings, engine: Engine) -> Iterator[Finding]:

@@ -33,18 +33,6 @@ from portal.choice_labels import ACTION_LABELS
 from portal.i18n import translations
 from portal.templating import file_size
 
-# Debian's fonts-wqy-zenhei (installed by .ci/run), then fonts-noto-cjk; the face index of
-# Simplified Chinese in each collection.
-FONT_CANDIDATES: tuple[tuple[Path, int], ...] = (
-    (Path("/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc"), 0),
-    (Path("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc"), 2),
-    (Path("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"), 0),
-)
-FONT_MISSING = (
-    "No CJK font for PDF case exports: install Debian's fonts-wqy-zenhei (or fonts-noto-cjk), "
-    "or set PORTAL_EXPORT_FONT to a TrueType font file (.ttf, or .ttc for its first face)."
-)
-
 
 @dataclass(frozen=True)
 class Labels:
@@ -54,10 +42,6 @@ class Labels:
     outcome: Mapping[str, str]
 
 
-class ExportFontMissing(RuntimeError):
-    """The configured font is not there, or none of the known ones is installed."""
-
-
 # What a mask on the reporter's words does, in the words of the case page (_masks.html).
 MASK_STATES = {
     "hiding": N_("hides these words from colleagues"),
@@ -65,20 +49,6 @@ MASK_STATES = {
     "lifted": N_("lifted"),
     "lapsed": N_("lapsed: its author left the case"),
 }
-
-
-def find_font(configured: Path | None) -> tuple[Path, int]:
-    """The font file (and face index) to embed; ExportFontMissing says what to install."""
-    if configured is not None:
-        if configured.is_file():
-            return configured, 0
-        raise ExportFontMissing(
-            f"PORTAL_EXPORT_FONT is {configured}, which is no file. " + FONT_MISSING
-        )
-    for path, index in FONT_CANDIDATES:
-        if path.is_file():
-            return path, index
-    raise ExportFontMissing(FONT_MISSING)
 
 
 def export_name(case_file: CaseFile, extension: str) -> str:

@@ -19,6 +19,7 @@ from cases.db import unit_of_work
 from cases.reports.attachments import AttachmentReader, FileTicket
 from portal.auth import require_staff
 from portal.deps import casework, clock_of, settings_of
+from portal.export_font import find_font
 from portal.i18n import request_locale
 from portal.openapi import api_operation
 from portal.routes.staff import OUTCOME_LABELS, STATUS_LABELS
@@ -41,7 +42,7 @@ def case_export(request: Request, fmt: str) -> CaseFile:
 def _drawn(request: Request, fmt: str) -> tuple[CaseFile, bytes]:
     """The audited case file and its PDF (the font is found first: no export is audited
     that cannot be drawn)."""
-    from portal.export_pdf import Labels, find_font, render_pdf
+    from portal.export_pdf import Labels, render_pdf
 
     labels = Labels(
         status={str(code): label for code, label in STATUS_LABELS.items()},

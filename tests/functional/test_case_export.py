@@ -28,7 +28,7 @@ from cases.casework.service import CaseworkConfig, CaseworkService
 from cases.clock import FixedClock
 from cases.db import unit_of_work
 from cases.reports.intake import IdentityInput
-from portal.export_pdf import ExportFontMissing, find_font
+from portal.export_font import ExportFontMissing, find_font
 
 CANARY = "金丝雀案卷七号"
 # Words each kept out of the file in its own way: a colleague's mask, the exporter's own

@@ -75,7 +75,14 @@ def test_a_deployment_as_documented_passes_every_check(
     assert done.returncode == 0, done.stdout + done.stderr
     assert "portal doctor: all good" in done.stdout
     assert "PROBLEM" not in done.stdout
-    for check in ("public address", "server secret", "data directory", "mail", "migrations"):
+    for check in (
+        "public address",
+        "server secret",
+        "data directory",
+        "mail",
+        "export font",
+        "migrations",
+    ):
         assert f"ok       {check}:" in done.stdout
     if env["PORTAL_DATABASE_URL"].startswith("postgresql"):
         # Read from the running server with SHOW: its defaults keep no times.
@@ -96,6 +103,7 @@ def test_each_configuration_mistake_is_named_with_its_fix(
         base_url="http://speakup.example.com",
         database_url=f"sqlite:///{data / 'portal.db'}",
         smtp_url=Secret(b"smtp://mail.example.com:25"),
+        export_font=data / "no-such-font.ttc",
     )
     env_without_secret = {k: v for k, v in env.items() if k != "PORTAL_SECRET_KEY"}
 
@@ -108,6 +116,7 @@ def test_each_configuration_mistake_is_named_with_its_fix(
     assert "next to the database" in found["server secret"]
     assert "portal.db" in found["data directory"]
     assert "in the clear" in found["mail"]
+    assert "no-such-font.ttc, which is no file" in found["export font"]
     assert sum(line.strip().startswith("fix:") for line in lines) == len(found)
 
 
