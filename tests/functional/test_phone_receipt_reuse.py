@@ -6,6 +6,7 @@ with words only its holder reads, and the case's readers are told on the page an
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -17,7 +18,7 @@ from support.staff_world import ZONE
 
 import crypto
 from cases.audit.models import AuditEntry, HeldAuditEntry
-from cases.clock import local_day
+from cases.clock import floor_day, local_day
 from cases.db import unit_of_work
 from cases.reports.keys import reporter_holder
 from cases.reports.models import Case, KeyWrap, Receipt
@@ -86,7 +87,7 @@ def test_a_recorder_who_logs_in_first_is_found_out(
     page = client.post("/status", data={"csrf": match.group(1), "receipt": recorded})
     tried_on = local_day(world["clock"].now(), ZONE)
     list_arrivals(world["db"], world["clock"])
-    # The count shows uses of days that are over (test_receipt_reuse_timing.py): the next day,
+    # The count shows uses of days that are over (the timing test below): the next day,
     # once the jobs round has entered the reporter's held audit entries.
     world["clock"].advance(days=1)
     JobRunner(world["db"], world["clock"], JobConfig.of(app.state.settings)).run_once()
@@ -151,3 +152,91 @@ def test_the_replaced_receipt_holds_no_key_and_no_case(client: Any, world: dict[
     assert old.replaced_on == local_day(world["clock"].now(), ZONE)
     assert holders == []
     assert cases == []
+
+
+# Red team: the recorder of a phone report learns the minute the reporter first logs in,
+# by checking the receipt she read out (the check step, `POST /report/check`) every minute.
+#
+# The check step opens no session, so on a staff-handed receipt not yet used it answered
+# "correct" and replaced nothing; from the reporter's first login on (which replaces that
+# receipt) it answered "replaced". Polled, the flip dated the reporter's first visit to the
+# minute, with nothing on the case for anyone to see until the flip (before the reuse notice,
+# it flipped to "wrong code" alike). Now the check step answers a correct staff-handed receipt
+# the same before and after its first login: it tells whoever typed it only that it is the
+# code that was read out, which the recorder knows.
+
+
+CSRF = re.compile(r'name="csrf" value="([^"]+)"')
+
+
+def checked(client: Any, receipt: str) -> tuple[int, str]:
+    """The check step's answer to this receipt, as its typer sees it."""
+    client.cookies.clear()
+    match = CSRF.search(client.get("/status").text)
+    assert match
+    answer = client.post("/report/check", data={"csrf": match.group(1), "receipt": receipt})
+    client.cookies.clear()
+    return answer.status_code, str(answer.url.query)
+
+
+def test_checking_the_read_out_receipt_does_not_tell_the_recorder_the_reporter_logged_in(
+    client: Any, world: dict[str, Any]
+) -> None:
+    recorded, _case_id = _record(client, world)
+    list_arrivals(world["db"], world["clock"])
+    world["clock"].advance(hours=2)
+    before = checked(client, recorded)
+
+    world["clock"].advance(minutes=7)
+    first = _log_in(client, recorded)  # the reporter, at last
+    client.cookies.clear()
+    world["clock"].advance(minutes=1)
+    after = checked(client, recorded)
+
+    assert first.status_code == 200, first.text
+    assert before[0] == 200
+    assert after == before
+
+
+# Red team: the recorder who logged in first with the receipt she read out learns, by
+# watching the case, the minute the reporter tried it (cases/reports/reporter.py `_reused`).
+#
+# Ana takes a report down over the phone and logs in first with the receipt she read out (the
+# attack the reuse notice was built against). Every use of the replaced receipt was counted on
+# the case at once, and the case page and API showed the count and its day to every reader: Ana,
+# reading the case every few minutes, saw it go from nothing to 1 between two looks and so learnt
+# when the reporter sat down to log in (at 14:03 on Tuesday, at a desk she can place), which the
+# audit trail itself never tells (a reporter's entries wait, dated by their day only, until the
+# day is over). Now the count shows only uses of days that are over, as the audit trail does:
+# nothing on the day of the use, the whole count after it.
+
+
+def test_the_recorder_does_not_learn_the_hour_the_reporter_tried_the_old_receipt(
+    client: Any, app: Any, world: dict[str, Any]
+) -> None:
+    clock = world["clock"]
+    recorded, case_id = _record(client, world)
+    assert _log_in(client, recorded).status_code == 200  # Ana, first
+    client.cookies.clear()
+    list_arrivals(world["db"], clock)
+    clock.advance(days=1)
+    clock.current = floor_day(clock.now()).replace(hour=13)
+    ana = bearer(client, world["ana"], clock)
+    before = client.get(f"/api/v1/cases/{case_id}", headers=ana).json()["receipt_reused"]
+
+    clock.advance(minutes=63)
+    refused = _log_in(client, recorded)  # the reporter, at 14:03
+    client.cookies.clear()
+    clock.advance(minutes=5)
+    ana = bearer(client, world["ana"], clock)
+    after = client.get(f"/api/v1/cases/{case_id}", headers=ana).json()["receipt_reused"]
+
+    clock.current = floor_day(clock.now()).replace(hour=1) + timedelta(days=1)
+    JobRunner(world["db"], clock, JobConfig.of(app.state.settings)).run_once()
+    ana = bearer(client, world["ana"], clock)
+    next_day = client.get(f"/api/v1/cases/{case_id}", headers=ana).json()["receipt_reused"]
+
+    assert refused.json()["error"] == "receipt_replaced"
+    assert after == before  # nothing tells the reporter's visit on its day
+    assert next_day is not None
+    assert next_day["later_uses"] == 1
