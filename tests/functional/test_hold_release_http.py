@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import base64
 from typing import Any
 
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 from support.foureyes import NOW, HeldCase, awaiting_key, deleted, held_case, retention
+from support.puppets import made_and_enrolled
 from support.staff_http import bearer
 
 import crypto
@@ -44,15 +44,7 @@ def puppet_admin(
 ) -> dict[str, str]:
     """A second admin account the admin makes on the web and enrols through its link."""
     body = {"email": email, "name": "Second", "roles": ["admin"]}
-    made = client.post("/api/v1/admin/accounts", headers=admin, json=body)
-    assert made.status_code == 201, made.text
-    token = made.json()["enrolment_url"].rsplit("/", 1)[-1]
-    enrolled = client.post(
-        "/api/v1/staff/enrolment", json={"token": token, "password": NEW_PASSWORD}
-    )
-    assert enrolled.status_code == 201, enrolled.text
-    raw = enrolled.json()["totp_secret"]
-    secret = base64.b32decode(raw + "=" * (-len(raw) % 8))
+    secret = made_and_enrolled(client, admin, body, NEW_PASSWORD)
     clock = held.world.clock
     login = {
         "email": email,

@@ -13,6 +13,19 @@ from cases.clock import FixedClock, epoch
 PUPPET_PASSWORD = "my very own secret phrase 42"
 
 
+def made_and_enrolled(
+    client: Any, admin: dict[str, str], body: dict[str, Any], password: str = PUPPET_PASSWORD
+) -> bytes:
+    """An account the admin makes on the web and enrols through its link; its TOTP secret."""
+    made = client.post("/api/v1/admin/accounts", headers=admin, json=body)
+    assert made.status_code == 201, made.text
+    token = made.json()["enrolment_url"].rsplit("/", 1)[-1]
+    enrolled = client.post("/api/v1/staff/enrolment", json={"token": token, "password": password})
+    assert enrolled.status_code == 201, enrolled.text
+    raw = enrolled.json()["totp_secret"]
+    return base64.b32decode(raw + "=" * (-len(raw) % 8))
+
+
 def puppet_of(
     client: Any,
     admin: dict[str, str],
@@ -24,15 +37,7 @@ def puppet_of(
     """Make, enrol and (by `approver`, in good faith) approve an investigator; its session.
     `then`, when given, runs after the approval (a colleague's login fulfilling grants)."""
     body = {"email": email, "name": "Helper", "roles": ["investigator"]}
-    made = client.post("/api/v1/admin/accounts", headers=admin, json=body)
-    assert made.status_code == 201, made.text
-    token = made.json()["enrolment_url"].rsplit("/", 1)[-1]
-    enrolled = client.post(
-        "/api/v1/staff/enrolment", json={"token": token, "password": PUPPET_PASSWORD}
-    )
-    assert enrolled.status_code == 201, enrolled.text
-    raw = enrolled.json()["totp_secret"]
-    secret = base64.b32decode(raw + "=" * (-len(raw) % 8))
+    secret = made_and_enrolled(client, admin, body)
     waiting = client.get("/api/v1/staff/approvals", headers=approver).json()
     mine = [w for w in waiting if w.get("email", email) == email] or waiting
     approved = client.post(f"/api/v1/staff/approvals/{mine[0]['id']}/approve", headers=approver)
@@ -50,4 +55,4 @@ def puppet_of(
     return {"Authorization": f"Bearer {answer.json()['token']}"}
 
 
-__all__ = ["PUPPET_PASSWORD", "puppet_of"]
+__all__ = ["PUPPET_PASSWORD", "made_and_enrolled", "puppet_of"]
